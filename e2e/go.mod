@@ -1,0 +1,3 @@
+module github.com/kubedesk/kubedesk/e2e
+
+go 1.26.7

@@ -1,0 +1,3 @@
+module github.com/kubedesk/kubedesk/operator
+
+go 1.26.7

@@ -1,0 +1,138 @@
+// Package ticket is the system of record for help-desk tickets: the domain
+// types, the lifecycle and priority rules, and the gRPC service built on a
+// Store. Storage engines live in the store subpackage.
+package ticket
+
+import (
+	"time"
+)
+
+// Status is where a ticket is in its lifecycle.
+type Status string
+
+// The lifecycle statuses, in their usual order.
+const (
+	StatusNew     Status = "new"
+	StatusOpen    Status = "open"
+	StatusPending Status = "pending"
+	StatusOnHold  Status = "on_hold"
+	StatusSolved  Status = "solved"
+	StatusClosed  Status = "closed"
+)
+
+// Priority is P1 (most urgent) to P5, derived from impact and urgency.
+type Priority int
+
+// The ITIL priorities.
+const (
+	P1 Priority = 1 + iota
+	P2
+	P3
+	P4
+	P5
+)
+
+// Channel is how a request reached the help desk.
+type Channel string
+
+// The channels a ticket can come from.
+const (
+	ChannelWeb    Channel = "web"
+	ChannelEmail  Channel = "email"
+	ChannelChat   Channel = "chat"
+	ChannelWeChat Channel = "wechat"
+	ChannelAPI    Channel = "api"
+	ChannelPhone  Channel = "phone"
+)
+
+// Requester is the customer who asked for help.
+type Requester struct {
+	Name     string `json:"name,omitempty"`
+	Email    string `json:"email,omitempty"`
+	Identity string `json:"identity,omitempty"` // e.g. "wechat:oAbC123"
+}
+
+// Ticket is one customer problem.
+type Ticket struct {
+	ID           string
+	Tenant       string
+	Subject      string
+	Description  string
+	Status       Status
+	Impact       int // 1 (high) .. 3 (low)
+	Urgency      int // 1 (high) .. 3 (low)
+	Priority     Priority
+	Channel      Channel
+	Requester    Requester
+	Group        string
+	Assignee     string
+	Tags         []string          // never nil after a read
+	CustomFields map[string]string // never nil after a read
+	CreateTime   time.Time
+	UpdateTime   time.Time
+	SolveTime    time.Time // zero while unsolved
+	Version      int64     // 1 on create, +1 on every change
+}
+
+// AuthorType says who wrote a comment.
+type AuthorType string
+
+// The kinds of comment author.
+const (
+	AuthorAgent    AuthorType = "agent"
+	AuthorCustomer AuthorType = "customer"
+	AuthorSystem   AuthorType = "system"
+)
+
+// Visibility says who may read a comment.
+type Visibility string
+
+// Public replies reach the customer; internal notes stay with the agents.
+const (
+	VisibilityPublic   Visibility = "public"
+	VisibilityInternal Visibility = "internal"
+)
+
+// Comment is a public reply or an internal note.
+type Comment struct {
+	ID         string
+	Tenant     string
+	TicketID   string
+	Author     string
+	AuthorType AuthorType
+	Body       string
+	Visibility Visibility
+	CreateTime time.Time
+}
+
+// EventType says what happened to a ticket.
+type EventType string
+
+// The event types written to the outbox.
+const (
+	EventTicketCreated EventType = "ticket.created"
+	EventTicketUpdated EventType = "ticket.updated"
+	EventCommentAdded  EventType = "comment.added"
+)
+
+// Change is one field's old and new value, rendered as text.
+type Change struct {
+	Field string `json:"field"`
+	Old   string `json:"old"`
+	New   string `json:"new"`
+}
+
+// Event is one change to a ticket, written in the same transaction as the
+// change (transactional outbox).
+type Event struct {
+	// Cursor is the event's position in its tenant's stream. Its format is
+	// the store's business; callers treat it as opaque.
+	Cursor     string
+	Type       EventType
+	Tenant     string
+	TicketID   string
+	Ticket     Ticket   // the ticket after the change
+	Comment    *Comment // set for EventCommentAdded
+	Changes    []Change // set for EventTicketUpdated
+	CreateTime time.Time
+}

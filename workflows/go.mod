@@ -1,0 +1,3 @@
+module github.com/kubedesk/kubedesk/workflows
+
+go 1.26.7
