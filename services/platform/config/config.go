@@ -1,0 +1,330 @@
+// Package config is the kubedesk binary's configuration: a plain struct
+// with defaults and validation, filled from a YAML file (--config), then
+// KUBEDESK_* environment variables, then flags, later sources winning.
+package config
+
+import (
+	"bytes"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"sigs.k8s.io/yaml"
+	yamlv3 "sigs.k8s.io/yaml/goyaml.v3"
+
+	"github.com/kubedesk/kubedesk/services/platform/tenant"
+	"github.com/kubedesk/kubedesk/services/ticket"
+)
+
+// Targets that `serve --target` accepts. "all" runs every other one in one
+// process.
+const (
+	TargetAll     = "all"
+	TargetGateway = "gateway"
+	TargetTicket  = "ticket"
+)
+
+// Targets lists the accepted --target values.
+var Targets = []string{TargetAll, TargetGateway, TargetTicket}
+
+// APIVersion and Kind identify the configuration document in a --config file.
+const (
+	APIVersion = "kubedesk.io/v1alpha1"
+	Kind       = "KubedeskConfig"
+)
+
+// Config is everything `kubedesk serve` needs. Field names double as the
+// YAML keys of the config file.
+type Config struct {
+	// Target selects the components to run; see Targets.
+	Target string `json:"target,omitempty"`
+	// HTTPAddr serves REST, /openapi.json, /metrics, /healthz and /readyz.
+	HTTPAddr string `json:"httpAddr,omitempty"`
+	// GRPCAddr serves the gRPC services of this process.
+	GRPCAddr string `json:"grpcAddr,omitempty"`
+	// DataDir holds embedded storage (SQLite files).
+	DataDir string `json:"dataDir,omitempty"`
+	// DatabaseURL selects PostgreSQL (postgres://...); empty means SQLite in DataDir.
+	DatabaseURL string `json:"databaseURL,omitempty"`
+	// TicketAddr is where the gateway dials the ticket service; empty means
+	// this process's GRPCAddr.
+	TicketAddr string `json:"ticketAddr,omitempty"`
+	// DefaultTenant serves requests that name no tenant; empty makes the
+	// X-Kubedesk-Tenant header mandatory.
+	DefaultTenant string `json:"defaultTenant,omitempty"`
+	// MaxRequestBytes limits REST request bodies (413 above it).
+	MaxRequestBytes int64 `json:"maxRequestBytes,omitempty"`
+	// ShutdownTimeout bounds the graceful shutdown.
+	ShutdownTimeout Duration `json:"shutdownTimeout,omitempty"`
+	// LogLevel is debug, info, warn or error.
+	LogLevel string `json:"logLevel,omitempty"`
+	// PriorityMatrix overrides the ITIL impact x urgency matrix: three rows
+	// (impact high, medium, low) of three priorities (urgency high, medium,
+	// low), e.g. ["P1 P2 P3", "P2 P3 P4", "P3 P4 P5"].
+	PriorityMatrix []string `json:"priorityMatrix,omitempty"`
+}
+
+// Default returns the all-in-one defaults.
+func Default() Config {
+	return Config{
+		Target:          TargetAll,
+		HTTPAddr:        ":8080",
+		GRPCAddr:        ":9090",
+		DataDir:         "./data",
+		DefaultTenant:   "default",
+		MaxRequestBytes: 1 << 20,
+		ShutdownTimeout: Duration(15 * time.Second),
+		LogLevel:        "info",
+	}
+}
+
+// Duration is a time.Duration written as "15s" in YAML.
+type Duration time.Duration
+
+// MarshalJSON writes the duration as a string such as "15s".
+func (d Duration) MarshalJSON() ([]byte, error) {
+	return []byte(strconv.Quote(time.Duration(d).String())), nil
+}
+
+// UnmarshalJSON reads a duration string such as "15s" or "1m30s".
+func (d *Duration) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return fmt.Errorf("%s is not a duration string; accepted: e.g. \"15s\"", b)
+	}
+	v, err := time.ParseDuration(s)
+	if err != nil {
+		return fmt.Errorf("%q is not a duration; accepted: e.g. \"15s\", \"1m30s\"", s)
+	}
+	*d = Duration(v)
+	return nil
+}
+
+// Matrix returns the configured priority matrix (the default when unset).
+func (c Config) Matrix() (ticket.Matrix, error) {
+	if len(c.PriorityMatrix) == 0 {
+		return ticket.DefaultMatrix, nil
+	}
+	return ticket.ParseMatrix(c.PriorityMatrix)
+}
+
+// Runs reports whether the target includes component.
+func (c Config) Runs(component string) bool {
+	return c.Target == TargetAll || c.Target == component
+}
+
+// Validate checks every field and names the first bad one.
+func (c Config) Validate() error {
+	var errs []error
+	if !slices.Contains(Targets, c.Target) {
+		errs = append(errs, fmt.Errorf("target: %q is not a target; accepted: %s", c.Target, strings.Join(Targets, ", ")))
+	}
+	for _, a := range []struct{ name, addr string }{{"httpAddr", c.HTTPAddr}, {"grpcAddr", c.GRPCAddr}} {
+		if _, _, err := net.SplitHostPort(a.addr); err != nil {
+			errs = append(errs, fmt.Errorf("%s: %q is not host:port; accepted: e.g. \":8080\" or \"127.0.0.1:8080\"", a.name, a.addr))
+		}
+	}
+	if c.TicketAddr != "" {
+		if _, _, err := net.SplitHostPort(c.TicketAddr); err != nil {
+			errs = append(errs, fmt.Errorf("ticketAddr: %q is not host:port; accepted: e.g. \"ticket:9090\"", c.TicketAddr))
+		}
+	}
+	if c.Target == TargetGateway && c.TicketAddr == "" {
+		errs = append(errs, errors.New("ticketAddr: is required with --target=gateway; set it to the ticket service's gRPC address"))
+	}
+	if c.DatabaseURL != "" && !strings.HasPrefix(c.DatabaseURL, "postgres://") && !strings.HasPrefix(c.DatabaseURL, "postgresql://") {
+		errs = append(errs, errors.New("databaseURL: is not a PostgreSQL URL; accepted: postgres://user:password@host:5432/db or empty for SQLite in dataDir"))
+	}
+	if c.DatabaseURL == "" && c.DataDir == "" {
+		errs = append(errs, errors.New("dataDir: is required when databaseURL is empty (SQLite lives there)"))
+	}
+	if c.DefaultTenant != "" {
+		if err := tenant.Validate(c.DefaultTenant); err != nil {
+			errs = append(errs, fmt.Errorf("defaultTenant: %w", err))
+		}
+	}
+	if c.MaxRequestBytes < 1024 {
+		errs = append(errs, fmt.Errorf("maxRequestBytes: %d is too small; accepted: at least 1024", c.MaxRequestBytes))
+	}
+	if c.ShutdownTimeout <= 0 {
+		errs = append(errs, fmt.Errorf("shutdownTimeout: %s is not positive", time.Duration(c.ShutdownTimeout)))
+	}
+	if !slices.Contains([]string{"debug", "info", "warn", "error"}, c.LogLevel) {
+		errs = append(errs, fmt.Errorf("logLevel: %q is not a level; accepted: debug, info, warn, error", c.LogLevel))
+	}
+	if _, err := c.Matrix(); err != nil {
+		errs = append(errs, err)
+	}
+	return errors.Join(errs...)
+}
+
+// document is one YAML document of a --config file.
+type document struct {
+	APIVersion string `json:"apiVersion"`
+	Kind       string `json:"kind"`
+	Spec       Config `json:"spec"`
+}
+
+// LoadFile merges the KubedeskConfig document of a YAML file (which may hold
+// several documents separated by ---) into c. Unknown keys are errors.
+func (c *Config) LoadFile(path string) error {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return fmt.Errorf("config: %w", err)
+	}
+	docs, err := splitDocuments(data)
+	if err != nil {
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	for i, doc := range docs {
+		var head struct {
+			APIVersion string `json:"apiVersion"`
+			Kind       string `json:"kind"`
+		}
+		if err := yaml.Unmarshal(doc, &head); err != nil {
+			return fmt.Errorf("%s: document %d: %w", path, i, err)
+		}
+		if head.Kind != Kind || head.APIVersion != APIVersion {
+			return fmt.Errorf("%s: document %d: kind %q (apiVersion %q) is not supported; accepted: kind %s, apiVersion %s",
+				path, i, head.Kind, head.APIVersion, Kind, APIVersion)
+		}
+		d := document{Spec: *c}
+		if err := yaml.UnmarshalStrict(doc, &d); err != nil {
+			return fmt.Errorf("%s: document %d: %w", path, i, err)
+		}
+		*c = d.Spec
+	}
+	return nil
+}
+
+// splitDocuments returns each non-empty document of a YAML stream.
+func splitDocuments(data []byte) ([][]byte, error) {
+	var docs [][]byte
+	dec := yamlv3.NewDecoder(bytes.NewReader(data))
+	for i := 0; ; i++ {
+		var n yamlv3.Node
+		err := dec.Decode(&n)
+		if errors.Is(err, io.EOF) {
+			return docs, nil
+		}
+		if err != nil {
+			return nil, fmt.Errorf("document %d: %w", i, err)
+		}
+		if len(n.Content) == 0 {
+			continue
+		}
+		b, err := yamlv3.Marshal(&n)
+		if err != nil {
+			return nil, fmt.Errorf("document %d: %w", i, err)
+		}
+		docs = append(docs, b)
+	}
+}
+
+// envPrefix prefixes the environment variables that set flags:
+// --http-addr is KUBEDESK_HTTP_ADDR.
+const envPrefix = "KUBEDESK_"
+
+// Parse builds the configuration for `serve` from args, the environment
+// (getenv) and the --config file, in increasing precedence: defaults, file,
+// environment, flags.
+func Parse(args []string, getenv func(string) string, stderr io.Writer) (Config, error) {
+	c := Default()
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	configPath := fs.String("config", "", "YAML configuration file (env KUBEDESK_CONFIG)")
+	bind := func(p *string, name, usage string) { fs.StringVar(p, name, *p, usage) }
+	bind(&c.Target, "target", "components to run: "+strings.Join(Targets, ", "))
+	bind(&c.HTTPAddr, "http-addr", "HTTP listen address (REST, /metrics, /healthz, /readyz)")
+	bind(&c.GRPCAddr, "grpc-addr", "gRPC listen address")
+	bind(&c.DataDir, "data-dir", "directory for embedded storage")
+	bind(&c.DatabaseURL, "database-url", "PostgreSQL URL; empty means SQLite in --data-dir")
+	bind(&c.TicketAddr, "ticket-addr", "gRPC address of the ticket service (gateway); empty means --grpc-addr")
+	bind(&c.DefaultTenant, "default-tenant", "tenant of requests without X-Kubedesk-Tenant; empty requires the header")
+	bind(&c.LogLevel, "log-level", "debug, info, warn or error")
+	fs.Int64Var(&c.MaxRequestBytes, "max-request-bytes", c.MaxRequestBytes, "largest accepted REST request body")
+	fs.Duration("shutdown-timeout", time.Duration(c.ShutdownTimeout), "graceful shutdown bound")
+	if err := fs.Parse(args); err != nil {
+		return Config{}, err
+	}
+	if fs.NArg() > 0 {
+		return Config{}, fmt.Errorf("serve: unexpected argument %q", fs.Arg(0))
+	}
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+
+	// Re-apply in precedence order: file, then environment, then the flags
+	// the user actually gave.
+	path := *configPath
+	if path == "" {
+		path = getenv(envPrefix + "CONFIG")
+	}
+	fileCfg := Default()
+	if path != "" {
+		if err := fileCfg.LoadFile(path); err != nil {
+			return Config{}, err
+		}
+	}
+	final := fileCfg
+	var errs []error
+	fs.VisitAll(func(f *flag.Flag) {
+		if f.Name == "config" {
+			return
+		}
+		env := getenv(envPrefix + strings.ToUpper(strings.ReplaceAll(f.Name, "-", "_")))
+		switch {
+		case set[f.Name]:
+			errs = append(errs, setField(&final, f.Name, f.Value.String()))
+		case env != "":
+			if err := setField(&final, f.Name, env); err != nil {
+				errs = append(errs, fmt.Errorf("%s%s: %w", envPrefix, strings.ToUpper(strings.ReplaceAll(f.Name, "-", "_")), err))
+			}
+		}
+	})
+	if err := errors.Join(errs...); err != nil {
+		return Config{}, err
+	}
+	return final, final.Validate()
+}
+
+// setField sets the field behind a flag name from its text form.
+func setField(c *Config, name, v string) error {
+	switch name {
+	case "target":
+		c.Target = v
+	case "http-addr":
+		c.HTTPAddr = v
+	case "grpc-addr":
+		c.GRPCAddr = v
+	case "data-dir":
+		c.DataDir = v
+	case "database-url":
+		c.DatabaseURL = v
+	case "ticket-addr":
+		c.TicketAddr = v
+	case "default-tenant":
+		c.DefaultTenant = v
+	case "log-level":
+		c.LogLevel = v
+	case "max-request-bytes":
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil {
+			return fmt.Errorf("%q is not a whole number of bytes", v)
+		}
+		c.MaxRequestBytes = n
+	case "shutdown-timeout":
+		d, err := time.ParseDuration(v)
+		if err != nil {
+			return fmt.Errorf("%q is not a duration; accepted: e.g. 15s", v)
+		}
+		c.ShutdownTimeout = Duration(d)
+	}
+	return nil
+}

@@ -1,0 +1,85 @@
+package ticket
+
+import (
+	"fmt"
+	"strings"
+)
+
+// DefaultImpactUrgency is the default for impact and urgency when a request
+// leaves them out: medium, which the default matrix maps to P3.
+const DefaultImpactUrgency = 2
+
+// Matrix maps ITIL impact x urgency (each 1 = high .. 3 = low) to a priority.
+// Row index is impact-1, column index is urgency-1.
+type Matrix [3][3]Priority
+
+// DefaultMatrix is the ITIL matrix most service desks start from:
+//
+//	               urgency high  medium  low
+//	impact high             P1      P2   P3
+//	impact medium           P2      P3   P4
+//	impact low              P3      P4   P5
+var DefaultMatrix = Matrix{
+	{P1, P2, P3},
+	{P2, P3, P4},
+	{P3, P4, P5},
+}
+
+// Priority returns the priority for impact and urgency, both already
+// validated to lie in 1..3.
+func (m Matrix) Priority(impact, urgency int) Priority {
+	return m[impact-1][urgency-1]
+}
+
+// Validate checks that every cell holds P1..P5.
+func (m Matrix) Validate() error {
+	for i, row := range m {
+		for u, p := range row {
+			if p < P1 || p > P5 {
+				return fmt.Errorf("priorityMatrix[%d][%d]: %d is not a priority; accepted: P1..P5", i, u, p)
+			}
+		}
+	}
+	return nil
+}
+
+// ParseMatrix reads a matrix written as three rows of three priorities,
+// impact high first, urgency high first: e.g. ["P1 P2 P3", "P2 P3 P4",
+// "P3 P4 P5"].
+func ParseMatrix(rows []string) (Matrix, error) {
+	var m Matrix
+	if len(rows) != 3 {
+		return m, fmt.Errorf("priorityMatrix: has %d rows; accepted: 3 rows (impact high, medium, low)", len(rows))
+	}
+	for i, row := range rows {
+		cells := strings.Fields(row)
+		if len(cells) != 3 {
+			return m, fmt.Errorf("priorityMatrix[%d]: %q has %d cells; accepted: 3 priorities (urgency high, medium, low)", i, row, len(cells))
+		}
+		for u, c := range cells {
+			p, err := ParsePriority(c)
+			if err != nil {
+				return m, fmt.Errorf("priorityMatrix[%d][%d]: %w", i, u, err)
+			}
+			m[i][u] = p
+		}
+	}
+	return m, nil
+}
+
+// String renders P1..P5.
+func (p Priority) String() string {
+	if p < P1 || p > P5 {
+		return fmt.Sprintf("Priority(%d)", int(p))
+	}
+	return fmt.Sprintf("P%d", int(p))
+}
+
+// ParsePriority accepts "P1".."P5" (any case) and "PRIORITY_P1".."PRIORITY_P5".
+func ParsePriority(s string) (Priority, error) {
+	u := strings.TrimPrefix(strings.ToUpper(strings.TrimSpace(s)), "PRIORITY_")
+	if len(u) == 2 && u[0] == 'P' && u[1] >= '1' && u[1] <= '5' {
+		return Priority(u[1] - '0'), nil
+	}
+	return 0, fmt.Errorf("%q is not a priority; accepted: P1, P2, P3, P4, P5", s)
+}

@@ -1,0 +1,188 @@
+package ticket
+
+import (
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+func TestDefaultMatrix(t *testing.T) {
+	tests := []struct {
+		impact, urgency int
+		want            Priority
+	}{
+		{1, 1, P1}, {1, 2, P2}, {1, 3, P3},
+		{2, 1, P2}, {2, 2, P3}, {2, 3, P4},
+		{3, 1, P3}, {3, 2, P4}, {3, 3, P5},
+	}
+	for _, tt := range tests {
+		if got := DefaultMatrix.Priority(tt.impact, tt.urgency); got != tt.want {
+			t.Errorf("Priority(impact %d, urgency %d) = %s, want %s", tt.impact, tt.urgency, got, tt.want)
+		}
+	}
+}
+
+func TestParseMatrix(t *testing.T) {
+	tests := []struct {
+		name    string
+		rows    []string
+		want    Matrix
+		wantErr string
+	}{
+		{name: "default", rows: []string{"P1 P2 P3", "P2 P3 P4", "P3 P4 P5"}, want: DefaultMatrix},
+		{name: "stricter", rows: []string{"P1 P1 P2", "P2 P2 P3", "p3 p4 p5"}, want: Matrix{{P1, P1, P2}, {P2, P2, P3}, {P3, P4, P5}}},
+		{name: "two rows", rows: []string{"P1 P2 P3", "P2 P3 P4"}, wantErr: "priorityMatrix: has 2 rows"},
+		{name: "short row", rows: []string{"P1 P2", "P2 P3 P4", "P3 P4 P5"}, wantErr: "priorityMatrix[0]: \"P1 P2\" has 2 cells"},
+		{name: "bad cell", rows: []string{"P1 P2 P3", "P2 P9 P4", "P3 P4 P5"}, wantErr: "priorityMatrix[1][1]: \"P9\" is not a priority; accepted: P1, P2, P3, P4, P5"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := ParseMatrix(tt.rows)
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("error = %v, want one containing %q", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got != tt.want {
+				t.Errorf("got %v, want %v", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestCheckTransition(t *testing.T) {
+	allowed := map[[2]Status]bool{}
+	for from, tos := range transitions {
+		for _, to := range tos {
+			allowed[[2]Status{from, to}] = true
+		}
+	}
+	// Spot checks that pin the lifecycle's shape, then every pair against
+	// the table so no status is forgotten.
+	spot := []struct {
+		from, to Status
+		ok       bool
+	}{
+		{StatusNew, StatusOpen, true},
+		{StatusOpen, StatusSolved, true},
+		{StatusSolved, StatusOpen, true},
+		{StatusSolved, StatusClosed, true},
+		{StatusClosed, StatusOpen, false},
+		{StatusOpen, StatusNew, false},
+		{StatusOpen, StatusClosed, false},
+		{StatusPending, StatusPending, true},
+	}
+	for _, tt := range spot {
+		if err := CheckTransition(tt.from, tt.to); (err == nil) != tt.ok {
+			t.Errorf("CheckTransition(%s, %s) = %v, want ok=%v", tt.from, tt.to, err, tt.ok)
+		}
+	}
+	for _, from := range Statuses {
+		for _, to := range Statuses {
+			err := CheckTransition(from, to)
+			if want := from == to || allowed[[2]Status{from, to}]; (err == nil) != want {
+				t.Errorf("CheckTransition(%s, %s) = %v, want ok=%v", from, to, err, want)
+			}
+			var te *TransitionError
+			if err != nil && (!errors.As(err, &te) || !strings.Contains(err.Error(), string(from)) || !strings.Contains(err.Error(), string(to))) {
+				t.Errorf("error %q does not name both states", err)
+			}
+		}
+	}
+	if err := CheckTransition(StatusClosed, StatusOpen); !strings.Contains(err.Error(), `"closed" is final`) {
+		t.Errorf("closed -> open: %v, want it to say closed is final", err)
+	}
+}
+
+func TestParseFilter(t *testing.T) {
+	tests := []struct {
+		in      string
+		want    Filter
+		wantErr string
+	}{
+		{in: "", want: Filter{}},
+		{in: "status = open", want: Filter{Statuses: []Status{StatusOpen}}},
+		{in: "status=STATUS_ON_HOLD AND priority=P1", want: Filter{Statuses: []Status{StatusOnHold}, Priorities: []Priority{P1}}},
+		{in: "status = (open OR pending) AND tag:vip", want: Filter{Statuses: []Status{StatusOpen, StatusPending}, Tags: []string{"vip"}}},
+		{in: `assignee = "李娜" AND group = 一线支持`, want: Filter{Assignees: []string{"李娜"}, Groups: []string{"一线支持"}}},
+		{in: "requester = wechat:oAbC123", want: Filter{Requesters: []string{"wechat:oAbC123"}}},
+		{in: "requester:zhang.wei@example.com AND channel = email", want: Filter{Requesters: []string{"zhang.wei@example.com"}, Channels: []Channel{ChannelEmail}}},
+		{in: `tag = "needs \"review\""`, want: Filter{Tags: []string{`needs "review"`}}},
+		{in: "colour = red", wantErr: `unknown field "colour"`},
+		{in: "status = lost", wantErr: `filter: status: "lost" is not a status`},
+		{in: "priority = P7", wantErr: `"P7" is not a priority`},
+		{in: "status = open OR status = new", wantErr: "expected AND between comparisons"},
+		{in: "status open", wantErr: `expected = after "status"`},
+		{in: `tag = "open`, wantErr: "quoted value is not closed"},
+		{in: "status = (open pending)", wantErr: "expected OR or )"},
+		{in: "status =", wantErr: "expected a value"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.in, func(t *testing.T) {
+			got, err := ParseFilter(tt.in)
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("error = %v, want one containing %q", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(tt.want, got); diff != "" {
+				t.Errorf("filter (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func FuzzParseFilter(f *testing.F) {
+	for _, s := range []string{"status = open AND tag:vip", `assignee = "李娜"`, "status = (open OR pending)", "requester = wechat:x"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		// Must never panic; a parsed filter must only hold valid values.
+		flt, err := ParseFilter(s)
+		if err != nil {
+			return
+		}
+		for _, st := range flt.Statuses {
+			if _, err := ParseStatus(string(st)); err != nil {
+				t.Fatalf("parsed invalid status %q from %q", st, s)
+			}
+		}
+	})
+}
+
+func TestPageToken(t *testing.T) {
+	tok := encodePageToken("0193a0c4-1111-7000-8000-000000000001", "status = open")
+	if got, err := decodePageToken(tok, "status = open"); err != nil || got != "0193a0c4-1111-7000-8000-000000000001" {
+		t.Fatalf("round trip = %q, %v", got, err)
+	}
+	for _, tt := range []struct{ name, token, query, want string }{
+		{"other query", tok, "status = new", "belongs to a different query"},
+		{"garbage", "!!!", "", "is not a token this service issued"},
+		{"empty id", encodePageToken("", "q"), "q", "is not a token this service issued"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			if _, err := decodePageToken(tt.token, tt.query); err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("error = %v, want %q", err, tt.want)
+			}
+		})
+	}
+}
+
+func TestParseETag(t *testing.T) {
+	for in, want := range map[string]int64{"v3": 3, `"v3"`: 3, `W/"v12"`: 12, "v0": 0, "x": 0, "": 0} {
+		got, ok := parseETag(in)
+		if ok != (want > 0) || (ok && got != want) {
+			t.Errorf("parseETag(%q) = %d, %v; want %d", in, got, ok, want)
+		}
+	}
+}
