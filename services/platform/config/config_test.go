@@ -33,7 +33,9 @@ spec:
 	}{
 		{name: "defaults", want: func(*Config) {}},
 		{name: "flags", args: []string{"--target=ticket", "--grpc-addr=127.0.0.1:9999", "--database-url=postgres://u@db/kd"},
-			want: func(c *Config) { c.Target, c.GRPCAddr, c.DatabaseURL = "ticket", "127.0.0.1:9999", "postgres://u@db/kd" }},
+			want: func(c *Config) {
+				c.Target, c.GRPCAddr, c.DatabaseURL = "ticket", "127.0.0.1:9999", "postgres://u@db/kd"
+			}},
 		{name: "file", args: []string{"--config", file}, want: func(c *Config) {
 			c.HTTPAddr, c.DataDir, c.ShutdownTimeout = ":8081", "/var/lib/kubedesk", Duration(30*time.Second)
 			c.PriorityMatrix = []string{"P1 P1 P2", "P2 P3 P4", "P3 P4 P5"}
