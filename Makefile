@@ -60,9 +60,11 @@ images: ## Build the kubedesk:dev image FROM scratch (no registry needed).
 	hack/build-image.sh kubedesk kubedesk:dev
 
 .PHONY: bench
-bench: ## Benchmarks: REST create on SQLite and PostgreSQL vs raw pgx, RSS, start-up.
+bench: ## Benchmarks: REST create on SQLite and PostgreSQL vs raw pgx, start-up, RSS.
 	hack/ensure-postgres.sh
-	$(GO) test -run '^$$' -bench . -benchtime 5s -count 1 github.com/kubedesk/kubedesk/services/ticket/bench/...
+	$(GO) test -run '^$$' -bench 'Create' -benchtime 20000x -count 1 ./services/cmd/kubedesk
+	$(GO) test -run '^$$' -bench 'Startup' -benchtime 10x -count 1 ./services/cmd/kubedesk
+	$(GO) test -run '^$$' -bench 'Memory' -benchtime 1x -count 1 -timeout 30m ./services/cmd/kubedesk
 
 $(GOLANGCI_LINT):
 	hack/install-golangci-lint.sh $(BIN)

@@ -47,6 +47,9 @@ type Config struct {
 	// events that arrived without a notification (e.g. on PostgreSQL an
 	// event that became visible when an older transaction finished).
 	WatchPollInterval time.Duration
+	// WatchBookmarkInterval is how long an idle WatchEvents stream waits
+	// between bookmarks.
+	WatchBookmarkInterval time.Duration
 }
 
 // Server implements ticketv1.TicketServiceServer on a Store.
@@ -56,8 +59,10 @@ type Server struct {
 	store  Store
 	matrix Matrix
 	poll   time.Duration
-	now    func() time.Time
-	log    *slog.Logger
+	// bookmarkEvery spaces the bookmarks of an idle watch stream.
+	bookmarkEvery time.Duration
+	now           func() time.Time
+	log           *slog.Logger
 }
 
 // NewServer returns the ticket service.
@@ -68,12 +73,16 @@ func NewServer(store Store, cfg Config, log *slog.Logger) *Server {
 	if cfg.WatchPollInterval <= 0 {
 		cfg.WatchPollInterval = 500 * time.Millisecond
 	}
+	if cfg.WatchBookmarkInterval <= 0 {
+		cfg.WatchBookmarkInterval = 30 * time.Second
+	}
 	return &Server{
-		store:  store,
-		matrix: cfg.Matrix,
-		poll:   cfg.WatchPollInterval,
-		now:    func() time.Time { return time.Now().UTC().Truncate(time.Microsecond) },
-		log:    log,
+		store:         store,
+		matrix:        cfg.Matrix,
+		poll:          cfg.WatchPollInterval,
+		bookmarkEvery: cfg.WatchBookmarkInterval,
+		now:           func() time.Time { return time.Now().UTC().Truncate(time.Microsecond) },
+		log:           log,
 	}
 }
 
@@ -211,19 +220,25 @@ func updatePaths(req *ticketv1.UpdateTicketRequest) ([]string, error) {
 			return true
 		})
 	}
-	if len(paths) == 0 {
-		return nil, status.Errorf(codes.InvalidArgument, "update_mask: names no field; updatable: %s", strings.Join(updatable, ", "))
-	}
-	for i, p := range paths {
-		// Sub-fields of requester and keys of custom_fields are updated as a whole.
+	var tops []string
+	for _, p := range paths {
+		// Sub-fields of requester and keys of custom_fields are updated as a
+		// whole; id and etag identify the ticket and its version (a PATCH
+		// body carrying them gets them in its generated mask).
 		top, _, _ := strings.Cut(p, ".")
+		if top == "id" || top == "etag" {
+			continue
+		}
 		if !slices.Contains(updatable, top) {
 			return nil, status.Errorf(codes.InvalidArgument, "update_mask: %q cannot be updated; updatable: %s", p, strings.Join(updatable, ", "))
 		}
-		paths[i] = top
+		tops = append(tops, top)
 	}
-	slices.Sort(paths)
-	return slices.Compact(paths), nil
+	if len(tops) == 0 {
+		return nil, status.Errorf(codes.InvalidArgument, "update_mask: names no field; updatable: %s", strings.Join(updatable, ", "))
+	}
+	slices.Sort(tops)
+	return slices.Compact(tops), nil
 }
 
 // expectedVersion reads the etag from the request body or the If-Match
@@ -248,6 +263,9 @@ func expectedVersion(ctx context.Context, bodyETag string) (int64, error) {
 // apply copies the masked fields of in onto t and returns what changed.
 func (s *Server) apply(t *Ticket, in *ticketv1.Ticket, paths []string, now time.Time) ([]Change, error) {
 	if t.Status == StatusClosed {
+		if to, ok := statusFromProto[in.GetStatus()]; ok && slices.Contains(paths, "status") && to != StatusClosed {
+			return nil, status.Error(codes.FailedPrecondition, CheckTransition(t.Status, to).Error()+"; open a follow-up ticket instead")
+		}
 		return nil, status.Errorf(codes.FailedPrecondition, "status: ticket %q is closed and cannot change; open a follow-up ticket instead", t.ID)
 	}
 	var changes []Change
@@ -427,6 +445,11 @@ func (s *Server) WatchEvents(req *ticketv1.WatchEventsRequest, stream grpc.Serve
 	defer poll.Stop()
 
 	cursor := req.GetAfterCursor()
+	// A bookmark is due when the stream has caught up for the first time,
+	// and again after every idle period, so clients learn they are current
+	// and idle connections stay open through proxies.
+	bookmarkDue := true
+	idleSince := time.Now()
 	for {
 		events, err := s.store.ListEvents(ctx, id, cursor, watchBatch)
 		if err != nil {
@@ -440,9 +463,16 @@ func (s *Server) WatchEvents(req *ticketv1.WatchEventsRequest, stream grpc.Serve
 				return err
 			}
 			cursor = e.Cursor
+			idleSince = time.Now()
 		}
 		if len(events) == watchBatch {
 			continue
+		}
+		if bookmarkDue || time.Since(idleSince) >= s.bookmarkEvery {
+			if err := stream.Send(&ticketv1.WatchEventsResponse{Bookmark: &ticketv1.Bookmark{Cursor: cursor}}); err != nil {
+				return err
+			}
+			bookmarkDue, idleSince = false, time.Now()
 		}
 		select {
 		case <-ctx.Done():

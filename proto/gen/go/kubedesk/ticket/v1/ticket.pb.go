@@ -1574,9 +1574,15 @@ func (x *WatchEventsRequest) GetAfterCursor() string {
 	return ""
 }
 
+// WatchEventsResponse carries either an event or a bookmark.
 type WatchEventsResponse struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Event         *Event                 `protobuf:"bytes,1,opt,name=event,proto3" json:"event,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The next event.
+	Event *Event `protobuf:"bytes,1,opt,name=event,proto3" json:"event,omitempty"`
+	// Sent instead of an event when the stream has caught up with every
+	// committed event, and then while idle, so clients know they are current
+	// and proxies keep the connection open.
+	Bookmark      *Bookmark `protobuf:"bytes,2,opt,name=bookmark,proto3" json:"bookmark,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1616,6 +1622,60 @@ func (x *WatchEventsResponse) GetEvent() *Event {
 		return x.Event
 	}
 	return nil
+}
+
+func (x *WatchEventsResponse) GetBookmark() *Bookmark {
+	if x != nil {
+		return x.Bookmark
+	}
+	return nil
+}
+
+// Bookmark marks a position in the event stream.
+type Bookmark struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The cursor to resume from: that of the last event sent, or the request's
+	// after_cursor if none was.
+	Cursor        string `protobuf:"bytes,1,opt,name=cursor,proto3" json:"cursor,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Bookmark) Reset() {
+	*x = Bookmark{}
+	mi := &file_kubedesk_ticket_v1_ticket_proto_msgTypes[19]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Bookmark) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Bookmark) ProtoMessage() {}
+
+func (x *Bookmark) ProtoReflect() protoreflect.Message {
+	mi := &file_kubedesk_ticket_v1_ticket_proto_msgTypes[19]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Bookmark.ProtoReflect.Descriptor instead.
+func (*Bookmark) Descriptor() ([]byte, []int) {
+	return file_kubedesk_ticket_v1_ticket_proto_rawDescGZIP(), []int{19}
+}
+
+func (x *Bookmark) GetCursor() string {
+	if x != nil {
+		return x.Cursor
+	}
+	return ""
 }
 
 var File_kubedesk_ticket_v1_ticket_proto protoreflect.FileDescriptor
@@ -1725,9 +1785,12 @@ const file_kubedesk_ticket_v1_ticket_proto_rawDesc = "" +
 	"\bcomments\x18\x01 \x03(\v2\x1b.kubedesk.ticket.v1.CommentR\bcomments\x12&\n" +
 	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"A\n" +
 	"\x12WatchEventsRequest\x12+\n" +
-	"\fafter_cursor\x18\x01 \x01(\tB\b\xbaH\x05r\x03\x18\x80\x01R\vafterCursor\"F\n" +
+	"\fafter_cursor\x18\x01 \x01(\tB\b\xbaH\x05r\x03\x18\x80\x01R\vafterCursor\"\x80\x01\n" +
 	"\x13WatchEventsResponse\x12/\n" +
-	"\x05event\x18\x01 \x01(\v2\x19.kubedesk.ticket.v1.EventR\x05event*\x8f\x01\n" +
+	"\x05event\x18\x01 \x01(\v2\x19.kubedesk.ticket.v1.EventR\x05event\x128\n" +
+	"\bbookmark\x18\x02 \x01(\v2\x1c.kubedesk.ticket.v1.BookmarkR\bbookmark\"\"\n" +
+	"\bBookmark\x12\x16\n" +
+	"\x06cursor\x18\x01 \x01(\tR\x06cursor*\x8f\x01\n" +
 	"\x06Status\x12\x16\n" +
 	"\x12STATUS_UNSPECIFIED\x10\x00\x12\x0e\n" +
 	"\n" +
@@ -1767,7 +1830,7 @@ const file_kubedesk_ticket_v1_ticket_proto_rawDesc = "" +
 	"\x16EVENT_TYPE_UNSPECIFIED\x10\x00\x12\x1d\n" +
 	"\x19EVENT_TYPE_TICKET_CREATED\x10\x01\x12\x1d\n" +
 	"\x19EVENT_TYPE_TICKET_UPDATED\x10\x02\x12\x1c\n" +
-	"\x18EVENT_TYPE_COMMENT_ADDED\x10\x032\xca\a\n" +
+	"\x18EVENT_TYPE_COMMENT_ADDED\x10\x032\xc2\a\n" +
 	"\rTicketService\x12\x86\x01\n" +
 	"\fCreateTicket\x12'.kubedesk.ticket.v1.CreateTicketRequest\x1a(.kubedesk.ticket.v1.CreateTicketResponse\"#\x82\xd3\xe4\x93\x02\x1d:\x06ticketb\x06ticket\"\v/v1/tickets\x12z\n" +
 	"\tGetTicket\x12$.kubedesk.ticket.v1.GetTicketRequest\x1a%.kubedesk.ticket.v1.GetTicketResponse\" \x82\xd3\xe4\x93\x02\x1ab\x06ticket\x12\x10/v1/tickets/{id}\x12s\n" +
@@ -1775,8 +1838,8 @@ const file_kubedesk_ticket_v1_ticket_proto_rawDesc = "" +
 	"\fUpdateTicket\x12'.kubedesk.ticket.v1.UpdateTicketRequest\x1a(.kubedesk.ticket.v1.UpdateTicketResponse\"/\x82\xd3\xe4\x93\x02):\x06ticketb\x06ticket2\x17/v1/tickets/{ticket.id}\x12\x97\x01\n" +
 	"\n" +
 	"AddComment\x12%.kubedesk.ticket.v1.AddCommentRequest\x1a&.kubedesk.ticket.v1.AddCommentResponse\":\x82\xd3\xe4\x93\x024:\acommentb\acomment\" /v1/tickets/{ticket_id}/comments\x12\x8b\x01\n" +
-	"\fListComments\x12'.kubedesk.ticket.v1.ListCommentsRequest\x1a(.kubedesk.ticket.v1.ListCommentsResponse\"(\x82\xd3\xe4\x93\x02\"\x12 /v1/tickets/{ticket_id}/comments\x12\x81\x01\n" +
-	"\vWatchEvents\x12&.kubedesk.ticket.v1.WatchEventsRequest\x1a'.kubedesk.ticket.v1.WatchEventsResponse\"\x1f\x82\xd3\xe4\x93\x02\x19b\x05event\x12\x10/v1/events:watch0\x01BGZEgithub.com/kubedesk/kubedesk/proto/gen/go/kubedesk/ticket/v1;ticketv1b\x06proto3"
+	"\fListComments\x12'.kubedesk.ticket.v1.ListCommentsRequest\x1a(.kubedesk.ticket.v1.ListCommentsResponse\"(\x82\xd3\xe4\x93\x02\"\x12 /v1/tickets/{ticket_id}/comments\x12z\n" +
+	"\vWatchEvents\x12&.kubedesk.ticket.v1.WatchEventsRequest\x1a'.kubedesk.ticket.v1.WatchEventsResponse\"\x18\x82\xd3\xe4\x93\x02\x12\x12\x10/v1/events:watch0\x01BGZEgithub.com/kubedesk/kubedesk/proto/gen/go/kubedesk/ticket/v1;ticketv1b\x06proto3"
 
 var (
 	file_kubedesk_ticket_v1_ticket_proto_rawDescOnce sync.Once
@@ -1791,7 +1854,7 @@ func file_kubedesk_ticket_v1_ticket_proto_rawDescGZIP() []byte {
 }
 
 var file_kubedesk_ticket_v1_ticket_proto_enumTypes = make([]protoimpl.EnumInfo, 6)
-var file_kubedesk_ticket_v1_ticket_proto_msgTypes = make([]protoimpl.MessageInfo, 20)
+var file_kubedesk_ticket_v1_ticket_proto_msgTypes = make([]protoimpl.MessageInfo, 21)
 var file_kubedesk_ticket_v1_ticket_proto_goTypes = []any{
 	(Status)(0),                   // 0: kubedesk.ticket.v1.Status
 	(Priority)(0),                 // 1: kubedesk.ticket.v1.Priority
@@ -1818,57 +1881,59 @@ var file_kubedesk_ticket_v1_ticket_proto_goTypes = []any{
 	(*ListCommentsResponse)(nil),  // 22: kubedesk.ticket.v1.ListCommentsResponse
 	(*WatchEventsRequest)(nil),    // 23: kubedesk.ticket.v1.WatchEventsRequest
 	(*WatchEventsResponse)(nil),   // 24: kubedesk.ticket.v1.WatchEventsResponse
-	nil,                           // 25: kubedesk.ticket.v1.Ticket.CustomFieldsEntry
-	(*timestamppb.Timestamp)(nil), // 26: google.protobuf.Timestamp
-	(*fieldmaskpb.FieldMask)(nil), // 27: google.protobuf.FieldMask
+	(*Bookmark)(nil),              // 25: kubedesk.ticket.v1.Bookmark
+	nil,                           // 26: kubedesk.ticket.v1.Ticket.CustomFieldsEntry
+	(*timestamppb.Timestamp)(nil), // 27: google.protobuf.Timestamp
+	(*fieldmaskpb.FieldMask)(nil), // 28: google.protobuf.FieldMask
 }
 var file_kubedesk_ticket_v1_ticket_proto_depIdxs = []int32{
 	0,  // 0: kubedesk.ticket.v1.Ticket.status:type_name -> kubedesk.ticket.v1.Status
 	1,  // 1: kubedesk.ticket.v1.Ticket.priority:type_name -> kubedesk.ticket.v1.Priority
 	2,  // 2: kubedesk.ticket.v1.Ticket.channel:type_name -> kubedesk.ticket.v1.Channel
 	6,  // 3: kubedesk.ticket.v1.Ticket.requester:type_name -> kubedesk.ticket.v1.Requester
-	25, // 4: kubedesk.ticket.v1.Ticket.custom_fields:type_name -> kubedesk.ticket.v1.Ticket.CustomFieldsEntry
-	26, // 5: kubedesk.ticket.v1.Ticket.create_time:type_name -> google.protobuf.Timestamp
-	26, // 6: kubedesk.ticket.v1.Ticket.update_time:type_name -> google.protobuf.Timestamp
-	26, // 7: kubedesk.ticket.v1.Ticket.solve_time:type_name -> google.protobuf.Timestamp
+	26, // 4: kubedesk.ticket.v1.Ticket.custom_fields:type_name -> kubedesk.ticket.v1.Ticket.CustomFieldsEntry
+	27, // 5: kubedesk.ticket.v1.Ticket.create_time:type_name -> google.protobuf.Timestamp
+	27, // 6: kubedesk.ticket.v1.Ticket.update_time:type_name -> google.protobuf.Timestamp
+	27, // 7: kubedesk.ticket.v1.Ticket.solve_time:type_name -> google.protobuf.Timestamp
 	4,  // 8: kubedesk.ticket.v1.Comment.author_type:type_name -> kubedesk.ticket.v1.AuthorType
 	3,  // 9: kubedesk.ticket.v1.Comment.visibility:type_name -> kubedesk.ticket.v1.Visibility
-	26, // 10: kubedesk.ticket.v1.Comment.create_time:type_name -> google.protobuf.Timestamp
+	27, // 10: kubedesk.ticket.v1.Comment.create_time:type_name -> google.protobuf.Timestamp
 	5,  // 11: kubedesk.ticket.v1.Event.type:type_name -> kubedesk.ticket.v1.EventType
 	7,  // 12: kubedesk.ticket.v1.Event.ticket:type_name -> kubedesk.ticket.v1.Ticket
 	8,  // 13: kubedesk.ticket.v1.Event.comment:type_name -> kubedesk.ticket.v1.Comment
 	9,  // 14: kubedesk.ticket.v1.Event.changes:type_name -> kubedesk.ticket.v1.FieldChange
-	26, // 15: kubedesk.ticket.v1.Event.create_time:type_name -> google.protobuf.Timestamp
+	27, // 15: kubedesk.ticket.v1.Event.create_time:type_name -> google.protobuf.Timestamp
 	7,  // 16: kubedesk.ticket.v1.CreateTicketRequest.ticket:type_name -> kubedesk.ticket.v1.Ticket
 	7,  // 17: kubedesk.ticket.v1.CreateTicketResponse.ticket:type_name -> kubedesk.ticket.v1.Ticket
 	7,  // 18: kubedesk.ticket.v1.GetTicketResponse.ticket:type_name -> kubedesk.ticket.v1.Ticket
 	7,  // 19: kubedesk.ticket.v1.ListTicketsResponse.tickets:type_name -> kubedesk.ticket.v1.Ticket
 	7,  // 20: kubedesk.ticket.v1.UpdateTicketRequest.ticket:type_name -> kubedesk.ticket.v1.Ticket
-	27, // 21: kubedesk.ticket.v1.UpdateTicketRequest.update_mask:type_name -> google.protobuf.FieldMask
+	28, // 21: kubedesk.ticket.v1.UpdateTicketRequest.update_mask:type_name -> google.protobuf.FieldMask
 	7,  // 22: kubedesk.ticket.v1.UpdateTicketResponse.ticket:type_name -> kubedesk.ticket.v1.Ticket
 	8,  // 23: kubedesk.ticket.v1.AddCommentRequest.comment:type_name -> kubedesk.ticket.v1.Comment
 	8,  // 24: kubedesk.ticket.v1.AddCommentResponse.comment:type_name -> kubedesk.ticket.v1.Comment
 	8,  // 25: kubedesk.ticket.v1.ListCommentsResponse.comments:type_name -> kubedesk.ticket.v1.Comment
 	10, // 26: kubedesk.ticket.v1.WatchEventsResponse.event:type_name -> kubedesk.ticket.v1.Event
-	11, // 27: kubedesk.ticket.v1.TicketService.CreateTicket:input_type -> kubedesk.ticket.v1.CreateTicketRequest
-	13, // 28: kubedesk.ticket.v1.TicketService.GetTicket:input_type -> kubedesk.ticket.v1.GetTicketRequest
-	15, // 29: kubedesk.ticket.v1.TicketService.ListTickets:input_type -> kubedesk.ticket.v1.ListTicketsRequest
-	17, // 30: kubedesk.ticket.v1.TicketService.UpdateTicket:input_type -> kubedesk.ticket.v1.UpdateTicketRequest
-	19, // 31: kubedesk.ticket.v1.TicketService.AddComment:input_type -> kubedesk.ticket.v1.AddCommentRequest
-	21, // 32: kubedesk.ticket.v1.TicketService.ListComments:input_type -> kubedesk.ticket.v1.ListCommentsRequest
-	23, // 33: kubedesk.ticket.v1.TicketService.WatchEvents:input_type -> kubedesk.ticket.v1.WatchEventsRequest
-	12, // 34: kubedesk.ticket.v1.TicketService.CreateTicket:output_type -> kubedesk.ticket.v1.CreateTicketResponse
-	14, // 35: kubedesk.ticket.v1.TicketService.GetTicket:output_type -> kubedesk.ticket.v1.GetTicketResponse
-	16, // 36: kubedesk.ticket.v1.TicketService.ListTickets:output_type -> kubedesk.ticket.v1.ListTicketsResponse
-	18, // 37: kubedesk.ticket.v1.TicketService.UpdateTicket:output_type -> kubedesk.ticket.v1.UpdateTicketResponse
-	20, // 38: kubedesk.ticket.v1.TicketService.AddComment:output_type -> kubedesk.ticket.v1.AddCommentResponse
-	22, // 39: kubedesk.ticket.v1.TicketService.ListComments:output_type -> kubedesk.ticket.v1.ListCommentsResponse
-	24, // 40: kubedesk.ticket.v1.TicketService.WatchEvents:output_type -> kubedesk.ticket.v1.WatchEventsResponse
-	34, // [34:41] is the sub-list for method output_type
-	27, // [27:34] is the sub-list for method input_type
-	27, // [27:27] is the sub-list for extension type_name
-	27, // [27:27] is the sub-list for extension extendee
-	0,  // [0:27] is the sub-list for field type_name
+	25, // 27: kubedesk.ticket.v1.WatchEventsResponse.bookmark:type_name -> kubedesk.ticket.v1.Bookmark
+	11, // 28: kubedesk.ticket.v1.TicketService.CreateTicket:input_type -> kubedesk.ticket.v1.CreateTicketRequest
+	13, // 29: kubedesk.ticket.v1.TicketService.GetTicket:input_type -> kubedesk.ticket.v1.GetTicketRequest
+	15, // 30: kubedesk.ticket.v1.TicketService.ListTickets:input_type -> kubedesk.ticket.v1.ListTicketsRequest
+	17, // 31: kubedesk.ticket.v1.TicketService.UpdateTicket:input_type -> kubedesk.ticket.v1.UpdateTicketRequest
+	19, // 32: kubedesk.ticket.v1.TicketService.AddComment:input_type -> kubedesk.ticket.v1.AddCommentRequest
+	21, // 33: kubedesk.ticket.v1.TicketService.ListComments:input_type -> kubedesk.ticket.v1.ListCommentsRequest
+	23, // 34: kubedesk.ticket.v1.TicketService.WatchEvents:input_type -> kubedesk.ticket.v1.WatchEventsRequest
+	12, // 35: kubedesk.ticket.v1.TicketService.CreateTicket:output_type -> kubedesk.ticket.v1.CreateTicketResponse
+	14, // 36: kubedesk.ticket.v1.TicketService.GetTicket:output_type -> kubedesk.ticket.v1.GetTicketResponse
+	16, // 37: kubedesk.ticket.v1.TicketService.ListTickets:output_type -> kubedesk.ticket.v1.ListTicketsResponse
+	18, // 38: kubedesk.ticket.v1.TicketService.UpdateTicket:output_type -> kubedesk.ticket.v1.UpdateTicketResponse
+	20, // 39: kubedesk.ticket.v1.TicketService.AddComment:output_type -> kubedesk.ticket.v1.AddCommentResponse
+	22, // 40: kubedesk.ticket.v1.TicketService.ListComments:output_type -> kubedesk.ticket.v1.ListCommentsResponse
+	24, // 41: kubedesk.ticket.v1.TicketService.WatchEvents:output_type -> kubedesk.ticket.v1.WatchEventsResponse
+	35, // [35:42] is the sub-list for method output_type
+	28, // [28:35] is the sub-list for method input_type
+	28, // [28:28] is the sub-list for extension type_name
+	28, // [28:28] is the sub-list for extension extendee
+	0,  // [0:28] is the sub-list for field type_name
 }
 
 func init() { file_kubedesk_ticket_v1_ticket_proto_init() }
@@ -1882,7 +1947,7 @@ func file_kubedesk_ticket_v1_ticket_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_kubedesk_ticket_v1_ticket_proto_rawDesc), len(file_kubedesk_ticket_v1_ticket_proto_rawDesc)),
 			NumEnums:      6,
-			NumMessages:   20,
+			NumMessages:   21,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -661,10 +661,7 @@ func RegisterTicketServiceHandlerClient(ctx context.Context, mux *runtime.ServeM
 			runtime.HTTPError(annotatedContext, mux, outboundMarshaler, w, req, err)
 			return
 		}
-		forward_TicketService_WatchEvents_0(annotatedContext, mux, outboundMarshaler, w, req, func() (proto.Message, error) {
-			res, err := resp.Recv()
-			return response_TicketService_WatchEvents_0{res}, err
-		}, mux.GetForwardResponseOptions()...)
+		forward_TicketService_WatchEvents_0(annotatedContext, mux, outboundMarshaler, w, req, func() (proto.Message, error) { return resp.Recv() }, mux.GetForwardResponseOptions()...)
 	})
 	return nil
 }
@@ -703,15 +700,6 @@ type response_TicketService_AddComment_0 struct {
 func (m response_TicketService_AddComment_0) XXX_ResponseBody() interface{} {
 	response := m.AddCommentResponse
 	return response.Comment
-}
-
-type response_TicketService_WatchEvents_0 struct {
-	*WatchEventsResponse
-}
-
-func (m response_TicketService_WatchEvents_0) XXX_ResponseBody() interface{} {
-	response := m.WatchEventsResponse
-	return response.Event
 }
 
 var (

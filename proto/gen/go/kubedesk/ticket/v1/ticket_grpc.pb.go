@@ -56,6 +56,8 @@ type TicketServiceClient interface {
 	// after after_cursor (from the beginning when empty), and keeps streaming
 	// new events as they are written. A client that reconnects with the cursor
 	// of the last event it processed misses nothing and sees nothing twice.
+	// Once caught up, and then periodically while idle, the stream sends a
+	// bookmark instead of an event.
 	WatchEvents(ctx context.Context, in *WatchEventsRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[WatchEventsResponse], error)
 }
 
@@ -174,6 +176,8 @@ type TicketServiceServer interface {
 	// after after_cursor (from the beginning when empty), and keeps streaming
 	// new events as they are written. A client that reconnects with the cursor
 	// of the last event it processed misses nothing and sees nothing twice.
+	// Once caught up, and then periodically while idle, the stream sends a
+	// bookmark instead of an event.
 	WatchEvents(*WatchEventsRequest, grpc.ServerStreamingServer[WatchEventsResponse]) error
 	mustEmbedUnimplementedTicketServiceServer()
 }

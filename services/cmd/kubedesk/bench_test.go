@@ -1,0 +1,273 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+)
+
+// clients is the concurrency of the create benchmarks.
+const clients = 32
+
+// latencies collects per-request durations from concurrent workers.
+type latencies struct {
+	mu sync.Mutex
+	d  []time.Duration
+}
+
+func (l *latencies) add(d time.Duration) {
+	l.mu.Lock()
+	l.d = append(l.d, d)
+	l.mu.Unlock()
+}
+
+// report prints throughput and p50/p99 as benchmark metrics.
+func (l *latencies) report(b *testing.B, elapsed time.Duration) {
+	slices.Sort(l.d)
+	if len(l.d) == 0 {
+		return
+	}
+	pct := func(p float64) float64 {
+		return float64(l.d[int(float64(len(l.d)-1)*p)].Microseconds()) / 1000
+	}
+	b.ReportMetric(float64(len(l.d))/elapsed.Seconds(), "creates/s")
+	b.ReportMetric(pct(0.50), "p50-ms")
+	b.ReportMetric(pct(0.99), "p99-ms")
+	b.ReportMetric(0, "ns/op") // throughput is the figure; ns/op of a parallel run misleads
+}
+
+// runConcurrently calls op b.N times from clients goroutines and reports.
+func runConcurrently(b *testing.B, op func(i int64) error) {
+	var next atomic.Int64
+	var lat latencies
+	var failed atomic.Value
+	b.ResetTimer()
+	start := time.Now()
+	var wg sync.WaitGroup
+	for range clients {
+		wg.Go(func() {
+			for {
+				i := next.Add(1)
+				if i > int64(b.N) {
+					return
+				}
+				t0 := time.Now()
+				if err := op(i); err != nil {
+					failed.Store(err)
+					return
+				}
+				lat.add(time.Since(t0))
+			}
+		})
+	}
+	wg.Wait()
+	elapsed := time.Since(start)
+	b.StopTimer()
+	if err, _ := failed.Load().(error); err != nil {
+		b.Fatal(err)
+	}
+	lat.report(b, elapsed)
+}
+
+var benchBody = []byte(`{"subject":"打印机无法连接","description":"三楼的打印机从昨天起连不上网络，财务部急用。",` +
+	`"impact":2,"urgency":1,"channel":"CHANNEL_EMAIL","requester":{"name":"张伟","email":"zhang.wei@example.com"},"tags":["硬件","三楼"]}`)
+
+// BenchmarkCreate measures POST /v1/tickets (gateway -> ticket -> store,
+// event row included) at 32 concurrent clients on each engine, and the raw
+// ceiling: the same ticket row + event row inserted straight through pgx.
+func BenchmarkCreate(b *testing.B) {
+	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: clients}}
+	for _, engine := range []string{"sqlite", "postgres"} {
+		b.Run("rest/"+engine, func(b *testing.B) {
+			var args []string
+			if engine == "postgres" {
+				args = []string{"--database-url=" + pg.NewDatabase(b)}
+			}
+			srv := startServe(b, args...)
+			runConcurrently(b, func(int64) error {
+				resp, err := client.Post(srv.base+"/v1/tickets", "application/json", bytes.NewReader(benchBody))
+				if err != nil {
+					return err
+				}
+				resp.Body.Close()
+				if resp.StatusCode != http.StatusOK {
+					return fmt.Errorf("create: %s", resp.Status)
+				}
+				return nil
+			})
+		})
+	}
+	b.Run("raw-pgx/postgres", func(b *testing.B) {
+		url := pg.NewDatabase(b)
+		// Let the store create its schema, then write to it directly.
+		startServe(b, "--database-url="+url).stop()
+		pool, err := pgxpool.New(context.Background(), url+"&pool_max_conns="+strconv.Itoa(clients))
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer pool.Close()
+		runConcurrently(b, func(int64) error { return rawCreate(context.Background(), pool) })
+	})
+}
+
+// BenchmarkStartup measures exec -> /readyz 200 of the built binary on an
+// empty data directory, and its resident memory once idle.
+func BenchmarkStartup(b *testing.B) {
+	bin := buildBinary(b)
+	var rss int64
+	b.ResetTimer()
+	for range b.N {
+		p := startBinary(b, bin)
+		b.StopTimer()
+		rss = p.rss(b)
+		p.kill()
+		b.StartTimer()
+	}
+	b.ReportMetric(float64(rss)/(1<<20), "idle-RSS-MiB")
+}
+
+// BenchmarkMemory creates 100,000 tickets over REST (SQLite) and reports the
+// process's resident memory before and after. Run it with -benchtime=1x.
+func BenchmarkMemory(b *testing.B) {
+	bin := buildBinary(b)
+	p := startBinary(b, bin)
+	defer p.kill()
+	idle := p.rss(b)
+	const tickets = 100_000
+	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: clients}}
+	b.ResetTimer()
+	for range b.N {
+		var next atomic.Int64
+		var wg sync.WaitGroup
+		var failed atomic.Value
+		for range clients {
+			wg.Go(func() {
+				for next.Add(1) <= tickets {
+					resp, err := client.Post(p.base+"/v1/tickets", "application/json", bytes.NewReader(benchBody))
+					if err != nil {
+						failed.Store(err)
+						return
+					}
+					resp.Body.Close()
+				}
+			})
+		}
+		wg.Wait()
+		if err, _ := failed.Load().(error); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.StopTimer()
+	b.ReportMetric(float64(idle)/(1<<20), "idle-RSS-MiB")
+	b.ReportMetric(float64(p.rss(b))/(1<<20), "after-100k-RSS-MiB")
+}
+
+func buildBinary(b *testing.B) string {
+	b.Helper()
+	bin := filepath.Join(b.TempDir(), "kubedesk")
+	cmd := exec.Command("go", "build", "-trimpath", "-ldflags=-s -w", "-o", bin, ".")
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		b.Fatalf("go build: %v\n%s", err, out)
+	}
+	return bin
+}
+
+type process struct {
+	cmd  *exec.Cmd
+	base string
+}
+
+// startBinary execs kubedesk serve on free ports and an empty data dir and
+// returns once /readyz answers 200.
+func startBinary(b *testing.B, bin string) *process {
+	b.Helper()
+	httpAddr, grpcAddr := freeAddr(b), freeAddr(b)
+	cmd := exec.Command(bin, "serve", "--http-addr="+httpAddr, "--grpc-addr="+grpcAddr, "--data-dir="+b.TempDir(), "--log-level=warn")
+	cmd.Stderr = os.Stderr
+	if err := cmd.Start(); err != nil {
+		b.Fatal(err)
+	}
+	p := &process{cmd: cmd, base: "http://" + httpAddr}
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		resp, err := http.Get(p.base + "/readyz")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return p
+			}
+		}
+		if time.Now().After(deadline) {
+			p.kill()
+			b.Fatalf("kubedesk not ready after 30s: %v", err)
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+}
+
+// rss reads the process's resident set size from /proc.
+func (p *process) rss(b *testing.B) int64 {
+	b.Helper()
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", p.cmd.Process.Pid))
+	if err != nil {
+		b.Fatal(err)
+	}
+	for line := range strings.Lines(string(data)) {
+		if f := strings.Fields(line); len(f) >= 2 && f[0] == "VmRSS:" {
+			kb, _ := strconv.ParseInt(f[1], 10, 64)
+			return kb << 10
+		}
+	}
+	b.Fatal("no VmRSS in /proc status")
+	return 0
+}
+
+func (p *process) kill() {
+	_ = p.cmd.Process.Kill()
+	_ = p.cmd.Wait()
+}
+
+func freeAddr(b *testing.B) string {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().String()
+}
+
+// rawCreate is the ceiling: one ticket row and its event row, in one
+// transaction sent as a single pgx batch, with none of kubedesk's layers.
+func rawCreate(ctx context.Context, pool *pgxpool.Pool) error {
+	id := uuid.Must(uuid.NewV7()).String()
+	now := time.Now()
+	payload := []byte(`{"ticket":{"id":"` + id + `","subject":"打印机无法连接"}}`)
+	batch := &pgx.Batch{}
+	batch.Queue(`INSERT INTO tickets (tenant, id, subject, description, status, impact, urgency, priority, channel,
+		requester_name, requester_email, requester_identity, group_name, assignee, tags, custom_fields,
+		create_time, update_time, version)
+		VALUES ('default', $1, '打印机无法连接', '三楼的打印机从昨天起连不上网络，财务部急用。', 'new', 2, 1, 2, 'email',
+		'张伟', 'zhang.wei@example.com', '', '', '', ARRAY['硬件','三楼'], '{}', $2, $2, 1)`, id, now)
+	batch.Queue(`INSERT INTO ticket_events (tenant, ticket_id, type, payload, create_time)
+		VALUES ('default', $1, 'ticket.created', $2, $3)`, id, payload, now)
+	return pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
+		return tx.SendBatch(ctx, batch).Close()
+	})
+}

@@ -1,0 +1,165 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// instance is a `kubedesk serve` started in-process on free ports.
+type instance struct {
+	base string // http://127.0.0.1:port
+	grpc string // 127.0.0.1:port, when the target runs gRPC services
+	stop func() error
+}
+
+// startServe runs `kubedesk serve` with args on free loopback ports and a
+// fresh data directory, and waits until it has started.
+func startServe(t testing.TB, args ...string) *instance {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	pr, pw := io.Pipe()
+	full := append([]string{"serve", "--http-addr=127.0.0.1:0", "--grpc-addr=127.0.0.1:0", "--data-dir=" + t.TempDir(), "--log-level=info"}, args...)
+	done := make(chan error, 1)
+	go func() {
+		err := run(ctx, full, func(string) string { return "" }, pw, io.Discard)
+		_ = pw.CloseWithError(fmt.Errorf("serve returned: %v", err))
+		done <- err
+	}()
+	started := make(chan map[string]any, 1)
+	go func() {
+		sc := bufio.NewScanner(pr)
+		sc.Buffer(make([]byte, 1<<20), 1<<20)
+		for sc.Scan() {
+			var rec map[string]any
+			if json.Unmarshal(sc.Bytes(), &rec) == nil && rec["msg"] == "kubedesk started" {
+				started <- rec
+			}
+			if strings.Contains(sc.Text(), `"level":"ERROR"`) {
+				t.Logf("server: %s", sc.Text())
+			}
+		}
+	}()
+	var inst *instance
+	select {
+	case rec := <-started:
+		grpcAddr, _ := rec["grpc"].(string)
+		inst = &instance{base: "http://" + rec["http"].(string), grpc: grpcAddr}
+	case err := <-done:
+		cancel()
+		t.Fatalf("serve %v exited during start-up: %v", args, err)
+	case <-time.After(30 * time.Second):
+		cancel()
+		t.Fatalf("serve %v did not start within 30s", args)
+	}
+	var once sync.Once
+	var stopErr error
+	inst.stop = func() error {
+		once.Do(func() {
+			cancel()
+			select {
+			case stopErr = <-done:
+			case <-time.After(20 * time.Second):
+				stopErr = errors.New("serve did not stop within 20s of cancellation")
+			}
+		})
+		return stopErr
+	}
+	t.Cleanup(func() {
+		if err := inst.stop(); err != nil {
+			t.Errorf("stopping serve: %v", err)
+		}
+	})
+	return inst
+}
+
+// response is a decoded REST reply.
+type response struct {
+	code   int
+	header http.Header
+	body   []byte
+	json   map[string]any
+}
+
+func (r response) str(key string) string {
+	s, _ := r.json[key].(string)
+	return s
+}
+
+// call sends one REST request; headers alternate name, value.
+func (in *instance) call(t testing.TB, method, path string, body any, headers ...string) response {
+	t.Helper()
+	var rd io.Reader
+	switch b := body.(type) {
+	case nil:
+	case string:
+		rd = strings.NewReader(b)
+	case []byte:
+		rd = bytes.NewReader(b)
+	default:
+		raw, err := json.Marshal(b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rd = bytes.NewReader(raw)
+	}
+	req, err := http.NewRequest(method, in.base+path, rd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	for i := 0; i+1 < len(headers); i += 2 {
+		req.Header.Set(headers[i], headers[i+1])
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatalf("%s %s: %v", method, path, err)
+	}
+	defer resp.Body.Close()
+	raw, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := response{code: resp.StatusCode, header: resp.Header, body: raw}
+	_ = json.Unmarshal(raw, &out.json)
+	return out
+}
+
+func (in *instance) mustCall(t testing.TB, want int, method, path string, body any, headers ...string) response {
+	t.Helper()
+	r := in.call(t, method, path, body, headers...)
+	if r.code != want {
+		t.Fatalf("%s %s = %d %s, want %d", method, path, r.code, r.body, want)
+	}
+	return r
+}
+
+func (in *instance) create(t testing.TB, ticket map[string]any, headers ...string) response {
+	t.Helper()
+	return in.mustCall(t, http.StatusOK, "POST", "/v1/tickets", ticket, headers...)
+}
+
+// listAll returns every ticket of the tenant, paging through.
+func (in *instance) listAll(t testing.TB, query string, headers ...string) []map[string]any {
+	t.Helper()
+	var all []map[string]any
+	token := ""
+	for {
+		r := in.mustCall(t, http.StatusOK, "GET", "/v1/tickets?page_size=100&"+query+"&page_token="+token, nil, headers...)
+		for _, x := range r.json["tickets"].([]any) {
+			all = append(all, x.(map[string]any))
+		}
+		if token = r.str("nextPageToken"); token == "" {
+			return all
+		}
+	}
+}

@@ -1,0 +1,570 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/kubedesk/kubedesk/services/platform/storage"
+	"github.com/kubedesk/kubedesk/services/ticket"
+)
+
+// Postgres is the production ticket.Store. Writes are single statements
+// (CTEs) where the logic allows, so a create is one round trip.
+type Postgres struct {
+	pool *pgxpool.Pool
+	hub  storage.Broadcaster
+	// notifier tells other processes (their listeners) that a tenant has
+	// new events; listener hears them, ours included, and wakes local
+	// watchers.
+	notifier  *storage.PGNotifier
+	listener  *storage.PGListener
+	closeOnce sync.Once
+}
+
+// notifyChannel is the LISTEN/NOTIFY channel; the payload is the tenant.
+const notifyChannel = "kubedesk_ticket_events"
+
+// The SQL below numbers its parameters to match the arg builders
+// (pgTicketArgs, pgWriteArgs); ticketColumns and commentColumns are shared
+// with SQLite.
+const (
+	pgGetTicket = `SELECT ` + ticketColumns + ` FROM tickets WHERE tenant = $1 AND id = $2`
+	// pgTicketWriteLock serialises the writers of one ticket (see
+	// lockTicket). An advisory lock needs no transaction id, unlike a row
+	// lock; 0x7469 ("ti") keeps its key space apart from other users of
+	// two-key advisory locks. A hash collision only serialises two tickets.
+	pgTicketWriteLock = `SELECT pg_advisory_xact_lock(x'7469'::int, hashtext($1 || '/' || $2))`
+	pgLockTicket      = pgGetTicket + ` FOR UPDATE`
+
+	pgTicketValues = `$1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20`
+	pgEventColumns = `tenant, ticket_id, type, payload, create_time`
+
+	// $1..$20 ticketColumns, $21 payload.
+	pgCreateTicket = `WITH t AS (
+		INSERT INTO tickets (` + ticketColumns + `) VALUES (` + pgTicketValues + `)
+	)
+	INSERT INTO ticket_events (` + pgEventColumns + `) VALUES ($1, $2, 'ticket.created', $21, $17)`
+	// As pgCreateTicket, plus $22 key, $23 request hash. The ticket and its
+	// event are written only if the key is new (FROM k); a concurrent twin
+	// waits on the key's primary key until this commits, then writes
+	// nothing. Zero rows affected means the key was used before.
+	pgCreateTicketKey = `WITH k AS (
+		INSERT INTO idempotency_keys (tenant, key, request_hash, resource_kind, resource_id, create_time)
+		VALUES ($1, $22, $23, 'ticket', $2, $17)
+		ON CONFLICT DO NOTHING
+		RETURNING 1
+	), t AS (
+		INSERT INTO tickets (` + ticketColumns + `) SELECT ` + pgTicketValues + ` FROM k
+	)
+	INSERT INTO ticket_events (` + pgEventColumns + `) SELECT $1, $2, 'ticket.created', $21, $17 FROM k`
+
+	// $1 tenant, $2 ticket id, $3..$19 the new values, $20 event type, $21
+	// payload (pgWriteArgs).
+	pgUpdateSet = `UPDATE tickets SET subject = $3, description = $4, status = $5, impact = $6,
+		urgency = $7, priority = $8, channel = $9, requester_name = $10, requester_email = $11,
+		requester_identity = $12, group_name = $13, assignee = $14, tags = $15, custom_fields = $16,
+		update_time = $17, solve_time = $18, version = $19
+		WHERE tenant = $1 AND id = $2`
+	pgEventValues = `$1, $2, $20, $21, $17`
+
+	pgUpdateTicket = `WITH u AS (` + pgUpdateSet + `)
+	INSERT INTO ticket_events (` + pgEventColumns + `) VALUES (` + pgEventValues + `)`
+
+	// As pgUpdateTicket, plus the comment: $22 id, $23 author, $24 author
+	// type, $25 body, $26 visibility, $27 create time.
+	pgCommentValues = `$1, $22, $2, $23, $24, $25, $26, $27`
+	pgAddComment    = `WITH c AS (
+		INSERT INTO comments (` + commentColumns + `) VALUES (` + pgCommentValues + `)
+	), u AS (` + pgUpdateSet + `)
+	INSERT INTO ticket_events (` + pgEventColumns + `) VALUES (` + pgEventValues + `)`
+	// As pgAddComment, plus $28 key, $29 request hash, gated like
+	// pgCreateTicketKey.
+	pgAddCommentKey = `WITH k AS (
+		INSERT INTO idempotency_keys (tenant, key, request_hash, resource_kind, resource_id, create_time)
+		VALUES ($1, $28, $29, 'comment', $22, $27)
+		ON CONFLICT DO NOTHING
+		RETURNING 1
+	), c AS (
+		INSERT INTO comments (` + commentColumns + `) SELECT ` + pgCommentValues + ` FROM k
+	), u AS (` + pgUpdateSet + ` AND EXISTS (SELECT 1 FROM k))
+	INSERT INTO ticket_events (` + pgEventColumns + `) SELECT ` + pgEventValues + ` FROM k`
+
+	pgGetKey = `SELECT request_hash, resource_kind, resource_id FROM idempotency_keys
+		WHERE tenant = $1 AND key = $2`
+	pgGetComment   = `SELECT ` + commentColumns + ` FROM comments WHERE tenant = $1 AND id = $2`
+	pgListComments = `SELECT ` + commentColumns + ` FROM comments
+		WHERE tenant = $1 AND ticket_id = $2 AND id > $3 ORDER BY id LIMIT $4`
+	pgTicketExists = `SELECT EXISTS (SELECT 1 FROM tickets WHERE tenant = $1 AND id = $2)`
+
+	// pgListEvents returns events after the cursor ($2 xid, $3 id) whose
+	// transactions are older than the oldest one still running: those are
+	// all finished, so no event sorting before them can still appear (a
+	// bigserial alone is not commit order). The subquery evaluates the
+	// snapshot once, as an index bound.
+	pgListEvents = `SELECT xid::text, id, ticket_id, type, payload, create_time
+		FROM ticket_events
+		WHERE tenant = $1
+		  AND (xid, id) > ($2::text::xid8, $3::bigint)
+		  AND xid < (SELECT pg_snapshot_xmin(pg_current_snapshot()))
+		ORDER BY ticket_events.xid, ticket_events.id -- the columns, not the text of the select list
+		LIMIT $4`
+)
+
+// OpenPostgres connects to url, brings the schema up to date (serialised
+// with other replicas) and starts listening for other processes' writes.
+func OpenPostgres(ctx context.Context, url string) (*Postgres, error) {
+	pool, err := storage.OpenPostgres(ctx, url)
+	if err != nil {
+		return nil, fmt.Errorf("ticket store: %w", err)
+	}
+	if err := storage.MigratePostgres(ctx, pool, migrationScope, migrationsFor("postgres")); err != nil {
+		pool.Close()
+		return nil, fmt.Errorf("ticket store: %w", err)
+	}
+	s := &Postgres{pool: pool}
+	s.notifier = storage.NewPGNotifier(pool, notifyChannel)
+	// After a reconnect, notifications may have been missed: wake everyone.
+	s.listener = storage.ListenPostgres(pool.Config().ConnConfig, notifyChannel, s.hub.Notify, s.hub.NotifyAll)
+	return s, nil
+}
+
+// committed wakes watchers of tenant here and, through PostgreSQL, in
+// other processes.
+func (s *Postgres) committed(tenant string) {
+	s.hub.Notify(tenant)
+	s.notifier.Notify(tenant)
+}
+
+// CreateTicket implements ticket.Store in one statement (one round trip),
+// plus two reads when replaying a used key.
+func (s *Postgres) CreateTicket(ctx context.Context, t ticket.Ticket, idem ticket.Idempotency) (ticket.Ticket, bool, error) {
+	t = normTicket(t)
+	payload, err := encodePayload(t, nil, nil)
+	if err != nil {
+		return ticket.Ticket{}, false, err
+	}
+	args := append(pgTicketArgs(t), payload)
+	sql := pgCreateTicket
+	if idem.Key != "" {
+		sql = pgCreateTicketKey
+		args = append(args, idem.Key, idem.RequestHash)
+	}
+	tag, err := s.pool.Exec(ctx, sql, args...)
+	if err != nil {
+		return ticket.Ticket{}, false, fmt.Errorf("create ticket %s: %w", t.ID, err)
+	}
+	if tag.RowsAffected() == 0 {
+		first, err := s.replayTicket(ctx, t.Tenant, idem)
+		if err != nil {
+			return ticket.Ticket{}, false, fmt.Errorf("create ticket %s: %w", t.ID, err)
+		}
+		return first, false, nil
+	}
+	s.committed(t.Tenant)
+	return t, true, nil
+}
+
+// replayTicket returns the ticket an already used key created.
+func (s *Postgres) replayTicket(ctx context.Context, tenant string, idem ticket.Idempotency) (ticket.Ticket, error) {
+	id, err := s.usedKey(ctx, s.pool, tenant, idem, kindTicket)
+	if err != nil {
+		return ticket.Ticket{}, err
+	}
+	return scanPGTicket(s.pool.QueryRow(ctx, pgGetTicket, tenant, id))
+}
+
+// usedKey returns the id of the resource a used key made, or
+// ErrIdempotencyMismatch when it was used for another request.
+func (s *Postgres) usedKey(ctx context.Context, q interface {
+	QueryRow(context.Context, string, ...any) pgx.Row
+}, tenant string, idem ticket.Idempotency, kind string) (string, error) {
+	var hash, gotKind, id string
+	if err := q.QueryRow(ctx, pgGetKey, tenant, idem.Key).Scan(&hash, &gotKind, &id); err != nil {
+		return "", fmt.Errorf("reading idempotency key: %w", err)
+	}
+	if hash != idem.RequestHash || gotKind != kind {
+		return "", ticket.ErrIdempotencyMismatch
+	}
+	return id, nil
+}
+
+// GetTicket implements ticket.Store.
+func (s *Postgres) GetTicket(ctx context.Context, tenant, id string) (ticket.Ticket, error) {
+	t, err := scanPGTicket(s.pool.QueryRow(ctx, pgGetTicket, tenant, id))
+	if err != nil {
+		return ticket.Ticket{}, fmt.Errorf("get ticket %s: %w", id, err)
+	}
+	return t, nil
+}
+
+// ListTickets implements ticket.Store.
+func (s *Postgres) ListTickets(ctx context.Context, tenant string, q ticket.ListQuery) ([]ticket.Ticket, error) {
+	if err := checkLimit("list tickets", q.Limit); err != nil {
+		return nil, err
+	}
+	where, args := buildList(true, tenant, q)
+	sql := `SELECT ` + ticketColumns + ` FROM tickets WHERE ` + where +
+		` ORDER BY id DESC LIMIT $` + strconv.Itoa(len(args)+1)
+	rows, err := s.pool.Query(ctx, sql, append(args, q.Limit)...)
+	if err != nil {
+		return nil, fmt.Errorf("list tickets: %w", err)
+	}
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (ticket.Ticket, error) { return scanPGTicket(r) })
+	if err != nil {
+		return nil, fmt.Errorf("list tickets: %w", err)
+	}
+	return nonNil(out), nil
+}
+
+// UpdateTicket implements ticket.Store: lock, mutate, write ticket and
+// event in one statement, commit.
+func (s *Postgres) UpdateTicket(ctx context.Context, tenant, id string, mutate ticket.Mutation) (ticket.Ticket, error) {
+	var (
+		out    ticket.Ticket
+		wrote  bool
+		mutErr error
+	)
+	err := s.inTx(ctx, func(tx pgx.Tx) error {
+		cur, _, err := s.lockTicket(ctx, tx, tenant, id, ticket.Idempotency{})
+		if err != nil {
+			return err
+		}
+		next, changes, err := mutateTicket(cur, mutate, now())
+		if err != nil {
+			mutErr = err
+			return err
+		}
+		if len(changes) == 0 {
+			out = cur
+			return errNothingToWrite
+		}
+		payload, err := encodePayload(next, nil, changes)
+		if err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, pgUpdateTicket, pgWriteArgs(next, ticket.EventTicketUpdated, payload)...); err != nil {
+			return fmt.Errorf("writing ticket: %w", err)
+		}
+		out, wrote = next, true
+		return nil
+	})
+	if mutErr != nil {
+		return ticket.Ticket{}, mutErr // the caller's own error, untouched
+	}
+	if err != nil {
+		return ticket.Ticket{}, fmt.Errorf("update ticket %s: %w", id, err)
+	}
+	if wrote {
+		s.committed(tenant)
+	}
+	return out, nil
+}
+
+// errNothingToWrite ends a transaction early without an error to report.
+var errNothingToWrite = errors.New("nothing to write")
+
+// inTx runs fn in a transaction, committing when it returns nil and rolling
+// back otherwise; errNothingToWrite rolls back and reports success.
+func (s *Postgres) inTx(ctx context.Context, fn func(pgx.Tx) error) error {
+	tx, err := s.pool.Begin(ctx)
+	if err != nil {
+		return fmt.Errorf("begin: %w", err)
+	}
+	if err := fn(tx); err != nil {
+		// A failed rollback leaves a broken connection, which pgx closes.
+		_ = tx.Rollback(context.WithoutCancel(ctx))
+		if errors.Is(err, errNothingToWrite) {
+			return nil
+		}
+		return err
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return fmt.Errorf("commit: %w", err)
+	}
+	return nil
+}
+
+// AddComment implements ticket.Store: lock the ticket (and, in the same
+// round trip, look the key up), mutate, write comment, ticket and event in
+// one statement, commit.
+func (s *Postgres) AddComment(ctx context.Context, c ticket.Comment, idem ticket.Idempotency, mutate ticket.Mutation) (ticket.Comment, bool, error) {
+	c = normComment(c)
+	var (
+		first  *ticket.Comment
+		mutErr error
+		raced  bool
+	)
+	err := s.inTx(ctx, func(tx pgx.Tx) error {
+		cur, keyUsed, err := s.lockTicket(ctx, tx, c.Tenant, c.TicketID, idem)
+		if err != nil {
+			return err
+		}
+		if keyUsed {
+			got, err := s.replayComment(ctx, tx, c.Tenant, idem)
+			first = &got
+			if err != nil {
+				return err
+			}
+			return errNothingToWrite
+		}
+		next, changes, err := mutateTicket(cur, mutate, now())
+		if err != nil {
+			mutErr = err
+			return err
+		}
+		payload, err := encodePayload(next, &c, changes)
+		if err != nil {
+			return err
+		}
+		args := append(pgWriteArgs(next, ticket.EventCommentAdded, payload),
+			c.ID, c.Author, string(c.AuthorType), c.Body, string(c.Visibility), c.CreateTime)
+		sql := pgAddComment
+		if idem.Key != "" {
+			sql = pgAddCommentKey
+			args = append(args, idem.Key, idem.RequestHash)
+		}
+		tag, err := tx.Exec(ctx, sql, args...)
+		if err != nil {
+			return fmt.Errorf("writing comment: %w", err)
+		}
+		if tag.RowsAffected() == 0 {
+			// A create with the same key, which does not lock this
+			// ticket, committed between our look-up and our insert.
+			raced = true
+			return errNothingToWrite
+		}
+		return nil
+	})
+	if mutErr != nil {
+		return ticket.Comment{}, false, mutErr
+	}
+	if err == nil && raced {
+		var got ticket.Comment
+		got, err = s.replayComment(ctx, s.pool, c.Tenant, idem)
+		first = &got
+	}
+	if err != nil {
+		return ticket.Comment{}, false, fmt.Errorf("add comment %s to ticket %s: %w", c.ID, c.TicketID, err)
+	}
+	if first != nil {
+		return *first, false, nil
+	}
+	s.committed(c.Tenant)
+	return c, true, nil
+}
+
+// lockTicket locks a ticket for a write and reads it; with an idempotency
+// key it also reports whether the key was used before. It is one round
+// trip, and must open the transaction.
+//
+// The event stream orders a ticket's events by transaction id, so the
+// writers of a ticket must get their ids in the order they get the ticket.
+// A row lock alone does not ensure that: under READ COMMITTED a waiter for
+// a row that its holder then updates is given its transaction id while
+// following the update chain, before it competes for the new row version,
+// so a later id can win (the contract suite caught it). The advisory lock
+// taken first needs no transaction id; the id is assigned by the FOR UPDATE
+// after it, hence after the previous writer has committed. FOR UPDATE stays
+// as the guard against writers that bypass this store.
+//
+// The key look-up runs after the locks are granted, so it sees a twin
+// request that held them before us.
+func (s *Postgres) lockTicket(ctx context.Context, tx pgx.Tx, tenant, id string, idem ticket.Idempotency) (ticket.Ticket, bool, error) {
+	b := &pgx.Batch{}
+	b.Queue(pgTicketWriteLock, tenant, id)
+	b.Queue(pgLockTicket, tenant, id)
+	if idem.Key != "" {
+		b.Queue(`SELECT EXISTS (SELECT 1 FROM idempotency_keys WHERE tenant = $1 AND key = $2)`, tenant, idem.Key)
+	}
+	br := tx.SendBatch(ctx, b)
+	defer br.Close()
+	if _, err := br.Exec(); err != nil {
+		return ticket.Ticket{}, false, fmt.Errorf("locking ticket: %w", err)
+	}
+	cur, err := scanPGTicket(br.QueryRow())
+	if err != nil {
+		return cur, false, err
+	}
+	var used bool
+	if idem.Key != "" {
+		if err := br.QueryRow().Scan(&used); err != nil {
+			return cur, false, fmt.Errorf("reading idempotency key: %w", err)
+		}
+	}
+	return cur, used, br.Close()
+}
+
+// replayComment returns the comment an already used key created.
+func (s *Postgres) replayComment(ctx context.Context, q interface {
+	QueryRow(context.Context, string, ...any) pgx.Row
+}, tenant string, idem ticket.Idempotency) (ticket.Comment, error) {
+	id, err := s.usedKey(ctx, q, tenant, idem, kindComment)
+	if err != nil {
+		return ticket.Comment{}, err
+	}
+	return scanPGComment(q.QueryRow(ctx, pgGetComment, tenant, id))
+}
+
+// ListComments implements ticket.Store.
+func (s *Postgres) ListComments(ctx context.Context, tenant, ticketID, afterID string, limit int) ([]ticket.Comment, error) {
+	if err := checkLimit("list comments", limit); err != nil {
+		return nil, err
+	}
+	rows, err := s.pool.Query(ctx, pgListComments, tenant, ticketID, afterID, limit)
+	if err != nil {
+		return nil, fmt.Errorf("list comments of ticket %s: %w", ticketID, err)
+	}
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (ticket.Comment, error) { return scanPGComment(r) })
+	if err != nil {
+		return nil, fmt.Errorf("list comments of ticket %s: %w", ticketID, err)
+	}
+	if len(out) > 0 {
+		return out, nil
+	}
+	// An empty page: tell "no (more) comments" from "no such ticket".
+	var exists bool
+	if err := s.pool.QueryRow(ctx, pgTicketExists, tenant, ticketID).Scan(&exists); err != nil {
+		return nil, fmt.Errorf("list comments of ticket %s: %w", ticketID, err)
+	}
+	if !exists {
+		return nil, fmt.Errorf("list comments of ticket %s: %w", ticketID, ticket.ErrNotFound)
+	}
+	return []ticket.Comment{}, nil
+}
+
+// ListEvents implements ticket.Store; see pgListEvents.
+func (s *Postgres) ListEvents(ctx context.Context, tenant, afterCursor string, limit int) ([]ticket.Event, error) {
+	if err := checkLimit("list events", limit); err != nil {
+		return nil, err
+	}
+	xid, id, err := parsePostgresCursor(afterCursor)
+	if err != nil {
+		return nil, fmt.Errorf("list events after %q: %w", afterCursor, err)
+	}
+	rows, err := s.pool.Query(ctx, pgListEvents, tenant, strconv.FormatUint(xid, 10), id, limit)
+	if err != nil {
+		return nil, fmt.Errorf("list events: %w", err)
+	}
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (ticket.Event, error) {
+		var (
+			xidText string
+			id      int64
+			typ     string
+			payload []byte
+		)
+		e := ticket.Event{Tenant: tenant}
+		if err := r.Scan(&xidText, &id, &e.TicketID, &typ, &payload, &e.CreateTime); err != nil {
+			return e, err
+		}
+		x, err := strconv.ParseUint(xidText, 10, 64)
+		if err != nil {
+			return e, fmt.Errorf("event %d: xid %q: %w", id, xidText, err)
+		}
+		e.Cursor, e.Type, e.CreateTime = postgresCursor(x, id), ticket.EventType(typ), normTime(e.CreateTime)
+		return e, decodeEvent(&e, payload)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("list events: %w", err)
+	}
+	return nonNil(out), nil
+}
+
+// Subscribe implements ticket.Store. Watchers wake on this process's
+// commits at once and on other processes' through LISTEN.
+func (s *Postgres) Subscribe(tenant string) (<-chan struct{}, func()) {
+	return s.hub.Subscribe(tenant)
+}
+
+// Ping implements ticket.Store.
+func (s *Postgres) Ping(ctx context.Context) error {
+	return s.pool.Ping(ctx)
+}
+
+// Close implements ticket.Store; later calls do nothing.
+func (s *Postgres) Close() error {
+	s.closeOnce.Do(func() {
+		s.listener.Close()
+		s.notifier.Close()
+		s.pool.Close()
+	})
+	return nil
+}
+
+// pgTicketArgs are the values of ticketColumns for t ($1..$20).
+func pgTicketArgs(t ticket.Ticket) []any {
+	return []any{
+		t.Tenant, t.ID, t.Subject, t.Description, string(t.Status), t.Impact, t.Urgency,
+		int(t.Priority), string(t.Channel), t.Requester.Name, t.Requester.Email,
+		t.Requester.Identity, t.Group, t.Assignee, t.Tags, t.CustomFields,
+		t.CreateTime, t.UpdateTime, nullTime(t.SolveTime), t.Version,
+	}
+}
+
+// pgWriteArgs are $1..$21 of pgUpdateTicket and pgAddComment.
+func pgWriteArgs(t ticket.Ticket, typ ticket.EventType, payload []byte) []any {
+	return []any{
+		t.Tenant, t.ID, t.Subject, t.Description, string(t.Status), t.Impact, t.Urgency,
+		int(t.Priority), string(t.Channel), t.Requester.Name, t.Requester.Email,
+		t.Requester.Identity, t.Group, t.Assignee, t.Tags, t.CustomFields,
+		t.UpdateTime, nullTime(t.SolveTime), t.Version, string(typ), payload,
+	}
+}
+
+func nullTime(t time.Time) any {
+	if t.IsZero() {
+		return nil
+	}
+	return t
+}
+
+// scanPGTicket reads ticketColumns; no row is ErrNotFound.
+func scanPGTicket(r pgx.Row) (ticket.Ticket, error) {
+	var (
+		t               ticket.Ticket
+		status, channel string
+		priority        int
+		solved          *time.Time
+	)
+	err := r.Scan(&t.Tenant, &t.ID, &t.Subject, &t.Description, &status, &t.Impact, &t.Urgency,
+		&priority, &channel, &t.Requester.Name, &t.Requester.Email, &t.Requester.Identity,
+		&t.Group, &t.Assignee, &t.Tags, &t.CustomFields, &t.CreateTime, &t.UpdateTime, &solved, &t.Version)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return t, ticket.ErrNotFound
+	}
+	if err != nil {
+		return t, err
+	}
+	t.Status, t.Channel, t.Priority = ticket.Status(status), ticket.Channel(channel), ticket.Priority(priority)
+	if solved != nil {
+		t.SolveTime = *solved
+	}
+	return normTicket(t), nil
+}
+
+func scanPGComment(r pgx.Row) (ticket.Comment, error) {
+	var (
+		c                      ticket.Comment
+		authorType, visibility string
+	)
+	err := r.Scan(&c.Tenant, &c.ID, &c.TicketID, &c.Author, &authorType, &c.Body, &visibility, &c.CreateTime)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return c, ticket.ErrNotFound
+	}
+	c.AuthorType, c.Visibility = ticket.AuthorType(authorType), ticket.Visibility(visibility)
+	return normComment(c), err
+}
+
+// nonNil turns "no rows" into an empty, non-nil page.
+func nonNil[T any](s []T) []T {
+	if s == nil {
+		return []T{}
+	}
+	return s
+}

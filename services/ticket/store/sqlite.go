@@ -1,0 +1,501 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/kubedesk/kubedesk/services/platform/storage"
+	"github.com/kubedesk/kubedesk/services/ticket"
+)
+
+// SQLite is the embedded ticket.Store. All writes go through one
+// connection (storage.SQLite), which makes them serial: that is what lets
+// an AUTOINCREMENT event id be the stream cursor.
+type SQLite struct {
+	db  *storage.SQLite
+	hub storage.Broadcaster
+	// Statements prepared once: write ones on the write connection, read
+	// ones on each read connection as it is first used.
+	w sqliteWriteStmts
+	r sqliteReadStmts
+}
+
+type sqliteWriteStmts struct {
+	getTicket, insertTicket, updateTicket *sql.Stmt
+	insertTag, deleteTags                 *sql.Stmt
+	insertComment, getComment             *sql.Stmt
+	insertEvent                           *sql.Stmt
+	getKey, insertKey                     *sql.Stmt
+}
+
+type sqliteReadStmts struct {
+	getTicket, ticketExists, listComments, listEvents *sql.Stmt
+}
+
+const (
+	ticketColumns = `tenant, id, subject, description, status, impact, urgency, priority, channel,
+		requester_name, requester_email, requester_identity, group_name, assignee, tags, custom_fields,
+		create_time, update_time, solve_time, version`
+	commentColumns = `tenant, id, ticket_id, author, author_type, body, visibility, create_time`
+
+	sqliteGetTicket    = `SELECT ` + ticketColumns + ` FROM tickets WHERE tenant = ? AND id = ?`
+	sqliteInsertTicket = `INSERT INTO tickets (` + ticketColumns + `)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+	sqliteUpdateTicket = `UPDATE tickets SET subject = ?, description = ?, status = ?, impact = ?,
+		urgency = ?, priority = ?, channel = ?, requester_name = ?, requester_email = ?,
+		requester_identity = ?, group_name = ?, assignee = ?, tags = ?, custom_fields = ?,
+		update_time = ?, solve_time = ?, version = ?
+		WHERE tenant = ? AND id = ?`
+	sqliteInsertComment = `INSERT INTO comments (` + commentColumns + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`
+	sqliteGetComment    = `SELECT ` + commentColumns + ` FROM comments WHERE tenant = ? AND id = ?`
+	sqliteListComments  = `SELECT ` + commentColumns + ` FROM comments
+		WHERE tenant = ? AND ticket_id = ? AND id > ? ORDER BY id LIMIT ?`
+	sqliteInsertEvent = `INSERT INTO ticket_events (tenant, ticket_id, type, payload, create_time)
+		VALUES (?, ?, ?, ?, ?)`
+	sqliteListEvents = `SELECT id, ticket_id, type, payload, create_time FROM ticket_events
+		WHERE tenant = ? AND id > ? ORDER BY id LIMIT ?`
+	sqliteGetKey = `SELECT request_hash, resource_kind, resource_id FROM idempotency_keys
+		WHERE tenant = ? AND key = ?`
+	sqliteInsertKey = `INSERT INTO idempotency_keys (tenant, key, request_hash, resource_kind, resource_id, create_time)
+		VALUES (?, ?, ?, ?, ?, ?)`
+)
+
+// OpenSQLite opens (creating if needed) the database file at path and
+// brings its schema up to date.
+func OpenSQLite(ctx context.Context, path string) (*SQLite, error) {
+	db, err := storage.OpenSQLite(ctx, path)
+	if err != nil {
+		return nil, err
+	}
+	s := &SQLite{db: db}
+	if err := s.init(ctx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("ticket store %s: %w", path, err)
+	}
+	return s, nil
+}
+
+func (s *SQLite) init(ctx context.Context) error {
+	if err := s.db.Migrate(ctx, migrationScope, migrationsFor("sqlite")); err != nil {
+		return err
+	}
+	for _, p := range []struct {
+		db   *sql.DB
+		stmt **sql.Stmt
+		sql  string
+	}{
+		{s.db.Write, &s.w.getTicket, sqliteGetTicket},
+		{s.db.Write, &s.w.insertTicket, sqliteInsertTicket},
+		{s.db.Write, &s.w.updateTicket, sqliteUpdateTicket},
+		{s.db.Write, &s.w.insertTag, `INSERT OR IGNORE INTO ticket_tags (tenant, tag, ticket_id) VALUES (?, ?, ?)`},
+		{s.db.Write, &s.w.deleteTags, `DELETE FROM ticket_tags WHERE tenant = ? AND ticket_id = ?`},
+		{s.db.Write, &s.w.insertComment, sqliteInsertComment},
+		{s.db.Write, &s.w.getComment, sqliteGetComment},
+		{s.db.Write, &s.w.insertEvent, sqliteInsertEvent},
+		{s.db.Write, &s.w.getKey, sqliteGetKey},
+		{s.db.Write, &s.w.insertKey, sqliteInsertKey},
+		{s.db.Read, &s.r.getTicket, sqliteGetTicket},
+		{s.db.Read, &s.r.ticketExists, `SELECT 1 FROM tickets WHERE tenant = ? AND id = ?`},
+		{s.db.Read, &s.r.listComments, sqliteListComments},
+		{s.db.Read, &s.r.listEvents, sqliteListEvents},
+	} {
+		stmt, err := p.db.PrepareContext(ctx, p.sql)
+		if err != nil {
+			return fmt.Errorf("preparing %q: %w", p.sql, err)
+		}
+		*p.stmt = stmt
+	}
+	return nil
+}
+
+// CreateTicket implements ticket.Store.
+func (s *SQLite) CreateTicket(ctx context.Context, t ticket.Ticket, idem ticket.Idempotency) (ticket.Ticket, bool, error) {
+	t = normTicket(t)
+	payload, err := encodePayload(t, nil, nil)
+	if err != nil {
+		return ticket.Ticket{}, false, err
+	}
+	var first *ticket.Ticket // set when the key was used before
+	err = s.db.WriteTx(ctx, func(tx *sql.Tx) error {
+		if idem.Key != "" {
+			id, used, err := s.claimKey(ctx, tx, t.Tenant, idem, kindTicket, t.ID, t.CreateTime)
+			if err != nil || used {
+				if err == nil {
+					var got ticket.Ticket
+					got, err = scanSQLiteTicket(tx.StmtContext(ctx, s.w.getTicket).QueryRowContext(ctx, t.Tenant, id))
+					first = &got
+				}
+				return err
+			}
+		}
+		if _, err := tx.StmtContext(ctx, s.w.insertTicket).ExecContext(ctx, sqliteTicketArgs(t)...); err != nil {
+			return fmt.Errorf("inserting ticket: %w", err)
+		}
+		if err := s.insertTags(ctx, tx, t); err != nil {
+			return err
+		}
+		return s.insertEvent(ctx, tx, t, ticket.EventTicketCreated, payload, t.CreateTime)
+	})
+	if err != nil {
+		return ticket.Ticket{}, false, fmt.Errorf("create ticket %s: %w", t.ID, err)
+	}
+	if first != nil {
+		return *first, false, nil
+	}
+	s.hub.Notify(t.Tenant)
+	return t, true, nil
+}
+
+// claimKey looks idem.Key up; if the tenant used it before it returns the
+// resource it made (used) or ErrIdempotencyMismatch, else it records the key
+// for the resource about to be written in tx.
+func (s *SQLite) claimKey(ctx context.Context, tx *sql.Tx, tenant string, idem ticket.Idempotency, kind, id string, at time.Time) (string, bool, error) {
+	var hash, gotKind, gotID string
+	err := tx.StmtContext(ctx, s.w.getKey).QueryRowContext(ctx, tenant, idem.Key).Scan(&hash, &gotKind, &gotID)
+	switch {
+	case err == nil:
+		if hash != idem.RequestHash || gotKind != kind {
+			return "", false, ticket.ErrIdempotencyMismatch
+		}
+		return gotID, true, nil
+	case !errors.Is(err, sql.ErrNoRows):
+		return "", false, fmt.Errorf("reading idempotency key: %w", err)
+	}
+	if _, err := tx.StmtContext(ctx, s.w.insertKey).ExecContext(ctx, tenant, idem.Key, idem.RequestHash, kind, id, micros(at)); err != nil {
+		return "", false, fmt.Errorf("recording idempotency key: %w", err)
+	}
+	return "", false, nil
+}
+
+func (s *SQLite) insertTags(ctx context.Context, tx *sql.Tx, t ticket.Ticket) error {
+	stmt := tx.StmtContext(ctx, s.w.insertTag)
+	for _, tag := range t.Tags {
+		if _, err := stmt.ExecContext(ctx, t.Tenant, tag, t.ID); err != nil {
+			return fmt.Errorf("indexing tag %q: %w", tag, err)
+		}
+	}
+	return nil
+}
+
+func (s *SQLite) insertEvent(ctx context.Context, tx *sql.Tx, t ticket.Ticket, typ ticket.EventType, payload []byte, at time.Time) error {
+	_, err := tx.StmtContext(ctx, s.w.insertEvent).ExecContext(ctx, t.Tenant, t.ID, string(typ), string(payload), micros(at))
+	if err != nil {
+		return fmt.Errorf("inserting event: %w", err)
+	}
+	return nil
+}
+
+// GetTicket implements ticket.Store.
+func (s *SQLite) GetTicket(ctx context.Context, tenant, id string) (ticket.Ticket, error) {
+	t, err := scanSQLiteTicket(s.r.getTicket.QueryRowContext(ctx, tenant, id))
+	if err != nil {
+		return ticket.Ticket{}, fmt.Errorf("get ticket %s: %w", id, err)
+	}
+	return t, nil
+}
+
+// ListTickets implements ticket.Store.
+func (s *SQLite) ListTickets(ctx context.Context, tenant string, q ticket.ListQuery) ([]ticket.Ticket, error) {
+	if err := checkLimit("list tickets", q.Limit); err != nil {
+		return nil, err
+	}
+	where, args := buildList(false, tenant, q)
+	rows, err := s.db.Read.QueryContext(ctx, `SELECT `+ticketColumns+` FROM tickets WHERE `+where+` ORDER BY id DESC LIMIT ?`, append(args, q.Limit)...)
+	if err != nil {
+		return nil, fmt.Errorf("list tickets: %w", err)
+	}
+	return collect(rows, scanSQLiteTicket)
+}
+
+// UpdateTicket implements ticket.Store.
+func (s *SQLite) UpdateTicket(ctx context.Context, tenant, id string, mutate ticket.Mutation) (ticket.Ticket, error) {
+	var (
+		out     ticket.Ticket
+		wrote   bool
+		mutErr  error
+		changes []ticket.Change
+	)
+	err := s.db.WriteTx(ctx, func(tx *sql.Tx) error {
+		cur, err := scanSQLiteTicket(tx.StmtContext(ctx, s.w.getTicket).QueryRowContext(ctx, tenant, id))
+		if err != nil {
+			return err
+		}
+		var next ticket.Ticket
+		if next, changes, mutErr = mutateTicket(cur, mutate, now()); mutErr != nil {
+			return mutErr
+		}
+		if len(changes) == 0 {
+			out = cur
+			return nil
+		}
+		payload, err := encodePayload(next, nil, changes)
+		if err != nil {
+			return err
+		}
+		if err := s.writeTicket(ctx, tx, cur, next); err != nil {
+			return err
+		}
+		out, wrote = next, true
+		return s.insertEvent(ctx, tx, next, ticket.EventTicketUpdated, payload, next.UpdateTime)
+	})
+	if mutErr != nil {
+		return ticket.Ticket{}, mutErr // the caller's own error, untouched
+	}
+	if err != nil {
+		return ticket.Ticket{}, fmt.Errorf("update ticket %s: %w", id, err)
+	}
+	if wrote {
+		s.hub.Notify(tenant)
+	}
+	return out, nil
+}
+
+// writeTicket stores next over cur, re-indexing the tags when they changed.
+func (s *SQLite) writeTicket(ctx context.Context, tx *sql.Tx, cur, next ticket.Ticket) error {
+	if _, err := tx.StmtContext(ctx, s.w.updateTicket).ExecContext(ctx, sqliteUpdateArgs(next)...); err != nil {
+		return fmt.Errorf("updating ticket: %w", err)
+	}
+	if slices.Equal(cur.Tags, next.Tags) {
+		return nil
+	}
+	if _, err := tx.StmtContext(ctx, s.w.deleteTags).ExecContext(ctx, next.Tenant, next.ID); err != nil {
+		return fmt.Errorf("re-indexing tags: %w", err)
+	}
+	return s.insertTags(ctx, tx, next)
+}
+
+// AddComment implements ticket.Store.
+func (s *SQLite) AddComment(ctx context.Context, c ticket.Comment, idem ticket.Idempotency, mutate ticket.Mutation) (ticket.Comment, bool, error) {
+	c = normComment(c)
+	var (
+		first  *ticket.Comment
+		mutErr error
+	)
+	err := s.db.WriteTx(ctx, func(tx *sql.Tx) error {
+		cur, err := scanSQLiteTicket(tx.StmtContext(ctx, s.w.getTicket).QueryRowContext(ctx, c.Tenant, c.TicketID))
+		if err != nil {
+			return err
+		}
+		if idem.Key != "" {
+			id, used, err := s.claimKey(ctx, tx, c.Tenant, idem, kindComment, c.ID, c.CreateTime)
+			if err != nil || used {
+				if err == nil {
+					var got ticket.Comment
+					got, err = scanSQLiteComment(tx.StmtContext(ctx, s.w.getComment).QueryRowContext(ctx, c.Tenant, id))
+					first = &got
+				}
+				return err
+			}
+		}
+		next, changes, err := mutateTicket(cur, mutate, now())
+		if err != nil {
+			mutErr = err
+			return err
+		}
+		payload, err := encodePayload(next, &c, changes)
+		if err != nil {
+			return err
+		}
+		if _, err := tx.StmtContext(ctx, s.w.insertComment).ExecContext(ctx, sqliteCommentArgs(c)...); err != nil {
+			return fmt.Errorf("inserting comment: %w", err)
+		}
+		if err := s.writeTicket(ctx, tx, cur, next); err != nil {
+			return err
+		}
+		return s.insertEvent(ctx, tx, next, ticket.EventCommentAdded, payload, next.UpdateTime)
+	})
+	if mutErr != nil {
+		return ticket.Comment{}, false, mutErr
+	}
+	if err != nil {
+		return ticket.Comment{}, false, fmt.Errorf("add comment %s to ticket %s: %w", c.ID, c.TicketID, err)
+	}
+	if first != nil {
+		return *first, false, nil
+	}
+	s.hub.Notify(c.Tenant)
+	return c, true, nil
+}
+
+// ListComments implements ticket.Store.
+func (s *SQLite) ListComments(ctx context.Context, tenant, ticketID, afterID string, limit int) ([]ticket.Comment, error) {
+	if err := checkLimit("list comments", limit); err != nil {
+		return nil, err
+	}
+	rows, err := s.r.listComments.QueryContext(ctx, tenant, ticketID, afterID, limit)
+	if err != nil {
+		return nil, fmt.Errorf("list comments of ticket %s: %w", ticketID, err)
+	}
+	out, err := collect(rows, scanSQLiteComment)
+	if err != nil || len(out) > 0 {
+		return out, err
+	}
+	// An empty page: tell "no (more) comments" from "no such ticket".
+	var one int
+	if err := s.r.ticketExists.QueryRowContext(ctx, tenant, ticketID).Scan(&one); err != nil {
+		if errors.Is(err, sql.ErrNoRows) {
+			err = ticket.ErrNotFound
+		}
+		return nil, fmt.Errorf("list comments of ticket %s: %w", ticketID, err)
+	}
+	return out, nil
+}
+
+// ListEvents implements ticket.Store. Writers are serial, so every event id
+// below the newest committed one is committed too: reading id > cursor can
+// skip nothing.
+func (s *SQLite) ListEvents(ctx context.Context, tenant, afterCursor string, limit int) ([]ticket.Event, error) {
+	if err := checkLimit("list events", limit); err != nil {
+		return nil, err
+	}
+	after, err := parseSQLiteCursor(afterCursor)
+	if err != nil {
+		return nil, fmt.Errorf("list events after %q: %w", afterCursor, err)
+	}
+	rows, err := s.r.listEvents.QueryContext(ctx, tenant, after, limit)
+	if err != nil {
+		return nil, fmt.Errorf("list events: %w", err)
+	}
+	return collect(rows, func(r scanner) (ticket.Event, error) {
+		var (
+			id      int64
+			typ     string
+			payload string
+			at      int64
+		)
+		e := ticket.Event{Tenant: tenant}
+		if err := r.Scan(&id, &e.TicketID, &typ, &payload, &at); err != nil {
+			return e, err
+		}
+		e.Cursor, e.Type, e.CreateTime = sqliteCursor(id), ticket.EventType(typ), fromMicros(at)
+		return e, decodeEvent(&e, []byte(payload))
+	})
+}
+
+// Subscribe implements ticket.Store. Only this process writes through its
+// connection, so its own broadcasts are all there is to hear; another
+// process on the same file is seen on the watcher's next poll.
+func (s *SQLite) Subscribe(tenant string) (<-chan struct{}, func()) {
+	return s.hub.Subscribe(tenant)
+}
+
+// Ping implements ticket.Store.
+func (s *SQLite) Ping(ctx context.Context) error {
+	return s.db.Read.PingContext(ctx)
+}
+
+// Close implements ticket.Store.
+func (s *SQLite) Close() error {
+	return s.db.Close()
+}
+
+// micros is how SQLite keeps a time: Unix microseconds, UTC.
+func micros(t time.Time) int64 { return t.UnixMicro() }
+
+func fromMicros(us int64) time.Time { return time.UnixMicro(us).UTC() }
+
+func nullMicros(t time.Time) any {
+	if t.IsZero() {
+		return nil
+	}
+	return micros(t)
+}
+
+// sqliteTicketArgs are the values of ticketColumns for t.
+func sqliteTicketArgs(t ticket.Ticket) []any {
+	tags, _ := json.Marshal(t.Tags)           // []string always encodes
+	fields, _ := json.Marshal(t.CustomFields) // so does map[string]string
+	return []any{
+		t.Tenant, t.ID, t.Subject, t.Description, string(t.Status), t.Impact, t.Urgency,
+		int(t.Priority), string(t.Channel), t.Requester.Name, t.Requester.Email,
+		t.Requester.Identity, t.Group, t.Assignee, string(tags), string(fields),
+		micros(t.CreateTime), micros(t.UpdateTime), nullMicros(t.SolveTime), t.Version,
+	}
+}
+
+// sqliteUpdateArgs are the values of sqliteUpdateTicket for t.
+func sqliteUpdateArgs(t ticket.Ticket) []any {
+	tags, _ := json.Marshal(t.Tags)
+	fields, _ := json.Marshal(t.CustomFields)
+	return []any{
+		t.Subject, t.Description, string(t.Status), t.Impact, t.Urgency, int(t.Priority),
+		string(t.Channel), t.Requester.Name, t.Requester.Email, t.Requester.Identity, t.Group,
+		t.Assignee, string(tags), string(fields), micros(t.UpdateTime), nullMicros(t.SolveTime),
+		t.Version, t.Tenant, t.ID,
+	}
+}
+
+func sqliteCommentArgs(c ticket.Comment) []any {
+	return []any{c.Tenant, c.ID, c.TicketID, c.Author, string(c.AuthorType), c.Body, string(c.Visibility), micros(c.CreateTime)}
+}
+
+type scanner interface{ Scan(dest ...any) error }
+
+// scanSQLiteTicket reads ticketColumns; no row is ErrNotFound.
+func scanSQLiteTicket(r scanner) (ticket.Ticket, error) {
+	var (
+		t                ticket.Ticket
+		status, channel  string
+		priority         int
+		tags, fields     string
+		created, updated int64
+		solved           sql.NullInt64
+	)
+	err := r.Scan(&t.Tenant, &t.ID, &t.Subject, &t.Description, &status, &t.Impact, &t.Urgency,
+		&priority, &channel, &t.Requester.Name, &t.Requester.Email, &t.Requester.Identity,
+		&t.Group, &t.Assignee, &tags, &fields, &created, &updated, &solved, &t.Version)
+	if errors.Is(err, sql.ErrNoRows) {
+		return t, ticket.ErrNotFound
+	}
+	if err != nil {
+		return t, err
+	}
+	t.Status, t.Channel, t.Priority = ticket.Status(status), ticket.Channel(channel), ticket.Priority(priority)
+	if err := json.Unmarshal([]byte(tags), &t.Tags); err != nil {
+		return t, fmt.Errorf("ticket %s: tags: %w", t.ID, err)
+	}
+	if err := json.Unmarshal([]byte(fields), &t.CustomFields); err != nil {
+		return t, fmt.Errorf("ticket %s: custom fields: %w", t.ID, err)
+	}
+	t.CreateTime, t.UpdateTime = fromMicros(created), fromMicros(updated)
+	if solved.Valid {
+		t.SolveTime = fromMicros(solved.Int64)
+	}
+	return normTicket(t), nil
+}
+
+func scanSQLiteComment(r scanner) (ticket.Comment, error) {
+	var (
+		c                      ticket.Comment
+		authorType, visibility string
+		created                int64
+	)
+	err := r.Scan(&c.Tenant, &c.ID, &c.TicketID, &c.Author, &authorType, &c.Body, &visibility, &created)
+	if errors.Is(err, sql.ErrNoRows) {
+		return c, ticket.ErrNotFound
+	}
+	c.AuthorType, c.Visibility, c.CreateTime = ticket.AuthorType(authorType), ticket.Visibility(visibility), fromMicros(created)
+	return c, err
+}
+
+// collect scans every row with scan.
+func collect[T any](rows *sql.Rows, scan func(scanner) (T, error)) ([]T, error) {
+	defer rows.Close()
+	out := []T{}
+	for rows.Next() {
+		v, err := scan(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, v)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return out, nil
+}

@@ -1,0 +1,381 @@
+// Package store keeps tickets in SQLite (embedded, the default) or
+// PostgreSQL (production). Both implement ticket.Store and are held to it
+// by one contract suite (store_test.go).
+//
+// Each write and its outbox event commit in one transaction. The event
+// stream's cursor is engine specific: on SQLite the event's AUTOINCREMENT
+// id ("s1:<id>"), on PostgreSQL its transaction id and sequence id
+// ("p1:<xid>:<id>"); see the migrations for why.
+package store
+
+import (
+	"context"
+	"embed"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"maps"
+	"net/url"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/kubedesk/kubedesk/services/ticket"
+)
+
+//go:embed migrations
+var migrations embed.FS
+
+// migrationScope records the ticket service's migrations apart from other
+// services sharing a database.
+const migrationScope = "ticket"
+
+func migrationsFor(engine string) fs.FS {
+	sub, err := fs.Sub(migrations, "migrations/"+engine)
+	if err != nil {
+		panic(err) // the embedded tree is fixed at build time
+	}
+	return sub
+}
+
+// Open opens the store a service is configured for: PostgreSQL when
+// databaseURL is a postgres:// or postgresql:// URL, else (databaseURL
+// empty) the SQLite file ticket.db in dataDir, which it creates if needed.
+func Open(ctx context.Context, databaseURL, dataDir string) (ticket.Store, error) {
+	if databaseURL != "" {
+		scheme, _, _ := strings.Cut(databaseURL, "://")
+		if scheme != "postgres" && scheme != "postgresql" {
+			return nil, fmt.Errorf("database URL %q: unsupported scheme; accepted: postgres:// or postgresql://, or no URL for SQLite in the data directory", redactURL(databaseURL))
+		}
+		return OpenPostgres(ctx, databaseURL)
+	}
+	if dataDir == "" {
+		return nil, errors.New("data directory: is empty; name a directory for ticket.db, or give a postgres:// database URL")
+	}
+	if err := os.MkdirAll(dataDir, 0o750); err != nil {
+		return nil, fmt.Errorf("data directory %q: %w", dataDir, err)
+	}
+	return OpenSQLite(ctx, filepath.Join(dataDir, "ticket.db"))
+}
+
+// redactURL hides the password of a URL shown in an error.
+func redactURL(s string) string {
+	u, err := url.Parse(s)
+	if err != nil {
+		return "<unparsable>"
+	}
+	return u.Redacted()
+}
+
+// Kinds of resource an idempotency key can point at.
+const (
+	kindTicket  = "ticket"
+	kindComment = "comment"
+)
+
+// now is the store's clock: UTC, at the microsecond precision both engines
+// keep, so what a write returns equals what a read returns later.
+func now() time.Time { return normTime(time.Now()) }
+
+func normTime(t time.Time) time.Time {
+	if t.IsZero() {
+		return time.Time{}
+	}
+	return t.UTC().Truncate(time.Microsecond)
+}
+
+// normTicket returns t as the store keeps it: UTC microsecond times,
+// non-nil tags and custom fields.
+func normTicket(t ticket.Ticket) ticket.Ticket {
+	t.CreateTime = normTime(t.CreateTime)
+	t.UpdateTime = normTime(t.UpdateTime)
+	t.SolveTime = normTime(t.SolveTime)
+	t.Tags = slices.Clone(t.Tags)
+	if t.Tags == nil {
+		t.Tags = []string{}
+	}
+	t.CustomFields = maps.Clone(t.CustomFields)
+	if t.CustomFields == nil {
+		t.CustomFields = map[string]string{}
+	}
+	return t
+}
+
+func normComment(c ticket.Comment) ticket.Comment {
+	c.CreateTime = normTime(c.CreateTime)
+	return c
+}
+
+// mutateTicket runs mutate on a copy of cur (so a mutation that edits the
+// ticket but reports no change leaves nothing behind) and returns the new
+// ticket, with its identity kept and its version and update time bumped,
+// and mutate's changes. A nil mutate reports no changes.
+func mutateTicket(cur ticket.Ticket, mutate ticket.Mutation, at time.Time) (next ticket.Ticket, changes []ticket.Change, err error) {
+	next = normTicket(cur)
+	if mutate != nil {
+		if changes, err = mutate(&next); err != nil {
+			return ticket.Ticket{}, nil, err
+		}
+	}
+	next = normTicket(next)
+	next.ID, next.Tenant, next.CreateTime = cur.ID, cur.Tenant, cur.CreateTime
+	next.Version = cur.Version + 1
+	next.UpdateTime = at
+	return next, changes, nil
+}
+
+// eventPayload is the JSON of an event row. It has its own field names so
+// renaming a Go field does not change rows already written.
+type eventPayload struct {
+	Ticket  ticketJSON      `json:"ticket"`
+	Comment *commentJSON    `json:"comment,omitempty"`
+	Changes []ticket.Change `json:"changes,omitempty"`
+}
+
+type ticketJSON struct {
+	ID           string            `json:"id"`
+	Tenant       string            `json:"tenant"`
+	Subject      string            `json:"subject"`
+	Description  string            `json:"description"`
+	Status       ticket.Status     `json:"status"`
+	Impact       int               `json:"impact"`
+	Urgency      int               `json:"urgency"`
+	Priority     ticket.Priority   `json:"priority"`
+	Channel      ticket.Channel    `json:"channel"`
+	Requester    ticket.Requester  `json:"requester"`
+	Group        string            `json:"group"`
+	Assignee     string            `json:"assignee"`
+	Tags         []string          `json:"tags"`
+	CustomFields map[string]string `json:"custom_fields"`
+	CreateTime   time.Time         `json:"create_time"`
+	UpdateTime   time.Time         `json:"update_time"`
+	SolveTime    *time.Time        `json:"solve_time,omitempty"`
+	Version      int64             `json:"version"`
+}
+
+type commentJSON struct {
+	ID         string            `json:"id"`
+	Author     string            `json:"author"`
+	AuthorType ticket.AuthorType `json:"author_type"`
+	Body       string            `json:"body"`
+	Visibility ticket.Visibility `json:"visibility"`
+	CreateTime time.Time         `json:"create_time"`
+}
+
+func encodePayload(t ticket.Ticket, c *ticket.Comment, changes []ticket.Change) ([]byte, error) {
+	p := eventPayload{
+		Ticket: ticketJSON{
+			ID: t.ID, Tenant: t.Tenant, Subject: t.Subject, Description: t.Description,
+			Status: t.Status, Impact: t.Impact, Urgency: t.Urgency, Priority: t.Priority,
+			Channel: t.Channel, Requester: t.Requester, Group: t.Group, Assignee: t.Assignee,
+			Tags: t.Tags, CustomFields: t.CustomFields, CreateTime: t.CreateTime,
+			UpdateTime: t.UpdateTime, Version: t.Version,
+		},
+		Changes: changes,
+	}
+	if !t.SolveTime.IsZero() {
+		p.Ticket.SolveTime = &t.SolveTime
+	}
+	if c != nil {
+		p.Comment = &commentJSON{
+			ID: c.ID, Author: c.Author, AuthorType: c.AuthorType, Body: c.Body,
+			Visibility: c.Visibility, CreateTime: c.CreateTime,
+		}
+	}
+	b, err := json.Marshal(p)
+	if err != nil {
+		return nil, fmt.Errorf("encoding event: %w", err)
+	}
+	return b, nil
+}
+
+// decodeEvent fills e's ticket, comment and changes from a payload.
+func decodeEvent(e *ticket.Event, payload []byte) error {
+	var p eventPayload
+	if err := json.Unmarshal(payload, &p); err != nil {
+		return fmt.Errorf("decoding event %s: %w", e.Cursor, err)
+	}
+	j := p.Ticket
+	e.Ticket = normTicket(ticket.Ticket{
+		ID: j.ID, Tenant: j.Tenant, Subject: j.Subject, Description: j.Description,
+		Status: j.Status, Impact: j.Impact, Urgency: j.Urgency, Priority: j.Priority,
+		Channel: j.Channel, Requester: j.Requester, Group: j.Group, Assignee: j.Assignee,
+		Tags: j.Tags, CustomFields: j.CustomFields, CreateTime: j.CreateTime,
+		UpdateTime: j.UpdateTime, Version: j.Version,
+	})
+	if j.SolveTime != nil {
+		e.Ticket.SolveTime = normTime(*j.SolveTime)
+	}
+	if c := p.Comment; c != nil {
+		e.Comment = &ticket.Comment{
+			ID: c.ID, Tenant: e.Tenant, TicketID: e.TicketID, Author: c.Author,
+			AuthorType: c.AuthorType, Body: c.Body, Visibility: c.Visibility,
+			CreateTime: normTime(c.CreateTime),
+		}
+	}
+	e.Changes = p.Changes
+	return nil
+}
+
+// Cursors name an event's position; the prefix says which engine made it,
+// so one engine's cursor is refused by the other.
+const (
+	sqliteCursorPrefix   = "s1:"
+	postgresCursorPrefix = "p1:"
+)
+
+func sqliteCursor(id int64) string { return sqliteCursorPrefix + strconv.FormatInt(id, 10) }
+
+// parseSQLiteCursor returns the event id after which to read; "" is 0.
+func parseSQLiteCursor(c string) (int64, error) {
+	if c == "" {
+		return 0, nil
+	}
+	rest, ok := strings.CutPrefix(c, sqliteCursorPrefix)
+	if !ok {
+		return 0, ticket.ErrInvalidCursor
+	}
+	id, ok := parseCanonical(rest)
+	if !ok {
+		return 0, ticket.ErrInvalidCursor
+	}
+	return int64(id), nil
+}
+
+func postgresCursor(xid uint64, id int64) string {
+	return postgresCursorPrefix + strconv.FormatUint(xid, 10) + ":" + strconv.FormatInt(id, 10)
+}
+
+// parsePostgresCursor returns the (xid, id) after which to read; "" is
+// (0, 0), before every event.
+func parsePostgresCursor(c string) (xid uint64, id int64, err error) {
+	if c == "" {
+		return 0, 0, nil
+	}
+	rest, ok := strings.CutPrefix(c, postgresCursorPrefix)
+	if !ok {
+		return 0, 0, ticket.ErrInvalidCursor
+	}
+	x, i, ok := strings.Cut(rest, ":")
+	if !ok {
+		return 0, 0, ticket.ErrInvalidCursor
+	}
+	xid, okX := parseCanonical(x)
+	n, okI := parseCanonical(i)
+	if !okX || !okI {
+		return 0, 0, ticket.ErrInvalidCursor
+	}
+	return xid, int64(n), nil
+}
+
+// parseCanonical accepts a positive decimal that fits an int64, written
+// the way the store writes it (no sign, no leading zeros).
+func parseCanonical(s string) (uint64, bool) {
+	n, err := strconv.ParseInt(s, 10, 64)
+	if err != nil || n <= 0 || strconv.FormatInt(n, 10) != s {
+		return 0, false
+	}
+	return uint64(n), true
+}
+
+func checkLimit(what string, limit int) error {
+	if limit <= 0 {
+		return fmt.Errorf("%s: limit %d: must be > 0", what, limit)
+	}
+	return nil
+}
+
+// listQuery builds the WHERE clause of ListTickets for either engine.
+type listQuery struct {
+	postgres bool
+	args     []any
+	where    []string
+}
+
+// arg adds a bind argument and returns its placeholder.
+func (q *listQuery) arg(v any) string {
+	q.args = append(q.args, v)
+	if q.postgres {
+		return "$" + strconv.Itoa(len(q.args))
+	}
+	return "?"
+}
+
+// in returns "col matches one of values" for the engine: = ANY($n) with one
+// array argument on PostgreSQL, IN (?, ...) on SQLite.
+func (q *listQuery) in(col string, values []string) string {
+	if q.postgres {
+		return col + " = ANY(" + q.arg(values) + ")"
+	}
+	marks := make([]string, len(values))
+	for i, v := range values {
+		marks[i] = q.arg(v)
+	}
+	return col + " IN (" + strings.Join(marks, ", ") + ")"
+}
+
+func strs[T ~string](vs []T) []string {
+	out := make([]string, len(vs))
+	for i, v := range vs {
+		out[i] = string(v)
+	}
+	return out
+}
+
+// buildList returns the WHERE clause (after tenant) and arguments of a
+// ListTickets query. The tenant is always the first argument.
+func buildList(postgres bool, tenant string, lq ticket.ListQuery) (string, []any) {
+	q := &listQuery{postgres: postgres}
+	q.where = append(q.where, "tenant = "+q.arg(tenant))
+	if lq.AfterID != "" {
+		q.where = append(q.where, "id < "+q.arg(lq.AfterID))
+	}
+	f := lq.Filter
+	if len(f.Statuses) > 0 {
+		q.where = append(q.where, q.in("status", strs(f.Statuses)))
+	}
+	if len(f.Priorities) > 0 {
+		q.where = append(q.where, q.priorityIn(f.Priorities))
+	}
+	if len(f.Channels) > 0 {
+		q.where = append(q.where, q.in("channel", strs(f.Channels)))
+	}
+	if len(f.Assignees) > 0 {
+		q.where = append(q.where, q.in("assignee", f.Assignees))
+	}
+	if len(f.Groups) > 0 {
+		q.where = append(q.where, q.in("group_name", f.Groups))
+	}
+	if len(f.Requesters) > 0 {
+		q.where = append(q.where, "("+q.in("requester_email", f.Requesters)+" OR "+q.in("requester_identity", f.Requesters)+")")
+	}
+	if len(f.Tags) > 0 {
+		if postgres {
+			q.where = append(q.where, "tags && "+q.arg(f.Tags)+"::text[]")
+		} else {
+			// ticket_tags is the index of the JSON tags column.
+			q.where = append(q.where, "id IN (SELECT ticket_id FROM ticket_tags WHERE tenant = "+q.arg(tenant)+" AND "+q.in("tag", f.Tags)+")")
+		}
+	}
+	return strings.Join(q.where, " AND "), q.args
+}
+
+// priorityIn is in for the integer priority column.
+func (q *listQuery) priorityIn(ps []ticket.Priority) string {
+	if q.postgres {
+		vs := make([]int16, len(ps))
+		for i, p := range ps {
+			vs[i] = int16(p)
+		}
+		return "priority = ANY(" + q.arg(vs) + "::smallint[])"
+	}
+	marks := make([]string, len(ps))
+	for i, p := range ps {
+		marks[i] = q.arg(int64(p))
+	}
+	return "priority IN (" + strings.Join(marks, ", ") + ")"
+}
