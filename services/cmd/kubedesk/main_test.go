@@ -2,8 +2,6 @@ package main
 
 import (
 	"flag"
-	"fmt"
-	"os"
 	"testing"
 
 	"github.com/kubedesk/kubedesk/services/platform/storage/pgtest"
@@ -19,15 +17,7 @@ func TestMain(m *testing.M) {
 	// runs, so they keep PostgreSQL's durable defaults.
 	var settings []string
 	if flag.Lookup("test.bench").Value.String() == "" {
-		settings = []string{"fsync=off", "synchronous_commit=off", "full_page_writes=off"}
+		settings = pgtest.Fast
 	}
-	var err error
-	pg, err = pgtest.Start(settings...)
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "starting PostgreSQL for the tests:", err)
-		os.Exit(1)
-	}
-	code := m.Run()
-	pg.Stop()
-	os.Exit(code)
+	pgtest.Main(m, &pg, settings...)
 }

@@ -2,8 +2,6 @@ package storage
 
 import (
 	"context"
-	"fmt"
-	"os"
 	"path/filepath"
 	"testing"
 
@@ -16,20 +14,7 @@ var cluster *pgtest.Cluster
 
 // TestMain starts the PostgreSQL cluster the tests share. Without one the
 // tests fail: PostgreSQL is half of what this package supports.
-func TestMain(m *testing.M) {
-	c, err := pgtest.Start(pgtest.Fast...)
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	cluster = c
-	code := m.Run()
-	if err := c.Stop(); err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		code = max(code, 1)
-	}
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { pgtest.Main(m, &cluster, pgtest.Fast...) }
 
 // openTestPostgres opens a pool on a fresh database, closed when t ends.
 func openTestPostgres(t *testing.T) *pgxpool.Pool {

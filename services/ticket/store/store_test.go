@@ -25,20 +25,7 @@ var cluster *pgtest.Cluster
 // TestMain starts the PostgreSQL cluster the contract suite runs against.
 // Without it the tests fail rather than skip: an untested engine is not
 // shipped.
-func TestMain(m *testing.M) {
-	c, err := pgtest.Start(pgtest.Fast...)
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	cluster = c
-	code := m.Run()
-	if err := c.Stop(); err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		code = max(code, 1)
-	}
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { pgtest.Main(m, &cluster, pgtest.Fast...) }
 
 // engine opens stores on one fresh database: fresh returns a connect func
 // that opens another store on the same database each time it is called

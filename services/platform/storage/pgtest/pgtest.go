@@ -4,18 +4,7 @@
 //
 //	var cluster *pgtest.Cluster
 //
-//	func TestMain(m *testing.M) {
-//		c, err := pgtest.Start(pgtest.Fast...)
-//		if err != nil {
-//			fmt.Fprintln(os.Stderr, err)
-//			os.Exit(1)
-//		}
-//		code := m.Run()
-//		if err := c.Stop(); err != nil {
-//			fmt.Fprintln(os.Stderr, err)
-//		}
-//		os.Exit(code)
-//	}
+//	func TestMain(m *testing.M) { pgtest.Main(m, &cluster, pgtest.Fast...) }
 package pgtest
 
 import (
@@ -88,6 +77,24 @@ func (c *Cluster) run(args ...string) (string, error) {
 		return "", fmt.Errorf("%s %s: %w\n%s", c.script, strings.Join(args, " "), err, strings.TrimSpace(stderr.String()))
 	}
 	return stdout.String(), nil
+}
+
+// Main is a whole TestMain: it starts a cluster with settings, stores it in
+// *cluster, runs the tests, stops the cluster and exits with the tests'
+// status (failure when the cluster cannot start or stop cleanly).
+func Main(m *testing.M, cluster **Cluster, settings ...string) {
+	c, err := Start(settings...)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "pgtest:", err)
+		os.Exit(1)
+	}
+	*cluster = c
+	code := m.Run()
+	if err := c.Stop(); err != nil {
+		fmt.Fprintln(os.Stderr, "pgtest:", err)
+		code = max(code, 1)
+	}
+	os.Exit(code)
 }
 
 // URL is the superuser's URL of the cluster's postgres database.
