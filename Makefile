@@ -40,7 +40,8 @@ generate: ## Regenerate committed code (protobuf, gRPC, gateway, OpenAPI).
 	cd proto && $(GO) tool buf generate --path kubedesk
 
 .PHONY: lint
-lint: $(GOLANGCI_LINT) ## Lint Go (golangci-lint, pinned) and protobuf (buf STANDARD).
+lint: ## Lint Go (golangci-lint, pinned) and protobuf (buf STANDARD).
+	hack/install-golangci-lint.sh $(BIN)
 	cd proto && $(GO) tool buf lint
 	$(GOLANGCI_LINT) run $(foreach m,$(MODULES),./$(m)/...)
 
@@ -48,8 +49,11 @@ lint: $(GOLANGCI_LINT) ## Lint Go (golangci-lint, pinned) and protobuf (buf STAN
 verify: generate ## Fail when generated code, go.mod files, formatting or version pins are stale.
 	cd proto && $(GO) tool buf lint
 	hack/check-pins.sh
+	# tidy, sync the workspace build list into every go.mod, tidy again:
+	# one pass settles, so a clean tree stays clean.
 	for m in $(MODULES) hack/tools; do (cd $$m && $(GO) mod tidy); done
 	$(GO) work sync
+	for m in $(MODULES) hack/tools; do (cd $$m && $(GO) mod tidy); done
 	test -z "$$(gofmt -l $(MODULES))" || { gofmt -l $(MODULES); echo 'gofmt: the files above need formatting' >&2; exit 1; }
 	$(GO) vet $(PKGS)
 	git diff --exit-code || { echo 'verify: the tree changed; commit the regenerated files' >&2; exit 1; }
@@ -57,7 +61,7 @@ verify: generate ## Fail when generated code, go.mod files, formatting or versio
 
 .PHONY: images
 images: ## Build the kubedesk:dev image FROM scratch (no registry needed).
-	hack/build-image.sh kubedesk kubedesk:dev
+	VERSION='$(VERSION)' LDFLAGS='$(LDFLAGS)' hack/build-image.sh kubedesk kubedesk:dev
 
 .PHONY: bench
 bench: ## Benchmarks: REST create on SQLite and PostgreSQL vs raw pgx, start-up, RSS.
@@ -65,6 +69,3 @@ bench: ## Benchmarks: REST create on SQLite and PostgreSQL vs raw pgx, start-up,
 	$(GO) test -run '^$$' -bench 'Create' -benchtime 20000x -count 1 ./services/cmd/kubedesk
 	$(GO) test -run '^$$' -bench 'Startup' -benchtime 10x -count 1 ./services/cmd/kubedesk
 	$(GO) test -run '^$$' -bench 'Memory' -benchtime 1x -count 1 -timeout 30m ./services/cmd/kubedesk
-
-$(GOLANGCI_LINT):
-	hack/install-golangci-lint.sh $(BIN)

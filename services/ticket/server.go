@@ -269,9 +269,9 @@ func (s *Server) apply(t *Ticket, in *ticketv1.Ticket, paths []string, now time.
 		return nil, status.Errorf(codes.FailedPrecondition, "status: ticket %q is closed and cannot change; open a follow-up ticket instead", t.ID)
 	}
 	var changes []Change
-	record := func(field, old, new string) {
-		if old != new {
-			changes = append(changes, Change{Field: field, Old: old, New: new})
+	record := func(field, from, to string) {
+		if from != to {
+			changes = append(changes, Change{Field: field, Old: from, New: to})
 		}
 	}
 	for _, p := range paths {

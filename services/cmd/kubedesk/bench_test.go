@@ -116,7 +116,9 @@ func BenchmarkCreate(b *testing.B) {
 	b.Run("raw-pgx/postgres", func(b *testing.B) {
 		url := pg.NewDatabase(b)
 		// Let the store create its schema, then write to it directly.
-		startServe(b, "--database-url="+url).stop()
+		if err := startServe(b, "--database-url="+url).stop(); err != nil {
+			b.Fatal(err)
+		}
 		pool, err := pgxpool.New(context.Background(), url+"&pool_max_conns="+strconv.Itoa(clients))
 		if err != nil {
 			b.Fatal(err)

@@ -391,7 +391,7 @@ func testWatch(t *testing.T, srv *instance) {
 
 func watch(t *testing.T, srv *instance, after string, n int, headers ...string) []map[string]any {
 	t.Helper()
-	req, _ := http.NewRequestWithContext(t.Context(), "GET", srv.base+"/v1/events:watch?after_cursor="+after, nil)
+	req, _ := http.NewRequestWithContext(t.Context(), http.MethodGet, srv.base+"/v1/events:watch?after_cursor="+after, nil)
 	for i := 0; i+1 < len(headers); i += 2 {
 		req.Header.Set(headers[i], headers[i+1])
 	}

@@ -32,7 +32,7 @@ func startServe(t testing.TB, args ...string) *instance {
 	done := make(chan error, 1)
 	go func() {
 		err := run(ctx, full, func(string) string { return "" }, pw, io.Discard)
-		_ = pw.CloseWithError(fmt.Errorf("serve returned: %v", err))
+		_ = pw.CloseWithError(fmt.Errorf("serve returned: %w", err))
 		done <- err
 	}()
 	started := make(chan map[string]any, 1)

@@ -44,7 +44,7 @@ func TestSplitTargets(t *testing.T) {
 // the server up: SIGTERM (here: context cancellation) ends it promptly.
 func TestShutdownEndsWatchers(t *testing.T) {
 	srv := startServe(t)
-	resp, err := http.Get(srv.base + "/v1/events:watch")
+	resp, err := http.Get(srv.base + "/v1/events:watch") //nolint:bodyclose // closed below, after a goroutine drains it
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -62,7 +62,8 @@ func TestShutdownEndsWatchers(t *testing.T) {
 		t.Errorf("shutdown with an open watcher took %s", d)
 	}
 	select {
-	case <-ended:
+	case err := <-ended:
+		t.Logf("the watch stream ended: %v", err)
 	case <-time.After(5 * time.Second):
 		t.Error("the watch stream is still open after shutdown")
 	}
