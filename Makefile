@@ -36,8 +36,9 @@ test: images ## Run every test: unit, both store engines, the gateway, the conta
 	$(GO) test -count=1 github.com/kubedesk/kubedesk/e2e/...
 
 .PHONY: generate
-generate: ## Regenerate committed code (protobuf, gRPC, gateway, OpenAPI).
+generate: ## Regenerate committed code (protobuf, gRPC, gateway, OpenAPI, deepcopy, CRDs).
 	cd proto && $(GO) tool buf generate --path kubedesk
+	cd operator && $(GO) tool controller-gen object paths=./api/... crd output:crd:artifacts:config=config/crd/bases
 
 .PHONY: lint
 lint: ## Lint Go (golangci-lint, pinned) and protobuf (buf STANDARD).
