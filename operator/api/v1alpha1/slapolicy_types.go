@@ -216,7 +216,7 @@ type Recipient string
 
 // BreachAction is one thing to do when a target is breached.
 // +kubebuilder:validation:XValidation:rule="self.type != 'notify' || (has(self.recipients) && size(self.recipients) > 0)",message="notify needs recipients"
-// +kubebuilder:validation:XValidation:rule="self.type != 'reassign' || (has(self.group) && self.group != ”)",message="reassign needs group"
+// +kubebuilder:validation:XValidation:rule="self.type != 'reassign' || (has(self.group) && size(self.group) > 0)",message="reassign needs group"
 // +kubebuilder:validation:XValidation:rule="self.type != 'webhook' || (has(self.url) && self.url.startsWith('https://'))",message="webhook needs an https:// url"
 type BreachAction struct {
 	Type BreachActionType `json:"type"`
