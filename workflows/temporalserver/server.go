@@ -1,0 +1,526 @@
+// Package temporalserver runs a real Temporal server inside the current
+// process: the durable timer engine of the all-in-one `kubedesk serve` and of
+// the integration tests.
+//
+// It is the same server a Temporal cluster runs (go.temporal.io/server, all
+// four services: frontend, history, matching, worker), configured through the
+// public go.temporal.io/server/temporal API the way the Temporal CLI's dev
+// server configures it:
+//
+//   - persistence and visibility in one SQLite database, <DataDir>/temporal.db
+//     (or an in-memory database when DataDir is ""), the schema created on
+//     first start, the namespaces created on every start when missing;
+//   - one history shard, which is all one process needs and cannot be changed
+//     once the database exists;
+//   - static membership on loopback instead of ringpop, so no membership
+//     ports are opened; only the four gRPC ports are, the frontend's on
+//     Options.FrontendAddr and the three internal ones on free loopback
+//     ports chosen at start (two servers can run side by side);
+//   - no metrics endpoint, no pprof, no HTTP API, no UI, no archival, no
+//     authentication (the frontend should stay on loopback), no version
+//     check calling home to temporal.io (nor trace export, unless the
+//     process sets OTEL_TRACES_EXPORTER, which the server honours);
+//   - the server's logs bridged to Options.Logger at warn level and above.
+//
+// A Server survives a crash of its process: workflows and their timers live in
+// the SQLite file, and a Start on the same DataDir carries on where the
+// previous process left off (a timer whose instant passed while the process
+// was down fires at once).
+package temporalserver
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"net"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"go.temporal.io/api/workflowservice/v1"
+	"go.temporal.io/server/common/authorization"
+	"go.temporal.io/server/common/cluster"
+	"go.temporal.io/server/common/config"
+	"go.temporal.io/server/common/dynamicconfig"
+	"go.temporal.io/server/common/membership/static"
+	sqliteplugin "go.temporal.io/server/common/persistence/sql/sqlplugin/sqlite"
+	"go.temporal.io/server/common/primitives"
+	sqliteschema "go.temporal.io/server/schema/sqlite"
+	"go.temporal.io/server/temporal"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+	"google.golang.org/protobuf/types/known/durationpb"
+)
+
+const (
+	// DefaultFrontendAddr is where the frontend listens when
+	// Options.FrontendAddr is empty: Temporal's usual port, on loopback.
+	DefaultFrontendAddr = "127.0.0.1:7233"
+
+	// DefaultNamespace is created when Options.Namespaces is empty; it is
+	// also the Go SDK client's default namespace.
+	DefaultNamespace = "default"
+
+	// NamespaceRetention is how long closed workflows of the namespaces
+	// created by Start are kept. It applies when a namespace is created;
+	// an existing namespace keeps its retention.
+	NamespaceRetention = 72 * time.Hour
+
+	// DatabaseFile is the name of the SQLite database in Options.DataDir.
+	DatabaseFile = "temporal.db"
+
+	// clusterName names the single cluster this server is.
+	clusterName = "active"
+
+	// readyTimeout bounds the wait for the frontend to serve when the
+	// context given to Start has no deadline of its own.
+	readyTimeout = 30 * time.Second
+)
+
+// Options configures an embedded Temporal server. The zero value runs an
+// in-memory server on 127.0.0.1:7233 with the namespace "default".
+type Options struct {
+	// DataDir holds the SQLite database (DatabaseFile) and is created if
+	// missing. Empty means an in-memory database, gone when the server
+	// stops: for tests.
+	DataDir string
+
+	// FrontendAddr is the host:port the frontend (the address SDK clients
+	// dial) listens on; default DefaultFrontendAddr. The host must be an IP
+	// address or "localhost"; 0.0.0.0 or [::] listens on every interface
+	// (the server has no authentication). Port 0 picks a free port; read it
+	// back with Server.FrontendAddr.
+	FrontendAddr string
+
+	// Namespaces are created on every start if missing, with
+	// NamespaceRetention; default [DefaultNamespace].
+	Namespaces []string
+
+	// Logger receives the server's warnings and errors, with the attribute
+	// component=temporal. Nil discards them.
+	Logger *slog.Logger
+}
+
+// withDefaults returns a copy of o with every empty field set to its default.
+func (o Options) withDefaults() Options {
+	if o.FrontendAddr == "" {
+		o.FrontendAddr = DefaultFrontendAddr
+	}
+	if len(o.Namespaces) == 0 {
+		o.Namespaces = []string{DefaultNamespace}
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	return o
+}
+
+// frontend validates FrontendAddr and returns the IP to bind and the port
+// (0: pick one).
+func (o Options) frontend() (bindIP string, port int, err error) {
+	host, portStr, err := net.SplitHostPort(o.FrontendAddr)
+	if err != nil {
+		return "", 0, fmt.Errorf("Options.FrontendAddr %q: want host:port such as %s: %w", o.FrontendAddr, DefaultFrontendAddr, err)
+	}
+	if host == "localhost" {
+		host = "127.0.0.1"
+	}
+	if net.ParseIP(host) == nil {
+		return "", 0, fmt.Errorf("Options.FrontendAddr %q: host must be an IP address (127.0.0.1, or 0.0.0.0 for every interface) or localhost", o.FrontendAddr)
+	}
+	port, err = strconv.Atoi(portStr)
+	if err != nil || port < 0 || port > 65535 {
+		return "", 0, fmt.Errorf("Options.FrontendAddr %q: port must be a number from 0 (pick a free port) to 65535", o.FrontendAddr)
+	}
+	return host, port, nil
+}
+
+// validate reports the first invalid field of o, which has its defaults.
+func (o Options) validate() error {
+	if _, _, err := o.frontend(); err != nil {
+		return err
+	}
+	seen := make(map[string]bool, len(o.Namespaces))
+	for i, ns := range o.Namespaces {
+		switch {
+		case ns == "" || strings.TrimSpace(ns) != ns || strings.ContainsFunc(ns, isControl):
+			return fmt.Errorf("Options.Namespaces[%d] %q: want a non-empty name without surrounding spaces or control characters", i, ns)
+		case ns == primitives.SystemLocalNamespace:
+			return fmt.Errorf("Options.Namespaces[%d] %q: the name is reserved by Temporal", i, ns)
+		case seen[ns]:
+			return fmt.Errorf("Options.Namespaces[%d] %q: listed twice", i, ns)
+		}
+		seen[ns] = true
+	}
+	return nil
+}
+
+func isControl(r rune) bool { return r < 0x20 || r == 0x7f }
+
+// Server is a running embedded Temporal server. Stop it with Stop.
+type Server struct {
+	server       temporal.Server
+	frontendAddr string
+	logger       slogLogger
+	unlock       func() error // releases the DataDir lock
+
+	stopOnce sync.Once
+	stopErr  error
+}
+
+// FrontendAddr returns the host:port SDK clients dial, with the port really
+// in use (when Options.FrontendAddr asked for port 0) and a loopback host
+// when the frontend listens on every interface.
+func (s *Server) FrontendAddr() string { return s.frontendAddr }
+
+// Stop shuts the server down, service by service, and releases its DataDir.
+// Running workflows stay in the database for the next Start. It is safe to
+// call more than once.
+//
+// Temporal's SQLite driver never closes its connection to a database
+// (its connection pool is process-wide and outlives a server): after Stop the
+// database file stays open until the process exits, and a later Start on the
+// same DataDir in this process reuses that connection.
+func (s *Server) Stop() error {
+	s.stopOnce.Do(func() {
+		s.logger.stopping.Store(true)
+		err := s.server.Stop()
+		if err != nil {
+			err = fmt.Errorf("temporalserver: stop: %w", err)
+		}
+		if uerr := s.unlock(); uerr != nil {
+			err = errors.Join(err, fmt.Errorf("temporalserver: release data dir: %w", uerr))
+		}
+		s.stopErr = err
+	})
+	return s.stopErr
+}
+
+// Start starts a Temporal server in this process and returns once its
+// frontend serves every namespace in opts. ctx bounds the start; if it ends
+// first, the half-started server is stopped in the background.
+//
+// A DataDir can be used by one server at a time: Start fails while another
+// Server (in this process or another) has it.
+func Start(ctx context.Context, opts Options) (*Server, error) {
+	if err := context.Cause(ctx); err != nil {
+		return nil, fmt.Errorf("temporalserver: start: %w", err)
+	}
+	opts = opts.withDefaults()
+	if err := opts.validate(); err != nil {
+		return nil, fmt.Errorf("temporalserver: %w", err)
+	}
+
+	unlock := func() error { return nil }
+	if opts.DataDir != "" {
+		if err := os.MkdirAll(opts.DataDir, 0o750); err != nil {
+			return nil, fmt.Errorf("temporalserver: create Options.DataDir: %w", err)
+		}
+		var err error
+		if unlock, err = lockDataDir(opts.DataDir); err != nil {
+			return nil, fmt.Errorf("temporalserver: Options.DataDir %q: %w", opts.DataDir, err)
+		}
+	}
+
+	logger := newLogger(opts.Logger)
+	srv, frontendAddr, err := newServer(opts, logger)
+	if err != nil {
+		_ = unlock()
+		return nil, fmt.Errorf("temporalserver: %w", err)
+	}
+	s := &Server{server: srv, frontendAddr: frontendAddr, logger: logger, unlock: unlock}
+
+	// temporal.Server.Start takes no context (it bounds itself to 15 s per
+	// service); run it aside so that ctx is honoured.
+	started := make(chan error, 1)
+	go func() { started <- catchFatal(srv.Start) }()
+	select {
+	case err := <-started:
+		if err != nil {
+			// Start has rolled back what it could. (Services started before
+			// the one that failed are not stopped by Temporal and may linger
+			// until the process exits; nothing in its public API stops them.)
+			_ = unlock()
+			return nil, fmt.Errorf("temporalserver: start: %w", err)
+		}
+	case <-ctx.Done():
+		// Stop can only run once Start has returned; until then the DataDir
+		// stays locked.
+		go func() {
+			if <-started == nil {
+				_ = s.Stop()
+			} else {
+				_ = unlock()
+			}
+		}()
+		return nil, fmt.Errorf("temporalserver: start: %w", context.Cause(ctx))
+	}
+
+	if err := waitReady(ctx, frontendAddr, opts.Namespaces); err != nil {
+		return nil, errors.Join(fmt.Errorf("temporalserver: %w", err), s.Stop())
+	}
+	return s, nil
+}
+
+// newServer prepares the database and creates (without starting) the server
+// for opts. It returns the address clients dial.
+func newServer(opts Options, logger slogLogger) (temporal.Server, string, error) {
+	cfg, frontendAddr, err := buildConfig(opts)
+	if err != nil {
+		return nil, "", err
+	}
+	if err := prepareDatabase(opts, cfg.Persistence.DataStores[sqliteplugin.PluginName].SQL); err != nil {
+		return nil, "", err
+	}
+	var srv temporal.Server
+	err = catchFatal(func() (err error) {
+		srv, err = temporal.NewServer(
+			temporal.WithConfig(cfg),
+			temporal.ForServices(temporal.DefaultServices),
+			temporal.WithStaticHosts(staticHosts(cfg)),
+			temporal.WithLogger(logger),
+			// No authentication: the frontend is meant for this process, on
+			// loopback. Saying so keeps the server from reading auth settings.
+			temporal.WithAuthorizer(authorization.NewNoopAuthorizer()),
+			temporal.WithClaimMapper(func(*config.Config) authorization.ClaimMapper {
+				return authorization.NewNoopClaimMapper()
+			}),
+			temporal.WithDynamicConfigClient(dynamicconfig.StaticClient{
+				// The frontend would otherwise POST the cluster's ID and the
+				// SDK versions in use to version-info.temporal.io at start
+				// and daily: nothing leaves the process.
+				dynamicconfig.EnableServerVersionCheck.Key(): false,
+				// A host-level cache of 8k workflows instead of 128k, as the
+				// CLI's dev server has: bounded memory for one process.
+				dynamicconfig.HistoryCacheHostLevelMaxSize.Key(): 8192,
+			}),
+		)
+		return err
+	})
+	if err != nil {
+		return nil, "", fmt.Errorf("create server: %w", err)
+	}
+	return srv, frontendAddr, nil
+}
+
+// catchFatal runs f and turns a logger.Fatal inside it (a port taken, a
+// database that cannot be opened: Temporal calls Fatal where it cannot go
+// on) into an error. See fatalError.
+func catchFatal(f func() error) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			fe, ok := r.(fatalError)
+			if !ok {
+				panic(r)
+			}
+			err = fe
+		}
+	}()
+	return f()
+}
+
+// buildConfig returns the server configuration for opts and the address
+// clients dial. It picks the free ports.
+func buildConfig(opts Options) (*config.Config, string, error) {
+	bindIP, port, err := opts.frontend()
+	if err != nil {
+		return nil, "", err
+	}
+	// Internal services talk to the frontend on a specific address: loopback
+	// when the frontend listens on every interface.
+	dialIP := bindIP
+	if ip := net.ParseIP(bindIP); ip.IsUnspecified() {
+		dialIP = "127.0.0.1"
+		if ip.To4() == nil {
+			dialIP = "::1"
+		}
+	}
+	if port == 0 {
+		if port, err = freePort(dialIP); err != nil {
+			return nil, "", fmt.Errorf("Options.FrontendAddr %q: %w", opts.FrontendAddr, err)
+		}
+	}
+	frontendAddr := net.JoinHostPort(dialIP, strconv.Itoa(port))
+
+	var cfg config.Config
+	// Membership is static (see staticHosts), so neither ringpop nor its
+	// membership ports are used; BroadcastAddress is what the services
+	// announce.
+	cfg.Global.Membership = config.Membership{MaxJoinDuration: 30 * time.Second, BroadcastAddress: "127.0.0.1"}
+	// cfg.Global.Metrics stays nil: no metrics endpoint (a no-op handler).
+	// cfg.Global.PProf.Port stays 0: no pprof endpoint.
+
+	sqlCfg, err := sqlConfig(opts.DataDir)
+	if err != nil {
+		return nil, "", err
+	}
+	cfg.Persistence = config.Persistence{
+		DefaultStore:    sqliteplugin.PluginName,
+		VisibilityStore: sqliteplugin.PluginName,
+		// One shard: a single process owns the whole workflow space. The count
+		// is written into the database on first start and cannot change.
+		NumHistoryShards: 1,
+		DataStores:       map[string]config.DataStore{sqliteplugin.PluginName: {SQL: sqlCfg}},
+	}
+
+	cfg.ClusterMetadata = &cluster.Config{
+		EnableGlobalNamespace:    false,
+		FailoverVersionIncrement: 10,
+		MasterClusterName:        clusterName,
+		CurrentClusterName:       clusterName,
+		ClusterInformation: map[string]cluster.ClusterInformation{
+			clusterName: {Enabled: true, InitialFailoverVersion: 1, RPCAddress: frontendAddr},
+		},
+	}
+	cfg.DCRedirectionPolicy.Policy = "noop"
+
+	// The frontend on the requested address, without its HTTP API (HTTPPort
+	// 0); the other services on free loopback ports.
+	cfg.Services = map[string]config.Service{
+		string(primitives.FrontendService): {RPC: config.RPC{GRPCPort: port, BindOnIP: bindIP}},
+	}
+	for _, svc := range []primitives.ServiceName{primitives.HistoryService, primitives.MatchingService, primitives.WorkerService} {
+		p, err := freePort("127.0.0.1")
+		if err != nil {
+			return nil, "", fmt.Errorf("%s service: %w", svc, err)
+		}
+		cfg.Services[string(svc)] = config.Service{RPC: config.RPC{GRPCPort: p, BindOnIP: "127.0.0.1"}}
+	}
+
+	cfg.Archival.History.State = "disabled"
+	cfg.Archival.Visibility.State = "disabled"
+	cfg.NamespaceDefaults.Archival.History.State = "disabled"
+	cfg.NamespaceDefaults.Archival.Visibility.State = "disabled"
+	// The worker service's own SDK client (system workflows) dials this.
+	cfg.PublicClient.HostPort = frontendAddr
+	return &cfg, frontendAddr, nil
+}
+
+// memoryDBSeq tells in-memory databases of one process apart.
+var memoryDBSeq atomic.Uint64
+
+// sqlConfig returns the SQLite data store for dataDir ("" = in memory).
+func sqlConfig(dataDir string) (*config.SQL, error) {
+	if dataDir == "" {
+		// A named shared-cache in-memory database, so that every service's
+		// connection sees the same one, and distinct from any other server
+		// of this process.
+		return &config.SQL{
+			PluginName:        sqliteplugin.PluginName,
+			DatabaseName:      fmt.Sprintf("kubedesk-temporal-%d-%d-%d", os.Getpid(), memoryDBSeq.Add(1), rand.Uint64()),
+			ConnectAttributes: map[string]string{"mode": "memory", "cache": "shared"},
+		}, nil
+	}
+	dir, err := filepath.Abs(dataDir)
+	if err != nil {
+		return nil, fmt.Errorf("Options.DataDir %q: %w", dataDir, err)
+	}
+	return &config.SQL{
+		PluginName:   sqliteplugin.PluginName,
+		DatabaseName: filepath.Join(dir, DatabaseFile),
+		// rwc: read-write, create if missing. SQLite's defaults otherwise
+		// (rollback journal, synchronous=FULL): a commit is on disk when the
+		// server acknowledges it, so a killed process loses nothing.
+		ConnectAttributes: map[string]string{"mode": "rwc"},
+	}, nil
+}
+
+// prepareDatabase creates the schema when the database file does not exist
+// yet, and the namespaces that are missing. (An in-memory database gets its
+// schema from the SQLite driver itself.)
+func prepareDatabase(opts Options, sqlCfg *config.SQL) error {
+	if opts.DataDir != "" {
+		switch _, err := os.Stat(sqlCfg.DatabaseName); {
+		case errors.Is(err, os.ErrNotExist):
+			if err := sqliteschema.SetupSchema(sqlCfg); err != nil {
+				// Leave no half-made database behind: the next start would
+				// take it for a complete one.
+				_ = os.Remove(sqlCfg.DatabaseName)
+				return fmt.Errorf("create schema in %s: %w", sqlCfg.DatabaseName, err)
+			}
+		case err != nil:
+			return fmt.Errorf("Options.DataDir: %w", err)
+		}
+	}
+
+	namespaces := make([]*sqliteschema.NamespaceConfig, 0, len(opts.Namespaces))
+	for _, name := range opts.Namespaces {
+		ns, err := sqliteschema.NewNamespaceConfig(clusterName, name, false, nil)
+		if err != nil {
+			return fmt.Errorf("namespace %q: %w", name, err)
+		}
+		ns.Detail.Config.Retention = durationpb.New(NamespaceRetention)
+		namespaces = append(namespaces, ns)
+	}
+	if err := sqliteschema.CreateNamespaces(sqlCfg, namespaces...); err != nil {
+		return fmt.Errorf("create namespaces: %w", err)
+	}
+	return nil
+}
+
+// staticHosts lists each service at its single address, which replaces
+// ringpop's gossip: nothing to join, no membership ports, a faster start.
+func staticHosts(cfg *config.Config) map[primitives.ServiceName]static.Hosts {
+	hosts := make(map[primitives.ServiceName]static.Hosts, len(cfg.Services))
+	for name, svc := range cfg.Services {
+		host := svc.RPC.BindOnIP
+		if name == string(primitives.FrontendService) {
+			host, _, _ = net.SplitHostPort(cfg.PublicClient.HostPort)
+		}
+		hosts[primitives.ServiceName(name)] = static.SingleLocalHost(net.JoinHostPort(host, strconv.Itoa(svc.RPC.GRPCPort)))
+	}
+	return hosts
+}
+
+// waitReady returns once the frontend at addr reports itself serving and
+// knows every namespace, so that the caller's first request succeeds.
+func waitReady(ctx context.Context, addr string, namespaces []string) error {
+	if _, ok := ctx.Deadline(); !ok {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, readyTimeout)
+		defer cancel()
+	}
+	conn, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		return fmt.Errorf("dial frontend %s: %w", addr, err)
+	}
+	defer func() { _ = conn.Close() }()
+	health := healthpb.NewHealthClient(conn)
+	workflows := workflowservice.NewWorkflowServiceClient(conn)
+
+	ready := func() error {
+		resp, err := health.Check(ctx, &healthpb.HealthCheckRequest{Service: workflowservice.WorkflowService_ServiceDesc.ServiceName})
+		if err != nil {
+			return err
+		}
+		if resp.GetStatus() != healthpb.HealthCheckResponse_SERVING {
+			return fmt.Errorf("health %s", resp.GetStatus())
+		}
+		for _, ns := range namespaces {
+			if _, err := workflows.DescribeNamespace(ctx, &workflowservice.DescribeNamespaceRequest{Namespace: ns}); err != nil {
+				return fmt.Errorf("namespace %q: %w", ns, err)
+			}
+		}
+		return nil
+	}
+	tick := time.NewTicker(50 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		err := ready()
+		if err == nil {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("frontend %s not ready: %w (last: %w)", addr, context.Cause(ctx), err)
+		case <-tick.C:
+		}
+	}
+}
