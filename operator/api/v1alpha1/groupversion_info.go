@@ -1,15 +1,17 @@
 // Package v1alpha1 holds kubedesk's Kubernetes API: HelpdeskTenant and
 // SLAPolicy in the kubedesk.io group. The same documents configure the
 // all-in-one binary (`kubedesk serve --config`), so these types are the one
-// definition both the operator and the binary read.
+// definition both the operator and the binary read. The package depends on
+// k8s.io/apimachinery only, so the binary can import it cheaply.
 //
 // +kubebuilder:object:generate=true
 // +groupName=kubedesk.io
 package v1alpha1
 
 import (
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
-	"sigs.k8s.io/controller-runtime/pkg/scheme"
 )
 
 var (
@@ -17,8 +19,14 @@ var (
 	GroupVersion = schema.GroupVersion{Group: "kubedesk.io", Version: "v1alpha1"}
 
 	// SchemeBuilder registers the types with a runtime.Scheme.
-	SchemeBuilder = &scheme.Builder{GroupVersion: GroupVersion}
+	SchemeBuilder = runtime.NewSchemeBuilder(addKnownTypes)
 
 	// AddToScheme adds the types of this group-version to a scheme.
 	AddToScheme = SchemeBuilder.AddToScheme
 )
+
+func addKnownTypes(s *runtime.Scheme) error {
+	s.AddKnownTypes(GroupVersion, &SLAPolicy{}, &SLAPolicyList{})
+	metav1.AddToGroupVersion(s, GroupVersion)
+	return nil
+}

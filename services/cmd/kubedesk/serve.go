@@ -16,6 +16,7 @@ import (
 	"google.golang.org/grpc/credentials/insecure"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 
+	slav1 "github.com/kubedesk/kubedesk/proto/gen/go/kubedesk/sla/v1"
 	ticketv1 "github.com/kubedesk/kubedesk/proto/gen/go/kubedesk/ticket/v1"
 	"github.com/kubedesk/kubedesk/services/platform/buildinfo"
 	"github.com/kubedesk/kubedesk/services/platform/config"
@@ -23,6 +24,7 @@ import (
 	"github.com/kubedesk/kubedesk/services/platform/grpcserver"
 	"github.com/kubedesk/kubedesk/services/platform/telemetry"
 	"github.com/kubedesk/kubedesk/services/platform/tenant"
+	"github.com/kubedesk/kubedesk/services/sla"
 	"github.com/kubedesk/kubedesk/services/ticket"
 	"github.com/kubedesk/kubedesk/services/ticket/store"
 )
@@ -73,6 +75,15 @@ func start(ctx context.Context, cfg config.Config, log *slog.Logger, stack *shut
 	// configured port may be 0 in tests).
 	localGRPC := ""
 
+	// One gRPC server carries every backend service this process runs.
+	var gs *grpcserver.Server
+	if cfg.Runs(config.TargetTicket) || cfg.Runs(config.TargetWorker) {
+		if gs, err = grpcserver.New(log, tenant.Resolver{Default: cfg.DefaultTenant}); err != nil {
+			return err
+		}
+	}
+	var services []string
+
 	if cfg.Runs(config.TargetTicket) {
 		matrix, err := cfg.Matrix()
 		if err != nil {
@@ -84,13 +95,30 @@ func start(ctx context.Context, cfg config.Config, log *slog.Logger, stack *shut
 		}
 		stack.push("ticket store", func(context.Context) error { return st.Close() })
 		ready = append(ready, st.Ping)
-
-		gs, err := grpcserver.New(log, tenant.Resolver{Default: cfg.DefaultTenant})
-		if err != nil {
-			return err
-		}
 		ticket.NewServer(st, ticket.Config{Matrix: matrix}, log).Register(gs)
 		gs.Health.SetServingStatus(ticketv1.TicketService_ServiceDesc.ServiceName, healthpb.HealthCheckResponse_SERVING)
+		services = append(services, "ticket")
+	}
+
+	if cfg.Runs(config.TargetWorker) {
+		policies := sla.NewInForce()
+		if cfg.File != "" {
+			// An invalid file stops start-up; later invalid edits are
+			// logged and the policies in force stay.
+			if err := policies.Load(cfg.File); err != nil {
+				return err
+			}
+			watch, stopWatch := context.WithCancel(context.Background())
+			go policies.Watch(watch, cfg.File, 2*time.Second, log)
+			stack.push("SLA policy watcher", func(context.Context) error { stopWatch(); return nil })
+		}
+		sla.NewServer(policies).Register(gs)
+		gs.Health.SetServingStatus(slav1.SLAPolicyService_ServiceDesc.ServiceName, healthpb.HealthCheckResponse_SERVING)
+		services = append(services, "sla")
+		log.Info("SLA policies in force", "count", len(policies.Current().Entries), "file", cfg.File)
+	}
+
+	if gs != nil {
 		lis, err := net.Listen("tcp", cfg.GRPCAddr)
 		if err != nil {
 			return fmt.Errorf("grpcAddr: %w", err)
@@ -102,7 +130,7 @@ func start(ctx context.Context, cfg config.Config, log *slog.Logger, stack *shut
 		}()
 		stack.push("gRPC server", func(ctx context.Context) error { return gracefulStop(ctx, gs) })
 		localGRPC = dialable(lis.Addr().String())
-		log.Info("gRPC listening", "addr", lis.Addr().String(), "services", []string{"ticket"})
+		log.Info("gRPC listening", "addr", lis.Addr().String(), "services", services)
 	}
 
 	gw := gateway.Options{
@@ -113,20 +141,22 @@ func start(ctx context.Context, cfg config.Config, log *slog.Logger, stack *shut
 		Streams:         streams,
 	}
 	if cfg.Runs(config.TargetGateway) {
-		addr := cfg.TicketAddr
-		if addr == "" {
-			addr = localGRPC
-		}
-		conn, err := grpc.NewClient(addr,
-			grpc.WithTransportCredentials(insecure.NewCredentials()),
-			grpc.WithStatsHandler(otelgrpc.NewClientHandler()),
-		)
+		conn, err := dial(cfg.TicketAddr, localGRPC, stack, "ticket")
 		if err != nil {
 			return fmt.Errorf("ticketAddr: %w", err)
 		}
-		stack.push("ticket client", func(context.Context) error { return conn.Close() })
 		gw.Ticket = conn
 		ready = append(ready, serving(conn, ticketv1.TicketService_ServiceDesc.ServiceName))
+		if cfg.WorkerAddr != "" || cfg.Runs(config.TargetWorker) {
+			conn, err := dial(cfg.WorkerAddr, localGRPC, stack, "worker")
+			if err != nil {
+				return fmt.Errorf("workerAddr: %w", err)
+			}
+			gw.SLA = conn
+			ready = append(ready, serving(conn, slav1.SLAPolicyService_ServiceDesc.ServiceName))
+		} else {
+			log.Warn("no --worker-addr: the gateway serves no SLA routes")
+		}
 	}
 	gw.Ready = ready
 	handler, err := gateway.NewHandler(ctx, gw)
@@ -154,6 +184,23 @@ func start(ctx context.Context, cfg config.Config, log *slog.Logger, stack *shut
 	log.Info("kubedesk started", "target", cfg.Target, "http", lis.Addr().String(), "grpc", localGRPC,
 		"version", buildinfo.Version, "startup", time.Since(began).String())
 	return nil
+}
+
+// dial connects to a backend at addr, or at this process's own gRPC
+// listener when addr is empty, with tracing on every call.
+func dial(addr, local string, stack *shutdownStack, name string) (*grpc.ClientConn, error) {
+	if addr == "" {
+		addr = local
+	}
+	conn, err := grpc.NewClient(addr,
+		grpc.WithTransportCredentials(insecure.NewCredentials()),
+		grpc.WithStatsHandler(otelgrpc.NewClientHandler()),
+	)
+	if err != nil {
+		return nil, err
+	}
+	stack.push(name+" client", func(context.Context) error { return conn.Close() })
+	return conn, nil
 }
 
 // gracefulStop ends streams, then waits for in-flight calls until ctx ends.

@@ -26,6 +26,8 @@ func TestSplitTargets(t *testing.T) {
 	}
 	gw.mustCall(t, 200, "GET", "/readyz", nil)
 	gw.mustCall(t, 200, "GET", "/openapi.json", nil)
+	// Without --worker-addr the gateway has no SLA routes.
+	gw.mustCall(t, 404, "GET", "/v1/slaPolicies", nil)
 	if m := gw.mustCall(t, 200, "GET", "/metrics", nil); !strings.Contains(string(m.body), "rpc_client_") {
 		t.Errorf("gateway metrics lack gRPC client metrics")
 	}

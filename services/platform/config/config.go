@@ -29,10 +29,11 @@ const (
 	TargetAll     = "all"
 	TargetGateway = "gateway"
 	TargetTicket  = "ticket"
+	TargetWorker  = "worker"
 )
 
 // Targets lists the accepted --target values.
-var Targets = []string{TargetAll, TargetGateway, TargetTicket}
+var Targets = []string{TargetAll, TargetGateway, TargetTicket, TargetWorker}
 
 // APIVersion and Kind identify the configuration document in a --config file.
 const (
@@ -56,6 +57,10 @@ type Config struct {
 	// TicketAddr is where the gateway dials the ticket service; empty means
 	// this process's GRPCAddr.
 	TicketAddr string `json:"ticketAddr,omitempty"`
+	// WorkerAddr is where the gateway dials the worker (SLA policies);
+	// empty means this process's GRPCAddr, and a gateway running alone
+	// without it serves no SLA routes.
+	WorkerAddr string `json:"workerAddr,omitempty"`
 	// DefaultTenant serves requests that name no tenant; empty makes the
 	// X-Kubedesk-Tenant header mandatory.
 	DefaultTenant string `json:"defaultTenant,omitempty"`
@@ -69,6 +74,10 @@ type Config struct {
 	// (impact high, medium, low) of three priorities (urgency high, medium,
 	// low), e.g. ["P1 P2 P3", "P2 P3 P4", "P3 P4 P5"].
 	PriorityMatrix []string `json:"priorityMatrix,omitempty"`
+
+	// File is the --config file this configuration was read from, if any;
+	// the services that own its other documents (SLAPolicy) read it too.
+	File string `json:"-"`
 }
 
 // Default returns the all-in-one defaults.
@@ -131,9 +140,12 @@ func (c Config) Validate() error {
 			errs = append(errs, fmt.Errorf("%s: %q is not host:port; accepted: e.g. \":8080\" or \"127.0.0.1:8080\"", a.name, a.addr))
 		}
 	}
-	if c.TicketAddr != "" {
-		if _, _, err := net.SplitHostPort(c.TicketAddr); err != nil {
-			errs = append(errs, fmt.Errorf("ticketAddr: %q is not host:port; accepted: e.g. \"ticket:9090\"", c.TicketAddr))
+	for _, a := range []struct{ name, addr string }{{"ticketAddr", c.TicketAddr}, {"workerAddr", c.WorkerAddr}} {
+		if a.addr == "" {
+			continue
+		}
+		if _, _, err := net.SplitHostPort(a.addr); err != nil {
+			errs = append(errs, fmt.Errorf("%s: %q is not host:port; accepted: e.g. \"ticket:9090\"", a.name, a.addr))
 		}
 	}
 	if c.Target == TargetGateway && c.TicketAddr == "" {
@@ -172,32 +184,61 @@ type document struct {
 	Spec       Config `json:"spec"`
 }
 
-// LoadFile merges the KubedeskConfig document of a YAML file (which may hold
-// several documents separated by ---) into c. Unknown keys are errors.
-func (c *Config) LoadFile(path string) error {
+// Document is one YAML document of a --config file.
+type Document struct {
+	Index      int    // position in the file, from 0
+	APIVersion string // e.g. kubedesk.io/v1alpha1
+	Kind       string // e.g. KubedeskConfig, SLAPolicy
+	YAML       []byte // the document alone
+}
+
+// Kinds lists the document kinds a --config file may hold: this package
+// reads KubedeskConfig; the services that own the others read theirs.
+var Kinds = []string{Kind, "SLAPolicy"}
+
+// ReadDocuments returns the documents of a YAML file (several may be
+// separated by ---), refusing kinds not in Kinds.
+func ReadDocuments(path string) ([]Document, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
-		return fmt.Errorf("config: %w", err)
+		return nil, fmt.Errorf("config: %w", err)
 	}
-	docs, err := splitDocuments(data)
+	raw, err := splitDocuments(data)
 	if err != nil {
-		return fmt.Errorf("%s: %w", path, err)
+		return nil, fmt.Errorf("%s: %w", path, err)
 	}
-	for i, doc := range docs {
+	docs := make([]Document, 0, len(raw))
+	for i, doc := range raw {
 		var head struct {
 			APIVersion string `json:"apiVersion"`
 			Kind       string `json:"kind"`
 		}
 		if err := yaml.Unmarshal(doc, &head); err != nil {
-			return fmt.Errorf("%s: document %d: %w", path, i, err)
+			return nil, fmt.Errorf("%s: document %d: %w", path, i, err)
 		}
-		if head.Kind != Kind || head.APIVersion != APIVersion {
-			return fmt.Errorf("%s: document %d: kind %q (apiVersion %q) is not supported; accepted: kind %s, apiVersion %s",
-				path, i, head.Kind, head.APIVersion, Kind, APIVersion)
+		if head.APIVersion != APIVersion || !slices.Contains(Kinds, head.Kind) {
+			return nil, fmt.Errorf("%s: document %d: kind %q (apiVersion %q) is not supported; accepted: apiVersion %s with kind %s",
+				path, i, head.Kind, head.APIVersion, APIVersion, strings.Join(Kinds, " or "))
+		}
+		docs = append(docs, Document{Index: i, APIVersion: head.APIVersion, Kind: head.Kind, YAML: doc})
+	}
+	return docs, nil
+}
+
+// LoadFile merges the KubedeskConfig documents of a YAML file into c.
+// Unknown keys are errors.
+func (c *Config) LoadFile(path string) error {
+	docs, err := ReadDocuments(path)
+	if err != nil {
+		return err
+	}
+	for _, doc := range docs {
+		if doc.Kind != Kind {
+			continue
 		}
 		d := document{Spec: *c}
-		if err := yaml.UnmarshalStrict(doc, &d); err != nil {
-			return fmt.Errorf("%s: document %d: %w", path, i, err)
+		if err := yaml.UnmarshalStrict(doc.YAML, &d); err != nil {
+			return fmt.Errorf("%s: document %d: %w", path, doc.Index, err)
 		}
 		*c = d.Spec
 	}
@@ -247,6 +288,7 @@ func Parse(args []string, getenv func(string) string, stderr io.Writer) (Config,
 	bind(&c.DataDir, "data-dir", "directory for embedded storage")
 	bind(&c.DatabaseURL, "database-url", "PostgreSQL URL; empty means SQLite in --data-dir")
 	bind(&c.TicketAddr, "ticket-addr", "gRPC address of the ticket service (gateway); empty means --grpc-addr")
+	bind(&c.WorkerAddr, "worker-addr", "gRPC address of the worker (gateway: SLA policies); empty means --grpc-addr")
 	bind(&c.DefaultTenant, "default-tenant", "tenant of requests without X-Kubedesk-Tenant; empty requires the header")
 	bind(&c.LogLevel, "log-level", "debug, info, warn or error")
 	fs.Int64Var(&c.MaxRequestBytes, "max-request-bytes", c.MaxRequestBytes, "largest accepted REST request body")
@@ -273,6 +315,7 @@ func Parse(args []string, getenv func(string) string, stderr io.Writer) (Config,
 		}
 	}
 	final := fileCfg
+	final.File = path
 	var errs []error
 	fs.VisitAll(func(f *flag.Flag) {
 		if f.Name == "config" {
@@ -309,6 +352,8 @@ func setField(c *Config, name, v string) error {
 		c.DatabaseURL = v
 	case "ticket-addr":
 		c.TicketAddr = v
+	case "worker-addr":
+		c.WorkerAddr = v
 	case "default-tenant":
 		c.DefaultTenant = v
 	case "log-level":

@@ -37,16 +37,19 @@ spec:
 				c.Target, c.GRPCAddr, c.DatabaseURL = "ticket", "127.0.0.1:9999", "postgres://u@db/kd"
 			}},
 		{name: "file", args: []string{"--config", file}, want: func(c *Config) {
+			c.File = file
 			c.HTTPAddr, c.DataDir, c.ShutdownTimeout = ":8081", "/var/lib/kubedesk", Duration(30*time.Second)
 			c.PriorityMatrix = []string{"P1 P1 P2", "P2 P3 P4", "P3 P4 P5"}
 		}},
 		{name: "env over file, flag over env", args: []string{"--config", file, "--http-addr=:8082"},
 			env: map[string]string{"KUBEDESK_HTTP_ADDR": ":8083", "KUBEDESK_DATA_DIR": "/srv", "KUBEDESK_SHUTDOWN_TIMEOUT": "5s"},
 			want: func(c *Config) {
+				c.File = file
 				c.HTTPAddr, c.DataDir, c.ShutdownTimeout = ":8082", "/srv", Duration(5*time.Second)
 				c.PriorityMatrix = []string{"P1 P1 P2", "P2 P3 P4", "P3 P4 P5"}
 			}},
 		{name: "config path from env", env: map[string]string{"KUBEDESK_CONFIG": file}, want: func(c *Config) {
+			c.File = file
 			c.HTTPAddr, c.DataDir, c.ShutdownTimeout = ":8081", "/var/lib/kubedesk", Duration(30*time.Second)
 			c.PriorityMatrix = []string{"P1 P1 P2", "P2 P3 P4", "P3 P4 P5"}
 		}},
@@ -85,14 +88,14 @@ func TestParseErrors(t *testing.T) {
 		env  map[string]string
 		want string
 	}{
-		{"bad target", []string{"--target=everything"}, nil, `target: "everything" is not a target; accepted: all, gateway, ticket`},
+		{"bad target", []string{"--target=everything"}, nil, `target: "everything" is not a target; accepted: all, gateway, ticket, worker`},
 		{"bad addr", []string{"--http-addr=8080"}, nil, `httpAddr: "8080" is not host:port`},
 		{"gateway without ticket", []string{"--target=gateway"}, nil, "ticketAddr: is required with --target=gateway"},
 		{"mysql", []string{"--database-url=mysql://x"}, nil, "databaseURL: is not a PostgreSQL URL"},
 		{"bad tenant", []string{"--default-tenant=Acme Corp"}, nil, `defaultTenant: tenant "Acme Corp" is not valid`},
 		{"bad env", nil, map[string]string{"KUBEDESK_MAX_REQUEST_BYTES": "lots"}, `KUBEDESK_MAX_REQUEST_BYTES: "lots" is not a whole number`},
 		{"unknown key", []string{"--config", unknown}, nil, `unknown field "httpAdr"`},
-		{"unknown kind", []string{"--config", wrongKind}, nil, `document 1: kind "Pod" (apiVersion "v1") is not supported`},
+		{"unknown kind", []string{"--config", wrongKind}, nil, `document 1: kind "Pod" (apiVersion "v1") is not supported; accepted: apiVersion kubedesk.io/v1alpha1 with kind KubedeskConfig or SLAPolicy`},
 		{"missing file", []string{"--config", filepath.Join(dir, "nope.yaml")}, nil, "no such file"},
 		{"stray argument", []string{"extra"}, nil, `unexpected argument "extra"`},
 	}

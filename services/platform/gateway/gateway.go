@@ -21,6 +21,7 @@ import (
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
 
+	slav1 "github.com/kubedesk/kubedesk/proto/gen/go/kubedesk/sla/v1"
 	ticketv1 "github.com/kubedesk/kubedesk/proto/gen/go/kubedesk/ticket/v1"
 	"github.com/kubedesk/kubedesk/proto/gen/openapi"
 	"github.com/kubedesk/kubedesk/services/platform/tenant"
@@ -32,6 +33,9 @@ type Options struct {
 	// Ticket is a connection to the ticket service; nil serves no REST API
 	// (a process running only backend targets still serves the probes).
 	Ticket *grpc.ClientConn
+	// SLA is a connection to the worker's SLA policy service; nil serves
+	// no SLA routes.
+	SLA *grpc.ClientConn
 	// MaxRequestBytes limits request bodies; larger ones get 413.
 	MaxRequestBytes int64
 	// DefaultTenant is sent upstream when a request names no tenant.
@@ -100,6 +104,11 @@ func (o Options) restMux(ctx context.Context) (*runtime.ServeMux, error) {
 	)
 	if err := ticketv1.RegisterTicketServiceHandler(ctx, mux, o.Ticket); err != nil {
 		return nil, fmt.Errorf("gateway: ticket routes: %w", err)
+	}
+	if o.SLA != nil {
+		if err := slav1.RegisterSLAPolicyServiceHandler(ctx, mux, o.SLA); err != nil {
+			return nil, fmt.Errorf("gateway: SLA routes: %w", err)
+		}
 	}
 	return mux, nil
 }

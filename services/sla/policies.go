@@ -1,0 +1,171 @@
+// Package sla serves the SLA policies in force: it reads SLAPolicy
+// documents from the --config file, keeps the last valid set when an edit
+// is invalid, and answers SLAPolicyService.
+package sla
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"os"
+	"sync/atomic"
+	"time"
+
+	"google.golang.org/protobuf/types/known/structpb"
+	"sigs.k8s.io/yaml"
+
+	"github.com/kubedesk/kubedesk/operator/api/v1alpha1"
+	"github.com/kubedesk/kubedesk/services/platform/config"
+	slapolicy "github.com/kubedesk/kubedesk/workflows/sla"
+)
+
+// Entry is one policy in force and where it came from.
+type Entry struct {
+	Policy *slapolicy.Policy
+	Spec   *structpb.Struct // the spec as written, defaults applied
+	Source string           // file#document
+}
+
+// Snapshot is a consistent set of policies.
+type Snapshot struct {
+	Set     *slapolicy.Set
+	Entries []Entry // in precedence order
+}
+
+// InForce holds the current snapshot; readers never see a half-loaded one.
+type InForce struct {
+	cur atomic.Pointer[Snapshot]
+}
+
+// NewInForce starts with no policies.
+func NewInForce() *InForce {
+	f := &InForce{}
+	f.cur.Store(&Snapshot{Set: slapolicy.NewSet()})
+	return f
+}
+
+// Current returns the snapshot in force.
+func (f *InForce) Current() *Snapshot { return f.cur.Load() }
+
+// Load reads the SLAPolicy documents of path. On any error nothing changes:
+// the previous policies stay in force.
+func (f *InForce) Load(path string) error {
+	snap, err := load(path)
+	if err != nil {
+		return err
+	}
+	f.cur.Store(snap)
+	return nil
+}
+
+func load(path string) (*Snapshot, error) {
+	docs, err := config.ReadDocuments(path)
+	if err != nil {
+		return nil, err
+	}
+	var (
+		policies []*slapolicy.Policy
+		entries  = map[*slapolicy.Policy]Entry{}
+		seen     = map[string]string{}
+	)
+	for _, doc := range docs {
+		if doc.Kind != "SLAPolicy" {
+			continue
+		}
+		source := fmt.Sprintf("%s#%d", path, doc.Index)
+		var p v1alpha1.SLAPolicy
+		if err := yaml.UnmarshalStrict(doc.YAML, &p); err != nil {
+			return nil, fmt.Errorf("%s: document %d: %w", path, doc.Index, err)
+		}
+		applyDefaults(&p.Spec)
+		pol, err := slapolicy.Compile(p)
+		if err != nil {
+			return nil, fmt.Errorf("%s: document %d: %w", path, doc.Index, err)
+		}
+		if first, dup := seen[pol.Name]; dup {
+			return nil, fmt.Errorf("%s: document %d: SLAPolicy %s is defined twice (first at %s); accepted: one document per name", path, doc.Index, pol.Name, first)
+		}
+		seen[pol.Name] = source
+		spec, err := toStruct(p.Spec)
+		if err != nil {
+			return nil, fmt.Errorf("%s: document %d: %w", path, doc.Index, err)
+		}
+		policies = append(policies, pol)
+		entries[pol] = Entry{Policy: pol, Spec: spec, Source: source}
+	}
+	set := slapolicy.NewSet(policies...)
+	snap := &Snapshot{Set: set}
+	for _, p := range set.Policies() {
+		snap.Entries = append(snap.Entries, entries[p])
+	}
+	return snap, nil
+}
+
+// applyDefaults fills what the CRD schema defaults in a cluster, so a
+// policy reads the same from --config as from the API server.
+func applyDefaults(s *v1alpha1.SLAPolicySpec) {
+	if s.Precedence == 0 {
+		s.Precedence = 100
+	}
+	if s.WarningThresholdPercent == 0 {
+		s.WarningThresholdPercent = 75
+	}
+	if s.PauseOn == nil {
+		s.PauseOn = []v1alpha1.TicketStatus{"pending"}
+	}
+	if s.Calendar.TimeZone == "" {
+		s.Calendar.TimeZone = "UTC"
+	}
+}
+
+func toStruct(spec v1alpha1.SLAPolicySpec) (*structpb.Struct, error) {
+	raw, err := json.Marshal(spec)
+	if err != nil {
+		return nil, fmt.Errorf("encoding the spec: %w", err)
+	}
+	var m map[string]any
+	if err := json.Unmarshal(raw, &m); err != nil {
+		return nil, fmt.Errorf("encoding the spec: %w", err)
+	}
+	return structpb.NewStruct(m)
+}
+
+// Watch reloads path whenever its content changes, checking every
+// interval until ctx ends. A ConfigMap update (a symlink swap) counts as a
+// change. An invalid edit is logged and the previous policies stay.
+func (f *InForce) Watch(ctx context.Context, path string, every time.Duration, log *slog.Logger) {
+	last := digest(path)
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		d := digest(path)
+		if d == nil || bytes.Equal(d, last) {
+			continue
+		}
+		last = d
+		if err := f.Load(path); err != nil {
+			log.ErrorContext(ctx, "SLA policies not reloaded; the previous ones stay in force", "file", path, "err", err)
+			continue
+		}
+		log.InfoContext(ctx, "SLA policies reloaded", "file", path, "policies", len(f.Current().Entries))
+	}
+}
+
+// digest is the file's content hash, nil when it cannot be read (e.g. in
+// the middle of a ConfigMap update).
+func digest(path string) []byte {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil
+	}
+	sum := sha256.Sum256(data)
+	return sum[:]
+}
