@@ -273,103 +273,108 @@ func splitDocuments(data []byte) ([][]byte, error) {
 // --http-addr is KUBEDESK_HTTP_ADDR.
 const envPrefix = "KUBEDESK_"
 
+// option is one flag of `serve`: its environment variable is its name
+// upper-cased with - turned into _ and KUBEDESK_ in front (--http-addr is
+// KUBEDESK_HTTP_ADDR).
+type option struct {
+	name, usage string
+	get         func(*Config) string
+	set         func(*Config, string) error
+}
+
+// text is an option on a string field.
+func text(name, usage string, field func(*Config) *string) option {
+	return option{name: name, usage: usage,
+		get: func(c *Config) string { return *field(c) },
+		set: func(c *Config, v string) error { *field(c) = v; return nil }}
+}
+
+var options = []option{
+	text("target", "components to run: "+strings.Join(Targets, ", "), func(c *Config) *string { return &c.Target }),
+	text("http-addr", "HTTP listen address (REST, /metrics, /healthz, /readyz)", func(c *Config) *string { return &c.HTTPAddr }),
+	text("grpc-addr", "gRPC listen address", func(c *Config) *string { return &c.GRPCAddr }),
+	text("data-dir", "directory for embedded storage", func(c *Config) *string { return &c.DataDir }),
+	text("database-url", "PostgreSQL URL; empty means SQLite in --data-dir", func(c *Config) *string { return &c.DatabaseURL }),
+	text("ticket-addr", "gRPC address of the ticket service (gateway); empty means --grpc-addr", func(c *Config) *string { return &c.TicketAddr }),
+	text("worker-addr", "gRPC address of the worker (gateway: SLA policies); empty means --grpc-addr", func(c *Config) *string { return &c.WorkerAddr }),
+	text("default-tenant", "tenant of requests without X-Kubedesk-Tenant; empty requires the header", func(c *Config) *string { return &c.DefaultTenant }),
+	text("log-level", "debug, info, warn or error", func(c *Config) *string { return &c.LogLevel }),
+	{name: "max-request-bytes", usage: "largest accepted REST request body",
+		get: func(c *Config) string { return strconv.FormatInt(c.MaxRequestBytes, 10) },
+		set: func(c *Config, v string) error {
+			n, err := strconv.ParseInt(v, 10, 64)
+			if err != nil {
+				return fmt.Errorf("%q is not a whole number of bytes", v)
+			}
+			c.MaxRequestBytes = n
+			return nil
+		}},
+	{name: "shutdown-timeout", usage: "graceful shutdown bound",
+		get: func(c *Config) string { return time.Duration(c.ShutdownTimeout).String() },
+		set: func(c *Config, v string) error {
+			d, err := time.ParseDuration(v)
+			if err != nil {
+				return fmt.Errorf("%q is not a duration; accepted: e.g. 15s", v)
+			}
+			c.ShutdownTimeout = Duration(d)
+			return nil
+		}},
+}
+
+func envName(flagName string) string {
+	return envPrefix + strings.ToUpper(strings.ReplaceAll(flagName, "-", "_"))
+}
+
 // Parse builds the configuration for `serve` from args, the environment
 // (getenv) and the --config file, in increasing precedence: defaults, file,
 // environment, flags.
 func Parse(args []string, getenv func(string) string, stderr io.Writer) (Config, error) {
-	c := Default()
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	configPath := fs.String("config", "", "YAML configuration file (env KUBEDESK_CONFIG)")
-	bind := func(p *string, name, usage string) { fs.StringVar(p, name, *p, usage) }
-	bind(&c.Target, "target", "components to run: "+strings.Join(Targets, ", "))
-	bind(&c.HTTPAddr, "http-addr", "HTTP listen address (REST, /metrics, /healthz, /readyz)")
-	bind(&c.GRPCAddr, "grpc-addr", "gRPC listen address")
-	bind(&c.DataDir, "data-dir", "directory for embedded storage")
-	bind(&c.DatabaseURL, "database-url", "PostgreSQL URL; empty means SQLite in --data-dir")
-	bind(&c.TicketAddr, "ticket-addr", "gRPC address of the ticket service (gateway); empty means --grpc-addr")
-	bind(&c.WorkerAddr, "worker-addr", "gRPC address of the worker (gateway: SLA policies); empty means --grpc-addr")
-	bind(&c.DefaultTenant, "default-tenant", "tenant of requests without X-Kubedesk-Tenant; empty requires the header")
-	bind(&c.LogLevel, "log-level", "debug, info, warn or error")
-	fs.Int64Var(&c.MaxRequestBytes, "max-request-bytes", c.MaxRequestBytes, "largest accepted REST request body")
-	fs.Duration("shutdown-timeout", time.Duration(c.ShutdownTimeout), "graceful shutdown bound")
+	defaults := Default()
+	given := map[string]string{}
+	for _, o := range options {
+		usage := fmt.Sprintf("%s (env %s, default %q)", o.usage, envName(o.name), o.get(&defaults))
+		fs.Func(o.name, usage, func(v string) error {
+			// Check the value now, so a bad flag fails with the usage.
+			if err := o.set(&Config{}, v); err != nil {
+				return err
+			}
+			given[o.name] = v
+			return nil
+		})
+	}
 	if err := fs.Parse(args); err != nil {
 		return Config{}, err
 	}
 	if fs.NArg() > 0 {
 		return Config{}, fmt.Errorf("serve: unexpected argument %q", fs.Arg(0))
 	}
-	set := map[string]bool{}
-	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
 
-	// Re-apply in precedence order: file, then environment, then the flags
-	// the user actually gave.
 	path := *configPath
 	if path == "" {
 		path = getenv(envPrefix + "CONFIG")
 	}
-	fileCfg := Default()
+	c := Default()
 	if path != "" {
-		if err := fileCfg.LoadFile(path); err != nil {
+		if err := c.LoadFile(path); err != nil {
 			return Config{}, err
 		}
 	}
-	final := fileCfg
-	final.File = path
+	c.File = path
 	var errs []error
-	fs.VisitAll(func(f *flag.Flag) {
-		if f.Name == "config" {
-			return
-		}
-		env := getenv(envPrefix + strings.ToUpper(strings.ReplaceAll(f.Name, "-", "_")))
-		switch {
-		case set[f.Name]:
-			errs = append(errs, setField(&final, f.Name, f.Value.String()))
-		case env != "":
-			if err := setField(&final, f.Name, env); err != nil {
-				errs = append(errs, fmt.Errorf("%s%s: %w", envPrefix, strings.ToUpper(strings.ReplaceAll(f.Name, "-", "_")), err))
+	for _, o := range options {
+		if v, ok := given[o.name]; ok {
+			errs = append(errs, o.set(&c, v))
+		} else if v := getenv(envName(o.name)); v != "" {
+			if err := o.set(&c, v); err != nil {
+				errs = append(errs, fmt.Errorf("%s: %w", envName(o.name), err))
 			}
 		}
-	})
+	}
 	if err := errors.Join(errs...); err != nil {
 		return Config{}, err
 	}
-	return final, final.Validate()
-}
-
-// setField sets the field behind a flag name from its text form.
-func setField(c *Config, name, v string) error {
-	switch name {
-	case "target":
-		c.Target = v
-	case "http-addr":
-		c.HTTPAddr = v
-	case "grpc-addr":
-		c.GRPCAddr = v
-	case "data-dir":
-		c.DataDir = v
-	case "database-url":
-		c.DatabaseURL = v
-	case "ticket-addr":
-		c.TicketAddr = v
-	case "worker-addr":
-		c.WorkerAddr = v
-	case "default-tenant":
-		c.DefaultTenant = v
-	case "log-level":
-		c.LogLevel = v
-	case "max-request-bytes":
-		n, err := strconv.ParseInt(v, 10, 64)
-		if err != nil {
-			return fmt.Errorf("%q is not a whole number of bytes", v)
-		}
-		c.MaxRequestBytes = n
-	case "shutdown-timeout":
-		d, err := time.ParseDuration(v)
-		if err != nil {
-			return fmt.Errorf("%q is not a duration; accepted: e.g. 15s", v)
-		}
-		c.ShutdownTimeout = Duration(d)
-	}
-	return nil
+	return c, c.Validate()
 }
