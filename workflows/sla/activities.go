@@ -1,0 +1,136 @@
+package sla
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"time"
+
+	"go.temporal.io/sdk/temporal"
+
+	"github.com/kubedesk/kubedesk/operator/api/v1alpha1"
+)
+
+// TicketUpdater is what the activities need of the ticket API.
+type TicketUpdater interface {
+	// SetSLA replaces the ticket's SLA state. Writes may repeat (activity
+	// retries, continue-as-new); state.UpdatedAt orders them.
+	SetSLA(ctx context.Context, state SLAState) error
+	Reassign(ctx context.Context, tenant, ticketID, group string) error
+	// RaisePriority raises the ticket's priority one step (P3 to P2); the
+	// ticket's priority-change event then comes back as a signal.
+	RaisePriority(ctx context.Context, tenant, ticketID string) error
+	Notify(ctx context.Context, n Notification) error
+}
+
+// Notification tells recipients that a clock breached.
+type Notification struct {
+	Tenant     string
+	TicketID   string
+	Clock      ClockKind
+	Recipients []v1alpha1.Recipient
+	At         time.Time
+}
+
+// BreachInput is the input of the breach-action activities.
+type BreachInput struct {
+	Tenant   string
+	TicketID string
+	Policy   string
+	Clock    ClockKind
+	// At is the workflow time of the breach.
+	At     time.Time
+	Action v1alpha1.BreachAction
+}
+
+// WebhookPayload is the JSON body a webhook action posts.
+type WebhookPayload struct {
+	Event    string    `json:"event"` // "sla.breached"
+	Tenant   string    `json:"tenant"`
+	TicketID string    `json:"ticketId"`
+	Policy   string    `json:"policy"`
+	Clock    ClockKind `json:"clock"`
+	At       time.Time `json:"at"`
+}
+
+// Activities carries out the workflow's side effects.
+type Activities struct {
+	Tickets TicketUpdater
+	// HTTP posts webhooks; nil means http.DefaultClient.
+	HTTP *http.Client
+}
+
+// WriteSLA writes the SLA state back to the ticket.
+func (a *Activities) WriteSLA(ctx context.Context, state SLAState) error {
+	if err := a.Tickets.SetSLA(ctx, state); err != nil {
+		return fmt.Errorf("ticket %s/%s: set SLA: %w", state.Tenant, state.TicketID, err)
+	}
+	return nil
+}
+
+// Notify runs a notify action.
+func (a *Activities) Notify(ctx context.Context, in BreachInput) error {
+	n := Notification{Tenant: in.Tenant, TicketID: in.TicketID, Clock: in.Clock, Recipients: in.Action.Recipients, At: in.At}
+	if err := a.Tickets.Notify(ctx, n); err != nil {
+		return fmt.Errorf("ticket %s/%s: notify %v: %w", in.Tenant, in.TicketID, in.Action.Recipients, err)
+	}
+	return nil
+}
+
+// Reassign runs a reassign action.
+func (a *Activities) Reassign(ctx context.Context, in BreachInput) error {
+	if err := a.Tickets.Reassign(ctx, in.Tenant, in.TicketID, in.Action.Group); err != nil {
+		return fmt.Errorf("ticket %s/%s: reassign to %s: %w", in.Tenant, in.TicketID, in.Action.Group, err)
+	}
+	return nil
+}
+
+// RaisePriority runs a raisePriority action.
+func (a *Activities) RaisePriority(ctx context.Context, in BreachInput) error {
+	if err := a.Tickets.RaisePriority(ctx, in.Tenant, in.TicketID); err != nil {
+		return fmt.Errorf("ticket %s/%s: raise priority: %w", in.Tenant, in.TicketID, err)
+	}
+	return nil
+}
+
+// ErrTypeWebhookRejected is the error type of a webhook answered with a
+// 4xx status other than 408 and 429: retrying cannot help.
+const ErrTypeWebhookRejected = "WebhookRejected"
+
+// CallWebhook posts the breach to the action's URL. A 2xx answer succeeds;
+// 408, 429, 5xx and transport errors are retried; other statuses are not.
+func (a *Activities) CallWebhook(ctx context.Context, in BreachInput) error {
+	body, err := json.Marshal(WebhookPayload{
+		Event: "sla.breached", Tenant: in.Tenant, TicketID: in.TicketID,
+		Policy: in.Policy, Clock: in.Clock, At: in.At,
+	})
+	if err != nil {
+		return temporal.NewNonRetryableApplicationError("encode webhook payload", "WebhookPayload", err)
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, in.Action.URL, bytes.NewReader(body))
+	if err != nil {
+		return temporal.NewNonRetryableApplicationError(fmt.Sprintf("webhook %q: %v", in.Action.URL, err), ErrTypeWebhookRejected, err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	hc := a.HTTP
+	if hc == nil {
+		hc = http.DefaultClient
+	}
+	resp, err := hc.Do(req)
+	if err != nil {
+		return fmt.Errorf("webhook %s: %w", in.Action.URL, err)
+	}
+	defer resp.Body.Close()
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
+	switch code := resp.StatusCode; {
+	case code >= 200 && code < 300:
+		return nil
+	case code >= 400 && code < 500 && code != http.StatusRequestTimeout && code != http.StatusTooManyRequests:
+		return temporal.NewNonRetryableApplicationError(fmt.Sprintf("webhook %s: %s", in.Action.URL, resp.Status), ErrTypeWebhookRejected, nil)
+	default:
+		return fmt.Errorf("webhook %s: %s", in.Action.URL, resp.Status)
+	}
+}

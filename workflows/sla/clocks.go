@@ -1,0 +1,466 @@
+package sla
+
+import (
+	"fmt"
+	"math"
+	"slices"
+	"time"
+
+	"github.com/kubedesk/kubedesk/operator/api/v1alpha1"
+	"github.com/kubedesk/kubedesk/workflows/calendar"
+)
+
+// PolicySpec is a Policy in the form a workflow input can carry: plain
+// values only (a *calendar.Calendar does not serialise), rebuilt into
+// calendars inside the workflow. The workflow keeps the PolicySpec it
+// started with, so a policy change applies to new tickets only.
+type PolicySpec struct {
+	Name string
+	// Targets are the per-priority targets in priority order; a priority
+	// without an entry has no clocks.
+	Targets []PriorityTarget
+	// Calendar is the business calendar of targets with BusinessHours.
+	Calendar calendar.Spec
+	// WarningPercent of a target turns its clock yellow; 0 never warns.
+	WarningPercent int
+	PauseOn        []string
+	BreachActions  []v1alpha1.BreachAction
+}
+
+// PriorityTarget is one priority's targets; a zero duration sets no clock.
+type PriorityTarget struct {
+	Priority      int // 1..5
+	FirstResponse time.Duration
+	NextResponse  time.Duration
+	Resolution    time.Duration
+	// BusinessHours counts on PolicySpec.Calendar, otherwise around the
+	// clock in the calendar's time zone.
+	BusinessHours bool
+}
+
+// NewPolicySpec validates doc (see Compile) and returns the form of it a
+// workflow input carries.
+func NewPolicySpec(doc v1alpha1.SLAPolicy) (PolicySpec, error) {
+	p, err := Compile(doc)
+	if err != nil {
+		return PolicySpec{}, err
+	}
+	out := PolicySpec{
+		Name:           p.Name,
+		Calendar:       calendarSpec(doc.Spec.Calendar),
+		WarningPercent: int(math.Round(p.Warning * 100)),
+		PauseOn:        slices.Clone(p.PauseOn),
+		BreachActions:  slices.Clone(p.BreachActions),
+	}
+	for prio := 1; prio <= 5; prio++ {
+		t := p.Targets[prio]
+		if t == nil {
+			continue
+		}
+		business := true
+		for _, dt := range doc.Spec.Targets {
+			if i, _ := priorityIndex(dt.Priority); i == prio && dt.BusinessHours != nil {
+				business = *dt.BusinessHours
+			}
+		}
+		out.Targets = append(out.Targets, PriorityTarget{
+			Priority:      prio,
+			FirstResponse: t.FirstResponse,
+			NextResponse:  t.NextResponse,
+			Resolution:    t.Resolution,
+			BusinessHours: business,
+		})
+	}
+	return out, nil
+}
+
+// ClockKind names one of a ticket's SLA clocks.
+type ClockKind string
+
+// The clocks, in the order SLAState lists them.
+const (
+	// FirstResponse runs from creation to the first public agent reply.
+	FirstResponse ClockKind = "firstResponse"
+	// NextResponse runs from a customer reply that follows an agent reply
+	// to the next public agent reply.
+	NextResponse ClockKind = "nextResponse"
+	// Resolution runs from creation until the ticket is solved.
+	Resolution ClockKind = "resolution"
+)
+
+var clockKinds = [3]ClockKind{FirstResponse, NextResponse, Resolution}
+
+// ClockState is a clock's state as the ticket shows it.
+type ClockState string
+
+// Clock states.
+const (
+	StateOK       ClockState = "ok"
+	StateWarning  ClockState = "warning"
+	StateBreached ClockState = "breached"
+	StatePaused   ClockState = "paused"
+	StateMet      ClockState = "met"
+)
+
+// Colour is a clock's colour on the board.
+type Colour string
+
+// Colours, by state: ok green, warning yellow, breached red, paused and
+// met grey.
+const (
+	Green  Colour = "green"
+	Yellow Colour = "yellow"
+	Red    Colour = "red"
+	Grey   Colour = "grey"
+)
+
+// Clock is one clock's accounting, carried across continue-as-new.
+type Clock struct {
+	Started  bool
+	Met      bool
+	Warned   bool
+	Breached bool
+	// Elapsed is the business time counted up to Since; while the clock
+	// runs, the business time from Since on adds to it.
+	Elapsed    time.Duration
+	Since      time.Time
+	MetAt      time.Time `json:",omitzero"`
+	BreachedAt time.Time `json:",omitzero"`
+}
+
+// RunState is the workflow's state that continue-as-new carries over.
+type RunState struct {
+	Clocks [3]Clock // in clockKinds order
+	// Accounted is the latest instant the clocks have been counted to;
+	// events are never counted before it.
+	Accounted time.Time
+	Closed    bool
+}
+
+// ClockStatus is one clock as written to the ticket and returned by the
+// "sla-state" query.
+type ClockStatus struct {
+	Kind   ClockKind
+	State  ClockState
+	Colour Colour
+	// Due is when the clock breaches (or breached); zero while paused or
+	// once met.
+	Due time.Time `json:",omitzero"`
+	// Remaining business time; negative once overdue.
+	Remaining  time.Duration
+	Elapsed    time.Duration
+	Target     time.Duration
+	BreachedAt time.Time `json:",omitzero"`
+}
+
+// SLAState is a ticket's SLA as of UpdatedAt (workflow time).
+type SLAState struct {
+	Tenant    string
+	TicketID  string
+	Policy    string
+	Priority  int
+	Status    string
+	Clocks    []ClockStatus
+	UpdatedAt time.Time
+}
+
+// EventKind is what happened to a ticket.
+type EventKind string
+
+// Ticket events the relay signals.
+const (
+	EventAgentReply     EventKind = "agentReply"    // a public reply by an agent
+	EventCustomerReply  EventKind = "customerReply" // a reply by the customer
+	EventStatusChange   EventKind = "statusChange"  // Status is the new status
+	EventPriorityChange EventKind = "priorityChange"
+	EventReassignment   EventKind = "reassignment" // Group is the new group; clocks unchanged
+)
+
+// TicketEvent is the payload of the "ticket-event" signal.
+type TicketEvent struct {
+	Kind EventKind
+	// At is when it happened on the ticket; zero means when the workflow
+	// sees it. It is never counted before an instant already accounted
+	// for, nor after the workflow's time.
+	At       time.Time `json:",omitzero"`
+	Status   string    `json:",omitempty"`
+	Priority int       `json:",omitempty"`
+	Group    string    `json:",omitempty"`
+}
+
+// Statuses the clocks react to besides PauseOn.
+const (
+	StatusSolved = "solved"
+	StatusClosed = "closed"
+)
+
+// clocks is the clock state machine: pure, deterministic code that the
+// workflow drives with events and instants.
+type clocks struct {
+	policy   PolicySpec
+	status   string
+	priority int
+	business *calendar.Calendar
+	always   *calendar.Calendar
+	st       RunState
+}
+
+func newClocks(in EscalationInput) (*clocks, error) {
+	if in.Priority < 1 || in.Priority > 5 {
+		return nil, fmt.Errorf("priority %d: accepted 1 to 5", in.Priority)
+	}
+	business, err := calendar.New(in.Policy.Calendar)
+	if err != nil {
+		return nil, fmt.Errorf("policy %s: calendar: %w", in.Policy.Name, err)
+	}
+	c := &clocks{
+		policy:   in.Policy,
+		status:   in.Status,
+		priority: in.Priority,
+		business: business,
+		always:   calendar.Always(business.Location()),
+	}
+	if in.State != nil {
+		c.st = *in.State
+		return c, nil
+	}
+	c.st.Accounted = in.CreatedAt
+	for _, k := range []ClockKind{FirstResponse, Resolution} {
+		*c.clock(k) = Clock{Started: true, Since: in.CreatedAt}
+	}
+	if in.Status == StatusSolved {
+		c.clock(Resolution).Met = true
+		c.clock(Resolution).MetAt = in.CreatedAt
+	}
+	return c, nil
+}
+
+func (c *clocks) clock(k ClockKind) *Clock { return &c.st.Clocks[slices.Index(clockKinds[:], k)] }
+
+// target returns k's target and calendar at the current priority.
+func (c *clocks) target(k ClockKind) (time.Duration, *calendar.Calendar) {
+	for _, t := range c.policy.Targets {
+		if t.Priority != c.priority {
+			continue
+		}
+		cal := c.always
+		if t.BusinessHours {
+			cal = c.business
+		}
+		switch k {
+		case FirstResponse:
+			return t.FirstResponse, cal
+		case NextResponse:
+			return t.NextResponse, cal
+		case Resolution:
+			return t.Resolution, cal
+		}
+	}
+	return 0, c.always
+}
+
+// warnAt is the elapsed time that warns, in integer arithmetic so that
+// replays on any platform agree; 0 means no warning.
+func (c *clocks) warnAt(target time.Duration) time.Duration {
+	p := time.Duration(c.policy.WarningPercent)
+	if p <= 0 || p >= 100 {
+		return 0
+	}
+	return target/100*p + target%100*p/100
+}
+
+func (c *clocks) paused() bool { return slices.Contains(c.policy.PauseOn, c.status) }
+
+func (c *clocks) running(k ClockKind) bool {
+	cl := c.clock(k)
+	return cl.Started && !cl.Met && !c.paused()
+}
+
+func (c *clocks) elapsed(k ClockKind, t time.Time) time.Duration {
+	cl := c.clock(k)
+	if !c.running(k) {
+		return cl.Elapsed
+	}
+	_, cal := c.target(k)
+	return cl.Elapsed + cal.Between(cl.Since, t)
+}
+
+// settle counts every running clock up to t, so that a change of pause,
+// priority or calendar applies from t on.
+func (c *clocks) settle(t time.Time) {
+	for _, k := range clockKinds {
+		cl := c.clock(k)
+		if !cl.Started || cl.Met {
+			continue
+		}
+		cl.Elapsed = c.elapsed(k, t)
+		cl.Since = t
+	}
+	c.st.Accounted = t
+}
+
+// apply handles ev at workflow time now.
+func (c *clocks) apply(ev TicketEvent, now time.Time) error {
+	at := ev.At
+	if at.IsZero() || at.After(now) {
+		at = now
+	}
+	if at.Before(c.st.Accounted) {
+		at = c.st.Accounted
+	}
+	c.settle(at)
+	met := func(k ClockKind) bool {
+		cl := c.clock(k)
+		if !cl.Started || cl.Met {
+			return false
+		}
+		cl.Met, cl.MetAt = true, at
+		return true
+	}
+	switch ev.Kind {
+	case EventAgentReply:
+		if !met(FirstResponse) {
+			met(NextResponse)
+		}
+	case EventCustomerReply:
+		// Starts the next-response clock once an agent has replied, and
+		// only if it is not already waiting for one.
+		fr, nr := c.clock(FirstResponse), c.clock(NextResponse)
+		if fr.Met && (!nr.Started || nr.Met) {
+			*nr = Clock{Started: true, Since: at}
+		}
+	case EventStatusChange:
+		old := c.status
+		c.status = ev.Status
+		switch {
+		case ev.Status == StatusClosed:
+			c.st.Closed = true
+		case ev.Status == StatusSolved:
+			for _, k := range clockKinds {
+				met(k)
+			}
+		case old == StatusSolved:
+			// Reopened: resolution runs on from the business time it had
+			// used when solved; the response clocks wait for the next
+			// customer reply.
+			if r := c.clock(Resolution); r.Started {
+				r.Met, r.MetAt, r.Since = false, time.Time{}, at
+			}
+		}
+	case EventPriorityChange:
+		if ev.Priority < 1 || ev.Priority > 5 {
+			return fmt.Errorf("priority change to %d ignored: accepted 1 to 5", ev.Priority)
+		}
+		c.priority = ev.Priority
+		// Elapsed time stays; a clock that is now short of its new
+		// warning threshold warns again. A breach is never undone.
+		for _, k := range clockKinds {
+			cl := c.clock(k)
+			target, _ := c.target(k)
+			if cl.Warned && !cl.Breached && c.elapsed(k, at) < c.warnAt(target) {
+				cl.Warned = false
+			}
+		}
+	case EventReassignment:
+	default:
+		return fmt.Errorf("ticket event %q ignored: accepted %s, %s, %s, %s, %s", ev.Kind,
+			EventAgentReply, EventCustomerReply, EventStatusChange, EventPriorityChange, EventReassignment)
+	}
+	return nil
+}
+
+// fire marks the warnings and breaches due at now and returns the clocks
+// that breached.
+func (c *clocks) fire(now time.Time) []ClockKind {
+	var breached []ClockKind
+	for _, k := range clockKinds {
+		cl := c.clock(k)
+		target, _ := c.target(k)
+		if !cl.Started || cl.Met || target <= 0 {
+			continue
+		}
+		e := c.elapsed(k, now)
+		if !cl.Breached && e >= target {
+			cl.Breached, cl.Warned, cl.BreachedAt = true, true, now
+			breached = append(breached, k)
+		} else if w := c.warnAt(target); !cl.Warned && w > 0 && e >= w {
+			cl.Warned = true
+		}
+	}
+	return breached
+}
+
+// next returns the earliest instant a running clock warns or breaches,
+// zero if none will.
+func (c *clocks) next() time.Time {
+	var next time.Time
+	consider := func(t time.Time) {
+		if next.IsZero() || t.Before(next) {
+			next = t
+		}
+	}
+	for _, k := range clockKinds {
+		cl := c.clock(k)
+		target, cal := c.target(k)
+		if !c.running(k) || target <= 0 {
+			continue
+		}
+		if w := c.warnAt(target); !cl.Warned && w > 0 {
+			consider(cal.Add(cl.Since, w-cl.Elapsed))
+		}
+		if !cl.Breached {
+			consider(cal.Add(cl.Since, target-cl.Elapsed))
+		}
+	}
+	return next
+}
+
+// snapshot is the state as of now.
+func (c *clocks) snapshot(in *EscalationInput, now time.Time) SLAState {
+	s := SLAState{
+		Tenant:    in.Tenant,
+		TicketID:  in.TicketID,
+		Policy:    c.policy.Name,
+		Priority:  c.priority,
+		Status:    c.status,
+		UpdatedAt: now,
+	}
+	for _, k := range clockKinds {
+		cl := c.clock(k)
+		target, cal := c.target(k)
+		if !cl.Started || target <= 0 {
+			continue
+		}
+		e := c.elapsed(k, now)
+		cs := ClockStatus{Kind: k, Target: target, Elapsed: e, Remaining: target - e, BreachedAt: cl.BreachedAt}
+		switch {
+		case cl.Met:
+			cs.State, cs.Colour = StateMet, Grey
+		case cl.Breached:
+			cs.State, cs.Colour = StateBreached, Red
+		case c.paused():
+			cs.State, cs.Colour = StatePaused, Grey
+		case cl.Warned:
+			cs.State, cs.Colour = StateWarning, Yellow
+		default:
+			cs.State, cs.Colour = StateOK, Green
+		}
+		switch {
+		case cl.Met || c.paused():
+		case cl.Breached && cs.Remaining <= 0:
+			cs.Due = cl.BreachedAt
+		default:
+			cs.Due = cal.Add(cl.Since, target-cl.Elapsed)
+		}
+		s.Clocks = append(s.Clocks, cs)
+	}
+	return s
+}
+
+// sameClocks reports whether a and b show the same states and due times,
+// that is whether a write to the ticket would change anything.
+func sameClocks(a, b []ClockStatus) bool {
+	return slices.EqualFunc(a, b, func(x, y ClockStatus) bool {
+		return x.Kind == y.Kind && x.State == y.State && x.Due.Equal(y.Due) && x.Target == y.Target
+	})
+}

@@ -1,0 +1,195 @@
+package sla
+
+import (
+	"cmp"
+	"time"
+
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/kubedesk/kubedesk/operator/api/v1alpha1"
+)
+
+// Names the workflow's callers use.
+const (
+	// SignalTicketEvent carries a TicketEvent.
+	SignalTicketEvent = "ticket-event"
+	// QuerySLAState returns the SLAState as of the workflow's time.
+	QuerySLAState = "sla-state"
+	// DefaultHistoryLimit is the history length after which the workflow
+	// continues as new.
+	DefaultHistoryLimit = 1000
+)
+
+// WorkflowID is the ID of a ticket's SLAEscalationWorkflow; starting it
+// again with the same ID is refused by the server, so a relay that starts
+// it twice does no harm.
+func WorkflowID(tenant, ticketID string) string { return "sla/" + tenant + "/" + ticketID }
+
+// EscalationInput starts (or continues) a ticket's SLA workflow.
+type EscalationInput struct {
+	Tenant    string
+	TicketID  string
+	CreatedAt time.Time
+	Status    string // the ticket's status at start
+	Priority  int    // 1..5
+	Policy    PolicySpec
+	// HistoryLimit overrides DefaultHistoryLimit (tests).
+	HistoryLimit int `json:",omitempty"`
+	// State is nil at the first start; continue-as-new carries the clocks
+	// in it (Status and Priority are then the current ones).
+	State *RunState `json:",omitempty"`
+}
+
+// activityOptions bound the retries so that a failing ticket API or
+// webhook delays the next timer by at most about a minute; a failed action
+// is logged and the clocks go on.
+var activityOptions = workflow.ActivityOptions{
+	StartToCloseTimeout: 10 * time.Second,
+	RetryPolicy: &temporal.RetryPolicy{
+		InitialInterval:        time.Second,
+		BackoffCoefficient:     2,
+		MaximumInterval:        15 * time.Second,
+		MaximumAttempts:        5,
+		NonRetryableErrorTypes: []string{ErrTypeWebhookRejected},
+	},
+}
+
+// SLAEscalationWorkflow runs the SLA clocks of one ticket: it warns and
+// breaches at the instants the policy's calendar gives, writes every change
+// of the clocks back to the ticket, runs the breach actions, and ends when
+// the ticket is closed.
+//
+// Semantics, per clock:
+//   - first response and resolution start at creation; an agent reply meets
+//     first response, or else a running next response;
+//   - a customer reply after the first agent reply starts next response
+//     (afresh, unless it is already waiting);
+//   - a PauseOn status pauses every running clock, leaving it resumes them;
+//   - solved meets every running clock; reopening resumes resolution from
+//     the business time it had used;
+//   - a priority change keeps the elapsed time and applies the new targets:
+//     a clock already past its new target breaches at once. A breach is
+//     never undone and a clock met late stays marked with BreachedAt.
+func SLAEscalationWorkflow(ctx workflow.Context, in EscalationInput) error {
+	logger := workflow.GetLogger(ctx)
+	c, err := newClocks(in)
+	if err != nil {
+		return temporal.NewNonRetryableApplicationError(err.Error(), "InvalidInput", err)
+	}
+	if err := workflow.SetQueryHandler(ctx, QuerySLAState, func() (SLAState, error) {
+		return c.snapshot(&in, workflow.Now(ctx)), nil
+	}); err != nil {
+		return err
+	}
+	ctx = workflow.WithActivityOptions(ctx, activityOptions)
+	events := workflow.GetSignalChannel(ctx, SignalTicketEvent)
+	limit := cmp.Or(in.HistoryLimit, DefaultHistoryLimit)
+	receive := func(ev TicketEvent) {
+		if err := c.apply(ev, workflow.Now(ctx)); err != nil {
+			logger.Warn("Ticket event ignored", "error", err)
+		}
+	}
+
+	var (
+		written     []ClockStatus
+		wrote       bool
+		timerAt     time.Time
+		timer       workflow.Future
+		cancelTimer workflow.CancelFunc
+	)
+	for {
+		now := workflow.Now(ctx)
+		for _, k := range c.fire(now) {
+			runBreachActions(ctx, &in, k, now)
+		}
+		if st := c.snapshot(&in, now); !wrote || !sameClocks(written, st.Clocks) {
+			var a *Activities
+			if err := workflow.ExecuteActivity(ctx, a.WriteSLA, st).Get(ctx, nil); err != nil {
+				logger.Error("Write SLA state failed", "error", err)
+			}
+			written, wrote = st.Clocks, true
+		}
+		if c.st.Closed {
+			return nil
+		}
+		if workflow.GetInfo(ctx).GetCurrentHistoryLength() >= limit {
+			// Take in the signals already delivered to this run, then
+			// carry the clocks over; a drained event goes round once more.
+			drained := false
+			for {
+				var ev TicketEvent
+				if !events.ReceiveAsync(&ev) {
+					break
+				}
+				receive(ev)
+				drained = true
+			}
+			if !drained {
+				next := in
+				next.Status, next.Priority = c.status, c.priority
+				st := c.st
+				next.State = &st
+				return workflow.NewContinueAsNewError(ctx, SLAEscalationWorkflow, next)
+			}
+			continue
+		}
+
+		// One timer, for the earliest warning or breach; replaced only
+		// when that instant moves. Sleeps are computed from absolute
+		// instants, rounded up to the timer resolution.
+		if next := c.next(); !next.Equal(timerAt) {
+			if cancelTimer != nil {
+				cancelTimer()
+			}
+			timer, cancelTimer, timerAt = nil, nil, next
+			if !next.IsZero() {
+				d := max(next.Sub(now), time.Millisecond)
+				if r := d % time.Millisecond; r != 0 {
+					d += time.Millisecond - r
+				}
+				var tctx workflow.Context
+				tctx, cancelTimer = workflow.WithCancel(ctx)
+				timer = workflow.NewTimer(tctx, d)
+			}
+		}
+		sel := workflow.NewSelector(ctx)
+		sel.AddReceive(events, func(ch workflow.ReceiveChannel, _ bool) {
+			var ev TicketEvent
+			ch.Receive(ctx, &ev)
+			receive(ev)
+		})
+		if timer != nil {
+			sel.AddFuture(timer, func(workflow.Future) {
+				timer, cancelTimer, timerAt = nil, nil, time.Time{}
+			})
+		}
+		sel.Select(ctx)
+	}
+}
+
+// runBreachActions carries out the policy's breach actions in order. A
+// failed action is logged; the others still run.
+func runBreachActions(ctx workflow.Context, in *EscalationInput, k ClockKind, at time.Time) {
+	var a *Activities
+	for _, action := range in.Policy.BreachActions {
+		bi := BreachInput{Tenant: in.Tenant, TicketID: in.TicketID, Policy: in.Policy.Name, Clock: k, At: at, Action: action}
+		var fn any
+		switch action.Type {
+		case v1alpha1.BreachNotify:
+			fn = a.Notify
+		case v1alpha1.BreachReassign:
+			fn = a.Reassign
+		case v1alpha1.BreachRaisePriority:
+			fn = a.RaisePriority
+		case v1alpha1.BreachWebhook:
+			fn = a.CallWebhook
+		default:
+			workflow.GetLogger(ctx).Warn("Unknown breach action skipped", "type", action.Type)
+			continue
+		}
+		if err := workflow.ExecuteActivity(ctx, fn, bi).Get(ctx, nil); err != nil {
+			workflow.GetLogger(ctx).Error("Breach action failed", "type", action.Type, "clock", k, "error", err)
+		}
+	}
+}

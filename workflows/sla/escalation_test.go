@@ -1,0 +1,508 @@
+package sla
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"go.temporal.io/sdk/converter"
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/testsuite"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/kubedesk/kubedesk/operator/api/v1alpha1"
+)
+
+const escalationPolicy = `
+apiVersion: kubedesk.io/v1alpha1
+kind: SLAPolicy
+metadata: {name: standard, namespace: acme}
+spec:
+  tenantRef: {name: acme}
+  calendar:
+    timeZone: Asia/Shanghai
+    workingHours: [{days: [Mon, Tue, Wed, Thu, Fri], start: "09:00", end: "18:00"}]
+  targets:
+    - {priority: P1, firstResponse: 15m, nextResponse: 30m, resolution: 4h, businessHours: false}
+    - {priority: P3, firstResponse: 2h, nextResponse: 4h, resolution: 16h}
+  warningThresholdPercent: 75
+  breachActions:
+    - {type: notify, recipients: [assignee, group]}
+    - {type: reassign, group: escalation}
+    - {type: raisePriority}
+`
+
+var shanghai = func() *time.Location {
+	loc, err := time.LoadLocation("Asia/Shanghai")
+	if err != nil {
+		panic(err)
+	}
+	return loc
+}()
+
+// monday10 is Monday 2 March 2026, 10:00 in Shanghai, a working day.
+var monday10 = time.Date(2026, 3, 2, 10, 0, 0, 0, shanghai)
+
+// fakeTickets records what the activities did to the ticket.
+type fakeTickets struct {
+	mu       sync.Mutex
+	states   []SLAState
+	reassign []string
+	raised   int
+	notified []Notification
+}
+
+func (f *fakeTickets) SetSLA(_ context.Context, s SLAState) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.states = append(f.states, s)
+	return nil
+}
+
+func (f *fakeTickets) Reassign(_ context.Context, _, _, group string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.reassign = append(f.reassign, group)
+	return nil
+}
+
+func (f *fakeTickets) RaisePriority(context.Context, string, string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.raised++
+	return nil
+}
+
+func (f *fakeTickets) Notify(_ context.Context, n Notification) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.notified = append(f.notified, n)
+	return nil
+}
+
+// firstState returns when clock k was first written in state s, zero if
+// never, and that write's clock.
+func (f *fakeTickets) firstState(k ClockKind, s ClockState) (time.Time, ClockStatus) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for _, st := range f.states {
+		for _, c := range st.Clocks {
+			if c.Kind == k && c.State == s {
+				return st.UpdatedAt, c
+			}
+		}
+	}
+	return time.Time{}, ClockStatus{}
+}
+
+func testPolicy(t *testing.T) PolicySpec {
+	t.Helper()
+	p, err := NewPolicySpec(parse(t, escalationPolicy))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func testInput(t *testing.T, created time.Time, priority int) EscalationInput {
+	return EscalationInput{
+		Tenant: "acme", TicketID: "T-1", CreatedAt: created,
+		Status: "open", Priority: priority, Policy: testPolicy(t),
+	}
+}
+
+// step sends ev (At = its instant) after the given delay from start.
+type step struct {
+	after time.Duration
+	ev    TicketEvent
+}
+
+// runWorkflow runs the workflow from in.CreatedAt, sends the steps and
+// returns the ticket fake and the workflow's error.
+func runWorkflow(t *testing.T, in EscalationInput, acts *Activities, steps ...step) (*fakeTickets, error) {
+	t.Helper()
+	var s testsuite.WorkflowTestSuite
+	env := s.NewTestWorkflowEnvironment()
+	env.SetStartTime(in.CreatedAt)
+	tickets := &fakeTickets{}
+	if acts == nil {
+		acts = &Activities{}
+	}
+	acts.Tickets = tickets
+	env.RegisterActivity(acts)
+	env.RegisterWorkflow(SLAEscalationWorkflow)
+	for _, st := range steps {
+		ev := st.ev
+		env.RegisterDelayedCallback(func() {
+			if ev.At.IsZero() {
+				ev.At = env.Now()
+			}
+			env.SignalWorkflow(SignalTicketEvent, ev)
+		}, st.after)
+	}
+	env.ExecuteWorkflow(SLAEscalationWorkflow, in)
+	if !env.IsWorkflowCompleted() {
+		t.Fatal("workflow did not complete")
+	}
+	return tickets, env.GetWorkflowError()
+}
+
+func closeAt(d time.Duration) step {
+	return step{d, TicketEvent{Kind: EventStatusChange, Status: StatusClosed}}
+}
+
+func status(d time.Duration, s string) step {
+	return step{d, TicketEvent{Kind: EventStatusChange, Status: s}}
+}
+
+func agentReply(d time.Duration) step    { return step{d, TicketEvent{Kind: EventAgentReply}} }
+func customerReply(d time.Duration) step { return step{d, TicketEvent{Kind: EventCustomerReply}} }
+func priority(d time.Duration, p int) step {
+	return step{d, TicketEvent{Kind: EventPriorityChange, Priority: p}}
+}
+
+// want is one expected first occurrence of a clock state.
+type want struct {
+	clock ClockKind
+	state ClockState
+	at    time.Time // zero: must never occur
+	due   time.Time // checked unless zero
+}
+
+func checkWants(t *testing.T, f *fakeTickets, wants []want) {
+	t.Helper()
+	for _, w := range wants {
+		at, cs := f.firstState(w.clock, w.state)
+		if !at.Equal(w.at) {
+			t.Errorf("%s %s first written at %v, want %v", w.clock, w.state, at, w.at)
+		}
+		if !w.due.IsZero() && !cs.Due.Equal(w.due) {
+			t.Errorf("%s %s due %v, want %v", w.clock, w.state, cs.Due, w.due)
+		}
+	}
+}
+
+func TestEscalationSignalPaths(t *testing.T) {
+	m := monday10
+	friday17 := time.Date(2026, 3, 6, 17, 0, 0, 0, shanghai)
+	for _, tc := range []struct {
+		name     string
+		created  time.Time
+		priority int
+		steps    []step
+		wants    []want
+	}{{
+		name: "no reply warns then breaches", created: m, priority: 1,
+		steps: []step{closeAt(5 * time.Hour)},
+		wants: []want{
+			{FirstResponse, StateOK, m, m.Add(15 * time.Minute)},
+			{FirstResponse, StateWarning, m.Add(11*time.Minute + 15*time.Second), m.Add(15 * time.Minute)},
+			{FirstResponse, StateBreached, m.Add(15 * time.Minute), m.Add(15 * time.Minute)},
+			{Resolution, StateWarning, m.Add(3 * time.Hour), m.Add(4 * time.Hour)},
+			{Resolution, StateBreached, m.Add(4 * time.Hour), m.Add(4 * time.Hour)},
+			{FirstResponse, StateMet, time.Time{}, time.Time{}},
+		},
+	}, {
+		name: "reply before due meets first response", created: m, priority: 1,
+		steps: []step{agentReply(5 * time.Minute), closeAt(time.Hour)},
+		wants: []want{
+			{FirstResponse, StateMet, m.Add(5 * time.Minute), time.Time{}},
+			{FirstResponse, StateWarning, time.Time{}, time.Time{}},
+			{FirstResponse, StateBreached, time.Time{}, time.Time{}},
+			{NextResponse, StateOK, time.Time{}, time.Time{}},
+		},
+	}, {
+		name: "customer reply starts next response", created: m, priority: 1,
+		steps: []step{agentReply(5 * time.Minute), customerReply(20 * time.Minute), closeAt(2 * time.Hour)},
+		wants: []want{
+			{NextResponse, StateOK, m.Add(20 * time.Minute), m.Add(50 * time.Minute)},
+			{NextResponse, StateWarning, m.Add(20*time.Minute + 22*time.Minute + 30*time.Second), m.Add(50 * time.Minute)},
+			{NextResponse, StateBreached, m.Add(50 * time.Minute), m.Add(50 * time.Minute)},
+		},
+	}, {
+		name: "agent reply meets next response", created: m, priority: 1,
+		steps: []step{
+			agentReply(5 * time.Minute), customerReply(20 * time.Minute),
+			agentReply(30 * time.Minute), closeAt(2 * time.Hour),
+		},
+		wants: []want{
+			{NextResponse, StateMet, m.Add(30 * time.Minute), time.Time{}},
+			{NextResponse, StateWarning, time.Time{}, time.Time{}},
+		},
+	}, {
+		name: "customer reply before any agent reply starts nothing", created: m, priority: 1,
+		steps: []step{customerReply(time.Minute), agentReply(5 * time.Minute), closeAt(time.Hour)},
+		wants: []want{{NextResponse, StateOK, time.Time{}, time.Time{}}},
+	}, {
+		name: "solved meets resolution, reopen resumes it", created: m, priority: 1,
+		steps: []step{
+			agentReply(5 * time.Minute), status(time.Hour, StatusSolved),
+			status(2*time.Hour, "open"), closeAt(10 * time.Hour),
+		},
+		wants: []want{
+			{Resolution, StateMet, m.Add(time.Hour), time.Time{}},
+			// 1h used before solved, 3h left from the reopen at 2h.
+			{Resolution, StateWarning, m.Add(4 * time.Hour), m.Add(5 * time.Hour)},
+			{Resolution, StateBreached, m.Add(5 * time.Hour), m.Add(5 * time.Hour)},
+		},
+	}, {
+		// Friday 17:00, P3 first response 2h of business time: 30 min
+		// used when pending at 17:30; back to open Monday 11:00 leaves
+		// 1h30 -> due Monday 12:30 (not Monday 10:00 as without the pause).
+		name: "pending pauses across a weekend", created: friday17, priority: 3,
+		steps: []step{
+			status(30*time.Minute, "pending"),
+			status(66*time.Hour, "open"), // Monday 11:00
+			closeAt(70 * time.Hour),
+		},
+		wants: []want{
+			{FirstResponse, StateOK, friday17, friday17.Add(65 * time.Hour)}, // Monday 10:00
+			{FirstResponse, StatePaused, friday17.Add(30 * time.Minute), time.Time{}},
+			// Warning at 1h30 used: 1h left from Monday 11:00.
+			{FirstResponse, StateWarning, friday17.Add(67 * time.Hour), friday17.Add(67*time.Hour + 30*time.Minute)},
+			{FirstResponse, StateBreached, friday17.Add(67*time.Hour + 30*time.Minute), time.Time{}},
+		},
+	}, {
+		// P3 at Monday 10:00; at 11:00 (1h used) it becomes P1, whose first
+		// response target is 15m: breached at once.
+		name: "priority raised past the new target breaches now", created: m, priority: 3,
+		steps: []step{priority(time.Hour, 1), closeAt(2 * time.Hour)},
+		wants: []want{
+			{FirstResponse, StateOK, m, m.Add(2 * time.Hour)},
+			{FirstResponse, StateWarning, time.Time{}, time.Time{}},
+			{FirstResponse, StateBreached, m.Add(time.Hour), m.Add(time.Hour)},
+		},
+	}, {
+		// P1 at 10:00; at 10:10 it becomes P3: 10m used of 2h business
+		// time, due 12:00, warning at 1h30 used, 11:30.
+		name: "priority lowered moves the due time later", created: m, priority: 1,
+		steps: []step{priority(10*time.Minute, 3), closeAt(3 * time.Hour)},
+		wants: []want{
+			{FirstResponse, StateOK, m, m.Add(15 * time.Minute)},
+			{FirstResponse, StateWarning, m.Add(90 * time.Minute), m.Add(2 * time.Hour)},
+			{FirstResponse, StateBreached, m.Add(2 * time.Hour), m.Add(2 * time.Hour)},
+		},
+	}} {
+		t.Run(tc.name, func(t *testing.T) {
+			f, err := runWorkflow(t, testInput(t, tc.created, tc.priority), nil, tc.steps...)
+			if err != nil {
+				t.Fatalf("workflow: %v", err)
+			}
+			checkWants(t, f, tc.wants)
+		})
+	}
+}
+
+func TestBreachActions(t *testing.T) {
+	var (
+		mu   sync.Mutex
+		hits []WebhookPayload
+	)
+	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var p WebhookPayload
+		if err := json.NewDecoder(r.Body).Decode(&p); err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		mu.Lock()
+		hits = append(hits, p)
+		mu.Unlock()
+	}))
+	defer srv.Close()
+	in := testInput(t, monday10, 1)
+	in.Policy.BreachActions = append(in.Policy.BreachActions, v1alpha1.BreachAction{Type: v1alpha1.BreachWebhook, URL: srv.URL + "/sla"})
+
+	f, err := runWorkflow(t, in, &Activities{HTTP: srv.Client()}, agentReply(time.Hour), closeAt(2*time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	breach := monday10.Add(15 * time.Minute)
+	if !slices.Equal(f.reassign, []string{"escalation"}) {
+		t.Errorf("reassigned to %v, want [escalation]", f.reassign)
+	}
+	if f.raised != 1 {
+		t.Errorf("priority raised %d times, want 1", f.raised)
+	}
+	if len(f.notified) != 1 || f.notified[0].Clock != FirstResponse || !f.notified[0].At.Equal(breach) ||
+		!slices.Equal(f.notified[0].Recipients, []v1alpha1.Recipient{"assignee", "group"}) {
+		t.Errorf("notified %+v, want one first-response breach at %v to assignee, group", f.notified, breach)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(hits) != 1 || hits[0].Event != "sla.breached" || hits[0].Clock != FirstResponse ||
+		hits[0].TicketID != "T-1" || hits[0].Policy != "acme/standard" || !hits[0].At.Equal(breach) {
+		t.Errorf("webhook got %+v, want one sla.breached for T-1 at %v", hits, breach)
+	}
+}
+
+func TestWebhookRetries(t *testing.T) {
+	for _, tc := range []struct {
+		code  int
+		calls int32
+	}{
+		{http.StatusOK, 1},
+		{http.StatusBadRequest, 1}, // refused: not retried
+		{http.StatusNotFound, 1},
+		{http.StatusTooManyRequests, 5}, // retried up to MaximumAttempts
+		{http.StatusBadGateway, 5},
+	} {
+		t.Run(http.StatusText(tc.code), func(t *testing.T) {
+			var calls atomic.Int32
+			srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+				calls.Add(1)
+				w.WriteHeader(tc.code)
+			}))
+			defer srv.Close()
+			in := testInput(t, monday10, 1)
+			in.Policy.BreachActions = []v1alpha1.BreachAction{
+				{Type: v1alpha1.BreachWebhook, URL: srv.URL},
+				{Type: v1alpha1.BreachReassign, Group: "escalation"},
+			}
+			f, err := runWorkflow(t, in, &Activities{HTTP: srv.Client()}, agentReply(time.Hour), closeAt(2*time.Hour))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := calls.Load(); got != tc.calls {
+				t.Errorf("webhook called %d times, want %d", got, tc.calls)
+			}
+			// A failed action does not stop the next one.
+			if !slices.Equal(f.reassign, []string{"escalation"}) {
+				t.Errorf("reassigned to %v, want [escalation]", f.reassign)
+			}
+		})
+	}
+}
+
+func TestCallWebhookRefusalIsNonRetryable(t *testing.T) {
+	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.WriteHeader(http.StatusForbidden)
+	}))
+	defer srv.Close()
+	a := &Activities{HTTP: srv.Client()}
+	err := a.CallWebhook(t.Context(), BreachInput{Action: v1alpha1.BreachAction{Type: v1alpha1.BreachWebhook, URL: srv.URL}})
+	var appErr *temporal.ApplicationError
+	if !errors.As(err, &appErr) || !appErr.NonRetryable() || appErr.Type() != ErrTypeWebhookRejected {
+		t.Fatalf("CallWebhook on 403 = %v, want a non-retryable %s", err, ErrTypeWebhookRejected)
+	}
+}
+
+func TestClosedEndsWorkflow(t *testing.T) {
+	f, err := runWorkflow(t, testInput(t, monday10, 1), nil, closeAt(time.Minute))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(f.states) != 1 {
+		t.Errorf("wrote %d states, want only the initial one", len(f.states))
+	}
+	if len(f.notified)+len(f.reassign)+f.raised != 0 {
+		t.Error("a closed ticket ran breach actions")
+	}
+}
+
+func TestQuerySLAState(t *testing.T) {
+	var s testsuite.WorkflowTestSuite
+	env := s.NewTestWorkflowEnvironment()
+	env.SetStartTime(monday10)
+	env.RegisterActivity(&Activities{Tickets: &fakeTickets{}})
+	var got SLAState
+	var qerr error
+	env.RegisterDelayedCallback(func() {
+		v, err := env.QueryWorkflow(QuerySLAState)
+		if err == nil {
+			err = v.Get(&got)
+		}
+		qerr = err
+		env.SignalWorkflow(SignalTicketEvent, TicketEvent{Kind: EventStatusChange, Status: StatusClosed})
+	}, 12*time.Minute)
+	env.ExecuteWorkflow(SLAEscalationWorkflow, testInput(t, monday10, 1))
+	if qerr != nil {
+		t.Fatal(qerr)
+	}
+	if len(got.Clocks) != 2 {
+		t.Fatalf("query returned clocks %+v, want first response and resolution", got.Clocks)
+	}
+	fr := got.Clocks[0]
+	if fr.Kind != FirstResponse || fr.State != StateWarning || fr.Colour != Yellow ||
+		fr.Remaining != 3*time.Minute || !fr.Due.Equal(monday10.Add(15*time.Minute)) {
+		t.Errorf("first response at 12m = %+v, want warning/yellow, 3m left, due 10:15", fr)
+	}
+	if r := got.Clocks[1]; r.Kind != Resolution || r.State != StateOK || r.Colour != Green {
+		t.Errorf("resolution at 12m = %+v, want ok/green", r)
+	}
+}
+
+func TestContinueAsNewCarriesClocks(t *testing.T) {
+	var s testsuite.WorkflowTestSuite
+	env := s.NewTestWorkflowEnvironment()
+	env.SetStartTime(monday10)
+	env.RegisterActivity(&Activities{Tickets: &fakeTickets{}})
+	env.RegisterDelayedCallback(func() {
+		env.SignalWorkflow(SignalTicketEvent, TicketEvent{Kind: EventAgentReply, At: env.Now()})
+	}, 5*time.Minute)
+	env.RegisterDelayedCallback(func() {
+		env.SetCurrentHistoryLength(DefaultHistoryLimit)
+		env.SignalWorkflow(SignalTicketEvent, TicketEvent{Kind: EventPriorityChange, Priority: 3, At: env.Now()})
+	}, 6*time.Minute)
+	env.ExecuteWorkflow(SLAEscalationWorkflow, testInput(t, monday10, 1))
+	var can *workflow.ContinueAsNewError
+	if err := env.GetWorkflowError(); !errors.As(err, &can) {
+		t.Fatalf("workflow error %v, want continue-as-new", err)
+	}
+	var next EscalationInput
+	if err := converter.GetDefaultDataConverter().FromPayloads(can.Input, &next); err != nil {
+		t.Fatal(err)
+	}
+	if next.Priority != 3 || next.State == nil || !next.State.Clocks[0].Met ||
+		!next.State.Clocks[0].MetAt.Equal(monday10.Add(5*time.Minute)) || next.State.Clocks[2].Elapsed != 6*time.Minute {
+		t.Fatalf("carried input %+v, state %+v; want P3, first response met at 10:05, resolution 6m used", next, next.State)
+	}
+
+	// The next run picks up where this one stopped: P3 resolution is 16h
+	// of business time, 6m used at 10:06 Monday: 7h54m left that day,
+	// 8h on Tuesday -> due Tuesday 17:00.
+	f, err := runWorkflow(t, next, nil, closeAt(time.Minute))
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkWants(t, f, []want{
+		{FirstResponse, StateMet, monday10, time.Time{}},
+		{Resolution, StateOK, monday10, time.Date(2026, 3, 3, 17, 0, 0, 0, shanghai)},
+	})
+}
+
+func TestInvalidInputFails(t *testing.T) {
+	in := testInput(t, monday10, 0)
+	_, err := runWorkflow(t, in, nil)
+	var appErr *temporal.ApplicationError
+	if !errors.As(err, &appErr) || appErr.Type() != "InvalidInput" {
+		t.Fatalf("workflow error %v, want InvalidInput", err)
+	}
+}
+
+func TestWorkflowID(t *testing.T) {
+	if got := WorkflowID("acme", "T-1"); got != "sla/acme/T-1" {
+		t.Errorf("WorkflowID = %q", got)
+	}
+}
+
+func TestNewPolicySpec(t *testing.T) {
+	p := testPolicy(t)
+	want := []PriorityTarget{
+		{Priority: 1, FirstResponse: 15 * time.Minute, NextResponse: 30 * time.Minute, Resolution: 4 * time.Hour},
+		{Priority: 3, FirstResponse: 2 * time.Hour, NextResponse: 4 * time.Hour, Resolution: 16 * time.Hour, BusinessHours: true},
+	}
+	if !slices.Equal(p.Targets, want) || p.WarningPercent != 75 || p.Name != "acme/standard" ||
+		!slices.Equal(p.PauseOn, []string{"pending"}) || p.Calendar.TimeZone != "Asia/Shanghai" || len(p.BreachActions) != 3 {
+		t.Errorf("NewPolicySpec = %+v", p)
+	}
+	if _, err := NewPolicySpec(v1alpha1.SLAPolicy{}); err == nil {
+		t.Error("NewPolicySpec accepted an empty policy")
+	}
+}

@@ -1,0 +1,169 @@
+// Package record runs the SLA workflow on a real, embedded Temporal server
+// and records the history that the sla package's replay test replays. It
+// lives apart from package sla so that the sla unit tests do not link the
+// Temporal server.
+//
+// The test always runs; it writes ../../testdata/escalation.json only when
+// asked to, after a deliberate, versioned change of the workflow:
+//
+//	KUBEDESK_RECORD_HISTORY=1 go test ./workflows/sla/internal/record/
+package record
+
+import (
+	"context"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"go.temporal.io/api/enums/v1"
+	historypb "go.temporal.io/api/history/v1"
+	"go.temporal.io/api/temporalproto"
+	"go.temporal.io/sdk/client"
+	sdklog "go.temporal.io/sdk/log"
+	"go.temporal.io/sdk/worker"
+
+	"github.com/kubedesk/kubedesk/operator/api/v1alpha1"
+	"github.com/kubedesk/kubedesk/workflows/calendar"
+	"github.com/kubedesk/kubedesk/workflows/sla"
+	"github.com/kubedesk/kubedesk/workflows/temporalserver"
+)
+
+type tickets struct {
+	mu     sync.Mutex
+	states []sla.SLAState
+}
+
+func (t *tickets) SetSLA(_ context.Context, s sla.SLAState) error {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.states = append(t.states, s)
+	return nil
+}
+func (*tickets) Reassign(context.Context, string, string, string) error { return nil }
+func (*tickets) RaisePriority(context.Context, string, string) error    { return nil }
+func (*tickets) Notify(context.Context, sla.Notification) error         { return nil }
+
+// TestEscalationOnRealServer drives one ticket's clocks through every
+// signal on the embedded server: the first response breaches on time, the
+// breach actions run, and the history replays deterministically.
+func TestEscalationOnRealServer(t *testing.T) {
+	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
+	defer cancel()
+	srv, err := temporalserver.Start(ctx, temporalserver.Options{FrontendAddr: "127.0.0.1:0"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = srv.Stop() }()
+	logger := sdklog.NewStructuredLogger(slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError})))
+	c, err := client.DialContext(ctx, client.Options{HostPort: srv.FrontendAddr(), Logger: logger})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	w := worker.New(c, "sla", worker.Options{})
+	w.RegisterWorkflow(sla.SLAEscalationWorkflow)
+	written := &tickets{}
+	w.RegisterActivity(&sla.Activities{Tickets: written})
+	if err := w.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer w.Stop()
+
+	// Around the clock, short targets: first response breaches (timer,
+	// warning, breach actions), then replies, next response, a pause, a
+	// priority change, solve, reopen and close.
+	in := sla.EscalationInput{
+		Tenant: "acme", TicketID: "T-replay", CreatedAt: time.Now(), Status: "open", Priority: 3,
+		Policy: sla.PolicySpec{
+			Name: "acme/replay",
+			Targets: []sla.PriorityTarget{
+				{Priority: 1, FirstResponse: time.Second, NextResponse: time.Second, Resolution: 3 * time.Second},
+				{Priority: 3, FirstResponse: 2 * time.Second, NextResponse: 3 * time.Second, Resolution: 20 * time.Second},
+			},
+			Calendar: calendar.Spec{
+				TimeZone:     "Asia/Shanghai",
+				WorkingHours: []calendar.WorkingHours{{Days: []string{"Mon", "Tue", "Wed", "Thu", "Fri"}, Start: "09:00", End: "18:00"}},
+			},
+			WarningPercent: 50,
+			PauseOn:        []string{"pending"},
+			BreachActions: []v1alpha1.BreachAction{
+				{Type: v1alpha1.BreachNotify, Recipients: []v1alpha1.Recipient{"assignee"}},
+				{Type: v1alpha1.BreachReassign, Group: "escalation"},
+				{Type: v1alpha1.BreachRaisePriority},
+			},
+		},
+	}
+	id := sla.WorkflowID(in.Tenant, in.TicketID)
+	run, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: id, TaskQueue: "sla"}, sla.SLAEscalationWorkflow, in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	signal := func(wait time.Duration, ev sla.TicketEvent) {
+		time.Sleep(wait)
+		ev.At = time.Now()
+		if err := c.SignalWorkflow(ctx, id, run.GetRunID(), sla.SignalTicketEvent, ev); err != nil {
+			t.Fatalf("signal %+v: %v (workflow: %v)", ev, err, run.Get(ctx, nil))
+		}
+	}
+	signal(2500*time.Millisecond, sla.TicketEvent{Kind: sla.EventAgentReply})
+	signal(200*time.Millisecond, sla.TicketEvent{Kind: sla.EventCustomerReply})
+	signal(500*time.Millisecond, sla.TicketEvent{Kind: sla.EventStatusChange, Status: "pending"})
+	signal(500*time.Millisecond, sla.TicketEvent{Kind: sla.EventStatusChange, Status: "open"})
+	signal(200*time.Millisecond, sla.TicketEvent{Kind: sla.EventPriorityChange, Priority: 1})
+	signal(1500*time.Millisecond, sla.TicketEvent{Kind: sla.EventAgentReply})
+	signal(200*time.Millisecond, sla.TicketEvent{Kind: sla.EventStatusChange, Status: sla.StatusSolved})
+	signal(200*time.Millisecond, sla.TicketEvent{Kind: sla.EventStatusChange, Status: "open"})
+	signal(200*time.Millisecond, sla.TicketEvent{Kind: sla.EventStatusChange, Status: sla.StatusClosed})
+	if err := run.Get(ctx, nil); err != nil {
+		t.Fatal(err)
+	}
+
+	hist := &historypb.History{}
+	it := c.GetWorkflowHistory(ctx, id, run.GetRunID(), false, enums.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+	for it.HasNext() {
+		ev, err := it.Next()
+		if err != nil {
+			t.Fatal(err)
+		}
+		hist.Events = append(hist.Events, ev)
+	}
+	// The first response (2 s on P3) breached, about on time, and the
+	// state written to the ticket said so.
+	var breach time.Time
+	written.mu.Lock()
+	for _, st := range written.states {
+		for _, c := range st.Clocks {
+			if c.Kind == sla.FirstResponse && c.State == sla.StateBreached && breach.IsZero() {
+				breach = c.BreachedAt
+			}
+		}
+	}
+	written.mu.Unlock()
+	late := breach.Sub(in.CreatedAt) - 2*time.Second
+	t.Logf("first response breached %v after its due time", late)
+	if breach.IsZero() || late < 0 || late > time.Second {
+		t.Errorf("first response breached at %v (%v after its due time), want within 1 s after creation + 2 s", breach, late)
+	}
+
+	replayer := worker.NewWorkflowReplayer()
+	replayer.RegisterWorkflow(sla.SLAEscalationWorkflow)
+	if err := replayer.ReplayWorkflowHistory(nil, hist); err != nil {
+		t.Fatalf("the history just recorded does not replay: %v", err)
+	}
+
+	if os.Getenv("KUBEDESK_RECORD_HISTORY") != "1" {
+		return
+	}
+	b, err := temporalproto.CustomJSONMarshalOptions{Indent: "  "}.Marshal(hist)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join("..", "..", "testdata", "escalation.json")
+	if err := os.WriteFile(out, append(b, '\n'), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("recorded %d events to %s", len(hist.Events), out)
+}
