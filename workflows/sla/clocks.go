@@ -299,8 +299,9 @@ func (c *clocks) settle(t time.Time) {
 	c.st.Accounted = t
 }
 
-// apply handles ev at workflow time now.
-func (c *clocks) apply(ev TicketEvent, now time.Time) error {
+// eventTime is when ev counts: its own time, but never after the
+// workflow's time now nor before the last instant already counted.
+func (c *clocks) eventTime(ev TicketEvent, now time.Time) time.Time {
 	at := ev.At
 	if at.IsZero() || at.After(now) {
 		at = now
@@ -308,6 +309,14 @@ func (c *clocks) apply(ev TicketEvent, now time.Time) error {
 	if at.Before(c.st.Accounted) {
 		at = c.st.Accounted
 	}
+	return at
+}
+
+// apply handles ev at workflow time now. The caller fires what fell due
+// before the event first (see fire), so a reply after a deadline whose
+// timer has not fired yet still counts as late.
+func (c *clocks) apply(ev TicketEvent, now time.Time) error {
+	at := c.eventTime(ev, now)
 	c.settle(at)
 	met := func(k ClockKind) bool {
 		cl := c.clock(k)
@@ -381,7 +390,15 @@ func (c *clocks) fire(now time.Time) []ClockKind {
 		}
 		e := c.elapsed(k, now)
 		if !cl.Breached && e >= target {
-			cl.Breached, cl.Warned, cl.BreachedAt = true, true, now
+			// Breached at its due instant, which may lie before now when
+			// the breach is found late (an event in the same task).
+			at := now
+			if _, cal := c.target(k); c.running(k) {
+				if due := cal.Add(cl.Since, target-cl.Elapsed); due.Before(now) {
+					at = due
+				}
+			}
+			cl.Breached, cl.Warned, cl.BreachedAt = true, true, at
 			breached = append(breached, k)
 		} else if w := c.warnAt(target); !cl.Warned && w > 0 && e >= w {
 			cl.Warned = true

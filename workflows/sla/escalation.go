@@ -86,7 +86,14 @@ func SLAEscalationWorkflow(ctx workflow.Context, in EscalationInput) error {
 	events := workflow.GetSignalChannel(ctx, SignalTicketEvent)
 	limit := cmp.Or(in.HistoryLimit, DefaultHistoryLimit)
 	receive := func(ev TicketEvent) {
-		if err := c.apply(ev, workflow.Now(ctx)); err != nil {
+		now := workflow.Now(ctx)
+		// Deadlines that passed before the event count first: a reply that
+		// comes after the due time is late even if the timer has not fired
+		// yet (both can arrive in one workflow task).
+		for _, k := range c.fire(c.eventTime(ev, now)) {
+			runBreachActions(ctx, &in, k, now)
+		}
+		if err := c.apply(ev, now); err != nil {
 			logger.Warn("Ticket event ignored", "error", err)
 		}
 	}
