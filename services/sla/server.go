@@ -10,6 +10,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	slav1 "github.com/kubedesk/kubedesk/proto/gen/go/kubedesk/sla/v1"
+	"github.com/kubedesk/kubedesk/services/platform/paging"
 	"github.com/kubedesk/kubedesk/services/platform/tenant"
 )
 
@@ -43,14 +44,7 @@ func (s *Server) ListSLAPolicies(ctx context.Context, req *slav1.ListSLAPolicies
 		}
 		start = min(n, len(mine))
 	}
-	size := int(req.GetPageSize())
-	switch {
-	case size <= 0:
-		size = 50
-	case size > 100:
-		size = 100
-	}
-	end := min(start+size, len(mine))
+	end := min(start+paging.Size(req.GetPageSize()), len(mine))
 	resp := &slav1.ListSLAPoliciesResponse{}
 	for _, e := range mine[start:end] {
 		resp.SlaPolicies = append(resp.SlaPolicies, &slav1.SLAPolicy{

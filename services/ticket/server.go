@@ -24,6 +24,7 @@ import (
 	"google.golang.org/protobuf/reflect/protoreflect"
 
 	ticketv1 "github.com/kubedesk/kubedesk/proto/gen/go/kubedesk/ticket/v1"
+	"github.com/kubedesk/kubedesk/services/platform/paging"
 	"github.com/kubedesk/kubedesk/services/platform/tenant"
 )
 
@@ -31,12 +32,6 @@ import (
 const (
 	IdempotencyKeyMetadata = "idempotency-key" // Idempotency-Key
 	IfMatchMetadata        = "if-match"        // If-Match
-)
-
-// Page sizes for the list methods (AIP-158).
-const (
-	DefaultPageSize = 50
-	MaxPageSize     = 100
 )
 
 // Config holds the ticket service's tunables.
@@ -156,7 +151,7 @@ func (s *Server) ListTickets(ctx context.Context, req *ticketv1.ListTicketsReque
 	if err != nil {
 		return nil, err
 	}
-	size := pageSize(req.GetPageSize())
+	size := paging.Size(req.GetPageSize())
 	// Ask for one more than the page to learn whether another page exists.
 	rows, err := s.store.ListTickets(ctx, tenant.From(ctx), ListQuery{Filter: f, AfterID: after, Limit: size + 1})
 	if err != nil {
@@ -415,7 +410,7 @@ func (s *Server) ListComments(ctx context.Context, req *ticketv1.ListCommentsReq
 	if err != nil {
 		return nil, err
 	}
-	size := pageSize(req.GetPageSize())
+	size := paging.Size(req.GetPageSize())
 	rows, err := s.store.ListComments(ctx, tenant.From(ctx), req.GetTicketId(), after, size+1)
 	if err != nil {
 		return nil, s.storeError(ctx, err, req.GetTicketId())
@@ -562,16 +557,6 @@ func formatFields(m map[string]string) string {
 		parts[i] = k + "=" + m[k]
 	}
 	return strings.Join(parts, ",")
-}
-
-func pageSize(n int32) int {
-	switch {
-	case n <= 0:
-		return DefaultPageSize
-	case n > MaxPageSize:
-		return MaxPageSize
-	}
-	return int(n)
 }
 
 // Page tokens carry the keyset position and a checksum of the query they
