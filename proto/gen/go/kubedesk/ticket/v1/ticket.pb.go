@@ -11,6 +11,7 @@ import (
 	_ "google.golang.org/genproto/googleapis/api/annotations"
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
+	durationpb "google.golang.org/protobuf/types/known/durationpb"
 	fieldmaskpb "google.golang.org/protobuf/types/known/fieldmaskpb"
 	timestamppb "google.golang.org/protobuf/types/known/timestamppb"
 	reflect "reflect"
@@ -214,6 +215,183 @@ func (Channel) EnumDescriptor() ([]byte, []int) {
 	return file_kubedesk_ticket_v1_ticket_proto_rawDescGZIP(), []int{2}
 }
 
+// SLAState is where an SLA clock stands.
+type SLAState int32
+
+const (
+	SLAState_SLA_STATE_UNSPECIFIED SLAState = 0
+	// Running, before its warning threshold.
+	SLAState_SLA_STATE_OK SLAState = 1
+	// Running, past its warning threshold.
+	SLAState_SLA_STATE_WARNING SLAState = 2
+	// Past its target (and not met in time).
+	SLAState_SLA_STATE_BREACHED SLAState = 3
+	// Stopped while the ticket waits (e.g. pending on the customer).
+	SLAState_SLA_STATE_PAUSED SLAState = 4
+	// Done: the response came or the ticket was solved in time.
+	SLAState_SLA_STATE_MET SLAState = 5
+)
+
+// Enum value maps for SLAState.
+var (
+	SLAState_name = map[int32]string{
+		0: "SLA_STATE_UNSPECIFIED",
+		1: "SLA_STATE_OK",
+		2: "SLA_STATE_WARNING",
+		3: "SLA_STATE_BREACHED",
+		4: "SLA_STATE_PAUSED",
+		5: "SLA_STATE_MET",
+	}
+	SLAState_value = map[string]int32{
+		"SLA_STATE_UNSPECIFIED": 0,
+		"SLA_STATE_OK":          1,
+		"SLA_STATE_WARNING":     2,
+		"SLA_STATE_BREACHED":    3,
+		"SLA_STATE_PAUSED":      4,
+		"SLA_STATE_MET":         5,
+	}
+)
+
+func (x SLAState) Enum() *SLAState {
+	p := new(SLAState)
+	*p = x
+	return p
+}
+
+func (x SLAState) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (SLAState) Descriptor() protoreflect.EnumDescriptor {
+	return file_kubedesk_ticket_v1_ticket_proto_enumTypes[3].Descriptor()
+}
+
+func (SLAState) Type() protoreflect.EnumType {
+	return &file_kubedesk_ticket_v1_ticket_proto_enumTypes[3]
+}
+
+func (x SLAState) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use SLAState.Descriptor instead.
+func (SLAState) EnumDescriptor() ([]byte, []int) {
+	return file_kubedesk_ticket_v1_ticket_proto_rawDescGZIP(), []int{3}
+}
+
+// SLAColour is how the agents' board shows a state: ok green, warning
+// yellow, breached red, paused and met grey.
+type SLAColour int32
+
+const (
+	SLAColour_SLA_COLOUR_UNSPECIFIED SLAColour = 0
+	SLAColour_SLA_COLOUR_GREEN       SLAColour = 1
+	SLAColour_SLA_COLOUR_YELLOW      SLAColour = 2
+	SLAColour_SLA_COLOUR_RED         SLAColour = 3
+	SLAColour_SLA_COLOUR_GREY        SLAColour = 4
+)
+
+// Enum value maps for SLAColour.
+var (
+	SLAColour_name = map[int32]string{
+		0: "SLA_COLOUR_UNSPECIFIED",
+		1: "SLA_COLOUR_GREEN",
+		2: "SLA_COLOUR_YELLOW",
+		3: "SLA_COLOUR_RED",
+		4: "SLA_COLOUR_GREY",
+	}
+	SLAColour_value = map[string]int32{
+		"SLA_COLOUR_UNSPECIFIED": 0,
+		"SLA_COLOUR_GREEN":       1,
+		"SLA_COLOUR_YELLOW":      2,
+		"SLA_COLOUR_RED":         3,
+		"SLA_COLOUR_GREY":        4,
+	}
+)
+
+func (x SLAColour) Enum() *SLAColour {
+	p := new(SLAColour)
+	*p = x
+	return p
+}
+
+func (x SLAColour) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (SLAColour) Descriptor() protoreflect.EnumDescriptor {
+	return file_kubedesk_ticket_v1_ticket_proto_enumTypes[4].Descriptor()
+}
+
+func (SLAColour) Type() protoreflect.EnumType {
+	return &file_kubedesk_ticket_v1_ticket_proto_enumTypes[4]
+}
+
+func (x SLAColour) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use SLAColour.Descriptor instead.
+func (SLAColour) EnumDescriptor() ([]byte, []int) {
+	return file_kubedesk_ticket_v1_ticket_proto_rawDescGZIP(), []int{4}
+}
+
+// SLAClock names one of a ticket's SLA targets.
+type SLAClock int32
+
+const (
+	SLAClock_SLA_CLOCK_UNSPECIFIED SLAClock = 0
+	// From creation to the first public reply by an agent.
+	SLAClock_SLA_CLOCK_FIRST_RESPONSE SLAClock = 1
+	// From a customer reply to the next public reply by an agent.
+	SLAClock_SLA_CLOCK_NEXT_RESPONSE SLAClock = 2
+	// From creation until the ticket is solved.
+	SLAClock_SLA_CLOCK_RESOLUTION SLAClock = 3
+)
+
+// Enum value maps for SLAClock.
+var (
+	SLAClock_name = map[int32]string{
+		0: "SLA_CLOCK_UNSPECIFIED",
+		1: "SLA_CLOCK_FIRST_RESPONSE",
+		2: "SLA_CLOCK_NEXT_RESPONSE",
+		3: "SLA_CLOCK_RESOLUTION",
+	}
+	SLAClock_value = map[string]int32{
+		"SLA_CLOCK_UNSPECIFIED":    0,
+		"SLA_CLOCK_FIRST_RESPONSE": 1,
+		"SLA_CLOCK_NEXT_RESPONSE":  2,
+		"SLA_CLOCK_RESOLUTION":     3,
+	}
+)
+
+func (x SLAClock) Enum() *SLAClock {
+	p := new(SLAClock)
+	*p = x
+	return p
+}
+
+func (x SLAClock) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (SLAClock) Descriptor() protoreflect.EnumDescriptor {
+	return file_kubedesk_ticket_v1_ticket_proto_enumTypes[5].Descriptor()
+}
+
+func (SLAClock) Type() protoreflect.EnumType {
+	return &file_kubedesk_ticket_v1_ticket_proto_enumTypes[5]
+}
+
+func (x SLAClock) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use SLAClock.Descriptor instead.
+func (SLAClock) EnumDescriptor() ([]byte, []int) {
+	return file_kubedesk_ticket_v1_ticket_proto_rawDescGZIP(), []int{5}
+}
+
 // Visibility says who may read a comment.
 type Visibility int32
 
@@ -250,11 +428,11 @@ func (x Visibility) String() string {
 }
 
 func (Visibility) Descriptor() protoreflect.EnumDescriptor {
-	return file_kubedesk_ticket_v1_ticket_proto_enumTypes[3].Descriptor()
+	return file_kubedesk_ticket_v1_ticket_proto_enumTypes[6].Descriptor()
 }
 
 func (Visibility) Type() protoreflect.EnumType {
-	return &file_kubedesk_ticket_v1_ticket_proto_enumTypes[3]
+	return &file_kubedesk_ticket_v1_ticket_proto_enumTypes[6]
 }
 
 func (x Visibility) Number() protoreflect.EnumNumber {
@@ -263,7 +441,7 @@ func (x Visibility) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use Visibility.Descriptor instead.
 func (Visibility) EnumDescriptor() ([]byte, []int) {
-	return file_kubedesk_ticket_v1_ticket_proto_rawDescGZIP(), []int{3}
+	return file_kubedesk_ticket_v1_ticket_proto_rawDescGZIP(), []int{6}
 }
 
 // AuthorType says who wrote a comment.
@@ -303,11 +481,11 @@ func (x AuthorType) String() string {
 }
 
 func (AuthorType) Descriptor() protoreflect.EnumDescriptor {
-	return file_kubedesk_ticket_v1_ticket_proto_enumTypes[4].Descriptor()
+	return file_kubedesk_ticket_v1_ticket_proto_enumTypes[7].Descriptor()
 }
 
 func (AuthorType) Type() protoreflect.EnumType {
-	return &file_kubedesk_ticket_v1_ticket_proto_enumTypes[4]
+	return &file_kubedesk_ticket_v1_ticket_proto_enumTypes[7]
 }
 
 func (x AuthorType) Number() protoreflect.EnumNumber {
@@ -316,7 +494,7 @@ func (x AuthorType) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use AuthorType.Descriptor instead.
 func (AuthorType) EnumDescriptor() ([]byte, []int) {
-	return file_kubedesk_ticket_v1_ticket_proto_rawDescGZIP(), []int{4}
+	return file_kubedesk_ticket_v1_ticket_proto_rawDescGZIP(), []int{7}
 }
 
 // EventType says what happened to a ticket.
@@ -327,6 +505,10 @@ const (
 	EventType_EVENT_TYPE_TICKET_CREATED EventType = 1
 	EventType_EVENT_TYPE_TICKET_UPDATED EventType = 2
 	EventType_EVENT_TYPE_COMMENT_ADDED  EventType = 3
+	// The state of an SLA clock changed (warning, breach, met, paused...);
+	// changes lists the clocks that moved, e.g. field "sla.first_response"
+	// from "ok" to "breached".
+	EventType_EVENT_TYPE_SLA_CHANGED EventType = 4
 )
 
 // Enum value maps for EventType.
@@ -336,12 +518,14 @@ var (
 		1: "EVENT_TYPE_TICKET_CREATED",
 		2: "EVENT_TYPE_TICKET_UPDATED",
 		3: "EVENT_TYPE_COMMENT_ADDED",
+		4: "EVENT_TYPE_SLA_CHANGED",
 	}
 	EventType_value = map[string]int32{
 		"EVENT_TYPE_UNSPECIFIED":    0,
 		"EVENT_TYPE_TICKET_CREATED": 1,
 		"EVENT_TYPE_TICKET_UPDATED": 2,
 		"EVENT_TYPE_COMMENT_ADDED":  3,
+		"EVENT_TYPE_SLA_CHANGED":    4,
 	}
 )
 
@@ -356,11 +540,11 @@ func (x EventType) String() string {
 }
 
 func (EventType) Descriptor() protoreflect.EnumDescriptor {
-	return file_kubedesk_ticket_v1_ticket_proto_enumTypes[5].Descriptor()
+	return file_kubedesk_ticket_v1_ticket_proto_enumTypes[8].Descriptor()
 }
 
 func (EventType) Type() protoreflect.EnumType {
-	return &file_kubedesk_ticket_v1_ticket_proto_enumTypes[5]
+	return &file_kubedesk_ticket_v1_ticket_proto_enumTypes[8]
 }
 
 func (x EventType) Number() protoreflect.EnumNumber {
@@ -369,7 +553,7 @@ func (x EventType) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use EventType.Descriptor instead.
 func (EventType) EnumDescriptor() ([]byte, []int) {
-	return file_kubedesk_ticket_v1_ticket_proto_rawDescGZIP(), []int{5}
+	return file_kubedesk_ticket_v1_ticket_proto_rawDescGZIP(), []int{8}
 }
 
 // Requester is the customer who asked for help. At least one of email and
@@ -477,7 +661,9 @@ type Ticket struct {
 	// Incremented on every change.
 	Version int64 `protobuf:"varint,18,opt,name=version,proto3" json:"version,omitempty"`
 	// Opaque version tag for optimistic concurrency: send it back on update.
-	Etag          string `protobuf:"bytes,19,opt,name=etag,proto3" json:"etag,omitempty"`
+	Etag string `protobuf:"bytes,19,opt,name=etag,proto3" json:"etag,omitempty"`
+	// The ticket's SLA clocks; unset when no SLA policy covers the ticket.
+	Sla           *TicketSLA `protobuf:"bytes,20,opt,name=sla,proto3" json:"sla,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -645,6 +831,204 @@ func (x *Ticket) GetEtag() string {
 	return ""
 }
 
+func (x *Ticket) GetSla() *TicketSLA {
+	if x != nil {
+		return x.Sla
+	}
+	return nil
+}
+
+// SLAClockStatus is one SLA clock of a ticket.
+type SLAClockStatus struct {
+	state  protoimpl.MessageState `protogen:"open.v1"`
+	Clock  SLAClock               `protobuf:"varint,1,opt,name=clock,proto3,enum=kubedesk.ticket.v1.SLAClock" json:"clock,omitempty"`
+	State  SLAState               `protobuf:"varint,2,opt,name=state,proto3,enum=kubedesk.ticket.v1.SLAState" json:"state,omitempty"`
+	Colour SLAColour              `protobuf:"varint,3,opt,name=colour,proto3,enum=kubedesk.ticket.v1.SLAColour" json:"colour,omitempty"`
+	// When the clock breaches (or breached); unset while paused or once met.
+	DueTime *timestamppb.Timestamp `protobuf:"bytes,4,opt,name=due_time,json=dueTime,proto3" json:"due_time,omitempty"`
+	// Business time left to the target as of the ticket's sla.update_time;
+	// negative once overdue.
+	Remaining *durationpb.Duration `protobuf:"bytes,5,opt,name=remaining,proto3" json:"remaining,omitempty"`
+	// The target, in business time.
+	Target *durationpb.Duration `protobuf:"bytes,6,opt,name=target,proto3" json:"target,omitempty"`
+	// When the clock breached; unset if it never did.
+	BreachTime    *timestamppb.Timestamp `protobuf:"bytes,7,opt,name=breach_time,json=breachTime,proto3" json:"breach_time,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SLAClockStatus) Reset() {
+	*x = SLAClockStatus{}
+	mi := &file_kubedesk_ticket_v1_ticket_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SLAClockStatus) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SLAClockStatus) ProtoMessage() {}
+
+func (x *SLAClockStatus) ProtoReflect() protoreflect.Message {
+	mi := &file_kubedesk_ticket_v1_ticket_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SLAClockStatus.ProtoReflect.Descriptor instead.
+func (*SLAClockStatus) Descriptor() ([]byte, []int) {
+	return file_kubedesk_ticket_v1_ticket_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *SLAClockStatus) GetClock() SLAClock {
+	if x != nil {
+		return x.Clock
+	}
+	return SLAClock_SLA_CLOCK_UNSPECIFIED
+}
+
+func (x *SLAClockStatus) GetState() SLAState {
+	if x != nil {
+		return x.State
+	}
+	return SLAState_SLA_STATE_UNSPECIFIED
+}
+
+func (x *SLAClockStatus) GetColour() SLAColour {
+	if x != nil {
+		return x.Colour
+	}
+	return SLAColour_SLA_COLOUR_UNSPECIFIED
+}
+
+func (x *SLAClockStatus) GetDueTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.DueTime
+	}
+	return nil
+}
+
+func (x *SLAClockStatus) GetRemaining() *durationpb.Duration {
+	if x != nil {
+		return x.Remaining
+	}
+	return nil
+}
+
+func (x *SLAClockStatus) GetTarget() *durationpb.Duration {
+	if x != nil {
+		return x.Target
+	}
+	return nil
+}
+
+func (x *SLAClockStatus) GetBreachTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.BreachTime
+	}
+	return nil
+}
+
+// TicketSLA is a ticket's SLA: its clocks and a summary for queues.
+type TicketSLA struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The SLA policy that covers the ticket.
+	Policy string `protobuf:"bytes,1,opt,name=policy,proto3" json:"policy,omitempty"`
+	// The clocks that run or ran, at most one per SLAClock.
+	Clocks []*SLAClockStatus `protobuf:"bytes,2,rep,name=clocks,proto3" json:"clocks,omitempty"`
+	// The most urgent state of the clocks (breached, then warning, ok,
+	// paused, met). Output only: derived from clocks.
+	State SLAState `protobuf:"varint,3,opt,name=state,proto3,enum=kubedesk.ticket.v1.SLAState" json:"state,omitempty"`
+	// The colour of that state. Output only.
+	Colour SLAColour `protobuf:"varint,4,opt,name=colour,proto3,enum=kubedesk.ticket.v1.SLAColour" json:"colour,omitempty"`
+	// The earliest due time of a clock that is running and not yet breached;
+	// unset if none is. Output only.
+	NextDueTime *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=next_due_time,json=nextDueTime,proto3" json:"next_due_time,omitempty"`
+	// When the worker computed this state; later writes win.
+	UpdateTime    *timestamppb.Timestamp `protobuf:"bytes,6,opt,name=update_time,json=updateTime,proto3" json:"update_time,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *TicketSLA) Reset() {
+	*x = TicketSLA{}
+	mi := &file_kubedesk_ticket_v1_ticket_proto_msgTypes[3]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *TicketSLA) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*TicketSLA) ProtoMessage() {}
+
+func (x *TicketSLA) ProtoReflect() protoreflect.Message {
+	mi := &file_kubedesk_ticket_v1_ticket_proto_msgTypes[3]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use TicketSLA.ProtoReflect.Descriptor instead.
+func (*TicketSLA) Descriptor() ([]byte, []int) {
+	return file_kubedesk_ticket_v1_ticket_proto_rawDescGZIP(), []int{3}
+}
+
+func (x *TicketSLA) GetPolicy() string {
+	if x != nil {
+		return x.Policy
+	}
+	return ""
+}
+
+func (x *TicketSLA) GetClocks() []*SLAClockStatus {
+	if x != nil {
+		return x.Clocks
+	}
+	return nil
+}
+
+func (x *TicketSLA) GetState() SLAState {
+	if x != nil {
+		return x.State
+	}
+	return SLAState_SLA_STATE_UNSPECIFIED
+}
+
+func (x *TicketSLA) GetColour() SLAColour {
+	if x != nil {
+		return x.Colour
+	}
+	return SLAColour_SLA_COLOUR_UNSPECIFIED
+}
+
+func (x *TicketSLA) GetNextDueTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.NextDueTime
+	}
+	return nil
+}
+
+func (x *TicketSLA) GetUpdateTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.UpdateTime
+	}
+	return nil
+}
+
 // Comment is a public reply or an internal note on a ticket.
 type Comment struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -668,7 +1052,7 @@ type Comment struct {
 
 func (x *Comment) Reset() {
 	*x = Comment{}
-	mi := &file_kubedesk_ticket_v1_ticket_proto_msgTypes[2]
+	mi := &file_kubedesk_ticket_v1_ticket_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -680,7 +1064,7 @@ func (x *Comment) String() string {
 func (*Comment) ProtoMessage() {}
 
 func (x *Comment) ProtoReflect() protoreflect.Message {
-	mi := &file_kubedesk_ticket_v1_ticket_proto_msgTypes[2]
+	mi := &file_kubedesk_ticket_v1_ticket_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -693,7 +1077,7 @@ func (x *Comment) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Comment.ProtoReflect.Descriptor instead.
 func (*Comment) Descriptor() ([]byte, []int) {
-	return file_kubedesk_ticket_v1_ticket_proto_rawDescGZIP(), []int{2}
+	return file_kubedesk_ticket_v1_ticket_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *Comment) GetId() string {
@@ -757,7 +1141,7 @@ type FieldChange struct {
 
 func (x *FieldChange) Reset() {
 	*x = FieldChange{}
-	mi := &file_kubedesk_ticket_v1_ticket_proto_msgTypes[3]
+	mi := &file_kubedesk_ticket_v1_ticket_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -769,7 +1153,7 @@ func (x *FieldChange) String() string {
 func (*FieldChange) ProtoMessage() {}
 
 func (x *FieldChange) ProtoReflect() protoreflect.Message {
-	mi := &file_kubedesk_ticket_v1_ticket_proto_msgTypes[3]
+	mi := &file_kubedesk_ticket_v1_ticket_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -782,7 +1166,7 @@ func (x *FieldChange) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FieldChange.ProtoReflect.Descriptor instead.
 func (*FieldChange) Descriptor() ([]byte, []int) {
-	return file_kubedesk_ticket_v1_ticket_proto_rawDescGZIP(), []int{3}
+	return file_kubedesk_ticket_v1_ticket_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *FieldChange) GetField() string {
@@ -830,7 +1214,7 @@ type Event struct {
 
 func (x *Event) Reset() {
 	*x = Event{}
-	mi := &file_kubedesk_ticket_v1_ticket_proto_msgTypes[4]
+	mi := &file_kubedesk_ticket_v1_ticket_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -842,7 +1226,7 @@ func (x *Event) String() string {
 func (*Event) ProtoMessage() {}
 
 func (x *Event) ProtoReflect() protoreflect.Message {
-	mi := &file_kubedesk_ticket_v1_ticket_proto_msgTypes[4]
+	mi := &file_kubedesk_ticket_v1_ticket_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -855,7 +1239,7 @@ func (x *Event) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Event.ProtoReflect.Descriptor instead.
 func (*Event) Descriptor() ([]byte, []int) {
-	return file_kubedesk_ticket_v1_ticket_proto_rawDescGZIP(), []int{4}
+	return file_kubedesk_ticket_v1_ticket_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *Event) GetCursor() string {
@@ -920,7 +1304,7 @@ type CreateTicketRequest struct {
 
 func (x *CreateTicketRequest) Reset() {
 	*x = CreateTicketRequest{}
-	mi := &file_kubedesk_ticket_v1_ticket_proto_msgTypes[5]
+	mi := &file_kubedesk_ticket_v1_ticket_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -932,7 +1316,7 @@ func (x *CreateTicketRequest) String() string {
 func (*CreateTicketRequest) ProtoMessage() {}
 
 func (x *CreateTicketRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_kubedesk_ticket_v1_ticket_proto_msgTypes[5]
+	mi := &file_kubedesk_ticket_v1_ticket_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -945,7 +1329,7 @@ func (x *CreateTicketRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateTicketRequest.ProtoReflect.Descriptor instead.
 func (*CreateTicketRequest) Descriptor() ([]byte, []int) {
-	return file_kubedesk_ticket_v1_ticket_proto_rawDescGZIP(), []int{5}
+	return file_kubedesk_ticket_v1_ticket_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *CreateTicketRequest) GetTicket() *Ticket {
@@ -971,7 +1355,7 @@ type CreateTicketResponse struct {
 
 func (x *CreateTicketResponse) Reset() {
 	*x = CreateTicketResponse{}
-	mi := &file_kubedesk_ticket_v1_ticket_proto_msgTypes[6]
+	mi := &file_kubedesk_ticket_v1_ticket_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -983,7 +1367,7 @@ func (x *CreateTicketResponse) String() string {
 func (*CreateTicketResponse) ProtoMessage() {}
 
 func (x *CreateTicketResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_kubedesk_ticket_v1_ticket_proto_msgTypes[6]
+	mi := &file_kubedesk_ticket_v1_ticket_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -996,7 +1380,7 @@ func (x *CreateTicketResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateTicketResponse.ProtoReflect.Descriptor instead.
 func (*CreateTicketResponse) Descriptor() ([]byte, []int) {
-	return file_kubedesk_ticket_v1_ticket_proto_rawDescGZIP(), []int{6}
+	return file_kubedesk_ticket_v1_ticket_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *CreateTicketResponse) GetTicket() *Ticket {
@@ -1015,7 +1399,7 @@ type GetTicketRequest struct {
 
 func (x *GetTicketRequest) Reset() {
 	*x = GetTicketRequest{}
-	mi := &file_kubedesk_ticket_v1_ticket_proto_msgTypes[7]
+	mi := &file_kubedesk_ticket_v1_ticket_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1027,7 +1411,7 @@ func (x *GetTicketRequest) String() string {
 func (*GetTicketRequest) ProtoMessage() {}
 
 func (x *GetTicketRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_kubedesk_ticket_v1_ticket_proto_msgTypes[7]
+	mi := &file_kubedesk_ticket_v1_ticket_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1040,7 +1424,7 @@ func (x *GetTicketRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetTicketRequest.ProtoReflect.Descriptor instead.
 func (*GetTicketRequest) Descriptor() ([]byte, []int) {
-	return file_kubedesk_ticket_v1_ticket_proto_rawDescGZIP(), []int{7}
+	return file_kubedesk_ticket_v1_ticket_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *GetTicketRequest) GetId() string {
@@ -1059,7 +1443,7 @@ type GetTicketResponse struct {
 
 func (x *GetTicketResponse) Reset() {
 	*x = GetTicketResponse{}
-	mi := &file_kubedesk_ticket_v1_ticket_proto_msgTypes[8]
+	mi := &file_kubedesk_ticket_v1_ticket_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1071,7 +1455,7 @@ func (x *GetTicketResponse) String() string {
 func (*GetTicketResponse) ProtoMessage() {}
 
 func (x *GetTicketResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_kubedesk_ticket_v1_ticket_proto_msgTypes[8]
+	mi := &file_kubedesk_ticket_v1_ticket_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1084,7 +1468,7 @@ func (x *GetTicketResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetTicketResponse.ProtoReflect.Descriptor instead.
 func (*GetTicketResponse) Descriptor() ([]byte, []int) {
-	return file_kubedesk_ticket_v1_ticket_proto_rawDescGZIP(), []int{8}
+	return file_kubedesk_ticket_v1_ticket_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *GetTicketResponse) GetTicket() *Ticket {
@@ -1102,15 +1486,21 @@ type ListTicketsRequest struct {
 	PageToken string `protobuf:"bytes,2,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
 	// Conjunction of comparisons, AIP-160 style, e.g.
 	// `status = open AND priority = P1 AND tag = vip`. Fields: status,
-	// priority, assignee, group, requester (email or identity), tag, channel.
-	Filter        string `protobuf:"bytes,3,opt,name=filter,proto3" json:"filter,omitempty"`
+	// priority, assignee, group, requester (email or identity), tag, channel,
+	// sla (the ticket's SLA state: ok, warning, breached, paused, met, or
+	// none for tickets without SLA clocks).
+	Filter string `protobuf:"bytes,3,opt,name=filter,proto3" json:"filter,omitempty"`
+	// Sort order: empty (newest first) or `sla_next_due` (the ticket whose
+	// next SLA clock falls due first comes first; tickets without a running
+	// clock come last, newest first).
+	OrderBy       string `protobuf:"bytes,4,opt,name=order_by,json=orderBy,proto3" json:"order_by,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *ListTicketsRequest) Reset() {
 	*x = ListTicketsRequest{}
-	mi := &file_kubedesk_ticket_v1_ticket_proto_msgTypes[9]
+	mi := &file_kubedesk_ticket_v1_ticket_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1122,7 +1512,7 @@ func (x *ListTicketsRequest) String() string {
 func (*ListTicketsRequest) ProtoMessage() {}
 
 func (x *ListTicketsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_kubedesk_ticket_v1_ticket_proto_msgTypes[9]
+	mi := &file_kubedesk_ticket_v1_ticket_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1135,7 +1525,7 @@ func (x *ListTicketsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListTicketsRequest.ProtoReflect.Descriptor instead.
 func (*ListTicketsRequest) Descriptor() ([]byte, []int) {
-	return file_kubedesk_ticket_v1_ticket_proto_rawDescGZIP(), []int{9}
+	return file_kubedesk_ticket_v1_ticket_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *ListTicketsRequest) GetPageSize() int32 {
@@ -1159,6 +1549,13 @@ func (x *ListTicketsRequest) GetFilter() string {
 	return ""
 }
 
+func (x *ListTicketsRequest) GetOrderBy() string {
+	if x != nil {
+		return x.OrderBy
+	}
+	return ""
+}
+
 type ListTicketsResponse struct {
 	state   protoimpl.MessageState `protogen:"open.v1"`
 	Tickets []*Ticket              `protobuf:"bytes,1,rep,name=tickets,proto3" json:"tickets,omitempty"`
@@ -1170,7 +1567,7 @@ type ListTicketsResponse struct {
 
 func (x *ListTicketsResponse) Reset() {
 	*x = ListTicketsResponse{}
-	mi := &file_kubedesk_ticket_v1_ticket_proto_msgTypes[10]
+	mi := &file_kubedesk_ticket_v1_ticket_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1182,7 +1579,7 @@ func (x *ListTicketsResponse) String() string {
 func (*ListTicketsResponse) ProtoMessage() {}
 
 func (x *ListTicketsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_kubedesk_ticket_v1_ticket_proto_msgTypes[10]
+	mi := &file_kubedesk_ticket_v1_ticket_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1195,7 +1592,7 @@ func (x *ListTicketsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListTicketsResponse.ProtoReflect.Descriptor instead.
 func (*ListTicketsResponse) Descriptor() ([]byte, []int) {
-	return file_kubedesk_ticket_v1_ticket_proto_rawDescGZIP(), []int{10}
+	return file_kubedesk_ticket_v1_ticket_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *ListTicketsResponse) GetTickets() []*Ticket {
@@ -1225,7 +1622,7 @@ type UpdateTicketRequest struct {
 
 func (x *UpdateTicketRequest) Reset() {
 	*x = UpdateTicketRequest{}
-	mi := &file_kubedesk_ticket_v1_ticket_proto_msgTypes[11]
+	mi := &file_kubedesk_ticket_v1_ticket_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1237,7 +1634,7 @@ func (x *UpdateTicketRequest) String() string {
 func (*UpdateTicketRequest) ProtoMessage() {}
 
 func (x *UpdateTicketRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_kubedesk_ticket_v1_ticket_proto_msgTypes[11]
+	mi := &file_kubedesk_ticket_v1_ticket_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1250,7 +1647,7 @@ func (x *UpdateTicketRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateTicketRequest.ProtoReflect.Descriptor instead.
 func (*UpdateTicketRequest) Descriptor() ([]byte, []int) {
-	return file_kubedesk_ticket_v1_ticket_proto_rawDescGZIP(), []int{11}
+	return file_kubedesk_ticket_v1_ticket_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *UpdateTicketRequest) GetTicket() *Ticket {
@@ -1276,7 +1673,7 @@ type UpdateTicketResponse struct {
 
 func (x *UpdateTicketResponse) Reset() {
 	*x = UpdateTicketResponse{}
-	mi := &file_kubedesk_ticket_v1_ticket_proto_msgTypes[12]
+	mi := &file_kubedesk_ticket_v1_ticket_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1288,7 +1685,7 @@ func (x *UpdateTicketResponse) String() string {
 func (*UpdateTicketResponse) ProtoMessage() {}
 
 func (x *UpdateTicketResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_kubedesk_ticket_v1_ticket_proto_msgTypes[12]
+	mi := &file_kubedesk_ticket_v1_ticket_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1301,7 +1698,7 @@ func (x *UpdateTicketResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateTicketResponse.ProtoReflect.Descriptor instead.
 func (*UpdateTicketResponse) Descriptor() ([]byte, []int) {
-	return file_kubedesk_ticket_v1_ticket_proto_rawDescGZIP(), []int{12}
+	return file_kubedesk_ticket_v1_ticket_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *UpdateTicketResponse) GetTicket() *Ticket {
@@ -1323,7 +1720,7 @@ type AddCommentRequest struct {
 
 func (x *AddCommentRequest) Reset() {
 	*x = AddCommentRequest{}
-	mi := &file_kubedesk_ticket_v1_ticket_proto_msgTypes[13]
+	mi := &file_kubedesk_ticket_v1_ticket_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1335,7 +1732,7 @@ func (x *AddCommentRequest) String() string {
 func (*AddCommentRequest) ProtoMessage() {}
 
 func (x *AddCommentRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_kubedesk_ticket_v1_ticket_proto_msgTypes[13]
+	mi := &file_kubedesk_ticket_v1_ticket_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1348,7 +1745,7 @@ func (x *AddCommentRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AddCommentRequest.ProtoReflect.Descriptor instead.
 func (*AddCommentRequest) Descriptor() ([]byte, []int) {
-	return file_kubedesk_ticket_v1_ticket_proto_rawDescGZIP(), []int{13}
+	return file_kubedesk_ticket_v1_ticket_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *AddCommentRequest) GetTicketId() string {
@@ -1381,7 +1778,7 @@ type AddCommentResponse struct {
 
 func (x *AddCommentResponse) Reset() {
 	*x = AddCommentResponse{}
-	mi := &file_kubedesk_ticket_v1_ticket_proto_msgTypes[14]
+	mi := &file_kubedesk_ticket_v1_ticket_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1393,7 +1790,7 @@ func (x *AddCommentResponse) String() string {
 func (*AddCommentResponse) ProtoMessage() {}
 
 func (x *AddCommentResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_kubedesk_ticket_v1_ticket_proto_msgTypes[14]
+	mi := &file_kubedesk_ticket_v1_ticket_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1406,7 +1803,7 @@ func (x *AddCommentResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AddCommentResponse.ProtoReflect.Descriptor instead.
 func (*AddCommentResponse) Descriptor() ([]byte, []int) {
-	return file_kubedesk_ticket_v1_ticket_proto_rawDescGZIP(), []int{14}
+	return file_kubedesk_ticket_v1_ticket_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *AddCommentResponse) GetComment() *Comment {
@@ -1428,7 +1825,7 @@ type ListCommentsRequest struct {
 
 func (x *ListCommentsRequest) Reset() {
 	*x = ListCommentsRequest{}
-	mi := &file_kubedesk_ticket_v1_ticket_proto_msgTypes[15]
+	mi := &file_kubedesk_ticket_v1_ticket_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1440,7 +1837,7 @@ func (x *ListCommentsRequest) String() string {
 func (*ListCommentsRequest) ProtoMessage() {}
 
 func (x *ListCommentsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_kubedesk_ticket_v1_ticket_proto_msgTypes[15]
+	mi := &file_kubedesk_ticket_v1_ticket_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1453,7 +1850,7 @@ func (x *ListCommentsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListCommentsRequest.ProtoReflect.Descriptor instead.
 func (*ListCommentsRequest) Descriptor() ([]byte, []int) {
-	return file_kubedesk_ticket_v1_ticket_proto_rawDescGZIP(), []int{15}
+	return file_kubedesk_ticket_v1_ticket_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *ListCommentsRequest) GetTicketId() string {
@@ -1487,7 +1884,7 @@ type ListCommentsResponse struct {
 
 func (x *ListCommentsResponse) Reset() {
 	*x = ListCommentsResponse{}
-	mi := &file_kubedesk_ticket_v1_ticket_proto_msgTypes[16]
+	mi := &file_kubedesk_ticket_v1_ticket_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1499,7 +1896,7 @@ func (x *ListCommentsResponse) String() string {
 func (*ListCommentsResponse) ProtoMessage() {}
 
 func (x *ListCommentsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_kubedesk_ticket_v1_ticket_proto_msgTypes[16]
+	mi := &file_kubedesk_ticket_v1_ticket_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1512,7 +1909,7 @@ func (x *ListCommentsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListCommentsResponse.ProtoReflect.Descriptor instead.
 func (*ListCommentsResponse) Descriptor() ([]byte, []int) {
-	return file_kubedesk_ticket_v1_ticket_proto_rawDescGZIP(), []int{16}
+	return file_kubedesk_ticket_v1_ticket_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *ListCommentsResponse) GetComments() []*Comment {
@@ -1539,7 +1936,7 @@ type WatchEventsRequest struct {
 
 func (x *WatchEventsRequest) Reset() {
 	*x = WatchEventsRequest{}
-	mi := &file_kubedesk_ticket_v1_ticket_proto_msgTypes[17]
+	mi := &file_kubedesk_ticket_v1_ticket_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1551,7 +1948,7 @@ func (x *WatchEventsRequest) String() string {
 func (*WatchEventsRequest) ProtoMessage() {}
 
 func (x *WatchEventsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_kubedesk_ticket_v1_ticket_proto_msgTypes[17]
+	mi := &file_kubedesk_ticket_v1_ticket_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1564,7 +1961,7 @@ func (x *WatchEventsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WatchEventsRequest.ProtoReflect.Descriptor instead.
 func (*WatchEventsRequest) Descriptor() ([]byte, []int) {
-	return file_kubedesk_ticket_v1_ticket_proto_rawDescGZIP(), []int{17}
+	return file_kubedesk_ticket_v1_ticket_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *WatchEventsRequest) GetAfterCursor() string {
@@ -1589,7 +1986,7 @@ type WatchEventsResponse struct {
 
 func (x *WatchEventsResponse) Reset() {
 	*x = WatchEventsResponse{}
-	mi := &file_kubedesk_ticket_v1_ticket_proto_msgTypes[18]
+	mi := &file_kubedesk_ticket_v1_ticket_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1601,7 +1998,7 @@ func (x *WatchEventsResponse) String() string {
 func (*WatchEventsResponse) ProtoMessage() {}
 
 func (x *WatchEventsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_kubedesk_ticket_v1_ticket_proto_msgTypes[18]
+	mi := &file_kubedesk_ticket_v1_ticket_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1614,7 +2011,7 @@ func (x *WatchEventsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WatchEventsResponse.ProtoReflect.Descriptor instead.
 func (*WatchEventsResponse) Descriptor() ([]byte, []int) {
-	return file_kubedesk_ticket_v1_ticket_proto_rawDescGZIP(), []int{18}
+	return file_kubedesk_ticket_v1_ticket_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *WatchEventsResponse) GetEvent() *Event {
@@ -1643,7 +2040,7 @@ type Bookmark struct {
 
 func (x *Bookmark) Reset() {
 	*x = Bookmark{}
-	mi := &file_kubedesk_ticket_v1_ticket_proto_msgTypes[19]
+	mi := &file_kubedesk_ticket_v1_ticket_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1655,7 +2052,7 @@ func (x *Bookmark) String() string {
 func (*Bookmark) ProtoMessage() {}
 
 func (x *Bookmark) ProtoReflect() protoreflect.Message {
-	mi := &file_kubedesk_ticket_v1_ticket_proto_msgTypes[19]
+	mi := &file_kubedesk_ticket_v1_ticket_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1668,7 +2065,7 @@ func (x *Bookmark) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Bookmark.ProtoReflect.Descriptor instead.
 func (*Bookmark) Descriptor() ([]byte, []int) {
-	return file_kubedesk_ticket_v1_ticket_proto_rawDescGZIP(), []int{19}
+	return file_kubedesk_ticket_v1_ticket_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *Bookmark) GetCursor() string {
@@ -1678,16 +2075,114 @@ func (x *Bookmark) GetCursor() string {
 	return ""
 }
 
+type SetTicketSLARequest struct {
+	state    protoimpl.MessageState `protogen:"open.v1"`
+	TicketId string                 `protobuf:"bytes,1,opt,name=ticket_id,json=ticketId,proto3" json:"ticket_id,omitempty"`
+	// The new SLA state; its output-only summary fields are recomputed.
+	Sla           *TicketSLA `protobuf:"bytes,2,opt,name=sla,proto3" json:"sla,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SetTicketSLARequest) Reset() {
+	*x = SetTicketSLARequest{}
+	mi := &file_kubedesk_ticket_v1_ticket_proto_msgTypes[22]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SetTicketSLARequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SetTicketSLARequest) ProtoMessage() {}
+
+func (x *SetTicketSLARequest) ProtoReflect() protoreflect.Message {
+	mi := &file_kubedesk_ticket_v1_ticket_proto_msgTypes[22]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SetTicketSLARequest.ProtoReflect.Descriptor instead.
+func (*SetTicketSLARequest) Descriptor() ([]byte, []int) {
+	return file_kubedesk_ticket_v1_ticket_proto_rawDescGZIP(), []int{22}
+}
+
+func (x *SetTicketSLARequest) GetTicketId() string {
+	if x != nil {
+		return x.TicketId
+	}
+	return ""
+}
+
+func (x *SetTicketSLARequest) GetSla() *TicketSLA {
+	if x != nil {
+		return x.Sla
+	}
+	return nil
+}
+
+type SetTicketSLAResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The ticket with the SLA state now stored.
+	Ticket        *Ticket `protobuf:"bytes,1,opt,name=ticket,proto3" json:"ticket,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SetTicketSLAResponse) Reset() {
+	*x = SetTicketSLAResponse{}
+	mi := &file_kubedesk_ticket_v1_ticket_proto_msgTypes[23]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SetTicketSLAResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SetTicketSLAResponse) ProtoMessage() {}
+
+func (x *SetTicketSLAResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_kubedesk_ticket_v1_ticket_proto_msgTypes[23]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SetTicketSLAResponse.ProtoReflect.Descriptor instead.
+func (*SetTicketSLAResponse) Descriptor() ([]byte, []int) {
+	return file_kubedesk_ticket_v1_ticket_proto_rawDescGZIP(), []int{23}
+}
+
+func (x *SetTicketSLAResponse) GetTicket() *Ticket {
+	if x != nil {
+		return x.Ticket
+	}
+	return nil
+}
+
 var File_kubedesk_ticket_v1_ticket_proto protoreflect.FileDescriptor
 
 const file_kubedesk_ticket_v1_ticket_proto_rawDesc = "" +
 	"\n" +
-	"\x1fkubedesk/ticket/v1/ticket.proto\x12\x12kubedesk.ticket.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x8f\x01\n" +
+	"\x1fkubedesk/ticket/v1/ticket.proto\x12\x12kubedesk.ticket.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1egoogle/protobuf/duration.proto\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x8f\x01\n" +
 	"\tRequester\x12\x1c\n" +
 	"\x04name\x18\x01 \x01(\tB\b\xbaH\x05r\x03\x18\xc8\x01R\x04name\x12#\n" +
 	"\x05email\x18\x02 \x01(\tB\r\xbaH\n" +
 	"\xd8\x01\x01r\x05\x18\xfe\x01`\x01R\x05email\x12?\n" +
-	"\bidentity\x18\x03 \x01(\tB#\xbaH \xd8\x01\x01r\x1b\x18\x80\x022\x16^[a-z][a-z0-9_-]*:\\S+$R\bidentity\"\xcc\b\n" +
+	"\bidentity\x18\x03 \x01(\tB#\xbaH \xd8\x01\x01r\x1b\x18\x80\x022\x16^[a-z][a-z0-9_-]*:\\S+$R\bidentity\"\x83\t\n" +
 	"\x06Ticket\x12\x14\n" +
 	"\x02id\x18\x01 \x01(\tB\x04\xe2A\x01\x03R\x02id\x12\x1c\n" +
 	"\x06tenant\x18\x02 \x01(\tB\x04\xe2A\x01\x03R\x06tenant\x12\"\n" +
@@ -1712,11 +2207,31 @@ const file_kubedesk_ticket_v1_ticket_proto_rawDesc = "" +
 	"\n" +
 	"solve_time\x18\x11 \x01(\v2\x1a.google.protobuf.TimestampB\x04\xe2A\x01\x03R\tsolveTime\x12\x1e\n" +
 	"\aversion\x18\x12 \x01(\x03B\x04\xe2A\x01\x03R\aversion\x12\x12\n" +
-	"\x04etag\x18\x13 \x01(\tR\x04etag\x1a?\n" +
+	"\x04etag\x18\x13 \x01(\tR\x04etag\x125\n" +
+	"\x03sla\x18\x14 \x01(\v2\x1d.kubedesk.ticket.v1.TicketSLAB\x04\xe2A\x01\x03R\x03sla\x1a?\n" +
 	"\x11CustomFieldsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01:B\xbaH?\x1a=\n" +
-	"\x12ticket.tags.unique\x12\x13tags must be unique\x1a\x12this.tags.unique()\"\xe7\x02\n" +
+	"\x12ticket.tags.unique\x12\x13tags must be unique\x1a\x12this.tags.unique()\"\xb1\x03\n" +
+	"\x0eSLAClockStatus\x12>\n" +
+	"\x05clock\x18\x01 \x01(\x0e2\x1c.kubedesk.ticket.v1.SLAClockB\n" +
+	"\xbaH\a\x82\x01\x04\x10\x01 \x00R\x05clock\x12>\n" +
+	"\x05state\x18\x02 \x01(\x0e2\x1c.kubedesk.ticket.v1.SLAStateB\n" +
+	"\xbaH\a\x82\x01\x04\x10\x01 \x00R\x05state\x12?\n" +
+	"\x06colour\x18\x03 \x01(\x0e2\x1d.kubedesk.ticket.v1.SLAColourB\b\xbaH\x05\x82\x01\x02\x10\x01R\x06colour\x125\n" +
+	"\bdue_time\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\adueTime\x127\n" +
+	"\tremaining\x18\x05 \x01(\v2\x19.google.protobuf.DurationR\tremaining\x121\n" +
+	"\x06target\x18\x06 \x01(\v2\x19.google.protobuf.DurationR\x06target\x12;\n" +
+	"\vbreach_time\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"breachTime\"\xf5\x02\n" +
+	"\tTicketSLA\x12 \n" +
+	"\x06policy\x18\x01 \x01(\tB\b\xbaH\x05r\x03\x18\xac\x02R\x06policy\x12D\n" +
+	"\x06clocks\x18\x02 \x03(\v2\".kubedesk.ticket.v1.SLAClockStatusB\b\xbaH\x05\x92\x01\x02\x10\x03R\x06clocks\x128\n" +
+	"\x05state\x18\x03 \x01(\x0e2\x1c.kubedesk.ticket.v1.SLAStateB\x04\xe2A\x01\x03R\x05state\x12;\n" +
+	"\x06colour\x18\x04 \x01(\x0e2\x1d.kubedesk.ticket.v1.SLAColourB\x04\xe2A\x01\x03R\x06colour\x12D\n" +
+	"\rnext_due_time\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampB\x04\xe2A\x01\x03R\vnextDueTime\x12C\n" +
+	"\vupdate_time\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampB\x06\xbaH\x03\xc8\x01\x01R\n" +
+	"updateTime\"\xe7\x02\n" +
 	"\aComment\x12\x14\n" +
 	"\x02id\x18\x01 \x01(\tB\x04\xe2A\x01\x03R\x02id\x12!\n" +
 	"\tticket_id\x18\x02 \x01(\tB\x04\xe2A\x01\x03R\bticketId\x12&\n" +
@@ -1752,12 +2267,13 @@ const file_kubedesk_ticket_v1_ticket_proto_rawDesc = "" +
 	"\x10GetTicketRequest\x12\x19\n" +
 	"\x02id\x18\x01 \x01(\tB\t\xbaH\x06r\x04\x10\x01\x18@R\x02id\"G\n" +
 	"\x11GetTicketResponse\x122\n" +
-	"\x06ticket\x18\x01 \x01(\v2\x1a.kubedesk.ticket.v1.TicketR\x06ticket\"\x85\x01\n" +
+	"\x06ticket\x18\x01 \x01(\v2\x1a.kubedesk.ticket.v1.TicketR\x06ticket\"\xb7\x01\n" +
 	"\x12ListTicketsRequest\x12$\n" +
 	"\tpage_size\x18\x01 \x01(\x05B\a\xbaH\x04\x1a\x02(\x00R\bpageSize\x12'\n" +
 	"\n" +
 	"page_token\x18\x02 \x01(\tB\b\xbaH\x05r\x03\x18\x80\bR\tpageToken\x12 \n" +
-	"\x06filter\x18\x03 \x01(\tB\b\xbaH\x05r\x03\x18\x80\x10R\x06filter\"s\n" +
+	"\x06filter\x18\x03 \x01(\tB\b\xbaH\x05r\x03\x18\x80\x10R\x06filter\x120\n" +
+	"\border_by\x18\x04 \x01(\tB\x15\xbaH\x12r\x10R\x00R\fsla_next_dueR\aorderBy\"s\n" +
 	"\x13ListTicketsResponse\x124\n" +
 	"\atickets\x18\x01 \x03(\v2\x1a.kubedesk.ticket.v1.TicketR\atickets\x12&\n" +
 	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\x92\x01\n" +
@@ -1790,7 +2306,12 @@ const file_kubedesk_ticket_v1_ticket_proto_rawDesc = "" +
 	"\x05event\x18\x01 \x01(\v2\x19.kubedesk.ticket.v1.EventR\x05event\x128\n" +
 	"\bbookmark\x18\x02 \x01(\v2\x1c.kubedesk.ticket.v1.BookmarkR\bbookmark\"\"\n" +
 	"\bBookmark\x12\x16\n" +
-	"\x06cursor\x18\x01 \x01(\tR\x06cursor*\x8f\x01\n" +
+	"\x06cursor\x18\x01 \x01(\tR\x06cursor\"v\n" +
+	"\x13SetTicketSLARequest\x12&\n" +
+	"\tticket_id\x18\x01 \x01(\tB\t\xbaH\x06r\x04\x10\x01\x18@R\bticketId\x127\n" +
+	"\x03sla\x18\x02 \x01(\v2\x1d.kubedesk.ticket.v1.TicketSLAB\x06\xbaH\x03\xc8\x01\x01R\x03sla\"J\n" +
+	"\x14SetTicketSLAResponse\x122\n" +
+	"\x06ticket\x18\x01 \x01(\v2\x1a.kubedesk.ticket.v1.TicketR\x06ticket*\x8f\x01\n" +
 	"\x06Status\x12\x16\n" +
 	"\x12STATUS_UNSPECIFIED\x10\x00\x12\x0e\n" +
 	"\n" +
@@ -1814,7 +2335,25 @@ const file_kubedesk_ticket_v1_ticket_proto_rawDesc = "" +
 	"\fCHANNEL_CHAT\x10\x03\x12\x12\n" +
 	"\x0eCHANNEL_WECHAT\x10\x04\x12\x0f\n" +
 	"\vCHANNEL_API\x10\x05\x12\x11\n" +
-	"\rCHANNEL_PHONE\x10\x06*X\n" +
+	"\rCHANNEL_PHONE\x10\x06*\x8f\x01\n" +
+	"\bSLAState\x12\x19\n" +
+	"\x15SLA_STATE_UNSPECIFIED\x10\x00\x12\x10\n" +
+	"\fSLA_STATE_OK\x10\x01\x12\x15\n" +
+	"\x11SLA_STATE_WARNING\x10\x02\x12\x16\n" +
+	"\x12SLA_STATE_BREACHED\x10\x03\x12\x14\n" +
+	"\x10SLA_STATE_PAUSED\x10\x04\x12\x11\n" +
+	"\rSLA_STATE_MET\x10\x05*}\n" +
+	"\tSLAColour\x12\x1a\n" +
+	"\x16SLA_COLOUR_UNSPECIFIED\x10\x00\x12\x14\n" +
+	"\x10SLA_COLOUR_GREEN\x10\x01\x12\x15\n" +
+	"\x11SLA_COLOUR_YELLOW\x10\x02\x12\x12\n" +
+	"\x0eSLA_COLOUR_RED\x10\x03\x12\x13\n" +
+	"\x0fSLA_COLOUR_GREY\x10\x04*z\n" +
+	"\bSLAClock\x12\x19\n" +
+	"\x15SLA_CLOCK_UNSPECIFIED\x10\x00\x12\x1c\n" +
+	"\x18SLA_CLOCK_FIRST_RESPONSE\x10\x01\x12\x1b\n" +
+	"\x17SLA_CLOCK_NEXT_RESPONSE\x10\x02\x12\x18\n" +
+	"\x14SLA_CLOCK_RESOLUTION\x10\x03*X\n" +
 	"\n" +
 	"Visibility\x12\x1a\n" +
 	"\x16VISIBILITY_UNSPECIFIED\x10\x00\x12\x15\n" +
@@ -1825,12 +2364,13 @@ const file_kubedesk_ticket_v1_ticket_proto_rawDesc = "" +
 	"\x17AUTHOR_TYPE_UNSPECIFIED\x10\x00\x12\x15\n" +
 	"\x11AUTHOR_TYPE_AGENT\x10\x01\x12\x18\n" +
 	"\x14AUTHOR_TYPE_CUSTOMER\x10\x02\x12\x16\n" +
-	"\x12AUTHOR_TYPE_SYSTEM\x10\x03*\x83\x01\n" +
+	"\x12AUTHOR_TYPE_SYSTEM\x10\x03*\x9f\x01\n" +
 	"\tEventType\x12\x1a\n" +
 	"\x16EVENT_TYPE_UNSPECIFIED\x10\x00\x12\x1d\n" +
 	"\x19EVENT_TYPE_TICKET_CREATED\x10\x01\x12\x1d\n" +
 	"\x19EVENT_TYPE_TICKET_UPDATED\x10\x02\x12\x1c\n" +
-	"\x18EVENT_TYPE_COMMENT_ADDED\x10\x032\xc2\a\n" +
+	"\x18EVENT_TYPE_COMMENT_ADDED\x10\x03\x12\x1a\n" +
+	"\x16EVENT_TYPE_SLA_CHANGED\x10\x042\xa5\b\n" +
 	"\rTicketService\x12\x86\x01\n" +
 	"\fCreateTicket\x12'.kubedesk.ticket.v1.CreateTicketRequest\x1a(.kubedesk.ticket.v1.CreateTicketResponse\"#\x82\xd3\xe4\x93\x02\x1d:\x06ticketb\x06ticket\"\v/v1/tickets\x12z\n" +
 	"\tGetTicket\x12$.kubedesk.ticket.v1.GetTicketRequest\x1a%.kubedesk.ticket.v1.GetTicketResponse\" \x82\xd3\xe4\x93\x02\x1ab\x06ticket\x12\x10/v1/tickets/{id}\x12s\n" +
@@ -1839,7 +2379,8 @@ const file_kubedesk_ticket_v1_ticket_proto_rawDesc = "" +
 	"\n" +
 	"AddComment\x12%.kubedesk.ticket.v1.AddCommentRequest\x1a&.kubedesk.ticket.v1.AddCommentResponse\":\x82\xd3\xe4\x93\x024:\acommentb\acomment\" /v1/tickets/{ticket_id}/comments\x12\x8b\x01\n" +
 	"\fListComments\x12'.kubedesk.ticket.v1.ListCommentsRequest\x1a(.kubedesk.ticket.v1.ListCommentsResponse\"(\x82\xd3\xe4\x93\x02\"\x12 /v1/tickets/{ticket_id}/comments\x12z\n" +
-	"\vWatchEvents\x12&.kubedesk.ticket.v1.WatchEventsRequest\x1a'.kubedesk.ticket.v1.WatchEventsResponse\"\x18\x82\xd3\xe4\x93\x02\x12\x12\x10/v1/events:watch0\x01BGZEgithub.com/kubedesk/kubedesk/proto/gen/go/kubedesk/ticket/v1;ticketv1b\x06proto3"
+	"\vWatchEvents\x12&.kubedesk.ticket.v1.WatchEventsRequest\x1a'.kubedesk.ticket.v1.WatchEventsResponse\"\x18\x82\xd3\xe4\x93\x02\x12\x12\x10/v1/events:watch0\x01\x12a\n" +
+	"\fSetTicketSLA\x12'.kubedesk.ticket.v1.SetTicketSLARequest\x1a(.kubedesk.ticket.v1.SetTicketSLAResponseBGZEgithub.com/kubedesk/kubedesk/proto/gen/go/kubedesk/ticket/v1;ticketv1b\x06proto3"
 
 var (
 	file_kubedesk_ticket_v1_ticket_proto_rawDescOnce sync.Once
@@ -1853,87 +2394,112 @@ func file_kubedesk_ticket_v1_ticket_proto_rawDescGZIP() []byte {
 	return file_kubedesk_ticket_v1_ticket_proto_rawDescData
 }
 
-var file_kubedesk_ticket_v1_ticket_proto_enumTypes = make([]protoimpl.EnumInfo, 6)
-var file_kubedesk_ticket_v1_ticket_proto_msgTypes = make([]protoimpl.MessageInfo, 21)
+var file_kubedesk_ticket_v1_ticket_proto_enumTypes = make([]protoimpl.EnumInfo, 9)
+var file_kubedesk_ticket_v1_ticket_proto_msgTypes = make([]protoimpl.MessageInfo, 25)
 var file_kubedesk_ticket_v1_ticket_proto_goTypes = []any{
 	(Status)(0),                   // 0: kubedesk.ticket.v1.Status
 	(Priority)(0),                 // 1: kubedesk.ticket.v1.Priority
 	(Channel)(0),                  // 2: kubedesk.ticket.v1.Channel
-	(Visibility)(0),               // 3: kubedesk.ticket.v1.Visibility
-	(AuthorType)(0),               // 4: kubedesk.ticket.v1.AuthorType
-	(EventType)(0),                // 5: kubedesk.ticket.v1.EventType
-	(*Requester)(nil),             // 6: kubedesk.ticket.v1.Requester
-	(*Ticket)(nil),                // 7: kubedesk.ticket.v1.Ticket
-	(*Comment)(nil),               // 8: kubedesk.ticket.v1.Comment
-	(*FieldChange)(nil),           // 9: kubedesk.ticket.v1.FieldChange
-	(*Event)(nil),                 // 10: kubedesk.ticket.v1.Event
-	(*CreateTicketRequest)(nil),   // 11: kubedesk.ticket.v1.CreateTicketRequest
-	(*CreateTicketResponse)(nil),  // 12: kubedesk.ticket.v1.CreateTicketResponse
-	(*GetTicketRequest)(nil),      // 13: kubedesk.ticket.v1.GetTicketRequest
-	(*GetTicketResponse)(nil),     // 14: kubedesk.ticket.v1.GetTicketResponse
-	(*ListTicketsRequest)(nil),    // 15: kubedesk.ticket.v1.ListTicketsRequest
-	(*ListTicketsResponse)(nil),   // 16: kubedesk.ticket.v1.ListTicketsResponse
-	(*UpdateTicketRequest)(nil),   // 17: kubedesk.ticket.v1.UpdateTicketRequest
-	(*UpdateTicketResponse)(nil),  // 18: kubedesk.ticket.v1.UpdateTicketResponse
-	(*AddCommentRequest)(nil),     // 19: kubedesk.ticket.v1.AddCommentRequest
-	(*AddCommentResponse)(nil),    // 20: kubedesk.ticket.v1.AddCommentResponse
-	(*ListCommentsRequest)(nil),   // 21: kubedesk.ticket.v1.ListCommentsRequest
-	(*ListCommentsResponse)(nil),  // 22: kubedesk.ticket.v1.ListCommentsResponse
-	(*WatchEventsRequest)(nil),    // 23: kubedesk.ticket.v1.WatchEventsRequest
-	(*WatchEventsResponse)(nil),   // 24: kubedesk.ticket.v1.WatchEventsResponse
-	(*Bookmark)(nil),              // 25: kubedesk.ticket.v1.Bookmark
-	nil,                           // 26: kubedesk.ticket.v1.Ticket.CustomFieldsEntry
-	(*timestamppb.Timestamp)(nil), // 27: google.protobuf.Timestamp
-	(*fieldmaskpb.FieldMask)(nil), // 28: google.protobuf.FieldMask
+	(SLAState)(0),                 // 3: kubedesk.ticket.v1.SLAState
+	(SLAColour)(0),                // 4: kubedesk.ticket.v1.SLAColour
+	(SLAClock)(0),                 // 5: kubedesk.ticket.v1.SLAClock
+	(Visibility)(0),               // 6: kubedesk.ticket.v1.Visibility
+	(AuthorType)(0),               // 7: kubedesk.ticket.v1.AuthorType
+	(EventType)(0),                // 8: kubedesk.ticket.v1.EventType
+	(*Requester)(nil),             // 9: kubedesk.ticket.v1.Requester
+	(*Ticket)(nil),                // 10: kubedesk.ticket.v1.Ticket
+	(*SLAClockStatus)(nil),        // 11: kubedesk.ticket.v1.SLAClockStatus
+	(*TicketSLA)(nil),             // 12: kubedesk.ticket.v1.TicketSLA
+	(*Comment)(nil),               // 13: kubedesk.ticket.v1.Comment
+	(*FieldChange)(nil),           // 14: kubedesk.ticket.v1.FieldChange
+	(*Event)(nil),                 // 15: kubedesk.ticket.v1.Event
+	(*CreateTicketRequest)(nil),   // 16: kubedesk.ticket.v1.CreateTicketRequest
+	(*CreateTicketResponse)(nil),  // 17: kubedesk.ticket.v1.CreateTicketResponse
+	(*GetTicketRequest)(nil),      // 18: kubedesk.ticket.v1.GetTicketRequest
+	(*GetTicketResponse)(nil),     // 19: kubedesk.ticket.v1.GetTicketResponse
+	(*ListTicketsRequest)(nil),    // 20: kubedesk.ticket.v1.ListTicketsRequest
+	(*ListTicketsResponse)(nil),   // 21: kubedesk.ticket.v1.ListTicketsResponse
+	(*UpdateTicketRequest)(nil),   // 22: kubedesk.ticket.v1.UpdateTicketRequest
+	(*UpdateTicketResponse)(nil),  // 23: kubedesk.ticket.v1.UpdateTicketResponse
+	(*AddCommentRequest)(nil),     // 24: kubedesk.ticket.v1.AddCommentRequest
+	(*AddCommentResponse)(nil),    // 25: kubedesk.ticket.v1.AddCommentResponse
+	(*ListCommentsRequest)(nil),   // 26: kubedesk.ticket.v1.ListCommentsRequest
+	(*ListCommentsResponse)(nil),  // 27: kubedesk.ticket.v1.ListCommentsResponse
+	(*WatchEventsRequest)(nil),    // 28: kubedesk.ticket.v1.WatchEventsRequest
+	(*WatchEventsResponse)(nil),   // 29: kubedesk.ticket.v1.WatchEventsResponse
+	(*Bookmark)(nil),              // 30: kubedesk.ticket.v1.Bookmark
+	(*SetTicketSLARequest)(nil),   // 31: kubedesk.ticket.v1.SetTicketSLARequest
+	(*SetTicketSLAResponse)(nil),  // 32: kubedesk.ticket.v1.SetTicketSLAResponse
+	nil,                           // 33: kubedesk.ticket.v1.Ticket.CustomFieldsEntry
+	(*timestamppb.Timestamp)(nil), // 34: google.protobuf.Timestamp
+	(*durationpb.Duration)(nil),   // 35: google.protobuf.Duration
+	(*fieldmaskpb.FieldMask)(nil), // 36: google.protobuf.FieldMask
 }
 var file_kubedesk_ticket_v1_ticket_proto_depIdxs = []int32{
 	0,  // 0: kubedesk.ticket.v1.Ticket.status:type_name -> kubedesk.ticket.v1.Status
 	1,  // 1: kubedesk.ticket.v1.Ticket.priority:type_name -> kubedesk.ticket.v1.Priority
 	2,  // 2: kubedesk.ticket.v1.Ticket.channel:type_name -> kubedesk.ticket.v1.Channel
-	6,  // 3: kubedesk.ticket.v1.Ticket.requester:type_name -> kubedesk.ticket.v1.Requester
-	26, // 4: kubedesk.ticket.v1.Ticket.custom_fields:type_name -> kubedesk.ticket.v1.Ticket.CustomFieldsEntry
-	27, // 5: kubedesk.ticket.v1.Ticket.create_time:type_name -> google.protobuf.Timestamp
-	27, // 6: kubedesk.ticket.v1.Ticket.update_time:type_name -> google.protobuf.Timestamp
-	27, // 7: kubedesk.ticket.v1.Ticket.solve_time:type_name -> google.protobuf.Timestamp
-	4,  // 8: kubedesk.ticket.v1.Comment.author_type:type_name -> kubedesk.ticket.v1.AuthorType
-	3,  // 9: kubedesk.ticket.v1.Comment.visibility:type_name -> kubedesk.ticket.v1.Visibility
-	27, // 10: kubedesk.ticket.v1.Comment.create_time:type_name -> google.protobuf.Timestamp
-	5,  // 11: kubedesk.ticket.v1.Event.type:type_name -> kubedesk.ticket.v1.EventType
-	7,  // 12: kubedesk.ticket.v1.Event.ticket:type_name -> kubedesk.ticket.v1.Ticket
-	8,  // 13: kubedesk.ticket.v1.Event.comment:type_name -> kubedesk.ticket.v1.Comment
-	9,  // 14: kubedesk.ticket.v1.Event.changes:type_name -> kubedesk.ticket.v1.FieldChange
-	27, // 15: kubedesk.ticket.v1.Event.create_time:type_name -> google.protobuf.Timestamp
-	7,  // 16: kubedesk.ticket.v1.CreateTicketRequest.ticket:type_name -> kubedesk.ticket.v1.Ticket
-	7,  // 17: kubedesk.ticket.v1.CreateTicketResponse.ticket:type_name -> kubedesk.ticket.v1.Ticket
-	7,  // 18: kubedesk.ticket.v1.GetTicketResponse.ticket:type_name -> kubedesk.ticket.v1.Ticket
-	7,  // 19: kubedesk.ticket.v1.ListTicketsResponse.tickets:type_name -> kubedesk.ticket.v1.Ticket
-	7,  // 20: kubedesk.ticket.v1.UpdateTicketRequest.ticket:type_name -> kubedesk.ticket.v1.Ticket
-	28, // 21: kubedesk.ticket.v1.UpdateTicketRequest.update_mask:type_name -> google.protobuf.FieldMask
-	7,  // 22: kubedesk.ticket.v1.UpdateTicketResponse.ticket:type_name -> kubedesk.ticket.v1.Ticket
-	8,  // 23: kubedesk.ticket.v1.AddCommentRequest.comment:type_name -> kubedesk.ticket.v1.Comment
-	8,  // 24: kubedesk.ticket.v1.AddCommentResponse.comment:type_name -> kubedesk.ticket.v1.Comment
-	8,  // 25: kubedesk.ticket.v1.ListCommentsResponse.comments:type_name -> kubedesk.ticket.v1.Comment
-	10, // 26: kubedesk.ticket.v1.WatchEventsResponse.event:type_name -> kubedesk.ticket.v1.Event
-	25, // 27: kubedesk.ticket.v1.WatchEventsResponse.bookmark:type_name -> kubedesk.ticket.v1.Bookmark
-	11, // 28: kubedesk.ticket.v1.TicketService.CreateTicket:input_type -> kubedesk.ticket.v1.CreateTicketRequest
-	13, // 29: kubedesk.ticket.v1.TicketService.GetTicket:input_type -> kubedesk.ticket.v1.GetTicketRequest
-	15, // 30: kubedesk.ticket.v1.TicketService.ListTickets:input_type -> kubedesk.ticket.v1.ListTicketsRequest
-	17, // 31: kubedesk.ticket.v1.TicketService.UpdateTicket:input_type -> kubedesk.ticket.v1.UpdateTicketRequest
-	19, // 32: kubedesk.ticket.v1.TicketService.AddComment:input_type -> kubedesk.ticket.v1.AddCommentRequest
-	21, // 33: kubedesk.ticket.v1.TicketService.ListComments:input_type -> kubedesk.ticket.v1.ListCommentsRequest
-	23, // 34: kubedesk.ticket.v1.TicketService.WatchEvents:input_type -> kubedesk.ticket.v1.WatchEventsRequest
-	12, // 35: kubedesk.ticket.v1.TicketService.CreateTicket:output_type -> kubedesk.ticket.v1.CreateTicketResponse
-	14, // 36: kubedesk.ticket.v1.TicketService.GetTicket:output_type -> kubedesk.ticket.v1.GetTicketResponse
-	16, // 37: kubedesk.ticket.v1.TicketService.ListTickets:output_type -> kubedesk.ticket.v1.ListTicketsResponse
-	18, // 38: kubedesk.ticket.v1.TicketService.UpdateTicket:output_type -> kubedesk.ticket.v1.UpdateTicketResponse
-	20, // 39: kubedesk.ticket.v1.TicketService.AddComment:output_type -> kubedesk.ticket.v1.AddCommentResponse
-	22, // 40: kubedesk.ticket.v1.TicketService.ListComments:output_type -> kubedesk.ticket.v1.ListCommentsResponse
-	24, // 41: kubedesk.ticket.v1.TicketService.WatchEvents:output_type -> kubedesk.ticket.v1.WatchEventsResponse
-	35, // [35:42] is the sub-list for method output_type
-	28, // [28:35] is the sub-list for method input_type
-	28, // [28:28] is the sub-list for extension type_name
-	28, // [28:28] is the sub-list for extension extendee
-	0,  // [0:28] is the sub-list for field type_name
+	9,  // 3: kubedesk.ticket.v1.Ticket.requester:type_name -> kubedesk.ticket.v1.Requester
+	33, // 4: kubedesk.ticket.v1.Ticket.custom_fields:type_name -> kubedesk.ticket.v1.Ticket.CustomFieldsEntry
+	34, // 5: kubedesk.ticket.v1.Ticket.create_time:type_name -> google.protobuf.Timestamp
+	34, // 6: kubedesk.ticket.v1.Ticket.update_time:type_name -> google.protobuf.Timestamp
+	34, // 7: kubedesk.ticket.v1.Ticket.solve_time:type_name -> google.protobuf.Timestamp
+	12, // 8: kubedesk.ticket.v1.Ticket.sla:type_name -> kubedesk.ticket.v1.TicketSLA
+	5,  // 9: kubedesk.ticket.v1.SLAClockStatus.clock:type_name -> kubedesk.ticket.v1.SLAClock
+	3,  // 10: kubedesk.ticket.v1.SLAClockStatus.state:type_name -> kubedesk.ticket.v1.SLAState
+	4,  // 11: kubedesk.ticket.v1.SLAClockStatus.colour:type_name -> kubedesk.ticket.v1.SLAColour
+	34, // 12: kubedesk.ticket.v1.SLAClockStatus.due_time:type_name -> google.protobuf.Timestamp
+	35, // 13: kubedesk.ticket.v1.SLAClockStatus.remaining:type_name -> google.protobuf.Duration
+	35, // 14: kubedesk.ticket.v1.SLAClockStatus.target:type_name -> google.protobuf.Duration
+	34, // 15: kubedesk.ticket.v1.SLAClockStatus.breach_time:type_name -> google.protobuf.Timestamp
+	11, // 16: kubedesk.ticket.v1.TicketSLA.clocks:type_name -> kubedesk.ticket.v1.SLAClockStatus
+	3,  // 17: kubedesk.ticket.v1.TicketSLA.state:type_name -> kubedesk.ticket.v1.SLAState
+	4,  // 18: kubedesk.ticket.v1.TicketSLA.colour:type_name -> kubedesk.ticket.v1.SLAColour
+	34, // 19: kubedesk.ticket.v1.TicketSLA.next_due_time:type_name -> google.protobuf.Timestamp
+	34, // 20: kubedesk.ticket.v1.TicketSLA.update_time:type_name -> google.protobuf.Timestamp
+	7,  // 21: kubedesk.ticket.v1.Comment.author_type:type_name -> kubedesk.ticket.v1.AuthorType
+	6,  // 22: kubedesk.ticket.v1.Comment.visibility:type_name -> kubedesk.ticket.v1.Visibility
+	34, // 23: kubedesk.ticket.v1.Comment.create_time:type_name -> google.protobuf.Timestamp
+	8,  // 24: kubedesk.ticket.v1.Event.type:type_name -> kubedesk.ticket.v1.EventType
+	10, // 25: kubedesk.ticket.v1.Event.ticket:type_name -> kubedesk.ticket.v1.Ticket
+	13, // 26: kubedesk.ticket.v1.Event.comment:type_name -> kubedesk.ticket.v1.Comment
+	14, // 27: kubedesk.ticket.v1.Event.changes:type_name -> kubedesk.ticket.v1.FieldChange
+	34, // 28: kubedesk.ticket.v1.Event.create_time:type_name -> google.protobuf.Timestamp
+	10, // 29: kubedesk.ticket.v1.CreateTicketRequest.ticket:type_name -> kubedesk.ticket.v1.Ticket
+	10, // 30: kubedesk.ticket.v1.CreateTicketResponse.ticket:type_name -> kubedesk.ticket.v1.Ticket
+	10, // 31: kubedesk.ticket.v1.GetTicketResponse.ticket:type_name -> kubedesk.ticket.v1.Ticket
+	10, // 32: kubedesk.ticket.v1.ListTicketsResponse.tickets:type_name -> kubedesk.ticket.v1.Ticket
+	10, // 33: kubedesk.ticket.v1.UpdateTicketRequest.ticket:type_name -> kubedesk.ticket.v1.Ticket
+	36, // 34: kubedesk.ticket.v1.UpdateTicketRequest.update_mask:type_name -> google.protobuf.FieldMask
+	10, // 35: kubedesk.ticket.v1.UpdateTicketResponse.ticket:type_name -> kubedesk.ticket.v1.Ticket
+	13, // 36: kubedesk.ticket.v1.AddCommentRequest.comment:type_name -> kubedesk.ticket.v1.Comment
+	13, // 37: kubedesk.ticket.v1.AddCommentResponse.comment:type_name -> kubedesk.ticket.v1.Comment
+	13, // 38: kubedesk.ticket.v1.ListCommentsResponse.comments:type_name -> kubedesk.ticket.v1.Comment
+	15, // 39: kubedesk.ticket.v1.WatchEventsResponse.event:type_name -> kubedesk.ticket.v1.Event
+	30, // 40: kubedesk.ticket.v1.WatchEventsResponse.bookmark:type_name -> kubedesk.ticket.v1.Bookmark
+	12, // 41: kubedesk.ticket.v1.SetTicketSLARequest.sla:type_name -> kubedesk.ticket.v1.TicketSLA
+	10, // 42: kubedesk.ticket.v1.SetTicketSLAResponse.ticket:type_name -> kubedesk.ticket.v1.Ticket
+	16, // 43: kubedesk.ticket.v1.TicketService.CreateTicket:input_type -> kubedesk.ticket.v1.CreateTicketRequest
+	18, // 44: kubedesk.ticket.v1.TicketService.GetTicket:input_type -> kubedesk.ticket.v1.GetTicketRequest
+	20, // 45: kubedesk.ticket.v1.TicketService.ListTickets:input_type -> kubedesk.ticket.v1.ListTicketsRequest
+	22, // 46: kubedesk.ticket.v1.TicketService.UpdateTicket:input_type -> kubedesk.ticket.v1.UpdateTicketRequest
+	24, // 47: kubedesk.ticket.v1.TicketService.AddComment:input_type -> kubedesk.ticket.v1.AddCommentRequest
+	26, // 48: kubedesk.ticket.v1.TicketService.ListComments:input_type -> kubedesk.ticket.v1.ListCommentsRequest
+	28, // 49: kubedesk.ticket.v1.TicketService.WatchEvents:input_type -> kubedesk.ticket.v1.WatchEventsRequest
+	31, // 50: kubedesk.ticket.v1.TicketService.SetTicketSLA:input_type -> kubedesk.ticket.v1.SetTicketSLARequest
+	17, // 51: kubedesk.ticket.v1.TicketService.CreateTicket:output_type -> kubedesk.ticket.v1.CreateTicketResponse
+	19, // 52: kubedesk.ticket.v1.TicketService.GetTicket:output_type -> kubedesk.ticket.v1.GetTicketResponse
+	21, // 53: kubedesk.ticket.v1.TicketService.ListTickets:output_type -> kubedesk.ticket.v1.ListTicketsResponse
+	23, // 54: kubedesk.ticket.v1.TicketService.UpdateTicket:output_type -> kubedesk.ticket.v1.UpdateTicketResponse
+	25, // 55: kubedesk.ticket.v1.TicketService.AddComment:output_type -> kubedesk.ticket.v1.AddCommentResponse
+	27, // 56: kubedesk.ticket.v1.TicketService.ListComments:output_type -> kubedesk.ticket.v1.ListCommentsResponse
+	29, // 57: kubedesk.ticket.v1.TicketService.WatchEvents:output_type -> kubedesk.ticket.v1.WatchEventsResponse
+	32, // 58: kubedesk.ticket.v1.TicketService.SetTicketSLA:output_type -> kubedesk.ticket.v1.SetTicketSLAResponse
+	51, // [51:59] is the sub-list for method output_type
+	43, // [43:51] is the sub-list for method input_type
+	43, // [43:43] is the sub-list for extension type_name
+	43, // [43:43] is the sub-list for extension extendee
+	0,  // [0:43] is the sub-list for field type_name
 }
 
 func init() { file_kubedesk_ticket_v1_ticket_proto_init() }
@@ -1946,8 +2512,8 @@ func file_kubedesk_ticket_v1_ticket_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_kubedesk_ticket_v1_ticket_proto_rawDesc), len(file_kubedesk_ticket_v1_ticket_proto_rawDesc)),
-			NumEnums:      6,
-			NumMessages:   21,
+			NumEnums:      9,
+			NumMessages:   25,
 			NumExtensions: 0,
 			NumServices:   1,
 		},
