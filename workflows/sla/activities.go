@@ -20,9 +20,10 @@ type TicketUpdater interface {
 	// retries, continue-as-new); state.UpdatedAt orders them.
 	SetSLA(ctx context.Context, state SLAState) error
 	Reassign(ctx context.Context, tenant, ticketID, group string) error
-	// RaisePriority raises the ticket's priority one step (P3 to P2); the
+	// RaisePriority raises the ticket's priority one step (P3 to P2) if
+	// it is still from (1..5), so that a retried call raises it once; the
 	// ticket's priority-change event then comes back as a signal.
-	RaisePriority(ctx context.Context, tenant, ticketID string) error
+	RaisePriority(ctx context.Context, tenant, ticketID string, from int) error
 	Notify(ctx context.Context, n Notification) error
 }
 
@@ -44,6 +45,8 @@ type BreachInput struct {
 	// At is the workflow time of the breach.
 	At     time.Time
 	Action v1alpha1.BreachAction
+	// Priority is the ticket's priority (1..5) when it breached.
+	Priority int `json:",omitempty"`
 }
 
 // WebhookPayload is the JSON body a webhook action posts.
@@ -90,7 +93,7 @@ func (a *Activities) Reassign(ctx context.Context, in BreachInput) error {
 
 // RaisePriority runs a raisePriority action.
 func (a *Activities) RaisePriority(ctx context.Context, in BreachInput) error {
-	if err := a.Tickets.RaisePriority(ctx, in.Tenant, in.TicketID); err != nil {
+	if err := a.Tickets.RaisePriority(ctx, in.Tenant, in.TicketID, in.Priority); err != nil {
 		return fmt.Errorf("ticket %s/%s: raise priority: %w", in.Tenant, in.TicketID, err)
 	}
 	return nil

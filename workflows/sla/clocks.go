@@ -45,9 +45,14 @@ func NewPolicySpec(doc v1alpha1.SLAPolicy) (PolicySpec, error) {
 	if err != nil {
 		return PolicySpec{}, err
 	}
+	return p.Spec, nil
+}
+
+// policySpec builds p's PolicySpec from the spec it was compiled from.
+func policySpec(p *Policy, s v1alpha1.SLAPolicySpec) PolicySpec {
 	out := PolicySpec{
 		Name:           p.Name,
-		Calendar:       calendarSpec(doc.Spec.Calendar),
+		Calendar:       calendarSpec(s.Calendar),
 		WarningPercent: int(math.Round(p.Warning * 100)),
 		PauseOn:        slices.Clone(p.PauseOn),
 		BreachActions:  slices.Clone(p.BreachActions),
@@ -58,7 +63,7 @@ func NewPolicySpec(doc v1alpha1.SLAPolicy) (PolicySpec, error) {
 			continue
 		}
 		business := true
-		for _, dt := range doc.Spec.Targets {
+		for _, dt := range s.Targets {
 			if i, _ := priorityIndex(dt.Priority); i == prio && dt.BusinessHours != nil {
 				business = *dt.BusinessHours
 			}
@@ -71,7 +76,7 @@ func NewPolicySpec(doc v1alpha1.SLAPolicy) (PolicySpec, error) {
 			BusinessHours: business,
 		})
 	}
-	return out, nil
+	return out
 }
 
 // ClockKind names one of a ticket's SLA clocks.
@@ -135,6 +140,20 @@ type RunState struct {
 	// events are never counted before it.
 	Accounted time.Time
 	Closed    bool
+	// Seen is the latest ticket change taken in (see TicketEvent.Version):
+	// a relay that sends an event again after a restart changes nothing.
+	Seen EventSeq `json:",omitzero"`
+}
+
+// EventSeq orders the signals of one ticket: the ticket's version after
+// the change, and the signal's index among those one change produced.
+type EventSeq struct {
+	Version int64
+	Part    int
+}
+
+func (a EventSeq) after(b EventSeq) bool {
+	return a.Version > b.Version || a.Version == b.Version && a.Part > b.Part
 }
 
 // ClockStatus is one clock as written to the ticket and returned by the
@@ -186,6 +205,24 @@ type TicketEvent struct {
 	Status   string    `json:",omitempty"`
 	Priority int       `json:",omitempty"`
 	Group    string    `json:",omitempty"`
+	// Version and Part, when Version is set, identify the ticket change
+	// the event comes from (see EventSeq); an event at or before the last
+	// one taken in is a repeat and is ignored. Zero Version: always taken.
+	Version int64 `json:",omitempty"`
+	Part    int   `json:",omitempty"`
+}
+
+// repeat reports whether ev was already taken in, and records it if not.
+func (c *clocks) repeat(ev TicketEvent) bool {
+	if ev.Version == 0 {
+		return false
+	}
+	seq := EventSeq{Version: ev.Version, Part: ev.Part}
+	if !seq.after(c.st.Seen) {
+		return true
+	}
+	c.st.Seen = seq
+	return false
 }
 
 // Statuses the clocks react to besides PauseOn.
@@ -225,6 +262,7 @@ func newClocks(in EscalationInput) (*clocks, error) {
 		return c, nil
 	}
 	c.st.Accounted = in.CreatedAt
+	c.st.Seen = EventSeq{Version: in.Version, Part: math.MaxInt}
 	for _, k := range []ClockKind{FirstResponse, Resolution} {
 		*c.clock(k) = Clock{Started: true, Since: in.CreatedAt}
 	}

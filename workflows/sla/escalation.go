@@ -33,7 +33,11 @@ type EscalationInput struct {
 	CreatedAt time.Time
 	Status    string // the ticket's status at start
 	Priority  int    // 1..5
-	Policy    PolicySpec
+	// Version is the ticket's version that CreatedAt, Status and Priority
+	// describe: signals from changes up to it are already reflected and are
+	// ignored. Zero takes in every signal.
+	Version int64 `json:",omitempty"`
+	Policy  PolicySpec
 	// HistoryLimit overrides DefaultHistoryLimit (tests).
 	HistoryLimit int `json:",omitempty"`
 	// State is nil at the first start; continue-as-new carries the clocks
@@ -86,12 +90,16 @@ func SLAEscalationWorkflow(ctx workflow.Context, in EscalationInput) error {
 	events := workflow.GetSignalChannel(ctx, SignalTicketEvent)
 	limit := cmp.Or(in.HistoryLimit, DefaultHistoryLimit)
 	receive := func(ev TicketEvent) {
+		if c.repeat(ev) {
+			logger.Debug("Repeated ticket event ignored", "version", ev.Version, "part", ev.Part)
+			return
+		}
 		now := workflow.Now(ctx)
 		// Deadlines that passed before the event count first: a reply that
 		// comes after the due time is late even if the timer has not fired
 		// yet (both can arrive in one workflow task).
 		for _, k := range c.fire(c.eventTime(ev, now)) {
-			runBreachActions(ctx, &in, k, now)
+			runBreachActions(ctx, &in, k, now, c.priority)
 		}
 		if err := c.apply(ev, now); err != nil {
 			logger.Warn("Ticket event ignored", "error", err)
@@ -108,7 +116,7 @@ func SLAEscalationWorkflow(ctx workflow.Context, in EscalationInput) error {
 	for {
 		now := workflow.Now(ctx)
 		for _, k := range c.fire(now) {
-			runBreachActions(ctx, &in, k, now)
+			runBreachActions(ctx, &in, k, now, c.priority)
 		}
 		if st := c.snapshot(&in, now); !wrote || !sameClocks(written, st.Clocks) {
 			var a *Activities
@@ -177,10 +185,13 @@ func SLAEscalationWorkflow(ctx workflow.Context, in EscalationInput) error {
 
 // runBreachActions carries out the policy's breach actions in order. A
 // failed action is logged; the others still run.
-func runBreachActions(ctx workflow.Context, in *EscalationInput, k ClockKind, at time.Time) {
+func runBreachActions(ctx workflow.Context, in *EscalationInput, k ClockKind, at time.Time, priority int) {
 	var a *Activities
 	for _, action := range in.Policy.BreachActions {
-		bi := BreachInput{Tenant: in.Tenant, TicketID: in.TicketID, Policy: in.Policy.Name, Clock: k, At: at, Action: action}
+		bi := BreachInput{
+			Tenant: in.Tenant, TicketID: in.TicketID, Policy: in.Policy.Name,
+			Clock: k, At: at, Action: action, Priority: priority,
+		}
 		var fn any
 		switch action.Type {
 		case v1alpha1.BreachNotify:

@@ -73,7 +73,7 @@ func (f *fakeTickets) Reassign(_ context.Context, _, _, group string) error {
 	return nil
 }
 
-func (f *fakeTickets) RaisePriority(context.Context, string, string) error {
+func (f *fakeTickets) RaisePriority(context.Context, string, string, int) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.raised++
@@ -288,6 +288,39 @@ func TestEscalationSignalPaths(t *testing.T) {
 			{FirstResponse, StateOK, m, m.Add(15 * time.Minute)},
 			{FirstResponse, StateWarning, m.Add(90 * time.Minute), m.Add(2 * time.Hour)},
 			{FirstResponse, StateBreached, m.Add(2 * time.Hour), m.Add(2 * time.Hour)},
+		},
+	}, {
+		// A relay restarted from an older cursor sends the agent reply of
+		// version 2 again after the customer reply of version 3: the
+		// repeat must not meet the next-response clock.
+		name: "repeated events are ignored", created: m, priority: 1,
+		steps: []step{
+			{5 * time.Minute, TicketEvent{Kind: EventAgentReply, Version: 2}},
+			{20 * time.Minute, TicketEvent{Kind: EventCustomerReply, Version: 3}},
+			{21 * time.Minute, TicketEvent{Kind: EventAgentReply, Version: 2}},
+			{22 * time.Minute, TicketEvent{Kind: EventCustomerReply, Version: 3}},
+			closeAt(2 * time.Hour),
+		},
+		wants: []want{
+			{FirstResponse, StateMet, m.Add(5 * time.Minute), time.Time{}},
+			{NextResponse, StateOK, m.Add(20 * time.Minute), m.Add(50 * time.Minute)},
+			{NextResponse, StateMet, time.Time{}, time.Time{}},
+			{NextResponse, StateBreached, m.Add(50 * time.Minute), m.Add(50 * time.Minute)},
+		},
+	}, {
+		// One ticket change can produce two signals (a customer reply
+		// that reopens a pending ticket): both parts count.
+		name: "parts of one change all count", created: m, priority: 1,
+		steps: []step{
+			{5 * time.Minute, TicketEvent{Kind: EventAgentReply, Version: 2}},
+			{10 * time.Minute, TicketEvent{Kind: EventStatusChange, Status: "pending", Version: 3}},
+			{20 * time.Minute, TicketEvent{Kind: EventCustomerReply, Version: 4}},
+			{20 * time.Minute, TicketEvent{Kind: EventStatusChange, Status: "open", Version: 4, Part: 1}},
+			closeAt(2 * time.Hour),
+		},
+		wants: []want{
+			{NextResponse, StateOK, m.Add(20 * time.Minute), m.Add(50 * time.Minute)},
+			{NextResponse, StateBreached, m.Add(50 * time.Minute), m.Add(50 * time.Minute)},
 		},
 	}} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -505,4 +538,22 @@ func TestNewPolicySpec(t *testing.T) {
 	if _, err := NewPolicySpec(v1alpha1.SLAPolicy{}); err == nil {
 		t.Error("NewPolicySpec accepted an empty policy")
 	}
+}
+
+// A workflow started from a ticket snapshot at version 3 ignores signals of
+// the changes the snapshot already reflects.
+func TestStartVersionSkipsReflectedChanges(t *testing.T) {
+	in := testInput(t, monday10, 1)
+	in.Version = 3
+	f, err := runWorkflow(t, in, nil,
+		step{time.Minute, TicketEvent{Kind: EventAgentReply, Version: 3}},
+		step{20 * time.Minute, TicketEvent{Kind: EventAgentReply, Version: 4}},
+		closeAt(time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkWants(t, f, []want{
+		{FirstResponse, StateBreached, monday10.Add(15 * time.Minute), monday10.Add(15 * time.Minute)},
+		{FirstResponse, StateMet, monday10.Add(20 * time.Minute), time.Time{}},
+	})
 }

@@ -40,6 +40,8 @@ type Policy struct {
 	Warning        float64  // fraction of a target that turns it yellow
 	BreachActions  []v1alpha1.BreachAction
 	ApplyToRunning bool
+	// Spec is the policy in the form a workflow input carries.
+	Spec PolicySpec
 }
 
 // Defaults the API server applies from the CRD schema; the binary's
@@ -180,6 +182,7 @@ func Compile(p v1alpha1.SLAPolicy) (*Policy, error) {
 	if len(errs) > 0 {
 		return nil, fmt.Errorf("SLAPolicy %s: %w", name, errors.Join(errs...))
 	}
+	pol.Spec = policySpec(pol, s)
 	return pol, nil
 }
 

@@ -52,8 +52,8 @@ func (t *tickets) Reassign(context.Context, string, string, string) error {
 	t.reassigned = append(t.reassigned, time.Now())
 	return nil
 }
-func (*tickets) RaisePriority(context.Context, string, string) error { return nil }
-func (*tickets) Notify(context.Context, sla.Notification) error      { return nil }
+func (*tickets) RaisePriority(context.Context, string, string, int) error { return nil }
+func (*tickets) Notify(context.Context, sla.Notification) error           { return nil }
 
 func TestEscalationOnRealServer(t *testing.T) {
 	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
