@@ -1,10 +1,16 @@
 package ticket
 
 import (
+	"fmt"
+	"maps"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
 
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/types/known/durationpb"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	ticketv1 "github.com/kubedesk/kubedesk/proto/gen/go/kubedesk/ticket/v1"
@@ -34,6 +40,21 @@ var (
 		EventTicketCreated: ticketv1.EventType_EVENT_TYPE_TICKET_CREATED,
 		EventTicketUpdated: ticketv1.EventType_EVENT_TYPE_TICKET_UPDATED,
 		EventCommentAdded:  ticketv1.EventType_EVENT_TYPE_COMMENT_ADDED,
+		EventSLAChanged:    ticketv1.EventType_EVENT_TYPE_SLA_CHANGED,
+	}
+	slaStateToProto = map[SLAState]ticketv1.SLAState{
+		SLAOK: ticketv1.SLAState_SLA_STATE_OK, SLAWarning: ticketv1.SLAState_SLA_STATE_WARNING,
+		SLABreached: ticketv1.SLAState_SLA_STATE_BREACHED, SLAPaused: ticketv1.SLAState_SLA_STATE_PAUSED,
+		SLAMet: ticketv1.SLAState_SLA_STATE_MET,
+	}
+	slaColourToProto = map[SLAColour]ticketv1.SLAColour{
+		ColourGreen: ticketv1.SLAColour_SLA_COLOUR_GREEN, ColourYellow: ticketv1.SLAColour_SLA_COLOUR_YELLOW,
+		ColourRed: ticketv1.SLAColour_SLA_COLOUR_RED, ColourGrey: ticketv1.SLAColour_SLA_COLOUR_GREY,
+	}
+	slaClockToProto = map[SLAClock]ticketv1.SLAClock{
+		ClockFirstResponse: ticketv1.SLAClock_SLA_CLOCK_FIRST_RESPONSE,
+		ClockNextResponse:  ticketv1.SLAClock_SLA_CLOCK_NEXT_RESPONSE,
+		ClockResolution:    ticketv1.SLAClock_SLA_CLOCK_RESOLUTION,
 	}
 )
 
@@ -50,6 +71,8 @@ var (
 	channelFromProto    = invert(channelToProto)
 	authorFromProto     = invert(authorToProto)
 	visibilityFromProto = invert(visibilityToProto)
+	slaStateFromProto   = invert(slaStateToProto)
+	slaClockFromProto   = invert(slaClockToProto)
 )
 
 // ETag is the ticket's version tag for optimistic concurrency.
@@ -94,7 +117,124 @@ func ToProto(t Ticket) *ticketv1.Ticket {
 		SolveTime:    timestamp(t.SolveTime),
 		Version:      t.Version,
 		Etag:         ETag(t.Version),
+		Sla:          slaToProto(t.SLA),
 	}
+}
+
+// slaToProto renders a ticket's SLA; nil stays unset.
+func slaToProto(s *SLA) *ticketv1.TicketSLA {
+	if s == nil {
+		return nil
+	}
+	out := &ticketv1.TicketSLA{
+		Policy:      s.Policy,
+		State:       slaStateToProto[s.State],
+		Colour:      slaColourToProto[s.Colour],
+		NextDueTime: timestamp(s.NextDue),
+		UpdateTime:  timestamp(s.UpdateTime),
+		Clocks:      make([]*ticketv1.SLAClockStatus, len(s.Clocks)),
+	}
+	for i, c := range s.Clocks {
+		out.Clocks[i] = &ticketv1.SLAClockStatus{
+			Clock:      slaClockToProto[c.Clock],
+			State:      slaStateToProto[c.State],
+			Colour:     slaColourToProto[c.Colour],
+			DueTime:    timestamp(c.Due),
+			Remaining:  durationpb.New(c.Remaining),
+			Target:     durationpb.New(c.Target),
+			BreachTime: timestamp(c.BreachTime),
+		}
+	}
+	return out
+}
+
+// slaFromProto reads the SLA of a SetTicketSLA request. It refuses what
+// the domain cannot hold, naming the field (e.g. sla.clocks[1].clock); the
+// summary fields and the colours are not read but derived (SLA.Derive).
+func slaFromProto(in *ticketv1.TicketSLA) (SLA, error) {
+	if in == nil {
+		return SLA{}, status.Error(codes.InvalidArgument, "sla: is required; send the ticket's SLA clocks and update_time")
+	}
+	if len(in.GetPolicy()) > 300 {
+		return SLA{}, status.Errorf(codes.InvalidArgument, "sla.policy: is %d bytes; accepted: at most 300", len(in.GetPolicy()))
+	}
+	updated, err := timeFromProto("sla.update_time", in.GetUpdateTime(), true)
+	if err != nil {
+		return SLA{}, err
+	}
+	out := SLA{Policy: in.GetPolicy(), UpdateTime: updated}
+	seen := map[SLAClock]int{}
+	for i, c := range in.GetClocks() {
+		field := fmt.Sprintf("sla.clocks[%d]", i)
+		kind, ok := slaClockFromProto[c.GetClock()]
+		if !ok {
+			return SLA{}, status.Errorf(codes.InvalidArgument, "%s.clock: %s is not a clock; accepted: %s", field, c.GetClock(), enumNames(slaClockToProto))
+		}
+		if j, dup := seen[kind]; dup {
+			return SLA{}, status.Errorf(codes.InvalidArgument, "%s.clock: %s is also sla.clocks[%d]; accepted: at most one status per clock", field, c.GetClock(), j)
+		}
+		seen[kind] = i
+		state, ok := slaStateFromProto[c.GetState()]
+		if !ok {
+			return SLA{}, status.Errorf(codes.InvalidArgument, "%s.state: %s is not an SLA state; accepted: %s", field, c.GetState(), enumNames(slaStateToProto))
+		}
+		cs := SLAClockStatus{Clock: kind, State: state}
+		if cs.Due, err = timeFromProto(field+".due_time", c.GetDueTime(), false); err != nil {
+			return SLA{}, err
+		}
+		if cs.BreachTime, err = timeFromProto(field+".breach_time", c.GetBreachTime(), false); err != nil {
+			return SLA{}, err
+		}
+		if cs.Remaining, err = durationFromProto(field+".remaining", c.GetRemaining()); err != nil {
+			return SLA{}, err
+		}
+		if cs.Target, err = durationFromProto(field+".target", c.GetTarget()); err != nil {
+			return SLA{}, err
+		}
+		if state.Running() && cs.Due.IsZero() {
+			return SLA{}, status.Errorf(codes.InvalidArgument, "%s.due_time: is required for a running clock (%s); accepted: a due time, or a state of SLA_STATE_PAUSED or SLA_STATE_MET", field, c.GetState())
+		}
+		out.Clocks = append(out.Clocks, cs)
+	}
+	return out.Derive(), nil
+}
+
+// timeFromProto reads a timestamp field; unset is the zero time unless
+// required.
+func timeFromProto(field string, ts *timestamppb.Timestamp, required bool) (time.Time, error) {
+	if ts == nil {
+		if required {
+			return time.Time{}, status.Errorf(codes.InvalidArgument, "%s: is required", field)
+		}
+		return time.Time{}, nil
+	}
+	if err := ts.CheckValid(); err != nil {
+		return time.Time{}, status.Errorf(codes.InvalidArgument, "%s: %v; accepted: a time from 0001-01-01 to 9999-12-31", field, err)
+	}
+	return ts.AsTime().UTC().Truncate(time.Microsecond), nil
+}
+
+func durationFromProto(field string, d *durationpb.Duration) (time.Duration, error) {
+	if d == nil {
+		return 0, nil
+	}
+	if err := d.CheckValid(); err != nil {
+		return 0, status.Errorf(codes.InvalidArgument, "%s: %v; accepted: seconds and nanos of one sign, within ±10000 years", field, err)
+	}
+	return d.AsDuration(), nil
+}
+
+// enumNames lists the wire names of a table's enum values in number order.
+func enumNames[K comparable, V interface {
+	~int32
+	String() string
+}](m map[K]V) string {
+	vs := slices.Sorted(maps.Values(m))
+	names := make([]string, len(vs))
+	for i, v := range vs {
+		names[i] = v.String()
+	}
+	return strings.Join(names, ", ")
 }
 
 // CommentToProto renders a comment for the API.

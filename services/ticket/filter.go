@@ -10,7 +10,9 @@ import (
 // conjunction of comparisons joined by AND, each `field = value` or
 // `field = (value OR value ...)`, with `:` accepted for `=`. Values are bare
 // words or double-quoted strings (`assignee = "李娜"`). Fields: status,
-// priority, channel, assignee, group, requester (email or identity) and tag.
+// priority, channel, assignee, group, requester (email or identity), tag
+// and sla (the summary state of the ticket's SLA: ok, warning, breached,
+// paused, met, or none for tickets without SLA clocks).
 func ParseFilter(s string) (Filter, error) {
 	var f Filter
 	p := filterParser{in: []rune(s)}
@@ -58,8 +60,12 @@ func (f *Filter) add(field string, values []string) error {
 			f.Requesters = append(f.Requesters, v)
 		case "tag", "tags":
 			f.Tags = append(f.Tags, v)
+		case "sla":
+			var st SLAState
+			st, err = ParseSLAState(v)
+			f.SLAStates = append(f.SLAStates, st)
 		default:
-			return fmt.Errorf("filter: unknown field %q; accepted: status, priority, channel, assignee, group, requester, tag", field)
+			return fmt.Errorf("filter: unknown field %q; accepted: status, priority, channel, assignee, group, requester, tag, sla", field)
 		}
 		if err != nil {
 			return fmt.Errorf("filter: %s: %w", field, err)
@@ -71,7 +77,7 @@ func (f *Filter) add(field string, values []string) error {
 // IsZero reports whether the filter restricts nothing.
 func (f Filter) IsZero() bool {
 	return len(f.Statuses)+len(f.Priorities)+len(f.Channels)+len(f.Assignees)+
-		len(f.Groups)+len(f.Requesters)+len(f.Tags) == 0
+		len(f.Groups)+len(f.Requesters)+len(f.Tags)+len(f.SLAStates) == 0
 }
 
 type filterParser struct {

@@ -1,9 +1,14 @@
 package ticket
 
 import (
+	"encoding/base64"
 	"errors"
+	"fmt"
+	"hash/crc32"
+	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 )
@@ -114,7 +119,13 @@ func TestParseFilter(t *testing.T) {
 		{in: "requester = wechat:oAbC123", want: Filter{Requesters: []string{"wechat:oAbC123"}}},
 		{in: "requester:zhang.wei@example.com AND channel = email", want: Filter{Requesters: []string{"zhang.wei@example.com"}, Channels: []Channel{ChannelEmail}}},
 		{in: `tag = "needs \"review\""`, want: Filter{Tags: []string{`needs "review"`}}},
-		{in: "colour = red", wantErr: `unknown field "colour"`},
+		{in: "sla = breached", want: Filter{SLAStates: []SLAState{SLABreached}}},
+		{in: "sla = (warning OR SLA_STATE_BREACHED) AND status = open", want: Filter{SLAStates: []SLAState{SLAWarning, SLABreached}, Statuses: []Status{StatusOpen}}},
+		{in: "sla:none", want: Filter{SLAStates: []SLAState{SLANone}}},
+		{in: "sla = (ok OR paused OR met OR none)", want: Filter{SLAStates: []SLAState{SLAOK, SLAPaused, SLAMet, SLANone}}},
+		{in: "sla = late", wantErr: `filter: sla: "late" is not an SLA state; accepted: ok, warning, breached, paused, met, none`},
+		{in: "sla = SLA_STATE_UNSPECIFIED", wantErr: `"SLA_STATE_UNSPECIFIED" is not an SLA state`},
+		{in: "colour = red", wantErr: `unknown field "colour"; accepted: status, priority, channel, assignee, group, requester, tag, sla`},
 		{in: "status = lost", wantErr: `filter: status: "lost" is not a status`},
 		{in: "priority = P7", wantErr: `"P7" is not a priority`},
 		{in: "status = open OR status = new", wantErr: "expected AND between comparisons"},
@@ -138,12 +149,16 @@ func TestParseFilter(t *testing.T) {
 			if diff := cmp.Diff(tt.want, got); diff != "" {
 				t.Errorf("filter (-want +got):\n%s", diff)
 			}
+			if got.IsZero() != (tt.in == "") {
+				t.Errorf("IsZero() = %v for %q", got.IsZero(), tt.in)
+			}
 		})
 	}
 }
 
 func FuzzParseFilter(f *testing.F) {
-	for _, s := range []string{"status = open AND tag:vip", `assignee = "李娜"`, "status = (open OR pending)", "requester = wechat:x"} {
+	for _, s := range []string{"status = open AND tag:vip", `assignee = "李娜"`, "status = (open OR pending)", "requester = wechat:x",
+		"sla = (breached OR none) AND status = open", "sla:SLA_STATE_WARNING"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
@@ -157,18 +172,38 @@ func FuzzParseFilter(f *testing.F) {
 				t.Fatalf("parsed invalid status %q from %q", st, s)
 			}
 		}
+		for _, st := range flt.SLAStates {
+			if st != SLANone && !slices.Contains(SLAStates, st) {
+				t.Fatalf("parsed invalid SLA state %q from %q", st, s)
+			}
+		}
 	})
 }
 
 func TestPageToken(t *testing.T) {
-	tok := encodePageToken("0193a0c4-1111-7000-8000-000000000001", "status = open")
-	if got, err := decodePageToken(tok, "status = open"); err != nil || got != "0193a0c4-1111-7000-8000-000000000001" {
-		t.Fatalf("round trip = %q, %v", got, err)
+	due := time.Date(2026, 3, 2, 10, 0, 0, 123456000, time.UTC)
+	for _, pos := range []ListPosition{
+		{ID: "0193a0c4-1111-7000-8000-000000000001"},
+		{ID: "0193a0c4-1111-7000-8000-000000000002", Due: due},
+	} {
+		tok := encodePageToken(pos, "status = open")
+		got, err := decodePageToken(tok, "status = open")
+		if err != nil {
+			t.Fatalf("round trip of %+v: %v", pos, err)
+		}
+		if diff := cmp.Diff(pos, got); diff != "" {
+			t.Errorf("round trip (-want +got):\n%s", diff)
+		}
 	}
+	tok := encodePageToken(ListPosition{ID: "0193a0c4-1111-7000-8000-000000000001"}, "status = open")
+	v1 := base64.RawURLEncoding.EncodeToString(fmt.Appendf(nil, "1|0193a0c4-1111-7000-8000-000000000001|%08x", crc32.ChecksumIEEE([]byte("q"))))
+	badDue := base64.RawURLEncoding.EncodeToString(fmt.Appendf(nil, "2|x|soon|%08x", crc32.ChecksumIEEE([]byte("q"))))
 	for _, tt := range []struct{ name, token, query, want string }{
 		{"other query", tok, "status = new", "belongs to a different query"},
 		{"garbage", "!!!", "", "is not a token this service issued"},
-		{"empty id", encodePageToken("", "q"), "q", "is not a token this service issued"},
+		{"empty id", encodePageToken(ListPosition{}, "q"), "q", "is not a token this service issued"},
+		{"format 1", v1, "q", "is not a token this service issued"},
+		{"bad due time", badDue, "q", "is not a token this service issued"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			if _, err := decodePageToken(tt.token, tt.query); err == nil || !strings.Contains(err.Error(), tt.want) {

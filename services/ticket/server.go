@@ -147,20 +147,30 @@ func (s *Server) ListTickets(ctx context.Context, req *ticketv1.ListTicketsReque
 	if err != nil {
 		return nil, status.Error(codes.InvalidArgument, err.Error())
 	}
-	after, err := decodePageToken(req.GetPageToken(), req.GetFilter())
+	order := ListOrder(req.GetOrderBy())
+	if order != OrderNewest && order != OrderSLANextDue {
+		return nil, status.Errorf(codes.InvalidArgument, "order_by: %q is not an order; accepted: empty (newest first) or %s", req.GetOrderBy(), OrderSLANextDue)
+	}
+	// A token is only good for the query it was made for: filter and order.
+	query := req.GetFilter() + "\x00order_by=" + req.GetOrderBy()
+	after, err := decodePageToken(req.GetPageToken(), query)
 	if err != nil {
 		return nil, err
 	}
 	size := paging.Size(req.GetPageSize())
 	// Ask for one more than the page to learn whether another page exists.
-	rows, err := s.store.ListTickets(ctx, tenant.From(ctx), ListQuery{Filter: f, AfterID: after, Limit: size + 1})
+	rows, err := s.store.ListTickets(ctx, tenant.From(ctx), ListQuery{Filter: f, Order: order, After: after, Limit: size + 1})
 	if err != nil {
 		return nil, s.storeError(ctx, err, "")
 	}
 	resp := &ticketv1.ListTicketsResponse{}
 	if len(rows) > size {
 		rows = rows[:size]
-		resp.NextPageToken = encodePageToken(rows[size-1].ID, req.GetFilter())
+		last := PositionOf(rows[size-1])
+		if order == OrderNewest {
+			last.Due = time.Time{} // not part of this order's position
+		}
+		resp.NextPageToken = encodePageToken(last, query)
 	}
 	resp.Tickets = make([]*ticketv1.Ticket, len(rows))
 	for i, t := range rows {
@@ -404,6 +414,23 @@ func (s *Server) statusAfterComment(t *Ticket, c Comment, now time.Time) []Chang
 	return nil
 }
 
+// SetTicketSLA implements ticketv1.TicketServiceServer. The SLA worker
+// calls it; the ticket's version and etag stay as they are.
+func (s *Server) SetTicketSLA(ctx context.Context, req *ticketv1.SetTicketSLARequest) (*ticketv1.SetTicketSLAResponse, error) {
+	if req.GetTicketId() == "" {
+		return nil, status.Error(codes.InvalidArgument, "ticket_id: is required")
+	}
+	sla, err := slaFromProto(req.GetSla())
+	if err != nil {
+		return nil, err
+	}
+	t, err := s.store.SetSLA(ctx, tenant.From(ctx), req.GetTicketId(), sla)
+	if err != nil {
+		return nil, s.storeError(ctx, err, req.GetTicketId())
+	}
+	return &ticketv1.SetTicketSLAResponse{Ticket: ToProto(t)}, nil
+}
+
 // ListComments implements ticketv1.TicketServiceServer.
 func (s *Server) ListComments(ctx context.Context, req *ticketv1.ListCommentsRequest) (*ticketv1.ListCommentsResponse, error) {
 	after, err := decodePageToken(req.GetPageToken(), req.GetTicketId())
@@ -411,14 +438,14 @@ func (s *Server) ListComments(ctx context.Context, req *ticketv1.ListCommentsReq
 		return nil, err
 	}
 	size := paging.Size(req.GetPageSize())
-	rows, err := s.store.ListComments(ctx, tenant.From(ctx), req.GetTicketId(), after, size+1)
+	rows, err := s.store.ListComments(ctx, tenant.From(ctx), req.GetTicketId(), after.ID, size+1)
 	if err != nil {
 		return nil, s.storeError(ctx, err, req.GetTicketId())
 	}
 	resp := &ticketv1.ListCommentsResponse{}
 	if len(rows) > size {
 		rows = rows[:size]
-		resp.NextPageToken = encodePageToken(rows[size-1].ID, req.GetTicketId())
+		resp.NextPageToken = encodePageToken(ListPosition{ID: rows[size-1].ID}, req.GetTicketId())
 	}
 	resp.Comments = make([]*ticketv1.Comment, len(rows))
 	for i, c := range rows {
@@ -560,23 +587,38 @@ func formatFields(m map[string]string) string {
 }
 
 // Page tokens carry the keyset position and a checksum of the query they
-// belong to, so a token is refused with another filter or ticket.
-func encodePageToken(afterID, query string) string {
-	raw := fmt.Sprintf("1|%s|%08x", afterID, crc32.ChecksumIEEE([]byte(query)))
+// belong to, so a token is refused with another filter, order or ticket.
+// Format 2: "2|id|due|crc", due in Unix microseconds or empty when the
+// position has none. (Format 1 had no due time; its tokens are refused.)
+func encodePageToken(after ListPosition, query string) string {
+	due := ""
+	if !after.Due.IsZero() {
+		due = strconv.FormatInt(after.Due.UnixMicro(), 10)
+	}
+	raw := fmt.Sprintf("2|%s|%s|%08x", after.ID, due, crc32.ChecksumIEEE([]byte(query)))
 	return base64.RawURLEncoding.EncodeToString([]byte(raw))
 }
 
-func decodePageToken(token, query string) (string, error) {
+func decodePageToken(token, query string) (ListPosition, error) {
 	if token == "" {
-		return "", nil
+		return ListPosition{}, nil
 	}
+	invalid := status.Error(codes.InvalidArgument, "page_token: is not a token this service issued; send the next_page_token of the previous page")
 	raw, err := base64.RawURLEncoding.DecodeString(token)
 	parts := strings.Split(string(raw), "|")
-	if err != nil || len(parts) != 3 || parts[0] != "1" || parts[1] == "" {
-		return "", status.Error(codes.InvalidArgument, "page_token: is not a token this service issued; send the next_page_token of the previous page")
+	if err != nil || len(parts) != 4 || parts[0] != "2" || parts[1] == "" {
+		return ListPosition{}, invalid
 	}
-	if parts[2] != fmt.Sprintf("%08x", crc32.ChecksumIEEE([]byte(query))) {
-		return "", status.Error(codes.InvalidArgument, "page_token: belongs to a different query; keep the filter of the first page, or start again without a token")
+	pos := ListPosition{ID: parts[1]}
+	if parts[2] != "" {
+		us, err := strconv.ParseInt(parts[2], 10, 64)
+		if err != nil {
+			return ListPosition{}, invalid
+		}
+		pos.Due = time.UnixMicro(us).UTC()
 	}
-	return parts[1], nil
+	if parts[3] != fmt.Sprintf("%08x", crc32.ChecksumIEEE([]byte(query))) {
+		return ListPosition{}, status.Error(codes.InvalidArgument, "page_token: belongs to a different query; keep the filter and order_by of the first page, or start again without a token")
+	}
+	return pos, nil
 }

@@ -3,6 +3,7 @@ package ticket
 import (
 	"context"
 	"errors"
+	"time"
 )
 
 // Errors a Store returns; callers match them with errors.Is.
@@ -34,20 +35,55 @@ type Filter struct {
 	Groups     []string
 	Requesters []string // matches the requester's email or identity
 	Tags       []string // the ticket has at least one of them
+	// SLAStates matches the summary state of the ticket's SLA; SLANone
+	// matches tickets without SLA clocks.
+	SLAStates []SLAState
 }
 
-// ListQuery asks for one page of tickets, newest first.
+// ListOrder is the order ListTickets returns tickets in.
+type ListOrder string
+
+// The orders of ListTickets.
+const (
+	// OrderNewest: by ID descending, newest first (the default).
+	OrderNewest ListOrder = ""
+	// OrderSLANextDue: tickets with a running SLA clock first, by
+	// (SLA.NextDue, ID) ascending; then the others by ID descending.
+	OrderSLANextDue ListOrder = "sla_next_due"
+)
+
+// ListPosition is a keyset position in a ListTickets order: the last ticket
+// of the previous page. The zero value is the start of the list.
+type ListPosition struct {
+	ID string
+	// Due is the ticket's SLA.NextDue (zero: the ticket had none), used by
+	// OrderSLANextDue.
+	Due time.Time
+}
+
+// PositionOf is the position just after t, in any order.
+func PositionOf(t Ticket) ListPosition {
+	p := ListPosition{ID: t.ID}
+	if t.SLA != nil {
+		p.Due = t.SLA.NextDue
+	}
+	return p
+}
+
+// ListQuery asks for one page of tickets.
 type ListQuery struct {
-	Filter  Filter
-	AfterID string // exclusive keyset position; "" starts at the newest
-	Limit   int    // rows to return, > 0
+	Filter Filter
+	Order  ListOrder
+	After  ListPosition // exclusive; the zero value starts at the top
+	Limit  int          // rows to return, > 0
 }
 
 // Mutation changes a ticket inside the store's transaction. It receives the
 // current ticket (locked against concurrent writers) and edits it in place,
 // returning the changes it made for the event row, or an error that aborts
 // the transaction with nothing written. The store then bumps Version and
-// UpdateTime and writes the row and its event.
+// UpdateTime and writes the row and its event. The ticket's SLA is not the
+// mutation's to change: the store keeps the stored one.
 type Mutation func(t *Ticket) ([]Change, error)
 
 // Store persists tickets, comments and their events. Every method is scoped
@@ -55,16 +91,17 @@ type Mutation func(t *Ticket) ([]Change, error)
 // Implementations: store.SQLite and store.Postgres, checked by one contract
 // suite.
 type Store interface {
-	// CreateTicket inserts t (ID, Tenant, times and Version already set) and
-	// an EventTicketCreated event. With a non-empty idem.Key that the tenant
+	// CreateTicket inserts t (ID, Tenant, times and Version already set;
+	// t.SLA is ignored, a new ticket has none) and an EventTicketCreated
+	// event. With a non-empty idem.Key that the tenant
 	// used before it writes nothing and returns the ticket created then with
 	// created == false, or ErrIdempotencyMismatch when idem.RequestHash
 	// differs. Concurrent calls with one key create one ticket.
 	CreateTicket(ctx context.Context, t Ticket, idem Idempotency) (_ Ticket, created bool, _ error)
 	// GetTicket returns the ticket or ErrNotFound.
 	GetTicket(ctx context.Context, tenant, id string) (Ticket, error)
-	// ListTickets returns up to q.Limit tickets with ID < q.AfterID (when
-	// set) matching q.Filter, ordered by ID descending.
+	// ListTickets returns up to q.Limit tickets matching q.Filter that come
+	// after q.After in q.Order.
 	ListTickets(ctx context.Context, tenant string, q ListQuery) ([]Ticket, error)
 	// UpdateTicket runs mutate on the locked ticket; if it returns changes,
 	// writes the ticket with Version+1 and UpdateTime = now, plus an
@@ -78,6 +115,14 @@ type Store interface {
 	// the ticket after the change and mutate's changes. Idempotency as in
 	// CreateTicket, returning the first comment.
 	AddComment(ctx context.Context, c Comment, idem Idempotency, mutate Mutation) (_ Comment, created bool, _ error)
+	// SetSLA stores the ticket's SLA as the SLA worker computed it, with its
+	// derived fields recomputed, in one transaction under the ticket's write
+	// lock. It neither bumps Version nor UpdateTime. When the stored SLA has
+	// a later UpdateTime than sla's, it writes nothing (a stale write from a
+	// retry). When a clock's state changes (see SLAChanges) it writes an
+	// EventSLAChanged event. It returns the ticket as stored afterwards;
+	// ErrNotFound for an unknown ticket.
+	SetSLA(ctx context.Context, tenant, id string, sla SLA) (Ticket, error)
 	// ListComments returns up to limit comments of the ticket with ID >
 	// afterID, oldest first; ErrNotFound when the ticket does not exist.
 	ListComments(ctx context.Context, tenant, ticketID, afterID string, limit int) ([]Comment, error)

@@ -72,6 +72,9 @@ type Ticket struct {
 	UpdateTime   time.Time
 	SolveTime    time.Time // zero while unsolved
 	Version      int64     // 1 on create, +1 on every change
+	// SLA is the ticket's SLA clocks; nil when no SLA policy covers it.
+	// Only Store.SetSLA changes it, without bumping Version or UpdateTime.
+	SLA *SLA
 }
 
 // AuthorType says who wrote a comment.
@@ -113,6 +116,10 @@ const (
 	EventTicketCreated EventType = "ticket.created"
 	EventTicketUpdated EventType = "ticket.updated"
 	EventCommentAdded  EventType = "comment.added"
+	// EventSLAChanged: the state of an SLA clock changed; Changes has one
+	// entry per clock, e.g. Field "sla.first_response", Old "ok", New
+	// "breached".
+	EventSLAChanged EventType = "sla.changed"
 )
 
 // Change is one field's old and new value, rendered as text.
@@ -133,6 +140,6 @@ type Event struct {
 	TicketID   string
 	Ticket     Ticket   // the ticket after the change
 	Comment    *Comment // set for EventCommentAdded
-	Changes    []Change // set for EventTicketUpdated
+	Changes    []Change // set for EventTicketUpdated and EventSLAChanged
 	CreateTime time.Time
 }

@@ -32,10 +32,10 @@ type Postgres struct {
 const notifyChannel = "kubedesk_ticket_events"
 
 // The SQL below numbers its parameters to match the arg builders
-// (pgTicketArgs, pgWriteArgs); ticketColumns and commentColumns are shared
-// with SQLite.
+// (pgTicketArgs, pgWriteArgs); ticketColumns, ticketReadColumns and
+// commentColumns are shared with SQLite.
 const (
-	pgGetTicket = `SELECT ` + ticketColumns + ` FROM tickets WHERE tenant = $1 AND id = $2`
+	pgGetTicket = `SELECT ` + ticketReadColumns + ` FROM tickets WHERE tenant = $1 AND id = $2`
 	// pgTicketWriteLock serialises the writers of one ticket (see
 	// lockTicket). An advisory lock needs no transaction id, unlike a row
 	// lock; 0x7469 ("ti") keeps its key space apart from other users of
@@ -96,6 +96,14 @@ const (
 	), u AS (` + pgUpdateSet + ` AND EXISTS (SELECT 1 FROM k))
 	INSERT INTO ticket_events (` + pgEventColumns + `) SELECT ` + pgEventValues + ` FROM k`
 
+	// $1 tenant, $2 ticket id, $3 sla, $4 sla_state, $5 sla_next_due, $6
+	// sla_update_time (encodeSLA's slaRow). Version and update_time stay.
+	pgSetSLA = `UPDATE tickets SET sla = $3, sla_state = $4, sla_next_due = $5, sla_update_time = $6
+		WHERE tenant = $1 AND id = $2`
+	// As pgSetSLA, plus its event: $7 payload, $8 create time.
+	pgSetSLAEvent = `WITH u AS (` + pgSetSLA + `)
+	INSERT INTO ticket_events (` + pgEventColumns + `) VALUES ($1, $2, 'sla.changed', $7, $8)`
+
 	pgGetKey = `SELECT request_hash, resource_kind, resource_id FROM idempotency_keys
 		WHERE tenant = $1 AND key = $2`
 	pgGetComment   = `SELECT ` + commentColumns + ` FROM comments WHERE tenant = $1 AND id = $2`
@@ -146,6 +154,7 @@ func (s *Postgres) committed(tenant string) {
 // plus two reads when replaying a used key.
 func (s *Postgres) CreateTicket(ctx context.Context, t ticket.Ticket, idem ticket.Idempotency) (ticket.Ticket, bool, error) {
 	t = normTicket(t)
+	t.SLA = nil // a new ticket has none; SetSLA sets it
 	payload, err := encodePayload(t, nil, nil)
 	if err != nil {
 		return ticket.Ticket{}, false, err
@@ -209,18 +218,21 @@ func (s *Postgres) ListTickets(ctx context.Context, tenant string, q ticket.List
 	if err := checkLimit("list tickets", q.Limit); err != nil {
 		return nil, err
 	}
-	where, args := buildList(true, tenant, q)
-	sql := `SELECT ` + ticketColumns + ` FROM tickets WHERE ` + where +
-		` ORDER BY id DESC LIMIT $` + strconv.Itoa(len(args)+1)
-	rows, err := s.pool.Query(ctx, sql, append(args, q.Limit)...)
-	if err != nil {
-		return nil, fmt.Errorf("list tickets: %w", err)
+	out := []ticket.Ticket{}
+	for _, st := range buildList(true, tenant, q) {
+		rows, err := s.pool.Query(ctx, st.sql, append(st.args, q.Limit-len(out))...)
+		if err != nil {
+			return nil, fmt.Errorf("list tickets: %w", err)
+		}
+		page, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (ticket.Ticket, error) { return scanPGTicket(r) })
+		if err != nil {
+			return nil, fmt.Errorf("list tickets: %w", err)
+		}
+		if out = append(out, page...); len(out) == q.Limit {
+			break
+		}
 	}
-	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (ticket.Ticket, error) { return scanPGTicket(r) })
-	if err != nil {
-		return nil, fmt.Errorf("list tickets: %w", err)
-	}
-	return nonNil(out), nil
+	return out, nil
 }
 
 // UpdateTicket implements ticket.Store: lock, mutate, write ticket and
@@ -262,6 +274,52 @@ func (s *Postgres) UpdateTicket(ctx context.Context, tenant, id string, mutate t
 		return ticket.Ticket{}, fmt.Errorf("update ticket %s: %w", id, err)
 	}
 	if wrote {
+		s.committed(tenant)
+	}
+	return out, nil
+}
+
+// SetSLA implements ticket.Store: lock the ticket as UpdateTicket does (so
+// its events stay in commit order), write the SLA columns and, when a
+// clock's state changed, the event in one statement, commit.
+func (s *Postgres) SetSLA(ctx context.Context, tenant, id string, sla ticket.SLA) (ticket.Ticket, error) {
+	var (
+		out        ticket.Ticket
+		wroteEvent bool
+	)
+	err := s.inTx(ctx, func(tx pgx.Tx) error {
+		cur, _, err := s.lockTicket(ctx, tx, tenant, id, ticket.Idempotency{})
+		if err != nil {
+			return err
+		}
+		next, write, changed, changes := setSLA(cur, sla)
+		out = next
+		if !write {
+			return errNothingToWrite
+		}
+		row, err := encodeSLA(next.SLA)
+		if err != nil {
+			return err
+		}
+		args := []any{tenant, id, row.json, row.state, nullTime(row.nextDue), nullTime(row.updateTime)}
+		sql := pgSetSLA
+		if changed {
+			payload, err := encodePayload(next, nil, changes)
+			if err != nil {
+				return err
+			}
+			sql, args = pgSetSLAEvent, append(args, payload, now())
+		}
+		if _, err := tx.Exec(ctx, sql, args...); err != nil {
+			return fmt.Errorf("writing SLA: %w", err)
+		}
+		wroteEvent = changed
+		return nil
+	})
+	if err != nil {
+		return ticket.Ticket{}, fmt.Errorf("set SLA of ticket %s: %w", id, err)
+	}
+	if wroteEvent {
 		s.committed(tenant)
 	}
 	return out, nil
@@ -531,10 +589,11 @@ func scanPGTicket(r pgx.Row) (ticket.Ticket, error) {
 		status, channel string
 		priority        int
 		solved          *time.Time
+		sla             []byte
 	)
 	err := r.Scan(&t.Tenant, &t.ID, &t.Subject, &t.Description, &status, &t.Impact, &t.Urgency,
 		&priority, &channel, &t.Requester.Name, &t.Requester.Email, &t.Requester.Identity,
-		&t.Group, &t.Assignee, &t.Tags, &t.CustomFields, &t.CreateTime, &t.UpdateTime, &solved, &t.Version)
+		&t.Group, &t.Assignee, &t.Tags, &t.CustomFields, &t.CreateTime, &t.UpdateTime, &solved, &t.Version, &sla)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return t, ticket.ErrNotFound
 	}
@@ -544,6 +603,9 @@ func scanPGTicket(r pgx.Row) (ticket.Ticket, error) {
 	t.Status, t.Channel, t.Priority = ticket.Status(status), ticket.Channel(channel), ticket.Priority(priority)
 	if solved != nil {
 		t.SolveTime = *solved
+	}
+	if t.SLA, err = decodeSLA(sla); err != nil {
+		return t, fmt.Errorf("ticket %s: %w", t.ID, err)
 	}
 	return normTicket(t), nil
 }

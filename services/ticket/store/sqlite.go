@@ -27,6 +27,7 @@ type SQLite struct {
 
 type sqliteWriteStmts struct {
 	getTicket, insertTicket, updateTicket *sql.Stmt
+	setSLA                                *sql.Stmt
 	insertTag, deleteTags                 *sql.Stmt
 	insertComment, getComment             *sql.Stmt
 	insertEvent                           *sql.Stmt
@@ -41,15 +42,20 @@ const (
 	ticketColumns = `tenant, id, subject, description, status, impact, urgency, priority, channel,
 		requester_name, requester_email, requester_identity, group_name, assignee, tags, custom_fields,
 		create_time, update_time, solve_time, version`
-	commentColumns = `tenant, id, ticket_id, author, author_type, body, visibility, create_time`
+	// ticketReadColumns are ticketColumns and the SLA, which only SetSLA
+	// writes.
+	ticketReadColumns = ticketColumns + `, sla`
+	commentColumns    = `tenant, id, ticket_id, author, author_type, body, visibility, create_time`
 
-	sqliteGetTicket    = `SELECT ` + ticketColumns + ` FROM tickets WHERE tenant = ? AND id = ?`
+	sqliteGetTicket    = `SELECT ` + ticketReadColumns + ` FROM tickets WHERE tenant = ? AND id = ?`
 	sqliteInsertTicket = `INSERT INTO tickets (` + ticketColumns + `)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
 	sqliteUpdateTicket = `UPDATE tickets SET subject = ?, description = ?, status = ?, impact = ?,
 		urgency = ?, priority = ?, channel = ?, requester_name = ?, requester_email = ?,
 		requester_identity = ?, group_name = ?, assignee = ?, tags = ?, custom_fields = ?,
 		update_time = ?, solve_time = ?, version = ?
+		WHERE tenant = ? AND id = ?`
+	sqliteSetSLA = `UPDATE tickets SET sla = ?, sla_state = ?, sla_next_due = ?, sla_update_time = ?
 		WHERE tenant = ? AND id = ?`
 	sqliteInsertComment = `INSERT INTO comments (` + commentColumns + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`
 	sqliteGetComment    = `SELECT ` + commentColumns + ` FROM comments WHERE tenant = ? AND id = ?`
@@ -92,6 +98,7 @@ func (s *SQLite) init(ctx context.Context) error {
 		{s.db.Write, &s.w.getTicket, sqliteGetTicket},
 		{s.db.Write, &s.w.insertTicket, sqliteInsertTicket},
 		{s.db.Write, &s.w.updateTicket, sqliteUpdateTicket},
+		{s.db.Write, &s.w.setSLA, sqliteSetSLA},
 		{s.db.Write, &s.w.insertTag, `INSERT OR IGNORE INTO ticket_tags (tenant, tag, ticket_id) VALUES (?, ?, ?)`},
 		{s.db.Write, &s.w.deleteTags, `DELETE FROM ticket_tags WHERE tenant = ? AND ticket_id = ?`},
 		{s.db.Write, &s.w.insertComment, sqliteInsertComment},
@@ -116,6 +123,7 @@ func (s *SQLite) init(ctx context.Context) error {
 // CreateTicket implements ticket.Store.
 func (s *SQLite) CreateTicket(ctx context.Context, t ticket.Ticket, idem ticket.Idempotency) (ticket.Ticket, bool, error) {
 	t = normTicket(t)
+	t.SLA = nil // a new ticket has none; SetSLA sets it
 	payload, err := encodePayload(t, nil, nil)
 	if err != nil {
 		return ticket.Ticket{}, false, err
@@ -204,12 +212,21 @@ func (s *SQLite) ListTickets(ctx context.Context, tenant string, q ticket.ListQu
 	if err := checkLimit("list tickets", q.Limit); err != nil {
 		return nil, err
 	}
-	where, args := buildList(false, tenant, q)
-	rows, err := s.db.Read.QueryContext(ctx, `SELECT `+ticketColumns+` FROM tickets WHERE `+where+` ORDER BY id DESC LIMIT ?`, append(args, q.Limit)...)
-	if err != nil {
-		return nil, fmt.Errorf("list tickets: %w", err)
+	out := []ticket.Ticket{}
+	for _, st := range buildList(false, tenant, q) {
+		rows, err := s.db.Read.QueryContext(ctx, st.sql, append(st.args, q.Limit-len(out))...)
+		if err != nil {
+			return nil, fmt.Errorf("list tickets: %w", err)
+		}
+		page, err := collect(rows, scanSQLiteTicket)
+		if err != nil {
+			return nil, fmt.Errorf("list tickets: %w", err)
+		}
+		if out = append(out, page...); len(out) == q.Limit {
+			break
+		}
 	}
-	return collect(rows, scanSQLiteTicket)
+	return out, nil
 }
 
 // UpdateTicket implements ticket.Store.
@@ -250,6 +267,47 @@ func (s *SQLite) UpdateTicket(ctx context.Context, tenant, id string, mutate tic
 		return ticket.Ticket{}, fmt.Errorf("update ticket %s: %w", id, err)
 	}
 	if wrote {
+		s.hub.Notify(tenant)
+	}
+	return out, nil
+}
+
+// SetSLA implements ticket.Store.
+func (s *SQLite) SetSLA(ctx context.Context, tenant, id string, sla ticket.SLA) (ticket.Ticket, error) {
+	var out ticket.Ticket
+	var wroteEvent bool
+	err := s.db.WriteTx(ctx, func(tx *sql.Tx) error {
+		cur, err := scanSQLiteTicket(tx.StmtContext(ctx, s.w.getTicket).QueryRowContext(ctx, tenant, id))
+		if err != nil {
+			return err
+		}
+		next, write, changed, changes := setSLA(cur, sla)
+		out = next
+		if !write {
+			return nil
+		}
+		row, err := encodeSLA(next.SLA)
+		if err != nil {
+			return err
+		}
+		if _, err := tx.StmtContext(ctx, s.w.setSLA).ExecContext(ctx, string(row.json), row.state,
+			nullMicros(row.nextDue), nullMicros(row.updateTime), tenant, id); err != nil {
+			return fmt.Errorf("writing SLA: %w", err)
+		}
+		if !changed {
+			return nil
+		}
+		payload, err := encodePayload(next, nil, changes)
+		if err != nil {
+			return err
+		}
+		wroteEvent = true
+		return s.insertEvent(ctx, tx, next, ticket.EventSLAChanged, payload, now())
+	})
+	if err != nil {
+		return ticket.Ticket{}, fmt.Errorf("set SLA of ticket %s: %w", id, err)
+	}
+	if wroteEvent {
 		s.hub.Notify(tenant)
 	}
 	return out, nil
@@ -445,10 +503,11 @@ func scanSQLiteTicket(r scanner) (ticket.Ticket, error) {
 		tags, fields     string
 		created, updated int64
 		solved           sql.NullInt64
+		sla              sql.NullString
 	)
 	err := r.Scan(&t.Tenant, &t.ID, &t.Subject, &t.Description, &status, &t.Impact, &t.Urgency,
 		&priority, &channel, &t.Requester.Name, &t.Requester.Email, &t.Requester.Identity,
-		&t.Group, &t.Assignee, &tags, &fields, &created, &updated, &solved, &t.Version)
+		&t.Group, &t.Assignee, &tags, &fields, &created, &updated, &solved, &t.Version, &sla)
 	if errors.Is(err, sql.ErrNoRows) {
 		return t, ticket.ErrNotFound
 	}
@@ -465,6 +524,9 @@ func scanSQLiteTicket(r scanner) (ticket.Ticket, error) {
 	t.CreateTime, t.UpdateTime = fromMicros(created), fromMicros(updated)
 	if solved.Valid {
 		t.SolveTime = fromMicros(solved.Int64)
+	}
+	if t.SLA, err = decodeSLA([]byte(sla.String)); err != nil {
+		return t, fmt.Errorf("ticket %s: %w", t.ID, err)
 	}
 	return normTicket(t), nil
 }

@@ -89,11 +89,12 @@ func normTime(t time.Time) time.Time {
 }
 
 // normTicket returns t as the store keeps it: UTC microsecond times,
-// non-nil tags and custom fields.
+// non-nil tags and custom fields, an SLA of its own (see normSLA).
 func normTicket(t ticket.Ticket) ticket.Ticket {
 	t.CreateTime = normTime(t.CreateTime)
 	t.UpdateTime = normTime(t.UpdateTime)
 	t.SolveTime = normTime(t.SolveTime)
+	t.SLA = normSLA(t.SLA)
 	t.Tags = slices.Clone(t.Tags)
 	if t.Tags == nil {
 		t.Tags = []string{}
@@ -105,6 +106,27 @@ func normTicket(t ticket.Ticket) ticket.Ticket {
 	return t
 }
 
+// normSLA returns a copy of s as the store keeps it: UTC microsecond
+// times, derived fields recomputed, nil clocks when there are none. nil
+// stays nil.
+func normSLA(s *ticket.SLA) *ticket.SLA {
+	if s == nil {
+		return nil
+	}
+	out := *s
+	out.UpdateTime = normTime(out.UpdateTime)
+	out.Clocks = slices.Clone(out.Clocks)
+	for i := range out.Clocks {
+		c := &out.Clocks[i]
+		c.Due, c.BreachTime = normTime(c.Due), normTime(c.BreachTime)
+	}
+	if len(out.Clocks) == 0 {
+		out.Clocks = nil
+	}
+	out = out.Derive()
+	return &out
+}
+
 func normComment(c ticket.Comment) ticket.Comment {
 	c.CreateTime = normTime(c.CreateTime)
 	return c
@@ -112,8 +134,8 @@ func normComment(c ticket.Comment) ticket.Comment {
 
 // mutateTicket runs mutate on a copy of cur (so a mutation that edits the
 // ticket but reports no change leaves nothing behind) and returns the new
-// ticket, with its identity kept and its version and update time bumped,
-// and mutate's changes. A nil mutate reports no changes.
+// ticket, with its identity and SLA kept and its version and update time
+// bumped, and mutate's changes. A nil mutate reports no changes.
 func mutateTicket(cur ticket.Ticket, mutate ticket.Mutation, at time.Time) (next ticket.Ticket, changes []ticket.Change, err error) {
 	next = normTicket(cur)
 	if mutate != nil {
@@ -123,6 +145,7 @@ func mutateTicket(cur ticket.Ticket, mutate ticket.Mutation, at time.Time) (next
 	}
 	next = normTicket(next)
 	next.ID, next.Tenant, next.CreateTime = cur.ID, cur.Tenant, cur.CreateTime
+	next.SLA = normSLA(cur.SLA) // SetSLA's to change; the write leaves its columns alone
 	next.Version = cur.Version + 1
 	next.UpdateTime = at
 	return next, changes, nil
@@ -155,6 +178,113 @@ type ticketJSON struct {
 	UpdateTime   time.Time         `json:"update_time"`
 	SolveTime    *time.Time        `json:"solve_time,omitempty"`
 	Version      int64             `json:"version"`
+	SLA          *slaJSON          `json:"sla,omitempty"`
+}
+
+// slaJSON is a ticket's SLA as the tickets.sla column and event payloads
+// keep it: the worker's input only, since the summary is derived on read.
+type slaJSON struct {
+	Policy     string         `json:"policy"`
+	Clocks     []slaClockJSON `json:"clocks"`
+	UpdateTime time.Time      `json:"update_time"`
+}
+
+type slaClockJSON struct {
+	Clock       ticket.SLAClock `json:"clock"`
+	State       ticket.SLAState `json:"state"`
+	Due         *time.Time      `json:"due_time,omitempty"`
+	RemainingNS int64           `json:"remaining_ns"`
+	TargetNS    int64           `json:"target_ns"`
+	BreachTime  *time.Time      `json:"breach_time,omitempty"`
+}
+
+func toSLAJSON(s *ticket.SLA) *slaJSON {
+	if s == nil {
+		return nil
+	}
+	out := &slaJSON{Policy: s.Policy, Clocks: make([]slaClockJSON, len(s.Clocks)), UpdateTime: s.UpdateTime}
+	for i, c := range s.Clocks {
+		out.Clocks[i] = slaClockJSON{
+			Clock: c.Clock, State: c.State, Due: optTime(c.Due),
+			RemainingNS: int64(c.Remaining), TargetNS: int64(c.Target), BreachTime: optTime(c.BreachTime),
+		}
+	}
+	return out
+}
+
+// fromSLAJSON is the inverse of toSLAJSON, normalised (normSLA).
+func fromSLAJSON(j *slaJSON) *ticket.SLA {
+	if j == nil {
+		return nil
+	}
+	out := &ticket.SLA{Policy: j.Policy, UpdateTime: j.UpdateTime}
+	for _, c := range j.Clocks {
+		cs := ticket.SLAClockStatus{Clock: c.Clock, State: c.State,
+			Remaining: time.Duration(c.RemainingNS), Target: time.Duration(c.TargetNS)}
+		if c.Due != nil {
+			cs.Due = *c.Due
+		}
+		if c.BreachTime != nil {
+			cs.BreachTime = *c.BreachTime
+		}
+		out.Clocks = append(out.Clocks, cs)
+	}
+	return normSLA(out)
+}
+
+func optTime(t time.Time) *time.Time {
+	if t.IsZero() {
+		return nil
+	}
+	return &t
+}
+
+// slaRow is what the tickets table keeps of an SLA: the JSON (nil for no
+// SLA) and the columns the list filter and order read.
+type slaRow struct {
+	json       []byte // nil: NULL
+	state      string // '' without clocks
+	nextDue    time.Time
+	updateTime time.Time
+}
+
+func encodeSLA(s *ticket.SLA) (slaRow, error) {
+	if s == nil {
+		return slaRow{}, nil
+	}
+	b, err := json.Marshal(toSLAJSON(s))
+	if err != nil {
+		return slaRow{}, fmt.Errorf("encoding SLA: %w", err)
+	}
+	return slaRow{json: b, state: string(s.State), nextDue: s.NextDue, updateTime: s.UpdateTime}, nil
+}
+
+// decodeSLA reads the tickets.sla column; nil or empty is no SLA.
+func decodeSLA(b []byte) (*ticket.SLA, error) {
+	if len(b) == 0 {
+		return nil, nil
+	}
+	var j slaJSON
+	if err := json.Unmarshal(b, &j); err != nil {
+		return nil, fmt.Errorf("decoding SLA: %w", err)
+	}
+	return fromSLAJSON(&j), nil
+}
+
+// setSLA is the part of SetSLA both engines share. Given the locked ticket
+// and the SLA to store, it returns the ticket after the write, with the SLA
+// normalised and its summary derived whatever the caller sent; whether to
+// write at all (not a stale write); and whether to write an EventSLAChanged
+// event, with its changes.
+func setSLA(cur ticket.Ticket, in ticket.SLA) (next ticket.Ticket, write, changed bool, changes []ticket.Change) {
+	sla := normSLA(&in)
+	if cur.SLA != nil && cur.SLA.UpdateTime.After(sla.UpdateTime) {
+		return cur, false, false, nil
+	}
+	next = normTicket(cur)
+	next.SLA = sla
+	changes, changed = ticket.SLAChanges(cur.SLA, sla)
+	return next, true, changed, changes
 }
 
 type commentJSON struct {
@@ -173,7 +303,7 @@ func encodePayload(t ticket.Ticket, c *ticket.Comment, changes []ticket.Change) 
 			Status: t.Status, Impact: t.Impact, Urgency: t.Urgency, Priority: t.Priority,
 			Channel: t.Channel, Requester: t.Requester, Group: t.Group, Assignee: t.Assignee,
 			Tags: t.Tags, CustomFields: t.CustomFields, CreateTime: t.CreateTime,
-			UpdateTime: t.UpdateTime, Version: t.Version,
+			UpdateTime: t.UpdateTime, Version: t.Version, SLA: toSLAJSON(t.SLA),
 		},
 		Changes: changes,
 	}
@@ -205,7 +335,7 @@ func decodeEvent(e *ticket.Event, payload []byte) error {
 		Status: j.Status, Impact: j.Impact, Urgency: j.Urgency, Priority: j.Priority,
 		Channel: j.Channel, Requester: j.Requester, Group: j.Group, Assignee: j.Assignee,
 		Tags: j.Tags, CustomFields: j.CustomFields, CreateTime: j.CreateTime,
-		UpdateTime: j.UpdateTime, Version: j.Version,
+		UpdateTime: j.UpdateTime, Version: j.Version, SLA: fromSLAJSON(j.SLA),
 	})
 	if j.SolveTime != nil {
 		e.Ticket.SolveTime = normTime(*j.SolveTime)
@@ -326,15 +456,71 @@ func strs[T ~string](vs []T) []string {
 	return out
 }
 
-// buildList returns the WHERE clause (after tenant) and arguments of a
-// ListTickets query. The tenant is always the first argument.
-func buildList(postgres bool, tenant string, lq ticket.ListQuery) (string, []any) {
+// listStmt is one SELECT of a ListTickets query; its last placeholder,
+// not in args, is the LIMIT.
+type listStmt struct {
+	sql  string
+	args []any
+}
+
+// buildList returns the statements of a ListTickets query for either
+// engine. The caller runs them in order, each with LIMIT set to the rows
+// still wanted, until the page is full. OrderNewest is one statement;
+// OrderSLANextDue reads the tickets with a next due time, then those
+// without, so each part is a range scan of the (tenant, sla_next_due, id)
+// index rather than a sort of the tenant's tickets.
+func buildList(postgres bool, tenant string, lq ticket.ListQuery) []listStmt {
+	after := lq.After
+	if lq.Order != ticket.OrderSLANextDue {
+		q := filterWhere(postgres, tenant, lq.Filter)
+		if after.ID != "" {
+			q.where = append(q.where, "id < "+q.arg(after.ID))
+		}
+		return []listStmt{q.stmt("id DESC")}
+	}
+	var out []listStmt
+	// Past the tickets with a due time once the position has none.
+	if after.ID == "" || !after.Due.IsZero() {
+		q := filterWhere(postgres, tenant, lq.Filter)
+		q.where = append(q.where, "sla_next_due IS NOT NULL")
+		if !after.Due.IsZero() {
+			q.where = append(q.where, "(sla_next_due, id) > ("+q.arg(q.time(after.Due))+", "+q.arg(after.ID)+")")
+		}
+		out = append(out, q.stmt("sla_next_due, id"))
+	}
+	q := filterWhere(postgres, tenant, lq.Filter)
+	q.where = append(q.where, "sla_next_due IS NULL")
+	if after.ID != "" && after.Due.IsZero() {
+		q.where = append(q.where, "id < "+q.arg(after.ID))
+	}
+	return append(out, q.stmt("id DESC"))
+}
+
+// stmt is the SELECT of q's conditions in the given order.
+func (q *listQuery) stmt(orderBy string) listStmt {
+	limit := "?"
+	if q.postgres {
+		limit = "$" + strconv.Itoa(len(q.args)+1)
+	}
+	return listStmt{
+		sql:  `SELECT ` + ticketReadColumns + ` FROM tickets WHERE ` + strings.Join(q.where, " AND ") + ` ORDER BY ` + orderBy + ` LIMIT ` + limit,
+		args: q.args,
+	}
+}
+
+// time is t as the engine keeps it.
+func (q *listQuery) time(t time.Time) any {
+	if q.postgres {
+		return t
+	}
+	return micros(t)
+}
+
+// filterWhere starts a query with the tenant (always the first argument)
+// and the filter's conditions.
+func filterWhere(postgres bool, tenant string, f ticket.Filter) *listQuery {
 	q := &listQuery{postgres: postgres}
 	q.where = append(q.where, "tenant = "+q.arg(tenant))
-	if lq.AfterID != "" {
-		q.where = append(q.where, "id < "+q.arg(lq.AfterID))
-	}
-	f := lq.Filter
 	if len(f.Statuses) > 0 {
 		q.where = append(q.where, q.in("status", strs(f.Statuses)))
 	}
@@ -361,7 +547,11 @@ func buildList(postgres bool, tenant string, lq ticket.ListQuery) (string, []any
 			q.where = append(q.where, "id IN (SELECT ticket_id FROM ticket_tags WHERE tenant = "+q.arg(tenant)+" AND "+q.in("tag", f.Tags)+")")
 		}
 	}
-	return strings.Join(q.where, " AND "), q.args
+	if len(f.SLAStates) > 0 {
+		// SLANone is '', the column's value for tickets without clocks.
+		q.where = append(q.where, q.in("sla_state", strs(f.SLAStates)))
+	}
+	return q
 }
 
 // priorityIn is in for the integer priority column.

@@ -404,7 +404,12 @@ func matchesFilter(t ticket.Ticket, f ticket.Filter) bool {
 		return false
 	}
 	tagsMatch := len(f.Tags) == 0 || slices.ContainsFunc(t.Tags, func(tag string) bool { return slices.Contains(f.Tags, tag) })
+	slaState := ticket.SLANone
+	if t.SLA != nil {
+		slaState = t.SLA.State
+	}
 	return anyOf(strs(f.Statuses), string(t.Status)) &&
+		(len(f.SLAStates) == 0 || slices.Contains(f.SLAStates, slaState)) &&
 		(len(f.Priorities) == 0 || slices.Contains(f.Priorities, t.Priority)) &&
 		anyOf(strs(f.Channels), string(t.Channel)) &&
 		anyOf(f.Assignees, t.Assignee) &&
@@ -433,6 +438,8 @@ func TestListTickets(t *testing.T) {
 		{"tag", ticket.Filter{Tags: []string{"refund"}}},
 		{"tags any", ticket.Filter{Tags: []string{"网络", "refund"}}},
 		{"no match", ticket.Filter{Tags: []string{"nope"}}},
+		{"no SLA", ticket.Filter{SLAStates: []ticket.SLAState{ticket.SLANone}}},
+		{"SLA breached", ticket.Filter{SLAStates: []ticket.SLAState{ticket.SLABreached}}},
 		{"combined", ticket.Filter{Statuses: []ticket.Status{ticket.StatusNew, ticket.StatusOpen, ticket.StatusPending},
 			Tags: []string{"vip"}, Groups: []string{"billing", "it"}}},
 		{"everything", ticket.Filter{Statuses: statuses, Priorities: []ticket.Priority{1, 2, 3, 4, 5}, Channels: channels,
@@ -477,15 +484,23 @@ func TestListTickets(t *testing.T) {
 	})
 }
 
-// listAll pages through a filtered list and returns the IDs, failing on a
-// repeat.
+// listAll pages through a filtered list, newest first, and returns the
+// IDs, failing on a repeat.
 func listAll(t *testing.T, s ticket.Store, tenant string, f ticket.Filter, limit int) []string {
+	t.Helper()
+	return listOrdered(t, s, tenant, ticket.ListQuery{Filter: f}, limit)
+}
+
+// listOrdered pages through q's list (q.After and q.Limit are its own),
+// each page starting after the last ticket of the previous one, and
+// returns the IDs, failing on a repeat.
+func listOrdered(t *testing.T, s ticket.Store, tenant string, q ticket.ListQuery, limit int) []string {
 	t.Helper()
 	var ids []string
 	seen := map[string]bool{}
-	after := ""
+	q.After, q.Limit = ticket.ListPosition{}, limit
 	for {
-		page, err := s.ListTickets(ctx, tenant, ticket.ListQuery{Filter: f, AfterID: after, Limit: limit})
+		page, err := s.ListTickets(ctx, tenant, q)
 		if err != nil {
 			t.Fatalf("ListTickets: %v", err)
 		}
@@ -502,7 +517,7 @@ func listAll(t *testing.T, s ticket.Store, tenant string, f ticket.Filter, limit
 		if len(page) < limit {
 			return ids
 		}
-		after = page[len(page)-1].ID
+		q.After = ticket.PositionOf(page[len(page)-1])
 	}
 }
 
