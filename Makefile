@@ -71,10 +71,11 @@ images: ## Build the kubedesk:dev image FROM scratch (no registry needed).
 	VERSION='$(VERSION)' LDFLAGS='$(LDFLAGS)' hack/build-image.sh kubedesk kubedesk:dev
 
 .PHONY: bench
-bench: ## Benchmarks: REST create (SQLite, PostgreSQL, raw pgx), start-up, RSS, calendar, Temporal start.
+bench: ## Benchmarks: REST create (SQLite, PostgreSQL, raw pgx), start-up, RSS, 10k SLA breaches, calendar, Temporal start.
 	hack/ensure-postgres.sh
 	$(GO) test -run '^$$' -bench 'Create' -benchtime 20000x -count 1 ./services/cmd/kubedesk
 	$(GO) test -run '^$$' -bench 'Startup' -benchtime 10x -count 1 ./services/cmd/kubedesk
 	$(GO) test -run '^$$' -bench 'Memory' -benchtime 1x -count 1 -timeout 30m ./services/cmd/kubedesk
+	$(GO) test -run '^$$' -bench 'SLABreaches' -benchtime 1x -count 1 -timeout 30m ./services/cmd/kubedesk
 	$(GO) test -run '^$$' -bench . -count 1 ./workflows/calendar
 	$(GO) test -run '^$$' -bench . -benchtime 5x -count 1 ./workflows/temporalserver

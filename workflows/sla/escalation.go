@@ -87,6 +87,20 @@ func SLAEscalationWorkflow(ctx workflow.Context, in EscalationInput) error {
 		return err
 	}
 	ctx = workflow.WithActivityOptions(ctx, activityOptions)
+	// Version 1 writes a breach to the ticket before it runs the breach
+	// actions, so the board turns red at the due instant, not after the
+	// webhooks; runs recorded before (DefaultVersion) act first.
+	stateFirst := workflow.GetVersion(ctx, changeStateBeforeActions, workflow.DefaultVersion, 1) == 1
+	var owed []breach // breaches whose actions wait for the state write
+	breached := func(kinds []ClockKind, at time.Time) {
+		for _, k := range kinds {
+			if stateFirst {
+				owed = append(owed, breach{kind: k, at: at, priority: c.priority})
+			} else {
+				runBreachActions(ctx, &in, k, at, c.priority)
+			}
+		}
+	}
 	events := workflow.GetSignalChannel(ctx, SignalTicketEvent)
 	limit := cmp.Or(in.HistoryLimit, DefaultHistoryLimit)
 	receive := func(ev TicketEvent) {
@@ -98,9 +112,7 @@ func SLAEscalationWorkflow(ctx workflow.Context, in EscalationInput) error {
 		// Deadlines that passed before the event count first: a reply that
 		// comes after the due time is late even if the timer has not fired
 		// yet (both can arrive in one workflow task).
-		for _, k := range c.fire(c.eventTime(ev, now)) {
-			runBreachActions(ctx, &in, k, now, c.priority)
-		}
+		breached(c.fire(c.eventTime(ev, now)), now)
 		if err := c.apply(ev, now); err != nil {
 			logger.Warn("Ticket event ignored", "error", err)
 		}
@@ -115,9 +127,7 @@ func SLAEscalationWorkflow(ctx workflow.Context, in EscalationInput) error {
 	)
 	for {
 		now := workflow.Now(ctx)
-		for _, k := range c.fire(now) {
-			runBreachActions(ctx, &in, k, now, c.priority)
-		}
+		breached(c.fire(now), now)
 		if st := c.snapshot(&in, now); !wrote || !sameClocks(written, st.Clocks) {
 			var a *Activities
 			if err := workflow.ExecuteActivity(ctx, a.WriteSLA, st).Get(ctx, nil); err != nil {
@@ -125,6 +135,10 @@ func SLAEscalationWorkflow(ctx workflow.Context, in EscalationInput) error {
 			}
 			written, wrote = st.Clocks, true
 		}
+		for _, b := range owed {
+			runBreachActions(ctx, &in, b.kind, b.at, b.priority)
+		}
+		owed = nil
 		if c.st.Closed {
 			return nil
 		}
@@ -181,6 +195,17 @@ func SLAEscalationWorkflow(ctx workflow.Context, in EscalationInput) error {
 		}
 		sel.Select(ctx)
 	}
+}
+
+// changeStateBeforeActions is the workflow.GetVersion change ID of
+// version 1: the state write comes before the breach actions.
+const changeStateBeforeActions = "state-before-breach-actions"
+
+// breach is a clock that breached at an instant, at a ticket priority.
+type breach struct {
+	kind     ClockKind
+	at       time.Time
+	priority int
 }
 
 // runBreachActions carries out the policy's breach actions in order. A

@@ -43,6 +43,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	commonpb "go.temporal.io/api/common/v1"
+	taskqueuepb "go.temporal.io/api/taskqueue/v1"
 	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/server/common/authorization"
 	"go.temporal.io/server/common/cluster"
@@ -54,8 +56,10 @@ import (
 	sqliteschema "go.temporal.io/server/schema/sqlite"
 	"go.temporal.io/server/temporal"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials/insecure"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/types/known/durationpb"
 )
 
@@ -481,6 +485,10 @@ func staticHosts(cfg *config.Config) map[primitives.ServiceName]static.Hosts {
 
 // waitReady returns once the frontend at addr reports itself serving and
 // knows every namespace, so that the caller's first request succeeds.
+// probeID names the workflow and task queue that waitReady looks up; no
+// such workflow exists.
+const probeID = "kubedesk-readiness-probe"
+
 func waitReady(ctx context.Context, addr string, namespaces []string) error {
 	if _, ok := ctx.Deadline(); !ok {
 		var cancel context.CancelFunc
@@ -506,6 +514,22 @@ func waitReady(ctx context.Context, addr string, namespaces []string) error {
 		for _, ns := range namespaces {
 			if _, err := workflows.DescribeNamespace(ctx, &workflowservice.DescribeNamespaceRequest{Namespace: ns}); err != nil {
 				return fmt.Errorf("namespace %q: %w", ns, err)
+			}
+			// The frontend answers before the history service owns its
+			// shard and before matching serves task queues; a worker that
+			// polled then would back off for seconds and fire the first
+			// timers late. A lookup of a workflow that does not exist
+			// answers NotFound only once the shard is owned.
+			_, err := workflows.DescribeWorkflowExecution(ctx, &workflowservice.DescribeWorkflowExecutionRequest{
+				Namespace: ns, Execution: &commonpb.WorkflowExecution{WorkflowId: probeID},
+			})
+			if status.Code(err) != codes.NotFound {
+				return fmt.Errorf("namespace %q: history not ready: %w", ns, err)
+			}
+			if _, err := workflows.DescribeTaskQueue(ctx, &workflowservice.DescribeTaskQueueRequest{
+				Namespace: ns, TaskQueue: &taskqueuepb.TaskQueue{Name: probeID},
+			}); err != nil {
+				return fmt.Errorf("namespace %q: matching not ready: %w", ns, err)
 			}
 		}
 		return nil

@@ -4,6 +4,8 @@
 package worker
 
 import (
+	"time"
+
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/worker"
 
@@ -13,6 +15,14 @@ import (
 // SLATaskQueue is the task queue of SLAEscalationWorkflow and its
 // activities.
 const SLATaskQueue = "kubedesk-sla"
+
+// StickyTimeout is how long a workflow task waits for the worker that ran
+// the workflow's previous task before any worker may take it. A worker
+// killed without a goodbye leaves its workflows pinned to it until then,
+// so it bounds how late a timer fires after a crash; the SDK's 5 s
+// default would make SLA breaches 5 s late after every crash. Workflows
+// whose task moves to another worker replay their (short) history there.
+const StickyTimeout = 500 * time.Millisecond
 
 // Options tune a worker; the zero value uses the SDK's defaults.
 type Options struct {
@@ -29,6 +39,7 @@ func NewSLA(c client.Client, acts *sla.Activities, opts Options) worker.Worker {
 	w := worker.New(c, SLATaskQueue, worker.Options{
 		MaxConcurrentActivityExecutionSize:     opts.MaxConcurrentActivities,
 		MaxConcurrentWorkflowTaskExecutionSize: opts.MaxConcurrentWorkflowTasks,
+		StickyScheduleToStartTimeout:           StickyTimeout,
 	})
 	w.RegisterWorkflow(sla.SLAEscalationWorkflow)
 	w.RegisterActivity(acts)

@@ -4,14 +4,9 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"net"
 	"net/http"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"slices"
 	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -131,11 +126,11 @@ func BenchmarkCreate(b *testing.B) {
 // BenchmarkStartup measures exec -> /readyz 200 of the built binary on an
 // empty data directory, and its resident memory once idle.
 func BenchmarkStartup(b *testing.B) {
-	bin := buildBinary(b)
+	bin := kubedeskBinary(b)
 	var rss int64
 	b.ResetTimer()
 	for range b.N {
-		p := startBinary(b, bin)
+		p := startBinary(b, bin, b.TempDir(), "--temporal-listen-addr=127.0.0.1:0")
 		b.StopTimer()
 		rss = p.rss(b)
 		p.kill()
@@ -147,8 +142,7 @@ func BenchmarkStartup(b *testing.B) {
 // BenchmarkMemory creates 100,000 tickets over REST (SQLite) and reports the
 // process's resident memory before and after. Run it with -benchtime=1x.
 func BenchmarkMemory(b *testing.B) {
-	bin := buildBinary(b)
-	p := startBinary(b, bin)
+	p := startBinary(b, kubedeskBinary(b), b.TempDir(), "--temporal-listen-addr=127.0.0.1:0")
 	defer p.kill()
 	idle := p.rss(b)
 	const tickets = 100_000
@@ -178,81 +172,6 @@ func BenchmarkMemory(b *testing.B) {
 	b.StopTimer()
 	b.ReportMetric(float64(idle)/(1<<20), "idle-RSS-MiB")
 	b.ReportMetric(float64(p.rss(b))/(1<<20), "after-100k-RSS-MiB")
-}
-
-func buildBinary(b *testing.B) string {
-	b.Helper()
-	bin := filepath.Join(b.TempDir(), "kubedesk")
-	cmd := exec.Command("go", "build", "-trimpath", "-ldflags=-s -w", "-o", bin, ".")
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		b.Fatalf("go build: %v\n%s", err, out)
-	}
-	return bin
-}
-
-type process struct {
-	cmd  *exec.Cmd
-	base string
-}
-
-// startBinary execs kubedesk serve on free ports and an empty data dir and
-// returns once /readyz answers 200.
-func startBinary(b *testing.B, bin string) *process {
-	b.Helper()
-	httpAddr, grpcAddr := freeAddr(b), freeAddr(b)
-	cmd := exec.Command(bin, "serve", "--http-addr="+httpAddr, "--grpc-addr="+grpcAddr, "--data-dir="+b.TempDir(), "--log-level=warn")
-	cmd.Stderr = os.Stderr
-	if err := cmd.Start(); err != nil {
-		b.Fatal(err)
-	}
-	p := &process{cmd: cmd, base: "http://" + httpAddr}
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		resp, err := http.Get(p.base + "/readyz")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return p
-			}
-		}
-		if time.Now().After(deadline) {
-			p.kill()
-			b.Fatalf("kubedesk not ready after 30s: %v", err)
-		}
-		time.Sleep(2 * time.Millisecond)
-	}
-}
-
-// rss reads the process's resident set size from /proc.
-func (p *process) rss(b *testing.B) int64 {
-	b.Helper()
-	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", p.cmd.Process.Pid))
-	if err != nil {
-		b.Fatal(err)
-	}
-	for line := range strings.Lines(string(data)) {
-		if f := strings.Fields(line); len(f) >= 2 && f[0] == "VmRSS:" {
-			kb, _ := strconv.ParseInt(f[1], 10, 64)
-			return kb << 10
-		}
-	}
-	b.Fatal("no VmRSS in /proc status")
-	return 0
-}
-
-func (p *process) kill() {
-	_ = p.cmd.Process.Kill()
-	_ = p.cmd.Wait()
-}
-
-func freeAddr(b *testing.B) string {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().String()
 }
 
 // rawCreate is the ceiling: one ticket row and its event row, in one

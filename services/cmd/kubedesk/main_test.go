@@ -2,6 +2,8 @@ package main
 
 import (
 	"flag"
+	"fmt"
+	"os"
 	"testing"
 
 	"github.com/kubedesk/kubedesk/services/platform/storage/pgtest"
@@ -19,5 +21,16 @@ func TestMain(m *testing.M) {
 	if flag.Lookup("test.bench").Value.String() == "" {
 		settings = pgtest.Fast
 	}
-	pgtest.Main(m, &pg, settings...)
+	var err error
+	if pg, err = pgtest.Start(settings...); err != nil {
+		fmt.Fprintln(os.Stderr, "pgtest:", err)
+		os.Exit(1)
+	}
+	code := m.Run()
+	if err := pg.Stop(); err != nil {
+		fmt.Fprintln(os.Stderr, "pgtest:", err)
+		code = max(code, 1)
+	}
+	removeBinary()
+	os.Exit(code)
 }

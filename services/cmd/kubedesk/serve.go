@@ -100,8 +100,9 @@ func start(ctx context.Context, cfg config.Config, log *slog.Logger, stack *shut
 		services = append(services, "ticket")
 	}
 
+	var policies *sla.InForce
 	if cfg.Runs(config.TargetWorker) {
-		policies := sla.NewInForce()
+		policies = sla.NewInForce()
 		if cfg.File != "" {
 			// An invalid file stops start-up; later invalid edits are
 			// logged and the policies in force stay.
@@ -131,6 +132,22 @@ func start(ctx context.Context, cfg config.Config, log *slog.Logger, stack *shut
 		stack.push("gRPC server", func(ctx context.Context) error { return gracefulStop(ctx, gs) })
 		localGRPC = dialable(lis.Addr().String())
 		log.Info("gRPC listening", "addr", lis.Addr().String(), "services", services)
+	}
+
+	if cfg.Runs(config.TargetWorker) {
+		if cfg.TemporalAddress == config.TemporalNone {
+			log.Warn("--temporal-address=none: no SLA clocks run")
+		} else {
+			conn, err := dial(cfg.TicketAddr, localGRPC, stack, "worker's ticket")
+			if err != nil {
+				return fmt.Errorf("ticketAddr: %w", err)
+			}
+			check, err := startClocks(ctx, cfg, log, stack, policies, ticketv1.NewTicketServiceClient(conn))
+			if err != nil {
+				return err
+			}
+			ready = append(ready, check)
+		}
 	}
 
 	gw := gateway.Options{

@@ -28,7 +28,12 @@ func startServe(t testing.TB, args ...string) *instance {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	pr, pw := io.Pipe()
-	full := append([]string{"serve", "--http-addr=127.0.0.1:0", "--grpc-addr=127.0.0.1:0", "--data-dir=" + t.TempDir(), "--log-level=info"}, args...)
+	// No SLA clocks unless a test asks for them (--temporal-address=):
+	// an embedded Temporal server per test would cost a second and 150 MB.
+	full := append([]string{
+		"serve", "--http-addr=127.0.0.1:0", "--grpc-addr=127.0.0.1:0", "--data-dir=" + t.TempDir(), "--log-level=info",
+		"--temporal-address=none", "--temporal-listen-addr=127.0.0.1:0",
+	}, args...)
 	done := make(chan error, 1)
 	go func() {
 		err := run(ctx, full, func(string) string { return "" }, pw, io.Discard)

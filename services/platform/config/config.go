@@ -11,6 +11,7 @@ import (
 	"io"
 	"net"
 	"os"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -61,6 +62,16 @@ type Config struct {
 	// empty means this process's GRPCAddr, and a gateway running alone
 	// without it serves no SLA routes.
 	WorkerAddr string `json:"workerAddr,omitempty"`
+	// TemporalAddress is the Temporal frontend (host:port) the worker runs
+	// SLA clocks on. Empty starts an embedded Temporal server that keeps
+	// its state in DataDir; "none" runs no SLA clocks.
+	TemporalAddress string `json:"temporalAddress,omitempty"`
+	// TemporalNamespace is the Temporal namespace of the workflows; the
+	// embedded server creates it, an external cluster must have it.
+	TemporalNamespace string `json:"temporalNamespace,omitempty"`
+	// TemporalListenAddr is where the embedded Temporal server's frontend
+	// listens (port 0: any free port).
+	TemporalListenAddr string `json:"temporalListenAddr,omitempty"`
 	// DefaultTenant serves requests that name no tenant; empty makes the
 	// X-Kubedesk-Tenant header mandatory.
 	DefaultTenant string `json:"defaultTenant,omitempty"`
@@ -80,17 +91,24 @@ type Config struct {
 	File string `json:"-"`
 }
 
+// TemporalNone as TemporalAddress runs no SLA clocks.
+const TemporalNone = "none"
+
+var namespacePattern = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9._-]{1,254}$`)
+
 // Default returns the all-in-one defaults.
 func Default() Config {
 	return Config{
-		Target:          TargetAll,
-		HTTPAddr:        ":8080",
-		GRPCAddr:        ":9090",
-		DataDir:         "./data",
-		DefaultTenant:   "default",
-		MaxRequestBytes: 1 << 20,
-		ShutdownTimeout: Duration(15 * time.Second),
-		LogLevel:        "info",
+		Target:             TargetAll,
+		HTTPAddr:           ":8080",
+		GRPCAddr:           ":9090",
+		DataDir:            "./data",
+		DefaultTenant:      "default",
+		MaxRequestBytes:    1 << 20,
+		TemporalNamespace:  "kubedesk",
+		TemporalListenAddr: "127.0.0.1:7233",
+		ShutdownTimeout:    Duration(15 * time.Second),
+		LogLevel:           "info",
 	}
 }
 
@@ -148,6 +166,9 @@ func (c Config) Validate() error {
 			errs = append(errs, fmt.Errorf("%s: %q is not host:port; accepted: e.g. \"ticket:9090\"", a.name, a.addr))
 		}
 	}
+	if c.Target == TargetWorker && c.TicketAddr == "" && c.TemporalAddress != TemporalNone {
+		errs = append(errs, errors.New("ticketAddr: is required with --target=worker (the SLA clocks update tickets); set it to the ticket service's gRPC address"))
+	}
 	if c.Target == TargetGateway && c.TicketAddr == "" {
 		errs = append(errs, errors.New("ticketAddr: is required with --target=gateway; set it to the ticket service's gRPC address"))
 	}
@@ -156,6 +177,19 @@ func (c Config) Validate() error {
 	}
 	if c.DatabaseURL == "" && c.DataDir == "" {
 		errs = append(errs, errors.New("dataDir: is required when databaseURL is empty (SQLite lives there)"))
+	}
+	if a := c.TemporalAddress; a != "" && a != TemporalNone {
+		if _, _, err := net.SplitHostPort(a); err != nil {
+			errs = append(errs, fmt.Errorf("temporalAddress: %q is not host:port; accepted: e.g. \"temporal-frontend:7233\", empty for an embedded server, or %q", a, TemporalNone))
+		}
+	}
+	if c.TemporalAddress == "" {
+		if _, _, err := net.SplitHostPort(c.TemporalListenAddr); err != nil {
+			errs = append(errs, fmt.Errorf("temporalListenAddr: %q is not host:port; accepted: e.g. \"127.0.0.1:7233\"", c.TemporalListenAddr))
+		}
+	}
+	if !namespacePattern.MatchString(c.TemporalNamespace) {
+		errs = append(errs, fmt.Errorf("temporalNamespace: %q is not a namespace name; accepted: 2 to 255 letters, digits, '-', '_' and '.', starting with a letter", c.TemporalNamespace))
 	}
 	if c.DefaultTenant != "" {
 		if err := tenant.Validate(c.DefaultTenant); err != nil {
@@ -298,6 +332,9 @@ var options = []option{
 	text("ticket-addr", "gRPC address of the ticket service (gateway); empty means --grpc-addr", func(c *Config) *string { return &c.TicketAddr }),
 	text("worker-addr", "gRPC address of the worker (gateway: SLA policies); empty means --grpc-addr", func(c *Config) *string { return &c.WorkerAddr }),
 	text("default-tenant", "tenant of requests without X-Kubedesk-Tenant; empty requires the header", func(c *Config) *string { return &c.DefaultTenant }),
+	text("temporal-address", "Temporal frontend host:port for SLA clocks; empty starts an embedded server in --data-dir, \"none\" runs no clocks", func(c *Config) *string { return &c.TemporalAddress }),
+	text("temporal-namespace", "Temporal namespace of the SLA workflows", func(c *Config) *string { return &c.TemporalNamespace }),
+	text("temporal-listen-addr", "listen address of the embedded Temporal server", func(c *Config) *string { return &c.TemporalListenAddr }),
 	text("log-level", "debug, info, warn or error", func(c *Config) *string { return &c.LogLevel }),
 	{name: "max-request-bytes", usage: "largest accepted REST request body",
 		get: func(c *Config) string { return strconv.FormatInt(c.MaxRequestBytes, 10) },

@@ -3,10 +3,12 @@
 // lives apart from package sla so that the sla unit tests do not link the
 // Temporal server.
 //
-// The test always runs; it writes ../../testdata/escalation.json only when
-// asked to, after a deliberate, versioned change of the workflow:
+// The test always runs; it writes ../../testdata/NAME.json only when asked
+// to, after a deliberate change of the workflow guarded by
+// workflow.GetVersion, keeping the histories of earlier versions (each
+// must still replay):
 //
-//	KUBEDESK_RECORD_HISTORY=1 go test ./workflows/sla/internal/record/
+//	KUBEDESK_RECORD_HISTORY=escalation-v1 go test ./workflows/sla/internal/record/
 package record
 
 import (
@@ -170,14 +172,15 @@ func TestEscalationOnRealServer(t *testing.T) {
 		t.Fatalf("the history just recorded does not replay: %v", err)
 	}
 
-	if os.Getenv("KUBEDESK_RECORD_HISTORY") != "1" {
+	name := os.Getenv("KUBEDESK_RECORD_HISTORY")
+	if name == "" {
 		return
 	}
 	b, err := temporalproto.CustomJSONMarshalOptions{Indent: "  "}.Marshal(hist)
 	if err != nil {
 		t.Fatal(err)
 	}
-	out := filepath.Join("..", "..", "testdata", "escalation.json")
+	out := filepath.Join("..", "..", "testdata", filepath.Base(name)+".json")
 	if err := os.WriteFile(out, append(b, '\n'), 0o644); err != nil {
 		t.Fatal(err)
 	}

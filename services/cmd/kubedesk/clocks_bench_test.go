@@ -1,0 +1,184 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"net/http"
+	"os"
+	"path/filepath"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/metadata"
+
+	ticketv1 "github.com/kubedesk/kubedesk/proto/gen/go/kubedesk/ticket/v1"
+	"github.com/kubedesk/kubedesk/services/platform/tenant"
+)
+
+// benchPolicy: P3 first response due 60 s after creation, a warning at
+// 75 % and a reassignment on breach.
+const benchPolicy = `apiVersion: kubedesk.io/v1alpha1
+kind: SLAPolicy
+metadata: {name: bench, namespace: acme}
+spec:
+  tenantRef: {name: acme}
+  calendar: {timeZone: Asia/Shanghai}
+  targets:
+    - {priority: P3, firstResponse: 60s, resolution: 24h, businessHours: false}
+  warningThresholdPercent: 75
+  breachActions:
+    - {type: reassign, group: escalation}
+`
+
+// BenchmarkSLABreaches creates 10,000 tickets at a steady rate over 60 s
+// on the all-in-one binary (SQLite, embedded Temporal), so that their
+// first-response clocks fall due spread over 60 s, and measures from the
+// ticket event stream: how long after creation each ticket's clock first
+// showed (workflow start), and how late after its due instant each breach
+// was written. Run it with -benchtime=1x.
+func BenchmarkSLABreaches(b *testing.B) {
+	const (
+		tickets = 10_000
+		spread  = 60 * time.Second
+		target  = 60 * time.Second
+	)
+	dir := b.TempDir()
+	cfg := filepath.Join(dir, "kubedesk.yaml")
+	if err := os.WriteFile(cfg, []byte(benchPolicy), 0o600); err != nil {
+		b.Fatal(err)
+	}
+	p := startBinary(b, kubedeskBinary(b), dir, "--config="+cfg, "--temporal-listen-addr=127.0.0.1:0")
+	defer p.kill()
+
+	conn, err := grpc.NewClient(p.grpc, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer conn.Close()
+	ctx, cancel := context.WithCancel(metadata.AppendToOutgoingContext(context.Background(), tenant.MetadataKey, "acme"))
+	defer cancel()
+	stream, err := ticketv1.NewTicketServiceClient(conn).WatchEvents(ctx, &ticketv1.WatchEventsRequest{})
+	if err != nil {
+		b.Fatal(err)
+	}
+
+	type seen struct {
+		created, started, breached time.Time
+	}
+	var (
+		mu   sync.Mutex
+		byID = map[string]*seen{}
+	)
+	entry := func(id string) *seen {
+		s := byID[id]
+		if s == nil {
+			s = &seen{}
+			byID[id] = s
+		}
+		return s
+	}
+	allBreached := make(chan struct{})
+	go func() {
+		done := 0
+		for {
+			msg, err := stream.Recv()
+			if err != nil {
+				return
+			}
+			ev := msg.GetEvent()
+			if ev == nil {
+				continue
+			}
+			at := ev.GetCreateTime().AsTime()
+			mu.Lock()
+			s := entry(ev.GetTicketId())
+			switch ev.GetType() {
+			case ticketv1.EventType_EVENT_TYPE_TICKET_CREATED:
+				s.created = ev.GetTicket().GetCreateTime().AsTime()
+			case ticketv1.EventType_EVENT_TYPE_SLA_CHANGED:
+				if s.started.IsZero() {
+					s.started = at
+				}
+				for _, c := range ev.GetChanges() {
+					if c.GetField() == "sla.first_response" && c.GetNewValue() == "breached" && s.breached.IsZero() {
+						s.breached = at
+						if done++; done == tickets {
+							close(allBreached)
+						}
+					}
+				}
+			}
+			mu.Unlock()
+		}
+	}()
+
+	b.ResetTimer()
+	body := []byte(`{"subject":"benchmark ticket 基准","impact":2,"urgency":2,"group":"support"}`)
+	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 8}}
+	began := time.Now()
+	var wg sync.WaitGroup
+	const senders = 8
+	for w := range senders {
+		wg.Go(func() {
+			for i := w; i < tickets; i += senders {
+				time.Sleep(time.Until(began.Add(spread * time.Duration(i) / tickets)))
+				req, _ := http.NewRequest("POST", p.base+"/v1/tickets", bytes.NewReader(body))
+				req.Header.Set("X-Kubedesk-Tenant", "acme")
+				resp, err := client.Do(req)
+				if err != nil {
+					b.Error(err)
+					return
+				}
+				resp.Body.Close()
+				if resp.StatusCode != http.StatusOK {
+					b.Errorf("create: %s", resp.Status)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	created := time.Since(began)
+	select {
+	case <-allBreached:
+	case <-time.After(target + 5*time.Minute):
+		b.Fatal("not every ticket breached within 5 minutes of its due time")
+	}
+	b.StopTimer()
+	peak := p.peakRSS(b)
+
+	mu.Lock()
+	defer mu.Unlock()
+	var late, startLag []time.Duration
+	var firstStart, lastStart time.Time
+	for _, s := range byID {
+		if s.created.IsZero() || s.breached.IsZero() {
+			continue
+		}
+		late = append(late, s.breached.Sub(s.created.Add(target)))
+		startLag = append(startLag, s.started.Sub(s.created))
+		if firstStart.IsZero() || s.started.Before(firstStart) {
+			firstStart = s.started
+		}
+		if s.started.After(lastStart) {
+			lastStart = s.started
+		}
+	}
+	pct := func(d []time.Duration, p float64) float64 {
+		slices.Sort(d)
+		return float64(d[int(float64(len(d)-1)*p)].Microseconds()) / 1000
+	}
+	b.ReportMetric(float64(tickets)/created.Seconds(), "creates/s")
+	b.ReportMetric(float64(len(startLag))/lastStart.Sub(firstStart).Seconds(), "starts/s")
+	b.ReportMetric(pct(startLag, 0.50), "start-lag-p50-ms")
+	b.ReportMetric(pct(startLag, 0.99), "start-lag-p99-ms")
+	b.ReportMetric(pct(late, 0.50), "late-p50-ms")
+	b.ReportMetric(pct(late, 0.99), "late-p99-ms")
+	b.ReportMetric(pct(late, 1), "late-max-ms")
+	b.ReportMetric(float64(peak)/(1<<20), "peak-RSS-MiB")
+	b.ReportMetric(0, "ns/op")
+}

@@ -1,0 +1,212 @@
+package main
+
+import (
+	"context"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/types/known/durationpb"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	ticketv1 "github.com/kubedesk/kubedesk/proto/gen/go/kubedesk/ticket/v1"
+)
+
+// TestTicketSLA drives the internal SetTicketSLA RPC as the SLA worker
+// does, over gRPC, and reads the result the way agents do, over REST.
+func TestTicketSLA(t *testing.T) {
+	for engine, args := range engines(t) {
+		t.Run(engine, func(t *testing.T) {
+			t.Parallel()
+			testTicketSLA(t, startServe(t, args...))
+		})
+	}
+}
+
+func testTicketSLA(t *testing.T, srv *instance) {
+	const tenantID = "sla-board"
+	hdr := []string{"X-Kubedesk-Tenant", tenantID}
+	conn, err := grpc.NewClient(srv.grpc, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	client := ticketv1.NewTicketServiceClient(conn)
+	ctx := metadata.AppendToOutgoingContext(t.Context(), "x-kubedesk-tenant", tenantID)
+
+	breached := srv.create(t, map[string]any{"subject": "打印机着火了"}, hdr...)
+	running := srv.create(t, map[string]any{"subject": "VPN slow"}, hdr...)
+	none := srv.create(t, map[string]any{"subject": "no policy"}, hdr...)
+
+	now := time.Now().UTC().Truncate(time.Second)
+	clock := func(c ticketv1.SLAClock, st ticketv1.SLAState, due time.Time) *ticketv1.SLAClockStatus {
+		return &ticketv1.SLAClockStatus{Clock: c, State: st, DueTime: timestamppb.New(due),
+			Remaining: durationpb.New(time.Until(due)), Target: durationpb.New(8 * time.Hour)}
+	}
+	set := func(ctx context.Context, id string, clocks ...*ticketv1.SLAClockStatus) (*ticketv1.Ticket, error) {
+		resp, err := client.SetTicketSLA(ctx, &ticketv1.SetTicketSLARequest{TicketId: id, Sla: &ticketv1.TicketSLA{
+			Policy: "sla-board/standard", Clocks: clocks, UpdateTime: timestamppb.Now(),
+			// Output only: the server derives them.
+			State: ticketv1.SLAState_SLA_STATE_MET, Colour: ticketv1.SLAColour_SLA_COLOUR_GREY,
+		}})
+		return resp.GetTicket(), err
+	}
+
+	resolutionDue := now.Add(8 * time.Hour)
+	got, err := set(ctx, breached.str("id"),
+		clock(ticketv1.SLAClock_SLA_CLOCK_FIRST_RESPONSE, ticketv1.SLAState_SLA_STATE_BREACHED, now.Add(-time.Hour)),
+		clock(ticketv1.SLAClock_SLA_CLOCK_RESOLUTION, ticketv1.SLAState_SLA_STATE_OK, resolutionDue))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.GetSla().GetState() != ticketv1.SLAState_SLA_STATE_BREACHED || got.GetEtag() != "v1" {
+		t.Errorf("SetTicketSLA returned state %s etag %s, want SLA_STATE_BREACHED and v1", got.GetSla().GetState(), got.GetEtag())
+	}
+	if _, err := set(ctx, running.str("id"), clock(ticketv1.SLAClock_SLA_CLOCK_RESOLUTION, ticketv1.SLAState_SLA_STATE_WARNING, now.Add(2*time.Hour))); err != nil {
+		t.Fatal(err)
+	}
+
+	t.Run("REST shows the SLA, etag unchanged", func(t *testing.T) {
+		r := srv.mustCall(t, http.StatusOK, "GET", "/v1/tickets/"+breached.str("id"), nil, hdr...)
+		if r.str("etag") != "v1" || r.header.Get("ETag") != `"v1"` {
+			t.Errorf("etag %q, header %q; want v1 (SLA writes do not change the version)", r.str("etag"), r.header.Get("ETag"))
+		}
+		if r.str("updateTime") != breached.str("updateTime") {
+			t.Errorf("updateTime %q, want %q", r.str("updateTime"), breached.str("updateTime"))
+		}
+		sla, _ := r.json["sla"].(map[string]any)
+		if sla == nil {
+			t.Fatalf("no sla in %s", r.body)
+		}
+		for k, want := range map[string]any{
+			"state": "SLA_STATE_BREACHED", "colour": "SLA_COLOUR_RED", "policy": "sla-board/standard",
+			"nextDueTime": resolutionDue.Format(time.RFC3339),
+		} {
+			if sla[k] != want {
+				t.Errorf("sla.%s = %v, want %v", k, sla[k], want)
+			}
+		}
+		clocks, _ := sla["clocks"].([]any)
+		if len(clocks) != 2 {
+			t.Fatalf("sla.clocks = %v, want 2", sla["clocks"])
+		}
+		for i, want := range []string{"SLA_COLOUR_RED", "SLA_COLOUR_GREEN"} {
+			if c := clocks[i].(map[string]any); c["colour"] != want {
+				t.Errorf("sla.clocks[%d] = %v, want colour %s", i, c, want)
+			}
+		}
+		if r := srv.mustCall(t, http.StatusOK, "GET", "/v1/tickets/"+none.str("id"), nil, hdr...); r.json["sla"] != nil {
+			t.Errorf("ticket without SLA shows sla %v", r.json["sla"])
+		}
+	})
+
+	t.Run("REST filter and order", func(t *testing.T) {
+		ids := func(tickets []map[string]any) []string {
+			var out []string
+			for _, tk := range tickets {
+				out = append(out, tk["id"].(string))
+			}
+			return out
+		}
+		for _, tt := range []struct {
+			query string
+			want  []string
+		}{
+			{"filter=sla%20%3D%20breached", []string{breached.str("id")}},
+			{"filter=sla%3D(warning%20OR%20breached)", []string{running.str("id"), breached.str("id")}},
+			{"filter=sla%3Dnone", []string{none.str("id")}},
+			{"order_by=sla_next_due", []string{running.str("id"), breached.str("id"), none.str("id")}},
+		} {
+			if got := ids(srv.listAll(t, tt.query, hdr...)); strings.Join(got, ",") != strings.Join(tt.want, ",") {
+				t.Errorf("%s: %v, want %v", tt.query, got, tt.want)
+			}
+		}
+		// One ticket a page, through the page tokens.
+		var got []string
+		token := ""
+		for range 5 {
+			r := srv.mustCall(t, http.StatusOK, "GET", "/v1/tickets?order_by=sla_next_due&page_size=1&page_token="+token, nil, hdr...)
+			got = append(got, ids(toMaps(r.json["tickets"]))...)
+			if token = r.str("nextPageToken"); token == "" {
+				break
+			}
+			// A token is only good with the order it was made for.
+			if bad := srv.call(t, "GET", "/v1/tickets?page_size=1&page_token="+token, nil, hdr...); bad.code != http.StatusBadRequest ||
+				!strings.Contains(string(bad.body), "belongs to a different query") {
+				t.Errorf("token reused without order_by = %d %s, want 400 naming the query", bad.code, bad.body)
+			}
+		}
+		if want := []string{running.str("id"), breached.str("id"), none.str("id")}; strings.Join(got, ",") != strings.Join(want, ",") {
+			t.Errorf("order_by=sla_next_due one per page: %v, want %v", got, want)
+		}
+		if r := srv.call(t, "GET", "/v1/tickets?order_by=priority", nil, hdr...); r.code != http.StatusBadRequest || !strings.Contains(string(r.body), "order_by") {
+			t.Errorf("order_by=priority = %d %s, want 400 naming order_by", r.code, r.body)
+		}
+		if r := srv.call(t, "GET", "/v1/tickets?filter=sla%3Dlate", nil, hdr...); r.code != http.StatusBadRequest ||
+			!strings.Contains(string(r.body), "accepted: ok, warning, breached, paused, met, none") {
+			t.Errorf("filter sla=late = %d %s, want 400 listing the states", r.code, r.body)
+		}
+	})
+
+	t.Run("the change is an event", func(t *testing.T) {
+		events := watch(t, srv, "", 5, hdr...) // three creates, two SLA writes
+		e := events[3]
+		if e["type"] != "EVENT_TYPE_SLA_CHANGED" || e["ticketId"] != breached.str("id") {
+			t.Fatalf("event 3 = %v %v, want EVENT_TYPE_SLA_CHANGED of %s", e["type"], e["ticketId"], breached.str("id"))
+		}
+		changes := toMaps(e["changes"])
+		if len(changes) != 2 || changes[0]["field"] != "sla.first_response" || changes[0]["newValue"] != "breached" {
+			t.Errorf("changes = %v, want sla.first_response and sla.resolution", changes)
+		}
+	})
+
+	t.Run("invalid requests name the field", func(t *testing.T) {
+		for _, tt := range []struct {
+			name   string
+			clocks []*ticketv1.SLAClockStatus
+			want   string
+		}{
+			{"duplicate clock", []*ticketv1.SLAClockStatus{
+				clock(ticketv1.SLAClock_SLA_CLOCK_RESOLUTION, ticketv1.SLAState_SLA_STATE_OK, now),
+				clock(ticketv1.SLAClock_SLA_CLOCK_RESOLUTION, ticketv1.SLAState_SLA_STATE_MET, now),
+			}, "sla.clocks[1].clock"},
+			{"unspecified clock", []*ticketv1.SLAClockStatus{
+				clock(ticketv1.SLAClock_SLA_CLOCK_RESOLUTION, ticketv1.SLAState_SLA_STATE_OK, now),
+				clock(ticketv1.SLAClock_SLA_CLOCK_UNSPECIFIED, ticketv1.SLAState_SLA_STATE_OK, now),
+			}, "sla.clocks[1].clock"},
+			{"unspecified state", []*ticketv1.SLAClockStatus{
+				clock(ticketv1.SLAClock_SLA_CLOCK_RESOLUTION, ticketv1.SLAState_SLA_STATE_UNSPECIFIED, now),
+			}, "sla.clocks[0].state"},
+		} {
+			t.Run(tt.name, func(t *testing.T) {
+				_, err := set(ctx, breached.str("id"), tt.clocks...)
+				if status.Code(err) != codes.InvalidArgument || !strings.Contains(status.Convert(err).Message(), tt.want) {
+					t.Errorf("SetTicketSLA = %v, want INVALID_ARGUMENT naming %s", err, tt.want)
+				}
+			})
+		}
+		other := metadata.AppendToOutgoingContext(t.Context(), "x-kubedesk-tenant", "someone-else")
+		if _, err := set(other, breached.str("id"), clock(ticketv1.SLAClock_SLA_CLOCK_RESOLUTION, ticketv1.SLAState_SLA_STATE_OK, now)); status.Code(err) != codes.NotFound {
+			t.Errorf("SetTicketSLA from another tenant = %v, want NOT_FOUND", err)
+		}
+		r := srv.mustCall(t, http.StatusOK, "GET", "/v1/tickets/"+breached.str("id"), nil, hdr...)
+		if sla := r.json["sla"].(map[string]any); sla["state"] != "SLA_STATE_BREACHED" {
+			t.Errorf("after refused writes sla.state = %v, want SLA_STATE_BREACHED", sla["state"])
+		}
+	})
+}
+
+func toMaps(v any) []map[string]any {
+	list, _ := v.([]any)
+	out := make([]map[string]any, len(list))
+	for i, x := range list {
+		out[i] = x.(map[string]any)
+	}
+	return out
+}

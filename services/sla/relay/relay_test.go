@@ -1,0 +1,145 @@
+package relay
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	ticketv1 "github.com/kubedesk/kubedesk/proto/gen/go/kubedesk/ticket/v1"
+	"github.com/kubedesk/kubedesk/services/platform/storage/pgtest"
+	"github.com/kubedesk/kubedesk/workflows/sla"
+)
+
+var cluster *pgtest.Cluster
+
+func TestMain(m *testing.M) {
+	flag.Parse()
+	pgtest.Main(m, &cluster, pgtest.Fast...)
+}
+
+func TestSignals(t *testing.T) {
+	at := time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)
+	ticket := &ticketv1.Ticket{Version: 7, Priority: ticketv1.Priority_PRIORITY_P1, Status: ticketv1.Status_STATUS_OPEN}
+	event := func(typ ticketv1.EventType, c *ticketv1.Comment, changes ...*ticketv1.FieldChange) *ticketv1.Event {
+		return &ticketv1.Event{Type: typ, Ticket: ticket, Comment: c, Changes: changes, CreateTime: timestamppb.New(at)}
+	}
+	change := func(field, from, to string) *ticketv1.FieldChange {
+		return &ticketv1.FieldChange{Field: field, OldValue: from, NewValue: to}
+	}
+	agent := &ticketv1.Comment{AuthorType: ticketv1.AuthorType_AUTHOR_TYPE_AGENT, Visibility: ticketv1.Visibility_VISIBILITY_PUBLIC}
+	note := &ticketv1.Comment{AuthorType: ticketv1.AuthorType_AUTHOR_TYPE_AGENT, Visibility: ticketv1.Visibility_VISIBILITY_INTERNAL}
+	customer := &ticketv1.Comment{AuthorType: ticketv1.AuthorType_AUTHOR_TYPE_CUSTOMER}
+	system := &ticketv1.Comment{AuthorType: ticketv1.AuthorType_AUTHOR_TYPE_SYSTEM, Visibility: ticketv1.Visibility_VISIBILITY_INTERNAL}
+	sig := func(part int, e sla.TicketEvent) sla.TicketEvent {
+		e.At, e.Version, e.Part = at, 7, part
+		return e
+	}
+	for _, tc := range []struct {
+		name string
+		ev   *ticketv1.Event
+		want []sla.TicketEvent
+	}{
+		{"created signals nothing", event(ticketv1.EventType_EVENT_TYPE_TICKET_CREATED, nil), nil},
+		{"public agent reply that opens the ticket",
+			event(ticketv1.EventType_EVENT_TYPE_COMMENT_ADDED, agent, change("status", "new", "open")),
+			[]sla.TicketEvent{sig(0, sla.TicketEvent{Kind: sla.EventAgentReply}), sig(1, sla.TicketEvent{Kind: sla.EventStatusChange, Status: "open"})}},
+		{"internal note is no reply", event(ticketv1.EventType_EVENT_TYPE_COMMENT_ADDED, note), nil},
+		{"system note is no reply", event(ticketv1.EventType_EVENT_TYPE_COMMENT_ADDED, system), nil},
+		{"customer reply that reopens",
+			event(ticketv1.EventType_EVENT_TYPE_COMMENT_ADDED, customer, change("status", "pending", "open")),
+			[]sla.TicketEvent{sig(0, sla.TicketEvent{Kind: sla.EventCustomerReply}), sig(1, sla.TicketEvent{Kind: sla.EventStatusChange, Status: "open"})}},
+		{"update: status, urgency and priority, group, subject",
+			event(ticketv1.EventType_EVENT_TYPE_TICKET_UPDATED, nil,
+				change("subject", "a", "b"), change("status", "open", "on_hold"), change("urgency", "2", "1"),
+				change("group", "support", "escalation"), change("priority", "P2", "P1")),
+			[]sla.TicketEvent{
+				sig(0, sla.TicketEvent{Kind: sla.EventStatusChange, Status: "on_hold"}),
+				sig(1, sla.TicketEvent{Kind: sla.EventReassignment, Group: "escalation"}),
+				sig(2, sla.TicketEvent{Kind: sla.EventPriorityChange, Priority: 1}),
+			}},
+		{"sla change signals nothing", event(ticketv1.EventType_EVENT_TYPE_SLA_CHANGED, nil, change("sla.first_response", "ok", "warning")), nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if diff := cmp.Diff(tc.want, Signals(tc.ev)); diff != "" {
+				t.Errorf("Signals (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestMatchTicket(t *testing.T) {
+	got := MatchTicket("acme", &ticketv1.Ticket{
+		Priority: ticketv1.Priority_PRIORITY_P2, Channel: ticketv1.Channel_CHANNEL_WECHAT, Group: "billing",
+		Tags: []string{"vip"}, CustomFields: map[string]string{CustomerTierField: "gold"},
+	})
+	want := sla.Ticket{Tenant: "acme", Priority: 2, Channel: "wechat", CustomerTier: "gold", Group: "billing", Tags: []string{"vip"}}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("MatchTicket (-want +got):\n%s", diff)
+	}
+}
+
+// TestCursors is the contract of both cursor stores.
+func TestCursors(t *testing.T) {
+	ctx := context.Background()
+	for _, engine := range []struct {
+		name string
+		open func(t *testing.T) Cursors
+	}{
+		{"sqlite", func(t *testing.T) Cursors {
+			c, err := OpenCursors(ctx, "", filepath.Join(t.TempDir(), "data"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			return c
+		}},
+		{"postgres", func(t *testing.T) Cursors {
+			c, err := OpenCursors(ctx, cluster.NewDatabase(t), "")
+			if err != nil {
+				t.Fatal(err)
+			}
+			return c
+		}},
+	} {
+		t.Run(engine.name, func(t *testing.T) {
+			c := engine.open(t)
+			defer c.Close()
+			load := func(tenant, want string) {
+				t.Helper()
+				got, err := c.Load(ctx, tenant)
+				if err != nil || got != want {
+					t.Fatalf("Load(%s) = %q, %v; want %q", tenant, got, err, want)
+				}
+			}
+			load("acme", "")
+			for i := range 3 {
+				if err := c.Save(ctx, "acme", fmt.Sprintf("p1:%d:%d", i, i)); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if err := c.Save(ctx, "globex", "s1:9"); err != nil {
+				t.Fatal(err)
+			}
+			load("acme", "p1:2:2")
+			load("globex", "s1:9")
+			load("initech", "")
+		})
+	}
+}
+
+func TestOpenCursorsRefuses(t *testing.T) {
+	for _, tc := range []struct{ url, dir, want string }{
+		{"mysql://x", "", "database URL: unsupported scheme"},
+		{"", "", "data directory: is empty"},
+	} {
+		if _, err := OpenCursors(context.Background(), tc.url, tc.dir); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("OpenCursors(%q, %q) = %v; want an error containing %q", tc.url, tc.dir, err, tc.want)
+		}
+	}
+}

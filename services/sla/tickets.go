@@ -1,0 +1,177 @@
+package sla
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/types/known/durationpb"
+	"google.golang.org/protobuf/types/known/fieldmaskpb"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	ticketv1 "github.com/kubedesk/kubedesk/proto/gen/go/kubedesk/ticket/v1"
+	"github.com/kubedesk/kubedesk/services/platform/tenant"
+	slapolicy "github.com/kubedesk/kubedesk/workflows/sla"
+)
+
+// Tickets carries out the SLA workflow's side effects through the ticket
+// service's gRPC API, so the worker never touches the ticket tables.
+type Tickets struct {
+	Client ticketv1.TicketServiceClient
+}
+
+var _ slapolicy.TicketUpdater = Tickets{}
+
+// NotifyAuthor is the author of the internal notes that notify actions
+// write.
+const NotifyAuthor = "SLA"
+
+func withTenant(ctx context.Context, id string) context.Context {
+	return metadata.AppendToOutgoingContext(ctx, tenant.MetadataKey, id)
+}
+
+// SetSLA implements slapolicy.TicketUpdater.
+func (t Tickets) SetSLA(ctx context.Context, st slapolicy.SLAState) error {
+	msg, err := TicketSLA(st)
+	if err != nil {
+		return err
+	}
+	_, err = t.Client.SetTicketSLA(withTenant(ctx, st.Tenant), &ticketv1.SetTicketSLARequest{TicketId: st.TicketID, Sla: msg})
+	return err
+}
+
+// Reassign implements slapolicy.TicketUpdater: it moves the ticket to
+// group, keeping its assignee only if the group does not change.
+func (t Tickets) Reassign(ctx context.Context, tenantID, ticketID, group string) error {
+	_, err := t.Client.UpdateTicket(withTenant(ctx, tenantID), &ticketv1.UpdateTicketRequest{
+		Ticket:     &ticketv1.Ticket{Id: ticketID, Group: group},
+		UpdateMask: &fieldmaskpb.FieldMask{Paths: []string{"group"}},
+	})
+	return err
+}
+
+// RaisePriority implements slapolicy.TicketUpdater. Priority follows from
+// impact and urgency, so it raises urgency one step, or impact once
+// urgency is highest; a ticket no longer at priority from, or already at
+// the top, is left alone. The update is conditional on the version read,
+// and read again if someone else changed the ticket in between.
+func (t Tickets) RaisePriority(ctx context.Context, tenantID, ticketID string, from int) error {
+	ctx = withTenant(ctx, tenantID)
+	for range 3 {
+		resp, err := t.Client.GetTicket(ctx, &ticketv1.GetTicketRequest{Id: ticketID})
+		if err != nil {
+			return err
+		}
+		cur := resp.GetTicket()
+		if int(cur.GetPriority()) != from {
+			return nil // raised already (a retried call), or changed by an agent
+		}
+		next := &ticketv1.Ticket{Id: ticketID, Etag: cur.GetEtag(), Impact: orMedium(cur.GetImpact()), Urgency: orMedium(cur.GetUrgency())}
+		var path string
+		switch {
+		case next.Urgency > 1:
+			next.Urgency, path = next.Urgency-1, "urgency"
+		case next.Impact > 1:
+			next.Impact, path = next.Impact-1, "impact"
+		default:
+			return nil // highest impact and urgency
+		}
+		_, err = t.Client.UpdateTicket(ctx, &ticketv1.UpdateTicketRequest{
+			Ticket: next, UpdateMask: &fieldmaskpb.FieldMask{Paths: []string{path}},
+		})
+		if status.Code(err) == codes.Aborted {
+			continue // changed since read: look again
+		}
+		return err
+	}
+	return errors.New("ticket changed three times while raising its priority")
+}
+
+func orMedium(v int32) int32 {
+	if v == 0 {
+		return 2
+	}
+	return v
+}
+
+// Notify implements slapolicy.TicketUpdater: it writes an internal note on
+// the ticket naming the breach and whom it concerns. The note's request ID
+// makes a retried call write it once.
+func (t Tickets) Notify(ctx context.Context, n slapolicy.Notification) error {
+	ctx = withTenant(ctx, n.Tenant)
+	_, err := t.Client.AddComment(ctx, &ticketv1.AddCommentRequest{
+		TicketId:  n.TicketID,
+		RequestId: fmt.Sprintf("sla-notify/%s/%s/%d", n.TicketID, n.Clock, n.At.UnixNano()),
+		Comment: &ticketv1.Comment{
+			Author:     NotifyAuthor,
+			AuthorType: ticketv1.AuthorType_AUTHOR_TYPE_SYSTEM,
+			Visibility: ticketv1.Visibility_VISIBILITY_INTERNAL,
+			Body:       notificationText(n),
+		},
+	})
+	return err
+}
+
+var clockNames = map[slapolicy.ClockKind]string{
+	slapolicy.FirstResponse: "first response",
+	slapolicy.NextResponse:  "next response",
+	slapolicy.Resolution:    "resolution",
+}
+
+func notificationText(n slapolicy.Notification) string {
+	who := make([]string, len(n.Recipients))
+	for i, r := range n.Recipients {
+		who[i] = string(r)
+	}
+	return fmt.Sprintf("SLA breached: the %s target was due at %s. Notified: %s.",
+		clockNames[n.Clock], n.At.UTC().Format(time.RFC3339), strings.Join(who, ", "))
+}
+
+var (
+	clocksToProto = map[slapolicy.ClockKind]ticketv1.SLAClock{
+		slapolicy.FirstResponse: ticketv1.SLAClock_SLA_CLOCK_FIRST_RESPONSE,
+		slapolicy.NextResponse:  ticketv1.SLAClock_SLA_CLOCK_NEXT_RESPONSE,
+		slapolicy.Resolution:    ticketv1.SLAClock_SLA_CLOCK_RESOLUTION,
+	}
+	statesToProto = map[slapolicy.ClockState]ticketv1.SLAState{
+		slapolicy.StateOK:       ticketv1.SLAState_SLA_STATE_OK,
+		slapolicy.StateWarning:  ticketv1.SLAState_SLA_STATE_WARNING,
+		slapolicy.StateBreached: ticketv1.SLAState_SLA_STATE_BREACHED,
+		slapolicy.StatePaused:   ticketv1.SLAState_SLA_STATE_PAUSED,
+		slapolicy.StateMet:      ticketv1.SLAState_SLA_STATE_MET,
+	}
+)
+
+// TicketSLA converts the workflow's state into the ticket API's message.
+func TicketSLA(st slapolicy.SLAState) (*ticketv1.TicketSLA, error) {
+	msg := &ticketv1.TicketSLA{Policy: st.Policy, UpdateTime: timestamppb.New(st.UpdatedAt)}
+	for _, c := range st.Clocks {
+		kind, ok := clocksToProto[c.Kind]
+		if !ok {
+			return nil, fmt.Errorf("SLA clock %q: unknown", c.Kind)
+		}
+		state, ok := statesToProto[c.State]
+		if !ok {
+			return nil, fmt.Errorf("SLA clock %s: state %q: unknown", c.Kind, c.State)
+		}
+		cs := &ticketv1.SLAClockStatus{
+			Clock:     kind,
+			State:     state,
+			Remaining: durationpb.New(c.Remaining),
+			Target:    durationpb.New(c.Target),
+		}
+		if !c.Due.IsZero() {
+			cs.DueTime = timestamppb.New(c.Due)
+		}
+		if !c.BreachedAt.IsZero() {
+			cs.BreachTime = timestamppb.New(c.BreachedAt)
+		}
+		msg.Clocks = append(msg.Clocks, cs)
+	}
+	return msg, nil
+}
