@@ -87,17 +87,22 @@ func SLAEscalationWorkflow(ctx workflow.Context, in EscalationInput) error {
 		return err
 	}
 	ctx = workflow.WithActivityOptions(ctx, activityOptions)
-	// Version 1 writes a breach to the ticket before it runs the breach
-	// actions, so the board turns red at the due instant, not after the
-	// webhooks; runs recorded before (DefaultVersion) act first.
-	stateFirst := workflow.GetVersion(ctx, changeStateBeforeActions, workflow.DefaultVersion, 1) == 1
+	// Version 1 runs the side effects (state writes, breach actions) in a
+	// coroutine beside the clocks, state first: a slow or lost activity
+	// (a worker killed mid-write waits out its timeout) no longer holds
+	// back the next timer, and the board turns red before the webhooks
+	// run. Runs recorded before (DefaultVersion) run them inline, actions
+	// first.
+	async := workflow.GetVersion(ctx, changeAsyncEffects, workflow.DefaultVersion, 1) == 1
+	fx := newEffects(ctx, &in, async)
 	var owed []breach // breaches whose actions wait for the state write
 	breached := func(kinds []ClockKind, at time.Time) {
 		for _, k := range kinds {
-			if stateFirst {
-				owed = append(owed, breach{kind: k, at: at, priority: c.priority})
+			b := breach{kind: k, at: at, priority: c.priority}
+			if async {
+				owed = append(owed, b)
 			} else {
-				runBreachActions(ctx, &in, k, at, c.priority)
+				fx.act(b)
 			}
 		}
 	}
@@ -129,22 +134,22 @@ func SLAEscalationWorkflow(ctx workflow.Context, in EscalationInput) error {
 		now := workflow.Now(ctx)
 		breached(c.fire(now), now)
 		if st := c.snapshot(&in, now); !wrote || !sameClocks(written, st.Clocks) {
-			var a *Activities
-			if err := workflow.ExecuteActivity(ctx, a.WriteSLA, st).Get(ctx, nil); err != nil {
-				logger.Error("Write SLA state failed", "error", err)
-			}
+			fx.write(st)
 			written, wrote = st.Clocks, true
 		}
 		for _, b := range owed {
-			runBreachActions(ctx, &in, b.kind, b.at, b.priority)
+			fx.act(b)
 		}
 		owed = nil
 		if c.st.Closed {
+			fx.drain()
 			return nil
 		}
 		if workflow.GetInfo(ctx).GetCurrentHistoryLength() >= limit {
-			// Take in the signals already delivered to this run, then
-			// carry the clocks over; a drained event goes round once more.
+			// Finish the side effects, take in the signals already
+			// delivered to this run, then carry the clocks over; a drained
+			// event goes round once more.
+			fx.drain()
 			drained := false
 			for {
 				var ev TicketEvent
@@ -197,15 +202,83 @@ func SLAEscalationWorkflow(ctx workflow.Context, in EscalationInput) error {
 	}
 }
 
-// changeStateBeforeActions is the workflow.GetVersion change ID of
-// version 1: the state write comes before the breach actions.
-const changeStateBeforeActions = "state-before-breach-actions"
+// changeAsyncEffects is the workflow.GetVersion change ID of version 1:
+// side effects run beside the clock loop, the state write first.
+const changeAsyncEffects = "async-effects"
 
 // breach is a clock that breached at an instant, at a ticket priority.
 type breach struct {
 	kind     ClockKind
 	at       time.Time
 	priority int
+}
+
+// effects carries out the workflow's side effects: inline, or (async)
+// beside the clock loop, which then never waits on them. Async state writes
+// run concurrently (the ticket keeps the latest by SLAState.UpdatedAt, so a
+// write retried after a lost worker cannot hold back or undo a newer one);
+// breach actions run one after another in a coroutine, in order.
+type effects struct {
+	ctx     workflow.Context
+	in      *EscalationInput
+	async   bool
+	actions []breach // queued for the coroutine
+	busy    bool     // the coroutine is running actions
+	writes  int      // state writes in flight
+}
+
+func newEffects(ctx workflow.Context, in *EscalationInput, async bool) *effects {
+	e := &effects{ctx: ctx, in: in, async: async}
+	if async {
+		workflow.Go(ctx, func(ctx workflow.Context) {
+			for {
+				if err := workflow.Await(ctx, func() bool { return len(e.actions) > 0 }); err != nil {
+					return // the workflow is ending
+				}
+				b := e.actions[0]
+				e.actions, e.busy = e.actions[1:], true
+				runBreachActions(ctx, e.in, b.kind, b.at, b.priority)
+				e.busy = false
+			}
+		})
+	}
+	return e
+}
+
+// write writes st to the ticket.
+func (e *effects) write(st SLAState) {
+	var a *Activities
+	f := workflow.ExecuteActivity(e.ctx, a.WriteSLA, st)
+	wait := func(ctx workflow.Context) {
+		if err := f.Get(ctx, nil); err != nil {
+			workflow.GetLogger(ctx).Error("Write SLA state failed", "error", err)
+		}
+	}
+	if !e.async {
+		wait(e.ctx)
+		return
+	}
+	e.writes++
+	workflow.Go(e.ctx, func(ctx workflow.Context) {
+		wait(ctx)
+		e.writes--
+	})
+}
+
+// act runs a breach's actions.
+func (e *effects) act(b breach) {
+	if !e.async {
+		runBreachActions(e.ctx, e.in, b.kind, b.at, b.priority)
+		return
+	}
+	e.actions = append(e.actions, b)
+}
+
+// drain waits until every effect started has finished.
+func (e *effects) drain() {
+	if e.async {
+		_ = workflow.Await(e.ctx, func() bool { return len(e.actions) == 0 && !e.busy && e.writes == 0 })
+	}
 }
 
 // runBreachActions carries out the policy's breach actions in order. A

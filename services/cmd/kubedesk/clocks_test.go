@@ -38,6 +38,12 @@ spec:
 // ticket (the bound).
 const maxLateness = time.Second
 
+// midClock is how long after a clock first shows the restart tests kill
+// the process: by then the workflow has set its timer. (A worker killed
+// while it holds a workflow task delays that workflow by the task timeout,
+// relay.WorkflowTaskTimeout.)
+const midClock = 500 * time.Millisecond
+
 var acme = []string{"X-Kubedesk-Tenant", "acme"}
 
 func writeClockConfig(t *testing.T, dir string) string {
@@ -239,6 +245,7 @@ func TestSLAClockSurvivesKill(t *testing.T) {
 	p, srv := startAllInOne(t, dir)
 	id, created := createTicket(t, srv, 2, 2) // P3: first response 6 s
 	waitFor(t, srv, id, 5*time.Second, "clock running", func(v ticketView) bool { return v.FirstResponse.State == "SLA_STATE_OK" })
+	time.Sleep(midClock)
 	p.kill()
 	p, srv = startAllInOne(t, dir)
 	defer p.stop(t)
@@ -262,6 +269,7 @@ func TestSLAWorkerRestart(t *testing.T) {
 	w := startWorker()
 	id, created := createTicket(t, srv, 2, 2) // P3: first response 6 s
 	waitFor(t, srv, id, 5*time.Second, "clock running", func(v ticketView) bool { return v.FirstResponse.State == "SLA_STATE_OK" })
+	time.Sleep(midClock)
 	w.kill()
 	// A ticket created while the worker is down gets its clock from the
 	// relay's catch-up after the restart.

@@ -273,6 +273,10 @@ func (r *Relay) startOptions(id string) client.StartWorkflowOptions {
 	return client.StartWorkflowOptions{
 		ID:        id,
 		TaskQueue: r.TaskQueue,
+		// A worker that dies holding a workflow task delays the workflow
+		// by this timeout (Temporal's default is 10 s); the SLA workflow's
+		// tasks take milliseconds.
+		WorkflowTaskTimeout: WorkflowTaskTimeout,
 		// A ticket's SLA runs once: a closed workflow (closed ticket) is
 		// never started again.
 		WorkflowIDReusePolicy:    enums.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
@@ -289,6 +293,9 @@ func ignoreStarted(err error) error {
 	}
 	return err
 }
+
+// WorkflowTaskTimeout bounds one workflow task of an SLA workflow.
+const WorkflowTaskTimeout = 2 * time.Second
 
 // MatchTicket is what policy matching needs of a ticket.
 func MatchTicket(tenantID string, t *ticketv1.Ticket) sla.Ticket {
