@@ -400,20 +400,46 @@ func (c *clocks) apply(ev TicketEvent, now time.Time) error {
 		}
 		c.priority = ev.Priority
 		// Elapsed time stays; a clock that is now short of its new
-		// warning threshold warns again. A breach is never undone.
-		for _, k := range clockKinds {
-			cl := c.clock(k)
-			target, _ := c.target(k)
-			if cl.Warned && !cl.Breached && c.elapsed(k, at) < c.warnAt(target) {
-				cl.Warned = false
-			}
-		}
+		// warning threshold warns again.
+		c.rearmWarnings(at)
 	case EventReassignment:
 	default:
 		return fmt.Errorf("ticket event %q ignored: accepted %s, %s, %s, %s, %s", ev.Kind,
 			EventAgentReply, EventCustomerReply, EventStatusChange, EventPriorityChange, EventReassignment)
 	}
 	return nil
+}
+
+// updatePolicy applies a new version of the policy from now on: the time
+// each clock has used stays, the new targets, calendar, pause statuses and
+// warning threshold apply to the rest, as with a priority change. A clock
+// already past its new target breaches at the next fire. An invalid
+// calendar changes nothing.
+func (c *clocks) updatePolicy(p PolicySpec, now time.Time) error {
+	business, err := calendar.New(p.Calendar)
+	if err != nil {
+		return fmt.Errorf("policy %s: calendar: %w", p.Name, err)
+	}
+	at := now
+	if at.Before(c.st.Accounted) {
+		at = c.st.Accounted
+	}
+	c.settle(at)
+	c.policy, c.business, c.always = p, business, calendar.Always(business.Location())
+	c.rearmWarnings(at)
+	return nil
+}
+
+// rearmWarnings clears the warning of clocks now short of their (new)
+// warning threshold, so they warn again. A breach is never undone.
+func (c *clocks) rearmWarnings(at time.Time) {
+	for _, k := range clockKinds {
+		cl := c.clock(k)
+		target, _ := c.target(k)
+		if cl.Warned && !cl.Breached && c.elapsed(k, at) < c.warnAt(target) {
+			cl.Warned = false
+		}
+	}
 }
 
 // fire marks the warnings and breaches due at now and returns the clocks

@@ -14,6 +14,10 @@ import (
 const (
 	// SignalTicketEvent carries a TicketEvent.
 	SignalTicketEvent = "ticket-event"
+	// SignalPolicyUpdate carries a PolicySpec: the new version of a policy
+	// whose changes apply to running clocks (applyToRunning). A workflow
+	// timed by another policy ignores it.
+	SignalPolicyUpdate = "policy-update"
 	// QuerySLAState returns the SLAState as of the workflow's time.
 	QuerySLAState = "sla-state"
 	// DefaultHistoryLimit is the history length after which the workflow
@@ -57,6 +61,12 @@ var activityOptions = workflow.ActivityOptions{
 		MaximumAttempts:        5,
 		NonRetryableErrorTypes: []string{ErrTypeWebhookRejected},
 	},
+}
+
+// localActivityOptions are those of the state writes (version 1).
+var localActivityOptions = workflow.LocalActivityOptions{
+	StartToCloseTimeout: 10 * time.Second,
+	RetryPolicy:         activityOptions.RetryPolicy,
 }
 
 // SLAEscalationWorkflow runs the SLA clocks of one ticket: it warns and
@@ -107,6 +117,7 @@ func SLAEscalationWorkflow(ctx workflow.Context, in EscalationInput) error {
 		}
 	}
 	events := workflow.GetSignalChannel(ctx, SignalTicketEvent)
+	updates := workflow.GetSignalChannel(ctx, SignalPolicyUpdate)
 	limit := cmp.Or(in.HistoryLimit, DefaultHistoryLimit)
 	receive := func(ev TicketEvent) {
 		if c.repeat(ev) {
@@ -188,6 +199,20 @@ func SLAEscalationWorkflow(ctx workflow.Context, in EscalationInput) error {
 			}
 		}
 		sel := workflow.NewSelector(ctx)
+		sel.AddReceive(updates, func(ch workflow.ReceiveChannel, _ bool) {
+			var p PolicySpec
+			ch.Receive(ctx, &p)
+			if p.Name != in.Policy.Name {
+				return
+			}
+			now := workflow.Now(ctx)
+			breached(c.fire(now), now) // what fell due under the old targets
+			if err := c.updatePolicy(p, now); err != nil {
+				logger.Warn("Policy update ignored", "policy", p.Name, "error", err)
+				return
+			}
+			in.Policy = p
+		})
 		sel.AddReceive(events, func(ch workflow.ReceiveChannel, _ bool) {
 			var ev TicketEvent
 			ch.Receive(ctx, &ev)
@@ -245,10 +270,17 @@ func newEffects(ctx workflow.Context, in *EscalationInput, async bool) *effects 
 	return e
 }
 
-// write writes st to the ticket.
+// write writes st to the ticket. Async writes are local activities: a
+// quick call to the ticket API that needs no task of its own on the
+// server, which is what bounds how many clocks a Temporal server keeps.
 func (e *effects) write(st SLAState) {
 	var a *Activities
-	f := workflow.ExecuteActivity(e.ctx, a.WriteSLA, st)
+	var f workflow.Future
+	if e.async {
+		f = workflow.ExecuteLocalActivity(workflow.WithLocalActivityOptions(e.ctx, localActivityOptions), a.WriteSLA, st)
+	} else {
+		f = workflow.ExecuteActivity(e.ctx, a.WriteSLA, st)
+	}
 	wait := func(ctx workflow.Context) {
 		if err := f.Get(ctx, nil); err != nil {
 			workflow.GetLogger(ctx).Error("Write SLA state failed", "error", err)

@@ -557,3 +557,46 @@ func TestStartVersionSkipsReflectedChanges(t *testing.T) {
 		{FirstResponse, StateMet, monday10.Add(20 * time.Minute), time.Time{}},
 	})
 }
+
+// TestPolicyUpdate applies a policy change to a running clock: the time
+// used stays, the new target counts from then on. An update of another
+// policy, or one with a calendar that does not build, changes nothing.
+func TestPolicyUpdate(t *testing.T) {
+	m := monday10
+	in := testInput(t, m, 1)
+	longer := in.Policy
+	longer.Targets = slices.Clone(longer.Targets)
+	longer.Targets[0].FirstResponse = time.Hour // P1: 15m -> 1h
+	other := longer
+	other.Name = "acme/other"
+	other.Targets = slices.Clone(other.Targets)
+	other.Targets[0].FirstResponse = time.Minute
+	broken := in.Policy
+	broken.Calendar.TimeZone = "Mars/Olympus"
+
+	var s testsuite.WorkflowTestSuite
+	env := s.NewTestWorkflowEnvironment()
+	env.SetStartTime(m)
+	tickets := &fakeTickets{}
+	env.RegisterActivity(&Activities{Tickets: tickets})
+	env.RegisterWorkflow(SLAEscalationWorkflow)
+	for _, u := range []struct {
+		after time.Duration
+		spec  PolicySpec
+	}{{2 * time.Minute, broken}, {3 * time.Minute, other}, {5 * time.Minute, longer}} {
+		env.RegisterDelayedCallback(func() { env.SignalWorkflow(SignalPolicyUpdate, u.spec) }, u.after)
+	}
+	env.RegisterDelayedCallback(func() {
+		env.SignalWorkflow(SignalTicketEvent, TicketEvent{Kind: EventStatusChange, Status: StatusClosed, At: env.Now()})
+	}, 2*time.Hour)
+	env.ExecuteWorkflow(SLAEscalationWorkflow, in)
+	if err := env.GetWorkflowError(); err != nil {
+		t.Fatal(err)
+	}
+	checkWants(t, tickets, []want{
+		{FirstResponse, StateOK, m, m.Add(15 * time.Minute)},
+		// 75% of 1h: 45m; breach at 1h from creation.
+		{FirstResponse, StateWarning, m.Add(45 * time.Minute), m.Add(time.Hour)},
+		{FirstResponse, StateBreached, m.Add(time.Hour), m.Add(time.Hour)},
+	})
+}

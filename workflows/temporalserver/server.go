@@ -301,9 +301,10 @@ func newServer(opts Options, logger slogLogger) (temporal.Server, string, error)
 				// SDK versions in use to version-info.temporal.io at start
 				// and daily: nothing leaves the process.
 				dynamicconfig.EnableServerVersionCheck.Key(): false,
-				// A host-level cache of 8k workflows instead of 128k, as the
-				// CLI's dev server has: bounded memory for one process.
-				dynamicconfig.HistoryCacheHostLevelMaxSize.Key(): 8192,
+				// A host-level cache of 2k workflows instead of 128k (the
+				// CLI's dev server keeps 8k): bounded memory for a process
+				// that runs the rest of kubedesk too.
+				dynamicconfig.HistoryCacheHostLevelMaxSize.Key(): 2048,
 			}),
 		)
 		return err
@@ -429,10 +430,16 @@ func sqlConfig(dataDir string) (*config.SQL, error) {
 	return &config.SQL{
 		PluginName:   sqliteplugin.PluginName,
 		DatabaseName: filepath.Join(dir, DatabaseFile),
-		// rwc: read-write, create if missing. SQLite's defaults otherwise
-		// (rollback journal, synchronous=FULL): a commit is on disk when the
-		// server acknowledges it, so a killed process loses nothing.
-		ConnectAttributes: map[string]string{"mode": "rwc"},
+		// rwc: read-write, create if missing. WAL with synchronous=NORMAL,
+		// as kubedesk's own SQLite files: a commit survives a killed
+		// process (it is in the WAL file); a power cut may lose the last
+		// commits but never corrupts. The rollback journal with FULL
+		// syncs, SQLite's default, fsyncs twice per commit, which holds
+		// a busy server to a few hundred commits a second. One
+		// connection: Temporal's transactions would otherwise contend
+		// for SQLite's single writer lock.
+		ConnectAttributes: map[string]string{"mode": "rwc", "journal_mode": "wal", "synchronous": "NORMAL", "busy_timeout": "10000"},
+		MaxConns:          1,
 	}, nil
 }
 

@@ -24,6 +24,12 @@ const SLATaskQueue = "kubedesk-sla"
 // whose task moves to another worker replay their (short) history there.
 const StickyTimeout = 500 * time.Millisecond
 
+// StickyCacheSize is how many workflows a worker process keeps in memory
+// between their tasks (the SDK's default is 10,000). Each SLA workflow
+// sleeps for minutes or hours between tasks, so a cached one mostly costs
+// memory; an evicted one replays its short history on its next task.
+const StickyCacheSize = 1000
+
 // Options tune a worker; the zero value uses the SDK's defaults.
 type Options struct {
 	// MaxConcurrentActivities bounds the activities run at once (ticket
@@ -36,6 +42,7 @@ type Options struct {
 // NewSLA returns a worker, not yet started, for SLAEscalationWorkflow on
 // SLATaskQueue with acts as its activities.
 func NewSLA(c client.Client, acts *sla.Activities, opts Options) worker.Worker {
+	worker.SetStickyWorkflowCacheSize(StickyCacheSize)
 	w := worker.New(c, SLATaskQueue, worker.Options{
 		MaxConcurrentActivityExecutionSize:     opts.MaxConcurrentActivities,
 		MaxConcurrentWorkflowTaskExecutionSize: opts.MaxConcurrentWorkflowTasks,

@@ -34,18 +34,19 @@ spec:
     - {type: reassign, group: escalation}
 `
 
-// BenchmarkSLABreaches creates 10,000 tickets at a steady rate over 60 s
-// on the all-in-one binary (SQLite, embedded Temporal), so that their
+// BenchmarkSLABreaches creates b.N tickets at a steady rate over 60 s on
+// the all-in-one binary (SQLite, embedded Temporal), so that their
 // first-response clocks fall due spread over 60 s, and measures from the
 // ticket event stream: how long after creation each ticket's clock first
 // showed (workflow start), and how late after its due instant each breach
-// was written. Run it with -benchtime=1x.
+// was written. Run it with -benchtime=10000x for the issue's 10,000
+// tickets.
 func BenchmarkSLABreaches(b *testing.B) {
 	const (
-		tickets = 10_000
-		spread  = 60 * time.Second
-		target  = 60 * time.Second
+		spread = 60 * time.Second
+		target = 60 * time.Second
 	)
+	tickets := b.N
 	dir := b.TempDir()
 	cfg := filepath.Join(dir, "kubedesk.yaml")
 	if err := os.WriteFile(cfg, []byte(benchPolicy), 0o600); err != nil {
@@ -125,7 +126,7 @@ func BenchmarkSLABreaches(b *testing.B) {
 	for w := range senders {
 		wg.Go(func() {
 			for i := w; i < tickets; i += senders {
-				time.Sleep(time.Until(began.Add(spread * time.Duration(i) / tickets)))
+				time.Sleep(time.Until(began.Add(spread * time.Duration(i) / time.Duration(tickets))))
 				req, _ := http.NewRequest("POST", p.base+"/v1/tickets", bytes.NewReader(body))
 				req.Header.Set("X-Kubedesk-Tenant", "acme")
 				resp, err := client.Do(req)
@@ -145,8 +146,8 @@ func BenchmarkSLABreaches(b *testing.B) {
 	created := time.Since(began)
 	select {
 	case <-allBreached:
-	case <-time.After(target + 5*time.Minute):
-		b.Fatal("not every ticket breached within 5 minutes of its due time")
+	case <-time.After(target + 3*time.Minute):
+		b.Error("not every ticket breached within 3 minutes of the last due time; reporting those that did")
 	}
 	b.StopTimer()
 	peak := p.peakRSS(b)
@@ -172,6 +173,10 @@ func BenchmarkSLABreaches(b *testing.B) {
 		slices.Sort(d)
 		return float64(d[int(float64(len(d)-1)*p)].Microseconds()) / 1000
 	}
+	if len(late) == 0 {
+		b.Fatal("no breach seen")
+	}
+	b.ReportMetric(float64(len(late)), "breaches")
 	b.ReportMetric(float64(tickets)/created.Seconds(), "creates/s")
 	b.ReportMetric(float64(len(startLag))/lastStart.Sub(firstStart).Seconds(), "starts/s")
 	b.ReportMetric(pct(startLag, 0.50), "start-lag-p50-ms")

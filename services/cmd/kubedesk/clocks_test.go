@@ -295,3 +295,43 @@ func containsTicket(list response, id string) bool {
 	}
 	return false
 }
+
+// TestSLAPolicyChangeAppliesToRunning edits the config file while a clock
+// runs: a policy marked applyToRunning moves the running clock's due time,
+// the time already used staying counted.
+func TestSLAPolicyChangeAppliesToRunning(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "kubedesk.yaml")
+	policy := func(firstResponse string) string {
+		return `apiVersion: kubedesk.io/v1alpha1
+kind: SLAPolicy
+metadata: {name: live, namespace: acme}
+spec:
+  tenantRef: {name: acme}
+  applyToRunning: true
+  calendar: {timeZone: Asia/Shanghai}
+  targets:
+    - {priority: P3, firstResponse: ` + firstResponse + `, resolution: 1h, businessHours: false}
+  breachActions:
+    - {type: reassign, group: escalation}
+`
+	}
+	writeFile(t, file, policy("1h"))
+	p := startBinary(t, kubedeskBinary(t), dir, "--config="+file, "--temporal-listen-addr=127.0.0.1:0")
+	defer p.stop(t)
+	srv := &instance{base: p.base}
+	id, created := createTicket(t, srv, 2, 2) // P3
+	waitFor(t, srv, id, 5*time.Second, "clock running", func(v ticketView) bool { return v.FirstResponse.State == "SLA_STATE_OK" })
+
+	writeFile(t, file, policy("8s"))
+	v, _ := waitFor(t, srv, id, 8*time.Second, "the new target", func(v ticketView) bool {
+		return v.FirstResponse.Due.Equal(created.Add(8 * time.Second))
+	})
+	if v.FirstResponse.State == "SLA_STATE_BREACHED" {
+		t.Fatalf("the new target applied too late to tell: %+v", v)
+	}
+	_, seen := waitFor(t, srv, id, 10*time.Second, "breach under the new target", func(v ticketView) bool {
+		return v.FirstResponse.State == "SLA_STATE_BREACHED" && v.Group == "escalation"
+	})
+	checkOnTime(t, created.Add(8*time.Second), seen)
+}

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/kubedesk/kubedesk/services/sla"
 )
 
 const policies = `apiVersion: kubedesk.io/v1alpha1
@@ -133,6 +135,25 @@ func TestSLAPoliciesRefusedAtStart(t *testing.T) {
 				if !strings.Contains(err.Error(), w) {
 					t.Errorf("error %q does not contain %q", err, w)
 				}
+			}
+		})
+	}
+}
+
+// TestExamplesLoad keeps the example files the README points at valid.
+func TestExamplesLoad(t *testing.T) {
+	files, err := filepath.Glob(filepath.Join("..", "..", "..", "examples", "*.yaml"))
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no examples found: %v", err)
+	}
+	for _, f := range files {
+		t.Run(filepath.Base(f), func(t *testing.T) {
+			in := sla.NewInForce()
+			if err := in.Load(f); err != nil {
+				t.Fatal(err)
+			}
+			if n := len(in.Current().Entries); n == 0 {
+				t.Errorf("%s holds no SLA policy", f)
 			}
 		})
 	}

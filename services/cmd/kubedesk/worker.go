@@ -73,6 +73,14 @@ func startClocks(ctx context.Context, cfg config.Config, log *slog.Logger, stack
 		log: log,
 	}
 	relayCtx, stopRelays := context.WithCancel(context.WithoutCancel(ctx))
+	relays.update = func(ctx context.Context, p *slawf.Policy) {
+		n, err := relay.UpdateRunning(ctx, c, p)
+		if err != nil {
+			log.Error("SLA policy change not applied to running clocks", "policy", p.Name, "signalled", n, "err", err)
+			return
+		}
+		log.Info("SLA policy change applied to running clocks", "policy", p.Name, "workflows", n)
+	}
 	relays.wg.Go(func() { relays.follow(relayCtx, policies, time.Second) })
 	stack.push("SLA relays", func(context.Context) error { stopRelays(); relays.wait(); return nil })
 
@@ -85,9 +93,11 @@ func startClocks(ctx context.Context, cfg config.Config, log *slog.Logger, stack
 }
 
 // relays runs one relay per tenant that has SLA policies; a tenant that
-// gains its first policy in a reload gets its relay within a poll.
+// gains its first policy in a reload gets its relay within a poll. A
+// reloaded policy marked applyToRunning is sent to the running clocks.
 type relays struct {
 	newRelay func(tenant string) *relay.Relay
+	update   func(ctx context.Context, p *slawf.Policy)
 	log      *slog.Logger
 	running  []string
 	wg       sync.WaitGroup
@@ -99,6 +109,11 @@ func (r *relays) follow(ctx context.Context, policies *sla.InForce, every time.D
 	var seen *sla.Snapshot
 	for {
 		if snap := policies.Current(); snap != seen {
+			if seen != nil {
+				for _, p := range relay.ChangedForRunning(seen.Set, snap.Set) {
+					r.update(ctx, p)
+				}
+			}
 			seen = snap
 			for _, p := range snap.Set.Policies() {
 				if slices.Contains(r.running, p.Tenant) {

@@ -245,13 +245,8 @@ func (r *Relay) deliver(ctx context.Context, ev *ticketv1.Event) error {
 		// No policy covers the ticket now (say its priority dropped out of
 		// the match): a running workflow still hears of the change.
 		for _, s := range signals {
-			err := r.Temporal.SignalWorkflow(ctx, id, "", sla.SignalTicketEvent, s)
-			var notFound *serviceerror.NotFound
-			if errors.As(err, &notFound) {
-				return nil
-			}
-			if err != nil {
-				return err
+			if err := r.Temporal.SignalWorkflow(ctx, id, "", sla.SignalTicketEvent, s); err != nil {
+				return ignoreGone(err)
 			}
 		}
 		return nil
@@ -282,6 +277,16 @@ func (r *Relay) startOptions(id string) client.StartWorkflowOptions {
 		WorkflowIDReusePolicy:    enums.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
 		WorkflowIDConflictPolicy: enums.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
 	}
+}
+
+// ignoreGone treats "no such running workflow" as success: a ticket no
+// policy covered, or whose clocks have ended.
+func ignoreGone(err error) error {
+	var notFound *serviceerror.NotFound
+	if errors.As(err, &notFound) {
+		return nil
+	}
+	return err
 }
 
 // ignoreStarted treats "already started" as success: the relay starts

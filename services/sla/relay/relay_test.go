@@ -11,7 +11,9 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"google.golang.org/protobuf/types/known/timestamppb"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	"github.com/kubedesk/kubedesk/operator/api/v1alpha1"
 	ticketv1 "github.com/kubedesk/kubedesk/proto/gen/go/kubedesk/ticket/v1"
 	"github.com/kubedesk/kubedesk/services/platform/storage/pgtest"
 	"github.com/kubedesk/kubedesk/workflows/sla"
@@ -141,5 +143,33 @@ func TestOpenCursorsRefuses(t *testing.T) {
 		if _, err := OpenCursors(context.Background(), tc.url, tc.dir); err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("OpenCursors(%q, %q) = %v; want an error containing %q", tc.url, tc.dir, err, tc.want)
 		}
+	}
+}
+
+func TestChangedForRunning(t *testing.T) {
+	policy := func(name, firstResponse string, applyToRunning bool) *sla.Policy {
+		doc := v1alpha1.SLAPolicy{}
+		doc.Name = name
+		doc.Spec.TenantRef.Name = "acme"
+		doc.Spec.ApplyToRunning = applyToRunning
+		d, err := time.ParseDuration(firstResponse)
+		if err != nil {
+			t.Fatal(err)
+		}
+		doc.Spec.Targets = []v1alpha1.SLATarget{{Priority: "P1", FirstResponse: &metav1.Duration{Duration: d}}}
+		p, err := sla.Compile(doc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	prev := sla.NewSet(policy("kept", "15m", true), policy("edited", "15m", true), policy("quiet", "15m", false))
+	next := sla.NewSet(policy("kept", "15m", true), policy("edited", "30m", true), policy("quiet", "30m", false), policy("added", "1h", true))
+	var names []string
+	for _, p := range ChangedForRunning(prev, next) {
+		names = append(names, p.Name)
+	}
+	if diff := cmp.Diff([]string{"added", "edited"}, names); diff != "" {
+		t.Errorf("ChangedForRunning (-want +got):\n%s", diff)
 	}
 }
