@@ -127,7 +127,7 @@ func BenchmarkSLABreaches(b *testing.B) {
 		wg.Go(func() {
 			for i := w; i < tickets; i += senders {
 				time.Sleep(time.Until(began.Add(spread * time.Duration(i) / time.Duration(tickets))))
-				req, _ := http.NewRequest("POST", p.base+"/v1/tickets", bytes.NewReader(body))
+				req, _ := http.NewRequest(http.MethodPost, p.base+"/v1/tickets", bytes.NewReader(body))
 				req.Header.Set("X-Kubedesk-Tenant", "acme")
 				resp, err := client.Do(req)
 				if err != nil {
