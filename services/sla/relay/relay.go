@@ -8,6 +8,7 @@
 package relay
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -95,10 +96,11 @@ func (r *Relay) follow(ctx context.Context) error {
 	}
 
 	pos := newPosition(cursor)
-	lanes := make([]chan job, max(r.Lanes, 1))
-	if r.Lanes == 0 {
-		lanes = make([]chan job, 16)
+	n := r.Lanes
+	if n <= 0 {
+		n = 16
 	}
+	lanes := make([]chan job, n)
 	var wg sync.WaitGroup
 	for i := range lanes {
 		lanes[i] = make(chan job, 64)
@@ -123,7 +125,7 @@ func (r *Relay) follow(ctx context.Context) error {
 	stopSaver := make(chan struct{})
 	go func() {
 		defer close(saverDone)
-		t := time.NewTicker(cmpOr(r.SaveEvery, 500*time.Millisecond))
+		t := time.NewTicker(cmp.Or(r.SaveEvery, 500*time.Millisecond))
 		defer t.Stop()
 		for {
 			select {
@@ -168,13 +170,6 @@ func (r *Relay) follow(ctx context.Context) error {
 			return ctx.Err()
 		}
 	}
-}
-
-func cmpOr(d, def time.Duration) time.Duration {
-	if d > 0 {
-		return d
-	}
-	return def
 }
 
 func lane(ticketID string, n int) int {
