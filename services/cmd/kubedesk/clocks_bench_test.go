@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -52,7 +53,10 @@ func BenchmarkSLABreaches(b *testing.B) {
 	if err := os.WriteFile(cfg, []byte(benchPolicy), 0o600); err != nil {
 		b.Fatal(err)
 	}
-	p := startBinary(b, kubedeskBinary(b), dir, "--config="+cfg, "--temporal-listen-addr=127.0.0.1:0")
+	// KUBEDESK_BENCH_SERVE_ARGS adds flags, e.g. --pprof-addr=127.0.0.1:6060
+	// to profile the server under this load.
+	args := append([]string{"--config=" + cfg, "--temporal-listen-addr=127.0.0.1:0"}, strings.Fields(os.Getenv("KUBEDESK_BENCH_SERVE_ARGS"))...)
+	p := startBinary(b, kubedeskBinary(b), dir, args...)
 	defer p.kill()
 
 	conn, err := grpc.NewClient(p.grpc, grpc.WithTransportCredentials(insecure.NewCredentials()))

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"time"
 
 	"go.opentelemetry.io/contrib/instrumentation/google.golang.org/grpc/otelgrpc"
@@ -198,8 +199,37 @@ func start(ctx context.Context, cfg config.Config, log *slog.Logger, stack *shut
 		endStreams()
 		return srv.Shutdown(ctx)
 	})
+	if cfg.PprofAddr != "" {
+		if err := servePprof(cfg.PprofAddr, log, stack); err != nil {
+			return fmt.Errorf("pprofAddr: %w", err)
+		}
+	}
 	log.Info("kubedesk started", "target", cfg.Target, "http", lis.Addr().String(), "grpc", localGRPC,
 		"version", buildinfo.Version, "startup", time.Since(began).String())
+	return nil
+}
+
+// servePprof serves Go's profiles on addr, apart from the API listener so
+// that they are never exposed with it.
+func servePprof(addr string, log *slog.Logger, stack *shutdownStack) error {
+	lis, err := net.Listen("tcp", addr)
+	if err != nil {
+		return err
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	go func() {
+		if err := srv.Serve(lis); !errors.Is(err, http.ErrServerClosed) {
+			log.Error("pprof server stopped", "err", err)
+		}
+	}()
+	stack.push("pprof server", srv.Shutdown)
+	log.Info("pprof listening", "addr", lis.Addr().String())
 	return nil
 }
 

@@ -168,3 +168,21 @@ func (in *instance) listAll(t testing.TB, query string, headers ...string) []map
 		}
 	}
 }
+
+// TestPprofOnItsOwnListener checks that --pprof-addr serves Go's profiles
+// there and not on the API listener.
+func TestPprofOnItsOwnListener(t *testing.T) {
+	addr := freeAddr(t)
+	srv := startServe(t, "--pprof-addr="+addr)
+	resp, err := http.Get("http://" + addr + "/debug/pprof/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Errorf("GET /debug/pprof/ on --pprof-addr = %d, want 200", resp.StatusCode)
+	}
+	if r := srv.call(t, "GET", "/debug/pprof/", nil); r.code == http.StatusOK {
+		t.Errorf("the API listener serves /debug/pprof/ too")
+	}
+}

@@ -79,6 +79,9 @@ type Config struct {
 	MaxRequestBytes int64 `json:"maxRequestBytes,omitempty"`
 	// ShutdownTimeout bounds the graceful shutdown.
 	ShutdownTimeout Duration `json:"shutdownTimeout,omitempty"`
+	// PprofAddr serves Go's profiles (/debug/pprof/) on a listener of its
+	// own, for operators; empty (the default) serves none.
+	PprofAddr string `json:"pprofAddr,omitempty"`
 	// LogLevel is debug, info, warn or error.
 	LogLevel string `json:"logLevel,omitempty"`
 	// PriorityMatrix overrides the ITIL impact x urgency matrix: three rows
@@ -190,6 +193,11 @@ func (c Config) Validate() error {
 	}
 	if !namespacePattern.MatchString(c.TemporalNamespace) {
 		errs = append(errs, fmt.Errorf("temporalNamespace: %q is not a namespace name; accepted: 2 to 255 letters, digits, '-', '_' and '.', starting with a letter", c.TemporalNamespace))
+	}
+	if c.PprofAddr != "" {
+		if _, _, err := net.SplitHostPort(c.PprofAddr); err != nil {
+			errs = append(errs, fmt.Errorf("pprofAddr: %q is not host:port; accepted: e.g. \"127.0.0.1:6060\", or empty for none", c.PprofAddr))
+		}
 	}
 	if c.DefaultTenant != "" {
 		if err := tenant.Validate(c.DefaultTenant); err != nil {
@@ -335,6 +343,7 @@ var options = []option{
 	text("temporal-address", "Temporal frontend host:port for SLA clocks; empty starts an embedded server in --data-dir, \"none\" runs no clocks", func(c *Config) *string { return &c.TemporalAddress }),
 	text("temporal-namespace", "Temporal namespace of the SLA workflows", func(c *Config) *string { return &c.TemporalNamespace }),
 	text("temporal-listen-addr", "listen address of the embedded Temporal server", func(c *Config) *string { return &c.TemporalListenAddr }),
+	text("pprof-addr", "listen address for /debug/pprof (Go profiles); empty serves none", func(c *Config) *string { return &c.PprofAddr }),
 	text("log-level", "debug, info, warn or error", func(c *Config) *string { return &c.LogLevel }),
 	{name: "max-request-bytes", usage: "largest accepted REST request body",
 		get: func(c *Config) string { return strconv.FormatInt(c.MaxRequestBytes, 10) },

@@ -98,6 +98,10 @@ func TestParseErrors(t *testing.T) {
 		{"unknown kind", []string{"--config", wrongKind}, nil, `document 1: kind "Pod" (apiVersion "v1") is not supported; accepted: apiVersion kubedesk.io/v1alpha1 with kind KubedeskConfig or SLAPolicy`},
 		{"missing file", []string{"--config", filepath.Join(dir, "nope.yaml")}, nil, "no such file"},
 		{"stray argument", []string{"extra"}, nil, `unexpected argument "extra"`},
+		{"bad temporal address", []string{"--temporal-address=temporal"}, nil, `temporalAddress: "temporal" is not host:port`},
+		{"bad temporal namespace", []string{"--temporal-namespace=a b"}, nil, `temporalNamespace: "a b" is not a namespace name`},
+		{"worker without ticket", []string{"--target=worker"}, nil, "ticketAddr: is required with --target=worker"},
+		{"bad pprof address", []string{"--pprof-addr=6060"}, nil, `pprofAddr: "6060" is not host:port`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
