@@ -7,9 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"os"
-	"path/filepath"
-	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -49,20 +46,14 @@ const DatabaseFile = "worker.db"
 // OpenCursors opens the cursor store: PostgreSQL when databaseURL is set,
 // else the SQLite file worker.db in dataDir.
 func OpenCursors(ctx context.Context, databaseURL, dataDir string) (Cursors, error) {
-	if databaseURL != "" {
-		scheme, _, _ := strings.Cut(databaseURL, "://")
-		if scheme != "postgres" && scheme != "postgresql" {
-			return nil, errors.New("database URL: unsupported scheme; accepted: postgres:// or postgresql://, or no URL for SQLite in the data directory")
-		}
-		return OpenPostgresCursors(ctx, databaseURL)
+	pg, path, err := storage.Locate(databaseURL, dataDir, DatabaseFile)
+	switch {
+	case err != nil:
+		return nil, err
+	case pg != "":
+		return OpenPostgresCursors(ctx, pg)
 	}
-	if dataDir == "" {
-		return nil, errors.New("data directory: is empty; name a directory for " + DatabaseFile + ", or give a postgres:// database URL")
-	}
-	if err := os.MkdirAll(dataDir, 0o750); err != nil {
-		return nil, fmt.Errorf("data directory %q: %w", dataDir, err)
-	}
-	return OpenSQLiteCursors(ctx, filepath.Join(dataDir, DatabaseFile))
+	return OpenSQLiteCursors(ctx, path)
 }
 
 // SQLiteCursors is Cursors on an embedded SQLite file.

@@ -137,7 +137,7 @@ func TestCursors(t *testing.T) {
 
 func TestOpenCursorsRefuses(t *testing.T) {
 	for _, tc := range []struct{ url, dir, want string }{
-		{"mysql://x", "", "database URL: unsupported scheme"},
+		{"mysql://x", "", `database URL "mysql://x": unsupported scheme`},
 		{"", "", "data directory: is empty"},
 	} {
 		if _, err := OpenCursors(context.Background(), tc.url, tc.dir); err == nil || !strings.Contains(err.Error(), tc.want) {

@@ -12,18 +12,15 @@ import (
 	"context"
 	"embed"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io/fs"
 	"maps"
-	"net/url"
-	"os"
-	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/kubedesk/kubedesk/services/platform/storage"
 	"github.com/kubedesk/kubedesk/services/ticket"
 )
 
@@ -46,29 +43,14 @@ func migrationsFor(engine string) fs.FS {
 // databaseURL is a postgres:// or postgresql:// URL, else (databaseURL
 // empty) the SQLite file ticket.db in dataDir, which it creates if needed.
 func Open(ctx context.Context, databaseURL, dataDir string) (ticket.Store, error) {
-	if databaseURL != "" {
-		scheme, _, _ := strings.Cut(databaseURL, "://")
-		if scheme != "postgres" && scheme != "postgresql" {
-			return nil, fmt.Errorf("database URL %q: unsupported scheme; accepted: postgres:// or postgresql://, or no URL for SQLite in the data directory", redactURL(databaseURL))
-		}
-		return OpenPostgres(ctx, databaseURL)
+	pg, path, err := storage.Locate(databaseURL, dataDir, "ticket.db")
+	switch {
+	case err != nil:
+		return nil, err
+	case pg != "":
+		return OpenPostgres(ctx, pg)
 	}
-	if dataDir == "" {
-		return nil, errors.New("data directory: is empty; name a directory for ticket.db, or give a postgres:// database URL")
-	}
-	if err := os.MkdirAll(dataDir, 0o750); err != nil {
-		return nil, fmt.Errorf("data directory %q: %w", dataDir, err)
-	}
-	return OpenSQLite(ctx, filepath.Join(dataDir, "ticket.db"))
-}
-
-// redactURL hides the password of a URL shown in an error.
-func redactURL(s string) string {
-	u, err := url.Parse(s)
-	if err != nil {
-		return "<unparsable>"
-	}
-	return u.Redacted()
+	return OpenSQLite(ctx, path)
 }
 
 // Kinds of resource an idempotency key can point at.
