@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/types/known/durationpb"
 	"google.golang.org/protobuf/types/known/fieldmaskpb"
@@ -31,24 +30,20 @@ var _ slapolicy.TicketUpdater = Tickets{}
 // write.
 const NotifyAuthor = "SLA"
 
-func withTenant(ctx context.Context, id string) context.Context {
-	return metadata.AppendToOutgoingContext(ctx, tenant.MetadataKey, id)
-}
-
 // SetSLA implements slapolicy.TicketUpdater.
 func (t Tickets) SetSLA(ctx context.Context, st slapolicy.SLAState) error {
 	msg, err := TicketSLA(st)
 	if err != nil {
 		return err
 	}
-	_, err = t.Client.SetTicketSLA(withTenant(ctx, st.Tenant), &ticketv1.SetTicketSLARequest{TicketId: st.TicketID, Sla: msg})
+	_, err = t.Client.SetTicketSLA(tenant.Outgoing(ctx, st.Tenant), &ticketv1.SetTicketSLARequest{TicketId: st.TicketID, Sla: msg})
 	return err
 }
 
 // Reassign implements slapolicy.TicketUpdater: it moves the ticket to
 // group, keeping its assignee only if the group does not change.
 func (t Tickets) Reassign(ctx context.Context, tenantID, ticketID, group string) error {
-	_, err := t.Client.UpdateTicket(withTenant(ctx, tenantID), &ticketv1.UpdateTicketRequest{
+	_, err := t.Client.UpdateTicket(tenant.Outgoing(ctx, tenantID), &ticketv1.UpdateTicketRequest{
 		Ticket:     &ticketv1.Ticket{Id: ticketID, Group: group},
 		UpdateMask: &fieldmaskpb.FieldMask{Paths: []string{"group"}},
 	})
@@ -61,7 +56,7 @@ func (t Tickets) Reassign(ctx context.Context, tenantID, ticketID, group string)
 // the top, is left alone. The update is conditional on the version read,
 // and read again if someone else changed the ticket in between.
 func (t Tickets) RaisePriority(ctx context.Context, tenantID, ticketID string, from int) error {
-	ctx = withTenant(ctx, tenantID)
+	ctx = tenant.Outgoing(ctx, tenantID)
 	for range 3 {
 		resp, err := t.Client.GetTicket(ctx, &ticketv1.GetTicketRequest{Id: ticketID})
 		if err != nil {
@@ -103,7 +98,7 @@ func orMedium(v int32) int32 {
 // the ticket naming the breach and whom it concerns. The note's request ID
 // makes a retried call write it once.
 func (t Tickets) Notify(ctx context.Context, n slapolicy.Notification) error {
-	ctx = withTenant(ctx, n.Tenant)
+	ctx = tenant.Outgoing(ctx, n.Tenant)
 	_, err := t.Client.AddComment(ctx, &ticketv1.AddCommentRequest{
 		TicketId:  n.TicketID,
 		RequestId: fmt.Sprintf("sla-notify/%s/%s/%d", n.TicketID, n.Clock, n.At.UnixNano()),

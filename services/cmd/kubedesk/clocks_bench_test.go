@@ -14,7 +14,6 @@ import (
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
-	"google.golang.org/grpc/metadata"
 
 	ticketv1 "github.com/kubedesk/kubedesk/proto/gen/go/kubedesk/ticket/v1"
 	"github.com/kubedesk/kubedesk/services/platform/tenant"
@@ -64,7 +63,7 @@ func BenchmarkSLABreaches(b *testing.B) {
 		b.Fatal(err)
 	}
 	defer conn.Close()
-	ctx, cancel := context.WithCancel(metadata.AppendToOutgoingContext(context.Background(), tenant.MetadataKey, "acme"))
+	ctx, cancel := context.WithCancel(tenant.Outgoing(context.Background(), "acme"))
 	defer cancel()
 	stream, err := ticketv1.NewTicketServiceClient(conn).WatchEvents(ctx, &ticketv1.WatchEventsRequest{})
 	if err != nil {

@@ -10,12 +10,12 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials/insecure"
-	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/types/known/durationpb"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	ticketv1 "github.com/kubedesk/kubedesk/proto/gen/go/kubedesk/ticket/v1"
+	"github.com/kubedesk/kubedesk/services/platform/tenant"
 )
 
 // TestTicketSLA drives the internal SetTicketSLA RPC as the SLA worker
@@ -38,7 +38,7 @@ func testTicketSLA(t *testing.T, srv *instance) {
 	}
 	defer conn.Close()
 	client := ticketv1.NewTicketServiceClient(conn)
-	ctx := metadata.AppendToOutgoingContext(t.Context(), "x-kubedesk-tenant", tenantID)
+	ctx := tenant.Outgoing(t.Context(), tenantID)
 
 	breached := srv.create(t, map[string]any{"subject": "打印机着火了"}, hdr...)
 	running := srv.create(t, map[string]any{"subject": "VPN slow"}, hdr...)
@@ -191,7 +191,7 @@ func testTicketSLA(t *testing.T, srv *instance) {
 				}
 			})
 		}
-		other := metadata.AppendToOutgoingContext(t.Context(), "x-kubedesk-tenant", "someone-else")
+		other := tenant.Outgoing(t.Context(), "someone-else")
 		if _, err := set(other, breached.str("id"), clock(ticketv1.SLAClock_SLA_CLOCK_RESOLUTION, ticketv1.SLAState_SLA_STATE_OK, now)); status.Code(err) != codes.NotFound {
 			t.Errorf("SetTicketSLA from another tenant = %v, want NOT_FOUND", err)
 		}

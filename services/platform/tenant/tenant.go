@@ -41,6 +41,12 @@ func With(ctx context.Context, id string) context.Context {
 	return context.WithValue(ctx, key{}, id)
 }
 
+// Outgoing returns ctx naming tenant id in the metadata of the gRPC calls
+// made with it, as the server's Resolver reads it.
+func Outgoing(ctx context.Context, id string) context.Context {
+	return metadata.AppendToOutgoingContext(ctx, MetadataKey, id)
+}
+
 // From returns the tenant set by the interceptor; "" when none is set.
 func From(ctx context.Context) string {
 	id, _ := ctx.Value(key{}).(string)

@@ -49,3 +49,10 @@ func TestResolver(t *testing.T) {
 		})
 	}
 }
+
+func TestOutgoingNamesTheTenant(t *testing.T) {
+	md, _ := metadata.FromOutgoingContext(Outgoing(context.Background(), "acme"))
+	if got := md.Get(MetadataKey); len(got) != 1 || got[0] != "acme" {
+		t.Errorf("outgoing %s = %v, want [acme]", MetadataKey, got)
+	}
+}

@@ -21,7 +21,6 @@ import (
 	"go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
-	"google.golang.org/grpc/metadata"
 
 	ticketv1 "github.com/kubedesk/kubedesk/proto/gen/go/kubedesk/ticket/v1"
 	"github.com/kubedesk/kubedesk/services/platform/tenant"
@@ -90,7 +89,7 @@ func (r *Relay) follow(ctx context.Context) error {
 	// even then, unless the caller's ctx is gone too.
 	streamCtx, endStream := context.WithCancel(ctx)
 	defer endStream()
-	stream, err := r.Tickets.WatchEvents(r.withTenant(streamCtx), &ticketv1.WatchEventsRequest{AfterCursor: cursor})
+	stream, err := r.Tickets.WatchEvents(tenant.Outgoing(streamCtx, r.Tenant), &ticketv1.WatchEventsRequest{AfterCursor: cursor})
 	if err != nil {
 		return fmt.Errorf("watch events: %w", err)
 	}
@@ -176,10 +175,6 @@ func lane(ticketID string, n int) int {
 	h := fnv.New32a()
 	_, _ = h.Write([]byte(ticketID))
 	return int(h.Sum32() % uint32(n))
-}
-
-func (r *Relay) withTenant(ctx context.Context) context.Context {
-	return metadata.AppendToOutgoingContext(ctx, tenant.MetadataKey, r.Tenant)
 }
 
 // handle starts or signals the ticket's workflow, retrying while Temporal
