@@ -133,6 +133,18 @@ func SLAEscalationWorkflow(ctx workflow.Context, in EscalationInput) error {
 			logger.Warn("Ticket event ignored", "error", err)
 		}
 	}
+	update := func(p PolicySpec) {
+		if p.Name != in.Policy.Name {
+			return
+		}
+		now := workflow.Now(ctx)
+		breached(c.fire(now), now) // what fell due under the old targets
+		if err := c.updatePolicy(p, now); err != nil {
+			logger.Warn("Policy update ignored", "policy", p.Name, "error", err)
+			return
+		}
+		in.Policy = p
+	}
 
 	var (
 		written     []ClockStatus
@@ -157,11 +169,20 @@ func SLAEscalationWorkflow(ctx workflow.Context, in EscalationInput) error {
 			return nil
 		}
 		if workflow.GetInfo(ctx).GetCurrentHistoryLength() >= limit {
-			// Finish the side effects, take in the signals already
-			// delivered to this run, then carry the clocks over; a drained
-			// event goes round once more.
+			// Finish the side effects, take in the signals (policy updates,
+			// ticket events) already delivered to this run, then carry the
+			// clocks over; after a drained signal the loop goes round once
+			// more.
 			fx.drain()
 			drained := false
+			for {
+				var p PolicySpec
+				if !updates.ReceiveAsync(&p) {
+					break
+				}
+				update(p)
+				drained = true
+			}
 			for {
 				var ev TicketEvent
 				if !events.ReceiveAsync(&ev) {
@@ -202,16 +223,7 @@ func SLAEscalationWorkflow(ctx workflow.Context, in EscalationInput) error {
 		sel.AddReceive(updates, func(ch workflow.ReceiveChannel, _ bool) {
 			var p PolicySpec
 			ch.Receive(ctx, &p)
-			if p.Name != in.Policy.Name {
-				return
-			}
-			now := workflow.Now(ctx)
-			breached(c.fire(now), now) // what fell due under the old targets
-			if err := c.updatePolicy(p, now); err != nil {
-				logger.Warn("Policy update ignored", "policy", p.Name, "error", err)
-				return
-			}
-			in.Policy = p
+			update(p)
 		})
 		sel.AddReceive(events, func(ch workflow.ReceiveChannel, _ bool) {
 			var ev TicketEvent
