@@ -21,6 +21,8 @@ GOLANGCI_LINT := $(BIN)/golangci-lint
 REAL_TEMPORAL_PKGS := github.com/kubedesk/kubedesk/workflows/temporalserver github.com/kubedesk/kubedesk/workflows/sla/internal/record
 
 export TESTCONTAINERS_RYUK_DISABLED := true
+# kube-apiserver and etcd for the operator's envtest suites (operator/internal/testenv).
+export KUBEBUILDER_ASSETS ?= $(BIN)/k8s
 
 .PHONY: help
 help: ## List the targets.
@@ -35,7 +37,7 @@ run: build ## Run everything in one process on http://localhost:8080 (SQLite and
 	$(BIN)/kubedesk serve --target=all $(ARGS)
 
 .PHONY: test
-test: images ## Run every test: unit, both store engines, the gateway, the container test.
+test: images envtest helm ## Run every test: unit, both store engines, the gateway, the operator on a real API server, the charts, the container test.
 	hack/ensure-postgres.sh
 	$(GO) test -count=1 -race $$($(GO) list $(UNIT_PKGS) | grep -v -x $(foreach p,$(REAL_TEMPORAL_PKGS),-e $(p)))
 	$(GO) test -count=1 $(REAL_TEMPORAL_PKGS)
@@ -45,11 +47,14 @@ test: images ## Run every test: unit, both store engines, the gateway, the conta
 generate: ## Regenerate committed code (protobuf, gRPC, gateway, OpenAPI, deepcopy, CRDs).
 	cd proto && $(GO) tool buf generate --path kubedesk
 	cd operator && $(GO) tool controller-gen object paths=./api/... crd output:crd:artifacts:config=config/crd/bases
+	hack/sync-chart-crds.sh
 
 .PHONY: lint
-lint: ## Lint Go (golangci-lint, pinned) and protobuf (buf STANDARD).
+lint: helm ## Lint Go (golangci-lint, pinned), protobuf (buf STANDARD) and the Helm charts.
 	hack/install-golangci-lint.sh $(BIN)
 	cd proto && $(GO) tool buf lint
+	$(BIN)/helm lint --strict charts/kubedesk-operator
+	$(BIN)/helm lint --strict charts/kubedesk
 	$(GOLANGCI_LINT) run $(foreach m,$(MODULES),./$(m)/...)
 
 .PHONY: verify
@@ -65,6 +70,14 @@ verify: generate ## Fail when generated code, go.mod files, formatting or versio
 	$(GO) vet $(PKGS)
 	git diff --exit-code || { echo 'verify: the tree changed; commit the regenerated files' >&2; exit 1; }
 	test -z "$$(git status --porcelain)" || { git status --porcelain; echo 'verify: untracked files appeared' >&2; exit 1; }
+
+.PHONY: envtest
+envtest: ## Build kube-apiserver and etcd for envtest into bin/k8s (once per version; cached in ~/.cache/kubedesk).
+	hack/install-envtest-binaries.sh $(KUBEBUILDER_ASSETS)
+
+.PHONY: helm
+helm: ## Build helm into bin/ (once per version; cached in ~/.cache/kubedesk).
+	hack/install-helm.sh $(BIN)
 
 .PHONY: images
 images: ## Build the kubedesk:dev image FROM scratch (no registry needed).

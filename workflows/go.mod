@@ -10,10 +10,7 @@ require (
 	google.golang.org/protobuf v1.36.12
 )
 
-require (
-	github.com/go-openapi/testify/v2 v2.8.0 // indirect
-	github.com/prometheus/otlptranslator v1.0.0 // indirect
-)
+require github.com/prometheus/otlptranslator v1.0.0 // indirect
 
 require (
 	cel.dev/expr v0.25.3 // indirect

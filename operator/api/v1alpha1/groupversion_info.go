@@ -26,7 +26,10 @@ var (
 )
 
 func addKnownTypes(s *runtime.Scheme) error {
-	s.AddKnownTypes(GroupVersion, &SLAPolicy{}, &SLAPolicyList{})
+	s.AddKnownTypes(GroupVersion,
+		&HelpdeskTenant{}, &HelpdeskTenantList{},
+		&SLAPolicy{}, &SLAPolicyList{},
+	)
 	metav1.AddToGroupVersion(s, GroupVersion)
 	return nil
 }

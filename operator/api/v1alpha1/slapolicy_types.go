@@ -18,9 +18,10 @@ type TicketStatus string
 
 // LocalObjectReference names an object in the same namespace.
 type LocalObjectReference struct {
-	// Name of the object.
+	// Name of the object: a DNS label, as tenant IDs are.
 	// +kubebuilder:validation:MinLength=1
 	// +kubebuilder:validation:MaxLength=63
+	// +kubebuilder:validation:Pattern=`^[a-z0-9]([-a-z0-9]*[a-z0-9])?$`
 	Name string `json:"name"`
 }
 
@@ -31,9 +32,11 @@ type SLAPolicySpec struct {
 	// all-in-one binary: the tenant ID).
 	TenantRef LocalObjectReference `json:"tenantRef"`
 
-	// Precedence orders policies when several match a ticket: lower wins.
+	// Precedence orders policies when several match a ticket: lower wins;
+	// equal precedences are ordered by name. It starts at 1: 0 is the
+	// unset value, which reads as the default 100.
 	// +kubebuilder:default=100
-	// +kubebuilder:validation:Minimum=0
+	// +kubebuilder:validation:Minimum=1
 	// +kubebuilder:validation:Maximum=10000
 	// +optional
 	Precedence int32 `json:"precedence,omitempty"`
@@ -85,6 +88,7 @@ type SLAPolicySpec struct {
 // SLAMatch selects tickets. Within a list the values are alternatives; all
 // non-empty lists must match.
 type SLAMatch struct {
+	// Priorities of the tickets covered.
 	// +listType=set
 	// +optional
 	Priorities []Priority `json:"priorities,omitempty"`
@@ -121,6 +125,7 @@ type BusinessCalendar struct {
 	// TimeZone is an IANA time zone name such as Asia/Shanghai.
 	// +kubebuilder:default=UTC
 	// +kubebuilder:validation:MaxLength=64
+	// +kubebuilder:validation:Pattern=`^[A-Za-z0-9_+-]+(/[A-Za-z0-9_+-]+)*$`
 	// +optional
 	TimeZone string `json:"timeZone,omitempty"`
 	// WorkingHours are the weekly working windows.
@@ -136,15 +141,16 @@ type BusinessCalendar struct {
 	// turns into working days.
 	// +listType=set
 	// +kubebuilder:validation:MaxItems=366
-	// +kubebuilder:validation:items:Pattern=`^[0-9]{4}-[0-9]{2}-[0-9]{2}$`
+	// +kubebuilder:validation:items:Pattern=`^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$`
 	// +kubebuilder:validation:items:MaxLength=10
 	// +optional
 	ExtraWorkingDays []string `json:"extraWorkingDays,omitempty"`
 }
 
 // WorkingHours is one working window on some days of the week.
-// +kubebuilder:validation:XValidation:rule="self.end > self.start",message="end must be after start"
+// +kubebuilder:validation:XValidation:rule="self.end > self.start",message="end must be after start",fieldPath=".end"
 type WorkingHours struct {
+	// Days the window applies to.
 	// +listType=set
 	// +kubebuilder:validation:MinItems=1
 	// +kubebuilder:validation:MaxItems=7
@@ -160,7 +166,7 @@ type WorkingHours struct {
 }
 
 // Holiday is a closed range of dates, both ends included.
-// +kubebuilder:validation:XValidation:rule="self.to >= self.from",message="to must not be before from"
+// +kubebuilder:validation:XValidation:rule="self.to >= self.from",message="to must not be before from",fieldPath=".to"
 type Holiday struct {
 	// Name such as 国庆节.
 	// +kubebuilder:validation:MaxLength=100
@@ -168,28 +174,39 @@ type Holiday struct {
 	Name string `json:"name,omitempty"`
 	// From is the first closed date, YYYY-MM-DD.
 	// +kubebuilder:validation:MaxLength=10
-	// +kubebuilder:validation:Pattern=`^[0-9]{4}-[0-9]{2}-[0-9]{2}$`
+	// +kubebuilder:validation:Pattern=`^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$`
 	From string `json:"from"`
 	// To is the last closed date, YYYY-MM-DD.
 	// +kubebuilder:validation:MaxLength=10
-	// +kubebuilder:validation:Pattern=`^[0-9]{4}-[0-9]{2}-[0-9]{2}$`
+	// +kubebuilder:validation:Pattern=`^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$`
 	To string `json:"to"`
 }
 
 // SLATarget is how long each clock of one priority may run.
 // +kubebuilder:validation:XValidation:rule="has(self.firstResponse) || has(self.nextResponse) || has(self.resolution)",message="set at least one of firstResponse, nextResponse, resolution"
-// +kubebuilder:validation:XValidation:rule="!has(self.firstResponse) || duration(self.firstResponse) > duration('0s')",message="firstResponse must be positive",fieldPath=".firstResponse"
-// +kubebuilder:validation:XValidation:rule="!has(self.nextResponse) || duration(self.nextResponse) > duration('0s')",message="nextResponse must be positive",fieldPath=".nextResponse"
-// +kubebuilder:validation:XValidation:rule="!has(self.resolution) || duration(self.resolution) > duration('0s')",message="resolution must be positive",fieldPath=".resolution"
 type SLATarget struct {
+	// Priority the targets are for; each priority at most once per policy.
 	Priority Priority `json:"priority"`
-	// FirstResponse is the time to the first public reply by an agent.
+	// FirstResponse is the time to the first public reply by an agent, as
+	// a Go duration such as 30m or 1h30m.
+	// +kubebuilder:validation:Type=string
+	// +kubebuilder:validation:MaxLength=32
+	// +kubebuilder:validation:Pattern=`^([0-9]+([.][0-9]+)?(ns|us|ms|s|m|h))+$`
+	// +kubebuilder:validation:XValidation:rule="!self.matches('^([0-9]+([.][0-9]+)?(ns|us|ms|s|m|h))+$') || (duration(self) > duration('0s') && duration(self) <= duration('8760h'))",message="firstResponse must be positive and at most 8760h (a year)"
 	// +optional
 	FirstResponse *metav1.Duration `json:"firstResponse,omitempty"`
 	// NextResponse is the time to answer each later customer reply.
+	// +kubebuilder:validation:Type=string
+	// +kubebuilder:validation:MaxLength=32
+	// +kubebuilder:validation:Pattern=`^([0-9]+([.][0-9]+)?(ns|us|ms|s|m|h))+$`
+	// +kubebuilder:validation:XValidation:rule="!self.matches('^([0-9]+([.][0-9]+)?(ns|us|ms|s|m|h))+$') || (duration(self) > duration('0s') && duration(self) <= duration('8760h'))",message="nextResponse must be positive and at most 8760h (a year)"
 	// +optional
 	NextResponse *metav1.Duration `json:"nextResponse,omitempty"`
 	// Resolution is the time to solve the ticket.
+	// +kubebuilder:validation:Type=string
+	// +kubebuilder:validation:MaxLength=32
+	// +kubebuilder:validation:Pattern=`^([0-9]+([.][0-9]+)?(ns|us|ms|s|m|h))+$`
+	// +kubebuilder:validation:XValidation:rule="!self.matches('^([0-9]+([.][0-9]+)?(ns|us|ms|s|m|h))+$') || (duration(self) > duration('0s') && duration(self) <= duration('8760h'))",message="resolution must be positive and at most 8760h (a year)"
 	// +optional
 	Resolution *metav1.Duration `json:"resolution,omitempty"`
 	// BusinessHours counts on the policy's calendar when true (the default)
@@ -215,10 +232,11 @@ const (
 type Recipient string
 
 // BreachAction is one thing to do when a target is breached.
-// +kubebuilder:validation:XValidation:rule="self.type != 'notify' || (has(self.recipients) && size(self.recipients) > 0)",message="notify needs recipients"
-// +kubebuilder:validation:XValidation:rule="self.type != 'reassign' || (has(self.group) && size(self.group) > 0)",message="reassign needs group"
-// +kubebuilder:validation:XValidation:rule="self.type != 'webhook' || (has(self.url) && self.url.startsWith('https://'))",message="webhook needs an https:// url"
+// +kubebuilder:validation:XValidation:rule="self.type != 'notify' || (has(self.recipients) && size(self.recipients) > 0)",message="notify needs recipients; accepted: assignee, group, supervisor",fieldPath=".recipients",reason=FieldValueRequired
+// +kubebuilder:validation:XValidation:rule="self.type != 'reassign' || (has(self.group) && size(self.group) > 0)",message="reassign needs the group to move the ticket to",fieldPath=".group",reason=FieldValueRequired
+// +kubebuilder:validation:XValidation:rule="self.type != 'webhook' || (has(self.url) && self.url.startsWith('https://') && isURL(self.url))",message="webhook needs an https:// url",fieldPath=".url"
 type BreachAction struct {
+	// Type of the action.
 	Type BreachActionType `json:"type"`
 	// Recipients of a notify action.
 	// +listType=set

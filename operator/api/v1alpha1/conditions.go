@@ -1,0 +1,49 @@
+package v1alpha1
+
+// Condition types. Controllers set them with meta.SetStatusCondition and
+// the generation they observed.
+const (
+	// ConditionReady (HelpdeskTenant) is True when every enabled component
+	// has all its replicas available and running the current configuration.
+	ConditionReady = "Ready"
+	// ConditionProgressing (HelpdeskTenant) is True while a change rolls
+	// out: replicas are being created, updated or removed.
+	ConditionProgressing = "Progressing"
+	// ConditionDegraded (HelpdeskTenant) is True when something keeps the
+	// tenant from running as specified and waiting will not fix it, such as
+	// a missing Secret or a configuration that does not render.
+	ConditionDegraded = "Degraded"
+
+	// ConditionAccepted (SLAPolicy) is True when the policy compiles and
+	// names a tenant that exists.
+	ConditionAccepted = "Accepted"
+	// ConditionApplied (SLAPolicy) is True when the tenant's pods run a
+	// configuration that includes the policy's current generation.
+	ConditionApplied = "Applied"
+)
+
+// Condition reasons, in UpperCamelCase as metav1.Condition requires.
+const (
+	// ReasonAccepted: the policy is valid and its tenant exists.
+	ReasonAccepted = "Accepted"
+	// ReasonInvalid: the object passed the schema but does not compile
+	// (the message names the field, the value and what is accepted).
+	ReasonInvalid = "Invalid"
+	// ReasonTenantNotFound: the policy's tenantRef names no HelpdeskTenant
+	// in its namespace.
+	ReasonTenantNotFound = "TenantNotFound"
+	// ReasonPending: accepted, but the tenant's pods do not run it yet.
+	ReasonPending = "Pending"
+	// ReasonApplied: the tenant's pods run a configuration with the policy.
+	ReasonApplied = "Applied"
+	// ReasonRolling: Deployments are rolling out a change.
+	ReasonRolling = "Rolling"
+	// ReasonAvailable: every enabled component is available.
+	ReasonAvailable = "Available"
+	// ReasonReplicasMissing: some replicas are not ready although the
+	// rollout is complete (crash loop, unschedulable pods, ...).
+	ReasonReplicasMissing = "ReplicasMissing"
+	// ReasonConfigError: the tenant's configuration cannot be rendered, e.g.
+	// a referenced Secret or key is missing.
+	ReasonConfigError = "ConfigError"
+)

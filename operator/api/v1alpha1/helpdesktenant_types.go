@@ -1,0 +1,429 @@
+package v1alpha1
+
+import (
+	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
+// HelpdeskTenantSpec is one tenant's help desk: the image it runs, where
+// it keeps its data and durable timers, which components run with how many
+// replicas, and how it is reached from outside the cluster.
+//
+// The embedded engines are single-process: they run inside the pods and
+// cannot be shared by replicas, so a tenant that scales out uses PostgreSQL
+// and an external Temporal cluster.
+//
+// +kubebuilder:validation:XValidation:rule="!has(self.database.embedded) || !has(self.components) || ((!has(self.components.gateway) || !has(self.components.gateway.replicas) || self.components.gateway.replicas <= 1) && (!has(self.components.ticket) || !has(self.components.ticket.replicas) || self.components.ticket.replicas <= 1) && (!has(self.components.channel) || !has(self.components.channel.replicas) || self.components.channel.replicas <= 1) && (!has(self.components.routing) || !has(self.components.routing.replicas) || self.components.routing.replicas <= 1) && (!has(self.components.knowledge) || !has(self.components.knowledge.replicas) || self.components.knowledge.replicas <= 1) && (!has(self.components.survey) || !has(self.components.survey.replicas) || self.components.survey.replicas <= 1) && (!has(self.components.reporting) || !has(self.components.reporting.replicas) || self.components.reporting.replicas <= 1) && (!has(self.components.worker) || !has(self.components.worker.replicas) || self.components.worker.replicas <= 1))",message="database.embedded needs every component at replicas <= 1; use database.postgres to scale out",fieldPath=".database.embedded",reason=FieldValueForbidden
+// +kubebuilder:validation:XValidation:rule="!has(self.temporal.embedded) || !has(self.components) || ((!has(self.components.gateway) || !has(self.components.gateway.replicas) || self.components.gateway.replicas <= 1) && (!has(self.components.ticket) || !has(self.components.ticket.replicas) || self.components.ticket.replicas <= 1) && (!has(self.components.channel) || !has(self.components.channel.replicas) || self.components.channel.replicas <= 1) && (!has(self.components.routing) || !has(self.components.routing.replicas) || self.components.routing.replicas <= 1) && (!has(self.components.knowledge) || !has(self.components.knowledge.replicas) || self.components.knowledge.replicas <= 1) && (!has(self.components.survey) || !has(self.components.survey.replicas) || self.components.survey.replicas <= 1) && (!has(self.components.reporting) || !has(self.components.reporting.replicas) || self.components.reporting.replicas <= 1) && (!has(self.components.worker) || !has(self.components.worker.replicas) || self.components.worker.replicas <= 1))",message="temporal.embedded needs every component at replicas <= 1; use temporal.address to scale out",fieldPath=".temporal.embedded",reason=FieldValueForbidden
+type HelpdeskTenantSpec struct {
+	// Image is the kubedesk container image every component runs (one
+	// binary; each Deployment selects its component with --target).
+	// +kubebuilder:default="kubedesk:dev"
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=512
+	// +optional
+	Image string `json:"image,omitempty"`
+
+	// ImagePullPolicy is the pull policy of the tenant's containers.
+	// +kubebuilder:default=IfNotPresent
+	// +kubebuilder:validation:Enum=Always;IfNotPresent;Never
+	// +optional
+	ImagePullPolicy string `json:"imagePullPolicy,omitempty"`
+
+	// DisplayName is the help desk's name as agents and customers see it,
+	// in any script, e.g. 极客科技客服中心.
+	// +kubebuilder:validation:MaxLength=200
+	// +optional
+	DisplayName string `json:"displayName,omitempty"`
+
+	// Locale is the default language and region of the web desk, e-mails
+	// and surveys, as a BCP 47 tag: language, optional script, optional
+	// region, e.g. en-US, zh-CN, zh-Hans-CN.
+	// +kubebuilder:default="en-US"
+	// +kubebuilder:validation:MaxLength=35
+	// +kubebuilder:validation:Pattern=`^[a-z]{2,3}(-[A-Z][a-z]{3})?(-([A-Z]{2}|[0-9]{3}))?$`
+	// +optional
+	Locale string `json:"locale,omitempty"`
+
+	// TimeZone is the IANA time zone name (e.g. Asia/Shanghai) the tenant's
+	// reports and dates are shown in.
+	// +kubebuilder:default=UTC
+	// +kubebuilder:validation:MaxLength=64
+	// +kubebuilder:validation:Pattern=`^[A-Za-z0-9_+-]+(/[A-Za-z0-9_+-]+)*$`
+	// +optional
+	TimeZone string `json:"timeZone,omitempty"`
+
+	// Calendar is the tenant's default business calendar: the SLA policies
+	// of the tenant that give no calendar of their own count on it. Its
+	// timeZone defaults to UTC, not to spec.timeZone; give it explicitly.
+	// +optional
+	Calendar *BusinessCalendar `json:"calendar,omitempty"`
+
+	// Database is where the tenant's services keep their data: exactly one
+	// of postgres or embedded.
+	Database DatabaseSpec `json:"database"`
+
+	// Temporal is the Temporal server the SLA clocks and follow-ups run on:
+	// exactly one of address or embedded.
+	Temporal TemporalSpec `json:"temporal"`
+
+	// Components says which components run and how. gateway, ticket and
+	// worker run unless disabled; channel, routing, knowledge, survey and
+	// reporting are not available in this release and must stay disabled.
+	// +optional
+	Components ComponentsSpec `json:"components,omitempty"`
+
+	// Ingress exposes the gateway (REST, web desk) on a host name; without
+	// it the gateway is reachable only inside the cluster.
+	// +optional
+	Ingress *IngressSpec `json:"ingress,omitempty"`
+}
+
+// DatabaseSpec chooses the tenant's database.
+// +kubebuilder:validation:XValidation:rule="has(self.postgres) != has(self.embedded)",message="set exactly one of postgres or embedded"
+type DatabaseSpec struct {
+	// Postgres is a PostgreSQL database the tenant owns (one database per
+	// tenant); required to run more than one replica of any component.
+	// +optional
+	Postgres *PostgresDatabase `json:"postgres,omitempty"`
+
+	// Embedded is SQLite on a PersistentVolumeClaim: for trying kubedesk
+	// out and small single-replica tenants.
+	// +optional
+	Embedded *EmbeddedDatabase `json:"embedded,omitempty"`
+}
+
+// PostgresDatabase is a PostgreSQL database reached by URL.
+type PostgresDatabase struct {
+	// URLSecretRef names the Secret key holding the connection URL, e.g.
+	// postgres://kubedesk:…@pg.db:5432/acme?sslmode=require.
+	URLSecretRef SecretKeySelector `json:"urlSecretRef"`
+}
+
+// SecretKeySelector names one key of a Secret in the tenant's namespace.
+type SecretKeySelector struct {
+	// Name of the Secret.
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=253
+	// +kubebuilder:validation:Pattern=`^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$`
+	Name string `json:"name"`
+
+	// Key within the Secret's data.
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=253
+	// +kubebuilder:validation:Pattern=`^[-._a-zA-Z0-9]+$`
+	Key string `json:"key"`
+}
+
+// EmbeddedDatabase is SQLite on a volume the operator claims.
+type EmbeddedDatabase struct {
+	// StorageSize is the size of the PersistentVolumeClaim.
+	// +kubebuilder:default="1Gi"
+	// +kubebuilder:validation:XValidation:rule="quantity(string(self)).isGreaterThan(quantity('0'))",message="storageSize must be positive, e.g. 1Gi"
+	// +optional
+	StorageSize *resource.Quantity `json:"storageSize,omitempty"`
+
+	// StorageClassName of the claim; unset uses the cluster's default
+	// storage class.
+	// +kubebuilder:validation:MaxLength=253
+	// +optional
+	StorageClassName *string `json:"storageClassName,omitempty"`
+}
+
+// TemporalSpec chooses the Temporal server.
+// +kubebuilder:validation:XValidation:rule="has(self.address) != has(self.embedded)",message="set exactly one of address or embedded"
+type TemporalSpec struct {
+	// Address of the Temporal frontend as host:port, e.g.
+	// temporal-frontend.temporal:7233.
+	// +kubebuilder:validation:MaxLength=261
+	// +kubebuilder:validation:Pattern=`^([a-zA-Z0-9]([-a-zA-Z0-9]*[a-zA-Z0-9])?(\.[a-zA-Z0-9]([-a-zA-Z0-9]*[a-zA-Z0-9])?)*|\[[0-9a-fA-F:.]+\]):[1-9][0-9]{0,4}$`
+	// +optional
+	Address string `json:"address,omitempty"`
+
+	// Namespace is the Temporal namespace the tenant's workflows run in.
+	// +kubebuilder:default=kubedesk
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=255
+	// +optional
+	Namespace string `json:"namespace,omitempty"`
+
+	// Embedded runs a Temporal server inside the worker's process, on the
+	// tenant's database: for single-replica tenants only.
+	// +optional
+	Embedded *EmbeddedTemporal `json:"embedded,omitempty"`
+}
+
+// EmbeddedTemporal selects the embedded Temporal server; it has no
+// settings yet.
+type EmbeddedTemporal struct{}
+
+// ComponentName names a component: the --target its Deployment runs.
+// +kubebuilder:validation:Enum=gateway;ticket;channel;routing;knowledge;survey;reporting;worker
+type ComponentName string
+
+// The components.
+const (
+	ComponentGateway   ComponentName = "gateway"
+	ComponentTicket    ComponentName = "ticket"
+	ComponentChannel   ComponentName = "channel"
+	ComponentRouting   ComponentName = "routing"
+	ComponentKnowledge ComponentName = "knowledge"
+	ComponentSurvey    ComponentName = "survey"
+	ComponentReporting ComponentName = "reporting"
+	ComponentWorker    ComponentName = "worker"
+)
+
+// AllComponents lists every component, in the order of ComponentsSpec.
+func AllComponents() []ComponentName {
+	return []ComponentName{
+		ComponentGateway, ComponentTicket, ComponentChannel, ComponentRouting,
+		ComponentKnowledge, ComponentSurvey, ComponentReporting, ComponentWorker,
+	}
+}
+
+// DefaultEnabled reports whether name runs when its spec does not say:
+// gateway, ticket and worker do; the components not built yet do not.
+func DefaultEnabled(name ComponentName) bool {
+	switch name {
+	case ComponentGateway, ComponentTicket, ComponentWorker:
+		return true
+	}
+	return false
+}
+
+// ComponentsSpec holds one optional spec per component.
+//
+// +kubebuilder:validation:XValidation:rule="!has(self.channel) || !has(self.channel.enabled) || !self.channel.enabled",message="channel is not available in kubedesk v1alpha1 yet; set enabled: false or leave it out",fieldPath=".channel.enabled",reason=FieldValueForbidden
+// +kubebuilder:validation:XValidation:rule="!has(self.routing) || !has(self.routing.enabled) || !self.routing.enabled",message="routing is not available in kubedesk v1alpha1 yet; set enabled: false or leave it out",fieldPath=".routing.enabled",reason=FieldValueForbidden
+// +kubebuilder:validation:XValidation:rule="!has(self.knowledge) || !has(self.knowledge.enabled) || !self.knowledge.enabled",message="knowledge is not available in kubedesk v1alpha1 yet; set enabled: false or leave it out",fieldPath=".knowledge.enabled",reason=FieldValueForbidden
+// +kubebuilder:validation:XValidation:rule="!has(self.survey) || !has(self.survey.enabled) || !self.survey.enabled",message="survey is not available in kubedesk v1alpha1 yet; set enabled: false or leave it out",fieldPath=".survey.enabled",reason=FieldValueForbidden
+// +kubebuilder:validation:XValidation:rule="!has(self.reporting) || !has(self.reporting.enabled) || !self.reporting.enabled",message="reporting is not available in kubedesk v1alpha1 yet; set enabled: false or leave it out",fieldPath=".reporting.enabled",reason=FieldValueForbidden
+type ComponentsSpec struct {
+	// Gateway serves REST, OpenAPI and the web desk; enabled by default.
+	// +optional
+	Gateway *ComponentSpec `json:"gateway,omitempty"`
+	// Ticket is the system of record for tickets; enabled by default.
+	// +optional
+	Ticket *ComponentSpec `json:"ticket,omitempty"`
+	// Channel (web chat, e-mail, WeChat, webhooks) is not available yet;
+	// disabled by default.
+	// +optional
+	Channel *ComponentSpec `json:"channel,omitempty"`
+	// Routing (assignment rules, queues) is not available yet; disabled by
+	// default.
+	// +optional
+	Routing *ComponentSpec `json:"routing,omitempty"`
+	// Knowledge (articles, search) is not available yet; disabled by
+	// default.
+	// +optional
+	Knowledge *ComponentSpec `json:"knowledge,omitempty"`
+	// Survey (CSAT, NPS) is not available yet; disabled by default.
+	// +optional
+	Survey *ComponentSpec `json:"survey,omitempty"`
+	// Reporting (the read model and reports) is not available yet;
+	// disabled by default.
+	// +optional
+	Reporting *ComponentSpec `json:"reporting,omitempty"`
+	// Worker runs the Temporal workers (SLA clocks, follow-ups); enabled by
+	// default.
+	// +optional
+	Worker *ComponentSpec `json:"worker,omitempty"`
+}
+
+// Get returns the spec given for name, nil when there is none.
+func (c ComponentsSpec) Get(name ComponentName) *ComponentSpec {
+	switch name {
+	case ComponentGateway:
+		return c.Gateway
+	case ComponentTicket:
+		return c.Ticket
+	case ComponentChannel:
+		return c.Channel
+	case ComponentRouting:
+		return c.Routing
+	case ComponentKnowledge:
+		return c.Knowledge
+	case ComponentSurvey:
+		return c.Survey
+	case ComponentReporting:
+		return c.Reporting
+	case ComponentWorker:
+		return c.Worker
+	}
+	return nil
+}
+
+// IsEnabled reports whether name runs: its enabled field when set, else
+// DefaultEnabled(name).
+func (c ComponentsSpec) IsEnabled(name ComponentName) bool {
+	if s := c.Get(name); s != nil && s.Enabled != nil {
+		return *s.Enabled
+	}
+	return DefaultEnabled(name)
+}
+
+// Enabled lists the components that run, in AllComponents order.
+func (c ComponentsSpec) Enabled() []ComponentName {
+	var out []ComponentName
+	for _, n := range AllComponents() {
+		if c.IsEnabled(n) {
+			out = append(out, n)
+		}
+	}
+	return out
+}
+
+// Replicas is how many replicas of name run when it is enabled: its
+// replicas field when set, else 1 (the schema default).
+func (c ComponentsSpec) Replicas(name ComponentName) int32 {
+	if s := c.Get(name); s != nil && s.Replicas != nil {
+		return *s.Replicas
+	}
+	return 1
+}
+
+// ComponentSpec is how one component runs.
+type ComponentSpec struct {
+	// Enabled runs the component when true; unset means the component's
+	// default (see ComponentsSpec).
+	// +optional
+	Enabled *bool `json:"enabled,omitempty"`
+
+	// Replicas of the component's Deployment.
+	// +kubebuilder:default=1
+	// +kubebuilder:validation:Minimum=0
+	// +kubebuilder:validation:Maximum=100
+	// +optional
+	Replicas *int32 `json:"replicas,omitempty"`
+
+	// Resources of the component's container.
+	// +optional
+	Resources Resources `json:"resources,omitempty"`
+}
+
+// Resources are the compute resources of a container, as in a Pod's
+// resources.requests and resources.limits (kept free of k8s.io/api so the
+// kubedesk binary can import this package cheaply).
+// +kubebuilder:validation:XValidation:rule="!has(self.requests) || !has(self.limits) || self.requests.all(k, !(k in self.limits) || quantity(string(self.limits[k])).compareTo(quantity(string(self.requests[k]))) >= 0)",message="every limit must be at least its request"
+type Resources struct {
+	// Requests is what the scheduler reserves for the container.
+	// +optional
+	Requests ResourceList `json:"requests,omitempty"`
+	// Limits is the most the container may use.
+	// +optional
+	Limits ResourceList `json:"limits,omitempty"`
+}
+
+// ResourceList maps a resource name (cpu, memory or ephemeral-storage) to
+// a quantity such as 500m or 256Mi.
+// +kubebuilder:validation:MaxProperties=3
+// +kubebuilder:validation:XValidation:rule="self.all(k, !quantity(string(self[k])).isLessThan(quantity('0')))",message="quantities must not be negative"
+// +kubebuilder:validation:XValidation:rule="self.all(k, k in ['cpu', 'memory', 'ephemeral-storage'])",messageExpression="'resource ' + self.filter(k, !(k in ['cpu', 'memory', 'ephemeral-storage']))[0] + ' is not supported; accepted: cpu, memory, ephemeral-storage'"
+type ResourceList map[string]resource.Quantity
+
+// IngressSpec exposes the gateway through an Ingress.
+type IngressSpec struct {
+	// Host is the DNS name the help desk is served on, e.g.
+	// help.acme.example.
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=253
+	// +kubebuilder:validation:Pattern=`^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$`
+	Host string `json:"host"`
+
+	// ClassName is the IngressClass; unset uses the cluster's default.
+	// +kubebuilder:validation:MaxLength=253
+	// +optional
+	ClassName *string `json:"className,omitempty"`
+
+	// TLSSecretName names the Secret (type kubernetes.io/tls) with the
+	// host's certificate; unset serves plain HTTP.
+	// +kubebuilder:validation:MaxLength=253
+	// +kubebuilder:validation:Pattern=`^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$`
+	// +optional
+	TLSSecretName string `json:"tlsSecretName,omitempty"`
+}
+
+// HelpdeskTenantStatus reports what really runs.
+type HelpdeskTenantStatus struct {
+	// ObservedGeneration is the generation the status describes.
+	// +optional
+	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
+
+	// Components reports each enabled component's Deployment.
+	// +listType=map
+	// +listMapKey=name
+	// +kubebuilder:validation:MaxItems=8
+	// +optional
+	Components []ComponentStatus `json:"components,omitempty"`
+
+	// ComponentsReady is how many enabled components have all their
+	// replicas ready, over how many are enabled, e.g. "3/3".
+	// +kubebuilder:validation:MaxLength=16
+	// +optional
+	ComponentsReady string `json:"componentsReady,omitempty"`
+
+	// GatewayURL is where the help desk is served: the ingress host when
+	// there is one, else the gateway Service's in-cluster URL.
+	// +kubebuilder:validation:MaxLength=2048
+	// +optional
+	GatewayURL string `json:"gatewayURL,omitempty"`
+
+	// ConfigHash is the hash of the rendered configuration (tenant and SLA
+	// policies) the tenant's pods run; pods carry it in an annotation, so a
+	// change rolls them.
+	// +kubebuilder:validation:MaxLength=128
+	// +optional
+	ConfigHash string `json:"configHash,omitempty"`
+
+	// Conditions: Ready (every enabled component available with the
+	// current configuration), Progressing (a rollout is under way),
+	// Degraded (something the operator cannot fix by waiting).
+	// +listType=map
+	// +listMapKey=type
+	// +optional
+	Conditions []metav1.Condition `json:"conditions,omitempty"`
+}
+
+// ComponentStatus is one component's Deployment as last observed.
+type ComponentStatus struct {
+	// Name of the component.
+	Name ComponentName `json:"name"`
+	// DesiredReplicas is the replicas the spec asks for.
+	DesiredReplicas int32 `json:"desiredReplicas"`
+	// ReadyReplicas is the replicas that pass their readiness probe.
+	// +optional
+	ReadyReplicas int32 `json:"readyReplicas,omitempty"`
+	// UpdatedReplicas is the replicas that run the current configuration.
+	// +optional
+	UpdatedReplicas int32 `json:"updatedReplicas,omitempty"`
+}
+
+// HelpdeskTenant is one tenant's help desk, run by the operator in the
+// tenant's namespace. Its name is the tenant ID and prefixes the names of
+// the objects it owns, so it is a DNS label of at most 50 characters that
+// starts with a letter.
+//
+// +kubebuilder:object:root=true
+// +kubebuilder:subresource:status
+// +kubebuilder:resource:shortName=hdt,categories=kubedesk
+// +kubebuilder:printcolumn:name="Ready",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].status`
+// +kubebuilder:printcolumn:name="Components",type=string,JSONPath=`.status.componentsReady`
+// +kubebuilder:printcolumn:name="Gateway URL",type=string,JSONPath=`.status.gatewayURL`,priority=1
+// +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
+// +kubebuilder:validation:XValidation:rule="size(self.metadata.name) <= 50 && self.metadata.name.matches('^[a-z]([-a-z0-9]*[a-z0-9])?$')",message="metadata.name must be a DNS label of at most 50 characters starting with a letter (it is the tenant ID and prefixes the tenant's Deployments and Services)"
+type HelpdeskTenant struct {
+	metav1.TypeMeta   `json:",inline"`
+	metav1.ObjectMeta `json:"metadata,omitempty"`
+
+	Spec   HelpdeskTenantSpec   `json:"spec"`
+	Status HelpdeskTenantStatus `json:"status,omitempty"`
+}
+
+// HelpdeskTenantList is a list of HelpdeskTenant.
+//
+// +kubebuilder:object:root=true
+type HelpdeskTenantList struct {
+	metav1.TypeMeta `json:",inline"`
+	metav1.ListMeta `json:"metadata,omitempty"`
+	Items           []HelpdeskTenant `json:"items"`
+}

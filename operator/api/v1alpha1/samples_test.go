@@ -1,0 +1,152 @@
+package v1alpha1_test
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
+	"sigs.k8s.io/yaml"
+
+	"github.com/kubedesk/kubedesk/operator/api/v1alpha1"
+)
+
+const samplesDir = "../../config/samples"
+
+// sampleDoc is one YAML document of a sample file.
+type sampleDoc struct {
+	file  string
+	index int
+	kind  string
+	yaml  []byte
+}
+
+// samples returns every document of the files config/samples/kustomization.yaml
+// lists, failing when a YAML file of the folder is not listed.
+func samples(t *testing.T) []sampleDoc {
+	t.Helper()
+	raw, err := os.ReadFile(filepath.Join(samplesDir, "kustomization.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var k struct {
+		Resources []string `json:"resources"`
+	}
+	if err := yaml.Unmarshal(raw, &k); err != nil {
+		t.Fatalf("kustomization.yaml: %v", err)
+	}
+	files, err := filepath.Glob(filepath.Join(samplesDir, "*.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var onDisk []string
+	for _, f := range files {
+		if b := filepath.Base(f); b != "kustomization.yaml" {
+			onDisk = append(onDisk, b)
+		}
+	}
+	slices.Sort(onDisk)
+	listed := slices.Sorted(slices.Values(k.Resources))
+	if diff := cmp.Diff(onDisk, listed); diff != "" {
+		t.Fatalf("config/samples/kustomization.yaml resources differ from the folder's YAML files (-files +resources):\n%s", diff)
+	}
+
+	var docs []sampleDoc
+	for _, name := range k.Resources {
+		data, err := os.ReadFile(filepath.Join(samplesDir, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		r := utilyaml.NewYAMLReader(bufio.NewReader(bytes.NewReader(data)))
+		for i := 0; ; i++ {
+			doc, err := r.Read()
+			if errors.Is(err, io.EOF) {
+				break
+			}
+			if err != nil {
+				t.Fatalf("%s: document %d: %v", name, i, err)
+			}
+			var head struct {
+				Kind string `json:"kind"`
+			}
+			if err := yaml.Unmarshal(doc, &head); err != nil {
+				t.Fatalf("%s: document %d: %v", name, i, err)
+			}
+			if head.Kind == "" && len(bytes.TrimSpace(stripComments(doc))) == 0 {
+				continue // only comments
+			}
+			docs = append(docs, sampleDoc{file: name, index: i, kind: head.Kind, yaml: doc})
+		}
+	}
+	if len(docs) == 0 {
+		t.Fatal("config/samples holds no documents")
+	}
+	return docs
+}
+
+func stripComments(doc []byte) []byte {
+	var out []byte
+	for line := range bytes.Lines(doc) {
+		if t := bytes.TrimSpace(line); len(t) > 0 && t[0] != '#' && !bytes.Equal(t, []byte("---")) {
+			out = append(out, line...)
+		}
+	}
+	return out
+}
+
+// TestSamplesDecodeStrictly keeps the samples in step with the Go types:
+// an unknown or misspelt field fails here, as it does in the all-in-one
+// binary's --config loader.
+func TestSamplesDecodeStrictly(t *testing.T) {
+	kinds := map[string]int{}
+	for _, d := range samples(t) {
+		kinds[d.kind]++
+		var obj any
+		switch d.kind {
+		case "HelpdeskTenant":
+			obj = &v1alpha1.HelpdeskTenant{}
+		case "SLAPolicy":
+			obj = &v1alpha1.SLAPolicy{}
+		default:
+			t.Errorf("%s: document %d: kind %q is not a kubedesk.io/v1alpha1 kind", d.file, d.index, d.kind)
+			continue
+		}
+		if err := yaml.UnmarshalStrict(d.yaml, obj); err != nil {
+			t.Errorf("%s: document %d: %v", d.file, d.index, err)
+		}
+	}
+	for _, k := range []string{"HelpdeskTenant", "SLAPolicy"} {
+		if kinds[k] == 0 {
+			t.Errorf("config/samples has no %s", k)
+		}
+	}
+}
+
+// TestSLAPolicySampleCoversEveryPriority: the sample shows a target for
+// each of P1..P5.
+func TestSLAPolicySampleCoversEveryPriority(t *testing.T) {
+	have := map[v1alpha1.Priority]bool{}
+	for _, d := range samples(t) {
+		if d.kind != "SLAPolicy" {
+			continue
+		}
+		var p v1alpha1.SLAPolicy
+		if err := yaml.Unmarshal(d.yaml, &p); err != nil {
+			t.Fatal(err)
+		}
+		for _, tg := range p.Spec.Targets {
+			have[tg.Priority] = true
+		}
+	}
+	for _, p := range []v1alpha1.Priority{"P1", "P2", "P3", "P4", "P5"} {
+		if !have[p] {
+			t.Errorf("no sample SLAPolicy has a target for %s", p)
+		}
+	}
+}
