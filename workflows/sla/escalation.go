@@ -49,9 +49,9 @@ type EscalationInput struct {
 	State *RunState `json:",omitempty"`
 }
 
-// activityOptions bound the retries so that a failing ticket API or
-// webhook delays the next timer by at most about a minute; a failed action
-// is logged and the clocks go on.
+// activityOptions are those of the webhook calls: a task on the server
+// each, as a webhook may be slow or down for a while. Retries are bounded
+// (about a minute); a failed action is logged and the clocks go on.
 var activityOptions = workflow.ActivityOptions{
 	StartToCloseTimeout: 10 * time.Second,
 	RetryPolicy: &temporal.RetryPolicy{
@@ -63,7 +63,10 @@ var activityOptions = workflow.ActivityOptions{
 	},
 }
 
-// localActivityOptions are those of the state writes (version 1).
+// localActivityOptions are those of the calls to the ticket API (state
+// writes, notify, reassign, raise priority): quick, idempotent calls that
+// run in the worker within the workflow task, which spares the server an
+// activity task, and a workflow task, for each.
 var localActivityOptions = workflow.LocalActivityOptions{
 	StartToCloseTimeout: 10 * time.Second,
 	RetryPolicy:         activityOptions.RetryPolicy,
@@ -85,6 +88,14 @@ var localActivityOptions = workflow.LocalActivityOptions{
 //   - a priority change keeps the elapsed time and applies the new targets:
 //     a clock already past its new target breaches at once. A breach is
 //     never undone and a clock met late stays marked with BreachedAt.
+//
+// Versioning: a change that alters the commands the workflow issues goes
+// behind workflow.GetVersion, and the history recorded before it stays in
+// testdata, where the replay test keeps it replaying. The versions made
+// before the first release (side effects inline, then beside the clocks
+// with ticket calls as activities) were folded into this one: no release
+// ran them, and each GetVersion costs every new workflow a search-attribute
+// write on the Temporal server.
 func SLAEscalationWorkflow(ctx workflow.Context, in EscalationInput) error {
 	logger := workflow.GetLogger(ctx)
 	c, err := newClocks(in)
@@ -97,23 +108,15 @@ func SLAEscalationWorkflow(ctx workflow.Context, in EscalationInput) error {
 		return err
 	}
 	ctx = workflow.WithActivityOptions(ctx, activityOptions)
-	// Version 1 runs the side effects (state writes, breach actions) in a
-	// coroutine beside the clocks, state first: a slow or lost activity
-	// (a worker killed mid-write waits out its timeout) no longer holds
-	// back the next timer, and the board turns red before the webhooks
-	// run. Runs recorded before (DefaultVersion) run them inline, actions
-	// first.
-	async := workflow.GetVersion(ctx, changeAsyncEffects, workflow.DefaultVersion, 1) == 1
-	fx := newEffects(ctx, &in, async)
+	// The side effects (state writes, breach actions) run beside the
+	// clocks, state first: a slow or lost call (a worker killed mid-write
+	// waits out its timeout) never holds back the next timer, and the
+	// board turns red before the actions run.
+	fx := newEffects(ctx, &in)
 	var owed []breach // breaches whose actions wait for the state write
 	breached := func(kinds []ClockKind, at time.Time) {
 		for _, k := range kinds {
-			b := breach{kind: k, at: at, priority: c.priority}
-			if async {
-				owed = append(owed, b)
-			} else {
-				fx.act(b)
-			}
+			owed = append(owed, breach{kind: k, at: at, priority: c.priority})
 		}
 	}
 	events := workflow.GetSignalChannel(ctx, SignalTicketEvent)
@@ -239,10 +242,6 @@ func SLAEscalationWorkflow(ctx workflow.Context, in EscalationInput) error {
 	}
 }
 
-// changeAsyncEffects is the workflow.GetVersion change ID of version 1:
-// side effects run beside the clock loop, the state write first.
-const changeAsyncEffects = "async-effects"
-
 // breach is a clock that breached at an instant, at a ticket priority.
 type breach struct {
 	kind     ClockKind
@@ -250,105 +249,84 @@ type breach struct {
 	priority int
 }
 
-// effects carries out the workflow's side effects: inline, or (async)
-// beside the clock loop, which then never waits on them. Async state writes
-// run concurrently (the ticket keeps the latest by SLAState.UpdatedAt, so a
-// write retried after a lost worker cannot hold back or undo a newer one);
-// breach actions run one after another in a coroutine, in order.
+// effects carries out the workflow's side effects beside the clock loop,
+// which never waits on them. State writes run concurrently (the ticket
+// keeps the latest by SLAState.UpdatedAt, so a write retried after a lost
+// worker cannot hold back or undo a newer one); breach actions run one
+// after another in a coroutine, in order.
 type effects struct {
 	ctx     workflow.Context
 	in      *EscalationInput
-	async   bool
 	actions []breach // queued for the coroutine
 	busy    bool     // the coroutine is running actions
 	writes  int      // state writes in flight
 }
 
-func newEffects(ctx workflow.Context, in *EscalationInput, async bool) *effects {
-	e := &effects{ctx: ctx, in: in, async: async}
-	if async {
-		workflow.Go(ctx, func(ctx workflow.Context) {
-			for {
-				if err := workflow.Await(ctx, func() bool { return len(e.actions) > 0 }); err != nil {
-					return // the workflow is ending
-				}
-				b := e.actions[0]
-				e.actions, e.busy = e.actions[1:], true
-				runBreachActions(ctx, e.in, b.kind, b.at, b.priority)
-				e.busy = false
+func newEffects(ctx workflow.Context, in *EscalationInput) *effects {
+	e := &effects{ctx: ctx, in: in}
+	workflow.Go(ctx, func(ctx workflow.Context) {
+		for {
+			if err := workflow.Await(ctx, func() bool { return len(e.actions) > 0 }); err != nil {
+				return // the workflow is ending
 			}
-		})
-	}
+			b := e.actions[0]
+			e.actions, e.busy = e.actions[1:], true
+			runBreachActions(ctx, e.in, b.kind, b.at, b.priority)
+			e.busy = false
+		}
+	})
 	return e
 }
 
-// write writes st to the ticket. Async writes are local activities: a
-// quick call to the ticket API that needs no task of its own on the
-// server, which is what bounds how many clocks a Temporal server keeps.
+// write writes st to the ticket, as a local activity.
 func (e *effects) write(st SLAState) {
 	var a *Activities
-	var f workflow.Future
-	if e.async {
-		f = workflow.ExecuteLocalActivity(workflow.WithLocalActivityOptions(e.ctx, localActivityOptions), a.WriteSLA, st)
-	} else {
-		f = workflow.ExecuteActivity(e.ctx, a.WriteSLA, st)
-	}
-	wait := func(ctx workflow.Context) {
+	f := workflow.ExecuteLocalActivity(workflow.WithLocalActivityOptions(e.ctx, localActivityOptions), a.WriteSLA, st)
+	e.writes++
+	workflow.Go(e.ctx, func(ctx workflow.Context) {
 		if err := f.Get(ctx, nil); err != nil {
 			workflow.GetLogger(ctx).Error("Write SLA state failed", "error", err)
 		}
-	}
-	if !e.async {
-		wait(e.ctx)
-		return
-	}
-	e.writes++
-	workflow.Go(e.ctx, func(ctx workflow.Context) {
-		wait(ctx)
 		e.writes--
 	})
 }
 
-// act runs a breach's actions.
+// act queues a breach's actions.
 func (e *effects) act(b breach) {
-	if !e.async {
-		runBreachActions(e.ctx, e.in, b.kind, b.at, b.priority)
-		return
-	}
 	e.actions = append(e.actions, b)
 }
 
 // drain waits until every effect started has finished.
 func (e *effects) drain() {
-	if e.async {
-		_ = workflow.Await(e.ctx, func() bool { return len(e.actions) == 0 && !e.busy && e.writes == 0 })
-	}
+	_ = workflow.Await(e.ctx, func() bool { return len(e.actions) == 0 && !e.busy && e.writes == 0 })
 }
 
-// runBreachActions carries out the policy's breach actions in order. A
-// failed action is logged; the others still run.
+// runBreachActions carries out the policy's breach actions in order: the
+// ticket API calls as local activities, webhooks as activities. A failed
+// action is logged; the others still run.
 func runBreachActions(ctx workflow.Context, in *EscalationInput, k ClockKind, at time.Time, priority int) {
 	var a *Activities
+	local := workflow.WithLocalActivityOptions(ctx, localActivityOptions)
 	for _, action := range in.Policy.BreachActions {
 		bi := BreachInput{
 			Tenant: in.Tenant, TicketID: in.TicketID, Policy: in.Policy.Name,
 			Clock: k, At: at, Action: action, Priority: priority,
 		}
-		var fn any
+		var f workflow.Future
 		switch action.Type {
 		case v1alpha1.BreachNotify:
-			fn = a.Notify
+			f = workflow.ExecuteLocalActivity(local, a.Notify, bi)
 		case v1alpha1.BreachReassign:
-			fn = a.Reassign
+			f = workflow.ExecuteLocalActivity(local, a.Reassign, bi)
 		case v1alpha1.BreachRaisePriority:
-			fn = a.RaisePriority
+			f = workflow.ExecuteLocalActivity(local, a.RaisePriority, bi)
 		case v1alpha1.BreachWebhook:
-			fn = a.CallWebhook
+			f = workflow.ExecuteActivity(ctx, a.CallWebhook, bi)
 		default:
 			workflow.GetLogger(ctx).Warn("Unknown breach action skipped", "type", action.Type)
 			continue
 		}
-		if err := workflow.ExecuteActivity(ctx, fn, bi).Get(ctx, nil); err != nil {
+		if err := f.Get(ctx, nil); err != nil {
 			workflow.GetLogger(ctx).Error("Breach action failed", "type", action.Type, "clock", k, "error", err)
 		}
 	}

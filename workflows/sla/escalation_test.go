@@ -600,3 +600,39 @@ func TestPolicyUpdate(t *testing.T) {
 		{FirstResponse, StateBreached, m.Add(time.Hour), m.Add(time.Hour)},
 	})
 }
+
+// TestPolicyUpdateDrainedBeforeContinueAsNew: policy updates that arrive in
+// the workflow task that reaches the history limit are taken in before the
+// run continues as new, so the next run carries them.
+func TestPolicyUpdateDrainedBeforeContinueAsNew(t *testing.T) {
+	in := testInput(t, monday10, 1)
+	other := in.Policy
+	other.Name = "acme/other" // not this workflow's policy: ignored
+	longer := in.Policy
+	longer.Targets = slices.Clone(longer.Targets)
+	longer.Targets[0].FirstResponse = time.Hour
+
+	var s testsuite.WorkflowTestSuite
+	env := s.NewTestWorkflowEnvironment()
+	env.SetStartTime(monday10)
+	env.RegisterActivity(&Activities{Tickets: &fakeTickets{}})
+	env.RegisterDelayedCallback(func() {
+		env.SetCurrentHistoryLength(DefaultHistoryLimit)
+		// Both arrive in one workflow task: the clock loop receives the
+		// first, the drain before continue-as-new the second.
+		env.SignalWorkflowSkippingWorkflowTask(SignalPolicyUpdate, other)
+		env.SignalWorkflow(SignalPolicyUpdate, longer)
+	}, 5*time.Minute)
+	env.ExecuteWorkflow(SLAEscalationWorkflow, in)
+	var can *workflow.ContinueAsNewError
+	if err := env.GetWorkflowError(); !errors.As(err, &can) {
+		t.Fatalf("workflow error %v, want continue-as-new", err)
+	}
+	var next EscalationInput
+	if err := converter.GetDefaultDataConverter().FromPayloads(can.Input, &next); err != nil {
+		t.Fatal(err)
+	}
+	if got := next.Policy.Targets[0].FirstResponse; next.Policy.Name != in.Policy.Name || got != time.Hour {
+		t.Fatalf("carried policy %q with P1 first response %v; want %q with 1h (the drained update)", next.Policy.Name, got, in.Policy.Name)
+	}
+}

@@ -7,9 +7,12 @@
 // public go.temporal.io/server/temporal API the way the Temporal CLI's dev
 // server configures it:
 //
-//   - persistence and visibility in one SQLite database, <DataDir>/temporal.db
-//     (or an in-memory database when DataDir is ""), the schema created on
-//     first start, the namespaces created on every start when missing;
+//   - persistence in a SQLite database, <DataDir>/temporal.db, and
+//     visibility (the workflow list and its search attributes) in a second
+//     one, <DataDir>/temporal-visibility.db, so that each has SQLite's
+//     writer lock to itself (or in-memory databases when DataDir is ""); the
+//     schema created on first start, the namespaces created on every start
+//     when missing;
 //   - one history shard, which is all one process needs and cannot be changed
 //     once the database exists;
 //   - static membership on loopback instead of ringpop, so no membership
@@ -79,6 +82,15 @@ const (
 
 	// DatabaseFile is the name of the SQLite database in Options.DataDir.
 	DatabaseFile = "temporal.db"
+
+	// VisibilityDatabaseFile is the name of the SQLite database of
+	// visibility records in Options.DataDir. A data dir made before it
+	// existed keeps them in DatabaseFile.
+	VisibilityDatabaseFile = "temporal-visibility.db"
+
+	// The names of the two data stores in the server configuration.
+	executionStore  = "sqlite"
+	visibilityStore = "sqlite-visibility"
 
 	// clusterName names the single cluster this server is.
 	clusterName = "active"
@@ -280,7 +292,7 @@ func newServer(opts Options, logger slogLogger) (temporal.Server, string, error)
 	if err != nil {
 		return nil, "", err
 	}
-	if err := prepareDatabase(opts, cfg.Persistence.DataStores[sqliteplugin.PluginName].SQL); err != nil {
+	if err := prepareDatabase(opts, cfg.Persistence); err != nil {
 		return nil, "", err
 	}
 	var srv temporal.Server
@@ -305,6 +317,12 @@ func newServer(opts Options, logger slogLogger) (temporal.Server, string, error)
 				// CLI's dev server keeps 8k): bounded memory for a process
 				// that runs the rest of kubedesk too.
 				dynamicconfig.HistoryCacheHostLevelMaxSize.Key(): 2048,
+				// One partition per task queue instead of four: with a
+				// single matching service, partitions only split the
+				// pollers, and a task that finds no poller waiting on its
+				// partition is written to the database and read back.
+				dynamicconfig.MatchingNumTaskqueueReadPartitions.Key():  1,
+				dynamicconfig.MatchingNumTaskqueueWritePartitions.Key(): 1,
 			}),
 		)
 		return err
@@ -362,17 +380,27 @@ func buildConfig(opts Options) (*config.Config, string, error) {
 	// cfg.Global.Metrics stays nil: no metrics endpoint (a no-op handler).
 	// cfg.Global.PProf.Port stays 0: no pprof endpoint.
 
-	sqlCfg, err := sqlConfig(opts.DataDir)
+	execution, err := sqlConfig(opts.DataDir, DatabaseFile)
 	if err != nil {
 		return nil, "", err
 	}
+	visibility, err := sqlConfig(opts.DataDir, VisibilityDatabaseFile)
+	if err != nil {
+		return nil, "", err
+	}
+	if legacyVisibility(opts.DataDir) {
+		visibility = execution
+	}
 	cfg.Persistence = config.Persistence{
-		DefaultStore:    sqliteplugin.PluginName,
-		VisibilityStore: sqliteplugin.PluginName,
+		DefaultStore:    executionStore,
+		VisibilityStore: visibilityStore,
 		// One shard: a single process owns the whole workflow space. The count
 		// is written into the database on first start and cannot change.
 		NumHistoryShards: 1,
-		DataStores:       map[string]config.DataStore{sqliteplugin.PluginName: {SQL: sqlCfg}},
+		DataStores: map[string]config.DataStore{
+			executionStore:  {SQL: execution},
+			visibilityStore: {SQL: visibility},
+		},
 	}
 
 	cfg.ClusterMetadata = &cluster.Config{
@@ -411,8 +439,20 @@ func buildConfig(opts Options) (*config.Config, string, error) {
 // memoryDBSeq tells in-memory databases of one process apart.
 var memoryDBSeq atomic.Uint64
 
-// sqlConfig returns the SQLite data store for dataDir ("" = in memory).
-func sqlConfig(dataDir string) (*config.SQL, error) {
+// legacyVisibility tells whether dataDir was made when visibility shared
+// DatabaseFile: it has that file and no VisibilityDatabaseFile.
+func legacyVisibility(dataDir string) bool {
+	if dataDir == "" {
+		return false
+	}
+	_, err := os.Stat(filepath.Join(dataDir, DatabaseFile))
+	_, verr := os.Stat(filepath.Join(dataDir, VisibilityDatabaseFile))
+	return err == nil && errors.Is(verr, os.ErrNotExist)
+}
+
+// sqlConfig returns the SQLite data store file in dataDir ("" = in
+// memory).
+func sqlConfig(dataDir, file string) (*config.SQL, error) {
 	if dataDir == "" {
 		// A named shared-cache in-memory database, so that every service's
 		// connection sees the same one, and distinct from any other server
@@ -429,35 +469,47 @@ func sqlConfig(dataDir string) (*config.SQL, error) {
 	}
 	return &config.SQL{
 		PluginName:   sqliteplugin.PluginName,
-		DatabaseName: filepath.Join(dir, DatabaseFile),
+		DatabaseName: filepath.Join(dir, file),
 		// rwc: read-write, create if missing. WAL with synchronous=NORMAL,
 		// as kubedesk's own SQLite files: a commit survives a killed
 		// process (it is in the WAL file); a power cut may lose the last
 		// commits but never corrupts. The rollback journal with FULL
 		// syncs, SQLite's default, fsyncs twice per commit, which holds
 		// a busy server to a few hundred commits a second. One
-		// connection: Temporal's transactions would otherwise contend
-		// for SQLite's single writer lock.
+		// connection per file: Temporal's transactions would otherwise
+		// contend for SQLite's single writer lock.
 		ConnectAttributes: map[string]string{"mode": "rwc", "journal_mode": "wal", "synchronous": "NORMAL", "busy_timeout": "10000"},
 		MaxConns:          1,
 	}, nil
 }
 
-// prepareDatabase creates the schema when the database file does not exist
-// yet, and the namespaces that are missing. (An in-memory database gets its
-// schema from the SQLite driver itself.)
-func prepareDatabase(opts Options, sqlCfg *config.SQL) error {
+// prepareDatabase creates the schema in each database file that does not
+// exist yet, and the namespaces that are missing. (An in-memory database
+// gets its schema from the SQLite driver itself.)
+func prepareDatabase(opts Options, p config.Persistence) error {
+	execution := p.DataStores[p.DefaultStore].SQL
 	if opts.DataDir != "" {
-		switch _, err := os.Stat(sqlCfg.DatabaseName); {
-		case errors.Is(err, os.ErrNotExist):
-			if err := sqliteschema.SetupSchema(sqlCfg); err != nil {
-				// Leave no half-made database behind: the next start would
-				// take it for a complete one.
-				_ = os.Remove(sqlCfg.DatabaseName)
-				return fmt.Errorf("create schema in %s: %w", sqlCfg.DatabaseName, err)
+		// Visibility first: a start that fails between the two leaves no
+		// execution database, so the next one does not take the data dir
+		// for one of the single-file layout.
+		for _, sqlCfg := range []*config.SQL{p.DataStores[p.VisibilityStore].SQL, execution} {
+			switch _, err := os.Stat(sqlCfg.DatabaseName); {
+			case errors.Is(err, os.ErrNotExist):
+				// SetupSchema creates the tables of both stores; each file
+				// uses its own.
+				err := sqliteschema.SetupSchema(sqlCfg)
+				if err == nil && sqlCfg != execution {
+					err = trimVisibilityIndexes(sqlCfg.DatabaseName)
+				}
+				if err != nil {
+					// Leave no half-made database behind: the next start
+					// would take it for a complete one.
+					_ = os.Remove(sqlCfg.DatabaseName)
+					return fmt.Errorf("create schema in %s: %w", sqlCfg.DatabaseName, err)
+				}
+			case err != nil:
+				return fmt.Errorf("Options.DataDir: %w", err)
 			}
-		case err != nil:
-			return fmt.Errorf("Options.DataDir: %w", err)
 		}
 	}
 
@@ -470,7 +522,7 @@ func prepareDatabase(opts Options, sqlCfg *config.SQL) error {
 		ns.Detail.Config.Retention = durationpb.New(NamespaceRetention)
 		namespaces = append(namespaces, ns)
 	}
-	if err := sqliteschema.CreateNamespaces(sqlCfg, namespaces...); err != nil {
+	if err := sqliteschema.CreateNamespaces(execution, namespaces...); err != nil {
 		return fmt.Errorf("create namespaces: %w", err)
 	}
 	return nil

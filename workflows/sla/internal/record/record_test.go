@@ -8,7 +8,10 @@
 // workflow.GetVersion, keeping the histories of earlier versions (each
 // must still replay):
 //
-//	KUBEDESK_RECORD_HISTORY=escalation-v1 go test ./workflows/sla/internal/record/
+//	KUBEDESK_RECORD_HISTORY=escalation-v2 go test ./workflows/sla/internal/record/
+//
+// testdata/escalation.json is the first released version's history: the
+// pre-release versions were folded into it (see SLAEscalationWorkflow).
 package record
 
 import (
