@@ -222,13 +222,7 @@ func (r *Relay) deliver(ctx context.Context, ev *ticketv1.Event) error {
 			return nil
 		}
 		in := startInput(r.Tenant, t, policy, t.GetVersion())
-		opts := r.startOptions(id)
-		// When this process runs the worker too (it does unless the relay
-		// has a client of its own), the server hands the first workflow
-		// task back in the start response: no trip through matching, and
-		// the clock shows on the ticket sooner.
-		opts.EnableEagerStart = true
-		_, err := r.Temporal.ExecuteWorkflow(ctx, opts, sla.SLAEscalationWorkflow, in)
+		_, err := r.Temporal.ExecuteWorkflow(ctx, r.startOptions(id), sla.SLAEscalationWorkflow, in)
 		return ignoreStarted(err)
 	case ticketv1.EventType_EVENT_TYPE_SLA_CHANGED:
 		return nil // the workflow's own writes
