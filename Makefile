@@ -8,6 +8,7 @@ GO        ?= go
 BIN       := $(CURDIR)/bin
 VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS   := -s -w -X github.com/kubedesk/kubedesk/services/platform/buildinfo.Version=$(VERSION)
+OPERATOR_LDFLAGS := -s -w -X main.version=$(VERSION)
 # Every module of the workspace; `go test` takes their package patterns at once.
 MODULES   := proto services workflows operator e2e
 PKGS      := $(foreach m,$(MODULES),github.com/kubedesk/kubedesk/$(m)/...)
@@ -29,8 +30,9 @@ help: ## List the targets.
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-10s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
 .PHONY: build
-build: ## Build bin/kubedesk (static).
+build: ## Build bin/kubedesk and bin/kubedesk-operator (static).
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/kubedesk ./services/cmd/kubedesk
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(OPERATOR_LDFLAGS)' -o $(BIN)/kubedesk-operator ./operator/cmd/kubedesk-operator
 
 .PHONY: run
 run: build ## Run everything in one process on http://localhost:8080 (SQLite and Temporal in ./data); ARGS=... adds flags.
@@ -47,6 +49,7 @@ test: images envtest helm ## Run every test: unit, both store engines, the gatew
 generate: ## Regenerate committed code (protobuf, gRPC, gateway, OpenAPI, deepcopy, CRDs).
 	cd proto && $(GO) tool buf generate --path kubedesk
 	cd operator && $(GO) tool controller-gen object paths=./api/... crd output:crd:artifacts:config=config/crd/bases
+	cd operator && $(GO) tool controller-gen rbac:roleName=kubedesk-operator paths=./internal/... output:rbac:artifacts:config=config/rbac
 	hack/sync-chart-crds.sh
 
 .PHONY: lint
@@ -80,8 +83,9 @@ helm: ## Build helm into bin/ (once per version; cached in ~/.cache/kubedesk).
 	hack/install-helm.sh $(BIN)
 
 .PHONY: images
-images: ## Build the kubedesk:dev image FROM scratch (no registry needed).
+images: ## Build the kubedesk:dev and kubedesk-operator:dev images FROM scratch (no registry needed).
 	VERSION='$(VERSION)' LDFLAGS='$(LDFLAGS)' hack/build-image.sh kubedesk kubedesk:dev
+	VERSION='$(VERSION)' LDFLAGS='$(OPERATOR_LDFLAGS)' IMAGE_PKG=./operator/cmd/kubedesk-operator hack/build-image.sh kubedesk-operator kubedesk-operator:dev
 
 .PHONY: bench
 bench: ## Benchmarks: REST create (SQLite, PostgreSQL, raw pgx), start-up, RSS, 10k SLA breaches, calendar, Temporal start.
@@ -91,4 +95,6 @@ bench: ## Benchmarks: REST create (SQLite, PostgreSQL, raw pgx), start-up, RSS, 
 	$(GO) test -run '^$$' -bench 'Memory' -benchtime 1x -count 1 -timeout 30m ./services/cmd/kubedesk
 	$(GO) test -run '^$$' -bench 'SLABreaches' -benchtime 10000x -count 1 -timeout 30m ./services/cmd/kubedesk
 	$(GO) test -run '^$$' -bench . -count 1 ./workflows/calendar
+	$(GO) test -run '^$$' -bench Tenants -benchtime 1x -count 1 -timeout 30m ./operator/internal/controller/tenant
+	$(GO) test -run '^$$' -bench ManagerProcess -benchtime 1x -count 1 -timeout 30m ./operator/cmd/kubedesk-operator
 	$(GO) test -run '^$$' -bench . -benchtime 5x -count 1 ./workflows/temporalserver

@@ -51,6 +51,10 @@ const (
 	defaultWarning    = 75
 )
 
+// maxTarget is the longest target the CRD accepts (a year): the binary
+// refuses what the API server would.
+const maxTarget = 8760 * time.Hour
+
 // Compile validates p and returns its Policy. Errors name the field path
 // from the document root ("spec.targets[1].resolution: ...") and join every
 // problem found, the way the API server reports CEL violations.
@@ -80,7 +84,7 @@ func Compile(p v1alpha1.SLAPolicy) (*Policy, error) {
 		ApplyToRunning: s.ApplyToRunning,
 	}
 	if s.Precedence < 0 || s.Precedence > 10000 {
-		fail("spec.precedence", "%d is out of range; accepted: 0 to 10000", s.Precedence)
+		fail("spec.precedence", "%d is out of range; accepted: 1 to 10000 (unset: %d)", s.Precedence, defaultPrecedence)
 	}
 	if w := s.WarningThresholdPercent; w < 0 || w > 99 {
 		fail("spec.warningThresholdPercent", "%d%% is out of range; accepted: 1 to 99 (a warning must come before the breach)", w)
@@ -134,6 +138,9 @@ func Compile(p v1alpha1.SLAPolicy) (*Policy, error) {
 			}
 			if d.in.Duration <= 0 {
 				fail(path+"."+d.field, "%s is not positive; accepted: a duration above 0 such as 15m or 4h", d.in.Duration)
+			}
+			if d.in.Duration > maxTarget {
+				fail(path+"."+d.field, "%s is longer than a year; accepted: a duration up to 8760h", d.in.Duration)
 			}
 			*d.out = d.in.Duration
 		}

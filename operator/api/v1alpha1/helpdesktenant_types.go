@@ -375,6 +375,15 @@ type HelpdeskTenantStatus struct {
 	// +optional
 	ConfigHash string `json:"configHash,omitempty"`
 
+	// AppliedPolicies lists the SLA policies, at the generation each had,
+	// in the configuration of ConfigHash: the policies the tenant's pods
+	// run. An SLAPolicy is Applied when it is listed here at its current
+	// generation.
+	// +listType=map
+	// +listMapKey=name
+	// +optional
+	AppliedPolicies []AppliedPolicy `json:"appliedPolicies,omitempty"`
+
 	// Conditions: Ready (every enabled component available with the
 	// current configuration), Progressing (a rollout is under way),
 	// Degraded (something the operator cannot fix by waiting).
@@ -396,6 +405,15 @@ type ComponentStatus struct {
 	// UpdatedReplicas is the replicas that run the current configuration.
 	// +optional
 	UpdatedReplicas int32 `json:"updatedReplicas,omitempty"`
+}
+
+// AppliedPolicy is one SLA policy in the configuration the tenant's pods
+// run.
+type AppliedPolicy struct {
+	// Name of the SLAPolicy, in the tenant's namespace.
+	Name string `json:"name"`
+	// Generation of the SLAPolicy that the configuration holds.
+	Generation int64 `json:"generation"`
 }
 
 // HelpdeskTenant is one tenant's help desk, run by the operator in the

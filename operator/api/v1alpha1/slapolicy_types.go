@@ -47,7 +47,10 @@ type SLAPolicySpec struct {
 	Match SLAMatch `json:"match,omitempty"`
 
 	// Calendar is the business calendar targets count on unless they say
-	// businessHours: false. Empty means around the clock in UTC.
+	// businessHours: false. Empty (no working hours, holidays or extra
+	// working days, in UTC) means the tenant's calendar in the operator
+	// (the HelpdeskTenant's spec.calendar, when it has one), else around
+	// the clock in UTC.
 	// +optional
 	Calendar BusinessCalendar `json:"calendar,omitempty"`
 

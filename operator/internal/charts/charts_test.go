@@ -750,9 +750,9 @@ func TestApply(t *testing.T) {
 			{"list", "kubedesk.io", "helpdesktenants", "", ns, allowed},
 			{"watch", "kubedesk.io", "slapolicies", "", ns, allowed},
 			{"patch", "kubedesk.io", "helpdesktenants", "status", ns, allowed},
-			{"update", "kubedesk.io", "slapolicies", "finalizers", ns, allowed},
+			{"update", "kubedesk.io", "helpdesktenants", "finalizers", ns, allowed},
 			{"create", "apps", "deployments", "", ns, allowed},
-			{"delete", "", "persistentvolumeclaims", "", ns, allowed},
+			{"create", "", "persistentvolumeclaims", "", ns, allowed},
 			{"create", "", "configmaps", "", ns, allowed},
 			{"patch", "", "services", "", ns, allowed},
 			{"create", "networking.k8s.io", "ingresses", "", ns, allowed},
@@ -766,6 +766,9 @@ func TestApply(t *testing.T) {
 			{"delete", "kubedesk.io", "slapolicies", "", ns, false},
 			{"create", "coordination.k8s.io", "leases", "", ns, false},
 			{"create", "", "pods", "", ns, false},
+			{"delete", "", "persistentvolumeclaims", "", ns, false}, // a tenant's data is deleted by hand
+			{"update", "kubedesk.io", "slapolicies", "finalizers", ns, false},
+			{"update", "apps", "deployments", "", ns, false},
 			{"create", "rbac.authorization.k8s.io", "roles", "", ns, false},
 		}
 	}

@@ -1,0 +1,180 @@
+// Package slapolicy reconciles SLAPolicy objects: it reports whether a
+// policy is Accepted (the binary accepts it and its tenant exists) and
+// Applied (the tenant's pods run a configuration holding its current
+// generation). The tenant controller renders the accepted policies into the
+// tenant's configuration, deciding acceptance with the same Resolve.
+package slapolicy
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+
+	"k8s.io/apimachinery/pkg/api/equality"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/builder"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller"
+	"sigs.k8s.io/controller-runtime/pkg/event"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
+	"sigs.k8s.io/controller-runtime/pkg/predicate"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+
+	"github.com/kubedesk/kubedesk/operator/api/v1alpha1"
+	"github.com/kubedesk/kubedesk/operator/internal/controller/condition"
+)
+
+// TenantRefIndex indexes SLAPolicies by spec.tenantRef.name, so a tenant
+// finds its policies without listing the namespace's.
+const TenantRefIndex = "spec.tenantRef.name"
+
+// AddIndexes registers the field indexes this package's List calls use.
+func AddIndexes(ctx context.Context, mgr ctrl.Manager) error {
+	err := mgr.GetFieldIndexer().IndexField(ctx, &v1alpha1.SLAPolicy{}, TenantRefIndex, func(o client.Object) []string {
+		return []string{o.(*v1alpha1.SLAPolicy).Spec.TenantRef.Name}
+	})
+	if err != nil {
+		return fmt.Errorf("index SLAPolicy %s: %w", TenantRefIndex, err)
+	}
+	return nil
+}
+
+// Reconciler sets the status of SLAPolicies.
+type Reconciler struct {
+	Client client.Client
+	// FieldOwner names the operator in the status patches' managed fields.
+	FieldOwner string
+	// MaxConcurrentReconciles bounds the parallel reconciles (default 1).
+	MaxConcurrentReconciles int
+}
+
+// +kubebuilder:rbac:groups=kubedesk.io,resources=slapolicies,verbs=get;list;watch
+// +kubebuilder:rbac:groups=kubedesk.io,resources=slapolicies/status,verbs=patch
+// +kubebuilder:rbac:groups=kubedesk.io,resources=helpdesktenants,verbs=get;list;watch
+
+// SetupWithManager watches SLAPolicies (spec changes) and their tenants:
+// a tenant that appears or goes, changes its calendar (which policies
+// without one inherit) or rolls out a configuration changes its policies'
+// conditions. AddIndexes must have run.
+func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
+	return ctrl.NewControllerManagedBy(mgr).
+		Named("slapolicy").
+		For(&v1alpha1.SLAPolicy{}, builder.WithPredicates(predicate.GenerationChangedPredicate{})).
+		Watches(&v1alpha1.HelpdeskTenant{}, handler.EnqueueRequestsFromMapFunc(r.policiesOf), builder.WithPredicates(tenantChange)).
+		WithOptions(controller.Options{MaxConcurrentReconciles: max(r.MaxConcurrentReconciles, 1)}).
+		Complete(r)
+}
+
+// tenantChange passes the tenant events that can change a policy's
+// conditions, not the status updates of every rollout step.
+var tenantChange = predicate.Funcs{
+	UpdateFunc: func(e event.UpdateEvent) bool {
+		old, oldOK := e.ObjectOld.(*v1alpha1.HelpdeskTenant)
+		cur, curOK := e.ObjectNew.(*v1alpha1.HelpdeskTenant)
+		if !oldOK || !curOK {
+			return true
+		}
+		return old.Generation != cur.Generation ||
+			!equality.Semantic.DeepEqual(old.Status.AppliedPolicies, cur.Status.AppliedPolicies) ||
+			old.Status.ConfigHash != cur.Status.ConfigHash
+	},
+}
+
+// policiesOf maps a tenant to the policies naming it.
+func (r *Reconciler) policiesOf(ctx context.Context, o client.Object) []reconcile.Request {
+	var list v1alpha1.SLAPolicyList
+	if err := r.Client.List(ctx, &list, client.InNamespace(o.GetNamespace()), client.MatchingFields{TenantRefIndex: o.GetName()}); err != nil {
+		ctrl.LoggerFrom(ctx).Error(err, "listing the SLA policies of a tenant", "tenant", client.ObjectKeyFromObject(o))
+		return nil
+	}
+	reqs := make([]reconcile.Request, 0, len(list.Items))
+	for _, p := range list.Items {
+		reqs = append(reqs, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(&p)})
+	}
+	return reqs
+}
+
+// Reconcile sets the policy's Accepted and Applied conditions and its
+// observedGeneration; the status is patched once, at the end.
+func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (_ ctrl.Result, retErr error) {
+	var p v1alpha1.SLAPolicy
+	if err := r.Client.Get(ctx, req.NamespacedName, &p); err != nil {
+		return ctrl.Result{}, client.IgnoreNotFound(err)
+	}
+	before := p.DeepCopy()
+	defer func() {
+		if equality.Semantic.DeepEqual(before.Status, p.Status) {
+			return
+		}
+		if err := r.Client.Status().Patch(ctx, &p, client.MergeFrom(before), client.FieldOwner(r.FieldOwner)); err != nil {
+			retErr = errors.Join(retErr, fmt.Errorf("patch the status of SLAPolicy %s: %w", req.NamespacedName, client.IgnoreNotFound(err)))
+		}
+	}()
+
+	var tenant v1alpha1.HelpdeskTenant
+	err := r.Client.Get(ctx, client.ObjectKey{Namespace: p.Namespace, Name: p.Spec.TenantRef.Name}, &tenant)
+	switch {
+	case apierrors.IsNotFound(err):
+		msg := fmt.Sprintf("spec.tenantRef.name: HelpdeskTenant %q does not exist in namespace %s; create it or name an existing tenant", p.Spec.TenantRef.Name, p.Namespace)
+		r.set(&p, v1alpha1.ConditionAccepted, metav1.ConditionFalse, v1alpha1.ReasonTenantNotFound, msg)
+		r.set(&p, v1alpha1.ConditionApplied, metav1.ConditionFalse, v1alpha1.ReasonTenantNotFound, "not applied: the tenant does not exist")
+	case err != nil:
+		return ctrl.Result{}, fmt.Errorf("get HelpdeskTenant %s/%s: %w", p.Namespace, p.Spec.TenantRef.Name, err)
+	default:
+		r.setFromTenant(&p, &tenant)
+	}
+	p.Status.ObservedGeneration = p.Generation
+	return ctrl.Result{}, nil
+}
+
+// setFromTenant sets the conditions of a policy whose tenant exists.
+func (r *Reconciler) setFromTenant(p *v1alpha1.SLAPolicy, t *v1alpha1.HelpdeskTenant) {
+	running, found := appliedGeneration(t, p.Name)
+	if _, err := Resolve(p, t); err != nil {
+		r.set(p, v1alpha1.ConditionAccepted, metav1.ConditionFalse, v1alpha1.ReasonInvalid, err.Error())
+		msg := fmt.Sprintf("not applied: generation %d is not accepted", p.Generation)
+		if found {
+			msg += fmt.Sprintf("; HelpdeskTenant %s's pods still run generation %d", t.Name, running)
+		}
+		r.set(p, v1alpha1.ConditionApplied, metav1.ConditionFalse, v1alpha1.ReasonInvalid, msg)
+		return
+	}
+	r.set(p, v1alpha1.ConditionAccepted, metav1.ConditionTrue, v1alpha1.ReasonAccepted,
+		fmt.Sprintf("valid; part of HelpdeskTenant %s's configuration", t.Name))
+	switch {
+	case found && running == p.Generation:
+		r.set(p, v1alpha1.ConditionApplied, metav1.ConditionTrue, v1alpha1.ReasonApplied,
+			fmt.Sprintf("HelpdeskTenant %s's pods run generation %d (configuration %s)", t.Name, p.Generation, short(t.Status.ConfigHash)))
+	case found:
+		r.set(p, v1alpha1.ConditionApplied, metav1.ConditionFalse, v1alpha1.ReasonPending,
+			fmt.Sprintf("waiting for HelpdeskTenant %s's pods to roll out generation %d; they run generation %d", t.Name, p.Generation, running))
+	default:
+		r.set(p, v1alpha1.ConditionApplied, metav1.ConditionFalse, v1alpha1.ReasonPending,
+			fmt.Sprintf("waiting for HelpdeskTenant %s's pods to roll out a configuration with generation %d", t.Name, p.Generation))
+	}
+}
+
+func (r *Reconciler) set(p *v1alpha1.SLAPolicy, typ string, status metav1.ConditionStatus, reason, msg string) {
+	condition.Set(&p.Status.Conditions, p.Generation, typ, status, reason, msg)
+}
+
+// appliedGeneration is the generation of the named policy in the
+// configuration the tenant's pods run.
+func appliedGeneration(t *v1alpha1.HelpdeskTenant, name string) (int64, bool) {
+	i := slices.IndexFunc(t.Status.AppliedPolicies, func(a v1alpha1.AppliedPolicy) bool { return a.Name == name })
+	if i < 0 {
+		return 0, false
+	}
+	return t.Status.AppliedPolicies[i].Generation, true
+}
+
+// short abbreviates a configuration hash for messages.
+func short(hash string) string {
+	if len(hash) > 12 {
+		return hash[:12]
+	}
+	return hash
+}

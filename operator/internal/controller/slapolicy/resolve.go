@@ -1,0 +1,101 @@
+package slapolicy
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/kubedesk/kubedesk/operator/api/v1alpha1"
+	"github.com/kubedesk/kubedesk/workflows/sla"
+)
+
+// Resolve returns policy as its tenant's configuration carries it (a
+// document with apiVersion, kind, metadata.name and .namespace and the
+// spec) and whether the kubedesk binary accepts it. A policy without a
+// calendar of its own gets the tenant's spec.calendar.
+//
+// It is the one check both controllers make: the SLAPolicy controller
+// reports its error in the Accepted condition, the tenant controller
+// leaves a refused policy out of the configuration. The check is the
+// binary's own (workflows/sla.Compile, which `kubedesk serve --config`
+// runs on every SLAPolicy document), so the operator never writes a
+// configuration the pods would refuse to load. It covers what the CRD's
+// CEL rules cannot: IANA time zones, real calendar dates, overlapping
+// working hours or holidays. The error names the field, the value and what
+// is accepted.
+func Resolve(policy *v1alpha1.SLAPolicy, tenant *v1alpha1.HelpdeskTenant) (*v1alpha1.SLAPolicy, error) {
+	out := &v1alpha1.SLAPolicy{
+		TypeMeta:   metav1.TypeMeta{APIVersion: v1alpha1.GroupVersion.String(), Kind: "SLAPolicy"},
+		ObjectMeta: metav1.ObjectMeta{Name: policy.Name, Namespace: policy.Namespace},
+		Spec:       *policy.Spec.DeepCopy(),
+	}
+	inherits := tenant != nil && tenant.Spec.Calendar != nil && CalendarUnset(out.Spec.Calendar)
+	if inherits {
+		out.Spec.Calendar = *tenant.Spec.Calendar.DeepCopy()
+		if err := ValidateCalendar(tenant.Spec.Calendar); err != nil {
+			return out, fmt.Errorf("spec.calendar: is empty, so the policy counts on HelpdeskTenant %s's spec.calendar, which the binary refuses: %w", tenant.Name, err)
+		}
+	}
+	if _, err := sla.Compile(*out); err != nil {
+		return out, errors.New(problems(err))
+	}
+	return out, nil
+}
+
+// CalendarUnset reports whether c says nothing: no working hours, holidays
+// or extra working days, and no time zone but UTC. The API server stores
+// an omitted calendar as {} or, when a client sent calendar: {}, as
+// {timeZone: UTC} (the schema default), so both read as unset.
+func CalendarUnset(c v1alpha1.BusinessCalendar) bool {
+	return len(c.WorkingHours) == 0 && len(c.Holidays) == 0 && len(c.ExtraWorkingDays) == 0 &&
+		(c.TimeZone == "" || c.TimeZone == "UTC")
+}
+
+// ValidateCalendar checks a tenant's default calendar the way the binary
+// checks a policy's (nil is valid: there is none). The error names the
+// field relative to the object, e.g. `spec.calendar.timeZone: "Mars/Base"
+// is not an IANA time zone`.
+func ValidateCalendar(c *v1alpha1.BusinessCalendar) error {
+	if c == nil {
+		return nil
+	}
+	// A policy that is valid but for its calendar: Compile's calendar
+	// problems are the calendar's.
+	probe := v1alpha1.SLAPolicy{
+		ObjectMeta: metav1.ObjectMeta{Name: "calendar"},
+		Spec: v1alpha1.SLAPolicySpec{
+			TenantRef: v1alpha1.LocalObjectReference{Name: "calendar"},
+			Calendar:  *c,
+			Targets:   []v1alpha1.SLATarget{{Priority: "P1", Resolution: &metav1.Duration{Duration: time.Hour}}},
+		},
+	}
+	if _, err := sla.Compile(probe); err != nil {
+		return errors.New(problems(err))
+	}
+	return nil
+}
+
+// problems lists the problems of a Compile error on one line, without the
+// "SLAPolicy ns/name: " prefix (a condition is on the object already):
+// "spec.calendar.timeZone: ...; spec.targets[1].resolution: ...".
+func problems(err error) string {
+	if inner := errors.Unwrap(err); inner != nil {
+		err = inner
+	}
+	var leaves []string
+	var walk func(error)
+	walk = func(e error) {
+		if j, ok := e.(interface{ Unwrap() []error }); ok {
+			for _, x := range j.Unwrap() {
+				walk(x)
+			}
+			return
+		}
+		leaves = append(leaves, e.Error())
+	}
+	walk(err)
+	return strings.Join(leaves, "; ")
+}

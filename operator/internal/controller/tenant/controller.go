@@ -1,0 +1,333 @@
+// Package tenant reconciles HelpdeskTenants into what runs a tenant's help
+// desk: a ConfigMap with the rendered configuration (the tenant's settings
+// and its accepted SLA policies), and per enabled component a Deployment
+// and a Service, a PersistentVolumeClaim for the components that keep
+// embedded data, and an Ingress to the gateway. Everything is server-side
+// applied with FieldOwner, so the reconcile is level-based: it writes the
+// whole desired state each time, takes back fields someone changed by hand
+// and deletes what the spec no longer asks for.
+package tenant
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	appsv1ac "k8s.io/client-go/applyconfigurations/apps/v1"
+	corev1ac "k8s.io/client-go/applyconfigurations/core/v1"
+	networkingv1ac "k8s.io/client-go/applyconfigurations/networking/v1"
+	"k8s.io/client-go/tools/events"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/builder"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
+	"sigs.k8s.io/controller-runtime/pkg/predicate"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+
+	"github.com/kubedesk/kubedesk/operator/api/v1alpha1"
+	"github.com/kubedesk/kubedesk/operator/internal/controller/slapolicy"
+)
+
+// SecretIndex indexes HelpdeskTenants by the Secret holding their
+// database URL, so a Secret's change finds the tenants it concerns.
+const SecretIndex = "spec.database.postgres.urlSecretRef.name"
+
+// AddIndexes registers the field indexes this package's List calls use.
+func AddIndexes(ctx context.Context, mgr ctrl.Manager) error {
+	err := mgr.GetFieldIndexer().IndexField(ctx, &v1alpha1.HelpdeskTenant{}, SecretIndex, func(o client.Object) []string {
+		if pg := o.(*v1alpha1.HelpdeskTenant).Spec.Database.Postgres; pg != nil {
+			return []string{pg.URLSecretRef.Name}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("index HelpdeskTenant %s: %w", SecretIndex, err)
+	}
+	return nil
+}
+
+// maxConfigBytes is the most a ConfigMap's keys and values may hold (1 MiB).
+const maxConfigBytes = 1 << 20
+
+// Reconciler runs HelpdeskTenants.
+type Reconciler struct {
+	// Client reads from the manager's cache and writes to the API server.
+	Client client.Client
+	// APIReader reads Secrets: the cache holds only their metadata (it
+	// need not hold every Secret's data to see one change).
+	APIReader client.Reader
+	// Recorder records what the reconciler changed, on the tenant.
+	Recorder events.EventRecorder
+	// MaxConcurrentReconciles bounds the parallel reconciles (default 1).
+	MaxConcurrentReconciles int
+}
+
+// +kubebuilder:rbac:groups=kubedesk.io,resources=helpdesktenants,verbs=get;list;watch
+// +kubebuilder:rbac:groups=kubedesk.io,resources=helpdesktenants/status,verbs=patch
+// +kubebuilder:rbac:groups=kubedesk.io,resources=helpdesktenants/finalizers,verbs=update
+// +kubebuilder:rbac:groups=kubedesk.io,resources=slapolicies,verbs=get;list;watch
+// +kubebuilder:rbac:groups="",resources=configmaps;services,verbs=get;list;watch;create;patch;delete
+// +kubebuilder:rbac:groups=apps,resources=deployments,verbs=get;list;watch;create;patch;delete
+// +kubebuilder:rbac:groups=networking.k8s.io,resources=ingresses,verbs=get;list;watch;create;patch;delete
+// +kubebuilder:rbac:groups="",resources=persistentvolumeclaims,verbs=get;list;watch;create;patch
+// +kubebuilder:rbac:groups="",resources=secrets,verbs=get;list;watch
+// +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
+
+// SetupWithManager watches tenants (spec changes), the objects they own
+// (any change, so drift is put back and Deployment status reaches the
+// tenant's), their data claims, their SLA policies and the Secrets they
+// name (metadata only). AddIndexes and slapolicy.AddIndexes must have run.
+func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
+	return ctrl.NewControllerManagedBy(mgr).
+		Named("helpdesktenant").
+		For(&v1alpha1.HelpdeskTenant{}, builder.WithPredicates(predicate.GenerationChangedPredicate{})).
+		Owns(&appsv1.Deployment{}).
+		Owns(&corev1.Service{}).
+		Owns(&corev1.ConfigMap{}).
+		Owns(&networkingv1.Ingress{}).
+		Watches(&corev1.PersistentVolumeClaim{}, handler.EnqueueRequestsFromMapFunc(tenantOfClaim)).
+		Watches(&v1alpha1.SLAPolicy{}, handler.EnqueueRequestsFromMapFunc(tenantOfPolicy),
+			builder.WithPredicates(predicate.GenerationChangedPredicate{})).
+		WatchesMetadata(&corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(r.tenantsOfSecret)).
+		WithOptions(controller.Options{MaxConcurrentReconciles: max(r.MaxConcurrentReconciles, 1)}).
+		Complete(r)
+}
+
+// tenantOfPolicy maps a policy to its tenant. On an update the handler
+// maps the old object too, so a policy moved to another tenant leaves the
+// first one's configuration.
+func tenantOfPolicy(_ context.Context, o client.Object) []reconcile.Request {
+	p := o.(*v1alpha1.SLAPolicy)
+	return []reconcile.Request{{NamespacedName: client.ObjectKey{Namespace: p.Namespace, Name: p.Spec.TenantRef.Name}}}
+}
+
+// tenantOfClaim maps a data claim the operator made to its tenant (claims
+// carry no owner reference; see claim).
+func tenantOfClaim(_ context.Context, o client.Object) []reconcile.Request {
+	l := o.GetLabels()
+	if l[LabelManagedBy] != FieldOwner || l[LabelInstance] == "" {
+		return nil
+	}
+	return []reconcile.Request{{NamespacedName: client.ObjectKey{Namespace: o.GetNamespace(), Name: l[LabelInstance]}}}
+}
+
+// tenantsOfSecret maps a Secret to the tenants whose database URL it holds.
+func (r *Reconciler) tenantsOfSecret(ctx context.Context, o client.Object) []reconcile.Request {
+	var list v1alpha1.HelpdeskTenantList
+	if err := r.Client.List(ctx, &list, client.InNamespace(o.GetNamespace()), client.MatchingFields{SecretIndex: o.GetName()}); err != nil {
+		ctrl.LoggerFrom(ctx).Error(err, "listing the tenants of a Secret", "secret", client.ObjectKeyFromObject(o))
+		return nil
+	}
+	reqs := make([]reconcile.Request, 0, len(list.Items))
+	for _, t := range list.Items {
+		reqs = append(reqs, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(&t)})
+	}
+	return reqs
+}
+
+// Reconcile applies the tenant's objects and writes its status; the
+// status is patched once, at the end.
+func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (_ ctrl.Result, retErr error) {
+	var t v1alpha1.HelpdeskTenant
+	if err := r.Client.Get(ctx, req.NamespacedName, &t); err != nil {
+		return ctrl.Result{}, client.IgnoreNotFound(err)
+	}
+	if !t.DeletionTimestamp.IsZero() {
+		// The garbage collector deletes what the tenant owns.
+		return ctrl.Result{}, nil
+	}
+	before := t.DeepCopy()
+	defer func() {
+		if equality.Semantic.DeepEqual(before.Status, t.Status) {
+			return
+		}
+		if err := r.Client.Status().Patch(ctx, &t, client.MergeFrom(before), client.FieldOwner(FieldOwner)); err != nil {
+			retErr = errors.Join(retErr, fmt.Errorf("patch the status of HelpdeskTenant %s: %w", req.NamespacedName, client.IgnoreNotFound(err)))
+		}
+	}()
+	return ctrl.Result{}, r.reconcile(ctx, &t)
+}
+
+func (r *Reconciler) reconcile(ctx context.Context, t *v1alpha1.HelpdeskTenant) error {
+	// Problems the spec must fix (Degraded/ConfigError); the rest is still
+	// applied, so what can run does.
+	var problems []string
+	p, err := r.checkDatabaseSecret(ctx, t)
+	if err != nil {
+		return err
+	}
+	problems = append(problems, p...)
+	if err := slapolicy.ValidateCalendar(t.Spec.Calendar); err != nil {
+		problems = append(problems, err.Error())
+	}
+
+	policies, err := r.acceptedPolicies(ctx, t)
+	if err != nil {
+		return err
+	}
+	cfg, err := render(t, policies)
+	if err != nil {
+		return err
+	}
+	if size := len(ConfigFile) + len(cfg.data[ConfigFile]); size > maxConfigBytes {
+		setConfigError(t, append(problems, fmt.Sprintf(
+			"the configuration with %d SLA policies is %d bytes, more than a ConfigMap holds (%d); the pods stay on the last one that fit: use fewer or smaller SLAPolicies (their calendars are most of it)",
+			len(cfg.policies), size, maxConfigBytes)))
+		return nil
+	}
+	if err := r.applyConfigMap(ctx, t, cfg); err != nil {
+		if !apierrors.IsInvalid(err) && !apierrors.IsRequestEntityTooLargeError(err) {
+			return err
+		}
+		// The pods must not roll to a hash their ConfigMap does not hold:
+		// nothing else is applied until the spec changes.
+		setConfigError(t, append(problems, err.Error()))
+		return nil
+	}
+
+	// invalid keeps going past an object the API server refuses (a claim
+	// that cannot shrink, say): the spec must change, retrying will not help.
+	invalid := func(err error) error {
+		if apierrors.IsInvalid(err) {
+			problems = append(problems, err.Error())
+			return nil
+		}
+		return err
+	}
+	var components []running
+	wantDeployments, wantServices, wantIngresses := map[string]bool{}, map[string]bool{}, map[string]bool{}
+	for _, c := range t.Spec.Components.Enabled() {
+		name := componentName(t, c)
+		wantDeployments[name], wantServices[name] = true, true
+		key := client.ObjectKey{Namespace: t.Namespace, Name: name}
+		if keepsData(t, c) {
+			ckey := client.ObjectKey{Namespace: t.Namespace, Name: claimName(t, c)}
+			_, err := applyObject(ctx, r, t, "PersistentVolumeClaim", ckey, &corev1.PersistentVolumeClaim{}, claim(t, c), corev1ac.ExtractPersistentVolumeClaim)
+			if err := invalid(err); err != nil {
+				return err
+			}
+		}
+		d := &appsv1.Deployment{}
+		if _, err := applyObject(ctx, r, t, "Deployment", key, d, deployment(t, c, cfg.hash), appsv1ac.ExtractDeployment); err != nil {
+			if err := invalid(err); err != nil {
+				return err
+			}
+			d = nil
+		}
+		components = append(components, running{name: c, desired: t.Spec.Components.Replicas(c), deployment: d})
+		if _, err := applyObject(ctx, r, t, "Service", key, &corev1.Service{}, service(t, c), corev1ac.ExtractService); err != nil {
+			if err := invalid(err); err != nil {
+				return err
+			}
+		}
+	}
+	if t.Spec.Ingress != nil && t.Spec.Components.IsEnabled(v1alpha1.ComponentGateway) {
+		wantIngresses[t.Name] = true
+		key := client.ObjectKey{Namespace: t.Namespace, Name: t.Name}
+		_, err := applyObject(ctx, r, t, "Ingress", key, &networkingv1.Ingress{}, ingress(t), networkingv1ac.ExtractIngress)
+		if err := invalid(err); err != nil {
+			return err
+		}
+	}
+	if err := deleteUnwanted(ctx, r, t, "Deployment", &appsv1.DeploymentList{}, wantDeployments); err != nil {
+		return err
+	}
+	if err := deleteUnwanted(ctx, r, t, "Service", &corev1.ServiceList{}, wantServices); err != nil {
+		return err
+	}
+	if err := deleteUnwanted(ctx, r, t, "Ingress", &networkingv1.IngressList{}, wantIngresses); err != nil {
+		return err
+	}
+
+	setStatus(t, cfg, components, problems)
+	return nil
+}
+
+// checkDatabaseSecret reports a missing database Secret or key: the pods
+// could not start (CreateContainerConfigError), and the message says what
+// to create.
+func (r *Reconciler) checkDatabaseSecret(ctx context.Context, t *v1alpha1.HelpdeskTenant) ([]string, error) {
+	pg := t.Spec.Database.Postgres
+	if pg == nil {
+		return nil, nil
+	}
+	ref := pg.URLSecretRef
+	var s corev1.Secret
+	err := r.APIReader.Get(ctx, client.ObjectKey{Namespace: t.Namespace, Name: ref.Name}, &s)
+	switch {
+	case apierrors.IsNotFound(err):
+		return []string{fmt.Sprintf("spec.database.postgres.urlSecretRef.name: Secret %q does not exist in namespace %s; create it with the PostgreSQL URL under the key %q",
+			ref.Name, t.Namespace, ref.Key)}, nil
+	case err != nil:
+		return nil, fmt.Errorf("get the database Secret %s/%s: %w", t.Namespace, ref.Name, err)
+	}
+	if _, ok := s.Data[ref.Key]; ok {
+		return nil, nil
+	}
+	if _, ok := s.StringData[ref.Key]; ok {
+		return nil, nil
+	}
+	keys := slices.Sorted(maps.Keys(s.Data))
+	has := "it has no keys"
+	if len(keys) > 0 {
+		has = "it has: " + strings.Join(keys, ", ")
+	}
+	return []string{fmt.Sprintf("spec.database.postgres.urlSecretRef.key: Secret %q has no key %q; %s", ref.Name, ref.Key, has)}, nil
+}
+
+// acceptedPolicies returns the tenant's SLA policies that Resolve accepts,
+// resolved; the SLAPolicy controller reports the others.
+func (r *Reconciler) acceptedPolicies(ctx context.Context, t *v1alpha1.HelpdeskTenant) ([]policy, error) {
+	var list v1alpha1.SLAPolicyList
+	if err := r.Client.List(ctx, &list, client.InNamespace(t.Namespace), client.MatchingFields{slapolicy.TenantRefIndex: t.Name}); err != nil {
+		return nil, fmt.Errorf("list the SLA policies of HelpdeskTenant %s/%s: %w", t.Namespace, t.Name, err)
+	}
+	var out []policy
+	for i := range list.Items {
+		p := &list.Items[i]
+		if !p.DeletionTimestamp.IsZero() {
+			continue
+		}
+		doc, err := slapolicy.Resolve(p, t)
+		if err != nil {
+			continue
+		}
+		out = append(out, policy{doc: doc, generation: p.Generation})
+	}
+	return out, nil
+}
+
+// applyConfigMap writes the rendered configuration and records a change.
+func (r *Reconciler) applyConfigMap(ctx context.Context, t *v1alpha1.HelpdeskTenant, cfg rendered) error {
+	key := client.ObjectKey{Namespace: t.Namespace, Name: configMapName(t)}
+	var previous corev1.ConfigMap
+	if err := r.Client.Get(ctx, key, &previous); client.IgnoreNotFound(err) != nil {
+		return fmt.Errorf("get ConfigMap %s: %w", key, err)
+	}
+	res, err := applyObject(ctx, r, t, "ConfigMap", key, &corev1.ConfigMap{}, configMap(t, cfg), corev1ac.ExtractConfigMap)
+	if err != nil {
+		return err
+	}
+	if res == updated && hashData(previous.Data) != cfg.hash {
+		r.event(t, corev1.EventTypeNormal, "ConfigChanged", "Render",
+			"configuration %s changed to %s (SLA policies: %d); the pods roll to it", short(hashData(previous.Data)), short(cfg.hash), len(cfg.policies))
+	}
+	return nil
+}
+
+// event records an event on the tenant when a recorder is set.
+func (r *Reconciler) event(t *v1alpha1.HelpdeskTenant, typ, reason, action, note string, args ...any) {
+	if r.Recorder == nil {
+		return
+	}
+	r.Recorder.Eventf(t, nil, typ, reason, action, note, args...)
+}

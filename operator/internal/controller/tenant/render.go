@@ -1,0 +1,156 @@
+package tenant
+
+import (
+	"bytes"
+	"cmp"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"slices"
+	"sort"
+
+	"sigs.k8s.io/yaml"
+
+	"github.com/kubedesk/kubedesk/operator/api/v1alpha1"
+)
+
+// ConfigFile is the ConfigMap key, and the file name under /etc/kubedesk,
+// of the tenant's configuration.
+const ConfigFile = "kubedesk.yaml"
+
+// Where the pods find their configuration and keep their files.
+const (
+	configDir = "/etc/kubedesk"
+	dataDir   = "/data"
+)
+
+// rendered is a tenant's configuration: what its ConfigMap holds.
+type rendered struct {
+	data map[string]string
+	// hash identifies data; the pod templates carry it, so a change of the
+	// configuration rolls the pods.
+	hash string
+	// policies are the SLA policies in data, at the generation rendered.
+	policies []v1alpha1.AppliedPolicy
+}
+
+// policy is an accepted SLA policy: its document as Resolve returned it and
+// the generation of the object it came from.
+type policy struct {
+	doc        *v1alpha1.SLAPolicy
+	generation int64
+}
+
+// kubedeskConfig is the KubedeskConfig document of `kubedesk serve
+// --config` (services/platform/config: apiVersion, kind and the Config
+// fields under spec). It holds only what the operator sets; the binary's
+// defaults fill the rest, and its flags and KUBEDESK_* variables (the
+// database URL) win over the file.
+type kubedeskConfig struct {
+	APIVersion string             `json:"apiVersion"`
+	Kind       string             `json:"kind"`
+	Spec       kubedeskConfigSpec `json:"spec"`
+}
+
+type kubedeskConfigSpec struct {
+	DataDir       string `json:"dataDir"`
+	DefaultTenant string `json:"defaultTenant"`
+	LogLevel      string `json:"logLevel"`
+	// TemporalAddress empty starts the embedded Temporal server in dataDir.
+	TemporalAddress   string `json:"temporalAddress,omitempty"`
+	TemporalNamespace string `json:"temporalNamespace,omitempty"`
+	TicketAddr        string `json:"ticketAddr"`
+	WorkerAddr        string `json:"workerAddr"`
+}
+
+// policyDocument is an SLAPolicy as the configuration file carries it:
+// no status and no server-set metadata, so the file (and its hash) changes
+// only when a policy does.
+type policyDocument struct {
+	APIVersion string                 `json:"apiVersion"`
+	Kind       string                 `json:"kind"`
+	Metadata   policyMetadata         `json:"metadata"`
+	Spec       v1alpha1.SLAPolicySpec `json:"spec"`
+}
+
+type policyMetadata struct {
+	Name      string `json:"name"`
+	Namespace string `json:"namespace"`
+}
+
+// render writes the tenant's configuration: one KubedeskConfig document,
+// then the accepted policies in precedence order (lower first, then by
+// name), the order in which the binary matches them.
+func render(t *v1alpha1.HelpdeskTenant, policies []policy) (rendered, error) {
+	policies = slices.Clone(policies)
+	slices.SortFunc(policies, func(a, b policy) int {
+		return cmp.Or(cmp.Compare(precedence(a.doc), precedence(b.doc)), cmp.Compare(a.doc.Name, b.doc.Name))
+	})
+
+	var buf bytes.Buffer
+	fmt.Fprintf(&buf, "# The configuration of HelpdeskTenant %s/%s, written by %s from the tenant\n", t.Namespace, t.Name, FieldOwner)
+	fmt.Fprintf(&buf, "# and its accepted SLAPolicies. Edits here are put back: change those instead.\n")
+	doc, err := yaml.Marshal(kubedeskConfig{
+		APIVersion: v1alpha1.GroupVersion.String(),
+		Kind:       "KubedeskConfig",
+		Spec: kubedeskConfigSpec{
+			DataDir:           dataDir,
+			DefaultTenant:     t.Name,
+			LogLevel:          "info",
+			TemporalAddress:   t.Spec.Temporal.Address,
+			TemporalNamespace: t.Spec.Temporal.Namespace,
+			TicketAddr:        grpcAddr(t, v1alpha1.ComponentTicket),
+			WorkerAddr:        grpcAddr(t, v1alpha1.ComponentWorker),
+		},
+	})
+	if err != nil {
+		return rendered{}, fmt.Errorf("render the KubedeskConfig document: %w", err)
+	}
+	buf.Write(doc)
+
+	out := rendered{policies: make([]v1alpha1.AppliedPolicy, 0, len(policies))}
+	for _, p := range policies {
+		doc, err := yaml.Marshal(policyDocument{
+			APIVersion: v1alpha1.GroupVersion.String(),
+			Kind:       "SLAPolicy",
+			Metadata:   policyMetadata{Name: p.doc.Name, Namespace: p.doc.Namespace},
+			Spec:       p.doc.Spec,
+		})
+		if err != nil {
+			return rendered{}, fmt.Errorf("render SLAPolicy %s: %w", p.doc.Name, err)
+		}
+		buf.WriteString("---\n")
+		buf.Write(doc)
+		out.policies = append(out.policies, v1alpha1.AppliedPolicy{Name: p.doc.Name, Generation: p.generation})
+	}
+	out.data = map[string]string{ConfigFile: buf.String()}
+	out.hash = hashData(out.data)
+	return out, nil
+}
+
+// precedence is the policy's precedence, 100 when unset (the schema
+// default, which the binary applies too).
+func precedence(p *v1alpha1.SLAPolicy) int32 { return cmp.Or(p.Spec.Precedence, 100) }
+
+// hashData is the hex SHA-256 of a ConfigMap's data: each key and value in
+// key order, NUL-terminated.
+func hashData(data map[string]string) string {
+	keys := make([]string, 0, len(data))
+	for k := range data {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	h := sha256.New()
+	for _, k := range keys {
+		h.Write([]byte(k))
+		h.Write([]byte{0})
+		h.Write([]byte(data[k]))
+		h.Write([]byte{0})
+	}
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+// grpcAddr is the in-cluster gRPC address of a component's Service.
+func grpcAddr(t *v1alpha1.HelpdeskTenant, c v1alpha1.ComponentName) string {
+	return fmt.Sprintf("%s.%s.svc:%d", componentName(t, c), t.Namespace, grpcPort)
+}

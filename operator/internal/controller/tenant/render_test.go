@@ -1,0 +1,141 @@
+package tenant
+
+import (
+	"go/ast"
+	"go/parser"
+	"go/token"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/yaml"
+
+	"github.com/kubedesk/kubedesk/operator/api/v1alpha1"
+	"github.com/kubedesk/kubedesk/operator/internal/controller/slapolicy"
+	"github.com/kubedesk/kubedesk/workflows/sla"
+)
+
+// TestRenderReadsAsTheBinaryReads checks the rendered file against what
+// `kubedesk serve --config` accepts: the KubedeskConfig document may only
+// use keys of services/platform/config.Config (the binary unmarshals it
+// strictly; the operator module does not import the services module, so
+// the keys are read from its source), and every SLAPolicy document must
+// decode strictly and compile as the binary compiles it.
+func TestRenderReadsAsTheBinaryReads(t *testing.T) {
+	keys := configKeys(t)
+	ht := &v1alpha1.HelpdeskTenant{
+		ObjectMeta: metav1.ObjectMeta{Name: "acme", Namespace: "support"},
+		Spec: v1alpha1.HelpdeskTenantSpec{
+			Temporal: v1alpha1.TemporalSpec{Address: "temporal:7233", Namespace: "acme"},
+			Calendar: &v1alpha1.BusinessCalendar{TimeZone: "Asia/Shanghai", WorkingHours: []v1alpha1.WorkingHours{
+				{Days: []v1alpha1.Weekday{"Mon", "Tue"}, Start: "09:00", End: "18:00"}}},
+		},
+	}
+	var policies []policy
+	for i, name := range []string{"late", "early", "also-early"} {
+		p := &v1alpha1.SLAPolicy{
+			ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: "support", Generation: int64(i + 1)},
+			Spec: v1alpha1.SLAPolicySpec{
+				TenantRef:  v1alpha1.LocalObjectReference{Name: "acme"},
+				Precedence: []int32{100, 10, 10}[i],
+				Targets:    []v1alpha1.SLATarget{{Priority: "P1", Resolution: &metav1.Duration{Duration: time.Hour}}},
+			},
+		}
+		doc, err := slapolicy.Resolve(p, ht)
+		if err != nil {
+			t.Fatal(err)
+		}
+		policies = append(policies, policy{doc: doc, generation: p.Generation})
+	}
+	cfg, err := render(ht, policies)
+	if err != nil {
+		t.Fatal(err)
+	}
+	docs := strings.Split(cfg.data[ConfigFile], "\n---\n")
+	var head map[string]any
+	if err := yaml.Unmarshal([]byte(docs[0]), &head); err != nil {
+		t.Fatal(err)
+	}
+	for k := range head {
+		if k != "apiVersion" && k != "kind" && k != "spec" {
+			t.Errorf("KubedeskConfig document has key %q; the binary reads apiVersion, kind and spec only", k)
+		}
+	}
+	for k := range head["spec"].(map[string]any) {
+		if !keys[k] {
+			t.Errorf("KubedeskConfig spec.%s is not a field of services/platform/config.Config", k)
+		}
+	}
+	var names []string
+	for _, doc := range docs[1:] {
+		var p v1alpha1.SLAPolicy
+		if err := yaml.UnmarshalStrict([]byte(doc), &p); err != nil {
+			t.Fatalf("policy document does not decode strictly: %v\n%s", err, doc)
+		}
+		if _, err := sla.Compile(p); err != nil {
+			t.Errorf("policy document does not compile: %v", err)
+		}
+		if p.Spec.Calendar.TimeZone != "Asia/Shanghai" {
+			t.Errorf("policy %s calendar %+v, want the tenant's", p.Name, p.Spec.Calendar)
+		}
+		names = append(names, p.Name)
+	}
+	if diff := cmp.Diff([]string{"also-early", "early", "late"}, names); diff != "" {
+		t.Errorf("policy order (-want +got):\n%s", diff)
+	}
+	want := []v1alpha1.AppliedPolicy{{Name: "also-early", Generation: 3}, {Name: "early", Generation: 2}, {Name: "late", Generation: 1}}
+	if diff := cmp.Diff(want, cfg.policies); diff != "" {
+		t.Errorf("policies (-want +got):\n%s", diff)
+	}
+
+	again, err := render(ht, []policy{policies[2], policies[0], policies[1]})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if again.hash != cfg.hash {
+		t.Errorf("hash depends on the order policies are listed in")
+	}
+}
+
+// configKeys reads the json keys of services/platform/config.Config from
+// its source.
+func configKeys(t *testing.T) map[string]bool {
+	t.Helper()
+	path := filepath.Join("..", "..", "..", "..", "services", "platform", "config", "config.go")
+	src, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := parser.ParseFile(token.NewFileSet(), path, src, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keys := map[string]bool{}
+	ast.Inspect(f, func(n ast.Node) bool {
+		ts, ok := n.(*ast.TypeSpec)
+		if !ok || ts.Name.Name != "Config" {
+			return true
+		}
+		for _, field := range ts.Type.(*ast.StructType).Fields.List {
+			if field.Tag == nil {
+				continue
+			}
+			tag, _ := strconv.Unquote(field.Tag.Value)
+			name, _, _ := strings.Cut(reflect.StructTag(tag).Get("json"), ",")
+			if name != "" && name != "-" {
+				keys[name] = true
+			}
+		}
+		return false
+	})
+	if len(keys) < 10 {
+		t.Fatalf("found %d keys in %s's Config; has it moved?", len(keys), path)
+	}
+	return keys
+}
