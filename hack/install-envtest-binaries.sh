@@ -91,7 +91,10 @@ EOF
 fi
 
 apiserver_current || { echo "install-envtest-binaries: $cache/kube-apiserver does not report Kubernetes $k8s" >&2; exit 1; }
-"$cache/etcd" --version | grep -q "^etcd Version: ${etcd#v}$" || { echo "install-envtest-binaries: $cache/etcd is not etcd $etcd" >&2; exit 1; }
+# Read the whole output first: grep -q stops at the first match, and etcd
+# killed by SIGPIPE would fail the pipeline (pipefail).
+etcd_version=$("$cache/etcd" --version)
+grep -q "^etcd Version: ${etcd#v}$" <<<"$etcd_version" || { echo "install-envtest-binaries: $cache/etcd is not etcd $etcd" >&2; exit 1; }
 mkdir -p "$bindir"
 ln -sfn "$cache/kube-apiserver" "$bindir/kube-apiserver"
 ln -sfn "$cache/etcd" "$bindir/etcd"

@@ -1,6 +1,7 @@
 package v1alpha1_test
 
 import (
+	"errors"
 	"os/exec"
 	"strings"
 	"testing"
@@ -13,7 +14,7 @@ func TestDependsOnAPIMachineryOnly(t *testing.T) {
 	out, err := exec.Command("go", "list", "-deps", pkg).Output()
 	if err != nil {
 		var stderr []byte
-		if ee, ok := err.(*exec.ExitError); ok {
+		if ee := (*exec.ExitError)(nil); errors.As(err, &ee) {
 			stderr = ee.Stderr
 		}
 		t.Fatalf("go list -deps %s: %v\n%s", pkg, err, stderr)

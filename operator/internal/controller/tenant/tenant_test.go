@@ -50,8 +50,12 @@ func TestSampleTenant(t *testing.T) {
 			return fmt.Errorf("%d SLAPolicy documents", n)
 		}
 		for _, c := range []string{"gateway", "ticket", "worker"} {
-			if h, err := templateHash(ns, "acme-"+c); err != nil || h != configHash(cm.Data) {
-				return fmt.Errorf("acme-%s pods on configuration %q (%v)", c, h, err)
+			h, err := templateHash(ns, "acme-"+c)
+			if err != nil {
+				return fmt.Errorf("acme-%s: %w", c, err)
+			}
+			if h != configHash(cm.Data) {
+				return fmt.Errorf("acme-%s pods on configuration %q", c, h)
 			}
 		}
 		return nil
