@@ -1,14 +1,12 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
-	"strings"
 	"testing"
 	"time"
 
@@ -24,6 +22,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/log"
 
 	"github.com/kubedesk/kubedesk/operator/api/v1alpha1"
+	"github.com/kubedesk/kubedesk/operator/internal/procmem"
 	"github.com/kubedesk/kubedesk/operator/internal/testenv"
 )
 
@@ -144,24 +143,11 @@ func BenchmarkManagerProcess(b *testing.B) {
 func waitRSS(b *testing.B, pid int, settle time.Duration) map[string]int64 {
 	b.Helper()
 	time.Sleep(settle)
-	f, err := os.Open(fmt.Sprintf("/proc/%d/status", pid))
+	st, err := procmem.Status(strconv.Itoa(pid))
 	if err != nil {
 		b.Fatal(err)
 	}
-	defer f.Close()
-	out := map[string]int64{}
-	s := bufio.NewScanner(f)
-	for s.Scan() {
-		key, v, ok := strings.Cut(s.Text(), ":")
-		v = strings.TrimSpace(v)
-		if !ok || !strings.HasSuffix(v, " kB") {
-			continue
-		}
-		if kb, err := strconv.ParseInt(strings.TrimSuffix(v, " kB"), 10, 64); err == nil {
-			out[key] = kb << 10
-		}
-	}
-	return out
+	return st
 }
 
 // writeKubeconfig writes a kubeconfig file reaching cfg's API server with

@@ -1,13 +1,11 @@
 package tenant_test
 
 import (
-	"bufio"
 	"context"
 	"fmt"
-	"os"
+	"maps"
 	"runtime"
 	"slices"
-	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -24,6 +22,7 @@ import (
 
 	"github.com/kubedesk/kubedesk/operator/api/v1alpha1"
 	"github.com/kubedesk/kubedesk/operator/internal/controller/tenant"
+	"github.com/kubedesk/kubedesk/operator/internal/procmem"
 )
 
 // BenchmarkTenants measures the operator on the real API server, with the
@@ -311,11 +310,7 @@ func (tr *tracker) waitAll(b *testing.B, names []string) {
 func (tr *tracker) hashes() map[string]string {
 	tr.mu.Lock()
 	defer tr.mu.Unlock()
-	out := make(map[string]string, len(tr.hash))
-	for k, v := range tr.hash {
-		out[k] = v
-	}
-	return out
+	return maps.Clone(tr.hash)
 }
 
 // waitRolled waits until every Deployment's hash differs from old.
@@ -350,27 +345,9 @@ func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond)
 // RssFile, ...), in bytes.
 func procStatus(b *testing.B) map[string]int64 {
 	b.Helper()
-	f, err := os.Open("/proc/self/status")
+	st, err := procmem.Status("self")
 	if err != nil {
 		b.Fatal(err)
 	}
-	defer f.Close()
-	out := map[string]int64{}
-	s := bufio.NewScanner(f)
-	for s.Scan() {
-		key, v, ok := strings.Cut(s.Text(), ":")
-		v = strings.TrimSpace(v)
-		if !ok || !strings.HasSuffix(v, " kB") {
-			continue
-		}
-		kb, err := strconv.ParseInt(strings.TrimSuffix(v, " kB"), 10, 64)
-		if err != nil {
-			b.Fatal(err)
-		}
-		out[key] = kb << 10
-	}
-	if out["VmRSS"] == 0 {
-		b.Fatal("no VmRSS in /proc/self/status")
-	}
-	return out
+	return st
 }

@@ -3,6 +3,7 @@ package tenant_test
 import (
 	"context"
 	"fmt"
+	"maps"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -158,11 +159,7 @@ func (l *requestLog) wrap(rt http.RoundTripper) http.RoundTripper {
 func (l *requestLog) snapshot() map[string]int {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	out := make(map[string]int, len(l.counts))
-	for k, v := range l.counts {
-		out[k] = v
-	}
-	return out
+	return maps.Clone(l.counts)
 }
 
 type roundTripper func(*http.Request) (*http.Response, error)
