@@ -321,6 +321,13 @@ func newServer(opts Options, logger slogLogger) (temporal.Server, string, error)
 				// single matching service, partitions only split the
 				// pollers, and a task that finds no poller waiting on its
 				// partition is written to the database and read back.
+				// Up to 8 writes of the one history shard under way at
+				// once instead of 1: they still commit one by one on the
+				// SQLite connection, but each prepares its rows (protobuf
+				// encoding, task keys) while another commits. Measured
+				// with 10,000 clocks falling due within a minute, the p99
+				// lateness of a breach went from 15-20 s to 9 s.
+				dynamicconfig.ShardIOConcurrency.Key():                  8,
 				dynamicconfig.MatchingNumTaskqueueReadPartitions.Key():  1,
 				dynamicconfig.MatchingNumTaskqueueWritePartitions.Key(): 1,
 			}),
