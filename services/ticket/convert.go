@@ -253,11 +253,12 @@ func CommentToProto(c Comment) *ticketv1.Comment {
 // EventToProto renders an outbox event for WatchEvents.
 func EventToProto(e Event) *ticketv1.Event {
 	out := &ticketv1.Event{
-		Cursor:     e.Cursor,
-		Type:       eventToProto[e.Type],
-		TicketId:   e.TicketID,
-		Ticket:     ToProto(e.Ticket),
-		CreateTime: timestamp(e.CreateTime),
+		Cursor:      e.Cursor,
+		Type:        eventToProto[e.Type],
+		TicketId:    e.TicketID,
+		Ticket:      ToProto(e.Ticket),
+		CreateTime:  timestamp(e.CreateTime),
+		Traceparent: e.TraceParent,
 	}
 	if e.Comment != nil {
 		out.Comment = CommentToProto(*e.Comment)

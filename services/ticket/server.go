@@ -467,6 +467,10 @@ func (s *Server) WatchEvents(req *ticketv1.WatchEventsRequest, stream grpc.Serve
 	defer poll.Stop()
 
 	cursor := req.GetAfterCursor()
+	wanted := func(EventType) bool { return true }
+	if types := req.GetTypes(); len(types) > 0 {
+		wanted = func(t EventType) bool { return slices.Contains(types, eventToProto[t]) }
+	}
 	// A bookmark is due when the stream has caught up for the first time,
 	// and again after every idle period, so clients learn they are current
 	// and idle connections stay open through proxies.
@@ -481,10 +485,13 @@ func (s *Server) WatchEvents(req *ticketv1.WatchEventsRequest, stream grpc.Serve
 			return s.storeError(ctx, err, "")
 		}
 		for _, e := range events {
+			cursor = e.Cursor
+			if !wanted(e.Type) {
+				continue
+			}
 			if err := stream.Send(&ticketv1.WatchEventsResponse{Event: EventToProto(e)}); err != nil {
 				return err
 			}
-			cursor = e.Cursor
 			idleSince = time.Now()
 		}
 		if len(events) == watchBatch {

@@ -142,4 +142,7 @@ type Event struct {
 	Comment    *Comment // set for EventCommentAdded
 	Changes    []Change // set for EventTicketUpdated and EventSLAChanged
 	CreateTime time.Time
+	// TraceParent is the W3C trace context of the request that made the
+	// change; empty if it was not traced.
+	TraceParent string
 }

@@ -103,6 +103,7 @@ func testBadInput(t *testing.T, srv *instance) {
 		{"bad update mask", "PATCH", "/v1/tickets/" + existing.str("id") + "?update_mask=priority", map[string]any{"priority": "PRIORITY_P1"}, nil, 400, []string{`"priority" cannot be updated`}},
 		{"comment without body", "POST", "/v1/tickets/" + existing.str("id") + "/comments", map[string]any{"author": "李娜"}, nil, 400, []string{"comment.body"}},
 		{"bad cursor", "GET", "/v1/events:watch?after_cursor=zzz", nil, nil, 400, []string{"after_cursor"}},
+		{"unspecified event type", "GET", "/v1/events:watch?types=EVENT_TYPE_UNSPECIFIED", nil, nil, 400, []string{"types"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -372,6 +373,18 @@ func testWatch(t *testing.T, srv *instance) {
 	srv.create(t, map[string]any{"subject": "second"}, hdr...)
 
 	events := watch(t, srv, "", 3, hdr...)
+	// Only updates: the one update, then a bookmark past the creation
+	// after it.
+	updates, bookmark := watchTypes(t, srv, "types=EVENT_TYPE_TICKET_UPDATED", 1, hdr...)
+	if updates[0]["type"] != "EVENT_TYPE_TICKET_UPDATED" {
+		t.Errorf("filtered stream sent %v", updates[0]["type"])
+	}
+	if updates[0]["cursor"] != events[1]["cursor"] {
+		t.Errorf("filtered stream: update at %v, want %v", updates[0]["cursor"], events[1]["cursor"])
+	}
+	if bookmark != events[2]["cursor"] {
+		t.Errorf("filtered stream: bookmark at %v, want past the creation left out, %v", bookmark, events[2]["cursor"])
+	}
 	wantTypes := []string{"EVENT_TYPE_TICKET_CREATED", "EVENT_TYPE_TICKET_UPDATED", "EVENT_TYPE_TICKET_CREATED"}
 	for i, e := range events {
 		if e["type"] != wantTypes[i] {
@@ -387,6 +400,45 @@ func testWatch(t *testing.T, srv *instance) {
 	if s := resumed[2]["ticket"].(map[string]any)["subject"]; s != "third" {
 		t.Errorf("live event subject %v, want third", s)
 	}
+}
+
+// watchTypes reads n events of the stream filtered by query, then the
+// bookmark that follows and returns its cursor.
+func watchTypes(t *testing.T, srv *instance, query string, n int, headers ...string) ([]map[string]any, any) {
+	t.Helper()
+	sc, done := openWatch(t, srv, query, headers...)
+	defer done()
+	var out []map[string]any
+	for sc.Scan() {
+		var line struct {
+			Result map[string]any `json:"result"`
+		}
+		if err := json.Unmarshal(sc.Bytes(), &line); err != nil {
+			t.Fatalf("stream line %s: %v", sc.Bytes(), err)
+		}
+		if b, ok := line.Result["bookmark"].(map[string]any); ok {
+			if len(out) < n {
+				t.Fatalf("bookmark after %d events, want %d", len(out), n)
+			}
+			return out, b["cursor"]
+		}
+		out = append(out, line.Result["event"].(map[string]any))
+	}
+	t.Fatalf("stream ended after %d events: %v", len(out), sc.Err())
+	return nil, nil
+}
+
+func openWatch(t *testing.T, srv *instance, query string, headers ...string) (*bufio.Scanner, func()) {
+	t.Helper()
+	req, _ := http.NewRequestWithContext(t.Context(), http.MethodGet, srv.base+"/v1/events:watch?"+query, nil)
+	for i := 0; i+1 < len(headers); i += 2 {
+		req.Header.Set(headers[i], headers[i+1])
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return bufio.NewScanner(resp.Body), func() { resp.Body.Close() }
 }
 
 func watch(t *testing.T, srv *instance, after string, n int, headers ...string) []map[string]any {

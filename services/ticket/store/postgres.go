@@ -155,7 +155,7 @@ func (s *Postgres) committed(tenant string) {
 func (s *Postgres) CreateTicket(ctx context.Context, t ticket.Ticket, idem ticket.Idempotency) (ticket.Ticket, bool, error) {
 	t = normTicket(t)
 	t.SLA = nil // a new ticket has none; SetSLA sets it
-	payload, err := encodePayload(t, nil, nil)
+	payload, err := encodePayload(ctx, t, nil, nil)
 	if err != nil {
 		return ticket.Ticket{}, false, err
 	}
@@ -257,7 +257,7 @@ func (s *Postgres) UpdateTicket(ctx context.Context, tenant, id string, mutate t
 			out = cur
 			return errNothingToWrite
 		}
-		payload, err := encodePayload(next, nil, changes)
+		payload, err := encodePayload(ctx, next, nil, changes)
 		if err != nil {
 			return err
 		}
@@ -304,7 +304,7 @@ func (s *Postgres) SetSLA(ctx context.Context, tenant, id string, sla ticket.SLA
 		args := []any{tenant, id, row.json, row.state, nullTime(row.nextDue), nullTime(row.updateTime)}
 		sql := pgSetSLA
 		if changed {
-			payload, err := encodePayload(next, nil, changes)
+			payload, err := encodePayload(ctx, next, nil, changes)
 			if err != nil {
 				return err
 			}
@@ -377,7 +377,7 @@ func (s *Postgres) AddComment(ctx context.Context, c ticket.Comment, idem ticket
 			mutErr = err
 			return err
 		}
-		payload, err := encodePayload(next, &c, changes)
+		payload, err := encodePayload(ctx, next, &c, changes)
 		if err != nil {
 			return err
 		}

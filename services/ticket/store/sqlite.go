@@ -124,7 +124,7 @@ func (s *SQLite) init(ctx context.Context) error {
 func (s *SQLite) CreateTicket(ctx context.Context, t ticket.Ticket, idem ticket.Idempotency) (ticket.Ticket, bool, error) {
 	t = normTicket(t)
 	t.SLA = nil // a new ticket has none; SetSLA sets it
-	payload, err := encodePayload(t, nil, nil)
+	payload, err := encodePayload(ctx, t, nil, nil)
 	if err != nil {
 		return ticket.Ticket{}, false, err
 	}
@@ -250,7 +250,7 @@ func (s *SQLite) UpdateTicket(ctx context.Context, tenant, id string, mutate tic
 			out = cur
 			return nil
 		}
-		payload, err := encodePayload(next, nil, changes)
+		payload, err := encodePayload(ctx, next, nil, changes)
 		if err != nil {
 			return err
 		}
@@ -297,7 +297,7 @@ func (s *SQLite) SetSLA(ctx context.Context, tenant, id string, sla ticket.SLA) 
 		if !changed {
 			return nil
 		}
-		payload, err := encodePayload(next, nil, changes)
+		payload, err := encodePayload(ctx, next, nil, changes)
 		if err != nil {
 			return err
 		}
@@ -355,7 +355,7 @@ func (s *SQLite) AddComment(ctx context.Context, c ticket.Comment, idem ticket.I
 			mutErr = err
 			return err
 		}
-		payload, err := encodePayload(next, &c, changes)
+		payload, err := encodePayload(ctx, next, &c, changes)
 		if err != nil {
 			return err
 		}

@@ -20,6 +20,8 @@ import (
 	"strings"
 	"time"
 
+	"go.opentelemetry.io/otel/propagation"
+
 	"github.com/kubedesk/kubedesk/services/platform/storage"
 	"github.com/kubedesk/kubedesk/services/ticket"
 )
@@ -139,6 +141,8 @@ type eventPayload struct {
 	Ticket  ticketJSON      `json:"ticket"`
 	Comment *commentJSON    `json:"comment,omitempty"`
 	Changes []ticket.Change `json:"changes,omitempty"`
+	// TraceParent is the trace context of the change (W3C traceparent).
+	TraceParent string `json:"traceparent,omitempty"`
 }
 
 type ticketJSON struct {
@@ -278,8 +282,9 @@ type commentJSON struct {
 	CreateTime time.Time         `json:"create_time"`
 }
 
-func encodePayload(t ticket.Ticket, c *ticket.Comment, changes []ticket.Change) ([]byte, error) {
+func encodePayload(ctx context.Context, t ticket.Ticket, c *ticket.Comment, changes []ticket.Change) ([]byte, error) {
 	p := eventPayload{
+		TraceParent: traceParent(ctx),
 		Ticket: ticketJSON{
 			ID: t.ID, Tenant: t.Tenant, Subject: t.Subject, Description: t.Description,
 			Status: t.Status, Impact: t.Impact, Urgency: t.Urgency, Priority: t.Priority,
@@ -311,6 +316,7 @@ func decodeEvent(e *ticket.Event, payload []byte) error {
 	if err := json.Unmarshal(payload, &p); err != nil {
 		return fmt.Errorf("decoding event %s: %w", e.Cursor, err)
 	}
+	e.TraceParent = p.TraceParent
 	j := p.Ticket
 	e.Ticket = normTicket(ticket.Ticket{
 		ID: j.ID, Tenant: j.Tenant, Subject: j.Subject, Description: j.Description,
@@ -550,4 +556,12 @@ func (q *listQuery) priorityIn(ps []ticket.Priority) string {
 		marks[i] = q.arg(int64(p))
 	}
 	return "priority IN (" + strings.Join(marks, ", ") + ")"
+}
+
+// traceParent returns the W3C traceparent of the span in ctx, empty when
+// there is none: an event keeps the trace of the change that wrote it.
+func traceParent(ctx context.Context) string {
+	carrier := propagation.MapCarrier{}
+	propagation.TraceContext{}.Inject(ctx, carrier)
+	return carrier["traceparent"]
 }

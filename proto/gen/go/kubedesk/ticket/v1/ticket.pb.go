@@ -1207,7 +1207,11 @@ type Event struct {
 	// The fields that changed, for EVENT_TYPE_TICKET_UPDATED.
 	Changes []*FieldChange `protobuf:"bytes,6,rep,name=changes,proto3" json:"changes,omitempty"`
 	// When the change was committed.
-	CreateTime    *timestamppb.Timestamp `protobuf:"bytes,7,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
+	CreateTime *timestamppb.Timestamp `protobuf:"bytes,7,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
+	// The W3C trace context (a `traceparent` header value) of the request
+	// that made the change, empty if it was not traced: whoever acts on the
+	// event (the SLA clocks, a webhook receiver) continues that trace.
+	Traceparent   string `protobuf:"bytes,8,opt,name=traceparent,proto3" json:"traceparent,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1289,6 +1293,13 @@ func (x *Event) GetCreateTime() *timestamppb.Timestamp {
 		return x.CreateTime
 	}
 	return nil
+}
+
+func (x *Event) GetTraceparent() string {
+	if x != nil {
+		return x.Traceparent
+	}
+	return ""
 }
 
 type CreateTicketRequest struct {
@@ -1929,7 +1940,11 @@ func (x *ListCommentsResponse) GetNextPageToken() string {
 type WatchEventsRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Resume after this cursor; empty starts at the first event.
-	AfterCursor   string `protobuf:"bytes,1,opt,name=after_cursor,json=afterCursor,proto3" json:"after_cursor,omitempty"`
+	AfterCursor string `protobuf:"bytes,1,opt,name=after_cursor,json=afterCursor,proto3" json:"after_cursor,omitempty"`
+	// Only events of these types; empty sends every type. Bookmarks still
+	// carry the position past the events left out, so a resume from one
+	// does not read them again.
+	Types         []EventType `protobuf:"varint,2,rep,packed,name=types,proto3,enum=kubedesk.ticket.v1.EventType" json:"types,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1969,6 +1984,13 @@ func (x *WatchEventsRequest) GetAfterCursor() string {
 		return x.AfterCursor
 	}
 	return ""
+}
+
+func (x *WatchEventsRequest) GetTypes() []EventType {
+	if x != nil {
+		return x.Types
+	}
+	return nil
 }
 
 // WatchEventsResponse carries either an event or a bookmark.
@@ -2247,7 +2269,7 @@ const file_kubedesk_ticket_v1_ticket_proto_rawDesc = "" +
 	"\vFieldChange\x12\x14\n" +
 	"\x05field\x18\x01 \x01(\tR\x05field\x12\x1b\n" +
 	"\told_value\x18\x02 \x01(\tR\boldValue\x12\x1b\n" +
-	"\tnew_value\x18\x03 \x01(\tR\bnewValue\"\xd2\x02\n" +
+	"\tnew_value\x18\x03 \x01(\tR\bnewValue\"\xf4\x02\n" +
 	"\x05Event\x12\x16\n" +
 	"\x06cursor\x18\x01 \x01(\tR\x06cursor\x121\n" +
 	"\x04type\x18\x02 \x01(\x0e2\x1d.kubedesk.ticket.v1.EventTypeR\x04type\x12\x1b\n" +
@@ -2256,7 +2278,8 @@ const file_kubedesk_ticket_v1_ticket_proto_rawDesc = "" +
 	"\acomment\x18\x05 \x01(\v2\x1b.kubedesk.ticket.v1.CommentR\acomment\x129\n" +
 	"\achanges\x18\x06 \x03(\v2\x1f.kubedesk.ticket.v1.FieldChangeR\achanges\x12;\n" +
 	"\vcreate_time\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\n" +
-	"createTime\"\xcb\x01\n" +
+	"createTime\x12 \n" +
+	"\vtraceparent\x18\b \x01(\tR\vtraceparent\"\xcb\x01\n" +
 	"\x13CreateTicketRequest\x12\x8a\x01\n" +
 	"\x06ticket\x18\x01 \x01(\v2\x1a.kubedesk.ticket.v1.TicketBV\xe2A\x01\x02\xbaHO\xba\x01I\n" +
 	"\x17ticket.subject.required\x12\x13subject is required\x1a\x19this.subject.trim() != ''\xc8\x01\x01R\x06ticket\x12'\n" +
@@ -2299,9 +2322,10 @@ const file_kubedesk_ticket_v1_ticket_proto_rawDesc = "" +
 	"page_token\x18\x03 \x01(\tB\b\xbaH\x05r\x03\x18\x80\bR\tpageToken\"w\n" +
 	"\x14ListCommentsResponse\x127\n" +
 	"\bcomments\x18\x01 \x03(\v2\x1b.kubedesk.ticket.v1.CommentR\bcomments\x12&\n" +
-	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"A\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\x8b\x01\n" +
 	"\x12WatchEventsRequest\x12+\n" +
-	"\fafter_cursor\x18\x01 \x01(\tB\b\xbaH\x05r\x03\x18\x80\x01R\vafterCursor\"\x80\x01\n" +
+	"\fafter_cursor\x18\x01 \x01(\tB\b\xbaH\x05r\x03\x18\x80\x01R\vafterCursor\x12H\n" +
+	"\x05types\x18\x02 \x03(\x0e2\x1d.kubedesk.ticket.v1.EventTypeB\x13\xbaH\x10\x92\x01\r\x10\b\x18\x01\"\a\x82\x01\x04\x10\x01 \x00R\x05types\"\x80\x01\n" +
 	"\x13WatchEventsResponse\x12/\n" +
 	"\x05event\x18\x01 \x01(\v2\x19.kubedesk.ticket.v1.EventR\x05event\x128\n" +
 	"\bbookmark\x18\x02 \x01(\v2\x1c.kubedesk.ticket.v1.BookmarkR\bbookmark\"\"\n" +
@@ -2475,31 +2499,32 @@ var file_kubedesk_ticket_v1_ticket_proto_depIdxs = []int32{
 	13, // 36: kubedesk.ticket.v1.AddCommentRequest.comment:type_name -> kubedesk.ticket.v1.Comment
 	13, // 37: kubedesk.ticket.v1.AddCommentResponse.comment:type_name -> kubedesk.ticket.v1.Comment
 	13, // 38: kubedesk.ticket.v1.ListCommentsResponse.comments:type_name -> kubedesk.ticket.v1.Comment
-	15, // 39: kubedesk.ticket.v1.WatchEventsResponse.event:type_name -> kubedesk.ticket.v1.Event
-	30, // 40: kubedesk.ticket.v1.WatchEventsResponse.bookmark:type_name -> kubedesk.ticket.v1.Bookmark
-	12, // 41: kubedesk.ticket.v1.SetTicketSLARequest.sla:type_name -> kubedesk.ticket.v1.TicketSLA
-	10, // 42: kubedesk.ticket.v1.SetTicketSLAResponse.ticket:type_name -> kubedesk.ticket.v1.Ticket
-	16, // 43: kubedesk.ticket.v1.TicketService.CreateTicket:input_type -> kubedesk.ticket.v1.CreateTicketRequest
-	18, // 44: kubedesk.ticket.v1.TicketService.GetTicket:input_type -> kubedesk.ticket.v1.GetTicketRequest
-	20, // 45: kubedesk.ticket.v1.TicketService.ListTickets:input_type -> kubedesk.ticket.v1.ListTicketsRequest
-	22, // 46: kubedesk.ticket.v1.TicketService.UpdateTicket:input_type -> kubedesk.ticket.v1.UpdateTicketRequest
-	24, // 47: kubedesk.ticket.v1.TicketService.AddComment:input_type -> kubedesk.ticket.v1.AddCommentRequest
-	26, // 48: kubedesk.ticket.v1.TicketService.ListComments:input_type -> kubedesk.ticket.v1.ListCommentsRequest
-	28, // 49: kubedesk.ticket.v1.TicketService.WatchEvents:input_type -> kubedesk.ticket.v1.WatchEventsRequest
-	31, // 50: kubedesk.ticket.v1.TicketService.SetTicketSLA:input_type -> kubedesk.ticket.v1.SetTicketSLARequest
-	17, // 51: kubedesk.ticket.v1.TicketService.CreateTicket:output_type -> kubedesk.ticket.v1.CreateTicketResponse
-	19, // 52: kubedesk.ticket.v1.TicketService.GetTicket:output_type -> kubedesk.ticket.v1.GetTicketResponse
-	21, // 53: kubedesk.ticket.v1.TicketService.ListTickets:output_type -> kubedesk.ticket.v1.ListTicketsResponse
-	23, // 54: kubedesk.ticket.v1.TicketService.UpdateTicket:output_type -> kubedesk.ticket.v1.UpdateTicketResponse
-	25, // 55: kubedesk.ticket.v1.TicketService.AddComment:output_type -> kubedesk.ticket.v1.AddCommentResponse
-	27, // 56: kubedesk.ticket.v1.TicketService.ListComments:output_type -> kubedesk.ticket.v1.ListCommentsResponse
-	29, // 57: kubedesk.ticket.v1.TicketService.WatchEvents:output_type -> kubedesk.ticket.v1.WatchEventsResponse
-	32, // 58: kubedesk.ticket.v1.TicketService.SetTicketSLA:output_type -> kubedesk.ticket.v1.SetTicketSLAResponse
-	51, // [51:59] is the sub-list for method output_type
-	43, // [43:51] is the sub-list for method input_type
-	43, // [43:43] is the sub-list for extension type_name
-	43, // [43:43] is the sub-list for extension extendee
-	0,  // [0:43] is the sub-list for field type_name
+	8,  // 39: kubedesk.ticket.v1.WatchEventsRequest.types:type_name -> kubedesk.ticket.v1.EventType
+	15, // 40: kubedesk.ticket.v1.WatchEventsResponse.event:type_name -> kubedesk.ticket.v1.Event
+	30, // 41: kubedesk.ticket.v1.WatchEventsResponse.bookmark:type_name -> kubedesk.ticket.v1.Bookmark
+	12, // 42: kubedesk.ticket.v1.SetTicketSLARequest.sla:type_name -> kubedesk.ticket.v1.TicketSLA
+	10, // 43: kubedesk.ticket.v1.SetTicketSLAResponse.ticket:type_name -> kubedesk.ticket.v1.Ticket
+	16, // 44: kubedesk.ticket.v1.TicketService.CreateTicket:input_type -> kubedesk.ticket.v1.CreateTicketRequest
+	18, // 45: kubedesk.ticket.v1.TicketService.GetTicket:input_type -> kubedesk.ticket.v1.GetTicketRequest
+	20, // 46: kubedesk.ticket.v1.TicketService.ListTickets:input_type -> kubedesk.ticket.v1.ListTicketsRequest
+	22, // 47: kubedesk.ticket.v1.TicketService.UpdateTicket:input_type -> kubedesk.ticket.v1.UpdateTicketRequest
+	24, // 48: kubedesk.ticket.v1.TicketService.AddComment:input_type -> kubedesk.ticket.v1.AddCommentRequest
+	26, // 49: kubedesk.ticket.v1.TicketService.ListComments:input_type -> kubedesk.ticket.v1.ListCommentsRequest
+	28, // 50: kubedesk.ticket.v1.TicketService.WatchEvents:input_type -> kubedesk.ticket.v1.WatchEventsRequest
+	31, // 51: kubedesk.ticket.v1.TicketService.SetTicketSLA:input_type -> kubedesk.ticket.v1.SetTicketSLARequest
+	17, // 52: kubedesk.ticket.v1.TicketService.CreateTicket:output_type -> kubedesk.ticket.v1.CreateTicketResponse
+	19, // 53: kubedesk.ticket.v1.TicketService.GetTicket:output_type -> kubedesk.ticket.v1.GetTicketResponse
+	21, // 54: kubedesk.ticket.v1.TicketService.ListTickets:output_type -> kubedesk.ticket.v1.ListTicketsResponse
+	23, // 55: kubedesk.ticket.v1.TicketService.UpdateTicket:output_type -> kubedesk.ticket.v1.UpdateTicketResponse
+	25, // 56: kubedesk.ticket.v1.TicketService.AddComment:output_type -> kubedesk.ticket.v1.AddCommentResponse
+	27, // 57: kubedesk.ticket.v1.TicketService.ListComments:output_type -> kubedesk.ticket.v1.ListCommentsResponse
+	29, // 58: kubedesk.ticket.v1.TicketService.WatchEvents:output_type -> kubedesk.ticket.v1.WatchEventsResponse
+	32, // 59: kubedesk.ticket.v1.TicketService.SetTicketSLA:output_type -> kubedesk.ticket.v1.SetTicketSLAResponse
+	52, // [52:60] is the sub-list for method output_type
+	44, // [44:52] is the sub-list for method input_type
+	44, // [44:44] is the sub-list for extension type_name
+	44, // [44:44] is the sub-list for extension extendee
+	0,  // [0:44] is the sub-list for field type_name
 }
 
 func init() { file_kubedesk_ticket_v1_ticket_proto_init() }
