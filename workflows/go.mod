@@ -3,6 +3,7 @@ module github.com/kubedesk/kubedesk/workflows
 go 1.26.8
 
 require (
+	github.com/google/go-cmp v0.7.0
 	go.temporal.io/api v1.63.5
 	go.temporal.io/sdk v1.50.0
 	go.temporal.io/server v1.32.1

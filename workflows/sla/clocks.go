@@ -545,3 +545,21 @@ func sameClocks(a, b []ClockStatus) bool {
 		return x.Kind == y.Kind && x.State == y.State && x.Due.Equal(y.Due) && x.Target == y.Target
 	})
 }
+
+// Opening returns the state a ticket's clocks show at its creation
+// (in.CreatedAt), and the first instant after which the workflow has
+// something to do: its earliest warning or breach, zero when no clock
+// will warn or breach without an event (every clock paused, say).
+//
+// It lets a starter write the opening state itself and delay the
+// workflow's first task until that instant, for until then the workflow
+// would only write that same state and set a timer; it computes the same
+// clocks from the same input when it runs. Stamped with the creation
+// time, the state is older than any the workflow writes.
+func Opening(in EscalationInput) (SLAState, time.Time, error) {
+	c, err := newClocks(in)
+	if err != nil {
+		return SLAState{}, time.Time{}, err
+	}
+	return c.snapshot(&in, in.CreatedAt), c.next(), nil
+}

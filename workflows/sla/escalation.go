@@ -149,6 +149,26 @@ func SLAEscalationWorkflow(ctx workflow.Context, in EscalationInput) error {
 		in.Policy = p
 	}
 
+	// The signals that came with this run's first task count first, each
+	// at its own instant, before the deadlines passed by then are fired:
+	// a first task delayed until the first deadline (the relay's start
+	// delay), or held up while no worker ran, must not warn or breach for
+	// a clock that a reply in the meantime had met.
+	for {
+		var p PolicySpec
+		if !updates.ReceiveAsync(&p) {
+			break
+		}
+		update(p)
+	}
+	for {
+		var ev TicketEvent
+		if !events.ReceiveAsync(&ev) {
+			break
+		}
+		receive(ev)
+	}
+
 	var (
 		written     []ClockStatus
 		wrote       bool

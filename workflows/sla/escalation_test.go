@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
 	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/testsuite"
@@ -634,5 +635,54 @@ func TestPolicyUpdateDrainedBeforeContinueAsNew(t *testing.T) {
 	}
 	if got := next.Policy.Targets[0].FirstResponse; next.Policy.Name != in.Policy.Name || got != time.Hour {
 		t.Fatalf("carried policy %q with P1 first response %v; want %q with 1h (the drained update)", next.Policy.Name, got, in.Policy.Name)
+	}
+}
+
+func TestOpening(t *testing.T) {
+	saturday := time.Date(2026, 3, 7, 10, 0, 0, 0, shanghai)
+	for _, tc := range []struct {
+		name     string
+		in       EscalationInput
+		wantNext time.Time // zero: none
+	}{
+		{"P1 around the clock: warns at 75 % of 15 min", testInput(t, monday10, 1), monday10.Add(15 * time.Minute * 3 / 4)},
+		{"P3 in business hours: warns after 1 h 30 of working time", testInput(t, monday10, 3), monday10.Add(90 * time.Minute)},
+		{"P3 on a Saturday: the clock starts Monday 09:00",
+			testInput(t, saturday, 3), time.Date(2026, 3, 9, 10, 30, 0, 0, shanghai)},
+		{"pending: every clock paused, nothing due", func() EscalationInput {
+			in := testInput(t, monday10, 1)
+			in.Status, in.Policy.PauseOn = "pending", []string{"pending"}
+			return in
+		}(), time.Time{}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			st, next, err := Opening(tc.in)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !next.Equal(tc.wantNext) {
+				t.Errorf("first deadline %v, want %v", next, tc.wantNext)
+			}
+			if !st.UpdatedAt.Equal(tc.in.CreatedAt) {
+				t.Errorf("UpdatedAt %v, want the creation %v", st.UpdatedAt, tc.in.CreatedAt)
+			}
+			// The workflow, run from the same input, first writes exactly
+			// this state: a starter that writes it itself and delays the
+			// workflow shows the same ticket.
+			f, err := runWorkflow(t, tc.in, nil, closeAt(time.Minute))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(f.states) == 0 {
+				t.Fatal("the workflow wrote no state")
+			}
+			if diff := cmp.Diff(f.states[0], st); diff != "" {
+				t.Errorf("Opening differs from the workflow's first write (-workflow +Opening):\n%s", diff)
+			}
+		})
+	}
+	bad := testInput(t, monday10, 9)
+	if _, _, err := Opening(bad); err == nil {
+		t.Error("Opening accepted priority 9")
 	}
 }

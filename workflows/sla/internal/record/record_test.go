@@ -1,7 +1,8 @@
-// Package record runs the SLA workflow on a real, embedded Temporal server
-// and records the history that the sla package's replay test replays. It
-// lives apart from package sla so that the sla unit tests do not link the
-// Temporal server.
+// Package record runs the SLA workflow on a real, embedded Temporal server:
+// it records the history that the sla package's replay test replays, and
+// tests what only a real server shows (a first task delayed by the start,
+// and the signals that do or do not end that delay). It lives apart from
+// package sla so that the sla unit tests do not link the Temporal server.
 //
 // The test always runs; it writes ../../testdata/NAME.json only when asked
 // to, after a deliberate change of the workflow guarded by
@@ -41,6 +42,7 @@ import (
 type tickets struct {
 	mu         sync.Mutex
 	states     []sla.SLAState
+	at         []time.Time // wall-clock instants of the states' writes
 	reassigned []time.Time // wall-clock instants of Reassign calls
 }
 
@@ -48,6 +50,7 @@ func (t *tickets) SetSLA(_ context.Context, s sla.SLAState) error {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	t.states = append(t.states, s)
+	t.at = append(t.at, time.Now())
 	return nil
 }
 
@@ -60,28 +63,58 @@ func (t *tickets) Reassign(context.Context, string, string, string) error {
 func (*tickets) RaisePriority(context.Context, string, string, int) error { return nil }
 func (*tickets) Notify(context.Context, sla.Notification) error           { return nil }
 
-func TestEscalationOnRealServer(t *testing.T) {
+// written is one state write, and when it was made.
+type written struct {
+	at time.Time
+	sla.SLAState
+}
+
+// statesOf returns the states written to a ticket, in order.
+func (t *tickets) statesOf(ticketID string) []written {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	var out []written
+	for i, st := range t.states {
+		if st.TicketID == ticketID {
+			out = append(out, written{t.at[i], st})
+		}
+	}
+	return out
+}
+
+// startWorker starts an in-memory Temporal server and a worker of the SLA
+// workflow on task queue "sla" whose ticket calls land in the returned
+// recorder.
+func startWorker(t *testing.T) (client.Client, *tickets) {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
 	defer cancel()
 	srv, err := temporalserver.Start(ctx, temporalserver.Options{FrontendAddr: "127.0.0.1:0"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer func() { _ = srv.Stop() }()
+	t.Cleanup(func() { _ = srv.Stop() })
 	logger := sdklog.NewStructuredLogger(slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError})))
 	c, err := client.DialContext(ctx, client.Options{HostPort: srv.FrontendAddr(), Logger: logger})
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer c.Close()
+	t.Cleanup(c.Close)
 	w := worker.New(c, "sla", worker.Options{})
 	w.RegisterWorkflow(sla.SLAEscalationWorkflow)
-	written := &tickets{}
-	w.RegisterActivity(&sla.Activities{Tickets: written})
+	rec := &tickets{}
+	w.RegisterActivity(&sla.Activities{Tickets: rec})
 	if err := w.Start(); err != nil {
 		t.Fatal(err)
 	}
-	defer w.Stop()
+	t.Cleanup(w.Stop)
+	return c, rec
+}
+
+func TestEscalationOnRealServer(t *testing.T) {
+	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
+	defer cancel()
+	c, written := startWorker(t)
 
 	// Around the clock, short targets: first response breaches (timer,
 	// warning, breach actions), then replies, next response, a pause, a
