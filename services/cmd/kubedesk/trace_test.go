@@ -89,3 +89,62 @@ func TestTraceCrossesServices(t *testing.T) {
 		time.Sleep(50 * time.Millisecond)
 	}
 }
+
+// startCollector serves an OTLP/gRPC trace receiver and points the
+// processes the test starts at it.
+func startCollector(t *testing.T) *collector {
+	t.Helper()
+	lis, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	col := &collector{}
+	gs := grpc.NewServer()
+	collectortrace.RegisterTraceServiceServer(gs, col)
+	go func() { _ = gs.Serve(lis) }()
+	t.Cleanup(gs.Stop)
+	t.Setenv("OTEL_EXPORTER_OTLP_ENDPOINT", "http://"+lis.Addr().String())
+	t.Setenv("OTEL_EXPORTER_OTLP_INSECURE", "true")
+	t.Setenv("OTEL_BSP_SCHEDULE_DELAY", "50")
+	return col
+}
+
+// TestTraceReachesEscalation follows a customer's ticket from its REST
+// request to the SLA escalation it causes, on the built binary: the event
+// carries the request's trace to the SLA relay, the workflow start carries
+// it into Temporal, and the workflow's ticket calls at the breach
+// (state write, reassignment) are spans of the same trace.
+func TestTraceReachesEscalation(t *testing.T) {
+	col := startCollector(t)
+	_, srv := startAllInOne(t, t.TempDir())
+	const traceID = "0af7651916cd43dd8448eb211c80319c"
+	r := srv.create(t, map[string]any{"subject": "服务器宕机 server down", "impact": 1, "urgency": 2, "group": "support"},
+		append(acme, "traceparent", "00-"+traceID+"-b7ad6b7169203331-01")...)
+	id := r.str("id")
+	waitFor(t, srv, id, 10*time.Second, "breach and escalation", func(v ticketView) bool {
+		return v.FirstResponse.State == "SLA_STATE_BREACHED" && v.Group == "escalation"
+	})
+	want := []string{
+		"POST /v1/tickets",
+		"sla-relay ticket_created",
+		"StartWorkflow:SLAEscalationWorkflow",
+		"RunWorkflow:SLAEscalationWorkflow",
+		"RunActivity:WriteSLA",
+		"kubedesk.ticket.v1.TicketService/SetTicketSLA",
+		"RunActivity:Reassign",
+		"kubedesk.ticket.v1.TicketService/UpdateTicket",
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		got := col.inTrace(traceID)
+		missing := slices.DeleteFunc(slices.Clone(want), func(w string) bool { return slices.Contains(got, w) })
+		if len(missing) == 0 {
+			t.Logf("spans of the trace: %v", got)
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("trace %s lacks %v; its spans: %v", traceID, missing, got)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}

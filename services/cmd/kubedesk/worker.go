@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"go.temporal.io/sdk/client"
+	temporalotel "go.temporal.io/sdk/contrib/opentelemetry"
+	"go.temporal.io/sdk/interceptor"
 	sdklog "go.temporal.io/sdk/log"
 
 	ticketv1 "github.com/kubedesk/kubedesk/proto/gen/go/kubedesk/ticket/v1"
@@ -26,6 +28,7 @@ import (
 func startClocks(ctx context.Context, cfg config.Config, log *slog.Logger, stack *shutdownStack,
 	policies *sla.InForce, tickets ticketv1.TicketServiceClient,
 ) (func(context.Context) error, error) {
+	worker.SetProcessDefaults()
 	addr := cfg.TemporalAddress
 	if addr == "" {
 		srv, err := temporalserver.Start(ctx, temporalserver.Options{
@@ -41,10 +44,19 @@ func startClocks(ctx context.Context, cfg config.Config, log *slog.Logger, stack
 		addr = srv.FrontendAddr()
 		log.Info("embedded Temporal server started", "frontend", addr, "namespace", cfg.TemporalNamespace)
 	}
+	// Traces cross Temporal: a workflow started or signalled in a span
+	// runs, and calls its activities, in that trace (the context travels
+	// in the workflow's headers), and so do the ticket API calls the
+	// activities make.
+	tracing, err := temporalotel.NewTracingInterceptor(temporalotel.TracerOptions{})
+	if err != nil {
+		return nil, fmt.Errorf("temporal tracing: %w", err)
+	}
 	c, err := client.DialContext(ctx, client.Options{
-		HostPort:  addr,
-		Namespace: cfg.TemporalNamespace,
-		Logger:    sdklog.NewStructuredLogger(slog.New(warnOnly{log.With("component", "temporal-sdk").Handler()})),
+		HostPort:     addr,
+		Namespace:    cfg.TemporalNamespace,
+		Logger:       sdklog.NewStructuredLogger(slog.New(warnOnly{log.With("component", "temporal-sdk").Handler()})),
+		Interceptors: []interceptor.ClientInterceptor{tracing},
 	})
 	if err != nil {
 		return nil, fmt.Errorf("temporalAddress %s: %w", addr, err)
@@ -67,14 +79,15 @@ func startClocks(ctx context.Context, cfg config.Config, log *slog.Logger, stack
 			return &relay.Relay{
 				Tenant: tenantID, Tickets: tickets, Temporal: c, TaskQueue: worker.SLATaskQueue,
 				Policies: func() *slawf.Set { return policies.Current().Set },
-				Cursors:  cursors, Log: log,
+				Cursors:  cursors, States: sla.Tickets{Client: tickets}, Log: log,
 			}
 		},
 		log: log,
 	}
 	relayCtx, stopRelays := context.WithCancel(context.WithoutCancel(ctx))
+	running := relay.Running{Temporal: c, Tickets: tickets, TaskQueue: worker.SLATaskQueue}
 	relays.update = func(ctx context.Context, p *slawf.Policy) {
-		n, err := relay.UpdateRunning(ctx, c, p)
+		n, err := running.Update(ctx, p)
 		if err != nil {
 			log.Error("SLA policy change not applied to running clocks", "policy", p.Name, "signalled", n, "err", err)
 			return

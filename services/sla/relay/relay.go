@@ -14,18 +14,33 @@ import (
 	"fmt"
 	"hash/fnv"
 	"log/slog"
+	"maps"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
 
+	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/propagation"
+	"go.opentelemetry.io/otel/trace"
 	"go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
+	"google.golang.org/protobuf/proto"
 
 	ticketv1 "github.com/kubedesk/kubedesk/proto/gen/go/kubedesk/ticket/v1"
 	"github.com/kubedesk/kubedesk/services/platform/tenant"
 	"github.com/kubedesk/kubedesk/workflows/sla"
 )
+
+// StateWriter writes a ticket's SLA state (services/sla.Tickets does).
+type StateWriter interface {
+	SetSLA(ctx context.Context, st sla.SLAState) error
+}
+
+var tracer = otel.Tracer("github.com/kubedesk/kubedesk/services/sla/relay")
 
 // CustomerTierField is the ticket custom field that SLAPolicy
 // match.customerTiers compares with.
@@ -41,6 +56,10 @@ type Relay struct {
 	// event, so a reload applies to the next ticket.
 	Policies func() *sla.Set
 	Cursors  Cursors
+	// States writes a new ticket's opening SLA state; the ticket's
+	// workflow then starts with its first task delayed until its first
+	// deadline. Nil leaves the opening state to the workflow.
+	States StateWriter
 	// Lanes is how many tickets are handled at once (0: 16). Events of one
 	// ticket always go through the same lane, in order.
 	Lanes int
@@ -89,7 +108,15 @@ func (r *Relay) follow(ctx context.Context) error {
 	// even then, unless the caller's ctx is gone too.
 	streamCtx, endStream := context.WithCancel(ctx)
 	defer endStream()
-	stream, err := r.Tickets.WatchEvents(tenant.Outgoing(streamCtx, r.Tenant), &ticketv1.WatchEventsRequest{AfterCursor: cursor})
+	stream, err := r.Tickets.WatchEvents(tenant.Outgoing(streamCtx, r.Tenant), &ticketv1.WatchEventsRequest{
+		AfterCursor: cursor,
+		// Not EVENT_TYPE_SLA_CHANGED: those are the workflows' own writes.
+		Types: []ticketv1.EventType{
+			ticketv1.EventType_EVENT_TYPE_TICKET_CREATED,
+			ticketv1.EventType_EVENT_TYPE_TICKET_UPDATED,
+			ticketv1.EventType_EVENT_TYPE_COMMENT_ADDED,
+		},
+	})
 	if err != nil {
 		return fmt.Errorf("watch events: %w", err)
 	}
@@ -179,18 +206,33 @@ func lane(ticketID string, n int) int {
 
 // handle starts or signals the ticket's workflow, retrying while Temporal
 // is unavailable; an event it cannot deliver for good is logged.
+//
+// It continues the trace of the change the event records (its
+// traceparent), so that the workflow calls, and through Temporal the
+// clocks' writes and escalations, join the trace of the customer's or
+// agent's request.
 func (r *Relay) handle(ctx context.Context, ev *ticketv1.Event) {
+	if ev.GetType() == ticketv1.EventType_EVENT_TYPE_SLA_CHANGED {
+		return // the workflow's own writes
+	}
+	ctx = otel.GetTextMapPropagator().Extract(ctx, propagation.MapCarrier{"traceparent": ev.GetTraceparent()})
+	ctx, span := tracer.Start(ctx, "sla-relay "+enumName(ev.GetType().String(), "EVENT_TYPE_"),
+		trace.WithSpanKind(trace.SpanKindConsumer),
+		trace.WithAttributes(attribute.String("kubedesk.tenant", r.Tenant), attribute.String("kubedesk.ticket_id", ev.GetTicketId())))
+	defer span.End()
 	backoff := 100 * time.Millisecond
 	for {
 		err := r.deliver(ctx, ev)
 		if err == nil || ctx.Err() != nil {
 			return
 		}
+		span.RecordError(err)
 		if !retryable(err) {
-			r.Log.Error("SLA relay: event not delivered", "tenant", r.Tenant, "ticket", ev.GetTicketId(), "cursor", ev.GetCursor(), "err", err)
+			span.SetStatus(codes.Error, err.Error())
+			r.Log.ErrorContext(ctx, "SLA relay: event not delivered", "tenant", r.Tenant, "ticket", ev.GetTicketId(), "cursor", ev.GetCursor(), "err", err)
 			return
 		}
-		r.Log.Warn("SLA relay: delivery failed; retrying", "tenant", r.Tenant, "ticket", ev.GetTicketId(), "err", err, "in", backoff.String())
+		r.Log.WarnContext(ctx, "SLA relay: delivery failed; retrying", "tenant", r.Tenant, "ticket", ev.GetTicketId(), "err", err, "in", backoff.String())
 		select {
 		case <-ctx.Done():
 			return
@@ -215,25 +257,41 @@ func (r *Relay) deliver(ctx context.Context, ev *ticketv1.Event) error {
 		return nil
 	}
 	id := sla.WorkflowID(r.Tenant, ev.GetTicketId())
-	policy := r.Policies().Match(MatchTicket(r.Tenant, t))
+	policies := r.Policies()
+	policy := policies.Match(MatchTicket(r.Tenant, t))
 	switch ev.GetType() {
 	case ticketv1.EventType_EVENT_TYPE_TICKET_CREATED:
 		if policy == nil {
 			return nil
 		}
-		in := startInput(r.Tenant, t, policy, t.GetVersion())
-		_, err := r.Temporal.ExecuteWorkflow(ctx, r.startOptions(id), sla.SLAEscalationWorkflow, in)
-		return ignoreStarted(err)
+		return r.start(ctx, id, startInput(r.Tenant, t, policy, t.GetVersion()))
 	case ticketv1.EventType_EVENT_TYPE_SLA_CHANGED:
 		return nil // the workflow's own writes
 	}
-	signals := Signals(ev)
-	if len(signals) == 0 {
-		return nil
+	// The policy that covered the ticket before this change, if that can
+	// be told from the change (ok false: it cannot).
+	var before *sla.Policy
+	old, ok := Before(ev)
+	if ok {
+		before = policies.Match(MatchTicket(r.Tenant, old))
 	}
-	if policy == nil {
-		// No policy covers the ticket now (say its priority dropped out of
-		// the match): a running workflow still hears of the change.
+	signals := Signals(ev)
+	switch {
+	case policy != nil && len(signals) == 0:
+		if ok && before != nil {
+			return nil // covered before: its workflow runs already
+		}
+		// Newly covered (moved into a group a policy matches, say): the
+		// clocks start now, from the ticket as it is.
+		return r.start(ctx, id, startInput(r.Tenant, t, policy, t.GetVersion()))
+	case len(signals) == 0:
+		return nil
+	case policy == nil && before == nil:
+		// No policy covers the ticket now, nor (as far as this change
+		// tells) just before it. A workflow may still run from a policy
+		// that covered it earlier, and it hears of the change; one whose
+		// first task is still delayed takes the signals in, at their own
+		// instants, when it runs.
 		for _, s := range signals {
 			if err := r.Temporal.SignalWorkflow(ctx, id, "", sla.SignalTicketEvent, s); err != nil {
 				return ignoreGone(err)
@@ -241,12 +299,15 @@ func (r *Relay) deliver(ctx context.Context, ev *ticketv1.Event) error {
 		}
 		return nil
 	}
-	// Started here if it is not running yet (a policy that came later, or
-	// a start that was lost), from the ticket as it was before this change,
-	// whose signals then apply.
-	in := startInput(r.Tenant, t, policy, t.GetVersion()-1)
+	// Signal-with-start: it wakes a workflow whose first task is delayed,
+	// and starts one that is missing (a policy that came later, or a start
+	// that was lost) from the ticket as it was before this change, whose
+	// signals then apply. When the change took the ticket out of every
+	// policy, the one that covered it until now started its workflow.
+	p := cmp.Or(policy, before)
+	in := startInput(r.Tenant, t, p, t.GetVersion()-1)
 	for _, s := range signals {
-		_, err := r.Temporal.SignalWithStartWorkflow(ctx, id, sla.SignalTicketEvent, s, r.startOptions(id), sla.SLAEscalationWorkflow, in)
+		_, err := r.Temporal.SignalWithStartWorkflow(ctx, id, sla.SignalTicketEvent, s, startOptions(id, r.TaskQueue), sla.SLAEscalationWorkflow, in)
 		if err := ignoreStarted(err); err != nil {
 			return err
 		}
@@ -254,10 +315,38 @@ func (r *Relay) deliver(ctx context.Context, ev *ticketv1.Event) error {
 	return nil
 }
 
-func (r *Relay) startOptions(id string) client.StartWorkflowOptions {
+// start starts a ticket's workflow, unless it has been started before.
+// With States set, it writes the clocks' opening state to the ticket
+// itself and delays the workflow's first task until its first warning or
+// breach: until then the workflow would only write that same state and
+// set a timer, and the server is spared that workflow task. (A signal
+// with start, which every change that moves a clock sends, wakes the
+// workflow early.)
+func (r *Relay) start(ctx context.Context, id string, in sla.EscalationInput) error {
+	opts := startOptions(id, r.TaskQueue)
+	if r.States != nil {
+		// The state as of the ticket's creation: written again after a
+		// restart, it is older than anything the workflow has written,
+		// and the ticket keeps the newer.
+		st, first, err := sla.Opening(in)
+		if err != nil {
+			return err
+		}
+		if err := r.States.SetSLA(ctx, st); err != nil {
+			return fmt.Errorf("write the opening SLA state: %w", err)
+		}
+		if d := time.Until(first); !first.IsZero() && d > 0 {
+			opts.StartDelay = d
+		}
+	}
+	_, err := r.Temporal.ExecuteWorkflow(ctx, opts, sla.SLAEscalationWorkflow, in)
+	return ignoreStarted(err)
+}
+
+func startOptions(id, taskQueue string) client.StartWorkflowOptions {
 	return client.StartWorkflowOptions{
 		ID:        id,
-		TaskQueue: r.TaskQueue,
+		TaskQueue: taskQueue,
 		// A worker that dies holding a workflow task delays the workflow
 		// by this timeout (Temporal's default is 10 s); the SLA workflow's
 		// tasks take milliseconds.
@@ -319,7 +408,10 @@ func startInput(tenantID string, t *ticketv1.Ticket, p *sla.Policy, version int6
 }
 
 // Signals returns the workflow signals of one ticket event, in order,
-// each identified by the ticket version after the change and its index.
+// each identified by the ticket version after the change and its index:
+// replies, status and priority changes, the changes the clocks depend on.
+// (A change of group moves no clock and is not signalled; it may bring
+// the ticket under a policy, which the relay handles by a start.)
 func Signals(ev *ticketv1.Event) []sla.TicketEvent {
 	t := ev.GetTicket()
 	at := ev.GetCreateTime().AsTime()
@@ -346,9 +438,82 @@ func Signals(ev *ticketv1.Event) []sla.TicketEvent {
 			add(sla.TicketEvent{Kind: sla.EventStatusChange, Status: ch.GetNewValue()})
 		case "priority":
 			add(sla.TicketEvent{Kind: sla.EventPriorityChange, Priority: int(t.GetPriority())})
-		case "group":
-			add(sla.TicketEvent{Kind: sla.EventReassignment, Group: ch.GetNewValue()})
 		}
 	}
 	return out
+}
+
+// Before returns the ticket of ev as it was before the change, as far as
+// policy matching goes (priority, channel, group, customer tier), from
+// the old values of the event's changes. ok is false when that cannot be
+// told: a change of tags, or of custom fields whose old customer tier is
+// ambiguous.
+func Before(ev *ticketv1.Event) (t *ticketv1.Ticket, ok bool) {
+	t = ev.GetTicket()
+	var old *ticketv1.Ticket
+	edit := func() *ticketv1.Ticket {
+		if old == nil {
+			old = proto.CloneOf(t)
+		}
+		return old
+	}
+	for _, ch := range ev.GetChanges() {
+		v := ch.GetOldValue()
+		switch ch.GetField() {
+		case "priority":
+			p, err := strconv.Atoi(strings.TrimPrefix(v, "P"))
+			if err != nil || p < 1 || p > 5 {
+				return t, false
+			}
+			edit().Priority = ticketv1.Priority(p)
+		case "channel":
+			c, found := ticketv1.Channel_value["CHANNEL_"+strings.ToUpper(v)]
+			if !found {
+				return t, false
+			}
+			edit().Channel = ticketv1.Channel(c)
+		case "group":
+			edit().Group = v
+		case "tags":
+			// Recorded comma-joined, and a tag may hold a comma.
+			return t, false
+		case "custom_fields":
+			tier, found, sure := oldField(v, CustomerTierField)
+			if !sure {
+				return t, false
+			}
+			fields := maps.Clone(t.GetCustomFields())
+			if fields == nil {
+				fields = map[string]string{}
+			}
+			delete(fields, CustomerTierField)
+			if found {
+				fields[CustomerTierField] = tier
+			}
+			edit().CustomFields = fields
+		}
+	}
+	if old == nil {
+		return t, true
+	}
+	return old, true
+}
+
+// oldField finds key in custom fields as the ticket service records them
+// in a change ("k1=v1,k2=v2", keys sorted). sure is false when a value
+// holds a comma or an equals sign, so the split is ambiguous.
+func oldField(s, key string) (value string, found, sure bool) {
+	if s == "" {
+		return "", false, true
+	}
+	for part := range strings.SplitSeq(s, ",") {
+		k, v, hasEq := strings.Cut(part, "=")
+		if !hasEq || strings.Contains(v, "=") {
+			return "", false, false
+		}
+		if k == key {
+			value, found = v, true
+		}
+	}
+	return value, found, true
 }

@@ -57,14 +57,13 @@ func TestSignals(t *testing.T) {
 		{"customer reply that reopens",
 			event(ticketv1.EventType_EVENT_TYPE_COMMENT_ADDED, customer, change("status", "pending", "open")),
 			[]sla.TicketEvent{sig(0, sla.TicketEvent{Kind: sla.EventCustomerReply}), sig(1, sla.TicketEvent{Kind: sla.EventStatusChange, Status: "open"})}},
-		{"update: status, urgency and priority, group, subject",
+		{"update: status, urgency and priority, group (no clock moves), subject",
 			event(ticketv1.EventType_EVENT_TYPE_TICKET_UPDATED, nil,
 				change("subject", "a", "b"), change("status", "open", "on_hold"), change("urgency", "2", "1"),
 				change("group", "support", "escalation"), change("priority", "P2", "P1")),
 			[]sla.TicketEvent{
 				sig(0, sla.TicketEvent{Kind: sla.EventStatusChange, Status: "on_hold"}),
-				sig(1, sla.TicketEvent{Kind: sla.EventReassignment, Group: "escalation"}),
-				sig(2, sla.TicketEvent{Kind: sla.EventPriorityChange, Priority: 1}),
+				sig(1, sla.TicketEvent{Kind: sla.EventPriorityChange, Priority: 1}),
 			}},
 		{"sla change signals nothing", event(ticketv1.EventType_EVENT_TYPE_SLA_CHANGED, nil, change("sla.first_response", "ok", "warning")), nil},
 	} {
@@ -84,6 +83,51 @@ func TestMatchTicket(t *testing.T) {
 	want := sla.Ticket{Tenant: "acme", Priority: 2, Channel: "wechat", CustomerTier: "gold", Group: "billing", Tags: []string{"vip"}}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("MatchTicket (-want +got):\n%s", diff)
+	}
+}
+
+func TestBefore(t *testing.T) {
+	after := &ticketv1.Ticket{
+		Version: 4, Priority: ticketv1.Priority_PRIORITY_P1, Channel: ticketv1.Channel_CHANNEL_EMAIL, Group: "escalation",
+		Tags: []string{"vip"}, CustomFields: map[string]string{CustomerTierField: "gold", "region": "华东"},
+	}
+	change := func(field, from, to string) *ticketv1.FieldChange {
+		return &ticketv1.FieldChange{Field: field, OldValue: from, NewValue: to}
+	}
+	for _, tc := range []struct {
+		name    string
+		changes []*ticketv1.FieldChange
+		want    sla.Ticket // the match view of the ticket before
+		wantOK  bool
+	}{
+		{"no change that matching sees", []*ticketv1.FieldChange{change("subject", "a", "b")},
+			MatchTicket("acme", after), true},
+		{"priority, channel and group",
+			[]*ticketv1.FieldChange{change("urgency", "2", "1"), change("priority", "P2", "P1"), change("channel", "web", "email"), change("group", "support", "escalation")},
+			sla.Ticket{Tenant: "acme", Priority: 2, Channel: "web", CustomerTier: "gold", Group: "support", Tags: []string{"vip"}}, true},
+		{"customer tier set", []*ticketv1.FieldChange{change("custom_fields", "region=华东", "customer_tier=gold,region=华东")},
+			sla.Ticket{Tenant: "acme", Priority: 1, Channel: "email", Group: "escalation", Tags: []string{"vip"}}, true},
+		{"customer tier changed", []*ticketv1.FieldChange{change("custom_fields", "customer_tier=silver,region=华东", "customer_tier=gold,region=华东")},
+			sla.Ticket{Tenant: "acme", Priority: 1, Channel: "email", CustomerTier: "silver", Group: "escalation", Tags: []string{"vip"}}, true},
+		{"a custom field with a comma: cannot tell", []*ticketv1.FieldChange{change("custom_fields", "customer_tier=vip,note=a,b", "customer_tier=gold")}, sla.Ticket{}, false},
+		{"tags: cannot tell", []*ticketv1.FieldChange{change("tags", "", "vip")}, sla.Ticket{}, false},
+		{"a priority it does not know: cannot tell", []*ticketv1.FieldChange{change("priority", "Priority(0)", "P1")}, sla.Ticket{}, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			old, ok := Before(&ticketv1.Event{Type: ticketv1.EventType_EVENT_TYPE_TICKET_UPDATED, Ticket: after, Changes: tc.changes})
+			if ok != tc.wantOK {
+				t.Fatalf("ok = %v, want %v", ok, tc.wantOK)
+			}
+			if !ok {
+				return
+			}
+			if diff := cmp.Diff(tc.want, MatchTicket("acme", old)); diff != "" {
+				t.Errorf("before (-want +got):\n%s", diff)
+			}
+			if after.GetGroup() != "escalation" || after.GetPriority() != ticketv1.Priority_PRIORITY_P1 {
+				t.Errorf("Before changed the event's ticket: %v", after)
+			}
+		})
 	}
 }
 

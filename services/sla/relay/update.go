@@ -4,10 +4,16 @@ import (
 	"context"
 	"fmt"
 	"reflect"
+	"strings"
+	"time"
 
 	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 
+	ticketv1 "github.com/kubedesk/kubedesk/proto/gen/go/kubedesk/ticket/v1"
+	"github.com/kubedesk/kubedesk/services/platform/tenant"
 	"github.com/kubedesk/kubedesk/workflows/sla"
 )
 
@@ -31,12 +37,26 @@ func ChangedForRunning(prev, next *sla.Set) []*sla.Policy {
 	return out
 }
 
-// UpdateRunning sends p to every running SLA workflow of its tenant; the
+// Running reaches the running SLA workflows, to apply policy changes.
+type Running struct {
+	Temporal client.Client
+	// Tickets reads a ticket whose workflow is to be woken (see Update).
+	Tickets   ticketv1.TicketServiceClient
+	TaskQueue string
+}
+
+// Update sends p to every running SLA workflow of its tenant; the
 // workflows timed by another policy ignore it. It returns how many
 // workflows it signalled.
-func UpdateRunning(ctx context.Context, c client.Client, p *sla.Policy) (int, error) {
-	query := fmt.Sprintf("WorkflowType = 'SLAEscalationWorkflow' AND ExecutionStatus = 'Running' AND WorkflowId STARTS_WITH '%s'",
-		sla.WorkflowID(p.Tenant, ""))
+//
+// A workflow whose first task is still delayed (see Relay.States) is
+// woken by a signal-with-start, for the new policy may move its first
+// deadline before the instant it sleeps until. That call carries a start
+// input, made from the ticket, which the running workflow never uses.
+func (r Running) Update(ctx context.Context, p *sla.Policy) (int, error) {
+	c := r.Temporal
+	prefix := sla.WorkflowID(p.Tenant, "")
+	query := fmt.Sprintf("WorkflowType = 'SLAEscalationWorkflow' AND ExecutionStatus = 'Running' AND WorkflowId STARTS_WITH '%s'", prefix)
 	var token []byte
 	n := 0
 	for {
@@ -46,7 +66,13 @@ func UpdateRunning(ctx context.Context, c client.Client, p *sla.Policy) (int, er
 		}
 		for _, w := range resp.GetExecutions() {
 			e := w.GetExecution()
-			if err := c.SignalWorkflow(ctx, e.GetWorkflowId(), e.GetRunId(), sla.SignalPolicyUpdate, p.Spec); err != nil {
+			var err error
+			if w.GetExecutionTime().AsTime().After(time.Now()) {
+				err = r.wake(ctx, p, strings.TrimPrefix(e.GetWorkflowId(), prefix))
+			} else {
+				err = c.SignalWorkflow(ctx, e.GetWorkflowId(), e.GetRunId(), sla.SignalPolicyUpdate, p.Spec)
+			}
+			if err != nil {
 				if ignoreGone(err) != nil {
 					return n, fmt.Errorf("signal %s: %w", e.GetWorkflowId(), err)
 				}
@@ -58,4 +84,20 @@ func UpdateRunning(ctx context.Context, c client.Client, p *sla.Policy) (int, er
 			return n, nil
 		}
 	}
+}
+
+// wake sends p to the delayed workflow of a ticket with a signal-with-start.
+func (r Running) wake(ctx context.Context, p *sla.Policy, ticketID string) error {
+	resp, err := r.Tickets.GetTicket(tenant.Outgoing(ctx, p.Tenant), &ticketv1.GetTicketRequest{Id: ticketID})
+	if status.Code(err) == codes.NotFound {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("get ticket %s: %w", ticketID, err)
+	}
+	t := resp.GetTicket()
+	id := sla.WorkflowID(p.Tenant, ticketID)
+	_, err = r.Temporal.SignalWithStartWorkflow(ctx, id, sla.SignalPolicyUpdate, p.Spec, startOptions(id, r.TaskQueue),
+		sla.SLAEscalationWorkflow, startInput(p.Tenant, t, p, t.GetVersion()))
+	return ignoreStarted(err)
 }
