@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -19,8 +20,8 @@ import (
 	"github.com/kubedesk/kubedesk/services/platform/tenant"
 )
 
-// benchPolicy: P3 first response due 60 s after creation, a warning at
-// 75 % and a reassignment on breach.
+// benchPolicy: a P3 first-response target (%s: the benchmark's target), a
+// warning at 75 % and a reassignment on breach.
 const benchPolicy = `apiVersion: kubedesk.io/v1alpha1
 kind: SLAPolicy
 metadata: {name: bench, namespace: acme}
@@ -28,7 +29,7 @@ spec:
   tenantRef: {name: acme}
   calendar: {timeZone: Asia/Shanghai}
   targets:
-    - {priority: P3, firstResponse: 60s, resolution: 24h, businessHours: false}
+    - {priority: P3, firstResponse: %s, resolution: 24h, businessHours: false}
   warningThresholdPercent: 75
   breachActions:
     - {type: reassign, group: escalation}
@@ -41,15 +42,25 @@ spec:
 // showed (workflow start), and how late after its due instant each breach
 // was written. Run it with -benchtime=10000x for the issue's 10,000
 // tickets.
+//
+// The target is 5 minutes, so that the tickets are open (their clocks
+// running) when their due times come, as they are in a help desk, and
+// their warnings (at 75 %) fall in a minute of their own before the
+// breaches. KUBEDESK_BENCH_SLA_TARGET sets another, e.g. 60s, where the
+// last tickets are still being created while the first warn and breach.
 func BenchmarkSLABreaches(b *testing.B) {
-	const (
-		spread = 60 * time.Second
-		target = 60 * time.Second
-	)
+	const spread = 60 * time.Second
+	target := 5 * time.Minute
+	if v := os.Getenv("KUBEDESK_BENCH_SLA_TARGET"); v != "" {
+		var err error
+		if target, err = time.ParseDuration(v); err != nil {
+			b.Fatalf("KUBEDESK_BENCH_SLA_TARGET: %v", err)
+		}
+	}
 	tickets := b.N
 	dir := b.TempDir()
 	cfg := filepath.Join(dir, "kubedesk.yaml")
-	if err := os.WriteFile(cfg, []byte(benchPolicy), 0o600); err != nil {
+	if err := os.WriteFile(cfg, []byte(fmt.Sprintf(benchPolicy, target)), 0o600); err != nil {
 		b.Fatal(err)
 	}
 	// KUBEDESK_BENCH_SERVE_ARGS adds flags, e.g. --pprof-addr=127.0.0.1:6060
@@ -120,6 +131,7 @@ func BenchmarkSLABreaches(b *testing.B) {
 		}
 	}()
 
+	cpuBefore := p.cpuTime(b)
 	b.ResetTimer()
 	body := []byte(`{"subject":"benchmark ticket 基准","impact":2,"urgency":2,"group":"support"}`)
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 8}}
@@ -155,16 +167,21 @@ func BenchmarkSLABreaches(b *testing.B) {
 	}
 	b.StopTimer()
 	peak := p.peakRSS(b)
+	cpu := p.cpuTime(b) - cpuBefore
 
 	mu.Lock()
 	defer mu.Unlock()
 	var late, startLag []time.Duration
 	var firstStart, lastStart time.Time
+	// KUBEDESK_BENCH_SLA_TRACE names a file for each ticket's due instant
+	// (seconds after the first) and lateness (ms), to plot.
+	var trace strings.Builder
 	for _, s := range byID {
 		if s.created.IsZero() || s.breached.IsZero() {
 			continue
 		}
 		late = append(late, s.breached.Sub(s.created.Add(target)))
+		fmt.Fprintf(&trace, "%.3f %.1f\n", s.created.Sub(began).Seconds(), float64(s.breached.Sub(s.created.Add(target)).Microseconds())/1000)
 		startLag = append(startLag, s.started.Sub(s.created))
 		if firstStart.IsZero() || s.started.Before(firstStart) {
 			firstStart = s.started
@@ -180,6 +197,11 @@ func BenchmarkSLABreaches(b *testing.B) {
 	if len(late) == 0 {
 		b.Fatal("no breach seen")
 	}
+	if f := os.Getenv("KUBEDESK_BENCH_SLA_TRACE"); f != "" {
+		if err := os.WriteFile(f, []byte(trace.String()), 0o644); err != nil {
+			b.Error(err)
+		}
+	}
 	b.ReportMetric(float64(len(late)), "breaches")
 	b.ReportMetric(float64(tickets)/created.Seconds(), "creates/s")
 	b.ReportMetric(float64(len(startLag))/lastStart.Sub(firstStart).Seconds(), "starts/s")
@@ -189,11 +211,13 @@ func BenchmarkSLABreaches(b *testing.B) {
 	b.ReportMetric(pct(late, 0.99), "late-p99-ms")
 	b.ReportMetric(pct(late, 1), "late-max-ms")
 	b.ReportMetric(float64(peak)/(1<<20), "peak-RSS-MiB")
+	b.ReportMetric(float64(cpu.Milliseconds())/float64(tickets), "server-CPU-ms/ticket")
 	b.ReportMetric(0, "ns/op")
 	if !complete {
 		// A failed benchmark prints no metrics: log them.
-		b.Logf("%d of %d breaches; start lag p50 %.0f ms p99 %.0f ms; late p50 %.0f ms p99 %.0f ms max %.0f ms; peak RSS %d MiB",
-			len(late), tickets, pct(startLag, 0.5), pct(startLag, 0.99), pct(late, 0.5), pct(late, 0.99), pct(late, 1), peak>>20)
+		b.Logf("%d of %d breaches; start lag p50 %.0f ms p99 %.0f ms; late p50 %.0f ms p99 %.0f ms max %.0f ms; peak RSS %d MiB; server CPU %.1f ms/ticket",
+			len(late), tickets, pct(startLag, 0.5), pct(startLag, 0.99), pct(late, 0.5), pct(late, 0.99), pct(late, 1), peak>>20,
+			float64(cpu.Milliseconds())/float64(tickets))
 		b.Error("not every ticket breached within 3 minutes of the last due time")
 	}
 }

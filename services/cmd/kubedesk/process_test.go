@@ -103,6 +103,26 @@ func (p *process) peakRSS(tb testing.TB) int64 {
 	return readStatus(tb, p.cmd.Process.Pid, "VmHWM:")
 }
 
+// cpuTime reads the CPU time (user and system) the process has used
+// so far from /proc.
+func (p *process) cpuTime(tb testing.TB) time.Duration {
+	tb.Helper()
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", p.cmd.Process.Pid))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	// The command name (field 2) may hold spaces; the fields after it
+	// start at the last ')'. utime and stime are fields 14 and 15, in
+	// clock ticks of 1/100 s (USER_HZ on Linux).
+	rest := strings.Fields(string(data[strings.LastIndexByte(string(data), ')')+1:]))
+	if len(rest) < 13 {
+		tb.Fatalf("/proc/%d/stat: too few fields", p.cmd.Process.Pid)
+	}
+	utime, _ := strconv.ParseInt(rest[11], 10, 64)
+	stime, _ := strconv.ParseInt(rest[12], 10, 64)
+	return time.Duration(utime+stime) * 10 * time.Millisecond
+}
+
 func readStatus(tb testing.TB, pid int, field string) int64 {
 	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
 	if err != nil {
