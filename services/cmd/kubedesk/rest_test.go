@@ -406,8 +406,16 @@ func testWatch(t *testing.T, srv *instance) {
 // bookmark that follows and returns its cursor.
 func watchTypes(t *testing.T, srv *instance, query string, n int, headers ...string) ([]map[string]any, any) {
 	t.Helper()
-	sc, done := openWatch(t, srv, query, headers...)
-	defer done()
+	req, _ := http.NewRequestWithContext(t.Context(), http.MethodGet, srv.base+"/v1/events:watch?"+query, nil)
+	for i := 0; i+1 < len(headers); i += 2 {
+		req.Header.Set(headers[i], headers[i+1])
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	sc := bufio.NewScanner(resp.Body)
 	var out []map[string]any
 	for sc.Scan() {
 		var line struct {
@@ -426,19 +434,6 @@ func watchTypes(t *testing.T, srv *instance, query string, n int, headers ...str
 	}
 	t.Fatalf("stream ended after %d events: %v", len(out), sc.Err())
 	return nil, nil
-}
-
-func openWatch(t *testing.T, srv *instance, query string, headers ...string) (*bufio.Scanner, func()) {
-	t.Helper()
-	req, _ := http.NewRequestWithContext(t.Context(), http.MethodGet, srv.base+"/v1/events:watch?"+query, nil)
-	for i := 0; i+1 < len(headers); i += 2 {
-		req.Header.Set(headers[i], headers[i+1])
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return bufio.NewScanner(resp.Body), func() { resp.Body.Close() }
 }
 
 func watch(t *testing.T, srv *instance, after string, n int, headers ...string) []map[string]any {

@@ -54,7 +54,7 @@ func TestDelayedFirstTask(t *testing.T) {
 	t.Run("sleeps until its first deadline", func(t *testing.T) {
 		t.Parallel()
 		_, first := start(t, "T-sleeps")
-		writes := waitWrites(t, rec, "T-sleeps", func(w []written) bool { return breached(w) })
+		writes := waitWrites(t, rec, "T-sleeps", breached)
 		if early := first.Sub(writes[0].at); early > 0 {
 			t.Errorf("first write %v before the first deadline", early)
 		}
