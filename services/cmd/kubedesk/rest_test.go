@@ -406,14 +406,7 @@ func testWatch(t *testing.T, srv *instance) {
 // bookmark that follows and returns its cursor.
 func watchTypes(t *testing.T, srv *instance, query string, n int, headers ...string) ([]map[string]any, any) {
 	t.Helper()
-	req, _ := http.NewRequestWithContext(t.Context(), http.MethodGet, srv.base+"/v1/events:watch?"+query, nil)
-	for i := 0; i+1 < len(headers); i += 2 {
-		req.Header.Set(headers[i], headers[i+1])
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
+	resp := openEvents(t, srv, query, headers...)
 	defer resp.Body.Close()
 	sc := bufio.NewScanner(resp.Body)
 	var out []map[string]any
@@ -436,9 +429,11 @@ func watchTypes(t *testing.T, srv *instance, query string, n int, headers ...str
 	return nil, nil
 }
 
-func watch(t *testing.T, srv *instance, after string, n int, headers ...string) []map[string]any {
+// openEvents opens /v1/events:watch with query and headers (name, value
+// pairs); the caller closes the body.
+func openEvents(t *testing.T, srv *instance, query string, headers ...string) *http.Response {
 	t.Helper()
-	req, _ := http.NewRequestWithContext(t.Context(), http.MethodGet, srv.base+"/v1/events:watch?after_cursor="+after, nil)
+	req, _ := http.NewRequestWithContext(t.Context(), http.MethodGet, srv.base+"/v1/events:watch?"+query, nil)
 	for i := 0; i+1 < len(headers); i += 2 {
 		req.Header.Set(headers[i], headers[i+1])
 	}
@@ -446,6 +441,12 @@ func watch(t *testing.T, srv *instance, after string, n int, headers ...string) 
 	if err != nil {
 		t.Fatal(err)
 	}
+	return resp
+}
+
+func watch(t *testing.T, srv *instance, after string, n int, headers ...string) []map[string]any {
+	t.Helper()
+	resp := openEvents(t, srv, "after_cursor="+after, headers...)
 	defer resp.Body.Close()
 	sc := bufio.NewScanner(resp.Body)
 	var out []map[string]any

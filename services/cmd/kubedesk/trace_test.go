@@ -49,19 +49,7 @@ func (c *collector) inTrace(traceID string) []string {
 // the caller's trace continues in the gateway's HTTP span, the gateway's
 // gRPC client span and the ticket service's gRPC server span.
 func TestTraceCrossesServices(t *testing.T) {
-	lis, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	col := &collector{}
-	gs := grpc.NewServer()
-	collectortrace.RegisterTraceServiceServer(gs, col)
-	go func() { _ = gs.Serve(lis) }()
-	defer gs.Stop()
-	t.Setenv("OTEL_EXPORTER_OTLP_ENDPOINT", "http://"+lis.Addr().String())
-	t.Setenv("OTEL_EXPORTER_OTLP_INSECURE", "true")
-	t.Setenv("OTEL_BSP_SCHEDULE_DELAY", "50")
-
+	col := startCollector(t)
 	srv := startServe(t)
 	const traceID = "4bf92f3577b34da6a3ce929d0e0e4736"
 	srv.create(t, map[string]any{"subject": "跟踪这个请求"}, "traceparent", "00-"+traceID+"-00f067aa0ba902b7-01")

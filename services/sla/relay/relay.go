@@ -259,14 +259,11 @@ func (r *Relay) deliver(ctx context.Context, ev *ticketv1.Event) error {
 	id := sla.WorkflowID(r.Tenant, ev.GetTicketId())
 	policies := r.Policies()
 	policy := policies.Match(MatchTicket(r.Tenant, t))
-	switch ev.GetType() {
-	case ticketv1.EventType_EVENT_TYPE_TICKET_CREATED:
+	if ev.GetType() == ticketv1.EventType_EVENT_TYPE_TICKET_CREATED {
 		if policy == nil {
 			return nil
 		}
 		return r.start(ctx, id, startInput(r.Tenant, t, policy, t.GetVersion()))
-	case ticketv1.EventType_EVENT_TYPE_SLA_CHANGED:
-		return nil // the workflow's own writes
 	}
 	// The policy that covered the ticket before this change, if that can
 	// be told from the change (ok false: it cannot).
