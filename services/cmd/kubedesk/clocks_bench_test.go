@@ -194,12 +194,14 @@ func BenchmarkSLABreaches(b *testing.B) {
 			lastStart = s.started
 		}
 	}
-	pct := func(d []time.Duration, p float64) float64 {
-		slices.Sort(d)
-		return float64(d[int(float64(len(d)-1)*p)].Microseconds()) / 1000
-	}
 	if len(late) == 0 {
 		b.Fatal("no breach seen")
+	}
+	slices.Sort(late)
+	slices.Sort(startLag)
+	// pct is the p-quantile of d, which is sorted, in milliseconds.
+	pct := func(d []time.Duration, p float64) float64 {
+		return float64(d[int(float64(len(d)-1)*p)].Microseconds()) / 1000
 	}
 	if traceFile != "" {
 		if err := os.WriteFile(traceFile, []byte(trace.String()), 0o644); err != nil {
