@@ -509,11 +509,17 @@ func (c *clocks) snapshot(in *EscalationInput, now time.Time) SLAState {
 	for _, k := range clockKinds {
 		cl := c.clock(k)
 		target, cal := c.target(k)
-		if !cl.Started || target <= 0 {
+		// A clock without a target at the current priority is not shown,
+		// unless it has breached: a breach stays on the ticket (and in
+		// its reports) when the priority moves to one without targets.
+		if !cl.Started || (target <= 0 && !cl.Breached) {
 			continue
 		}
 		e := c.elapsed(k, now)
 		cs := ClockStatus{Kind: k, Target: target, Elapsed: e, Remaining: target - e, BreachedAt: cl.BreachedAt}
+		if target <= 0 {
+			cs.Target, cs.Remaining = 0, 0
+		}
 		switch {
 		case cl.Met:
 			cs.State, cs.Colour = StateMet, Grey

@@ -87,7 +87,9 @@ var localActivityOptions = workflow.LocalActivityOptions{
 //     the business time it had used;
 //   - a priority change keeps the elapsed time and applies the new targets:
 //     a clock already past its new target breaches at once. A breach is
-//     never undone and a clock met late stays marked with BreachedAt.
+//     never undone: a clock met late stays marked with BreachedAt, and a
+//     breached clock stays on the ticket when the new priority has no
+//     targets (the clocks that had not breached then go).
 //
 // Versioning: a change that alters the commands the workflow issues goes
 // behind workflow.GetVersion, and the history recorded before it stays in

@@ -334,6 +334,39 @@ func TestEscalationSignalPaths(t *testing.T) {
 	}
 }
 
+// A breach outlives its target: when the priority moves to one without
+// targets (P2 in the test policy), the breached clock stays on the ticket,
+// red, due at its breach, while the clocks that had not breached go.
+func TestBreachStaysAfterPriorityWithoutTargets(t *testing.T) {
+	m := monday10
+	f, err := runWorkflow(t, testInput(t, m, 1), nil, priority(30*time.Minute, 2), closeAt(time.Hour))
+	if err != nil {
+		t.Fatalf("workflow: %v", err)
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var got *SLAState
+	for i := range f.states {
+		if f.states[i].UpdatedAt.Equal(m.Add(30 * time.Minute)) {
+			got = &f.states[i]
+		}
+	}
+	if got == nil {
+		t.Fatalf("no state written at the priority change; written: %+v", f.states)
+	}
+	want := []ClockStatus{{
+		Kind: FirstResponse, State: StateBreached, Colour: Red,
+		Due: m.Add(15 * time.Minute), BreachedAt: m.Add(15 * time.Minute), Elapsed: 30 * time.Minute,
+	}}
+	same := func(a, b ClockStatus) bool {
+		return a.Kind == b.Kind && a.State == b.State && a.Colour == b.Colour && a.Due.Equal(b.Due) &&
+			a.BreachedAt.Equal(b.BreachedAt) && a.Elapsed == b.Elapsed && a.Target == b.Target && a.Remaining == b.Remaining
+	}
+	if got.Priority != 2 || !slices.EqualFunc(got.Clocks, want, same) {
+		t.Errorf("state at the change = priority %d, clocks %+v; want priority 2, clocks %+v", got.Priority, got.Clocks, want)
+	}
+}
+
 func TestBreachActions(t *testing.T) {
 	var (
 		mu   sync.Mutex
