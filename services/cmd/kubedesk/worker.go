@@ -30,6 +30,7 @@ func startClocks(ctx context.Context, cfg config.Config, log *slog.Logger, stack
 ) (func(context.Context) error, error) {
 	worker.SetProcessDefaults()
 	addr := cfg.TemporalAddress
+	var conn client.ConnectionOptions
 	if addr == "" {
 		srv, err := temporalserver.Start(ctx, temporalserver.Options{
 			DataDir:      cfg.DataDir,
@@ -43,6 +44,10 @@ func startClocks(ctx context.Context, cfg config.Config, log *slog.Logger, stack
 		stack.push("embedded Temporal server", func(context.Context) error { return srv.Stop() })
 		addr = srv.FrontendAddr()
 		log.Info("embedded Temporal server started", "frontend", addr, "namespace", cfg.TemporalNamespace)
+		// The embedded server is on loopback: the SDK's default gzip
+		// would compress every request and response only to inflate it
+		// again in the same process (about 3 % of a busy server's CPU).
+		conn.GrpcCompression = &client.GrpcCompressionNone{}
 	}
 	// Traces cross Temporal: a workflow started or signalled in a span
 	// runs, and calls its activities, in that trace (the context travels
@@ -52,19 +57,13 @@ func startClocks(ctx context.Context, cfg config.Config, log *slog.Logger, stack
 	if err != nil {
 		return nil, fmt.Errorf("temporal tracing: %w", err)
 	}
-	opts := client.Options{
-		HostPort:     addr,
-		Namespace:    cfg.TemporalNamespace,
-		Logger:       sdklog.NewStructuredLogger(slog.New(warnOnly{log.With("component", "temporal-sdk").Handler()})),
-		Interceptors: []interceptor.ClientInterceptor{tracing},
-	}
-	if cfg.TemporalAddress == "" {
-		// The embedded server is on loopback: the SDK's default gzip
-		// would compress every request and response only to inflate it
-		// again in the same process (about 3 % of a busy server's CPU).
-		opts.ConnectionOptions.GrpcCompression = &client.GrpcCompressionNone{}
-	}
-	c, err := client.DialContext(ctx, opts)
+	c, err := client.DialContext(ctx, client.Options{
+		HostPort:          addr,
+		Namespace:         cfg.TemporalNamespace,
+		Logger:            sdklog.NewStructuredLogger(slog.New(warnOnly{log.With("component", "temporal-sdk").Handler()})),
+		Interceptors:      []interceptor.ClientInterceptor{tracing},
+		ConnectionOptions: conn,
+	})
 	if err != nil {
 		return nil, fmt.Errorf("temporalAddress %s: %w", addr, err)
 	}
