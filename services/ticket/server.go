@@ -52,6 +52,7 @@ type Server struct {
 	ticketv1.UnimplementedTicketServiceServer
 
 	store  Store
+	reads  *sharedReads // WatchEvents' reads of the event stream
 	matrix Matrix
 	poll   time.Duration
 	// bookmarkEvery spaces the bookmarks of an idle watch stream.
@@ -73,6 +74,7 @@ func NewServer(store Store, cfg Config, log *slog.Logger) *Server {
 	}
 	return &Server{
 		store:         store,
+		reads:         newSharedReads(store),
 		matrix:        cfg.Matrix,
 		poll:          cfg.WatchPollInterval,
 		bookmarkEvery: cfg.WatchBookmarkInterval,
@@ -461,7 +463,7 @@ const watchBatch = 500
 func (s *Server) WatchEvents(req *ticketv1.WatchEventsRequest, stream grpc.ServerStreamingServer[ticketv1.WatchEventsResponse]) error {
 	ctx := stream.Context()
 	id := tenant.From(ctx)
-	notify, cancel := s.store.Subscribe(id)
+	notify, notified, cancel := s.reads.subscribe(id)
 	defer cancel()
 	poll := time.NewTicker(s.poll)
 	defer poll.Stop()
@@ -476,8 +478,12 @@ func (s *Server) WatchEvents(req *ticketv1.WatchEventsRequest, stream grpc.Serve
 	// and idle connections stay open through proxies.
 	bookmarkDue := true
 	idleSince := time.Now()
+	// The store notifications this stream has been woken for: a read of
+	// its page begun after them, by another stream, serves it too. The
+	// first read is the stream's own.
+	woke := uint64(fresh)
 	for {
-		events, err := s.store.ListEvents(ctx, id, cursor, watchBatch)
+		events, err := s.reads.list(ctx, id, cursor, watchBatch, woke)
 		if err != nil {
 			if errors.Is(err, ErrInvalidCursor) {
 				return status.Errorf(codes.InvalidArgument, "after_cursor: %q is not a cursor of this event stream; send back the cursor of an event you received, or nothing to start at the beginning", cursor)
@@ -507,7 +513,12 @@ func (s *Server) WatchEvents(req *ticketv1.WatchEventsRequest, stream grpc.Serve
 		case <-ctx.Done():
 			return nil
 		case <-notify:
+			woke = notified()
 		case <-poll.C:
+			// Events a notification did not announce (on PostgreSQL, one
+			// that became visible when an older transaction finished): a
+			// read of its own.
+			woke = fresh
 		}
 	}
 }
