@@ -533,7 +533,7 @@ func (s *Server) storeError(ctx context.Context, err error, id string) error {
 		return status.Errorf(codes.NotFound, "ticket %q not found", id)
 	case errors.Is(err, ErrIdempotencyMismatch):
 		return status.Error(codes.InvalidArgument, "Idempotency-Key: this key was already used for a different request; use a new key for a new request")
-	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
+	case isContextError(err):
 		return status.FromContextError(err).Err()
 	}
 	s.log.ErrorContext(ctx, "ticket store failed", "err", err)
