@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"os"
 	"slices"
 	"sync"
 	"time"
@@ -33,9 +32,6 @@ func startClocks(ctx context.Context, cfg config.Config, log *slog.Logger, stack
 	addr := cfg.TemporalAddress
 	var conn client.ConnectionOptions
 	if addr == "" {
-		if setEmbeddedGCPercent(os.Getenv) {
-			log.Info("GOGC unset: garbage collector target for the embedded Temporal server", "gogc", embeddedGCPercent)
-		}
 		srv, err := temporalserver.Start(ctx, temporalserver.Options{
 			DataDir:      cfg.DataDir,
 			FrontendAddr: cfg.TemporalListenAddr,
