@@ -12,7 +12,8 @@
 //     one, <DataDir>/temporal-visibility.db, so that each has SQLite's
 //     writer lock to itself (or in-memory databases when DataDir is ""); the
 //     schema created on first start, the namespaces created on every start
-//     when missing;
+//     when missing; visibility indexed for the searches kubedesk makes (see
+//     trimVisibility);
 //   - one history shard, which is all one process needs and cannot be changed
 //     once the database exists;
 //   - static membership on loopback instead of ringpop, so no membership
@@ -513,11 +514,7 @@ func prepareDatabase(opts Options, p config.Persistence) error {
 			case errors.Is(err, os.ErrNotExist):
 				// SetupSchema creates the tables of both stores; each file
 				// uses its own.
-				err := sqliteschema.SetupSchema(sqlCfg)
-				if err == nil && sqlCfg != execution {
-					err = trimVisibilityIndexes(sqlCfg.DatabaseName)
-				}
-				if err != nil {
+				if err := sqliteschema.SetupSchema(sqlCfg); err != nil {
 					// Leave no half-made database behind: the next start
 					// would take it for a complete one.
 					_ = os.Remove(sqlCfg.DatabaseName)
@@ -526,6 +523,11 @@ func prepareDatabase(opts Options, p config.Persistence) error {
 			case err != nil:
 				return fmt.Errorf("Options.DataDir: %w", err)
 			}
+		}
+		// On every start, so that a data dir made before a trim catches up.
+		visibility := p.DataStores[p.VisibilityStore].SQL.DatabaseName
+		if err := trimVisibility(visibility); err != nil {
+			return fmt.Errorf("%s: %w", visibility, err)
 		}
 	}
 
