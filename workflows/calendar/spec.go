@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -77,7 +78,7 @@ func New(spec Spec) (*Calendar, error) {
 		// between a laptop and a pod.
 		fail("timeZone", `"Local" is the host's zone; name an IANA time zone such as "Asia/Shanghai" or "UTC"`)
 	default:
-		loc, err := time.LoadLocation(spec.TimeZone)
+		loc, err := loadLocation(spec.TimeZone)
 		if err != nil {
 			fail("timeZone", `%q is not an IANA time zone (e.g. "Asia/Shanghai", "Europe/Berlin", "UTC")`, spec.TimeZone)
 		}
@@ -95,6 +96,25 @@ func New(spec Spec) (*Calendar, error) {
 	}
 	c.closed = closedRuns(holidays, c.extraDays)
 	return c, nil
+}
+
+// locations caches the zones loadLocation loaded, by name.
+var locations sync.Map // string -> *time.Location
+
+// loadLocation is time.LoadLocation, which reads and parses the zone's
+// file on every call, with the zones it loaded kept: an SLA workflow
+// builds its calendar anew on each of its tasks. Names that fail are not
+// kept, so the cache holds valid IANA names only.
+func loadLocation(name string) (*time.Location, error) {
+	if loc, ok := locations.Load(name); ok {
+		return loc.(*time.Location), nil
+	}
+	loc, err := time.LoadLocation(name)
+	if err != nil {
+		return nil, err
+	}
+	locations.Store(name, loc)
+	return loc, nil
 }
 
 type failFunc func(path, format string, args ...any)
