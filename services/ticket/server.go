@@ -426,11 +426,40 @@ func (s *Server) SetTicketSLA(ctx context.Context, req *ticketv1.SetTicketSLAReq
 	if err != nil {
 		return nil, err
 	}
-	t, err := s.store.SetSLA(ctx, tenant.From(ctx), req.GetTicketId(), sla)
+	var escalate Mutation
+	if e := req.GetEscalation(); e.GetGroup() != "" || e.GetRaisePriorityFrom() != ticketv1.Priority_PRIORITY_UNSPECIFIED {
+		now := s.now()
+		escalate = func(t *Ticket) ([]Change, error) { return s.escalate(t, e, now) }
+	}
+	t, err := s.store.SetSLA(ctx, tenant.From(ctx), req.GetTicketId(), sla, escalate)
 	if err != nil {
 		return nil, s.storeError(ctx, err, req.GetTicketId())
 	}
 	return &ticketv1.SetTicketSLAResponse{Ticket: ToProto(t)}, nil
+}
+
+// escalate applies what an SLA breach does to the ticket, each change
+// only where still due: a move to e.Group, and a priority one step up
+// from e.RaisePriorityFrom (urgency first, then impact). A closed ticket
+// is left alone.
+func (s *Server) escalate(t *Ticket, e *ticketv1.SLAEscalation, now time.Time) ([]Change, error) {
+	if t.Status == StatusClosed {
+		return nil, nil
+	}
+	update := &ticketv1.Ticket{Group: e.GetGroup()}
+	var paths []string
+	if update.Group != "" {
+		paths = append(paths, "group")
+	}
+	if from := e.GetRaisePriorityFrom(); from != ticketv1.Priority_PRIORITY_UNSPECIFIED && int(from) == int(t.Priority) {
+		switch {
+		case t.Urgency > 1:
+			update.Urgency, paths = int32(t.Urgency-1), append(paths, "urgency")
+		case t.Impact > 1:
+			update.Impact, paths = int32(t.Impact-1), append(paths, "impact")
+		}
+	}
+	return s.apply(t, update, paths, now)
 }
 
 // ListComments implements ticketv1.TicketServiceServer.

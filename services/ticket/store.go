@@ -120,9 +120,17 @@ type Store interface {
 	// lock. It neither bumps Version nor UpdateTime. When the stored SLA has
 	// a later UpdateTime than sla's, it writes nothing (a stale write from a
 	// retry). When a clock's state changes (see SLAChanges) it writes an
-	// EventSLAChanged event. It returns the ticket as stored afterwards;
-	// ErrNotFound for an unknown ticket.
-	SetSLA(ctx context.Context, tenant, id string, sla SLA) (Ticket, error)
+	// EventSLAChanged event.
+	//
+	// A non-nil escalate then runs on the ticket in the same transaction,
+	// stale SLA or not, as UpdateTicket's mutate does: if it returns
+	// changes, the ticket is written with Version+1 and UpdateTime = now,
+	// plus an EventTicketUpdated event after the SLA's; if it fails, nothing
+	// is written and its error is returned as it is.
+	//
+	// It returns the ticket as stored afterwards; ErrNotFound for an
+	// unknown ticket.
+	SetSLA(ctx context.Context, tenant, id string, sla SLA, escalate Mutation) (Ticket, error)
 	// ListComments returns up to limit comments of the ticket with ID >
 	// afterID, oldest first; ErrNotFound when the ticket does not exist.
 	ListComments(ctx context.Context, tenant, ticketID, afterID string, limit int) ([]Comment, error)

@@ -282,10 +282,11 @@ func (s *Postgres) UpdateTicket(ctx context.Context, tenant, id string, mutate t
 // SetSLA implements ticket.Store: lock the ticket as UpdateTicket does (so
 // its events stay in commit order), write the SLA columns and, when a
 // clock's state changed, the event in one statement, commit.
-func (s *Postgres) SetSLA(ctx context.Context, tenant, id string, sla ticket.SLA) (ticket.Ticket, error) {
+func (s *Postgres) SetSLA(ctx context.Context, tenant, id string, sla ticket.SLA, escalate ticket.Mutation) (ticket.Ticket, error) {
 	var (
-		out        ticket.Ticket
-		wroteEvent bool
+		out    ticket.Ticket
+		wrote  bool // an event
+		mutErr error
 	)
 	err := s.inTx(ctx, func(tx pgx.Tx) error {
 		cur, _, err := s.lockTicket(ctx, tx, tenant, id, ticket.Idempotency{})
@@ -294,32 +295,55 @@ func (s *Postgres) SetSLA(ctx context.Context, tenant, id string, sla ticket.SLA
 		}
 		next, write, changed, changes := setSLA(cur, sla)
 		out = next
-		if !write {
-			return errNothingToWrite
-		}
-		row, err := encodeSLA(next.SLA)
-		if err != nil {
-			return err
-		}
-		args := []any{tenant, id, row.json, row.state, nullTime(row.nextDue), nullTime(row.updateTime)}
-		sql := pgSetSLA
-		if changed {
-			payload, err := encodePayload(ctx, next, nil, changes)
+		if write {
+			row, err := encodeSLA(next.SLA)
 			if err != nil {
 				return err
 			}
-			sql, args = pgSetSLAEvent, append(args, payload, now())
+			args := []any{tenant, id, row.json, row.state, nullTime(row.nextDue), nullTime(row.updateTime)}
+			sql := pgSetSLA
+			if changed {
+				payload, err := encodePayload(ctx, next, nil, changes)
+				if err != nil {
+					return err
+				}
+				sql, args = pgSetSLAEvent, append(args, payload, now())
+			}
+			if _, err := tx.Exec(ctx, sql, args...); err != nil {
+				return fmt.Errorf("writing SLA: %w", err)
+			}
+			wrote = changed
 		}
-		if _, err := tx.Exec(ctx, sql, args...); err != nil {
-			return fmt.Errorf("writing SLA: %w", err)
+		var escalated ticket.Ticket
+		if escalate != nil {
+			if escalated, changes, err = mutateTicket(next, escalate, now()); err != nil {
+				mutErr = err
+				return err
+			}
 		}
-		wroteEvent = changed
+		if escalate == nil || len(changes) == 0 {
+			if !write {
+				return errNothingToWrite
+			}
+			return nil
+		}
+		payload, err := encodePayload(ctx, escalated, nil, changes)
+		if err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, pgUpdateTicket, pgWriteArgs(escalated, ticket.EventTicketUpdated, payload)...); err != nil {
+			return fmt.Errorf("writing ticket: %w", err)
+		}
+		out, wrote = escalated, true
 		return nil
 	})
+	if mutErr != nil {
+		return ticket.Ticket{}, mutErr // the caller's own error, untouched
+	}
 	if err != nil {
 		return ticket.Ticket{}, fmt.Errorf("set SLA of ticket %s: %w", id, err)
 	}
-	if wroteEvent {
+	if wrote {
 		s.committed(tenant)
 	}
 	return out, nil

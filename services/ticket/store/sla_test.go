@@ -56,7 +56,7 @@ func TestSetSLA(t *testing.T) {
 				State: ticket.SLAMet, Colour: ticket.ColourRed, NextDue: hours(100),
 				UpdateTime: hours(0.5),
 			}
-			got, err := s.SetSLA(ctx, "acme", tk.ID, in)
+			got, err := s.SetSLA(ctx, "acme", tk.ID, in, nil)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -113,7 +113,7 @@ func TestSetSLA(t *testing.T) {
 				clock(ticket.ClockFirstResponse, ticket.SLAWarning, hours(1.25)),
 				clock(ticket.ClockResolution, ticket.SLAOK, hours(9)),
 			}}
-			got, err := s.SetSLA(ctx, "acme", tk.ID, in)
+			got, err := s.SetSLA(ctx, "acme", tk.ID, in, nil)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -134,7 +134,7 @@ func TestSetSLA(t *testing.T) {
 				{Clock: ticket.ClockFirstResponse, State: ticket.SLABreached, Due: hours(1.25), BreachTime: hours(1.25)},
 				clock(ticket.ClockResolution, ticket.SLAOK, hours(9)),
 			}}
-			got, err := s.SetSLA(ctx, "acme", tk.ID, in)
+			got, err := s.SetSLA(ctx, "acme", tk.ID, in, nil)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -158,7 +158,7 @@ func TestSetSLA(t *testing.T) {
 
 			// A clock that goes away counts too.
 			in.UpdateTime, in.Clocks = hours(1.6), in.Clocks[1:]
-			if _, err := s.SetSLA(ctx, "acme", tk.ID, in); err != nil {
+			if _, err := s.SetSLA(ctx, "acme", tk.ID, in, nil); err != nil {
 				t.Fatal(err)
 			}
 			e = lastEvent(t, s, "acme")
@@ -174,7 +174,7 @@ func TestSetSLA(t *testing.T) {
 			stale := ticket.SLA{Policy: "old", UpdateTime: hours(1), Clocks: []ticket.SLAClockStatus{
 				clock(ticket.ClockResolution, ticket.SLAWarning, hours(2)),
 			}}
-			got, err := s.SetSLA(ctx, "acme", tk.ID, stale)
+			got, err := s.SetSLA(ctx, "acme", tk.ID, stale, nil)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -190,7 +190,7 @@ func TestSetSLA(t *testing.T) {
 			// The same update time again (a retry of the last write) is not
 			// stale: it is stored, and changes nothing here.
 			same := *before.SLA
-			if _, err := s.SetSLA(ctx, "acme", tk.ID, same); err != nil {
+			if _, err := s.SetSLA(ctx, "acme", tk.ID, same, nil); err != nil {
 				t.Fatal(err)
 			}
 			if m := events(t, s, "acme"); m != n {
@@ -230,11 +230,11 @@ func TestSetSLA(t *testing.T) {
 
 		t.Run("unknown ticket and other tenant", func(t *testing.T) {
 			in := ticket.SLA{UpdateTime: hours(50), Clocks: []ticket.SLAClockStatus{clock(ticket.ClockResolution, ticket.SLAOK, hours(60))}}
-			if _, err := s.SetSLA(ctx, "acme", id(99), in); !errors.Is(err, ticket.ErrNotFound) {
+			if _, err := s.SetSLA(ctx, "acme", id(99), in, nil); !errors.Is(err, ticket.ErrNotFound) {
 				t.Errorf("SetSLA of a missing ticket: err = %v, want ErrNotFound", err)
 			}
 			before, _ := s.GetTicket(ctx, "acme", tk.ID)
-			if _, err := s.SetSLA(ctx, "tenant-b", tk.ID, in); !errors.Is(err, ticket.ErrNotFound) {
+			if _, err := s.SetSLA(ctx, "tenant-b", tk.ID, in, nil); !errors.Is(err, ticket.ErrNotFound) {
 				t.Errorf("SetSLA of another tenant's ticket: err = %v, want ErrNotFound", err)
 			}
 			if read, _ := s.GetTicket(ctx, "acme", tk.ID); !cmp.Equal(before, read) {
@@ -242,6 +242,100 @@ func TestSetSLA(t *testing.T) {
 			}
 			if n := events(t, s, "tenant-b"); n != 0 {
 				t.Errorf("tenant-b events = %d, want none", n)
+			}
+		})
+	})
+}
+
+// setGroup is a mutation moving a ticket to group, as an SLA escalation
+// does; a ticket there already is left alone.
+func setGroup(group string) ticket.Mutation {
+	return func(t *ticket.Ticket) ([]ticket.Change, error) {
+		if t.Group == group {
+			return nil, nil
+		}
+		ch := ticket.Change{Field: "group", Old: t.Group, New: group}
+		t.Group = group
+		return []ticket.Change{ch}, nil
+	}
+}
+
+func TestSetSLAEscalation(t *testing.T) {
+	contract(t, func(t *testing.T, s ticket.Store) {
+		tk := create(t, s, fixture("acme", 1))
+		breached := ticket.SLA{Policy: "acme/standard", UpdateTime: hours(2), Clocks: []ticket.SLAClockStatus{
+			{Clock: ticket.ClockFirstResponse, State: ticket.SLABreached, Due: hours(1), Remaining: -time.Hour, Target: time.Hour, BreachTime: hours(1)},
+		}}
+
+		t.Run("the breach and its escalation in one transaction", func(t *testing.T) {
+			n := events(t, s, "acme")
+			got, err := s.SetSLA(ctx, "acme", tk.ID, breached, setGroup("escalation"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got.Group != "escalation" || got.Version != tk.Version+1 || got.SLA == nil || got.SLA.State != ticket.SLABreached {
+				t.Errorf("SetSLA returned group %q, version %d, SLA %+v; want escalation, %d, breached", got.Group, got.Version, got.SLA, tk.Version+1)
+			}
+			if read, _ := s.GetTicket(ctx, "acme", tk.ID); !cmp.Equal(got, read) {
+				t.Errorf("stored ticket (-returned +read):\n%s", cmp.Diff(got, read))
+			}
+			all := allEvents(t, s, "acme")
+			if len(all) != n+2 {
+				t.Fatalf("events = %d, want %d (the SLA's, then the update's)", len(all), n+2)
+			}
+			sla, upd := all[n], all[n+1]
+			if sla.Type != ticket.EventSLAChanged || sla.Ticket.Group != tk.Group || sla.Ticket.Version != tk.Version {
+				t.Errorf("first event %s with group %q, version %d; want %s before the move (%q, %d)",
+					sla.Type, sla.Ticket.Group, sla.Ticket.Version, ticket.EventSLAChanged, tk.Group, tk.Version)
+			}
+			want := []ticket.Change{{Field: "group", Old: tk.Group, New: "escalation"}}
+			if upd.Type != ticket.EventTicketUpdated || !cmp.Equal(want, upd.Changes) || !cmp.Equal(got, upd.Ticket) {
+				t.Errorf("second event %s, changes %v, ticket (-returned +event):\n%s; want %s with %v",
+					upd.Type, upd.Changes, cmp.Diff(got, upd.Ticket), ticket.EventTicketUpdated, want)
+			}
+		})
+
+		t.Run("a retry changes nothing more", func(t *testing.T) {
+			before, _ := s.GetTicket(ctx, "acme", tk.ID)
+			n := events(t, s, "acme")
+			got, err := s.SetSLA(ctx, "acme", tk.ID, breached, setGroup("escalation"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !cmp.Equal(before, got) || events(t, s, "acme") != n {
+				t.Errorf("a repeated escalation wrote: (-before +got)\n%s", cmp.Diff(before, got))
+			}
+		})
+
+		t.Run("a stale state still escalates", func(t *testing.T) {
+			before, _ := s.GetTicket(ctx, "acme", tk.ID)
+			n := events(t, s, "acme")
+			stale := breached
+			stale.UpdateTime, stale.Policy = hours(1.5), "old"
+			got, err := s.SetSLA(ctx, "acme", tk.ID, stale, setGroup("tier-2"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got.Group != "tier-2" || !cmp.Equal(before.SLA, got.SLA) {
+				t.Errorf("group %q, SLA (-stored +got):\n%s; want tier-2 and the stored SLA", got.Group, cmp.Diff(before.SLA, got.SLA))
+			}
+			if e := lastEvent(t, s, "acme"); events(t, s, "acme") != n+1 || e.Type != ticket.EventTicketUpdated {
+				t.Errorf("events %d, last %s; want %d, the update", events(t, s, "acme"), e.Type, n+1)
+			}
+		})
+
+		t.Run("a failed escalation writes nothing", func(t *testing.T) {
+			before, _ := s.GetTicket(ctx, "acme", tk.ID)
+			n := events(t, s, "acme")
+			boom := errors.New("boom")
+			newer := breached
+			newer.UpdateTime = hours(3)
+			_, err := s.SetSLA(ctx, "acme", tk.ID, newer, func(*ticket.Ticket) ([]ticket.Change, error) { return nil, boom })
+			if err != boom { //nolint:errorlint // the mutation's own error, untouched
+				t.Errorf("err = %v, want the mutation's error as it is", err)
+			}
+			if read, _ := s.GetTicket(ctx, "acme", tk.ID); !cmp.Equal(before, read) || events(t, s, "acme") != n {
+				t.Errorf("a failed escalation changed the ticket: (-before +read)\n%s", cmp.Diff(before, read))
 			}
 		})
 	})
@@ -290,7 +384,7 @@ func setupSLAList(t *testing.T, s ticket.Store, tenant string) []ticket.Ticket {
 		case ticket.SLAPaused, ticket.SLAMet:
 			sla.Clocks = []ticket.SLAClockStatus{clock(ticket.ClockResolution, f.state, time.Time{})}
 		}
-		got, err := s.SetSLA(ctx, tenant, tk.ID, sla)
+		got, err := s.SetSLA(ctx, tenant, tk.ID, sla, nil)
 		if err != nil {
 			t.Fatal(err)
 		}

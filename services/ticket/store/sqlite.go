@@ -273,9 +273,12 @@ func (s *SQLite) UpdateTicket(ctx context.Context, tenant, id string, mutate tic
 }
 
 // SetSLA implements ticket.Store.
-func (s *SQLite) SetSLA(ctx context.Context, tenant, id string, sla ticket.SLA) (ticket.Ticket, error) {
-	var out ticket.Ticket
-	var wroteEvent bool
+func (s *SQLite) SetSLA(ctx context.Context, tenant, id string, sla ticket.SLA, escalate ticket.Mutation) (ticket.Ticket, error) {
+	var (
+		out    ticket.Ticket
+		wrote  bool // an event
+		mutErr error
+	)
 	err := s.db.WriteTx(ctx, func(tx *sql.Tx) error {
 		cur, err := scanSQLiteTicket(tx.StmtContext(ctx, s.w.getTicket).QueryRowContext(ctx, tenant, id))
 		if err != nil {
@@ -283,31 +286,54 @@ func (s *SQLite) SetSLA(ctx context.Context, tenant, id string, sla ticket.SLA) 
 		}
 		next, write, changed, changes := setSLA(cur, sla)
 		out = next
-		if !write {
+		if write {
+			row, err := encodeSLA(next.SLA)
+			if err != nil {
+				return err
+			}
+			if _, err := tx.StmtContext(ctx, s.w.setSLA).ExecContext(ctx, string(row.json), row.state,
+				nullMicros(row.nextDue), nullMicros(row.updateTime), tenant, id); err != nil {
+				return fmt.Errorf("writing SLA: %w", err)
+			}
+		}
+		if changed {
+			payload, err := encodePayload(ctx, next, nil, changes)
+			if err != nil {
+				return err
+			}
+			if err := s.insertEvent(ctx, tx, next, ticket.EventSLAChanged, payload, now()); err != nil {
+				return err
+			}
+			wrote = true
+		}
+		if escalate == nil {
 			return nil
 		}
-		row, err := encodeSLA(next.SLA)
+		escalated, changes, err := mutateTicket(next, escalate, now())
+		if err != nil {
+			mutErr = err
+			return err
+		}
+		if len(changes) == 0 {
+			return nil
+		}
+		payload, err := encodePayload(ctx, escalated, nil, changes)
 		if err != nil {
 			return err
 		}
-		if _, err := tx.StmtContext(ctx, s.w.setSLA).ExecContext(ctx, string(row.json), row.state,
-			nullMicros(row.nextDue), nullMicros(row.updateTime), tenant, id); err != nil {
-			return fmt.Errorf("writing SLA: %w", err)
-		}
-		if !changed {
-			return nil
-		}
-		payload, err := encodePayload(ctx, next, nil, changes)
-		if err != nil {
+		if err := s.writeTicket(ctx, tx, next, escalated); err != nil {
 			return err
 		}
-		wroteEvent = true
-		return s.insertEvent(ctx, tx, next, ticket.EventSLAChanged, payload, now())
+		out, wrote = escalated, true
+		return s.insertEvent(ctx, tx, escalated, ticket.EventTicketUpdated, payload, escalated.UpdateTime)
 	})
+	if mutErr != nil {
+		return ticket.Ticket{}, mutErr // the caller's own error, untouched
+	}
 	if err != nil {
 		return ticket.Ticket{}, fmt.Errorf("set SLA of ticket %s: %w", id, err)
 	}
-	if wroteEvent {
+	if wrote {
 		s.hub.Notify(tenant)
 	}
 	return out, nil

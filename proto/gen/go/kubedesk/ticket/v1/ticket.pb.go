@@ -2101,7 +2101,12 @@ type SetTicketSLARequest struct {
 	state    protoimpl.MessageState `protogen:"open.v1"`
 	TicketId string                 `protobuf:"bytes,1,opt,name=ticket_id,json=ticketId,proto3" json:"ticket_id,omitempty"`
 	// The new SLA state; its output-only summary fields are recomputed.
-	Sla           *TicketSLA `protobuf:"bytes,2,opt,name=sla,proto3" json:"sla,omitempty"`
+	Sla *TicketSLA `protobuf:"bytes,2,opt,name=sla,proto3" json:"sla,omitempty"`
+	// What the breach this state records does to the ticket, if anything.
+	// It applies even when the state itself is older than the one stored
+	// (the breach happened either way), and each of its changes only where
+	// still due, so a retried call changes nothing more.
+	Escalation    *SLAEscalation `protobuf:"bytes,3,opt,name=escalation,proto3" json:"escalation,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -2150,6 +2155,71 @@ func (x *SetTicketSLARequest) GetSla() *TicketSLA {
 	return nil
 }
 
+func (x *SetTicketSLARequest) GetEscalation() *SLAEscalation {
+	if x != nil {
+		return x.Escalation
+	}
+	return nil
+}
+
+// SLAEscalation is what an SLA policy's breach actions change on the
+// ticket itself.
+type SLAEscalation struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Move the ticket to this group; empty leaves the group.
+	Group string `protobuf:"bytes,1,opt,name=group,proto3" json:"group,omitempty"`
+	// Raise the priority one step (P3 to P2) if the ticket is still at this
+	// priority: urgency goes up one step, or impact once urgency is highest.
+	// Unspecified, or a ticket at P1 already, leaves it.
+	RaisePriorityFrom Priority `protobuf:"varint,2,opt,name=raise_priority_from,json=raisePriorityFrom,proto3,enum=kubedesk.ticket.v1.Priority" json:"raise_priority_from,omitempty"`
+	unknownFields     protoimpl.UnknownFields
+	sizeCache         protoimpl.SizeCache
+}
+
+func (x *SLAEscalation) Reset() {
+	*x = SLAEscalation{}
+	mi := &file_kubedesk_ticket_v1_ticket_proto_msgTypes[23]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SLAEscalation) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SLAEscalation) ProtoMessage() {}
+
+func (x *SLAEscalation) ProtoReflect() protoreflect.Message {
+	mi := &file_kubedesk_ticket_v1_ticket_proto_msgTypes[23]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SLAEscalation.ProtoReflect.Descriptor instead.
+func (*SLAEscalation) Descriptor() ([]byte, []int) {
+	return file_kubedesk_ticket_v1_ticket_proto_rawDescGZIP(), []int{23}
+}
+
+func (x *SLAEscalation) GetGroup() string {
+	if x != nil {
+		return x.Group
+	}
+	return ""
+}
+
+func (x *SLAEscalation) GetRaisePriorityFrom() Priority {
+	if x != nil {
+		return x.RaisePriorityFrom
+	}
+	return Priority_PRIORITY_UNSPECIFIED
+}
+
 type SetTicketSLAResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The ticket with the SLA state now stored.
@@ -2160,7 +2230,7 @@ type SetTicketSLAResponse struct {
 
 func (x *SetTicketSLAResponse) Reset() {
 	*x = SetTicketSLAResponse{}
-	mi := &file_kubedesk_ticket_v1_ticket_proto_msgTypes[23]
+	mi := &file_kubedesk_ticket_v1_ticket_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2172,7 +2242,7 @@ func (x *SetTicketSLAResponse) String() string {
 func (*SetTicketSLAResponse) ProtoMessage() {}
 
 func (x *SetTicketSLAResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_kubedesk_ticket_v1_ticket_proto_msgTypes[23]
+	mi := &file_kubedesk_ticket_v1_ticket_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2185,7 +2255,7 @@ func (x *SetTicketSLAResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetTicketSLAResponse.ProtoReflect.Descriptor instead.
 func (*SetTicketSLAResponse) Descriptor() ([]byte, []int) {
-	return file_kubedesk_ticket_v1_ticket_proto_rawDescGZIP(), []int{23}
+	return file_kubedesk_ticket_v1_ticket_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *SetTicketSLAResponse) GetTicket() *Ticket {
@@ -2330,10 +2400,16 @@ const file_kubedesk_ticket_v1_ticket_proto_rawDesc = "" +
 	"\x05event\x18\x01 \x01(\v2\x19.kubedesk.ticket.v1.EventR\x05event\x128\n" +
 	"\bbookmark\x18\x02 \x01(\v2\x1c.kubedesk.ticket.v1.BookmarkR\bbookmark\"\"\n" +
 	"\bBookmark\x12\x16\n" +
-	"\x06cursor\x18\x01 \x01(\tR\x06cursor\"v\n" +
+	"\x06cursor\x18\x01 \x01(\tR\x06cursor\"\xb9\x01\n" +
 	"\x13SetTicketSLARequest\x12&\n" +
 	"\tticket_id\x18\x01 \x01(\tB\t\xbaH\x06r\x04\x10\x01\x18@R\bticketId\x127\n" +
-	"\x03sla\x18\x02 \x01(\v2\x1d.kubedesk.ticket.v1.TicketSLAB\x06\xbaH\x03\xc8\x01\x01R\x03sla\"J\n" +
+	"\x03sla\x18\x02 \x01(\v2\x1d.kubedesk.ticket.v1.TicketSLAB\x06\xbaH\x03\xc8\x01\x01R\x03sla\x12A\n" +
+	"\n" +
+	"escalation\x18\x03 \x01(\v2!.kubedesk.ticket.v1.SLAEscalationR\n" +
+	"escalation\"\x87\x01\n" +
+	"\rSLAEscalation\x12\x1e\n" +
+	"\x05group\x18\x01 \x01(\tB\b\xbaH\x05r\x03\x18\xc8\x01R\x05group\x12V\n" +
+	"\x13raise_priority_from\x18\x02 \x01(\x0e2\x1c.kubedesk.ticket.v1.PriorityB\b\xbaH\x05\x82\x01\x02\x10\x01R\x11raisePriorityFrom\"J\n" +
 	"\x14SetTicketSLAResponse\x122\n" +
 	"\x06ticket\x18\x01 \x01(\v2\x1a.kubedesk.ticket.v1.TicketR\x06ticket*\x8f\x01\n" +
 	"\x06Status\x12\x16\n" +
@@ -2419,7 +2495,7 @@ func file_kubedesk_ticket_v1_ticket_proto_rawDescGZIP() []byte {
 }
 
 var file_kubedesk_ticket_v1_ticket_proto_enumTypes = make([]protoimpl.EnumInfo, 9)
-var file_kubedesk_ticket_v1_ticket_proto_msgTypes = make([]protoimpl.MessageInfo, 25)
+var file_kubedesk_ticket_v1_ticket_proto_msgTypes = make([]protoimpl.MessageInfo, 26)
 var file_kubedesk_ticket_v1_ticket_proto_goTypes = []any{
 	(Status)(0),                   // 0: kubedesk.ticket.v1.Status
 	(Priority)(0),                 // 1: kubedesk.ticket.v1.Priority
@@ -2453,48 +2529,49 @@ var file_kubedesk_ticket_v1_ticket_proto_goTypes = []any{
 	(*WatchEventsResponse)(nil),   // 29: kubedesk.ticket.v1.WatchEventsResponse
 	(*Bookmark)(nil),              // 30: kubedesk.ticket.v1.Bookmark
 	(*SetTicketSLARequest)(nil),   // 31: kubedesk.ticket.v1.SetTicketSLARequest
-	(*SetTicketSLAResponse)(nil),  // 32: kubedesk.ticket.v1.SetTicketSLAResponse
-	nil,                           // 33: kubedesk.ticket.v1.Ticket.CustomFieldsEntry
-	(*timestamppb.Timestamp)(nil), // 34: google.protobuf.Timestamp
-	(*durationpb.Duration)(nil),   // 35: google.protobuf.Duration
-	(*fieldmaskpb.FieldMask)(nil), // 36: google.protobuf.FieldMask
+	(*SLAEscalation)(nil),         // 32: kubedesk.ticket.v1.SLAEscalation
+	(*SetTicketSLAResponse)(nil),  // 33: kubedesk.ticket.v1.SetTicketSLAResponse
+	nil,                           // 34: kubedesk.ticket.v1.Ticket.CustomFieldsEntry
+	(*timestamppb.Timestamp)(nil), // 35: google.protobuf.Timestamp
+	(*durationpb.Duration)(nil),   // 36: google.protobuf.Duration
+	(*fieldmaskpb.FieldMask)(nil), // 37: google.protobuf.FieldMask
 }
 var file_kubedesk_ticket_v1_ticket_proto_depIdxs = []int32{
 	0,  // 0: kubedesk.ticket.v1.Ticket.status:type_name -> kubedesk.ticket.v1.Status
 	1,  // 1: kubedesk.ticket.v1.Ticket.priority:type_name -> kubedesk.ticket.v1.Priority
 	2,  // 2: kubedesk.ticket.v1.Ticket.channel:type_name -> kubedesk.ticket.v1.Channel
 	9,  // 3: kubedesk.ticket.v1.Ticket.requester:type_name -> kubedesk.ticket.v1.Requester
-	33, // 4: kubedesk.ticket.v1.Ticket.custom_fields:type_name -> kubedesk.ticket.v1.Ticket.CustomFieldsEntry
-	34, // 5: kubedesk.ticket.v1.Ticket.create_time:type_name -> google.protobuf.Timestamp
-	34, // 6: kubedesk.ticket.v1.Ticket.update_time:type_name -> google.protobuf.Timestamp
-	34, // 7: kubedesk.ticket.v1.Ticket.solve_time:type_name -> google.protobuf.Timestamp
+	34, // 4: kubedesk.ticket.v1.Ticket.custom_fields:type_name -> kubedesk.ticket.v1.Ticket.CustomFieldsEntry
+	35, // 5: kubedesk.ticket.v1.Ticket.create_time:type_name -> google.protobuf.Timestamp
+	35, // 6: kubedesk.ticket.v1.Ticket.update_time:type_name -> google.protobuf.Timestamp
+	35, // 7: kubedesk.ticket.v1.Ticket.solve_time:type_name -> google.protobuf.Timestamp
 	12, // 8: kubedesk.ticket.v1.Ticket.sla:type_name -> kubedesk.ticket.v1.TicketSLA
 	5,  // 9: kubedesk.ticket.v1.SLAClockStatus.clock:type_name -> kubedesk.ticket.v1.SLAClock
 	3,  // 10: kubedesk.ticket.v1.SLAClockStatus.state:type_name -> kubedesk.ticket.v1.SLAState
 	4,  // 11: kubedesk.ticket.v1.SLAClockStatus.colour:type_name -> kubedesk.ticket.v1.SLAColour
-	34, // 12: kubedesk.ticket.v1.SLAClockStatus.due_time:type_name -> google.protobuf.Timestamp
-	35, // 13: kubedesk.ticket.v1.SLAClockStatus.remaining:type_name -> google.protobuf.Duration
-	35, // 14: kubedesk.ticket.v1.SLAClockStatus.target:type_name -> google.protobuf.Duration
-	34, // 15: kubedesk.ticket.v1.SLAClockStatus.breach_time:type_name -> google.protobuf.Timestamp
+	35, // 12: kubedesk.ticket.v1.SLAClockStatus.due_time:type_name -> google.protobuf.Timestamp
+	36, // 13: kubedesk.ticket.v1.SLAClockStatus.remaining:type_name -> google.protobuf.Duration
+	36, // 14: kubedesk.ticket.v1.SLAClockStatus.target:type_name -> google.protobuf.Duration
+	35, // 15: kubedesk.ticket.v1.SLAClockStatus.breach_time:type_name -> google.protobuf.Timestamp
 	11, // 16: kubedesk.ticket.v1.TicketSLA.clocks:type_name -> kubedesk.ticket.v1.SLAClockStatus
 	3,  // 17: kubedesk.ticket.v1.TicketSLA.state:type_name -> kubedesk.ticket.v1.SLAState
 	4,  // 18: kubedesk.ticket.v1.TicketSLA.colour:type_name -> kubedesk.ticket.v1.SLAColour
-	34, // 19: kubedesk.ticket.v1.TicketSLA.next_due_time:type_name -> google.protobuf.Timestamp
-	34, // 20: kubedesk.ticket.v1.TicketSLA.update_time:type_name -> google.protobuf.Timestamp
+	35, // 19: kubedesk.ticket.v1.TicketSLA.next_due_time:type_name -> google.protobuf.Timestamp
+	35, // 20: kubedesk.ticket.v1.TicketSLA.update_time:type_name -> google.protobuf.Timestamp
 	7,  // 21: kubedesk.ticket.v1.Comment.author_type:type_name -> kubedesk.ticket.v1.AuthorType
 	6,  // 22: kubedesk.ticket.v1.Comment.visibility:type_name -> kubedesk.ticket.v1.Visibility
-	34, // 23: kubedesk.ticket.v1.Comment.create_time:type_name -> google.protobuf.Timestamp
+	35, // 23: kubedesk.ticket.v1.Comment.create_time:type_name -> google.protobuf.Timestamp
 	8,  // 24: kubedesk.ticket.v1.Event.type:type_name -> kubedesk.ticket.v1.EventType
 	10, // 25: kubedesk.ticket.v1.Event.ticket:type_name -> kubedesk.ticket.v1.Ticket
 	13, // 26: kubedesk.ticket.v1.Event.comment:type_name -> kubedesk.ticket.v1.Comment
 	14, // 27: kubedesk.ticket.v1.Event.changes:type_name -> kubedesk.ticket.v1.FieldChange
-	34, // 28: kubedesk.ticket.v1.Event.create_time:type_name -> google.protobuf.Timestamp
+	35, // 28: kubedesk.ticket.v1.Event.create_time:type_name -> google.protobuf.Timestamp
 	10, // 29: kubedesk.ticket.v1.CreateTicketRequest.ticket:type_name -> kubedesk.ticket.v1.Ticket
 	10, // 30: kubedesk.ticket.v1.CreateTicketResponse.ticket:type_name -> kubedesk.ticket.v1.Ticket
 	10, // 31: kubedesk.ticket.v1.GetTicketResponse.ticket:type_name -> kubedesk.ticket.v1.Ticket
 	10, // 32: kubedesk.ticket.v1.ListTicketsResponse.tickets:type_name -> kubedesk.ticket.v1.Ticket
 	10, // 33: kubedesk.ticket.v1.UpdateTicketRequest.ticket:type_name -> kubedesk.ticket.v1.Ticket
-	36, // 34: kubedesk.ticket.v1.UpdateTicketRequest.update_mask:type_name -> google.protobuf.FieldMask
+	37, // 34: kubedesk.ticket.v1.UpdateTicketRequest.update_mask:type_name -> google.protobuf.FieldMask
 	10, // 35: kubedesk.ticket.v1.UpdateTicketResponse.ticket:type_name -> kubedesk.ticket.v1.Ticket
 	13, // 36: kubedesk.ticket.v1.AddCommentRequest.comment:type_name -> kubedesk.ticket.v1.Comment
 	13, // 37: kubedesk.ticket.v1.AddCommentResponse.comment:type_name -> kubedesk.ticket.v1.Comment
@@ -2503,28 +2580,30 @@ var file_kubedesk_ticket_v1_ticket_proto_depIdxs = []int32{
 	15, // 40: kubedesk.ticket.v1.WatchEventsResponse.event:type_name -> kubedesk.ticket.v1.Event
 	30, // 41: kubedesk.ticket.v1.WatchEventsResponse.bookmark:type_name -> kubedesk.ticket.v1.Bookmark
 	12, // 42: kubedesk.ticket.v1.SetTicketSLARequest.sla:type_name -> kubedesk.ticket.v1.TicketSLA
-	10, // 43: kubedesk.ticket.v1.SetTicketSLAResponse.ticket:type_name -> kubedesk.ticket.v1.Ticket
-	16, // 44: kubedesk.ticket.v1.TicketService.CreateTicket:input_type -> kubedesk.ticket.v1.CreateTicketRequest
-	18, // 45: kubedesk.ticket.v1.TicketService.GetTicket:input_type -> kubedesk.ticket.v1.GetTicketRequest
-	20, // 46: kubedesk.ticket.v1.TicketService.ListTickets:input_type -> kubedesk.ticket.v1.ListTicketsRequest
-	22, // 47: kubedesk.ticket.v1.TicketService.UpdateTicket:input_type -> kubedesk.ticket.v1.UpdateTicketRequest
-	24, // 48: kubedesk.ticket.v1.TicketService.AddComment:input_type -> kubedesk.ticket.v1.AddCommentRequest
-	26, // 49: kubedesk.ticket.v1.TicketService.ListComments:input_type -> kubedesk.ticket.v1.ListCommentsRequest
-	28, // 50: kubedesk.ticket.v1.TicketService.WatchEvents:input_type -> kubedesk.ticket.v1.WatchEventsRequest
-	31, // 51: kubedesk.ticket.v1.TicketService.SetTicketSLA:input_type -> kubedesk.ticket.v1.SetTicketSLARequest
-	17, // 52: kubedesk.ticket.v1.TicketService.CreateTicket:output_type -> kubedesk.ticket.v1.CreateTicketResponse
-	19, // 53: kubedesk.ticket.v1.TicketService.GetTicket:output_type -> kubedesk.ticket.v1.GetTicketResponse
-	21, // 54: kubedesk.ticket.v1.TicketService.ListTickets:output_type -> kubedesk.ticket.v1.ListTicketsResponse
-	23, // 55: kubedesk.ticket.v1.TicketService.UpdateTicket:output_type -> kubedesk.ticket.v1.UpdateTicketResponse
-	25, // 56: kubedesk.ticket.v1.TicketService.AddComment:output_type -> kubedesk.ticket.v1.AddCommentResponse
-	27, // 57: kubedesk.ticket.v1.TicketService.ListComments:output_type -> kubedesk.ticket.v1.ListCommentsResponse
-	29, // 58: kubedesk.ticket.v1.TicketService.WatchEvents:output_type -> kubedesk.ticket.v1.WatchEventsResponse
-	32, // 59: kubedesk.ticket.v1.TicketService.SetTicketSLA:output_type -> kubedesk.ticket.v1.SetTicketSLAResponse
-	52, // [52:60] is the sub-list for method output_type
-	44, // [44:52] is the sub-list for method input_type
-	44, // [44:44] is the sub-list for extension type_name
-	44, // [44:44] is the sub-list for extension extendee
-	0,  // [0:44] is the sub-list for field type_name
+	32, // 43: kubedesk.ticket.v1.SetTicketSLARequest.escalation:type_name -> kubedesk.ticket.v1.SLAEscalation
+	1,  // 44: kubedesk.ticket.v1.SLAEscalation.raise_priority_from:type_name -> kubedesk.ticket.v1.Priority
+	10, // 45: kubedesk.ticket.v1.SetTicketSLAResponse.ticket:type_name -> kubedesk.ticket.v1.Ticket
+	16, // 46: kubedesk.ticket.v1.TicketService.CreateTicket:input_type -> kubedesk.ticket.v1.CreateTicketRequest
+	18, // 47: kubedesk.ticket.v1.TicketService.GetTicket:input_type -> kubedesk.ticket.v1.GetTicketRequest
+	20, // 48: kubedesk.ticket.v1.TicketService.ListTickets:input_type -> kubedesk.ticket.v1.ListTicketsRequest
+	22, // 49: kubedesk.ticket.v1.TicketService.UpdateTicket:input_type -> kubedesk.ticket.v1.UpdateTicketRequest
+	24, // 50: kubedesk.ticket.v1.TicketService.AddComment:input_type -> kubedesk.ticket.v1.AddCommentRequest
+	26, // 51: kubedesk.ticket.v1.TicketService.ListComments:input_type -> kubedesk.ticket.v1.ListCommentsRequest
+	28, // 52: kubedesk.ticket.v1.TicketService.WatchEvents:input_type -> kubedesk.ticket.v1.WatchEventsRequest
+	31, // 53: kubedesk.ticket.v1.TicketService.SetTicketSLA:input_type -> kubedesk.ticket.v1.SetTicketSLARequest
+	17, // 54: kubedesk.ticket.v1.TicketService.CreateTicket:output_type -> kubedesk.ticket.v1.CreateTicketResponse
+	19, // 55: kubedesk.ticket.v1.TicketService.GetTicket:output_type -> kubedesk.ticket.v1.GetTicketResponse
+	21, // 56: kubedesk.ticket.v1.TicketService.ListTickets:output_type -> kubedesk.ticket.v1.ListTicketsResponse
+	23, // 57: kubedesk.ticket.v1.TicketService.UpdateTicket:output_type -> kubedesk.ticket.v1.UpdateTicketResponse
+	25, // 58: kubedesk.ticket.v1.TicketService.AddComment:output_type -> kubedesk.ticket.v1.AddCommentResponse
+	27, // 59: kubedesk.ticket.v1.TicketService.ListComments:output_type -> kubedesk.ticket.v1.ListCommentsResponse
+	29, // 60: kubedesk.ticket.v1.TicketService.WatchEvents:output_type -> kubedesk.ticket.v1.WatchEventsResponse
+	33, // 61: kubedesk.ticket.v1.TicketService.SetTicketSLA:output_type -> kubedesk.ticket.v1.SetTicketSLAResponse
+	54, // [54:62] is the sub-list for method output_type
+	46, // [46:54] is the sub-list for method input_type
+	46, // [46:46] is the sub-list for extension type_name
+	46, // [46:46] is the sub-list for extension extendee
+	0,  // [0:46] is the sub-list for field type_name
 }
 
 func init() { file_kubedesk_ticket_v1_ticket_proto_init() }
@@ -2538,7 +2617,7 @@ func file_kubedesk_ticket_v1_ticket_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_kubedesk_ticket_v1_ticket_proto_rawDesc), len(file_kubedesk_ticket_v1_ticket_proto_rawDesc)),
 			NumEnums:      9,
-			NumMessages:   25,
+			NumMessages:   26,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

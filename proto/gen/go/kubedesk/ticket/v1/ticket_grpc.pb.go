@@ -65,7 +65,9 @@ type TicketServiceClient interface {
 	// not change, so agents editing the ticket are not disturbed every time a
 	// clock moves. A write older than the one stored (sla.update_time) is
 	// ignored. When the state of any clock changes, an
-	// EVENT_TYPE_SLA_CHANGED event is written.
+	// EVENT_TYPE_SLA_CHANGED event is written. An escalation in the request
+	// (what a breach does to the ticket) is applied in the same transaction,
+	// as an update with its own EVENT_TYPE_TICKET_UPDATED event.
 	SetTicketSLA(ctx context.Context, in *SetTicketSLARequest, opts ...grpc.CallOption) (*SetTicketSLAResponse, error)
 }
 
@@ -202,7 +204,9 @@ type TicketServiceServer interface {
 	// not change, so agents editing the ticket are not disturbed every time a
 	// clock moves. A write older than the one stored (sla.update_time) is
 	// ignored. When the state of any clock changes, an
-	// EVENT_TYPE_SLA_CHANGED event is written.
+	// EVENT_TYPE_SLA_CHANGED event is written. An escalation in the request
+	// (what a breach does to the ticket) is applied in the same transaction,
+	// as an update with its own EVENT_TYPE_TICKET_UPDATED event.
 	SetTicketSLA(context.Context, *SetTicketSLARequest) (*SetTicketSLAResponse, error)
 	mustEmbedUnimplementedTicketServiceServer()
 }
