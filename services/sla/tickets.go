@@ -40,8 +40,29 @@ func (t Tickets) SetSLA(ctx context.Context, st slapolicy.SLAState) error {
 	return err
 }
 
+// Escalate implements slapolicy.TicketUpdater: one SetTicketSLA call
+// writes the state and applies the escalation in one transaction.
+func (t Tickets) Escalate(ctx context.Context, st slapolicy.SLAState, e slapolicy.Escalation) error {
+	msg, err := TicketSLA(st)
+	if err != nil {
+		return err
+	}
+	if e.RaiseFrom < 0 || e.RaiseFrom > 5 {
+		return fmt.Errorf("escalation: raise priority from %d: accepted 1 to 5, or 0 for none", e.RaiseFrom)
+	}
+	_, err = t.Client.SetTicketSLA(tenant.Outgoing(ctx, st.Tenant), &ticketv1.SetTicketSLARequest{
+		TicketId: st.TicketID,
+		Sla:      msg,
+		Escalation: &ticketv1.SLAEscalation{
+			Group:             e.Group,
+			RaisePriorityFrom: ticketv1.Priority(e.RaiseFrom),
+		},
+	})
+	return err
+}
+
 // Reassign implements slapolicy.TicketUpdater: it moves the ticket to
-// group, keeping its assignee only if the group does not change.
+// group.
 func (t Tickets) Reassign(ctx context.Context, tenantID, ticketID, group string) error {
 	_, err := t.Client.UpdateTicket(tenant.Outgoing(ctx, tenantID), &ticketv1.UpdateTicketRequest{
 		Ticket:     &ticketv1.Ticket{Id: ticketID, Group: group},

@@ -19,12 +19,32 @@ type TicketUpdater interface {
 	// SetSLA replaces the ticket's SLA state. Writes may repeat (activity
 	// retries, continue-as-new); state.UpdatedAt orders them.
 	SetSLA(ctx context.Context, state SLAState) error
+	// Escalate writes state as SetSLA does and, in the same call, applies
+	// e to the ticket, each change only where still due, so that a
+	// repeated call changes nothing more.
+	Escalate(ctx context.Context, state SLAState, e Escalation) error
 	Reassign(ctx context.Context, tenant, ticketID, group string) error
 	// RaisePriority raises the ticket's priority one step (P3 to P2) if
 	// it is still from (1..5), so that a retried call raises it once; the
 	// ticket's priority-change event then comes back as a signal.
 	RaisePriority(ctx context.Context, tenant, ticketID string, from int) error
 	Notify(ctx context.Context, n Notification) error
+}
+
+// Escalation is what a breach does to the ticket itself: the reassign and
+// raisePriority actions of its policy.
+type Escalation struct {
+	// Group moves the ticket to this group; "" leaves it.
+	Group string `json:",omitempty"`
+	// RaiseFrom raises the ticket's priority one step if it is still at
+	// this one (1..5); 0 leaves it.
+	RaiseFrom int `json:",omitempty"`
+}
+
+// EscalateInput is the input of Escalate.
+type EscalateInput struct {
+	State      SLAState
+	Escalation Escalation
 }
 
 // Notification tells recipients that a clock breached.
@@ -70,6 +90,15 @@ type Activities struct {
 func (a *Activities) WriteSLA(ctx context.Context, state SLAState) error {
 	if err := a.Tickets.SetSLA(ctx, state); err != nil {
 		return fmt.Errorf("ticket %s/%s: set SLA: %w", state.Tenant, state.TicketID, err)
+	}
+	return nil
+}
+
+// Escalate writes the SLA state that records a breach together with the
+// breach's escalation.
+func (a *Activities) Escalate(ctx context.Context, in EscalateInput) error {
+	if err := a.Tickets.Escalate(ctx, in.State, in.Escalation); err != nil {
+		return fmt.Errorf("ticket %s/%s: set SLA and escalate %+v: %w", in.State.Tenant, in.State.TicketID, in.Escalation, err)
 	}
 	return nil
 }

@@ -25,6 +25,25 @@ const (
 	DefaultHistoryLimit = 1000
 )
 
+// Revisions of SLAEscalationWorkflow's behaviour. A run carries the
+// revision it was started with in its input (EscalationInput.Revision),
+// so a change that alters the commands the workflow issues replays
+// unchanged against the histories of runs started before it, at no cost
+// to the runs started after (workflow.GetVersion would add a search
+// attribute write to every new workflow).
+const (
+	// RevisionActionsAfterState: the breach actions that change the
+	// ticket (reassign, raisePriority) run as local activities of their
+	// own after the state write that records the breach.
+	RevisionActionsAfterState = 0
+	// RevisionEscalateWithState: those actions are written with that
+	// state, in one call to the ticket API and one transaction, so the
+	// ticket turns red and moves in the same instant.
+	RevisionEscalateWithState = 1
+	// LatestRevision is the revision new runs start at.
+	LatestRevision = RevisionEscalateWithState
+)
+
 // WorkflowID is the ID of a ticket's SLAEscalationWorkflow; starting it
 // again with the same ID is refused by the server, so a relay that starts
 // it twice does no harm.
@@ -44,6 +63,10 @@ type EscalationInput struct {
 	Policy  PolicySpec
 	// HistoryLimit overrides DefaultHistoryLimit (tests).
 	HistoryLimit int `json:",omitempty"`
+	// Revision is the behaviour the run follows (see LatestRevision);
+	// callers starting a run set LatestRevision, and continue-as-new
+	// moves a run to it.
+	Revision int `json:",omitempty"`
 	// State is nil at the first start; continue-as-new carries the clocks
 	// in it (Status and Priority are then the current ones).
 	State *RunState `json:",omitempty"`
@@ -92,12 +115,11 @@ var localActivityOptions = workflow.LocalActivityOptions{
 //     targets (the clocks that had not breached then go).
 //
 // Versioning: a change that alters the commands the workflow issues goes
-// behind workflow.GetVersion, and the history recorded before it stays in
-// testdata, where the replay test keeps it replaying. The versions made
-// before the first release (side effects inline, then beside the clocks
-// with ticket calls as activities) were folded into this one: no release
-// ran them, and each GetVersion costs every new workflow a search-attribute
-// write on the Temporal server.
+// behind a new revision (EscalationInput.Revision), and a history recorded
+// before it stays in testdata, where the replay test keeps it replaying.
+// The versions made before the first release (side effects inline, then
+// beside the clocks with ticket calls as activities) were folded into
+// revision 0: no release ran them.
 func SLAEscalationWorkflow(ctx workflow.Context, in EscalationInput) error {
 	logger := workflow.GetLogger(ctx)
 	c, err := newClocks(in)
@@ -181,8 +203,12 @@ func SLAEscalationWorkflow(ctx workflow.Context, in EscalationInput) error {
 	for {
 		now := workflow.Now(ctx)
 		breached(c.fire(now), now)
-		if st := c.snapshot(&in, now); !wrote || !sameClocks(written, st.Clocks) {
-			fx.write(st)
+		var esc Escalation
+		if in.Revision >= RevisionEscalateWithState {
+			esc = escalation(in.Policy.BreachActions, owed)
+		}
+		if st := c.snapshot(&in, now); !wrote || !sameClocks(written, st.Clocks) || esc != (Escalation{}) {
+			fx.write(st, esc)
 			written, wrote = st.Clocks, true
 		}
 		for _, b := range owed {
@@ -221,6 +247,9 @@ func SLAEscalationWorkflow(ctx workflow.Context, in EscalationInput) error {
 				next.Status, next.Priority = c.status, c.priority
 				st := c.st
 				next.State = &st
+				// The next run's history starts afresh: it can follow
+				// the latest behaviour.
+				next.Revision = LatestRevision
 				return workflow.NewContinueAsNewError(ctx, SLAEscalationWorkflow, next)
 			}
 			continue
@@ -300,10 +329,17 @@ func newEffects(ctx workflow.Context, in *EscalationInput) *effects {
 	return e
 }
 
-// write writes st to the ticket, as a local activity.
-func (e *effects) write(st SLAState) {
+// write writes st to the ticket, with the escalation of the breaches it
+// records if there is one, as a local activity.
+func (e *effects) write(st SLAState, esc Escalation) {
 	var a *Activities
-	f := workflow.ExecuteLocalActivity(workflow.WithLocalActivityOptions(e.ctx, localActivityOptions), a.WriteSLA, st)
+	lctx := workflow.WithLocalActivityOptions(e.ctx, localActivityOptions)
+	var f workflow.Future
+	if esc == (Escalation{}) {
+		f = workflow.ExecuteLocalActivity(lctx, a.WriteSLA, st)
+	} else {
+		f = workflow.ExecuteLocalActivity(lctx, a.Escalate, EscalateInput{State: st, Escalation: esc})
+	}
 	e.writes++
 	workflow.Go(e.ctx, func(ctx workflow.Context) {
 		if err := f.Get(ctx, nil); err != nil {
@@ -323,13 +359,38 @@ func (e *effects) drain() {
 	_ = workflow.Await(e.ctx, func() bool { return len(e.actions) == 0 && !e.busy && e.writes == 0 })
 }
 
+// escalation is what the breaches in owed, in order, do to the ticket
+// through the policy's reassign and raisePriority actions: the last group
+// named, and a raise from the priority of the last breach (the ticket is
+// raised at most one step per state write, as the actions of breaches at
+// one priority raise it once).
+func escalation(actions []v1alpha1.BreachAction, owed []breach) Escalation {
+	var e Escalation
+	for _, b := range owed {
+		for _, a := range actions {
+			switch a.Type {
+			case v1alpha1.BreachReassign:
+				e.Group = a.Group
+			case v1alpha1.BreachRaisePriority:
+				e.RaiseFrom = b.priority
+			}
+		}
+	}
+	return e
+}
+
 // runBreachActions carries out the policy's breach actions in order: the
-// ticket API calls as local activities, webhooks as activities. A failed
-// action is logged; the others still run.
+// ticket API calls as local activities, webhooks as activities. From
+// RevisionEscalateWithState on, reassign and raisePriority are left out:
+// the state write that records the breach did them. A failed action is
+// logged; the others still run.
 func runBreachActions(ctx workflow.Context, in *EscalationInput, k ClockKind, at time.Time, priority int) {
 	var a *Activities
 	local := workflow.WithLocalActivityOptions(ctx, localActivityOptions)
 	for _, action := range in.Policy.BreachActions {
+		if in.Revision >= RevisionEscalateWithState && (action.Type == v1alpha1.BreachReassign || action.Type == v1alpha1.BreachRaisePriority) {
+			continue
+		}
 		bi := BreachInput{
 			Tenant: in.Tenant, TicketID: in.TicketID, Policy: in.Policy.Name,
 			Clock: k, At: at, Action: action, Priority: priority,

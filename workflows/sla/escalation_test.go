@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"slices"
@@ -51,19 +52,36 @@ var shanghai = func() *time.Location {
 // monday10 is Monday 2 March 2026, 10:00 in Shanghai, a working day.
 var monday10 = time.Date(2026, 3, 2, 10, 0, 0, 0, shanghai)
 
-// fakeTickets records what the activities did to the ticket.
+// fakeTickets records what the activities did to the ticket: the states
+// written, and the reassignments and priority raises, whether made by
+// calls of their own or with a state (escalated also lists the latter).
 type fakeTickets struct {
-	mu       sync.Mutex
-	states   []SLAState
-	reassign []string
-	raised   int
-	notified []Notification
+	mu        sync.Mutex
+	states    []SLAState
+	escalated []EscalateInput
+	reassign  []string
+	raised    int
+	notified  []Notification
 }
 
 func (f *fakeTickets) SetSLA(_ context.Context, s SLAState) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.states = append(f.states, s)
+	return nil
+}
+
+func (f *fakeTickets) Escalate(_ context.Context, s SLAState, e Escalation) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.states = append(f.states, s)
+	f.escalated = append(f.escalated, EscalateInput{State: s, Escalation: e})
+	if e.Group != "" {
+		f.reassign = append(f.reassign, e.Group)
+	}
+	if e.RaiseFrom != 0 {
+		f.raised++
+	}
 	return nil
 }
 
@@ -115,7 +133,7 @@ func testPolicy(t *testing.T) PolicySpec {
 func testInput(t *testing.T, created time.Time, priority int) EscalationInput {
 	return EscalationInput{
 		Tenant: "acme", TicketID: "T-1", CreatedAt: created,
-		Status: "open", Priority: priority, Policy: testPolicy(t),
+		Status: "open", Priority: priority, Policy: testPolicy(t), Revision: LatestRevision,
 	}
 }
 
@@ -383,29 +401,55 @@ func TestBreachActions(t *testing.T) {
 		mu.Unlock()
 	}))
 	defer srv.Close()
-	in := testInput(t, monday10, 1)
-	in.Policy.BreachActions = append(in.Policy.BreachActions, v1alpha1.BreachAction{Type: v1alpha1.BreachWebhook, URL: srv.URL + "/sla"})
-
-	f, err := runWorkflow(t, in, &Activities{HTTP: srv.Client()}, agentReply(time.Hour), closeAt(2*time.Hour))
-	if err != nil {
-		t.Fatal(err)
-	}
 	breach := monday10.Add(15 * time.Minute)
-	if !slices.Equal(f.reassign, []string{"escalation"}) {
-		t.Errorf("reassigned to %v, want [escalation]", f.reassign)
-	}
-	if f.raised != 1 {
-		t.Errorf("priority raised %d times, want 1", f.raised)
-	}
-	if len(f.notified) != 1 || f.notified[0].Clock != FirstResponse || !f.notified[0].At.Equal(breach) ||
-		!slices.Equal(f.notified[0].Recipients, []v1alpha1.Recipient{"assignee", "group"}) {
-		t.Errorf("notified %+v, want one first-response breach at %v to assignee, group", f.notified, breach)
-	}
-	mu.Lock()
-	defer mu.Unlock()
-	if len(hits) != 1 || hits[0].Event != "sla.breached" || hits[0].Clock != FirstResponse ||
-		hits[0].TicketID != "T-1" || hits[0].Policy != "acme/standard" || !hits[0].At.Equal(breach) {
-		t.Errorf("webhook got %+v, want one sla.breached for T-1 at %v", hits, breach)
+	for _, tc := range []struct {
+		revision int
+		// escalated: the reassignment and the raise come with the state
+		// write that records the breach, not in calls of their own.
+		escalated []Escalation
+	}{
+		{RevisionActionsAfterState, nil},
+		{RevisionEscalateWithState, []Escalation{{Group: "escalation", RaiseFrom: 1}}},
+	} {
+		t.Run(fmt.Sprintf("revision %d", tc.revision), func(t *testing.T) {
+			mu.Lock()
+			hits = nil
+			mu.Unlock()
+			in := testInput(t, monday10, 1)
+			in.Revision = tc.revision
+			in.Policy.BreachActions = append(in.Policy.BreachActions, v1alpha1.BreachAction{Type: v1alpha1.BreachWebhook, URL: srv.URL + "/sla"})
+
+			f, err := runWorkflow(t, in, &Activities{HTTP: srv.Client()}, agentReply(time.Hour), closeAt(2*time.Hour))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !slices.Equal(f.reassign, []string{"escalation"}) {
+				t.Errorf("reassigned to %v, want [escalation]", f.reassign)
+			}
+			if f.raised != 1 {
+				t.Errorf("priority raised %d times, want 1", f.raised)
+			}
+			var escalated []Escalation
+			for _, e := range f.escalated {
+				escalated = append(escalated, e.Escalation)
+				if c := e.State.Clocks[slices.IndexFunc(e.State.Clocks, func(c ClockStatus) bool { return c.Kind == FirstResponse })]; c.State != StateBreached {
+					t.Errorf("escalated with a state whose first response is %s, want the state recording the breach", c.State)
+				}
+			}
+			if !slices.Equal(escalated, tc.escalated) {
+				t.Errorf("escalated with a state write %v, want %v", escalated, tc.escalated)
+			}
+			if len(f.notified) != 1 || f.notified[0].Clock != FirstResponse || !f.notified[0].At.Equal(breach) ||
+				!slices.Equal(f.notified[0].Recipients, []v1alpha1.Recipient{"assignee", "group"}) {
+				t.Errorf("notified %+v, want one first-response breach at %v to assignee, group", f.notified, breach)
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			if len(hits) != 1 || hits[0].Event != "sla.breached" || hits[0].Clock != FirstResponse ||
+				hits[0].TicketID != "T-1" || hits[0].Policy != "acme/standard" || !hits[0].At.Equal(breach) {
+				t.Errorf("webhook got %+v, want one sla.breached for T-1 at %v", hits, breach)
+			}
+		})
 	}
 }
 

@@ -28,6 +28,9 @@ func (s *states) SetSLA(_ context.Context, st sla.SLAState) error {
 	s.written[st.TicketID]++
 	return nil
 }
+func (s *states) Escalate(ctx context.Context, st sla.SLAState, _ sla.Escalation) error {
+	return s.SetSLA(ctx, st)
+}
 func (*states) Reassign(context.Context, string, string, string) error   { return nil }
 func (*states) RaisePriority(context.Context, string, string, int) error { return nil }
 func (*states) Notify(context.Context, sla.Notification) error           { return nil }

@@ -16,6 +16,8 @@ import (
 
 	ticketv1 "github.com/kubedesk/kubedesk/proto/gen/go/kubedesk/ticket/v1"
 	"github.com/kubedesk/kubedesk/services/platform/tenant"
+	"github.com/kubedesk/kubedesk/services/sla"
+	slapolicy "github.com/kubedesk/kubedesk/workflows/sla"
 )
 
 // TestTicketSLA drives the internal SetTicketSLA RPC as the SLA worker
@@ -198,6 +200,48 @@ func testTicketSLA(t *testing.T, srv *instance) {
 		r := srv.mustCall(t, http.StatusOK, "GET", "/v1/tickets/"+breached.str("id"), nil, hdr...)
 		if sla := r.json["sla"].(map[string]any); sla["state"] != "SLA_STATE_BREACHED" {
 			t.Errorf("after refused writes sla.state = %v, want SLA_STATE_BREACHED", sla["state"])
+		}
+	})
+
+	t.Run("a breach escalates in the same write", func(t *testing.T) {
+		tk := srv.create(t, map[string]any{"subject": "邮件服务器宕机", "impact": 2, "urgency": 2, "group": "support"}, hdr...)
+		st := slapolicy.SLAState{
+			Tenant: tenantID, TicketID: tk.str("id"), Policy: "sla-board/standard", UpdatedAt: now,
+			Clocks: []slapolicy.ClockStatus{{Kind: slapolicy.FirstResponse, State: slapolicy.StateBreached,
+				Due: now.Add(-time.Minute), BreachedAt: now.Add(-time.Minute), Target: time.Hour, Remaining: -time.Minute}},
+		}
+		tickets := sla.Tickets{Client: client}
+		esc := slapolicy.Escalation{Group: "escalation", RaiseFrom: 3}
+		for range 2 { // a retried call changes nothing more
+			if err := tickets.Escalate(t.Context(), st, esc); err != nil {
+				t.Fatal(err)
+			}
+		}
+		r := srv.mustCall(t, http.StatusOK, "GET", "/v1/tickets/"+tk.str("id"), nil, hdr...)
+		sla, _ := r.json["sla"].(map[string]any)
+		if r.str("group") != "escalation" || r.str("priority") != "PRIORITY_P2" || r.json["urgency"] != 1.0 || r.str("etag") != "v2" || sla["state"] != "SLA_STATE_BREACHED" {
+			t.Errorf("after the escalation: group %q, priority %q, urgency %v, etag %q, sla.state %v; want escalation, PRIORITY_P2, 1, v2, SLA_STATE_BREACHED",
+				r.str("group"), r.str("priority"), r.json["urgency"], r.str("etag"), sla["state"])
+		}
+		// The three tickets above, their two SLA writes, then this one's
+		// creation, breach and escalation: nothing more for the retry.
+		events := watch(t, srv, "", 8, hdr...)[5:]
+		for i, want := range []string{"EVENT_TYPE_TICKET_CREATED", "EVENT_TYPE_SLA_CHANGED", "EVENT_TYPE_TICKET_UPDATED"} {
+			if e := events[i]; e["type"] != want || e["ticketId"] != tk.str("id") {
+				t.Errorf("event %d: %v of %v, want %s of %s", 5+i, e["type"], e["ticketId"], want, tk.str("id"))
+			}
+		}
+		for _, tt := range []struct {
+			esc  *ticketv1.SLAEscalation
+			want string
+		}{
+			{&ticketv1.SLAEscalation{RaisePriorityFrom: 9}, "escalation.raise_priority_from"},
+			{&ticketv1.SLAEscalation{Group: strings.Repeat("组", 201)}, "escalation.group"},
+		} {
+			_, err := client.SetTicketSLA(ctx, &ticketv1.SetTicketSLARequest{TicketId: tk.str("id"), Sla: &ticketv1.TicketSLA{UpdateTime: timestamppb.Now()}, Escalation: tt.esc})
+			if status.Code(err) != codes.InvalidArgument || !strings.Contains(status.Convert(err).Message(), tt.want) {
+				t.Errorf("SetTicketSLA with escalation %v = %v, want INVALID_ARGUMENT naming %s", tt.esc, err, tt.want)
+			}
 		}
 	})
 }

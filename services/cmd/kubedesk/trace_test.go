@@ -100,8 +100,9 @@ func startCollector(t *testing.T) *collector {
 // TestTraceReachesEscalation follows a customer's ticket from its REST
 // request to the SLA escalation it causes, on the built binary: the event
 // carries the request's trace to the SLA relay, the workflow start carries
-// it into Temporal, and the workflow's ticket calls at the breach
-// (state write, reassignment) are spans of the same trace.
+// it into Temporal, and the workflow's ticket calls (the state writes, and
+// the breach's escalation, written with its state) are spans of the same
+// trace.
 func TestTraceReachesEscalation(t *testing.T) {
 	col := startCollector(t)
 	_, srv := startAllInOne(t, t.TempDir())
@@ -119,8 +120,7 @@ func TestTraceReachesEscalation(t *testing.T) {
 		"RunWorkflow:SLAEscalationWorkflow",
 		"RunActivity:WriteSLA",
 		"kubedesk.ticket.v1.TicketService/SetTicketSLA",
-		"RunActivity:Reassign",
-		"kubedesk.ticket.v1.TicketService/UpdateTicket",
+		"RunActivity:Escalate",
 	}
 	deadline := time.Now().Add(10 * time.Second)
 	for {

@@ -401,6 +401,7 @@ func startInput(tenantID string, t *ticketv1.Ticket, p *sla.Policy, version int6
 		Priority:  int(t.GetPriority()),
 		Version:   version,
 		Policy:    p.Spec,
+		Revision:  sla.LatestRevision,
 	}
 }
 

@@ -32,7 +32,7 @@ func TestDelayedFirstTask(t *testing.T) {
 	// returns its input and its first deadline.
 	start := func(t *testing.T, ticketID string) (sla.EscalationInput, time.Time) {
 		t.Helper()
-		in := sla.EscalationInput{Tenant: "acme", TicketID: ticketID, CreatedAt: time.Now(), Status: "open", Priority: 3, Version: 1, Policy: policy}
+		in := sla.EscalationInput{Tenant: "acme", TicketID: ticketID, CreatedAt: time.Now(), Status: "open", Priority: 3, Version: 1, Policy: policy, Revision: sla.LatestRevision}
 		opening, first, err := sla.Opening(in)
 		if err != nil {
 			t.Fatal(err)

@@ -4,19 +4,22 @@
 // and the signals that do or do not end that delay). It lives apart from
 // package sla so that the sla unit tests do not link the Temporal server.
 //
-// The test always runs; it writes ../../testdata/NAME.json only when asked
-// to, after a deliberate change of the workflow guarded by
-// workflow.GetVersion, keeping the histories of earlier versions (each
-// must still replay):
+// The test always runs, at every revision of the workflow
+// (sla.LatestRevision and the ones before); it writes the latest
+// revision's history to ../../testdata/NAME.json only when asked to, after
+// a deliberate change of the workflow made a new revision, keeping the
+// histories of earlier revisions (each must still replay):
 //
-//	KUBEDESK_RECORD_HISTORY=escalation-v2 go test ./workflows/sla/internal/record/
+//	KUBEDESK_RECORD_HISTORY=escalation-r2 go test ./workflows/sla/internal/record/
 //
-// testdata/escalation.json is the first released version's history: the
-// pre-release versions were folded into it (see SLAEscalationWorkflow).
+// testdata/escalation.json is revision 0's history (the pre-release
+// versions were folded into it, see SLAEscalationWorkflow),
+// escalation-r1.json revision 1's.
 package record
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -38,12 +41,13 @@ import (
 	"github.com/kubedesk/kubedesk/workflows/temporalserver"
 )
 
-// tickets records what the workflow wrote and when it reassigned.
+// tickets records what the workflow wrote and when it reassigned (through
+// Reassign, or in the state write that Escalate makes).
 type tickets struct {
 	mu         sync.Mutex
 	states     []sla.SLAState
 	at         []time.Time // wall-clock instants of the states' writes
-	reassigned []time.Time // wall-clock instants of Reassign calls
+	reassigned []time.Time // wall-clock instants of the reassignments
 }
 
 func (t *tickets) SetSLA(_ context.Context, s sla.SLAState) error {
@@ -58,6 +62,15 @@ func (t *tickets) Reassign(context.Context, string, string, string) error {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	t.reassigned = append(t.reassigned, time.Now())
+	return nil
+}
+func (t *tickets) Escalate(ctx context.Context, s sla.SLAState, e sla.Escalation) error {
+	if err := t.SetSLA(ctx, s); err != nil {
+		return err
+	}
+	if e.Group != "" {
+		return t.Reassign(ctx, s.Tenant, s.TicketID, e.Group)
+	}
 	return nil
 }
 func (*tickets) RaisePriority(context.Context, string, string, int) error { return nil }
@@ -112,6 +125,12 @@ func startWorker(t *testing.T) (client.Client, *tickets) {
 }
 
 func TestEscalationOnRealServer(t *testing.T) {
+	for rev := range sla.LatestRevision + 1 {
+		t.Run(fmt.Sprintf("revision %d", rev), func(t *testing.T) { escalateOnRealServer(t, rev) })
+	}
+}
+
+func escalateOnRealServer(t *testing.T, revision int) {
 	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
 	defer cancel()
 	c, written := startWorker(t)
@@ -139,6 +158,7 @@ func TestEscalationOnRealServer(t *testing.T) {
 				{Type: v1alpha1.BreachRaisePriority},
 			},
 		},
+		Revision: revision,
 	}
 	id := sla.WorkflowID(in.Tenant, in.TicketID)
 	run, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: id, TaskQueue: "sla"}, sla.SLAEscalationWorkflow, in)
@@ -209,7 +229,7 @@ func TestEscalationOnRealServer(t *testing.T) {
 	}
 
 	name := os.Getenv("KUBEDESK_RECORD_HISTORY")
-	if name == "" {
+	if name == "" || revision != sla.LatestRevision {
 		return
 	}
 	b, err := temporalproto.CustomJSONMarshalOptions{Indent: "  "}.Marshal(hist)
