@@ -340,6 +340,20 @@ func newServer(opts Options, logger slogLogger) (temporal.Server, string, error)
 				// other clusters (8 MiB by default) serves nothing on a
 				// single-cluster server; its minimum, 64 KiB, instead.
 				dynamicconfig.XDCCacheMaxSizeBytes.Key(): 64 << 10,
+				// One reader per history task queue. A queue moves part
+				// of its tasks to a second reader, served after the
+				// first, when one namespace has many tasks pending, and
+				// the timer queue moves a second of timers there when
+				// three loads in a row end within that second, which is
+				// routine when hundreds of timers fall due each second:
+				// with 10,000 SLA breaches in a minute, groups of a dozen
+				// breaches that fell due together were seconds late, more
+				// the later in the minute. On a single-shard server with
+				// one namespace the second reader isolates nothing.
+				dynamicconfig.QueueReaderStuckCriticalAttempts.Key(): 0,
+				dynamicconfig.TimerQueueMaxReaderCount.Key():         1,
+				dynamicconfig.TransferQueueMaxReaderCount.Key():      1,
+				dynamicconfig.VisibilityQueueMaxReaderCount.Key():    1,
 			}),
 		)
 		return err
