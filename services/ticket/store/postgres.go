@@ -281,7 +281,8 @@ func (s *Postgres) UpdateTicket(ctx context.Context, tenant, id string, mutate t
 
 // SetSLA implements ticket.Store: lock the ticket as UpdateTicket does (so
 // its events stay in commit order), write the SLA columns and, when a
-// clock's state changed, the event in one statement, commit.
+// clock's state changed, the event in one statement, then an escalation's
+// update and its event, commit.
 func (s *Postgres) SetSLA(ctx context.Context, tenant, id string, sla ticket.SLA, escalate ticket.Mutation) (ticket.Ticket, error) {
 	var (
 		out    ticket.Ticket
@@ -293,48 +294,45 @@ func (s *Postgres) SetSLA(ctx context.Context, tenant, id string, sla ticket.SLA
 		if err != nil {
 			return err
 		}
-		next, write, changed, changes := setSLA(cur, sla)
-		out = next
-		if write {
-			row, err := encodeSLA(next.SLA)
+		w, err := planSetSLA(cur, sla, escalate, now())
+		if err != nil {
+			mutErr = err
+			return err
+		}
+		out = w.result()
+		if !w.write && len(w.escalation) == 0 {
+			return errNothingToWrite
+		}
+		if w.write {
+			row, err := encodeSLA(w.withSLA.SLA)
 			if err != nil {
 				return err
 			}
 			args := []any{tenant, id, row.json, row.state, nullTime(row.nextDue), nullTime(row.updateTime)}
 			sql := pgSetSLA
-			if changed {
-				payload, err := encodePayload(ctx, next, nil, changes)
+			if w.changed {
+				payload, err := encodePayload(ctx, w.withSLA, nil, w.changes)
 				if err != nil {
 					return err
 				}
-				sql, args = pgSetSLAEvent, append(args, payload, now())
+				sql, args = pgSetSLAEvent, append(args, payload, w.at)
 			}
 			if _, err := tx.Exec(ctx, sql, args...); err != nil {
 				return fmt.Errorf("writing SLA: %w", err)
 			}
-			wrote = changed
+			wrote = w.changed
 		}
-		var escalated ticket.Ticket
-		if escalate != nil {
-			if escalated, changes, err = mutateTicket(next, escalate, now()); err != nil {
-				mutErr = err
-				return err
-			}
-		}
-		if escalate == nil || len(changes) == 0 {
-			if !write {
-				return errNothingToWrite
-			}
+		if len(w.escalation) == 0 {
 			return nil
 		}
-		payload, err := encodePayload(ctx, escalated, nil, changes)
+		payload, err := encodePayload(ctx, w.escalated, nil, w.escalation)
 		if err != nil {
 			return err
 		}
-		if _, err := tx.Exec(ctx, pgUpdateTicket, pgWriteArgs(escalated, ticket.EventTicketUpdated, payload)...); err != nil {
+		if _, err := tx.Exec(ctx, pgUpdateTicket, pgWriteArgs(w.escalated, ticket.EventTicketUpdated, payload)...); err != nil {
 			return fmt.Errorf("writing ticket: %w", err)
 		}
-		out, wrote = escalated, true
+		wrote = true
 		return nil
 	})
 	if mutErr != nil {

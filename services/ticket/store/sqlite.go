@@ -284,10 +284,14 @@ func (s *SQLite) SetSLA(ctx context.Context, tenant, id string, sla ticket.SLA, 
 		if err != nil {
 			return err
 		}
-		next, write, changed, changes := setSLA(cur, sla)
-		out = next
-		if write {
-			row, err := encodeSLA(next.SLA)
+		w, err := planSetSLA(cur, sla, escalate, now())
+		if err != nil {
+			mutErr = err
+			return err
+		}
+		out = w.result()
+		if w.write {
+			row, err := encodeSLA(w.withSLA.SLA)
 			if err != nil {
 				return err
 			}
@@ -296,36 +300,28 @@ func (s *SQLite) SetSLA(ctx context.Context, tenant, id string, sla ticket.SLA, 
 				return fmt.Errorf("writing SLA: %w", err)
 			}
 		}
-		if changed {
-			payload, err := encodePayload(ctx, next, nil, changes)
+		if w.changed {
+			payload, err := encodePayload(ctx, w.withSLA, nil, w.changes)
 			if err != nil {
 				return err
 			}
-			if err := s.insertEvent(ctx, tx, next, ticket.EventSLAChanged, payload, now()); err != nil {
+			if err := s.insertEvent(ctx, tx, w.withSLA, ticket.EventSLAChanged, payload, w.at); err != nil {
 				return err
 			}
 			wrote = true
 		}
-		if escalate == nil {
+		if len(w.escalation) == 0 {
 			return nil
 		}
-		escalated, changes, err := mutateTicket(next, escalate, now())
-		if err != nil {
-			mutErr = err
-			return err
-		}
-		if len(changes) == 0 {
-			return nil
-		}
-		payload, err := encodePayload(ctx, escalated, nil, changes)
+		payload, err := encodePayload(ctx, w.escalated, nil, w.escalation)
 		if err != nil {
 			return err
 		}
-		if err := s.writeTicket(ctx, tx, next, escalated); err != nil {
+		if err := s.writeTicket(ctx, tx, w.withSLA, w.escalated); err != nil {
 			return err
 		}
-		out, wrote = escalated, true
-		return s.insertEvent(ctx, tx, escalated, ticket.EventTicketUpdated, payload, escalated.UpdateTime)
+		wrote = true
+		return s.insertEvent(ctx, tx, w.escalated, ticket.EventTicketUpdated, payload, w.escalated.UpdateTime)
 	})
 	if mutErr != nil {
 		return ticket.Ticket{}, mutErr // the caller's own error, untouched

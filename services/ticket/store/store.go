@@ -273,6 +273,42 @@ func setSLA(cur ticket.Ticket, in ticket.SLA) (next ticket.Ticket, write, change
 	return next, true, changed, changes
 }
 
+// slaWrite is what SetSLA writes, worked out from the locked ticket before
+// anything is written; both engines share it.
+type slaWrite struct {
+	at      time.Time     // the instant of the write and its events
+	withSLA ticket.Ticket // the ticket with the new SLA (the stored one if stale)
+	write   bool          // the SLA is not stale: store it
+	changed bool          // a clock's state changed: write an EventSLAChanged
+	changes []ticket.Change
+	// escalated is the ticket after the escalation, written with an
+	// EventTicketUpdated when escalation changed something.
+	escalated  ticket.Ticket
+	escalation []ticket.Change
+}
+
+// planSetSLA applies sla, then escalate (nil: none), to cur in memory. An
+// error is escalate's own, and nothing is to be written.
+func planSetSLA(cur ticket.Ticket, sla ticket.SLA, escalate ticket.Mutation, at time.Time) (slaWrite, error) {
+	w := slaWrite{at: at}
+	w.withSLA, w.write, w.changed, w.changes = setSLA(cur, sla)
+	if escalate != nil {
+		var err error
+		if w.escalated, w.escalation, err = mutateTicket(w.withSLA, escalate, at); err != nil {
+			return slaWrite{}, err
+		}
+	}
+	return w, nil
+}
+
+// result is the ticket as stored once w is written.
+func (w slaWrite) result() ticket.Ticket {
+	if len(w.escalation) > 0 {
+		return w.escalated
+	}
+	return w.withSLA
+}
+
 type commentJSON struct {
 	ID         string            `json:"id"`
 	Author     string            `json:"author"`
