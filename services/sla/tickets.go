@@ -15,6 +15,7 @@ import (
 
 	ticketv1 "github.com/kubedesk/kubedesk/proto/gen/go/kubedesk/ticket/v1"
 	"github.com/kubedesk/kubedesk/services/platform/tenant"
+	"github.com/kubedesk/kubedesk/services/ticket"
 	slapolicy "github.com/kubedesk/kubedesk/workflows/sla"
 )
 
@@ -32,32 +33,25 @@ const NotifyAuthor = "SLA"
 
 // SetSLA implements slapolicy.TicketUpdater.
 func (t Tickets) SetSLA(ctx context.Context, st slapolicy.SLAState) error {
-	msg, err := TicketSLA(st)
-	if err != nil {
-		return err
-	}
-	_, err = t.Client.SetTicketSLA(tenant.Outgoing(ctx, st.Tenant), &ticketv1.SetTicketSLARequest{TicketId: st.TicketID, Sla: msg})
-	return err
+	return t.setSLA(ctx, st, nil)
 }
 
 // Escalate implements slapolicy.TicketUpdater: one SetTicketSLA call
 // writes the state and applies the escalation in one transaction.
 func (t Tickets) Escalate(ctx context.Context, st slapolicy.SLAState, e slapolicy.Escalation) error {
+	if e.RaiseFrom < 0 || e.RaiseFrom > 5 {
+		return fmt.Errorf("escalation: raise priority from %d: accepted 1 to 5, or 0 for none", e.RaiseFrom)
+	}
+	return t.setSLA(ctx, st, &ticketv1.SLAEscalation{Group: e.Group, RaisePriorityFrom: ticketv1.Priority(e.RaiseFrom)})
+}
+
+// setSLA writes st, with esc (nil: none), through SetTicketSLA.
+func (t Tickets) setSLA(ctx context.Context, st slapolicy.SLAState, esc *ticketv1.SLAEscalation) error {
 	msg, err := TicketSLA(st)
 	if err != nil {
 		return err
 	}
-	if e.RaiseFrom < 0 || e.RaiseFrom > 5 {
-		return fmt.Errorf("escalation: raise priority from %d: accepted 1 to 5, or 0 for none", e.RaiseFrom)
-	}
-	_, err = t.Client.SetTicketSLA(tenant.Outgoing(ctx, st.Tenant), &ticketv1.SetTicketSLARequest{
-		TicketId: st.TicketID,
-		Sla:      msg,
-		Escalation: &ticketv1.SLAEscalation{
-			Group:             e.Group,
-			RaisePriorityFrom: ticketv1.Priority(e.RaiseFrom),
-		},
-	})
+	_, err = t.Client.SetTicketSLA(tenant.Outgoing(ctx, st.Tenant), &ticketv1.SetTicketSLARequest{TicketId: st.TicketID, Sla: msg, Escalation: esc})
 	return err
 }
 
@@ -87,16 +81,11 @@ func (t Tickets) RaisePriority(ctx context.Context, tenantID, ticketID string, f
 		if int(cur.GetPriority()) != from {
 			return nil // raised already (a retried call), or changed by an agent
 		}
-		next := &ticketv1.Ticket{Id: ticketID, Etag: cur.GetEtag(), Impact: orMedium(cur.GetImpact()), Urgency: orMedium(cur.GetUrgency())}
-		var path string
-		switch {
-		case next.Urgency > 1:
-			next.Urgency, path = next.Urgency-1, "urgency"
-		case next.Impact > 1:
-			next.Impact, path = next.Impact-1, "impact"
-		default:
+		impact, urgency, path, ok := ticket.RaiseStep(int(orMedium(cur.GetImpact())), int(orMedium(cur.GetUrgency())))
+		if !ok {
 			return nil // highest impact and urgency
 		}
+		next := &ticketv1.Ticket{Id: ticketID, Etag: cur.GetEtag(), Impact: int32(impact), Urgency: int32(urgency)}
 		_, err = t.Client.UpdateTicket(ctx, &ticketv1.UpdateTicketRequest{
 			Ticket: next, UpdateMask: &fieldmaskpb.FieldMask{Paths: []string{path}},
 		})

@@ -31,6 +31,20 @@ func (m Matrix) Priority(impact, urgency int) Priority {
 	return m[impact-1][urgency-1]
 }
 
+// RaiseStep is the one-step raise an SLA escalation makes to a ticket's
+// impact and urgency (1 = high .. 3 = low): urgency up one step, or impact
+// once urgency is highest. It returns both after the raise and the field
+// it changed; ok is false when both are highest already.
+func RaiseStep(impact, urgency int) (newImpact, newUrgency int, field string, ok bool) {
+	switch {
+	case urgency > 1:
+		return impact, urgency - 1, "urgency", true
+	case impact > 1:
+		return impact - 1, urgency, "impact", true
+	}
+	return impact, urgency, "", false
+}
+
 // Validate checks that every cell holds P1..P5.
 func (m Matrix) Validate() error {
 	for i, row := range m {

@@ -29,6 +29,27 @@ func TestDefaultMatrix(t *testing.T) {
 	}
 }
 
+func TestRaiseStep(t *testing.T) {
+	for _, tt := range []struct {
+		impact, urgency         int
+		wantImpact, wantUrgency int
+		field                   string
+		ok                      bool
+	}{
+		{2, 2, 2, 1, "urgency", true},
+		{3, 3, 3, 2, "urgency", true},
+		{2, 1, 1, 1, "impact", true},
+		{3, 1, 2, 1, "impact", true},
+		{1, 1, 1, 1, "", false},
+	} {
+		i, u, field, ok := RaiseStep(tt.impact, tt.urgency)
+		if i != tt.wantImpact || u != tt.wantUrgency || field != tt.field || ok != tt.ok {
+			t.Errorf("RaiseStep(%d, %d) = %d, %d, %q, %v; want %d, %d, %q, %v",
+				tt.impact, tt.urgency, i, u, field, ok, tt.wantImpact, tt.wantUrgency, tt.field, tt.ok)
+		}
+	}
+}
+
 func TestParseMatrix(t *testing.T) {
 	tests := []struct {
 		name    string

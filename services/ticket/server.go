@@ -452,11 +452,9 @@ func (s *Server) escalate(t *Ticket, e *ticketv1.SLAEscalation, now time.Time) (
 		paths = append(paths, "group")
 	}
 	if from := e.GetRaisePriorityFrom(); from != ticketv1.Priority_PRIORITY_UNSPECIFIED && int(from) == int(t.Priority) {
-		switch {
-		case t.Urgency > 1:
-			update.Urgency, paths = int32(t.Urgency-1), append(paths, "urgency")
-		case t.Impact > 1:
-			update.Impact, paths = int32(t.Impact-1), append(paths, "impact")
+		if impact, urgency, field, ok := RaiseStep(t.Impact, t.Urgency); ok {
+			update.Impact, update.Urgency = int32(impact), int32(urgency)
+			paths = append(paths, field)
 		}
 	}
 	return s.apply(t, update, paths, now)

@@ -231,6 +231,21 @@ func testTicketSLA(t *testing.T, srv *instance) {
 				t.Errorf("event %d: %v of %v, want %s of %s", 5+i, e["type"], e["ticketId"], want, tk.str("id"))
 			}
 		}
+		// Runs started before revision 1 still raise and reassign with
+		// calls of their own.
+		old := srv.create(t, map[string]any{"subject": "旧的工作流 old run", "impact": 2, "urgency": 1}, hdr...)
+		for range 2 { // the second call finds P1 from P2 no longer due
+			if err := tickets.RaisePriority(t.Context(), tenantID, old.str("id"), 2); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := tickets.Reassign(t.Context(), tenantID, old.str("id"), "escalation"); err != nil {
+			t.Fatal(err)
+		}
+		r = srv.mustCall(t, http.StatusOK, "GET", "/v1/tickets/"+old.str("id"), nil, hdr...)
+		if r.str("priority") != "PRIORITY_P1" || r.json["impact"] != 1.0 || r.str("group") != "escalation" {
+			t.Errorf("after RaisePriority and Reassign: priority %q, impact %v, group %q; want PRIORITY_P1, 1, escalation", r.str("priority"), r.json["impact"], r.str("group"))
+		}
 		for _, tt := range []struct {
 			esc  *ticketv1.SLAEscalation
 			want string
