@@ -1,4 +1,6 @@
-// Package workflows holds kubedesk's Temporal workflows and activities:
-// sla/ (SLAEscalationWorkflow) and followup/ (SatisfactionFollowUpWorkflow),
-// with worker/ registering them. See ../shared/DESIGN.md.
+// Package workflows holds kubedesk's Temporal workflows and what runs them:
+// sla/ (SLAEscalationWorkflow and its activities), calendar/ (business
+// time for the SLA clocks), worker/ (registers the workflows and
+// activities on their task queue) and temporalserver/ (the embedded
+// Temporal server). See docs/architecture.md for the workflows planned.
 package workflows
