@@ -10,8 +10,9 @@ import (
 )
 
 // TestReplay replays histories recorded on the embedded Temporal server
-// (see internal/record): a change to the workflow that is not deterministic
-// against them, and not guarded by workflow.GetVersion, fails here.
+// (see internal/record), one per revision of the workflow: a change that
+// is not deterministic against them, and not put behind a new revision
+// (EscalationInput.Revision), fails here.
 func TestReplay(t *testing.T) {
 	files, err := filepath.Glob(filepath.Join("testdata", "*.json"))
 	if err != nil {
