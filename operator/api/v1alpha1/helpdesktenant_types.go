@@ -63,8 +63,8 @@ type HelpdeskTenantSpec struct {
 	// of postgres or embedded.
 	Database DatabaseSpec `json:"database"`
 
-	// Temporal is the Temporal server the SLA clocks and follow-ups run on:
-	// exactly one of address or embedded.
+	// Temporal is the Temporal server the SLA clocks run on: exactly one of
+	// address or embedded.
 	Temporal TemporalSpec `json:"temporal"`
 
 	// Components says which components run and how. gateway, ticket and
@@ -73,8 +73,8 @@ type HelpdeskTenantSpec struct {
 	// +optional
 	Components ComponentsSpec `json:"components,omitempty"`
 
-	// Ingress exposes the gateway (REST, web desk) on a host name; without
-	// it the gateway is reachable only inside the cluster.
+	// Ingress exposes the gateway (REST and OpenAPI) on a host name;
+	// without it the gateway is reachable only inside the cluster.
 	// +optional
 	Ingress *IngressSpec `json:"ingress,omitempty"`
 }
@@ -199,7 +199,7 @@ func DefaultEnabled(name ComponentName) bool {
 // +kubebuilder:validation:XValidation:rule="!has(self.survey) || !has(self.survey.enabled) || !self.survey.enabled",message="survey is not available in kubedesk v1alpha1 yet; set enabled: false or leave it out",fieldPath=".survey.enabled",reason=FieldValueForbidden
 // +kubebuilder:validation:XValidation:rule="!has(self.reporting) || !has(self.reporting.enabled) || !self.reporting.enabled",message="reporting is not available in kubedesk v1alpha1 yet; set enabled: false or leave it out",fieldPath=".reporting.enabled",reason=FieldValueForbidden
 type ComponentsSpec struct {
-	// Gateway serves REST, OpenAPI and the web desk; enabled by default.
+	// Gateway serves REST and OpenAPI; enabled by default.
 	// +optional
 	Gateway *ComponentSpec `json:"gateway,omitempty"`
 	// Ticket is the system of record for tickets; enabled by default.
@@ -224,8 +224,8 @@ type ComponentsSpec struct {
 	// disabled by default.
 	// +optional
 	Reporting *ComponentSpec `json:"reporting,omitempty"`
-	// Worker runs the Temporal workers (SLA clocks, follow-ups); enabled by
-	// default.
+	// Worker runs the SLA policies and clocks (the relay and the Temporal
+	// worker); enabled by default.
 	// +optional
 	Worker *ComponentSpec `json:"worker,omitempty"`
 }
