@@ -1,6 +1,7 @@
 package ticket
 
 import (
+	"encoding/json"
 	"fmt"
 	"strings"
 )
@@ -79,6 +80,31 @@ func ParseMatrix(rows []string) (Matrix, error) {
 		}
 	}
 	return m, nil
+}
+
+// MarshalJSON writes the matrix as ParseMatrix reads it: three rows of
+// three priorities.
+func (m Matrix) MarshalJSON() ([]byte, error) {
+	rows := make([]string, 3)
+	for i, row := range m {
+		rows[i] = fmt.Sprintf("%s %s %s", row[0], row[1], row[2])
+	}
+	return json.Marshal(rows)
+}
+
+// UnmarshalJSON reads the matrix as ParseMatrix does, so a configuration
+// file can hold it: priorityMatrix: ["P1 P2 P3", "P2 P3 P4", "P3 P4 P5"].
+func (m *Matrix) UnmarshalJSON(b []byte) error {
+	var rows []string
+	if err := json.Unmarshal(b, &rows); err != nil {
+		return fmt.Errorf("priorityMatrix: %s is not a list of rows; accepted: e.g. [\"P1 P2 P3\", \"P2 P3 P4\", \"P3 P4 P5\"]", b)
+	}
+	parsed, err := ParseMatrix(rows)
+	if err != nil {
+		return err
+	}
+	*m = parsed
+	return nil
 }
 
 // String renders P1..P5.

@@ -34,17 +34,18 @@ const (
 	IfMatchMetadata        = "if-match"        // If-Match
 )
 
-// Config holds the ticket service's tunables.
+// Config holds the ticket service's tunables: the ticket section of the
+// binary's configuration.
 type Config struct {
 	// Matrix maps impact x urgency to priority; zero means DefaultMatrix.
-	Matrix Matrix
+	Matrix Matrix `json:"priorityMatrix,omitzero"`
 	// WatchPollInterval bounds how long WatchEvents waits before looking for
 	// events that arrived without a notification (e.g. on PostgreSQL an
 	// event that became visible when an older transaction finished).
-	WatchPollInterval time.Duration
+	WatchPollInterval time.Duration `json:"-"`
 	// WatchBookmarkInterval is how long an idle WatchEvents stream waits
 	// between bookmarks.
-	WatchBookmarkInterval time.Duration
+	WatchBookmarkInterval time.Duration `json:"-"`
 }
 
 // Server implements ticketv1.TicketServiceServer on a Store.

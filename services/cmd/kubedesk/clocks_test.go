@@ -263,7 +263,7 @@ func TestSLAWorkerRestart(t *testing.T) {
 	srv := &instance{base: desk.base}
 	workerDir := t.TempDir()
 	startWorker := func() *process {
-		return startBinary(t, bin, workerDir, "--target=worker", "--ticket-addr="+desk.grpc,
+		return startBinary(t, bin, workerDir, "--target=worker", "--services=ticket="+desk.grpc,
 			"--config="+writeClockConfig(t, workerDir), "--temporal-listen-addr=127.0.0.1:0")
 	}
 	w := startWorker()

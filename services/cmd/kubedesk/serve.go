@@ -12,28 +12,26 @@ import (
 	"net/http/pprof"
 	"time"
 
-	"go.opentelemetry.io/contrib/instrumentation/google.golang.org/grpc/otelgrpc"
-	"google.golang.org/grpc"
-	"google.golang.org/grpc/credentials/insecure"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 
-	slav1 "github.com/kubedesk/kubedesk/proto/gen/go/kubedesk/sla/v1"
-	ticketv1 "github.com/kubedesk/kubedesk/proto/gen/go/kubedesk/ticket/v1"
 	"github.com/kubedesk/kubedesk/services/platform/buildinfo"
-	"github.com/kubedesk/kubedesk/services/platform/config"
 	"github.com/kubedesk/kubedesk/services/platform/gateway"
 	"github.com/kubedesk/kubedesk/services/platform/grpcserver"
+	"github.com/kubedesk/kubedesk/services/platform/module"
 	"github.com/kubedesk/kubedesk/services/platform/telemetry"
 	"github.com/kubedesk/kubedesk/services/platform/tenant"
-	"github.com/kubedesk/kubedesk/services/sla"
-	"github.com/kubedesk/kubedesk/services/ticket"
-	"github.com/kubedesk/kubedesk/services/ticket/store"
 )
 
-// serve starts the configured components, waits for ctx to end, then stops
-// them in reverse start order.
+// listen opens the process's listeners; a test swaps it to get hold of
+// one and close it under the running server.
+var listen = net.Listen
+
+// serve starts the modules --target selects, waits for ctx to end or for
+// a server or loop to fail, then stops everything in reverse start order.
+// A failure after start-up is the returned error, so the process exits
+// non-zero instead of living on half-dead.
 func serve(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	cfg, err := config.Parse(args, getenv, stderr)
+	cfg, err := parseConfig(args, getenv, stderr)
 	if errors.Is(err, flag.ErrHelp) {
 		return nil
 	}
@@ -42,146 +40,123 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	}
 	log := telemetry.NewLogger(stdout, telemetry.ParseLevel(cfg.LogLevel))
 	slog.SetDefault(log)
+	table := modules(cfg)
+	plan, err := table.Resolve(cfg.Targets(), cfg.Services)
+	if err != nil {
+		return err
+	}
 
-	var stack shutdownStack
+	var stack module.Stack
+	sup := module.NewSupervisor()
 	defer func() {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Duration(cfg.ShutdownTimeout))
 		defer cancel()
-		stack.unwind(ctx, log)
+		// Loops end first (they use what the stack closes), then the
+		// servers and stores, last started first.
+		sup.StopLoops()
+		stack.Unwind(ctx, log)
+		sup.Wait()
 	}()
-	if err := start(ctx, cfg, log, &stack); err != nil {
+	if err := start(ctx, cfg, log, table, plan, &stack, sup); err != nil {
 		return err
 	}
-	<-ctx.Done()
-	log.Info("shutting down", "reason", context.Cause(ctx).Error())
-	return nil
+	select {
+	case <-ctx.Done():
+		log.Info("shutting down", "reason", context.Cause(ctx).Error())
+		return nil
+	case err := <-sup.Failed():
+		log.Error("shutting down after a failure", "err", err)
+		return err
+	}
 }
 
-// start brings the components up one after another, pushing each one's
-// stop function so a failure half-way still stops what started.
-func start(ctx context.Context, cfg config.Config, log *slog.Logger, stack *shutdownStack) error {
+// start brings the modules up in dependency order, pushing each stop on
+// the stack so a failure half-way still stops what started.
+func start(ctx context.Context, cfg *Config, log *slog.Logger, table module.Table, plan module.Plan,
+	stack *module.Stack, sup *module.Supervisor,
+) error {
 	began := time.Now()
 	otelp, err := telemetry.Setup(ctx, "kubedesk", buildinfo.Version)
 	if err != nil {
 		return err
 	}
-	stack.push("telemetry", otelp.Shutdown)
+	stack.Push("telemetry", otelp.Shutdown)
 
 	// Streams (watchers) end first on shutdown, so draining does not wait
 	// on clients that never hang up.
 	streams, endStreams := context.WithCancel(context.Background())
-	stack.push("streams", func(context.Context) error { endStreams(); return nil })
-	var ready []func(context.Context) error
-	// localGRPC is where this process's gRPC services really listen (the
-	// configured port may be 0 in tests).
-	localGRPC := ""
+	stack.Push("streams", func(context.Context) error { endStreams(); return nil })
 
-	// One gRPC server carries every backend service this process runs.
-	var gs *grpcserver.Server
-	if cfg.Runs(config.TargetTicket) || cfg.Runs(config.TargetWorker) {
-		if gs, err = grpcserver.New(log, tenant.Resolver{Default: cfg.DefaultTenant}); err != nil {
-			return err
-		}
-	}
-	var services []string
-
-	if cfg.Runs(config.TargetTicket) {
-		matrix, err := cfg.Matrix()
-		if err != nil {
-			return err
-		}
-		st, err := store.Open(ctx, cfg.DatabaseURL, cfg.DataDir)
-		if err != nil {
-			return fmt.Errorf("ticket store: %w", err)
-		}
-		stack.push("ticket store", func(context.Context) error { return st.Close() })
-		ready = append(ready, st.Ping)
-		ticket.NewServer(st, ticket.Config{Matrix: matrix}, log).Register(gs)
-		gs.Health.SetServingStatus(ticketv1.TicketService_ServiceDesc.ServiceName, healthpb.HealthCheckResponse_SERVING)
-		services = append(services, "ticket")
-	}
-
-	var policies *sla.InForce
-	if cfg.Runs(config.TargetWorker) {
-		policies = sla.NewInForce()
-		if cfg.File != "" {
-			// An invalid file stops start-up; later invalid edits are
-			// logged and the policies in force stay.
-			if err := policies.Load(cfg.File); err != nil {
+	// One gRPC server carries every gRPC service this process runs. It
+	// listens before the modules start, so that they can dial each other
+	// on it; it serves once they all have registered.
+	var (
+		gs        *grpcserver.Server
+		grpcLis   net.Listener
+		localGRPC string
+		modules   []string
+	)
+	for _, m := range plan.Order {
+		modules = append(modules, m.Name)
+		if len(m.Services) > 0 && gs == nil {
+			if gs, err = grpcserver.New(log, tenant.Resolver{Default: cfg.DefaultTenant}); err != nil {
 				return err
 			}
-			watch, stopWatch := context.WithCancel(context.Background())
-			go policies.Watch(watch, cfg.File, 2*time.Second, log)
-			stack.push("SLA policy watcher", func(context.Context) error { stopWatch(); return nil })
+			if grpcLis, err = listen("tcp", cfg.GRPCAddr); err != nil {
+				return fmt.Errorf("grpcAddr: %w", err)
+			}
+			lis := grpcLis
+			stack.Push("gRPC listener", func(context.Context) error {
+				if err := lis.Close(); err != nil && !errors.Is(err, net.ErrClosed) {
+					return err
+				}
+				return nil
+			})
+			localGRPC = dialable(grpcLis.Addr().String())
 		}
-		sla.NewServer(policies).Register(gs)
-		gs.Health.SetServingStatus(slav1.SLAPolicyService_ServiceDesc.ServiceName, healthpb.HealthCheckResponse_SERVING)
-		services = append(services, "sla")
-		log.Info("SLA policies in force", "count", len(policies.Current().Entries), "file", cfg.File)
+	}
+
+	host := module.NewHost(log, gs, localGRPC, plan, table, stack)
+	host.Metrics, host.Streams = otelp.MetricsHandler(), streams
+	var (
+		ready  []gateway.Check
+		routes []gateway.Route
+	)
+	for _, m := range plan.Order {
+		parts, err := m.Init(ctx, host)
+		if err != nil {
+			return fmt.Errorf("%s: %w", m.Name, err)
+		}
+		for _, s := range m.Services {
+			gs.Health.SetServingStatus(s, healthpb.HealthCheckResponse_SERVING)
+		}
+		ready = append(ready, parts.Ready...)
+		routes = append(routes, parts.Routes...)
+		for _, l := range parts.Loops {
+			sup.Go(module.Loop{Name: m.Name + ": " + l.Name, Run: l.Run})
+		}
 	}
 
 	if gs != nil {
-		lis, err := net.Listen("tcp", cfg.GRPCAddr)
-		if err != nil {
-			return fmt.Errorf("grpcAddr: %w", err)
-		}
-		go func() {
-			if err := gs.Serve(lis); err != nil {
-				log.Error("gRPC server stopped", "err", err)
-			}
-		}()
-		stack.push("gRPC server", func(ctx context.Context) error { return gracefulStop(ctx, gs) })
-		localGRPC = dialable(lis.Addr().String())
-		log.Info("gRPC listening", "addr", lis.Addr().String(), "services", services)
+		lis := grpcLis
+		sup.Serve("gRPC server on "+lis.Addr().String(), func() error { return gs.Serve(lis) })
+		stack.Push("gRPC server", func(ctx context.Context) error { return gracefulStop(ctx, gs) })
+		log.Info("gRPC listening", "addr", lis.Addr().String())
 	}
 
-	if cfg.Runs(config.TargetWorker) {
-		if cfg.TemporalAddress == config.TemporalNone {
-			log.Warn("--temporal-address=none: no SLA clocks run")
-		} else {
-			conn, err := dial(cfg.TicketAddr, localGRPC, stack, "worker's ticket")
-			if err != nil {
-				return fmt.Errorf("ticketAddr: %w", err)
-			}
-			check, err := startClocks(ctx, cfg, log, stack, policies, ticketv1.NewTicketServiceClient(conn))
-			if err != nil {
-				return err
-			}
-			ready = append(ready, check)
-		}
-	}
-
-	gw := gateway.Options{
+	handler, err := gateway.NewHandler(ctx, gateway.Options{
 		Log:             log,
-		MaxRequestBytes: cfg.MaxRequestBytes,
+		Routes:          routes,
+		MaxRequestBytes: cfg.Gateway.MaxRequestBytes,
 		DefaultTenant:   cfg.DefaultTenant,
 		Metrics:         otelp.MetricsHandler(),
+		Ready:           ready,
 		Streams:         streams,
-	}
-	if cfg.Runs(config.TargetGateway) {
-		conn, err := dial(cfg.TicketAddr, localGRPC, stack, "ticket")
-		if err != nil {
-			return fmt.Errorf("ticketAddr: %w", err)
-		}
-		gw.Ticket = conn
-		ready = append(ready, serving(conn, ticketv1.TicketService_ServiceDesc.ServiceName))
-		if cfg.WorkerAddr != "" || cfg.Runs(config.TargetWorker) {
-			conn, err := dial(cfg.WorkerAddr, localGRPC, stack, "worker")
-			if err != nil {
-				return fmt.Errorf("workerAddr: %w", err)
-			}
-			gw.SLA = conn
-			ready = append(ready, serving(conn, slav1.SLAPolicyService_ServiceDesc.ServiceName))
-		} else {
-			log.Warn("no --worker-addr: the gateway serves no SLA routes")
-		}
-	}
-	gw.Ready = ready
-	handler, err := gateway.NewHandler(ctx, gw)
+	})
 	if err != nil {
 		return err
 	}
-	lis, err := net.Listen("tcp", cfg.HTTPAddr)
+	httpLis, err := listen("tcp", cfg.HTTPAddr)
 	if err != nil {
 		return fmt.Errorf("httpAddr: %w", err)
 	}
@@ -190,29 +165,25 @@ func start(ctx context.Context, cfg config.Config, log *slog.Logger, stack *shut
 		ReadHeaderTimeout: 10 * time.Second,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
-	go func() {
-		if err := srv.Serve(lis); !errors.Is(err, http.ErrServerClosed) {
-			log.Error("HTTP server stopped", "err", err)
-		}
-	}()
-	stack.push("HTTP server", func(ctx context.Context) error {
+	sup.Serve("HTTP server on "+httpLis.Addr().String(), func() error { return srv.Serve(httpLis) })
+	stack.Push("HTTP server", func(ctx context.Context) error {
 		endStreams()
 		return srv.Shutdown(ctx)
 	})
 	if cfg.PprofAddr != "" {
-		if err := servePprof(cfg.PprofAddr, log, stack); err != nil {
+		if err := servePprof(cfg.PprofAddr, log, stack, sup); err != nil {
 			return fmt.Errorf("pprofAddr: %w", err)
 		}
 	}
-	log.Info("kubedesk started", "target", cfg.Target, "http", lis.Addr().String(), "grpc", localGRPC,
+	log.Info("kubedesk started", "target", cfg.Target, "modules", modules, "http", httpLis.Addr().String(), "grpc", localGRPC,
 		"version", buildinfo.Version, "startup", time.Since(began).String())
 	return nil
 }
 
 // servePprof serves Go's profiles on addr, apart from the API listener so
 // that they are never exposed with it.
-func servePprof(addr string, log *slog.Logger, stack *shutdownStack) error {
-	lis, err := net.Listen("tcp", addr)
+func servePprof(addr string, log *slog.Logger, stack *module.Stack, sup *module.Supervisor) error {
+	lis, err := listen("tcp", addr)
 	if err != nil {
 		return err
 	}
@@ -223,31 +194,10 @@ func servePprof(addr string, log *slog.Logger, stack *shutdownStack) error {
 	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
 	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
-	go func() {
-		if err := srv.Serve(lis); !errors.Is(err, http.ErrServerClosed) {
-			log.Error("pprof server stopped", "err", err)
-		}
-	}()
-	stack.push("pprof server", srv.Shutdown)
+	sup.Serve("pprof server on "+lis.Addr().String(), func() error { return srv.Serve(lis) })
+	stack.Push("pprof server", srv.Shutdown)
 	log.Info("pprof listening", "addr", lis.Addr().String())
 	return nil
-}
-
-// dial connects to a backend at addr, or at this process's own gRPC
-// listener when addr is empty, with tracing on every call.
-func dial(addr, local string, stack *shutdownStack, name string) (*grpc.ClientConn, error) {
-	if addr == "" {
-		addr = local
-	}
-	conn, err := grpc.NewClient(addr,
-		grpc.WithTransportCredentials(insecure.NewCredentials()),
-		grpc.WithStatsHandler(otelgrpc.NewClientHandler()),
-	)
-	if err != nil {
-		return nil, err
-	}
-	stack.push(name+" client", func(context.Context) error { return conn.Close() })
-	return conn, nil
 }
 
 // gracefulStop ends streams, then waits for in-flight calls until ctx ends.
@@ -264,21 +214,6 @@ func gracefulStop(ctx context.Context, gs *grpcserver.Server) error {
 	}
 }
 
-// serving checks a gRPC service's health, for /readyz.
-func serving(conn *grpc.ClientConn, service string) func(context.Context) error {
-	client := healthpb.NewHealthClient(conn)
-	return func(ctx context.Context) error {
-		resp, err := client.Check(ctx, &healthpb.HealthCheckRequest{Service: service})
-		if err != nil {
-			return fmt.Errorf("%s: %w", service, err)
-		}
-		if resp.GetStatus() != healthpb.HealthCheckResponse_SERVING {
-			return fmt.Errorf("%s: %s", service, resp.GetStatus())
-		}
-		return nil
-	}
-}
-
 // dialable turns a listen address such as ":9090" into one to dial.
 func dialable(listen string) string {
 	host, port, err := net.SplitHostPort(listen)
@@ -286,23 +221,4 @@ func dialable(listen string) string {
 		return net.JoinHostPort("127.0.0.1", port)
 	}
 	return listen
-}
-
-// shutdownStack stops components in the reverse of their start order.
-type shutdownStack struct {
-	names []string
-	stops []func(context.Context) error
-}
-
-func (s *shutdownStack) push(name string, stop func(context.Context) error) {
-	s.names = append(s.names, name)
-	s.stops = append(s.stops, stop)
-}
-
-func (s *shutdownStack) unwind(ctx context.Context, log *slog.Logger) {
-	for i := len(s.stops) - 1; i >= 0; i-- {
-		if err := s.stops[i](ctx); err != nil {
-			log.Warn("stopping "+s.names[i], "err", err)
-		}
-	}
 }

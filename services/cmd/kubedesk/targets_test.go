@@ -2,8 +2,10 @@ package main
 
 import (
 	"io"
+	"net"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -19,14 +21,14 @@ func TestSplitTargets(t *testing.T) {
 	backend.mustCall(t, 200, "GET", "/readyz", nil)
 	backend.mustCall(t, 404, "GET", "/v1/tickets", nil)
 
-	gw := startServe(t, "--target=gateway", "--ticket-addr="+backend.grpc)
+	gw := startServe(t, "--target=gateway", "--services=ticket="+backend.grpc)
 	c := gw.create(t, map[string]any{"subject": "分开部署也能用"})
 	if got := gw.mustCall(t, 200, "GET", "/v1/tickets/"+c.str("id"), nil); got.str("subject") != "分开部署也能用" {
 		t.Errorf("read back %q", got.str("subject"))
 	}
 	gw.mustCall(t, 200, "GET", "/readyz", nil)
 	gw.mustCall(t, 200, "GET", "/openapi.json", nil)
-	// Without --worker-addr the gateway has no SLA routes.
+	// Without services.worker the gateway has no SLA routes.
 	gw.mustCall(t, 404, "GET", "/v1/slaPolicies", nil)
 	if m := gw.mustCall(t, 200, "GET", "/metrics", nil); !strings.Contains(string(m.body), "rpc_client_") {
 		t.Errorf("gateway metrics lack gRPC client metrics")
@@ -69,4 +71,120 @@ func TestShutdownEndsWatchers(t *testing.T) {
 	case <-time.After(5 * time.Second):
 		t.Error("the watch stream is still open after shutdown")
 	}
+}
+
+// TestTargetList runs two modules named in one --target and checks that
+// the process serves what they register and nothing else.
+func TestTargetList(t *testing.T) {
+	srv := startServe(t, "--target=worker,ticket")
+	if srv.grpc == "" {
+		t.Fatal("no gRPC address reported")
+	}
+	srv.mustCall(t, 200, "GET", "/readyz", nil)
+	// No gateway module: no REST routes.
+	srv.mustCall(t, 404, "GET", "/v1/tickets", nil)
+
+	// A gateway in another process reaches both through the services map.
+	gw := startServe(t, "--target=gateway", "--services=ticket="+srv.grpc+",worker="+srv.grpc)
+	gw.create(t, map[string]any{"subject": "两个模块一个进程"})
+	gw.mustCall(t, 200, "GET", "/v1/slaPolicies", nil)
+	gw.mustCall(t, 200, "GET", "/readyz", nil)
+}
+
+// TestTargetErrors checks that a bad --target or a missing peer address
+// stops start-up with a message naming the setting.
+func TestTargetErrors(t *testing.T) {
+	tests := []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--target=ticket,billing"}, `target: "billing" is not a module; accepted: all, ticket, worker, gateway`},
+		{[]string{"--target=gateway"}, "services.ticket: is required with --target=gateway (gateway calls ticket)"},
+		{[]string{"--target=worker", "--temporal-address=temporal:7233"}, "services.ticket: is required with --target=worker (worker calls ticket)"},
+		{[]string{"--services=billing=b:9090"}, `services.billing: "billing" is not a module`},
+	}
+	for _, tt := range tests {
+		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
+			err := run(t.Context(), append([]string{"serve", "--data-dir=" + t.TempDir()}, tt.args...), func(string) string { return "" }, io.Discard, io.Discard)
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("error = %v, want one containing %q", err, tt.want)
+			}
+		})
+	}
+}
+
+// TestServerFailureEndsProcess closes the gRPC listener under a running
+// server: the process must end with an error that names the server,
+// instead of living on with /healthz answering 200.
+func TestServerFailureEndsProcess(t *testing.T) {
+	grpcAddr := freeAddr(t)
+	var (
+		mu     sync.Mutex
+		opened []net.Listener
+	)
+	listen = func(network, addr string) (net.Listener, error) {
+		l, err := net.Listen(network, addr)
+		if err == nil {
+			mu.Lock()
+			opened = append(opened, l)
+			mu.Unlock()
+		}
+		return l, err
+	}
+	t.Cleanup(func() { listen = net.Listen })
+
+	done := make(chan error, 1)
+	out := &lockedBuffer{}
+	go func() {
+		done <- run(t.Context(), []string{"serve", "--http-addr=127.0.0.1:0", "--grpc-addr=" + grpcAddr, "--data-dir=" + t.TempDir(),
+			"--temporal-address=none", "--target=ticket"}, func(string) string { return "" }, out, io.Discard)
+	}()
+	var grpcLis net.Listener
+	for grpcLis == nil {
+		select {
+		case err := <-done:
+			t.Fatalf("serve ended during start-up: %v", err)
+		case <-time.After(10 * time.Millisecond):
+		}
+		if !strings.Contains(out.String(), `"msg":"kubedesk started"`) {
+			continue
+		}
+		mu.Lock()
+		for _, l := range opened {
+			if l.Addr().String() == grpcAddr {
+				grpcLis = l
+			}
+		}
+		mu.Unlock()
+	}
+	if err := grpcLis.Close(); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-done:
+		want := "gRPC server on " + grpcAddr + " stopped"
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Fatalf("serve returned %v, want an error containing %q", err, want)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("serve still runs 30s after its gRPC listener closed")
+	}
+}
+
+// lockedBuffer is an io.Writer a test reads while the server writes.
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf strings.Builder
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *lockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }

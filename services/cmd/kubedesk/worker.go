@@ -14,7 +14,8 @@ import (
 	sdklog "go.temporal.io/sdk/log"
 
 	ticketv1 "github.com/kubedesk/kubedesk/proto/gen/go/kubedesk/ticket/v1"
-	"github.com/kubedesk/kubedesk/services/platform/config"
+	"github.com/kubedesk/kubedesk/services/platform/gateway"
+	"github.com/kubedesk/kubedesk/services/platform/module"
 	"github.com/kubedesk/kubedesk/services/sla"
 	"github.com/kubedesk/kubedesk/services/sla/relay"
 	slawf "github.com/kubedesk/kubedesk/workflows/sla"
@@ -24,26 +25,30 @@ import (
 
 // startClocks runs the SLA clocks: the embedded Temporal server unless an
 // external one is configured, the Temporal worker, and one relay per
-// tenant that has SLA policies. It returns a readiness check.
-func startClocks(ctx context.Context, cfg config.Config, log *slog.Logger, stack *shutdownStack,
+// tenant that has SLA policies. It returns a readiness check and the
+// relays' loop.
+func startClocks(ctx context.Context, cfg *Config, h *module.Host,
 	policies *sla.InForce, tickets ticketv1.TicketServiceClient,
-) (func(context.Context) error, error) {
+) (module.Parts, error) {
+	var parts module.Parts
+	log := h.Log
 	worker.SetProcessDefaults()
-	addr := cfg.TemporalAddress
+	tc := cfg.Worker.Temporal
+	addr := tc.Address
 	var conn client.ConnectionOptions
 	if addr == "" {
 		srv, err := temporalserver.Start(ctx, temporalserver.Options{
 			DataDir:      cfg.DataDir,
-			FrontendAddr: cfg.TemporalListenAddr,
-			Namespaces:   []string{cfg.TemporalNamespace},
+			FrontendAddr: tc.ListenAddr,
+			Namespaces:   []string{tc.Namespace},
 			Logger:       log,
 		})
 		if err != nil {
-			return nil, fmt.Errorf("embedded Temporal server: %w", err)
+			return parts, fmt.Errorf("embedded Temporal server: %w", err)
 		}
-		stack.push("embedded Temporal server", func(context.Context) error { return srv.Stop() })
+		h.OnStop("embedded Temporal server", func(context.Context) error { return srv.Stop() })
 		addr = srv.FrontendAddr()
-		log.Info("embedded Temporal server started", "frontend", addr, "namespace", cfg.TemporalNamespace)
+		log.Info("embedded Temporal server started", "frontend", addr, "namespace", tc.Namespace)
 		// The embedded server is on loopback: the SDK's default gzip
 		// would compress every request and response only to inflate it
 		// again in the same process (about 3 % of a busy server's CPU).
@@ -55,31 +60,31 @@ func startClocks(ctx context.Context, cfg config.Config, log *slog.Logger, stack
 	// activities make.
 	tracing, err := temporalotel.NewTracingInterceptor(temporalotel.TracerOptions{})
 	if err != nil {
-		return nil, fmt.Errorf("temporal tracing: %w", err)
+		return parts, fmt.Errorf("temporal tracing: %w", err)
 	}
 	c, err := client.DialContext(ctx, client.Options{
 		HostPort:          addr,
-		Namespace:         cfg.TemporalNamespace,
+		Namespace:         tc.Namespace,
 		Logger:            sdklog.NewStructuredLogger(slog.New(warnOnly{log.With("component", "temporal-sdk").Handler()})),
 		Interceptors:      []interceptor.ClientInterceptor{tracing},
 		ConnectionOptions: conn,
 	})
 	if err != nil {
-		return nil, fmt.Errorf("temporalAddress %s: %w", addr, err)
+		return parts, fmt.Errorf("worker.temporal.address %s: %w", addr, err)
 	}
-	stack.push("Temporal client", func(context.Context) error { c.Close(); return nil })
+	h.OnStop("Temporal client", func(context.Context) error { c.Close(); return nil })
 
 	w := worker.NewSLA(c, &slawf.Activities{Tickets: sla.Tickets{Client: tickets}}, worker.Options{})
 	if err := w.Start(); err != nil {
-		return nil, fmt.Errorf("SLA worker: %w", err)
+		return parts, fmt.Errorf("SLA worker: %w", err)
 	}
-	stack.push("SLA worker", func(context.Context) error { w.Stop(); return nil })
+	h.OnStop("SLA worker", func(context.Context) error { w.Stop(); return nil })
 
 	cursors, err := relay.OpenCursors(ctx, cfg.DatabaseURL, cfg.DataDir)
 	if err != nil {
-		return nil, fmt.Errorf("SLA relay: %w", err)
+		return parts, fmt.Errorf("SLA relay: %w", err)
 	}
-	stack.push("SLA relay cursors", func(context.Context) error { return cursors.Close() })
+	h.OnStop("SLA relay cursors", func(context.Context) error { return cursors.Close() })
 	relays := &relays{
 		newRelay: func(tenantID string) *relay.Relay {
 			return &relay.Relay{
@@ -90,7 +95,6 @@ func startClocks(ctx context.Context, cfg config.Config, log *slog.Logger, stack
 		},
 		log: log,
 	}
-	relayCtx, stopRelays := context.WithCancel(context.WithoutCancel(ctx))
 	running := relay.Running{Temporal: c, Tickets: tickets, TaskQueue: worker.SLATaskQueue}
 	relays.update = func(ctx context.Context, p *slawf.Policy) {
 		n, err := running.Update(ctx, p)
@@ -100,15 +104,18 @@ func startClocks(ctx context.Context, cfg config.Config, log *slog.Logger, stack
 		}
 		log.Info("SLA policy change applied to running clocks", "policy", p.Name, "workflows", n)
 	}
-	relays.wg.Go(func() { relays.follow(relayCtx, policies, time.Second) })
-	stack.push("SLA relays", func(context.Context) error { stopRelays(); relays.wait(); return nil })
-
-	return func(ctx context.Context) error {
+	parts.Loops = append(parts.Loops, module.Loop{Name: "SLA relays", Run: func(ctx context.Context) error {
+		relays.follow(ctx, policies, time.Second)
+		relays.wait()
+		return ctx.Err()
+	}})
+	parts.Ready = append(parts.Ready, gateway.Check{Name: "temporal", Check: func(ctx context.Context) error {
 		if _, err := c.CheckHealth(ctx, &client.CheckHealthRequest{}); err != nil {
 			return fmt.Errorf("temporal: %w", err)
 		}
 		return nil
-	}, nil
+	}})
+	return parts, nil
 }
 
 // relays runs one relay per tenant that has SLA policies; a tenant that

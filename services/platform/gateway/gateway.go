@@ -21,7 +21,6 @@ import (
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
 
-	slav1 "github.com/kubedesk/kubedesk/proto/gen/go/kubedesk/sla/v1"
 	ticketv1 "github.com/kubedesk/kubedesk/proto/gen/go/kubedesk/ticket/v1"
 	"github.com/kubedesk/kubedesk/proto/gen/openapi"
 	"github.com/kubedesk/kubedesk/services/platform/tenant"
@@ -30,12 +29,10 @@ import (
 // Options configure the HTTP handler.
 type Options struct {
 	Log *slog.Logger
-	// Ticket is a connection to the ticket service; nil serves no REST API
-	// (a process running only backend targets still serves the probes).
-	Ticket *grpc.ClientConn
-	// SLA is a connection to the worker's SLA policy service; nil serves
-	// no SLA routes.
-	SLA *grpc.ClientConn
+	// Routes are the services whose REST API this handler serves; none
+	// serves no REST API (a process running only backend modules still
+	// serves the probes and metrics).
+	Routes []Route
 	// MaxRequestBytes limits request bodies; larger ones get 413.
 	MaxRequestBytes int64
 	// DefaultTenant is sent upstream when a request names no tenant.
@@ -43,10 +40,24 @@ type Options struct {
 	// Metrics serves /metrics.
 	Metrics http.Handler
 	// Ready checks, all of which must pass for /readyz to answer 200.
-	Ready []func(context.Context) error
+	Ready []Check
 	// Streams is cancelled when shutdown begins, ending long-lived
 	// streaming responses so the server can drain.
 	Streams context.Context
+}
+
+// Check is a readiness check: a part of the process and whether it works.
+type Check struct {
+	Name  string
+	Check func(context.Context) error
+}
+
+// Route is one service's REST API: grpc-gateway's generated registration
+// and the connection to the service it forwards to.
+type Route struct {
+	Name     string
+	Conn     *grpc.ClientConn
+	Register func(context.Context, *runtime.ServeMux, *grpc.ClientConn) error
 }
 
 // headers maps the REST headers kubedesk reads to their gRPC metadata keys.
@@ -67,7 +78,7 @@ func NewHandler(ctx context.Context, opts Options) (http.Handler, error) {
 	if opts.Metrics != nil {
 		mux.Handle("GET /metrics", opts.Metrics)
 	}
-	if opts.Ticket != nil {
+	if len(opts.Routes) > 0 {
 		rest, err := opts.restMux(ctx)
 		if err != nil {
 			return nil, err
@@ -102,12 +113,9 @@ func (o Options) restMux(ctx context.Context) (*runtime.ServeMux, error) {
 		}),
 		runtime.WithForwardResponseOption(setETag),
 	)
-	if err := ticketv1.RegisterTicketServiceHandler(ctx, mux, o.Ticket); err != nil {
-		return nil, fmt.Errorf("gateway: ticket routes: %w", err)
-	}
-	if o.SLA != nil {
-		if err := slav1.RegisterSLAPolicyServiceHandler(ctx, mux, o.SLA); err != nil {
-			return nil, fmt.Errorf("gateway: SLA routes: %w", err)
+	for _, r := range o.Routes {
+		if err := r.Register(ctx, mux, r.Conn); err != nil {
+			return nil, fmt.Errorf("gateway: %s routes: %w", r.Name, err)
 		}
 	}
 	return mux, nil
@@ -178,7 +186,7 @@ func (o Options) readyz(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 	defer cancel()
 	for _, check := range o.Ready {
-		if err := check(ctx); err != nil {
+		if err := check.Check(ctx); err != nil {
 			w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 			w.WriteHeader(http.StatusServiceUnavailable)
 			_, _ = fmt.Fprintf(w, "not ready: %v\n", err)
@@ -195,4 +203,21 @@ func writeStatus(w http.ResponseWriter, httpCode int, code codes.Code, msg strin
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(httpCode)
 	_ = json.NewEncoder(w).Encode(map[string]any{"code": int(code), "message": msg, "details": []any{}})
+}
+
+// Config is the gateway section of the binary's configuration.
+type Config struct {
+	// MaxRequestBytes limits REST request bodies (413 above it).
+	MaxRequestBytes int64 `json:"maxRequestBytes,omitempty"`
+}
+
+// DefaultConfig returns the gateway's defaults.
+func DefaultConfig() Config { return Config{MaxRequestBytes: 1 << 20} }
+
+// Validate names the first bad field.
+func (c Config) Validate() error {
+	if c.MaxRequestBytes < 1024 {
+		return fmt.Errorf("gateway.maxRequestBytes: %d is too small; accepted: at least 1024", c.MaxRequestBytes)
+	}
+	return nil
 }

@@ -65,13 +65,13 @@ func TestReadyz(t *testing.T) {
 	down := errors.New("ticket store: connection refused")
 	tests := []struct {
 		name   string
-		checks []func(context.Context) error
+		checks []Check
 		code   int
 		body   string
 	}{
 		{"no checks", nil, 200, "ok"},
-		{"all pass", []func(context.Context) error{func(context.Context) error { return nil }}, 200, "ok"},
-		{"one fails", []func(context.Context) error{func(context.Context) error { return nil }, func(context.Context) error { return down }}, 503, down.Error()},
+		{"all pass", []Check{{"store", func(context.Context) error { return nil }}}, 200, "ok"},
+		{"one fails", []Check{{"store", func(context.Context) error { return nil }}, {"ticket", func(context.Context) error { return down }}}, 503, down.Error()},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

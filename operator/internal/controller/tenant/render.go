@@ -56,11 +56,21 @@ type kubedeskConfigSpec struct {
 	DataDir       string `json:"dataDir"`
 	DefaultTenant string `json:"defaultTenant"`
 	LogLevel      string `json:"logLevel"`
-	// TemporalAddress empty starts the embedded Temporal server in dataDir.
-	TemporalAddress   string `json:"temporalAddress,omitempty"`
-	TemporalNamespace string `json:"temporalNamespace,omitempty"`
-	TicketAddr        string `json:"ticketAddr"`
-	WorkerAddr        string `json:"workerAddr"`
+	// Services are the gRPC addresses of the tenant's modules, by module
+	// name; a pod ignores the entries of the modules it runs itself.
+	Services map[string]string `json:"services"`
+	Worker   workerSection     `json:"worker"`
+}
+
+// workerSection is the worker module's section of KubedeskConfig.
+type workerSection struct {
+	Temporal temporalSection `json:"temporal"`
+}
+
+type temporalSection struct {
+	// Address empty starts the embedded Temporal server in dataDir.
+	Address   string `json:"address,omitempty"`
+	Namespace string `json:"namespace,omitempty"`
 }
 
 // policyDocument is an SLAPolicy as the configuration file carries it:
@@ -94,13 +104,17 @@ func render(t *v1alpha1.HelpdeskTenant, policies []policy) (rendered, error) {
 		APIVersion: v1alpha1.GroupVersion.String(),
 		Kind:       "KubedeskConfig",
 		Spec: kubedeskConfigSpec{
-			DataDir:           dataDir,
-			DefaultTenant:     t.Name,
-			LogLevel:          "info",
-			TemporalAddress:   t.Spec.Temporal.Address,
-			TemporalNamespace: t.Spec.Temporal.Namespace,
-			TicketAddr:        grpcAddr(t, v1alpha1.ComponentTicket),
-			WorkerAddr:        grpcAddr(t, v1alpha1.ComponentWorker),
+			DataDir:       dataDir,
+			DefaultTenant: t.Name,
+			LogLevel:      "info",
+			Services: map[string]string{
+				string(v1alpha1.ComponentTicket): grpcAddr(t, v1alpha1.ComponentTicket),
+				string(v1alpha1.ComponentWorker): grpcAddr(t, v1alpha1.ComponentWorker),
+			},
+			Worker: workerSection{Temporal: temporalSection{
+				Address:   t.Spec.Temporal.Address,
+				Namespace: t.Spec.Temporal.Namespace,
+			}},
 		},
 	})
 	if err != nil {

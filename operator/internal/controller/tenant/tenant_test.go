@@ -66,21 +66,25 @@ func TestSampleTenant(t *testing.T) {
 		checkOwned(t, &ht, &cm, "config")
 		docs := strings.Split(cm.Data[tenant.ConfigFile], "\n---\n")
 		var head struct {
-			APIVersion string            `json:"apiVersion"`
-			Kind       string            `json:"kind"`
-			Spec       map[string]string `json:"spec"`
+			APIVersion string         `json:"apiVersion"`
+			Kind       string         `json:"kind"`
+			Spec       map[string]any `json:"spec"`
 		}
 		if err := yaml.UnmarshalStrict([]byte(docs[0]), &head); err != nil {
 			t.Fatalf("the first document: %v\n%s", err, docs[0])
 		}
-		want := map[string]string{
-			"dataDir":           "/data",
-			"defaultTenant":     "acme",
-			"logLevel":          "info",
-			"temporalAddress":   "temporal-frontend.temporal.svc:7233",
-			"temporalNamespace": "acme",
-			"ticketAddr":        "acme-ticket." + ns + ".svc:9090",
-			"workerAddr":        "acme-worker." + ns + ".svc:9090",
+		want := map[string]any{
+			"dataDir":       "/data",
+			"defaultTenant": "acme",
+			"logLevel":      "info",
+			"services": map[string]any{
+				"ticket": "acme-ticket." + ns + ".svc:9090",
+				"worker": "acme-worker." + ns + ".svc:9090",
+			},
+			"worker": map[string]any{"temporal": map[string]any{
+				"address":   "temporal-frontend.temporal.svc:7233",
+				"namespace": "acme",
+			}},
 		}
 		if head.APIVersion != "kubedesk.io/v1alpha1" || head.Kind != "KubedeskConfig" {
 			t.Errorf("first document is %s %s, want kubedesk.io/v1alpha1 KubedeskConfig", head.APIVersion, head.Kind)
@@ -439,8 +443,8 @@ func TestEmbeddedTenant(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if strings.Contains(cfg, "temporalAddress") || !strings.Contains(cfg, "temporalNamespace: kubedesk") {
-			t.Errorf("configuration for embedded Temporal:\n%s\nwant no temporalAddress (embedded) and the default namespace", cfg)
+		if strings.Contains(cfg, "address:") || !strings.Contains(cfg, "namespace: kubedesk") {
+			t.Errorf("configuration for embedded Temporal:\n%s\nwant no worker.temporal.address (embedded) and the default namespace", cfg)
 		}
 	})
 

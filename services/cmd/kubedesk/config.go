@@ -1,0 +1,68 @@
+package main
+
+import (
+	"errors"
+	"io"
+
+	"github.com/kubedesk/kubedesk/services/platform/config"
+	"github.com/kubedesk/kubedesk/services/platform/gateway"
+	"github.com/kubedesk/kubedesk/services/sla"
+	"github.com/kubedesk/kubedesk/services/ticket"
+)
+
+// Config is `kubedesk serve`'s configuration: the settings every process
+// has, then one section per module. It is the spec of a KubedeskConfig
+// document:
+//
+//	spec:
+//	  target: ticket,worker
+//	  services: {gateway: gw:9090}
+//	  ticket: {priorityMatrix: ["P1 P2 P3", "P2 P3 P4", "P3 P4 P5"]}
+//	  worker: {temporal: {address: temporal-frontend:7233}}
+//	  gateway: {maxRequestBytes: 1048576}
+type Config struct {
+	config.Common
+	Ticket  ticket.Config  `json:"ticket,omitzero"`
+	Worker  sla.Config     `json:"worker,omitzero"`
+	Gateway gateway.Config `json:"gateway,omitzero"`
+}
+
+// defaultConfig returns the all-in-one defaults.
+func defaultConfig() Config {
+	return Config{
+		Common:  config.DefaultCommon(),
+		Ticket:  ticket.Config{Matrix: ticket.DefaultMatrix},
+		Worker:  sla.DefaultConfig(),
+		Gateway: gateway.DefaultConfig(),
+	}
+}
+
+// Options binds the flags to the configuration's fields.
+func (c *Config) Options() []config.Option {
+	return append(c.Common.Options(),
+		config.String("temporal-address", `Temporal frontend host:port for SLA clocks; empty starts an embedded server in --data-dir, "none" runs no clocks`, &c.Worker.Temporal.Address),
+		config.String("temporal-namespace", "Temporal namespace of the SLA workflows", &c.Worker.Temporal.Namespace),
+		config.String("temporal-listen-addr", "listen address of the embedded Temporal server", &c.Worker.Temporal.ListenAddr),
+		config.Int64("max-request-bytes", "largest accepted REST request body", &c.Gateway.MaxRequestBytes),
+	)
+}
+
+// Validate checks every section and which modules the targets need.
+func (c *Config) Validate() error {
+	errs := []error{c.Common.Validate(), c.Ticket.Matrix.Validate(), c.Worker.Validate(), c.Gateway.Validate()}
+	if err := errors.Join(errs...); err != nil {
+		return err
+	}
+	_, err := modules(c).Resolve(c.Targets(), c.Services)
+	return err
+}
+
+// parseConfig reads the configuration of `serve` from args, the
+// environment and the --config file.
+func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (*Config, error) {
+	cfg := defaultConfig()
+	if err := config.Parse("serve", args, getenv, stderr, &cfg); err != nil {
+		return nil, err
+	}
+	return &cfg, nil
+}

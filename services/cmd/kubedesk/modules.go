@@ -1,0 +1,132 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	slav1 "github.com/kubedesk/kubedesk/proto/gen/go/kubedesk/sla/v1"
+	ticketv1 "github.com/kubedesk/kubedesk/proto/gen/go/kubedesk/ticket/v1"
+	"github.com/kubedesk/kubedesk/services/platform/gateway"
+	"github.com/kubedesk/kubedesk/services/platform/module"
+	"github.com/kubedesk/kubedesk/services/sla"
+	"github.com/kubedesk/kubedesk/services/ticket"
+	"github.com/kubedesk/kubedesk/services/ticket/store"
+)
+
+// Module names: the --target values and the keys of the services map.
+const (
+	moduleTicket  = "ticket"
+	moduleWorker  = "worker"
+	moduleGateway = "gateway"
+)
+
+// modules is the binary's module table. Adding a service is one entry
+// here (see docs/adding-a-service.md).
+func modules(cfg *Config) module.Table {
+	worker := module.Module{
+		Name:     moduleWorker,
+		Calls:    []string{moduleTicket},
+		Services: []string{slav1.SLAPolicyService_ServiceDesc.ServiceName},
+		REST:     slav1.RegisterSLAPolicyServiceHandler,
+		Init:     func(ctx context.Context, h *module.Host) (module.Parts, error) { return initWorker(ctx, cfg, h) },
+	}
+	if cfg.Worker.Temporal.Address == sla.TemporalNone {
+		// Without clocks the worker only serves the policies.
+		worker.Optional = []string{moduleTicket}
+	}
+	t := module.Table{
+		{
+			Name:     moduleTicket,
+			Services: []string{ticketv1.TicketService_ServiceDesc.ServiceName},
+			REST:     ticketv1.RegisterTicketServiceHandler,
+			Init:     func(ctx context.Context, h *module.Host) (module.Parts, error) { return initTicket(ctx, cfg, h) },
+		},
+		worker,
+	}
+	// The gateway serves the REST API of every module it can reach; it is
+	// of no use without the ticket service.
+	gw := module.Module{
+		Name: moduleGateway,
+		Init: func(ctx context.Context, h *module.Host) (module.Parts, error) { return initGateway(ctx, cfg, h) },
+	}
+	for _, m := range t {
+		if m.REST != nil {
+			gw.Calls = append(gw.Calls, m.Name)
+			if m.Name != moduleTicket {
+				gw.Optional = append(gw.Optional, m.Name)
+			}
+		}
+	}
+	return append(t, gw)
+}
+
+// initTicket opens the ticket store and serves the ticket service.
+func initTicket(ctx context.Context, cfg *Config, h *module.Host) (module.Parts, error) {
+	st, err := store.Open(ctx, cfg.DatabaseURL, cfg.DataDir)
+	if err != nil {
+		return module.Parts{}, fmt.Errorf("ticket store: %w", err)
+	}
+	h.OnStop("ticket store", func(context.Context) error { return st.Close() })
+	ticket.NewServer(st, cfg.Ticket, h.Log).Register(h.GRPC)
+	return module.Parts{Ready: []gateway.Check{{Name: "ticket store", Check: st.Ping}}}, nil
+}
+
+// initWorker serves the SLA policies of the --config file and runs the
+// SLA clocks on Temporal.
+func initWorker(ctx context.Context, cfg *Config, h *module.Host) (module.Parts, error) {
+	var parts module.Parts
+	policies := sla.NewInForce()
+	if cfg.File != "" {
+		// An invalid file stops start-up; later invalid edits are logged
+		// and the policies in force stay.
+		if err := policies.Load(cfg.File); err != nil {
+			return parts, err
+		}
+		parts.Loops = append(parts.Loops, module.Loop{Name: "SLA policy watcher", Run: func(ctx context.Context) error {
+			policies.Watch(ctx, cfg.File, 2*time.Second, h.Log)
+			return ctx.Err()
+		}})
+	}
+	sla.NewServer(policies).Register(h.GRPC)
+	h.Log.Info("SLA policies in force", "count", len(policies.Current().Entries), "file", cfg.File)
+
+	if cfg.Worker.Temporal.Address == sla.TemporalNone {
+		h.Log.Warn("--temporal-address=none: no SLA clocks run")
+		return parts, nil
+	}
+	conn, err := h.Dial(moduleTicket)
+	if err != nil {
+		return parts, err
+	}
+	clocks, err := startClocks(ctx, cfg, h, policies, ticketv1.NewTicketServiceClient(conn))
+	if err != nil {
+		return parts, err
+	}
+	parts.Ready = append(parts.Ready, clocks.Ready...)
+	parts.Loops = append(parts.Loops, clocks.Loops...)
+	return parts, nil
+}
+
+// initGateway serves the REST API of every module this process can reach.
+func initGateway(_ context.Context, _ *Config, h *module.Host) (module.Parts, error) {
+	var parts module.Parts
+	for _, m := range h.Table {
+		if m.REST == nil {
+			continue
+		}
+		if !h.Reachable(m.Name) {
+			h.Log.Warn("the gateway serves no "+m.Name+" routes: it does not run here and services."+m.Name+" is not set", "module", m.Name)
+			continue
+		}
+		conn, err := h.Dial(m.Name)
+		if err != nil {
+			return parts, err
+		}
+		parts.Routes = append(parts.Routes, gateway.Route{Name: m.Name, Conn: conn, Register: m.REST})
+		for _, s := range m.Services {
+			parts.Ready = append(parts.Ready, module.Serving(conn, s))
+		}
+	}
+	return parts, nil
+}
