@@ -107,10 +107,7 @@ func render(t *v1alpha1.HelpdeskTenant, policies []policy) (rendered, error) {
 			DataDir:       dataDir,
 			DefaultTenant: t.Name,
 			LogLevel:      "info",
-			Services: map[string]string{
-				string(v1alpha1.ComponentTicket): grpcAddr(t, v1alpha1.ComponentTicket),
-				string(v1alpha1.ComponentWorker): grpcAddr(t, v1alpha1.ComponentWorker),
-			},
+			Services:      services(t),
 			Worker: workerSection{Temporal: temporalSection{
 				Address:   t.Spec.Temporal.Address,
 				Namespace: t.Spec.Temporal.Namespace,
@@ -140,6 +137,19 @@ func render(t *v1alpha1.HelpdeskTenant, policies []policy) (rendered, error) {
 	out.data = map[string]string{ConfigFile: buf.String()}
 	out.hash = hashData(out.data)
 	return out, nil
+}
+
+// services maps every enabled component that serves gRPC (all but the
+// gateway) to its Service's address: the binary's services map, by module
+// name, which is the component's name.
+func services(t *v1alpha1.HelpdeskTenant) map[string]string {
+	out := map[string]string{}
+	for _, c := range v1alpha1.AllComponents() {
+		if c != v1alpha1.ComponentGateway && t.Spec.Components.IsEnabled(c) {
+			out[string(c)] = grpcAddr(t, c)
+		}
+	}
+	return out
 }
 
 // precedence is the policy's precedence, 100 when unset (the schema
