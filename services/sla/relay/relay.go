@@ -14,8 +14,6 @@ import (
 	"fmt"
 	"hash/fnv"
 	"log/slog"
-	"maps"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -433,7 +431,7 @@ func Signals(ev *ticketv1.Event) []sla.TicketEvent {
 	for _, ch := range ev.GetChanges() {
 		switch ch.GetField() {
 		case "status":
-			add(sla.TicketEvent{Kind: sla.EventStatusChange, Status: ch.GetNewValue()})
+			add(sla.TicketEvent{Kind: sla.EventStatusChange, Status: ch.GetAfter().GetStringValue()})
 		case "priority":
 			add(sla.TicketEvent{Kind: sla.EventPriorityChange, Priority: int(t.GetPriority())})
 		}
@@ -442,10 +440,10 @@ func Signals(ev *ticketv1.Event) []sla.TicketEvent {
 }
 
 // Before returns the ticket of ev as it was before the change, as far as
-// policy matching goes (priority, channel, group, customer tier), from
-// the old values of the event's changes. ok is false when that cannot be
-// told: a change of tags, or of custom fields whose old customer tier is
-// ambiguous.
+// policy matching goes (priority, channel, group, tags, customer tier),
+// from the typed old values of the event's changes. ok is false when that
+// cannot be told: an event written before changes were typed, whose old
+// value the ticket service could not read back (FieldChange.before unset).
 func Before(ev *ticketv1.Event) (t *ticketv1.Ticket, ok bool) {
 	t = ev.GetTicket()
 	var old *ticketv1.Ticket
@@ -456,37 +454,38 @@ func Before(ev *ticketv1.Event) (t *ticketv1.Ticket, ok bool) {
 		return old
 	}
 	for _, ch := range ev.GetChanges() {
-		v := ch.GetOldValue()
+		v := ch.GetBefore()
+		switch ch.GetField() {
+		case "priority", "channel", "group", "tags", "custom_fields":
+			if v == nil {
+				return t, false
+			}
+		}
 		switch ch.GetField() {
 		case "priority":
-			p, err := strconv.Atoi(strings.TrimPrefix(v, "P"))
-			if err != nil || p < 1 || p > 5 {
+			p := v.GetNumberValue()
+			if p < 1 || p > 5 || p != float64(int(p)) {
 				return t, false
 			}
 			edit().Priority = ticketv1.Priority(p)
 		case "channel":
-			c, found := ticketv1.Channel_value["CHANNEL_"+strings.ToUpper(v)]
+			c, found := ticketv1.Channel_value["CHANNEL_"+strings.ToUpper(v.GetStringValue())]
 			if !found {
 				return t, false
 			}
 			edit().Channel = ticketv1.Channel(c)
 		case "group":
-			edit().Group = v
+			edit().Group = v.GetStringValue()
 		case "tags":
-			// Recorded comma-joined, and a tag may hold a comma.
-			return t, false
+			var tags []string
+			for _, tag := range v.GetListValue().GetValues() {
+				tags = append(tags, tag.GetStringValue())
+			}
+			edit().Tags = tags
 		case "custom_fields":
-			tier, found, sure := oldField(v, CustomerTierField)
-			if !sure {
-				return t, false
-			}
-			fields := maps.Clone(t.GetCustomFields())
-			if fields == nil {
-				fields = map[string]string{}
-			}
-			delete(fields, CustomerTierField)
-			if found {
-				fields[CustomerTierField] = tier
+			fields := map[string]string{}
+			for k, f := range v.GetStructValue().GetFields() {
+				fields[k] = f.GetStringValue()
 			}
 			edit().CustomFields = fields
 		}
@@ -495,23 +494,4 @@ func Before(ev *ticketv1.Event) (t *ticketv1.Ticket, ok bool) {
 		return t, true
 	}
 	return old, true
-}
-
-// oldField finds key in custom fields as the ticket service records them
-// in a change ("k1=v1,k2=v2", keys sorted). sure is false when a value
-// holds a comma or an equals sign, so the split is ambiguous.
-func oldField(s, key string) (value string, found, sure bool) {
-	if s == "" {
-		return "", false, true
-	}
-	for part := range strings.SplitSeq(s, ",") {
-		k, v, hasEq := strings.Cut(part, "=")
-		if !hasEq || strings.Contains(v, "=") {
-			return "", false, false
-		}
-		if k == key {
-			value, found = v, true
-		}
-	}
-	return value, found, true
 }
