@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"slices"
 	"sync"
 	"time"
 
@@ -15,6 +14,7 @@ import (
 
 	ticketv1 "github.com/kubedesk/kubedesk/proto/gen/go/kubedesk/ticket/v1"
 	"github.com/kubedesk/kubedesk/services/platform/config"
+	"github.com/kubedesk/kubedesk/services/platform/consumer"
 	"github.com/kubedesk/kubedesk/services/sla"
 	"github.com/kubedesk/kubedesk/services/sla/relay"
 	slawf "github.com/kubedesk/kubedesk/workflows/sla"
@@ -75,18 +75,24 @@ func startClocks(ctx context.Context, cfg config.Config, log *slog.Logger, stack
 	}
 	stack.push("SLA worker", func(context.Context) error { w.Stop(); return nil })
 
-	cursors, err := relay.OpenCursors(ctx, cfg.DatabaseURL, cfg.DataDir)
+	cursors, err := consumer.OpenCursors(ctx, cfg.DatabaseURL, cfg.DataDir, "worker.db")
 	if err != nil {
 		return nil, fmt.Errorf("SLA relay: %w", err)
 	}
 	stack.push("SLA relay cursors", func(context.Context) error { return cursors.Close() })
 	relays := &relays{
-		newRelay: func(tenantID string) *relay.Relay {
-			return &relay.Relay{
-				Tenant: tenantID, Tickets: tickets, Temporal: c, TaskQueue: worker.SLATaskQueue,
-				Policies: func() *slawf.Set { return policies.Current().Set },
-				Cursors:  cursors, States: sla.Tickets{Client: tickets}, Log: log,
-			}
+		group: &consumer.Group{
+			New: func(tenantID string) *consumer.Consumer {
+				return &consumer.Consumer{
+					Name: relay.ConsumerName, Tenant: tenantID, Stream: tickets, Types: relay.EventTypes, Cursors: cursors, Log: log,
+					Handler: &relay.Relay{
+						Tenant: tenantID, Temporal: c, TaskQueue: worker.SLATaskQueue,
+						Policies: func() *slawf.Set { return policies.Current().Set },
+						States:   sla.Tickets{Client: tickets},
+					},
+				}
+			},
+			Log: log,
 		},
 		log: log,
 	}
@@ -101,25 +107,30 @@ func startClocks(ctx context.Context, cfg config.Config, log *slog.Logger, stack
 		log.Info("SLA policy change applied to running clocks", "policy", p.Name, "workflows", n)
 	}
 	relays.wg.Go(func() { relays.follow(relayCtx, policies, time.Second) })
-	stack.push("SLA relays", func(context.Context) error { stopRelays(); relays.wait(); return nil })
+	stack.push("SLA relays", func(context.Context) error { stopRelays(); return relays.wait() })
 
 	return func(ctx context.Context) error {
 		if _, err := c.CheckHealth(ctx, &client.CheckHealthRequest{}); err != nil {
 			return fmt.Errorf("temporal: %w", err)
 		}
+		// A relay whose event stream keeps failing, or that stopped for
+		// good, leaves SLA clocks unstarted: not ready.
+		if err := relays.group.Healthy(); err != nil {
+			return fmt.Errorf("SLA relay: %w", err)
+		}
 		return nil
 	}, nil
 }
 
-// relays runs one relay per tenant that has SLA policies; a tenant that
-// gains its first policy in a reload gets its relay within a poll. A
-// reloaded policy marked applyToRunning is sent to the running clocks.
+// relays runs one relay per tenant that has SLA policies, as consumers of
+// the tenant's ticket events; a tenant that gains its first policy in a
+// reload gets its relay within a poll. A reloaded policy marked
+// applyToRunning is sent to the running clocks.
 type relays struct {
-	newRelay func(tenant string) *relay.Relay
-	update   func(ctx context.Context, p *slawf.Policy)
-	log      *slog.Logger
-	running  []string
-	wg       sync.WaitGroup
+	group  *consumer.Group
+	update func(ctx context.Context, p *slawf.Policy)
+	log    *slog.Logger
+	wg     sync.WaitGroup
 }
 
 func (r *relays) follow(ctx context.Context, policies *sla.InForce, every time.Duration) {
@@ -135,13 +146,9 @@ func (r *relays) follow(ctx context.Context, policies *sla.InForce, every time.D
 			}
 			seen = snap
 			for _, p := range snap.Set.Policies() {
-				if slices.Contains(r.running, p.Tenant) {
-					continue
+				if r.group.Add(ctx, p.Tenant) {
+					r.log.Info("SLA relay started", "tenant", p.Tenant)
 				}
-				r.running = append(r.running, p.Tenant)
-				rl := r.newRelay(p.Tenant)
-				r.wg.Go(func() { _ = rl.Run(ctx) })
-				r.log.Info("SLA relay started", "tenant", p.Tenant)
 			}
 		}
 		select {
@@ -152,7 +159,9 @@ func (r *relays) follow(ctx context.Context, policies *sla.InForce, every time.D
 	}
 }
 
-func (r *relays) wait() { r.wg.Wait() }
+// wait waits for the relays to stop and returns the errors they stopped
+// with.
+func (r *relays) wait() error { r.wg.Wait(); return r.group.Wait() }
 
 // warnOnly passes on warnings and errors only: the Temporal SDK logs every
 // worker start and poll at info.

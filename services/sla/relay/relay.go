@@ -1,10 +1,11 @@
 // Package relay turns ticket events into SLA workflow starts and signals.
-// A Relay follows one tenant's ticket event stream (WatchEvents), starts
-// an SLAEscalationWorkflow for each new ticket an SLA policy covers, and
-// signals the ticket's workflow with every change the clocks react to. It
-// saves its position, so a restarted relay resumes where it stopped; events
-// seen twice change nothing (the workflow ignores a ticket version it has
-// taken in, and a second start of one workflow ID is refused).
+// A Relay is the consumer.Handler of one tenant's ticket events (the
+// consumer package follows the stream, keeps the position and retries):
+// it starts an SLAEscalationWorkflow for each new ticket an SLA policy
+// covers, and signals the ticket's workflow with every change the clocks
+// react to. Events seen twice change nothing (the workflow ignores a
+// ticket version it has taken in, and a second start of one workflow ID
+// is refused).
 package relay
 
 import (
@@ -12,10 +13,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"hash/fnv"
-	"log/slog"
 	"strings"
-	"sync"
 	"time"
 
 	"go.opentelemetry.io/otel"
@@ -29,7 +27,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	ticketv1 "github.com/kubedesk/kubedesk/proto/gen/go/kubedesk/ticket/v1"
-	"github.com/kubedesk/kubedesk/services/platform/tenant"
+	"github.com/kubedesk/kubedesk/services/platform/consumer"
 	"github.com/kubedesk/kubedesk/workflows/sla"
 )
 
@@ -44,200 +42,60 @@ var tracer = otel.Tracer("github.com/kubedesk/kubedesk/services/sla/relay")
 // match.customerTiers compares with.
 const CustomerTierField = "customer_tier"
 
-// Relay follows one tenant's events. Fields are set before Run.
+// ConsumerName is the relay's name as an event consumer: the key of its
+// stored cursors.
+const ConsumerName = "sla"
+
+// EventTypes are the events the relay follows. Not EVENT_TYPE_SLA_CHANGED:
+// those are the workflows' own writes.
+var EventTypes = []ticketv1.EventType{
+	ticketv1.EventType_EVENT_TYPE_TICKET_CREATED,
+	ticketv1.EventType_EVENT_TYPE_TICKET_UPDATED,
+	ticketv1.EventType_EVENT_TYPE_COMMENT_ADDED,
+}
+
+// Relay handles one tenant's events. Fields are set before use.
 type Relay struct {
 	Tenant    string
-	Tickets   ticketv1.TicketServiceClient
 	Temporal  client.Client
 	TaskQueue string
 	// Policies returns the policy set in force; it is asked on every
 	// event, so a reload applies to the next ticket.
 	Policies func() *sla.Set
-	Cursors  Cursors
 	// States writes a new ticket's opening SLA state; the ticket's
 	// workflow then starts with its first task delayed until its first
 	// deadline. Nil leaves the opening state to the workflow.
 	States StateWriter
-	// Lanes is how many tickets are handled at once (0: 16). Events of one
-	// ticket always go through the same lane, in order.
-	Lanes int
-	// SaveEvery is how often the position is saved while events flow (0:
-	// 500 ms); it is also saved when the relay stops.
-	SaveEvery time.Duration
-	Log       *slog.Logger
 }
 
-// Run follows the stream until ctx ends, reconnecting with backoff after
-// errors. It returns nil when ctx ends.
-func (r *Relay) Run(ctx context.Context) error {
-	backoff := 100 * time.Millisecond
-	for {
-		began := time.Now()
-		err := r.follow(ctx)
-		if ctx.Err() != nil {
-			return nil
-		}
-		if time.Since(began) > time.Minute {
-			backoff = 100 * time.Millisecond
-		}
-		r.Log.Warn("SLA relay: event stream ended; reconnecting", "tenant", r.Tenant, "err", err, "in", backoff.String())
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-time.After(backoff):
-		}
-		backoff = min(2*backoff, 30*time.Second)
-	}
-}
-
-type job struct {
-	seq uint64
-	ev  *ticketv1.Event
-}
-
-// follow reads the stream from the saved cursor until it fails or ctx
-// ends, then waits for the lanes to finish and saves the position.
-func (r *Relay) follow(ctx context.Context) error {
-	cursor, err := r.Cursors.Load(ctx, r.Tenant)
-	if err != nil {
-		return fmt.Errorf("load cursor: %w", err)
-	}
-	// The stream ends with ctx; the lanes finish the events they hold
-	// even then, unless the caller's ctx is gone too.
-	streamCtx, endStream := context.WithCancel(ctx)
-	defer endStream()
-	stream, err := r.Tickets.WatchEvents(tenant.Outgoing(streamCtx, r.Tenant), &ticketv1.WatchEventsRequest{
-		AfterCursor: cursor,
-		// Not EVENT_TYPE_SLA_CHANGED: those are the workflows' own writes.
-		Types: []ticketv1.EventType{
-			ticketv1.EventType_EVENT_TYPE_TICKET_CREATED,
-			ticketv1.EventType_EVENT_TYPE_TICKET_UPDATED,
-			ticketv1.EventType_EVENT_TYPE_COMMENT_ADDED,
-		},
-	})
-	if err != nil {
-		return fmt.Errorf("watch events: %w", err)
-	}
-
-	pos := newPosition(cursor)
-	n := r.Lanes
-	if n <= 0 {
-		n = 16
-	}
-	lanes := make([]chan job, n)
-	var wg sync.WaitGroup
-	for i := range lanes {
-		lanes[i] = make(chan job, 64)
-		wg.Go(func() {
-			for j := range lanes[i] {
-				r.handle(ctx, j.ev)
-				pos.done(j.seq)
-			}
-		})
-	}
-	saved := cursor
-	save := func(ctx context.Context) {
-		if c := pos.cursor(); c != saved {
-			if err := r.Cursors.Save(ctx, r.Tenant, c); err != nil {
-				r.Log.Warn("SLA relay: saving the cursor failed", "tenant", r.Tenant, "err", err)
-				return
-			}
-			saved = c
-		}
-	}
-	saverDone := make(chan struct{})
-	stopSaver := make(chan struct{})
-	go func() {
-		defer close(saverDone)
-		t := time.NewTicker(cmp.Or(r.SaveEvery, 500*time.Millisecond))
-		defer t.Stop()
-		for {
-			select {
-			case <-stopSaver:
-				return
-			case <-t.C:
-				save(ctx)
-			}
-		}
-	}()
-	defer func() {
-		for _, l := range lanes {
-			close(l)
-		}
-		wg.Wait()
-		close(stopSaver)
-		<-saverDone
-		// Save even when ctx has ended: the position is what a restart
-		// resumes from.
-		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
-		defer cancel()
-		save(sctx)
-	}()
-
-	for {
-		msg, err := stream.Recv()
-		if err != nil {
-			return err
-		}
-		if b := msg.GetBookmark(); b != nil {
-			pos.bookmark(b.GetCursor())
-			continue
-		}
-		ev := msg.GetEvent()
-		if ev == nil {
-			continue
-		}
-		j := job{seq: pos.add(ev.GetCursor()), ev: ev}
-		select {
-		case lanes[lane(ev.GetTicketId(), len(lanes))] <- j:
-		case <-ctx.Done():
-			return ctx.Err()
-		}
-	}
-}
-
-func lane(ticketID string, n int) int {
-	h := fnv.New32a()
-	_, _ = h.Write([]byte(ticketID))
-	return int(h.Sum32() % uint32(n))
-}
-
-// handle starts or signals the ticket's workflow, retrying while Temporal
-// is unavailable; an event it cannot deliver for good is logged.
+// Handle implements consumer.Handler: it starts or signals the ticket's
+// workflow. An error Temporal will refuse again (an invalid request, a
+// namespace gone) is permanent; others, Temporal being unavailable, are
+// retried by the consumer.
 //
 // It continues the trace of the change the event records (its
 // traceparent), so that the workflow calls, and through Temporal the
 // clocks' writes and escalations, join the trace of the customer's or
 // agent's request.
-func (r *Relay) handle(ctx context.Context, ev *ticketv1.Event) {
+func (r *Relay) Handle(ctx context.Context, ev *ticketv1.Event) error {
 	if ev.GetType() == ticketv1.EventType_EVENT_TYPE_SLA_CHANGED {
-		return // the workflow's own writes
+		return nil // the workflow's own writes
 	}
 	ctx = otel.GetTextMapPropagator().Extract(ctx, propagation.MapCarrier{"traceparent": ev.GetTraceparent()})
 	ctx, span := tracer.Start(ctx, "sla-relay "+enumName(ev.GetType().String(), "EVENT_TYPE_"),
 		trace.WithSpanKind(trace.SpanKindConsumer),
 		trace.WithAttributes(attribute.String("kubedesk.tenant", r.Tenant), attribute.String("kubedesk.ticket_id", ev.GetTicketId())))
 	defer span.End()
-	backoff := 100 * time.Millisecond
-	for {
-		err := r.deliver(ctx, ev)
-		if err == nil || ctx.Err() != nil {
-			return
-		}
-		span.RecordError(err)
-		if !retryable(err) {
-			span.SetStatus(codes.Error, err.Error())
-			r.Log.ErrorContext(ctx, "SLA relay: event not delivered", "tenant", r.Tenant, "ticket", ev.GetTicketId(), "cursor", ev.GetCursor(), "err", err)
-			return
-		}
-		r.Log.WarnContext(ctx, "SLA relay: delivery failed; retrying", "tenant", r.Tenant, "ticket", ev.GetTicketId(), "err", err, "in", backoff.String())
-		select {
-		case <-ctx.Done():
-			return
-		case <-time.After(backoff):
-		}
-		backoff = min(2*backoff, 10*time.Second)
+	err := r.deliver(ctx, ev)
+	if err == nil {
+		return nil
 	}
+	span.RecordError(err)
+	if !retryable(err) {
+		span.SetStatus(codes.Error, err.Error())
+		return consumer.Permanent(fmt.Errorf("ticket %s: %w", ev.GetTicketId(), err))
+	}
+	return fmt.Errorf("ticket %s: %w", ev.GetTicketId(), err)
 }
 
 func retryable(err error) bool {

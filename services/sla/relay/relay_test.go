@@ -1,11 +1,6 @@
 package relay
 
 import (
-	"context"
-	"flag"
-	"fmt"
-	"path/filepath"
-	"strings"
 	"testing"
 	"time"
 
@@ -15,17 +10,9 @@ import (
 
 	"github.com/kubedesk/kubedesk/operator/api/v1alpha1"
 	ticketv1 "github.com/kubedesk/kubedesk/proto/gen/go/kubedesk/ticket/v1"
-	"github.com/kubedesk/kubedesk/services/platform/storage/pgtest"
 	"github.com/kubedesk/kubedesk/services/ticket"
 	"github.com/kubedesk/kubedesk/workflows/sla"
 )
-
-var cluster *pgtest.Cluster
-
-func TestMain(m *testing.M) {
-	flag.Parse()
-	pgtest.Main(m, &cluster, pgtest.Fast...)
-}
 
 func TestSignals(t *testing.T) {
 	at := time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)
@@ -133,65 +120,6 @@ func TestBefore(t *testing.T) {
 				t.Errorf("Before changed the event's ticket: %v", after)
 			}
 		})
-	}
-}
-
-// TestCursors is the contract of both cursor stores.
-func TestCursors(t *testing.T) {
-	ctx := context.Background()
-	for _, engine := range []struct {
-		name string
-		open func(t *testing.T) Cursors
-	}{
-		{"sqlite", func(t *testing.T) Cursors {
-			c, err := OpenCursors(ctx, "", filepath.Join(t.TempDir(), "data"))
-			if err != nil {
-				t.Fatal(err)
-			}
-			return c
-		}},
-		{"postgres", func(t *testing.T) Cursors {
-			c, err := OpenCursors(ctx, cluster.NewDatabase(t), "")
-			if err != nil {
-				t.Fatal(err)
-			}
-			return c
-		}},
-	} {
-		t.Run(engine.name, func(t *testing.T) {
-			c := engine.open(t)
-			defer c.Close()
-			load := func(tenant, want string) {
-				t.Helper()
-				got, err := c.Load(ctx, tenant)
-				if err != nil || got != want {
-					t.Fatalf("Load(%s) = %q, %v; want %q", tenant, got, err, want)
-				}
-			}
-			load("acme", "")
-			for i := range 3 {
-				if err := c.Save(ctx, "acme", fmt.Sprintf("p1:%d:%d", i, i)); err != nil {
-					t.Fatal(err)
-				}
-			}
-			if err := c.Save(ctx, "globex", "s1:9"); err != nil {
-				t.Fatal(err)
-			}
-			load("acme", "p1:2:2")
-			load("globex", "s1:9")
-			load("initech", "")
-		})
-	}
-}
-
-func TestOpenCursorsRefuses(t *testing.T) {
-	for _, tc := range []struct{ url, dir, want string }{
-		{"mysql://x", "", `database URL "mysql://x": unsupported scheme`},
-		{"", "", "data directory: is empty"},
-	} {
-		if _, err := OpenCursors(context.Background(), tc.url, tc.dir); err == nil || !strings.Contains(err.Error(), tc.want) {
-			t.Errorf("OpenCursors(%q, %q) = %v; want an error containing %q", tc.url, tc.dir, err, tc.want)
-		}
 	}
 }
 
