@@ -201,8 +201,7 @@ type job struct {
 func (c *Consumer) follow(ctx context.Context) (progressed bool, err error) {
 	cursor, err := c.Cursors.Load(ctx, c.Name, c.Tenant)
 	if err != nil {
-		c.failed("cursor", err)
-		return false, fmt.Errorf("load cursor: %w", err)
+		return false, fmt.Errorf("load cursor: %w", err) // counted as the stream's failure
 	}
 	// The stream ends with ctx; the lanes finish the events they hold
 	// even then, unless the caller's ctx is gone too.
