@@ -167,8 +167,11 @@ func encodeChanges(changes []ticket.Change) ([]changeJSON, error) {
 	}
 	out := make([]changeJSON, len(changes))
 	for i, c := range changes {
-		if _, unparsed := c.Old.(ticket.Unparsed); unparsed {
-			return nil, fmt.Errorf("change of %s: an unparsed old value is not written again", c.Field)
+		// Unparsed text would not read back as the field's type.
+		_, oldText := c.Old.(ticket.Unparsed)
+		_, newText := c.New.(ticket.Unparsed)
+		if oldText || newText {
+			return nil, fmt.Errorf("change of %s: an unparsed value read from an old event is not written again", c.Field)
 		}
 		old, err := json.Marshal(c.Old)
 		if err != nil {
