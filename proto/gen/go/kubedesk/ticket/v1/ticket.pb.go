@@ -1141,10 +1141,11 @@ func (x *Comment) GetCreateTime() *timestamppb.Timestamp {
 // clock's state ("sla.first_response" and such) as "ok", "warning",
 // "breached", "paused", "met", or "" where the ticket has no such clock.
 //
-// before (or after) is unset only for an event written by a version of
-// the ticket service that recorded changes as text, where the text cannot
-// be read back without doubt (e.g. tags holding a comma): old_value
-// (new_value) is then all there is.
+// before (or after) is unset (null in REST JSON; a typed value is never
+// null) only for an event written by a version of the ticket service that
+// recorded changes as text, where the text cannot be read back without
+// doubt (e.g. tags holding a comma): old_value (new_value) is then all
+// there is.
 type FieldChange struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The field's name, as in the update mask ("status", "custom_fields"),
