@@ -11,6 +11,7 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/types/known/durationpb"
+	"google.golang.org/protobuf/types/known/structpb"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	ticketv1 "github.com/kubedesk/kubedesk/proto/gen/go/kubedesk/ticket/v1"
@@ -264,9 +265,66 @@ func EventToProto(e Event) *ticketv1.Event {
 		out.Comment = CommentToProto(*e.Comment)
 	}
 	for _, c := range e.Changes {
-		out.Changes = append(out.Changes, &ticketv1.FieldChange{Field: c.Field, OldValue: c.Old, NewValue: c.New})
+		out.Changes = append(out.Changes, ChangeToProto(c))
 	}
 	return out
+}
+
+// ChangeToProto renders a change with its values typed (FieldChange.before
+// and after) and as display text (old_value and new_value). An Unparsed
+// value has text only.
+func ChangeToProto(c Change) *ticketv1.FieldChange {
+	return &ticketv1.FieldChange{
+		Field:    c.Field,
+		OldValue: ChangeText(c.Old),
+		NewValue: ChangeText(c.New),
+		Before:   valueToProto(c.Old),
+		After:    valueToProto(c.New),
+	}
+}
+
+// valueToProto renders a change's value as a protobuf Value: strings and
+// the enums' short names as strings, numbers as numbers, tags as a list,
+// custom fields and the requester as objects. nil for an Unparsed value.
+func valueToProto(v any) *structpb.Value {
+	switch v := v.(type) {
+	case string:
+		return structpb.NewStringValue(v)
+	case Status:
+		return structpb.NewStringValue(string(v))
+	case Channel:
+		return structpb.NewStringValue(string(v))
+	case SLAState:
+		return structpb.NewStringValue(string(v))
+	case int:
+		return structpb.NewNumberValue(float64(v))
+	case Priority:
+		return structpb.NewNumberValue(float64(v))
+	case Requester:
+		return structpb.NewStructValue(&structpb.Struct{Fields: map[string]*structpb.Value{
+			"name": structpb.NewStringValue(v.Name), "email": structpb.NewStringValue(v.Email), "identity": structpb.NewStringValue(v.Identity),
+		}})
+	case []string:
+		list := &structpb.ListValue{Values: make([]*structpb.Value, len(v))}
+		for i, s := range v {
+			list.Values[i] = structpb.NewStringValue(s)
+		}
+		return structpb.NewListValue(list)
+	case map[string]string:
+		fields := make(map[string]*structpb.Value, len(v))
+		for k, s := range v {
+			fields[k] = structpb.NewStringValue(s)
+		}
+		return structpb.NewStructValue(&structpb.Struct{Fields: fields})
+	case nil, Unparsed:
+		return nil
+	}
+	// A field this version does not know, read from a newer event row.
+	pv, err := structpb.NewValue(v)
+	if err != nil {
+		return nil
+	}
+	return pv
 }
 
 func requesterFromProto(r *ticketv1.Requester) Requester {

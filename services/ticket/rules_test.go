@@ -242,3 +242,181 @@ func TestParseETag(t *testing.T) {
 		}
 	}
 }
+
+func TestUpdate(t *testing.T) {
+	now := time.Date(2026, 12, 6, 10, 0, 0, 0, time.UTC)
+	base := func() Ticket {
+		return Ticket{ID: "t1", Subject: "printer", Status: StatusOpen, Impact: 2, Urgency: 2, Priority: P3,
+			Channel: ChannelWeb, Group: "support", Tags: []string{"vip"}, CustomFields: map[string]string{"customer_tier": "gold"}}
+	}
+	for _, tt := range []struct {
+		name    string
+		from    func(*Ticket)
+		to      Ticket
+		fields  []string
+		want    []Change
+		wantErr string
+		check   func(t *testing.T, got Ticket)
+	}{
+		{name: "typed changes and the priority they move", fields: []string{"urgency", "group", "tags", "custom_fields", "channel"},
+			to: Ticket{Urgency: 1, Group: " escalation ", Tags: []string{" vip ", "a,b", "vip"}, CustomFields: map[string]string{"customer_tier": "silver"}, Channel: ChannelEmail},
+			want: []Change{
+				{Field: "urgency", Old: 2, New: 1},
+				{Field: "group", Old: "support", New: "escalation"},
+				{Field: "tags", Old: []string{"vip"}, New: []string{"vip", "a,b"}},
+				{Field: "custom_fields", Old: map[string]string{"customer_tier": "gold"}, New: map[string]string{"customer_tier": "silver"}},
+				{Field: "channel", Old: ChannelWeb, New: ChannelEmail},
+				{Field: "priority", Old: P3, New: P2},
+			}},
+		{name: "same values change nothing", fields: []string{"group", "tags"}, to: Ticket{Group: "support", Tags: []string{"vip"}}},
+		{name: "solving sets the solve time", fields: []string{"status"}, to: Ticket{Status: StatusSolved},
+			want: []Change{{Field: "status", Old: StatusOpen, New: StatusSolved}},
+			check: func(t *testing.T, got Ticket) {
+				if !got.SolveTime.Equal(now) {
+					t.Errorf("solve time = %v, want %v", got.SolveTime, now)
+				}
+			}},
+		{name: "reopening clears it", from: func(tk *Ticket) { tk.Status, tk.SolveTime = StatusSolved, now.Add(-time.Hour) },
+			fields: []string{"status"}, to: Ticket{Status: StatusOpen},
+			want: []Change{{Field: "status", Old: StatusSolved, New: StatusOpen}},
+			check: func(t *testing.T, got Ticket) {
+				if !got.SolveTime.IsZero() {
+					t.Errorf("solve time = %v, want none", got.SolveTime)
+				}
+			}},
+		{name: "a move the lifecycle forbids", fields: []string{"status"}, to: Ticket{Status: StatusNew},
+			wantErr: `status: cannot move a ticket from "open" to "new"`},
+		{name: "empty subject", fields: []string{"subject"}, to: Ticket{Subject: "  "}, wantErr: "subject: must not be empty"},
+		{name: "closed is final", from: func(tk *Ticket) { tk.Status = StatusClosed }, fields: []string{"group"}, to: Ticket{Group: "x"},
+			wantErr: `status: ticket "t1" is closed and cannot change; open a follow-up ticket instead`},
+		{name: "closed cannot reopen", from: func(tk *Ticket) { tk.Status = StatusClosed }, fields: []string{"status"}, to: Ticket{Status: StatusOpen},
+			wantErr: `"closed" is final; open a follow-up ticket instead`},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			tk := base()
+			if tt.from != nil {
+				tt.from(&tk)
+			}
+			got, err := tk.Update(tt.to, tt.fields, DefaultMatrix, now)
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("error = %v, want one containing %q", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(tt.want, got); diff != "" {
+				t.Errorf("changes (-want +got):\n%s", diff)
+			}
+			if tt.check != nil {
+				tt.check(t, tk)
+			}
+		})
+	}
+}
+
+func TestReceiveComment(t *testing.T) {
+	now := time.Date(2026, 12, 6, 10, 0, 0, 0, time.UTC)
+	agentReply := Comment{AuthorType: AuthorAgent, Visibility: VisibilityPublic}
+	note := Comment{AuthorType: AuthorAgent, Visibility: VisibilityInternal}
+	customer := Comment{AuthorType: AuthorCustomer, Visibility: VisibilityPublic}
+	for _, tt := range []struct {
+		name    string
+		status  Status
+		c       Comment
+		want    []Change
+		wantErr bool
+	}{
+		{"agent reply opens a new ticket", StatusNew, agentReply, []Change{{Field: "status", Old: StatusNew, New: StatusOpen}}, false},
+		{"a note does not", StatusNew, note, nil, false},
+		{"customer reply to pending reopens", StatusPending, customer, []Change{{Field: "status", Old: StatusPending, New: StatusOpen}}, false},
+		{"customer reply to solved reopens", StatusSolved, customer, []Change{{Field: "status", Old: StatusSolved, New: StatusOpen}}, false},
+		{"customer reply to on-hold stays", StatusOnHold, customer, nil, false},
+		{"closed takes no comment", StatusClosed, customer, nil, true},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			tk := Ticket{ID: "t1", Status: tt.status}
+			got, err := tk.ReceiveComment(tt.c, now)
+			var closed *ClosedError
+			if tt.wantErr != errors.As(err, &closed) {
+				t.Fatalf("error = %v, want a *ClosedError: %v", err, tt.wantErr)
+			}
+			if diff := cmp.Diff(tt.want, got); diff != "" {
+				t.Errorf("changes (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestEscalate(t *testing.T) {
+	now := time.Date(2026, 12, 6, 10, 0, 0, 0, time.UTC)
+	for _, tt := range []struct {
+		name string
+		tk   Ticket
+		e    Escalation
+		want []Change
+	}{
+		{"group and one step of urgency", Ticket{Status: StatusOpen, Impact: 2, Urgency: 2, Priority: P3, Group: "support"},
+			Escalation{Group: "escalation", RaisePriorityFrom: P3},
+			[]Change{{Field: "group", Old: "support", New: "escalation"}, {Field: "urgency", Old: 2, New: 1}, {Field: "priority", Old: P3, New: P2}}},
+		{"impact once urgency is highest", Ticket{Status: StatusOpen, Impact: 2, Urgency: 1, Priority: P2},
+			Escalation{RaisePriorityFrom: P2},
+			[]Change{{Field: "impact", Old: 2, New: 1}, {Field: "priority", Old: P2, New: P1}}},
+		{"raised already: a retried breach raises once", Ticket{Status: StatusOpen, Impact: 2, Urgency: 1, Priority: P2},
+			Escalation{RaisePriorityFrom: P3}, nil},
+		{"highest already", Ticket{Status: StatusOpen, Impact: 1, Urgency: 1, Priority: P1}, Escalation{RaisePriorityFrom: P1}, nil},
+		{"closed is left alone", Ticket{Status: StatusClosed, Impact: 2, Urgency: 2, Priority: P3, Group: "support"},
+			Escalation{Group: "escalation", RaisePriorityFrom: P3}, nil},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := tt.tk.Escalate(tt.e, DefaultMatrix, now)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(tt.want, got); diff != "" {
+				t.Errorf("changes (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestChangeToProto(t *testing.T) {
+	for _, tt := range []struct {
+		name             string
+		c                Change
+		before, after    string // protojson of the typed values; "" unset
+		oldText, newText string
+	}{
+		{"priority", Change{Field: "priority", Old: P3, New: P2}, "3", "2", "P3", "P2"},
+		{"status", Change{Field: "status", Old: StatusOpen, New: StatusOnHold}, `"open"`, `"on_hold"`, "open", "on_hold"},
+		{"tags", Change{Field: "tags", Old: []string{}, New: []string{"a,b", "c"}}, "[]", `["a,b","c"]`, "", "a,b,c"},
+		{"custom fields", Change{Field: "custom_fields", Old: map[string]string{}, New: map[string]string{"k": "v=1"}}, "{}", `{"k":"v=1"}`, "", "k=v=1"},
+		{"an SLA clock appears", Change{Field: "sla.first_response", Old: SLANone, New: SLAOK}, `""`, `"ok"`, "", "ok"},
+		{"unparsed legacy text", Change{Field: "tags", Old: Unparsed("a,b"), New: []string{"a"}}, "", `["a"]`, "a,b", "a"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			fc := ChangeToProto(tt.c)
+			render := func(v interface{ MarshalJSON() ([]byte, error) }, set bool) string {
+				if !set {
+					return ""
+				}
+				b, err := v.MarshalJSON()
+				if err != nil {
+					t.Fatal(err)
+				}
+				return strings.ReplaceAll(string(b), " ", "")
+			}
+			if got := render(fc.GetBefore(), fc.GetBefore() != nil); got != tt.before {
+				t.Errorf("before = %s, want %s", got, tt.before)
+			}
+			if got := render(fc.GetAfter(), fc.GetAfter() != nil); got != tt.after {
+				t.Errorf("after = %s, want %s", got, tt.after)
+			}
+			if fc.GetOldValue() != tt.oldText || fc.GetNewValue() != tt.newText {
+				t.Errorf("text = %q -> %q, want %q -> %q", fc.GetOldValue(), fc.GetNewValue(), tt.oldText, tt.newText)
+			}
+		})
+	}
+}

@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"hash/crc32"
 	"log/slog"
-	"maps"
 	"slices"
 	"strconv"
 	"strings"
@@ -183,10 +182,7 @@ func (s *Server) ListTickets(ctx context.Context, req *ticketv1.ListTicketsReque
 }
 
 // updatable lists the field-mask paths UpdateTicket accepts.
-var updatable = []string{
-	"subject", "description", "status", "impact", "urgency", "channel",
-	"requester", "group", "assignee", "tags", "custom_fields",
-}
+var updatable = Updatable
 
 // UpdateTicket implements ticketv1.TicketServiceServer.
 func (s *Server) UpdateTicket(ctx context.Context, req *ticketv1.UpdateTicketRequest) (*ticketv1.UpdateTicketResponse, error) {
@@ -202,12 +198,18 @@ func (s *Server) UpdateTicket(ctx context.Context, req *ticketv1.UpdateTicketReq
 	if err != nil {
 		return nil, err
 	}
+	to, toErr := updateFromProto(in, paths)
 	now := s.now()
 	t, err := s.store.UpdateTicket(ctx, tenant.From(ctx), in.GetId(), func(t *Ticket) ([]Change, error) {
 		if want != 0 && t.Version != want {
 			return nil, status.Errorf(codes.Aborted, "etag: ticket %q has changed since version %q (now %q); read it again and retry", t.ID, ETag(want), ETag(t.Version))
 		}
-		return s.apply(t, in, paths, now)
+		// A closed ticket is refused as closed whatever the request holds.
+		if toErr != nil && t.Status != StatusClosed {
+			return nil, toErr
+		}
+		changes, err := t.Update(to, paths, s.matrix, now)
+		return changes, ruleError(err)
 	})
 	if err != nil {
 		return nil, s.storeError(ctx, err, in.GetId())
@@ -268,98 +270,49 @@ func expectedVersion(ctx context.Context, bodyETag string) (int64, error) {
 	return v, nil
 }
 
-// apply copies the masked fields of in onto t and returns what changed.
-func (s *Server) apply(t *Ticket, in *ticketv1.Ticket, paths []string, now time.Time) ([]Change, error) {
-	if t.Status == StatusClosed {
-		if to, ok := statusFromProto[in.GetStatus()]; ok && slices.Contains(paths, "status") && to != StatusClosed {
-			return nil, status.Error(codes.FailedPrecondition, CheckTransition(t.Status, to).Error()+"; open a follow-up ticket instead")
-		}
-		return nil, status.Errorf(codes.FailedPrecondition, "status: ticket %q is closed and cannot change; open a follow-up ticket instead", t.ID)
+// updateFromProto reads the masked fields of an update request into a
+// Ticket for Ticket.Update, with the API's defaults: impact and urgency 0
+// are medium, an unspecified channel is api. A missing status is an error.
+func updateFromProto(in *ticketv1.Ticket, paths []string) (Ticket, error) {
+	to := Ticket{
+		Subject:      in.GetSubject(),
+		Description:  in.GetDescription(),
+		Impact:       orDefault(int(in.GetImpact())),
+		Urgency:      orDefault(int(in.GetUrgency())),
+		Channel:      ChannelAPI,
+		Requester:    requesterFromProto(in.GetRequester()),
+		Group:        in.GetGroup(),
+		Assignee:     in.GetAssignee(),
+		Tags:         in.GetTags(),
+		CustomFields: in.GetCustomFields(),
 	}
-	var changes []Change
-	record := func(field, from, to string) {
-		if from != to {
-			changes = append(changes, Change{Field: field, Old: from, New: to})
-		}
+	if c, ok := channelFromProto[in.GetChannel()]; ok {
+		to.Channel = c
 	}
-	for _, p := range paths {
-		switch p {
-		case "subject":
-			subject := strings.TrimSpace(in.GetSubject())
-			if subject == "" {
-				return nil, status.Error(codes.InvalidArgument, "ticket.subject: must not be empty")
-			}
-			record(p, t.Subject, subject)
-			t.Subject = subject
-		case "description":
-			record(p, t.Description, in.GetDescription())
-			t.Description = in.GetDescription()
-		case "status":
-			to, ok := statusFromProto[in.GetStatus()]
-			if !ok {
-				return nil, status.Error(codes.InvalidArgument, "ticket.status: is required when status is in update_mask; accepted: STATUS_NEW, STATUS_OPEN, STATUS_PENDING, STATUS_ON_HOLD, STATUS_SOLVED, STATUS_CLOSED")
-			}
-			if err := CheckTransition(t.Status, to); err != nil {
-				return nil, status.Error(codes.FailedPrecondition, err.Error())
-			}
-			changes = append(changes, s.setStatus(t, to, now)...)
-		case "impact", "urgency":
-			v := orDefault(int(in.GetImpact()))
-			cur := &t.Impact
-			if p == "urgency" {
-				v, cur = orDefault(int(in.GetUrgency())), &t.Urgency
-			}
-			record(p, strconv.Itoa(*cur), strconv.Itoa(v))
-			*cur = v
-		case "channel":
-			c, ok := channelFromProto[in.GetChannel()]
-			if !ok {
-				c = ChannelAPI
-			}
-			record(p, string(t.Channel), string(c))
-			t.Channel = c
-		case "requester":
-			r := requesterFromProto(in.GetRequester())
-			record(p, formatRequester(t.Requester), formatRequester(r))
-			t.Requester = r
-		case "group":
-			record(p, t.Group, strings.TrimSpace(in.GetGroup()))
-			t.Group = strings.TrimSpace(in.GetGroup())
-		case "assignee":
-			record(p, t.Assignee, strings.TrimSpace(in.GetAssignee()))
-			t.Assignee = strings.TrimSpace(in.GetAssignee())
-		case "tags":
-			tags := normalizeTags(in.GetTags())
-			record(p, strings.Join(t.Tags, ","), strings.Join(tags, ","))
-			t.Tags = tags
-		case "custom_fields":
-			fields := orEmpty(in.GetCustomFields())
-			record(p, formatFields(t.CustomFields), formatFields(fields))
-			t.CustomFields = fields
-		}
+	st, ok := statusFromProto[in.GetStatus()]
+	if !ok && slices.Contains(paths, "status") {
+		return to, status.Error(codes.InvalidArgument, "ticket.status: is required when status is in update_mask; accepted: STATUS_NEW, STATUS_OPEN, STATUS_PENDING, STATUS_ON_HOLD, STATUS_SOLVED, STATUS_CLOSED")
 	}
-	if p := s.matrix.Priority(t.Impact, t.Urgency); p != t.Priority {
-		changes = append(changes, Change{Field: "priority", Old: t.Priority.String(), New: p.String()})
-		t.Priority = p
-	}
-	return changes, nil
+	to.Status = st
+	return to, nil
 }
 
-// setStatus moves t to a status the caller has checked, keeping the solve
-// time in step: set when solved, cleared when reopened, kept when closed.
-func (s *Server) setStatus(t *Ticket, to Status, now time.Time) []Change {
-	if t.Status == to {
-		return nil
-	}
-	changes := []Change{{Field: "status", Old: string(t.Status), New: string(to)}}
+// ruleError turns an error of the ticket rules into a gRPC status.
+func ruleError(err error) error {
+	var (
+		closed     *ClosedError
+		transition *TransitionError
+		field      *FieldError
+	)
 	switch {
-	case to == StatusSolved:
-		t.SolveTime = now
-	case to != StatusClosed && !t.SolveTime.IsZero():
-		t.SolveTime = time.Time{}
+	case err == nil:
+		return nil
+	case errors.As(err, &closed), errors.As(err, &transition):
+		return status.Error(codes.FailedPrecondition, err.Error())
+	case errors.As(err, &field):
+		return status.Error(codes.InvalidArgument, "ticket."+err.Error())
 	}
-	t.Status = to
-	return changes
+	return err
 }
 
 // AddComment implements ticketv1.TicketServiceServer.
@@ -393,28 +346,16 @@ func (s *Server) AddComment(ctx context.Context, req *ticketv1.AddCommentRequest
 		return nil, err
 	}
 	out, _, err := s.store.AddComment(ctx, c, idem, func(t *Ticket) ([]Change, error) {
-		if t.Status == StatusClosed {
+		changes, err := t.ReceiveComment(c, now)
+		if closed := (*ClosedError)(nil); errors.As(err, &closed) {
 			return nil, status.Errorf(codes.FailedPrecondition, "ticket_id: ticket %q is closed and takes no more comments; open a follow-up ticket instead", t.ID)
 		}
-		return s.statusAfterComment(t, c, now), nil
+		return changes, ruleError(err)
 	})
 	if err != nil {
 		return nil, s.storeError(ctx, err, req.GetTicketId())
 	}
 	return &ticketv1.AddCommentResponse{Comment: CommentToProto(out)}, nil
-}
-
-// statusAfterComment applies the lifecycle's automatic moves: an agent's
-// public reply opens a new ticket; a customer's reply to a ticket waiting on
-// them (pending) or already solved puts it back in the agents' queue.
-func (s *Server) statusAfterComment(t *Ticket, c Comment, now time.Time) []Change {
-	switch {
-	case c.AuthorType == AuthorAgent && c.Visibility == VisibilityPublic && t.Status == StatusNew:
-		return s.setStatus(t, StatusOpen, now)
-	case c.AuthorType == AuthorCustomer && (t.Status == StatusPending || t.Status == StatusSolved):
-		return s.setStatus(t, StatusOpen, now)
-	}
-	return nil
 }
 
 // SetTicketSLA implements ticketv1.TicketServiceServer. The SLA worker
@@ -430,35 +371,17 @@ func (s *Server) SetTicketSLA(ctx context.Context, req *ticketv1.SetTicketSLAReq
 	var escalate Mutation
 	if e := req.GetEscalation(); e.GetGroup() != "" || e.GetRaisePriorityFrom() != ticketv1.Priority_PRIORITY_UNSPECIFIED {
 		now := s.now()
-		escalate = func(t *Ticket) ([]Change, error) { return s.escalate(t, e, now) }
+		esc := Escalation{Group: e.GetGroup(), RaisePriorityFrom: Priority(e.GetRaisePriorityFrom())}
+		escalate = func(t *Ticket) ([]Change, error) {
+			changes, err := t.Escalate(esc, s.matrix, now)
+			return changes, ruleError(err)
+		}
 	}
 	t, err := s.store.SetSLA(ctx, tenant.From(ctx), req.GetTicketId(), sla, escalate)
 	if err != nil {
 		return nil, s.storeError(ctx, err, req.GetTicketId())
 	}
 	return &ticketv1.SetTicketSLAResponse{Ticket: ToProto(t)}, nil
-}
-
-// escalate applies what an SLA breach does to the ticket, each change
-// only where still due: a move to e.Group, and a priority one step up
-// from e.RaisePriorityFrom (urgency first, then impact). A closed ticket
-// is left alone.
-func (s *Server) escalate(t *Ticket, e *ticketv1.SLAEscalation, now time.Time) ([]Change, error) {
-	if t.Status == StatusClosed {
-		return nil, nil
-	}
-	update := &ticketv1.Ticket{Group: e.GetGroup()}
-	var paths []string
-	if update.Group != "" {
-		paths = append(paths, "group")
-	}
-	if from := e.GetRaisePriorityFrom(); from != ticketv1.Priority_PRIORITY_UNSPECIFIED && int(from) == int(t.Priority) {
-		if impact, urgency, field, ok := RaiseStep(t.Impact, t.Urgency); ok {
-			update.Impact, update.Urgency = int32(impact), int32(urgency)
-			paths = append(paths, field)
-		}
-	}
-	return s.apply(t, update, paths, now)
 }
 
 // ListComments implements ticketv1.TicketServiceServer.
@@ -599,37 +522,6 @@ func orDefault(v int) int {
 		return DefaultImpactUrgency
 	}
 	return v
-}
-
-func orEmpty(m map[string]string) map[string]string {
-	if m == nil {
-		return map[string]string{}
-	}
-	return maps.Clone(m)
-}
-
-// normalizeTags trims, drops empties and duplicates, keeping first order.
-func normalizeTags(in []string) []string {
-	out := make([]string, 0, len(in))
-	for _, t := range in {
-		if t = strings.TrimSpace(t); t != "" && !slices.Contains(out, t) {
-			out = append(out, t)
-		}
-	}
-	return out
-}
-
-func formatRequester(r Requester) string {
-	return strings.Join(slices.DeleteFunc([]string{r.Name, r.Email, r.Identity}, func(s string) bool { return s == "" }), " ")
-}
-
-func formatFields(m map[string]string) string {
-	keys := slices.Sorted(maps.Keys(m))
-	parts := make([]string, len(keys))
-	for i, k := range keys {
-		parts[i] = k + "=" + m[k]
-	}
-	return strings.Join(parts, ",")
 }
 
 // Page tokens carry the keyset position and a checksum of the query they

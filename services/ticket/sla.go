@@ -190,7 +190,7 @@ func SLAChanges(old, next *SLA) (changes []Change, changed bool) {
 		before, _ := old.Clock(k)
 		after, _ := next.Clock(k)
 		if before.State != after.State {
-			changes = append(changes, Change{Field: "sla." + string(k), Old: string(before.State), New: string(after.State)})
+			changes = append(changes, Change{Field: FieldSLAPrefix + string(k), Old: before.State, New: after.State})
 		}
 	}
 	return changes, len(changes) > 0 || old.summary() != next.summary()

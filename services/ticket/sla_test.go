@@ -91,19 +91,19 @@ func TestSLAChanges(t *testing.T) {
 		{"none to no clocks", nil, sla(), nil},
 		{"only due times move", sla(clock(ClockResolution, SLAOK, 4)), sla(clock(ClockResolution, SLAOK, 5)), nil},
 		{"clocks appear", nil, sla(clock(ClockResolution, SLAOK, 4), clock(ClockFirstResponse, SLAOK, 1)), []Change{
-			{Field: "sla.first_response", Old: "", New: "ok"},
-			{Field: "sla.resolution", Old: "", New: "ok"},
+			{Field: "sla.first_response", Old: SLAState(""), New: SLAState("ok")},
+			{Field: "sla.resolution", Old: SLAState(""), New: SLAState("ok")},
 		}},
 		{"one breaches, one keeps", sla(clock(ClockFirstResponse, SLAWarning, 1), clock(ClockResolution, SLAOK, 4)),
 			sla(clock(ClockFirstResponse, SLABreached, 1), clock(ClockResolution, SLAOK, 3)), []Change{
-				{Field: "sla.first_response", Old: "warning", New: "breached"},
+				{Field: "sla.first_response", Old: SLAState("warning"), New: SLAState("breached")},
 			}},
 		{"clock replaced", sla(clock(ClockFirstResponse, SLAMet, 1)), sla(clock(ClockNextResponse, SLAOK, 2)), []Change{
-			{Field: "sla.first_response", Old: "met", New: ""},
-			{Field: "sla.next_response", Old: "", New: "ok"},
+			{Field: "sla.first_response", Old: SLAState("met"), New: SLAState("")},
+			{Field: "sla.next_response", Old: SLAState(""), New: SLAState("ok")},
 		}},
 		{"SLA removed", sla(clock(ClockResolution, SLAPaused, 0)), nil, []Change{
-			{Field: "sla.resolution", Old: "paused", New: ""},
+			{Field: "sla.resolution", Old: SLAState("paused"), New: SLAState("")},
 		}},
 	}
 	for _, tt := range tests {
@@ -205,7 +205,7 @@ func TestSLAFromProto(t *testing.T) {
 }
 
 func TestEventToProtoSLAChanged(t *testing.T) {
-	e := Event{Type: EventSLAChanged, TicketID: "t1", Changes: []Change{{Field: "sla.resolution", Old: "ok", New: "warning"}}}
+	e := Event{Type: EventSLAChanged, TicketID: "t1", Changes: []Change{{Field: "sla.resolution", Old: SLAState("ok"), New: SLAState("warning")}}}
 	got := EventToProto(e)
 	if got.GetType() != ticketv1.EventType_EVENT_TYPE_SLA_CHANGED || got.GetChanges()[0].GetField() != "sla.resolution" {
 		t.Errorf("EventToProto = %v, want EVENT_TYPE_SLA_CHANGED with the clock's change", got)

@@ -122,13 +122,6 @@ const (
 	EventSLAChanged EventType = "sla.changed"
 )
 
-// Change is one field's old and new value, rendered as text.
-type Change struct {
-	Field string `json:"field"`
-	Old   string `json:"old"`
-	New   string `json:"new"`
-}
-
 // Event is one change to a ticket, written in the same transaction as the
 // change (transactional outbox).
 type Event struct {

@@ -123,7 +123,7 @@ func BenchmarkSLABreaches(b *testing.B) {
 					s.started = at
 				}
 				for _, c := range ev.GetChanges() {
-					if c.GetField() == "sla.first_response" && c.GetNewValue() == "breached" && s.breached.IsZero() {
+					if c.GetField() == "sla.first_response" && c.GetAfter().GetStringValue() == "breached" && s.breached.IsZero() {
 						s.breached = at
 						if done++; done == tickets {
 							close(allBreached)

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"reflect"
 	"strings"
 	"sync"
 	"testing"
@@ -390,6 +391,11 @@ func testWatch(t *testing.T, srv *instance) {
 		if e["type"] != wantTypes[i] {
 			t.Errorf("event %d type %v, want %s", i, e["type"], wantTypes[i])
 		}
+	}
+	// The update's change, typed and as text.
+	wantChange := map[string]any{"field": "status", "before": "new", "after": "open", "oldValue": "new", "newValue": "open"}
+	if changes, _ := events[1]["changes"].([]any); len(changes) != 1 || !reflect.DeepEqual(changes[0], wantChange) {
+		t.Errorf("update's changes = %v, want [%v]", events[1]["changes"], wantChange)
 	}
 	// Resuming after the first event yields the other two, then a new one.
 	go srv.create(t, map[string]any{"subject": "third"}, hdr...)

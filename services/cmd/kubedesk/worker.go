@@ -4,8 +4,6 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"slices"
-	"sync"
 	"time"
 
 	"go.temporal.io/sdk/client"
@@ -14,6 +12,7 @@ import (
 	sdklog "go.temporal.io/sdk/log"
 
 	ticketv1 "github.com/kubedesk/kubedesk/proto/gen/go/kubedesk/ticket/v1"
+	"github.com/kubedesk/kubedesk/services/platform/consumer"
 	"github.com/kubedesk/kubedesk/services/platform/gateway"
 	"github.com/kubedesk/kubedesk/services/platform/module"
 	"github.com/kubedesk/kubedesk/services/sla"
@@ -80,18 +79,24 @@ func startClocks(ctx context.Context, cfg *Config, h *module.Host,
 	}
 	h.OnStop("SLA worker", func(context.Context) error { w.Stop(); return nil })
 
-	cursors, err := relay.OpenCursors(ctx, cfg.DatabaseURL, cfg.DataDir)
+	cursors, err := consumer.OpenCursors(ctx, cfg.DatabaseURL, cfg.DataDir, "worker.db")
 	if err != nil {
 		return parts, fmt.Errorf("SLA relay: %w", err)
 	}
 	h.OnStop("SLA relay cursors", func(context.Context) error { return cursors.Close() })
 	relays := &relays{
-		newRelay: func(tenantID string) *relay.Relay {
-			return &relay.Relay{
-				Tenant: tenantID, Tickets: tickets, Temporal: c, TaskQueue: worker.SLATaskQueue,
-				Policies: func() *slawf.Set { return policies.Current().Set },
-				Cursors:  cursors, States: sla.Tickets{Client: tickets}, Log: log,
-			}
+		group: &consumer.Group{
+			New: func(tenantID string) *consumer.Consumer {
+				return &consumer.Consumer{
+					Name: relay.ConsumerName, Tenant: tenantID, Stream: tickets, Types: relay.EventTypes, Cursors: cursors, Log: log,
+					Handler: &relay.Relay{
+						Tenant: tenantID, Temporal: c, TaskQueue: worker.SLATaskQueue,
+						Policies: func() *slawf.Set { return policies.Current().Set },
+						States:   sla.Tickets{Client: tickets},
+					},
+				}
+			},
+			Log: log,
 		},
 		log: log,
 	}
@@ -104,32 +109,48 @@ func startClocks(ctx context.Context, cfg *Config, h *module.Host,
 		}
 		log.Info("SLA policy change applied to running clocks", "policy", p.Name, "workflows", n)
 	}
+	// A relay that stops for good (its stream refuses the cursor or the
+	// credentials) ends the loop, and so the process; one whose stream
+	// keeps failing retries and makes /readyz fail meanwhile.
 	parts.Loops = append(parts.Loops, module.Loop{Name: "SLA relays", Run: func(ctx context.Context) error {
-		relays.follow(ctx, policies, time.Second)
-		relays.wait()
-		return ctx.Err()
+		ctx, stop := context.WithCancel(ctx)
+		defer stop()
+		if err := relays.follow(ctx, policies, time.Second); err != nil {
+			// Stop the other tenants' relays (they save their
+			// positions) before the process goes down.
+			stop()
+			_ = relays.wait()
+			return err
+		}
+		return relays.wait()
 	}})
-	parts.Ready = append(parts.Ready, gateway.Check{Name: "temporal", Check: func(ctx context.Context) error {
+	parts.Ready = append(parts.Ready, gateway.Check{Name: "SLA clocks", Check: func(ctx context.Context) error {
 		if _, err := c.CheckHealth(ctx, &client.CheckHealthRequest{}); err != nil {
 			return fmt.Errorf("temporal: %w", err)
+		}
+		// A relay whose event stream keeps failing, or that stopped for
+		// good, leaves SLA clocks unstarted: not ready.
+		if err := relays.group.Healthy(); err != nil {
+			return fmt.Errorf("SLA relay: %w", err)
 		}
 		return nil
 	}})
 	return parts, nil
 }
 
-// relays runs one relay per tenant that has SLA policies; a tenant that
-// gains its first policy in a reload gets its relay within a poll. A
-// reloaded policy marked applyToRunning is sent to the running clocks.
+// relays runs one relay per tenant that has SLA policies, as consumers of
+// the tenant's ticket events; a tenant that gains its first policy in a
+// reload gets its relay within a poll. A reloaded policy marked
+// applyToRunning is sent to the running clocks.
 type relays struct {
-	newRelay func(tenant string) *relay.Relay
-	update   func(ctx context.Context, p *slawf.Policy)
-	log      *slog.Logger
-	running  []string
-	wg       sync.WaitGroup
+	group  *consumer.Group
+	update func(ctx context.Context, p *slawf.Policy)
+	log    *slog.Logger
 }
 
-func (r *relays) follow(ctx context.Context, policies *sla.InForce, every time.Duration) {
+// follow adds a relay for every tenant with policies, until ctx ends (nil)
+// or a relay stops for good (its error).
+func (r *relays) follow(ctx context.Context, policies *sla.InForce, every time.Duration) error {
 	t := time.NewTicker(every)
 	defer t.Stop()
 	var seen *sla.Snapshot
@@ -142,24 +163,24 @@ func (r *relays) follow(ctx context.Context, policies *sla.InForce, every time.D
 			}
 			seen = snap
 			for _, p := range snap.Set.Policies() {
-				if slices.Contains(r.running, p.Tenant) {
-					continue
+				if r.group.Add(ctx, p.Tenant) {
+					r.log.Info("SLA relay started", "tenant", p.Tenant)
 				}
-				r.running = append(r.running, p.Tenant)
-				rl := r.newRelay(p.Tenant)
-				r.wg.Go(func() { _ = rl.Run(ctx) })
-				r.log.Info("SLA relay started", "tenant", p.Tenant)
 			}
 		}
 		select {
 		case <-ctx.Done():
-			return
+			return nil
+		case err := <-r.group.Fatal():
+			return err
 		case <-t.C:
 		}
 	}
 }
 
-func (r *relays) wait() { r.wg.Wait() }
+// wait waits for the relays to stop and returns the errors they stopped
+// with.
+func (r *relays) wait() error { return r.group.Wait() }
 
 // warnOnly passes on warnings and errors only: the Temporal SDK logs every
 // worker start and poll at info.

@@ -1,10 +1,11 @@
 // Package relay turns ticket events into SLA workflow starts and signals.
-// A Relay follows one tenant's ticket event stream (WatchEvents), starts
-// an SLAEscalationWorkflow for each new ticket an SLA policy covers, and
-// signals the ticket's workflow with every change the clocks react to. It
-// saves its position, so a restarted relay resumes where it stopped; events
-// seen twice change nothing (the workflow ignores a ticket version it has
-// taken in, and a second start of one workflow ID is refused).
+// A Relay is the consumer.Handler of one tenant's ticket events (the
+// consumer package follows the stream, keeps the position and retries):
+// it starts an SLAEscalationWorkflow for each new ticket an SLA policy
+// covers, and signals the ticket's workflow with every change the clocks
+// react to. Events seen twice change nothing (the workflow ignores a
+// ticket version it has taken in, and a second start of one workflow ID
+// is refused).
 package relay
 
 import (
@@ -12,12 +13,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"hash/fnv"
-	"log/slog"
-	"maps"
-	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"go.opentelemetry.io/otel"
@@ -31,7 +27,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	ticketv1 "github.com/kubedesk/kubedesk/proto/gen/go/kubedesk/ticket/v1"
-	"github.com/kubedesk/kubedesk/services/platform/tenant"
+	"github.com/kubedesk/kubedesk/services/platform/consumer"
 	"github.com/kubedesk/kubedesk/workflows/sla"
 )
 
@@ -46,200 +42,60 @@ var tracer = otel.Tracer("github.com/kubedesk/kubedesk/services/sla/relay")
 // match.customerTiers compares with.
 const CustomerTierField = "customer_tier"
 
-// Relay follows one tenant's events. Fields are set before Run.
+// ConsumerName is the relay's name as an event consumer: the key of its
+// stored cursors.
+const ConsumerName = "sla"
+
+// EventTypes are the events the relay follows. Not EVENT_TYPE_SLA_CHANGED:
+// those are the workflows' own writes.
+var EventTypes = []ticketv1.EventType{
+	ticketv1.EventType_EVENT_TYPE_TICKET_CREATED,
+	ticketv1.EventType_EVENT_TYPE_TICKET_UPDATED,
+	ticketv1.EventType_EVENT_TYPE_COMMENT_ADDED,
+}
+
+// Relay handles one tenant's events. Fields are set before use.
 type Relay struct {
 	Tenant    string
-	Tickets   ticketv1.TicketServiceClient
 	Temporal  client.Client
 	TaskQueue string
 	// Policies returns the policy set in force; it is asked on every
 	// event, so a reload applies to the next ticket.
 	Policies func() *sla.Set
-	Cursors  Cursors
 	// States writes a new ticket's opening SLA state; the ticket's
 	// workflow then starts with its first task delayed until its first
 	// deadline. Nil leaves the opening state to the workflow.
 	States StateWriter
-	// Lanes is how many tickets are handled at once (0: 16). Events of one
-	// ticket always go through the same lane, in order.
-	Lanes int
-	// SaveEvery is how often the position is saved while events flow (0:
-	// 500 ms); it is also saved when the relay stops.
-	SaveEvery time.Duration
-	Log       *slog.Logger
 }
 
-// Run follows the stream until ctx ends, reconnecting with backoff after
-// errors. It returns nil when ctx ends.
-func (r *Relay) Run(ctx context.Context) error {
-	backoff := 100 * time.Millisecond
-	for {
-		began := time.Now()
-		err := r.follow(ctx)
-		if ctx.Err() != nil {
-			return nil
-		}
-		if time.Since(began) > time.Minute {
-			backoff = 100 * time.Millisecond
-		}
-		r.Log.Warn("SLA relay: event stream ended; reconnecting", "tenant", r.Tenant, "err", err, "in", backoff.String())
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-time.After(backoff):
-		}
-		backoff = min(2*backoff, 30*time.Second)
-	}
-}
-
-type job struct {
-	seq uint64
-	ev  *ticketv1.Event
-}
-
-// follow reads the stream from the saved cursor until it fails or ctx
-// ends, then waits for the lanes to finish and saves the position.
-func (r *Relay) follow(ctx context.Context) error {
-	cursor, err := r.Cursors.Load(ctx, r.Tenant)
-	if err != nil {
-		return fmt.Errorf("load cursor: %w", err)
-	}
-	// The stream ends with ctx; the lanes finish the events they hold
-	// even then, unless the caller's ctx is gone too.
-	streamCtx, endStream := context.WithCancel(ctx)
-	defer endStream()
-	stream, err := r.Tickets.WatchEvents(tenant.Outgoing(streamCtx, r.Tenant), &ticketv1.WatchEventsRequest{
-		AfterCursor: cursor,
-		// Not EVENT_TYPE_SLA_CHANGED: those are the workflows' own writes.
-		Types: []ticketv1.EventType{
-			ticketv1.EventType_EVENT_TYPE_TICKET_CREATED,
-			ticketv1.EventType_EVENT_TYPE_TICKET_UPDATED,
-			ticketv1.EventType_EVENT_TYPE_COMMENT_ADDED,
-		},
-	})
-	if err != nil {
-		return fmt.Errorf("watch events: %w", err)
-	}
-
-	pos := newPosition(cursor)
-	n := r.Lanes
-	if n <= 0 {
-		n = 16
-	}
-	lanes := make([]chan job, n)
-	var wg sync.WaitGroup
-	for i := range lanes {
-		lanes[i] = make(chan job, 64)
-		wg.Go(func() {
-			for j := range lanes[i] {
-				r.handle(ctx, j.ev)
-				pos.done(j.seq)
-			}
-		})
-	}
-	saved := cursor
-	save := func(ctx context.Context) {
-		if c := pos.cursor(); c != saved {
-			if err := r.Cursors.Save(ctx, r.Tenant, c); err != nil {
-				r.Log.Warn("SLA relay: saving the cursor failed", "tenant", r.Tenant, "err", err)
-				return
-			}
-			saved = c
-		}
-	}
-	saverDone := make(chan struct{})
-	stopSaver := make(chan struct{})
-	go func() {
-		defer close(saverDone)
-		t := time.NewTicker(cmp.Or(r.SaveEvery, 500*time.Millisecond))
-		defer t.Stop()
-		for {
-			select {
-			case <-stopSaver:
-				return
-			case <-t.C:
-				save(ctx)
-			}
-		}
-	}()
-	defer func() {
-		for _, l := range lanes {
-			close(l)
-		}
-		wg.Wait()
-		close(stopSaver)
-		<-saverDone
-		// Save even when ctx has ended: the position is what a restart
-		// resumes from.
-		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
-		defer cancel()
-		save(sctx)
-	}()
-
-	for {
-		msg, err := stream.Recv()
-		if err != nil {
-			return err
-		}
-		if b := msg.GetBookmark(); b != nil {
-			pos.bookmark(b.GetCursor())
-			continue
-		}
-		ev := msg.GetEvent()
-		if ev == nil {
-			continue
-		}
-		j := job{seq: pos.add(ev.GetCursor()), ev: ev}
-		select {
-		case lanes[lane(ev.GetTicketId(), len(lanes))] <- j:
-		case <-ctx.Done():
-			return ctx.Err()
-		}
-	}
-}
-
-func lane(ticketID string, n int) int {
-	h := fnv.New32a()
-	_, _ = h.Write([]byte(ticketID))
-	return int(h.Sum32() % uint32(n))
-}
-
-// handle starts or signals the ticket's workflow, retrying while Temporal
-// is unavailable; an event it cannot deliver for good is logged.
+// Handle implements consumer.Handler: it starts or signals the ticket's
+// workflow. An error Temporal will refuse again (an invalid request, a
+// namespace gone) is permanent; others, Temporal being unavailable, are
+// retried by the consumer.
 //
 // It continues the trace of the change the event records (its
 // traceparent), so that the workflow calls, and through Temporal the
 // clocks' writes and escalations, join the trace of the customer's or
 // agent's request.
-func (r *Relay) handle(ctx context.Context, ev *ticketv1.Event) {
+func (r *Relay) Handle(ctx context.Context, ev *ticketv1.Event) error {
 	if ev.GetType() == ticketv1.EventType_EVENT_TYPE_SLA_CHANGED {
-		return // the workflow's own writes
+		return nil // the workflow's own writes
 	}
 	ctx = otel.GetTextMapPropagator().Extract(ctx, propagation.MapCarrier{"traceparent": ev.GetTraceparent()})
 	ctx, span := tracer.Start(ctx, "sla-relay "+enumName(ev.GetType().String(), "EVENT_TYPE_"),
 		trace.WithSpanKind(trace.SpanKindConsumer),
 		trace.WithAttributes(attribute.String("kubedesk.tenant", r.Tenant), attribute.String("kubedesk.ticket_id", ev.GetTicketId())))
 	defer span.End()
-	backoff := 100 * time.Millisecond
-	for {
-		err := r.deliver(ctx, ev)
-		if err == nil || ctx.Err() != nil {
-			return
-		}
-		span.RecordError(err)
-		if !retryable(err) {
-			span.SetStatus(codes.Error, err.Error())
-			r.Log.ErrorContext(ctx, "SLA relay: event not delivered", "tenant", r.Tenant, "ticket", ev.GetTicketId(), "cursor", ev.GetCursor(), "err", err)
-			return
-		}
-		r.Log.WarnContext(ctx, "SLA relay: delivery failed; retrying", "tenant", r.Tenant, "ticket", ev.GetTicketId(), "err", err, "in", backoff.String())
-		select {
-		case <-ctx.Done():
-			return
-		case <-time.After(backoff):
-		}
-		backoff = min(2*backoff, 10*time.Second)
+	err := r.deliver(ctx, ev)
+	if err == nil {
+		return nil
 	}
+	span.RecordError(err)
+	if !retryable(err) {
+		span.SetStatus(codes.Error, err.Error())
+		return consumer.Permanent(fmt.Errorf("ticket %s: %w", ev.GetTicketId(), err))
+	}
+	return fmt.Errorf("ticket %s: %w", ev.GetTicketId(), err)
 }
 
 func retryable(err error) bool {
@@ -433,7 +289,7 @@ func Signals(ev *ticketv1.Event) []sla.TicketEvent {
 	for _, ch := range ev.GetChanges() {
 		switch ch.GetField() {
 		case "status":
-			add(sla.TicketEvent{Kind: sla.EventStatusChange, Status: ch.GetNewValue()})
+			add(sla.TicketEvent{Kind: sla.EventStatusChange, Status: ch.GetAfter().GetStringValue()})
 		case "priority":
 			add(sla.TicketEvent{Kind: sla.EventPriorityChange, Priority: int(t.GetPriority())})
 		}
@@ -442,10 +298,10 @@ func Signals(ev *ticketv1.Event) []sla.TicketEvent {
 }
 
 // Before returns the ticket of ev as it was before the change, as far as
-// policy matching goes (priority, channel, group, customer tier), from
-// the old values of the event's changes. ok is false when that cannot be
-// told: a change of tags, or of custom fields whose old customer tier is
-// ambiguous.
+// policy matching goes (priority, channel, group, tags, customer tier),
+// from the typed old values of the event's changes. ok is false when that
+// cannot be told: an event written before changes were typed, whose old
+// value the ticket service could not read back (FieldChange.before unset).
 func Before(ev *ticketv1.Event) (t *ticketv1.Ticket, ok bool) {
 	t = ev.GetTicket()
 	var old *ticketv1.Ticket
@@ -456,37 +312,38 @@ func Before(ev *ticketv1.Event) (t *ticketv1.Ticket, ok bool) {
 		return old
 	}
 	for _, ch := range ev.GetChanges() {
-		v := ch.GetOldValue()
+		v := ch.GetBefore()
+		switch ch.GetField() {
+		case "priority", "channel", "group", "tags", "custom_fields":
+			if v == nil {
+				return t, false
+			}
+		}
 		switch ch.GetField() {
 		case "priority":
-			p, err := strconv.Atoi(strings.TrimPrefix(v, "P"))
-			if err != nil || p < 1 || p > 5 {
+			p := v.GetNumberValue()
+			if p < 1 || p > 5 || p != float64(int(p)) {
 				return t, false
 			}
 			edit().Priority = ticketv1.Priority(p)
 		case "channel":
-			c, found := ticketv1.Channel_value["CHANNEL_"+strings.ToUpper(v)]
+			c, found := ticketv1.Channel_value["CHANNEL_"+strings.ToUpper(v.GetStringValue())]
 			if !found {
 				return t, false
 			}
 			edit().Channel = ticketv1.Channel(c)
 		case "group":
-			edit().Group = v
+			edit().Group = v.GetStringValue()
 		case "tags":
-			// Recorded comma-joined, and a tag may hold a comma.
-			return t, false
+			var tags []string
+			for _, tag := range v.GetListValue().GetValues() {
+				tags = append(tags, tag.GetStringValue())
+			}
+			edit().Tags = tags
 		case "custom_fields":
-			tier, found, sure := oldField(v, CustomerTierField)
-			if !sure {
-				return t, false
-			}
-			fields := maps.Clone(t.GetCustomFields())
-			if fields == nil {
-				fields = map[string]string{}
-			}
-			delete(fields, CustomerTierField)
-			if found {
-				fields[CustomerTierField] = tier
+			fields := map[string]string{}
+			for k, f := range v.GetStructValue().GetFields() {
+				fields[k] = f.GetStringValue()
 			}
 			edit().CustomFields = fields
 		}
@@ -495,23 +352,4 @@ func Before(ev *ticketv1.Event) (t *ticketv1.Ticket, ok bool) {
 		return t, true
 	}
 	return old, true
-}
-
-// oldField finds key in custom fields as the ticket service records them
-// in a change ("k1=v1,k2=v2", keys sorted). sure is false when a value
-// holds a comma or an equals sign, so the split is ambiguous.
-func oldField(s, key string) (value string, found, sure bool) {
-	if s == "" {
-		return "", false, true
-	}
-	for part := range strings.SplitSeq(s, ",") {
-		k, v, hasEq := strings.Cut(part, "=")
-		if !hasEq || strings.Contains(v, "=") {
-			return "", false, false
-		}
-		if k == key {
-			value, found = v, true
-		}
-	}
-	return value, found, true
 }

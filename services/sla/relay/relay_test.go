@@ -1,11 +1,6 @@
 package relay
 
 import (
-	"context"
-	"flag"
-	"fmt"
-	"path/filepath"
-	"strings"
 	"testing"
 	"time"
 
@@ -15,25 +10,18 @@ import (
 
 	"github.com/kubedesk/kubedesk/operator/api/v1alpha1"
 	ticketv1 "github.com/kubedesk/kubedesk/proto/gen/go/kubedesk/ticket/v1"
-	"github.com/kubedesk/kubedesk/services/platform/storage/pgtest"
+	"github.com/kubedesk/kubedesk/services/ticket"
 	"github.com/kubedesk/kubedesk/workflows/sla"
 )
 
-var cluster *pgtest.Cluster
-
-func TestMain(m *testing.M) {
-	flag.Parse()
-	pgtest.Main(m, &cluster, pgtest.Fast...)
-}
-
 func TestSignals(t *testing.T) {
 	at := time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)
-	ticket := &ticketv1.Ticket{Version: 7, Priority: ticketv1.Priority_PRIORITY_P1, Status: ticketv1.Status_STATUS_OPEN}
+	tk := &ticketv1.Ticket{Version: 7, Priority: ticketv1.Priority_PRIORITY_P1, Status: ticketv1.Status_STATUS_OPEN}
 	event := func(typ ticketv1.EventType, c *ticketv1.Comment, changes ...*ticketv1.FieldChange) *ticketv1.Event {
-		return &ticketv1.Event{Type: typ, Ticket: ticket, Comment: c, Changes: changes, CreateTime: timestamppb.New(at)}
+		return &ticketv1.Event{Type: typ, Ticket: tk, Comment: c, Changes: changes, CreateTime: timestamppb.New(at)}
 	}
-	change := func(field, from, to string) *ticketv1.FieldChange {
-		return &ticketv1.FieldChange{Field: field, OldValue: from, NewValue: to}
+	change := func(field string, from, to any) *ticketv1.FieldChange {
+		return ticket.ChangeToProto(ticket.Change{Field: field, Old: from, New: to})
 	}
 	agent := &ticketv1.Comment{AuthorType: ticketv1.AuthorType_AUTHOR_TYPE_AGENT, Visibility: ticketv1.Visibility_VISIBILITY_PUBLIC}
 	note := &ticketv1.Comment{AuthorType: ticketv1.AuthorType_AUTHOR_TYPE_AGENT, Visibility: ticketv1.Visibility_VISIBILITY_INTERNAL}
@@ -50,22 +38,22 @@ func TestSignals(t *testing.T) {
 	}{
 		{"created signals nothing", event(ticketv1.EventType_EVENT_TYPE_TICKET_CREATED, nil), nil},
 		{"public agent reply that opens the ticket",
-			event(ticketv1.EventType_EVENT_TYPE_COMMENT_ADDED, agent, change("status", "new", "open")),
+			event(ticketv1.EventType_EVENT_TYPE_COMMENT_ADDED, agent, change("status", ticket.StatusNew, ticket.StatusOpen)),
 			[]sla.TicketEvent{sig(0, sla.TicketEvent{Kind: sla.EventAgentReply}), sig(1, sla.TicketEvent{Kind: sla.EventStatusChange, Status: "open"})}},
 		{"internal note is no reply", event(ticketv1.EventType_EVENT_TYPE_COMMENT_ADDED, note), nil},
 		{"system note is no reply", event(ticketv1.EventType_EVENT_TYPE_COMMENT_ADDED, system), nil},
 		{"customer reply that reopens",
-			event(ticketv1.EventType_EVENT_TYPE_COMMENT_ADDED, customer, change("status", "pending", "open")),
+			event(ticketv1.EventType_EVENT_TYPE_COMMENT_ADDED, customer, change("status", ticket.StatusPending, ticket.StatusOpen)),
 			[]sla.TicketEvent{sig(0, sla.TicketEvent{Kind: sla.EventCustomerReply}), sig(1, sla.TicketEvent{Kind: sla.EventStatusChange, Status: "open"})}},
 		{"update: status, urgency and priority, group (no clock moves), subject",
 			event(ticketv1.EventType_EVENT_TYPE_TICKET_UPDATED, nil,
-				change("subject", "a", "b"), change("status", "open", "on_hold"), change("urgency", "2", "1"),
-				change("group", "support", "escalation"), change("priority", "P2", "P1")),
+				change("subject", "a", "b"), change("status", ticket.StatusOpen, ticket.StatusOnHold), change("urgency", 2, 1),
+				change("group", "support", "escalation"), change("priority", ticket.P2, ticket.P1)),
 			[]sla.TicketEvent{
 				sig(0, sla.TicketEvent{Kind: sla.EventStatusChange, Status: "on_hold"}),
 				sig(1, sla.TicketEvent{Kind: sla.EventPriorityChange, Priority: 1}),
 			}},
-		{"sla change signals nothing", event(ticketv1.EventType_EVENT_TYPE_SLA_CHANGED, nil, change("sla.first_response", "ok", "warning")), nil},
+		{"sla change signals nothing", event(ticketv1.EventType_EVENT_TYPE_SLA_CHANGED, nil, change("sla.first_response", ticket.SLAOK, ticket.SLAWarning)), nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			if diff := cmp.Diff(tc.want, Signals(tc.ev)); diff != "" {
@@ -91,9 +79,10 @@ func TestBefore(t *testing.T) {
 		Version: 4, Priority: ticketv1.Priority_PRIORITY_P1, Channel: ticketv1.Channel_CHANNEL_EMAIL, Group: "escalation",
 		Tags: []string{"vip"}, CustomFields: map[string]string{CustomerTierField: "gold", "region": "华东"},
 	}
-	change := func(field, from, to string) *ticketv1.FieldChange {
-		return &ticketv1.FieldChange{Field: field, OldValue: from, NewValue: to}
+	change := func(field string, from, to any) *ticketv1.FieldChange {
+		return ticket.ChangeToProto(ticket.Change{Field: field, Old: from, New: to})
 	}
+	gold := map[string]string{CustomerTierField: "gold", "region": "华东"}
 	for _, tc := range []struct {
 		name    string
 		changes []*ticketv1.FieldChange
@@ -103,15 +92,18 @@ func TestBefore(t *testing.T) {
 		{"no change that matching sees", []*ticketv1.FieldChange{change("subject", "a", "b")},
 			MatchTicket("acme", after), true},
 		{"priority, channel and group",
-			[]*ticketv1.FieldChange{change("urgency", "2", "1"), change("priority", "P2", "P1"), change("channel", "web", "email"), change("group", "support", "escalation")},
+			[]*ticketv1.FieldChange{change("urgency", 2, 1), change("priority", ticket.P2, ticket.P1), change("channel", ticket.ChannelWeb, ticket.ChannelEmail), change("group", "support", "escalation")},
 			sla.Ticket{Tenant: "acme", Priority: 2, Channel: "web", CustomerTier: "gold", Group: "support", Tags: []string{"vip"}}, true},
-		{"customer tier set", []*ticketv1.FieldChange{change("custom_fields", "region=华东", "customer_tier=gold,region=华东")},
+		{"customer tier set", []*ticketv1.FieldChange{change("custom_fields", map[string]string{"region": "华东"}, gold)},
 			sla.Ticket{Tenant: "acme", Priority: 1, Channel: "email", Group: "escalation", Tags: []string{"vip"}}, true},
-		{"customer tier changed", []*ticketv1.FieldChange{change("custom_fields", "customer_tier=silver,region=华东", "customer_tier=gold,region=华东")},
+		{"customer tier changed", []*ticketv1.FieldChange{change("custom_fields", map[string]string{CustomerTierField: "silver", "region": "华东"}, gold)},
 			sla.Ticket{Tenant: "acme", Priority: 1, Channel: "email", CustomerTier: "silver", Group: "escalation", Tags: []string{"vip"}}, true},
-		{"a custom field with a comma: cannot tell", []*ticketv1.FieldChange{change("custom_fields", "customer_tier=vip,note=a,b", "customer_tier=gold")}, sla.Ticket{}, false},
-		{"tags: cannot tell", []*ticketv1.FieldChange{change("tags", "", "vip")}, sla.Ticket{}, false},
-		{"a priority it does not know: cannot tell", []*ticketv1.FieldChange{change("priority", "Priority(0)", "P1")}, sla.Ticket{}, false},
+		{"custom fields with a comma and an equals sign", []*ticketv1.FieldChange{change("custom_fields", map[string]string{CustomerTierField: "vip", "note": "a,b=c"}, gold)},
+			sla.Ticket{Tenant: "acme", Priority: 1, Channel: "email", CustomerTier: "vip", Group: "escalation", Tags: []string{"vip"}}, true},
+		{"tags, one with a comma", []*ticketv1.FieldChange{change("tags", []string{"a,b", "c"}, []string{"vip"})},
+			sla.Ticket{Tenant: "acme", Priority: 1, Channel: "email", CustomerTier: "gold", Group: "escalation", Tags: []string{"a,b", "c"}}, true},
+		{"an old event whose old tags were not read back: cannot tell", []*ticketv1.FieldChange{change("tags", ticket.Unparsed("a,b"), []string{"vip"})}, sla.Ticket{}, false},
+		{"a priority it does not know: cannot tell", []*ticketv1.FieldChange{change("priority", ticket.Priority(0), ticket.P1)}, sla.Ticket{}, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			old, ok := Before(&ticketv1.Event{Type: ticketv1.EventType_EVENT_TYPE_TICKET_UPDATED, Ticket: after, Changes: tc.changes})
@@ -128,65 +120,6 @@ func TestBefore(t *testing.T) {
 				t.Errorf("Before changed the event's ticket: %v", after)
 			}
 		})
-	}
-}
-
-// TestCursors is the contract of both cursor stores.
-func TestCursors(t *testing.T) {
-	ctx := context.Background()
-	for _, engine := range []struct {
-		name string
-		open func(t *testing.T) Cursors
-	}{
-		{"sqlite", func(t *testing.T) Cursors {
-			c, err := OpenCursors(ctx, "", filepath.Join(t.TempDir(), "data"))
-			if err != nil {
-				t.Fatal(err)
-			}
-			return c
-		}},
-		{"postgres", func(t *testing.T) Cursors {
-			c, err := OpenCursors(ctx, cluster.NewDatabase(t), "")
-			if err != nil {
-				t.Fatal(err)
-			}
-			return c
-		}},
-	} {
-		t.Run(engine.name, func(t *testing.T) {
-			c := engine.open(t)
-			defer c.Close()
-			load := func(tenant, want string) {
-				t.Helper()
-				got, err := c.Load(ctx, tenant)
-				if err != nil || got != want {
-					t.Fatalf("Load(%s) = %q, %v; want %q", tenant, got, err, want)
-				}
-			}
-			load("acme", "")
-			for i := range 3 {
-				if err := c.Save(ctx, "acme", fmt.Sprintf("p1:%d:%d", i, i)); err != nil {
-					t.Fatal(err)
-				}
-			}
-			if err := c.Save(ctx, "globex", "s1:9"); err != nil {
-				t.Fatal(err)
-			}
-			load("acme", "p1:2:2")
-			load("globex", "s1:9")
-			load("initech", "")
-		})
-	}
-}
-
-func TestOpenCursorsRefuses(t *testing.T) {
-	for _, tc := range []struct{ url, dir, want string }{
-		{"mysql://x", "", `database URL "mysql://x": unsupported scheme`},
-		{"", "", "data directory: is empty"},
-	} {
-		if _, err := OpenCursors(context.Background(), tc.url, tc.dir); err == nil || !strings.Contains(err.Error(), tc.want) {
-			t.Errorf("OpenCursors(%q, %q) = %v; want an error containing %q", tc.url, tc.dir, err, tc.want)
-		}
 	}
 }
 

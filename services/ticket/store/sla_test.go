@@ -96,8 +96,8 @@ func TestSetSLA(t *testing.T) {
 				t.Fatalf("last event = %s %s, want sla.changed of %s", e.Type, e.TicketID, tk.ID)
 			}
 			wantChanges := []ticket.Change{
-				{Field: "sla.first_response", Old: "", New: "warning"},
-				{Field: "sla.resolution", Old: "", New: "ok"},
+				{Field: "sla.first_response", Old: ticket.SLAState(""), New: ticket.SLAState("warning")},
+				{Field: "sla.resolution", Old: ticket.SLAState(""), New: ticket.SLAState("ok")},
 			}
 			if diff := cmp.Diff(wantChanges, e.Changes); diff != "" {
 				t.Errorf("event changes (-want +got):\n%s", diff)
@@ -145,7 +145,7 @@ func TestSetSLA(t *testing.T) {
 				t.Fatalf("events = %d, want %d", m, n+1)
 			}
 			e := lastEvent(t, s, "acme")
-			want := []ticket.Change{{Field: "sla.first_response", Old: "warning", New: "breached"}}
+			want := []ticket.Change{{Field: "sla.first_response", Old: ticket.SLAState("warning"), New: ticket.SLAState("breached")}}
 			if diff := cmp.Diff(want, e.Changes); diff != "" {
 				t.Errorf("event changes (-want +got):\n%s", diff)
 			}
@@ -162,7 +162,7 @@ func TestSetSLA(t *testing.T) {
 				t.Fatal(err)
 			}
 			e = lastEvent(t, s, "acme")
-			want = []ticket.Change{{Field: "sla.first_response", Old: "breached", New: ""}}
+			want = []ticket.Change{{Field: "sla.first_response", Old: ticket.SLAState("breached"), New: ticket.SLAState("")}}
 			if diff := cmp.Diff(want, e.Changes); diff != "" {
 				t.Errorf("event changes after removing a clock (-want +got):\n%s", diff)
 			}

@@ -138,11 +138,83 @@ func mutateTicket(cur ticket.Ticket, mutate ticket.Mutation, at time.Time) (next
 // eventPayload is the JSON of an event row. It has its own field names so
 // renaming a Go field does not change rows already written.
 type eventPayload struct {
-	Ticket  ticketJSON      `json:"ticket"`
-	Comment *commentJSON    `json:"comment,omitempty"`
-	Changes []ticket.Change `json:"changes,omitempty"`
+	// Format is payloadTyped for rows whose changes hold typed values;
+	// absent (0) in rows written before, whose changes are text.
+	Format  int          `json:"format,omitempty"`
+	Ticket  ticketJSON   `json:"ticket"`
+	Comment *commentJSON `json:"comment,omitempty"`
+	Changes []changeJSON `json:"changes,omitempty"`
 	// TraceParent is the trace context of the change (W3C traceparent).
 	TraceParent string `json:"traceparent,omitempty"`
+}
+
+// payloadTyped is the format of event rows with typed changes. Rows of
+// format 0 are read as they are: their text changes are parsed back
+// (ticket.ParseChangeText), so no migration rewrites the outbox.
+const payloadTyped = 2
+
+// changeJSON is one change in an event row: old and new are the JSON of
+// the typed values (format 2) or text (format 0).
+type changeJSON struct {
+	Field string          `json:"field"`
+	Old   json.RawMessage `json:"old"`
+	New   json.RawMessage `json:"new"`
+}
+
+func encodeChanges(changes []ticket.Change) ([]changeJSON, error) {
+	if len(changes) == 0 {
+		return nil, nil
+	}
+	out := make([]changeJSON, len(changes))
+	for i, c := range changes {
+		// Unparsed text would not read back as the field's type.
+		_, oldText := c.Old.(ticket.Unparsed)
+		_, newText := c.New.(ticket.Unparsed)
+		if oldText || newText {
+			return nil, fmt.Errorf("change of %s: an unparsed value read from an old event is not written again", c.Field)
+		}
+		old, err := json.Marshal(c.Old)
+		if err != nil {
+			return nil, fmt.Errorf("change of %s: %w", c.Field, err)
+		}
+		next, err := json.Marshal(c.New)
+		if err != nil {
+			return nil, fmt.Errorf("change of %s: %w", c.Field, err)
+		}
+		out[i] = changeJSON{Field: c.Field, Old: old, New: next}
+	}
+	return out, nil
+}
+
+// decodeChanges reads an event row's changes; after is the event's ticket.
+func decodeChanges(format int, in []changeJSON, after ticket.Ticket) ([]ticket.Change, error) {
+	if len(in) == 0 {
+		return nil, nil
+	}
+	out := make([]ticket.Change, len(in))
+	for i, c := range in {
+		if format < payloadTyped {
+			var old, next string
+			if err := json.Unmarshal(c.Old, &old); err != nil {
+				return nil, fmt.Errorf("change of %s: %w", c.Field, err)
+			}
+			if err := json.Unmarshal(c.New, &next); err != nil {
+				return nil, fmt.Errorf("change of %s: %w", c.Field, err)
+			}
+			out[i] = ticket.ParseChangeText(c.Field, old, next, after)
+			continue
+		}
+		old, err := ticket.DecodeChangeValue(c.Field, c.Old)
+		if err != nil {
+			return nil, err
+		}
+		next, err := ticket.DecodeChangeValue(c.Field, c.New)
+		if err != nil {
+			return nil, err
+		}
+		out[i] = ticket.Change{Field: c.Field, Old: old, New: next}
+	}
+	return out, nil
 }
 
 type ticketJSON struct {
@@ -319,7 +391,12 @@ type commentJSON struct {
 }
 
 func encodePayload(ctx context.Context, t ticket.Ticket, c *ticket.Comment, changes []ticket.Change) ([]byte, error) {
+	typed, err := encodeChanges(changes)
+	if err != nil {
+		return nil, fmt.Errorf("encoding event: %w", err)
+	}
 	p := eventPayload{
+		Format:      payloadTyped,
 		TraceParent: traceParent(ctx),
 		Ticket: ticketJSON{
 			ID: t.ID, Tenant: t.Tenant, Subject: t.Subject, Description: t.Description,
@@ -328,7 +405,7 @@ func encodePayload(ctx context.Context, t ticket.Ticket, c *ticket.Comment, chan
 			Tags: t.Tags, CustomFields: t.CustomFields, CreateTime: t.CreateTime,
 			UpdateTime: t.UpdateTime, Version: t.Version, SLA: toSLAJSON(t.SLA),
 		},
-		Changes: changes,
+		Changes: typed,
 	}
 	if !t.SolveTime.IsZero() {
 		p.Ticket.SolveTime = &t.SolveTime
@@ -371,7 +448,11 @@ func decodeEvent(e *ticket.Event, payload []byte) error {
 			CreateTime: normTime(c.CreateTime),
 		}
 	}
-	e.Changes = p.Changes
+	changes, err := decodeChanges(p.Format, p.Changes, e.Ticket)
+	if err != nil {
+		return fmt.Errorf("decoding event %s: %w", e.Cursor, err)
+	}
+	e.Changes = changes
 	return nil
 }
 

@@ -677,7 +677,7 @@ func TestComments(t *testing.T) {
 			if t.Status == ticket.StatusOpen {
 				return nil, nil
 			}
-			ch := ticket.Change{Field: "status", Old: string(t.Status), New: string(ticket.StatusOpen)}
+			ch := ticket.Change{Field: "status", Old: t.Status, New: ticket.StatusOpen}
 			t.Status = ticket.StatusOpen
 			return []ticket.Change{ch}, nil
 		}
@@ -717,7 +717,7 @@ func TestComments(t *testing.T) {
 			if diff := cmp.Diff(&want[0], first.Comment); diff != "" {
 				t.Errorf("event comment (-want +got):\n%s", diff)
 			}
-			if diff := cmp.Diff([]ticket.Change{{Field: "status", Old: "new", New: "open"}}, first.Changes); diff != "" {
+			if diff := cmp.Diff([]ticket.Change{{Field: "status", Old: ticket.StatusNew, New: ticket.StatusOpen}}, first.Changes); diff != "" {
 				t.Errorf("event changes (-want +got):\n%s", diff)
 			}
 			if first.Ticket.Version != 2 || first.Ticket.Status != ticket.StatusOpen {

@@ -13,6 +13,7 @@ import (
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
 	durationpb "google.golang.org/protobuf/types/known/durationpb"
 	fieldmaskpb "google.golang.org/protobuf/types/known/fieldmaskpb"
+	structpb "google.golang.org/protobuf/types/known/structpb"
 	timestamppb "google.golang.org/protobuf/types/known/timestamppb"
 	reflect "reflect"
 	sync "sync"
@@ -1129,12 +1130,37 @@ func (x *Comment) GetCreateTime() *timestamppb.Timestamp {
 	return nil
 }
 
-// FieldChange is one field's old and new value, as JSON-ish text.
+// FieldChange is one field's old and new value.
+//
+// before and after hold the values typed as the field is, so that a
+// follower acts on them without parsing text: subject, description,
+// group, assignee as strings; status and channel as their short names
+// ("open", "on_hold", "wechat"); impact and urgency (1..3) and priority
+// (1..5) as numbers; tags as a list of strings; custom_fields as an object
+// of strings; requester as an object {name, email, identity}; an SLA
+// clock's state ("sla.first_response" and such) as "ok", "warning",
+// "breached", "paused", "met", or "" where the ticket has no such clock.
+//
+// before (or after) is unset (null in REST JSON; a typed value is never
+// null) only for an event written by a version of the ticket service that
+// recorded changes as text, where the text cannot be read back without
+// doubt (e.g. tags holding a comma): old_value (new_value) is then all
+// there is.
 type FieldChange struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Field         string                 `protobuf:"bytes,1,opt,name=field,proto3" json:"field,omitempty"`
-	OldValue      string                 `protobuf:"bytes,2,opt,name=old_value,json=oldValue,proto3" json:"old_value,omitempty"`
-	NewValue      string                 `protobuf:"bytes,3,opt,name=new_value,json=newValue,proto3" json:"new_value,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The field's name, as in the update mask ("status", "custom_fields"),
+	// "priority" when impact or urgency moved it, or "sla.<clock>".
+	Field string `protobuf:"bytes,1,opt,name=field,proto3" json:"field,omitempty"`
+	// The old value as display text. Followers that act on the value read
+	// before instead.
+	OldValue string `protobuf:"bytes,2,opt,name=old_value,json=oldValue,proto3" json:"old_value,omitempty"`
+	// The new value as display text. Followers that act on the value read
+	// after instead.
+	NewValue string `protobuf:"bytes,3,opt,name=new_value,json=newValue,proto3" json:"new_value,omitempty"`
+	// The old value, typed (see above).
+	Before *structpb.Value `protobuf:"bytes,4,opt,name=before,proto3" json:"before,omitempty"`
+	// The new value, typed (see above).
+	After         *structpb.Value `protobuf:"bytes,5,opt,name=after,proto3" json:"after,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1188,6 +1214,20 @@ func (x *FieldChange) GetNewValue() string {
 		return x.NewValue
 	}
 	return ""
+}
+
+func (x *FieldChange) GetBefore() *structpb.Value {
+	if x != nil {
+		return x.Before
+	}
+	return nil
+}
+
+func (x *FieldChange) GetAfter() *structpb.Value {
+	if x != nil {
+		return x.After
+	}
+	return nil
 }
 
 // Event is one change to a ticket, written in the same transaction as the
@@ -2269,7 +2309,7 @@ var File_kubedesk_ticket_v1_ticket_proto protoreflect.FileDescriptor
 
 const file_kubedesk_ticket_v1_ticket_proto_rawDesc = "" +
 	"\n" +
-	"\x1fkubedesk/ticket/v1/ticket.proto\x12\x12kubedesk.ticket.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1egoogle/protobuf/duration.proto\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x8f\x01\n" +
+	"\x1fkubedesk/ticket/v1/ticket.proto\x12\x12kubedesk.ticket.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1egoogle/protobuf/duration.proto\x1a google/protobuf/field_mask.proto\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x8f\x01\n" +
 	"\tRequester\x12\x1c\n" +
 	"\x04name\x18\x01 \x01(\tB\b\xbaH\x05r\x03\x18\xc8\x01R\x04name\x12#\n" +
 	"\x05email\x18\x02 \x01(\tB\r\xbaH\n" +
@@ -2335,11 +2375,13 @@ const file_kubedesk_ticket_v1_ticket_proto_rawDesc = "" +
 	"visibility\x18\x06 \x01(\x0e2\x1e.kubedesk.ticket.v1.VisibilityB\b\xbaH\x05\x82\x01\x02\x10\x01R\n" +
 	"visibility\x12A\n" +
 	"\vcreate_time\x18\a \x01(\v2\x1a.google.protobuf.TimestampB\x04\xe2A\x01\x03R\n" +
-	"createTime\"]\n" +
+	"createTime\"\xbb\x01\n" +
 	"\vFieldChange\x12\x14\n" +
 	"\x05field\x18\x01 \x01(\tR\x05field\x12\x1b\n" +
 	"\told_value\x18\x02 \x01(\tR\boldValue\x12\x1b\n" +
-	"\tnew_value\x18\x03 \x01(\tR\bnewValue\"\xf4\x02\n" +
+	"\tnew_value\x18\x03 \x01(\tR\bnewValue\x12.\n" +
+	"\x06before\x18\x04 \x01(\v2\x16.google.protobuf.ValueR\x06before\x12,\n" +
+	"\x05after\x18\x05 \x01(\v2\x16.google.protobuf.ValueR\x05after\"\xf4\x02\n" +
 	"\x05Event\x12\x16\n" +
 	"\x06cursor\x18\x01 \x01(\tR\x06cursor\x121\n" +
 	"\x04type\x18\x02 \x01(\x0e2\x1d.kubedesk.ticket.v1.EventTypeR\x04type\x12\x1b\n" +
@@ -2534,7 +2576,8 @@ var file_kubedesk_ticket_v1_ticket_proto_goTypes = []any{
 	nil,                           // 34: kubedesk.ticket.v1.Ticket.CustomFieldsEntry
 	(*timestamppb.Timestamp)(nil), // 35: google.protobuf.Timestamp
 	(*durationpb.Duration)(nil),   // 36: google.protobuf.Duration
-	(*fieldmaskpb.FieldMask)(nil), // 37: google.protobuf.FieldMask
+	(*structpb.Value)(nil),        // 37: google.protobuf.Value
+	(*fieldmaskpb.FieldMask)(nil), // 38: google.protobuf.FieldMask
 }
 var file_kubedesk_ticket_v1_ticket_proto_depIdxs = []int32{
 	0,  // 0: kubedesk.ticket.v1.Ticket.status:type_name -> kubedesk.ticket.v1.Status
@@ -2561,49 +2604,51 @@ var file_kubedesk_ticket_v1_ticket_proto_depIdxs = []int32{
 	7,  // 21: kubedesk.ticket.v1.Comment.author_type:type_name -> kubedesk.ticket.v1.AuthorType
 	6,  // 22: kubedesk.ticket.v1.Comment.visibility:type_name -> kubedesk.ticket.v1.Visibility
 	35, // 23: kubedesk.ticket.v1.Comment.create_time:type_name -> google.protobuf.Timestamp
-	8,  // 24: kubedesk.ticket.v1.Event.type:type_name -> kubedesk.ticket.v1.EventType
-	10, // 25: kubedesk.ticket.v1.Event.ticket:type_name -> kubedesk.ticket.v1.Ticket
-	13, // 26: kubedesk.ticket.v1.Event.comment:type_name -> kubedesk.ticket.v1.Comment
-	14, // 27: kubedesk.ticket.v1.Event.changes:type_name -> kubedesk.ticket.v1.FieldChange
-	35, // 28: kubedesk.ticket.v1.Event.create_time:type_name -> google.protobuf.Timestamp
-	10, // 29: kubedesk.ticket.v1.CreateTicketRequest.ticket:type_name -> kubedesk.ticket.v1.Ticket
-	10, // 30: kubedesk.ticket.v1.CreateTicketResponse.ticket:type_name -> kubedesk.ticket.v1.Ticket
-	10, // 31: kubedesk.ticket.v1.GetTicketResponse.ticket:type_name -> kubedesk.ticket.v1.Ticket
-	10, // 32: kubedesk.ticket.v1.ListTicketsResponse.tickets:type_name -> kubedesk.ticket.v1.Ticket
-	10, // 33: kubedesk.ticket.v1.UpdateTicketRequest.ticket:type_name -> kubedesk.ticket.v1.Ticket
-	37, // 34: kubedesk.ticket.v1.UpdateTicketRequest.update_mask:type_name -> google.protobuf.FieldMask
-	10, // 35: kubedesk.ticket.v1.UpdateTicketResponse.ticket:type_name -> kubedesk.ticket.v1.Ticket
-	13, // 36: kubedesk.ticket.v1.AddCommentRequest.comment:type_name -> kubedesk.ticket.v1.Comment
-	13, // 37: kubedesk.ticket.v1.AddCommentResponse.comment:type_name -> kubedesk.ticket.v1.Comment
-	13, // 38: kubedesk.ticket.v1.ListCommentsResponse.comments:type_name -> kubedesk.ticket.v1.Comment
-	8,  // 39: kubedesk.ticket.v1.WatchEventsRequest.types:type_name -> kubedesk.ticket.v1.EventType
-	15, // 40: kubedesk.ticket.v1.WatchEventsResponse.event:type_name -> kubedesk.ticket.v1.Event
-	30, // 41: kubedesk.ticket.v1.WatchEventsResponse.bookmark:type_name -> kubedesk.ticket.v1.Bookmark
-	12, // 42: kubedesk.ticket.v1.SetTicketSLARequest.sla:type_name -> kubedesk.ticket.v1.TicketSLA
-	32, // 43: kubedesk.ticket.v1.SetTicketSLARequest.escalation:type_name -> kubedesk.ticket.v1.SLAEscalation
-	1,  // 44: kubedesk.ticket.v1.SLAEscalation.raise_priority_from:type_name -> kubedesk.ticket.v1.Priority
-	10, // 45: kubedesk.ticket.v1.SetTicketSLAResponse.ticket:type_name -> kubedesk.ticket.v1.Ticket
-	16, // 46: kubedesk.ticket.v1.TicketService.CreateTicket:input_type -> kubedesk.ticket.v1.CreateTicketRequest
-	18, // 47: kubedesk.ticket.v1.TicketService.GetTicket:input_type -> kubedesk.ticket.v1.GetTicketRequest
-	20, // 48: kubedesk.ticket.v1.TicketService.ListTickets:input_type -> kubedesk.ticket.v1.ListTicketsRequest
-	22, // 49: kubedesk.ticket.v1.TicketService.UpdateTicket:input_type -> kubedesk.ticket.v1.UpdateTicketRequest
-	24, // 50: kubedesk.ticket.v1.TicketService.AddComment:input_type -> kubedesk.ticket.v1.AddCommentRequest
-	26, // 51: kubedesk.ticket.v1.TicketService.ListComments:input_type -> kubedesk.ticket.v1.ListCommentsRequest
-	28, // 52: kubedesk.ticket.v1.TicketService.WatchEvents:input_type -> kubedesk.ticket.v1.WatchEventsRequest
-	31, // 53: kubedesk.ticket.v1.TicketService.SetTicketSLA:input_type -> kubedesk.ticket.v1.SetTicketSLARequest
-	17, // 54: kubedesk.ticket.v1.TicketService.CreateTicket:output_type -> kubedesk.ticket.v1.CreateTicketResponse
-	19, // 55: kubedesk.ticket.v1.TicketService.GetTicket:output_type -> kubedesk.ticket.v1.GetTicketResponse
-	21, // 56: kubedesk.ticket.v1.TicketService.ListTickets:output_type -> kubedesk.ticket.v1.ListTicketsResponse
-	23, // 57: kubedesk.ticket.v1.TicketService.UpdateTicket:output_type -> kubedesk.ticket.v1.UpdateTicketResponse
-	25, // 58: kubedesk.ticket.v1.TicketService.AddComment:output_type -> kubedesk.ticket.v1.AddCommentResponse
-	27, // 59: kubedesk.ticket.v1.TicketService.ListComments:output_type -> kubedesk.ticket.v1.ListCommentsResponse
-	29, // 60: kubedesk.ticket.v1.TicketService.WatchEvents:output_type -> kubedesk.ticket.v1.WatchEventsResponse
-	33, // 61: kubedesk.ticket.v1.TicketService.SetTicketSLA:output_type -> kubedesk.ticket.v1.SetTicketSLAResponse
-	54, // [54:62] is the sub-list for method output_type
-	46, // [46:54] is the sub-list for method input_type
-	46, // [46:46] is the sub-list for extension type_name
-	46, // [46:46] is the sub-list for extension extendee
-	0,  // [0:46] is the sub-list for field type_name
+	37, // 24: kubedesk.ticket.v1.FieldChange.before:type_name -> google.protobuf.Value
+	37, // 25: kubedesk.ticket.v1.FieldChange.after:type_name -> google.protobuf.Value
+	8,  // 26: kubedesk.ticket.v1.Event.type:type_name -> kubedesk.ticket.v1.EventType
+	10, // 27: kubedesk.ticket.v1.Event.ticket:type_name -> kubedesk.ticket.v1.Ticket
+	13, // 28: kubedesk.ticket.v1.Event.comment:type_name -> kubedesk.ticket.v1.Comment
+	14, // 29: kubedesk.ticket.v1.Event.changes:type_name -> kubedesk.ticket.v1.FieldChange
+	35, // 30: kubedesk.ticket.v1.Event.create_time:type_name -> google.protobuf.Timestamp
+	10, // 31: kubedesk.ticket.v1.CreateTicketRequest.ticket:type_name -> kubedesk.ticket.v1.Ticket
+	10, // 32: kubedesk.ticket.v1.CreateTicketResponse.ticket:type_name -> kubedesk.ticket.v1.Ticket
+	10, // 33: kubedesk.ticket.v1.GetTicketResponse.ticket:type_name -> kubedesk.ticket.v1.Ticket
+	10, // 34: kubedesk.ticket.v1.ListTicketsResponse.tickets:type_name -> kubedesk.ticket.v1.Ticket
+	10, // 35: kubedesk.ticket.v1.UpdateTicketRequest.ticket:type_name -> kubedesk.ticket.v1.Ticket
+	38, // 36: kubedesk.ticket.v1.UpdateTicketRequest.update_mask:type_name -> google.protobuf.FieldMask
+	10, // 37: kubedesk.ticket.v1.UpdateTicketResponse.ticket:type_name -> kubedesk.ticket.v1.Ticket
+	13, // 38: kubedesk.ticket.v1.AddCommentRequest.comment:type_name -> kubedesk.ticket.v1.Comment
+	13, // 39: kubedesk.ticket.v1.AddCommentResponse.comment:type_name -> kubedesk.ticket.v1.Comment
+	13, // 40: kubedesk.ticket.v1.ListCommentsResponse.comments:type_name -> kubedesk.ticket.v1.Comment
+	8,  // 41: kubedesk.ticket.v1.WatchEventsRequest.types:type_name -> kubedesk.ticket.v1.EventType
+	15, // 42: kubedesk.ticket.v1.WatchEventsResponse.event:type_name -> kubedesk.ticket.v1.Event
+	30, // 43: kubedesk.ticket.v1.WatchEventsResponse.bookmark:type_name -> kubedesk.ticket.v1.Bookmark
+	12, // 44: kubedesk.ticket.v1.SetTicketSLARequest.sla:type_name -> kubedesk.ticket.v1.TicketSLA
+	32, // 45: kubedesk.ticket.v1.SetTicketSLARequest.escalation:type_name -> kubedesk.ticket.v1.SLAEscalation
+	1,  // 46: kubedesk.ticket.v1.SLAEscalation.raise_priority_from:type_name -> kubedesk.ticket.v1.Priority
+	10, // 47: kubedesk.ticket.v1.SetTicketSLAResponse.ticket:type_name -> kubedesk.ticket.v1.Ticket
+	16, // 48: kubedesk.ticket.v1.TicketService.CreateTicket:input_type -> kubedesk.ticket.v1.CreateTicketRequest
+	18, // 49: kubedesk.ticket.v1.TicketService.GetTicket:input_type -> kubedesk.ticket.v1.GetTicketRequest
+	20, // 50: kubedesk.ticket.v1.TicketService.ListTickets:input_type -> kubedesk.ticket.v1.ListTicketsRequest
+	22, // 51: kubedesk.ticket.v1.TicketService.UpdateTicket:input_type -> kubedesk.ticket.v1.UpdateTicketRequest
+	24, // 52: kubedesk.ticket.v1.TicketService.AddComment:input_type -> kubedesk.ticket.v1.AddCommentRequest
+	26, // 53: kubedesk.ticket.v1.TicketService.ListComments:input_type -> kubedesk.ticket.v1.ListCommentsRequest
+	28, // 54: kubedesk.ticket.v1.TicketService.WatchEvents:input_type -> kubedesk.ticket.v1.WatchEventsRequest
+	31, // 55: kubedesk.ticket.v1.TicketService.SetTicketSLA:input_type -> kubedesk.ticket.v1.SetTicketSLARequest
+	17, // 56: kubedesk.ticket.v1.TicketService.CreateTicket:output_type -> kubedesk.ticket.v1.CreateTicketResponse
+	19, // 57: kubedesk.ticket.v1.TicketService.GetTicket:output_type -> kubedesk.ticket.v1.GetTicketResponse
+	21, // 58: kubedesk.ticket.v1.TicketService.ListTickets:output_type -> kubedesk.ticket.v1.ListTicketsResponse
+	23, // 59: kubedesk.ticket.v1.TicketService.UpdateTicket:output_type -> kubedesk.ticket.v1.UpdateTicketResponse
+	25, // 60: kubedesk.ticket.v1.TicketService.AddComment:output_type -> kubedesk.ticket.v1.AddCommentResponse
+	27, // 61: kubedesk.ticket.v1.TicketService.ListComments:output_type -> kubedesk.ticket.v1.ListCommentsResponse
+	29, // 62: kubedesk.ticket.v1.TicketService.WatchEvents:output_type -> kubedesk.ticket.v1.WatchEventsResponse
+	33, // 63: kubedesk.ticket.v1.TicketService.SetTicketSLA:output_type -> kubedesk.ticket.v1.SetTicketSLAResponse
+	56, // [56:64] is the sub-list for method output_type
+	48, // [48:56] is the sub-list for method input_type
+	48, // [48:48] is the sub-list for extension type_name
+	48, // [48:48] is the sub-list for extension extendee
+	0,  // [0:48] is the sub-list for field type_name
 }
 
 func init() { file_kubedesk_ticket_v1_ticket_proto_init() }
