@@ -14,7 +14,7 @@
 //
 // testdata/escalation.json is revision 0's history (the pre-release
 // versions were folded into it, see SLAEscalationWorkflow),
-// escalation-r1.json revision 1's.
+// escalation-r1.json revision 1's, escalation-r2.json revision 2's.
 package record
 
 import (
