@@ -558,6 +558,10 @@ func (s *Server) storeError(ctx context.Context, err error, id string) error {
 	switch {
 	case errors.Is(err, ErrNotFound):
 		return status.Errorf(codes.NotFound, "ticket %q not found", id)
+	case errors.Is(err, ErrNULText):
+		// The validation interceptor refuses NUL in every field first;
+		// this is for a path it did not cover.
+		return status.Errorf(codes.InvalidArgument, "%v; accepted: text without NUL characters", err)
 	case errors.Is(err, ErrIdempotencyMismatch):
 		return status.Error(codes.InvalidArgument, "Idempotency-Key: this key was already used for a different request; use a new key for a new request")
 	case isContextError(err):

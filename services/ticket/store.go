@@ -16,6 +16,10 @@ var (
 	ErrIdempotencyMismatch = errors.New("idempotency key reused with a different request")
 	// ErrInvalidCursor: an event cursor the store did not produce.
 	ErrInvalidCursor = errors.New("invalid cursor")
+	// ErrNULText: a text value to store or look up holds the NUL
+	// character (U+0000). PostgreSQL cannot store it and SQLite can, so
+	// every engine refuses it alike, before it runs a statement.
+	ErrNULText = errors.New("text holds the NUL character (U+0000)")
 )
 
 // Idempotency identifies a retryable create. The zero value means the

@@ -306,6 +306,103 @@ func TestTextRoundTrip(t *testing.T) {
 	})
 }
 
+// TestNULText: text holding the NUL character is refused by every engine
+// alike, with ErrNULText naming the field, and nothing is written
+// (PostgreSQL cannot store it, SQLite could). A ticket that already holds
+// one (SQLite data written before the refusal) still takes updates that
+// bring no new NUL.
+func TestNULText(t *testing.T) {
+	const nul = "a\x00b"
+	contract(t, func(t *testing.T, s ticket.Store) {
+		tk := create(t, s, fixture("acme", 1))
+		with := func(edit func(*ticket.Ticket)) ticket.Ticket {
+			out := fixture("acme", 2)
+			edit(&out)
+			return out
+		}
+		set := func(edit func(*ticket.Ticket)) ticket.Mutation {
+			return func(t *ticket.Ticket) ([]ticket.Change, error) {
+				edit(t)
+				return []ticket.Change{{Field: "x", Old: "1", New: "2"}}, nil
+			}
+		}
+		comment := newComment(tk, 1)
+		comment.Body = nul
+		sla := ticket.SLA{Policy: nul, UpdateTime: base}
+		checks := []struct {
+			name string
+			err  error
+			want string
+		}{
+			{"create: subject", third(s.CreateTicket(ctx, with(func(t *ticket.Ticket) { t.Subject = nul }), ticket.Idempotency{})),
+				`create ticket: subject "a\x00b": text holds the NUL character (U+0000)`},
+			{"create: description", third(s.CreateTicket(ctx, with(func(t *ticket.Ticket) { t.Description = nul }), ticket.Idempotency{})),
+				`create ticket: description "a\x00b": text holds the NUL character (U+0000)`},
+			{"create: requester name", third(s.CreateTicket(ctx, with(func(t *ticket.Ticket) { t.Requester.Name = nul }), ticket.Idempotency{})),
+				`create ticket: requester name "a\x00b": text holds the NUL character (U+0000)`},
+			{"create: tag", third(s.CreateTicket(ctx, with(func(t *ticket.Ticket) { t.Tags = []string{"vip", nul} }), ticket.Idempotency{})),
+				`create ticket: tag "a\x00b": text holds the NUL character (U+0000)`},
+			{"create: custom field", third(s.CreateTicket(ctx, with(func(t *ticket.Ticket) { t.CustomFields = map[string]string{"os": nul} }), ticket.Idempotency{})),
+				`create ticket: custom field os "a\x00b": text holds the NUL character (U+0000)`},
+			{"create: idempotency key", third(s.CreateTicket(ctx, fixture("acme", 2), ticket.Idempotency{Key: nul, RequestHash: "h"})),
+				`create ticket: idempotency key "a\x00b": text holds the NUL character (U+0000)`},
+			{"get: id", second(s.GetTicket(ctx, "acme", nul)),
+				`get ticket: id "a\x00b": text holds the NUL character (U+0000)`},
+			{"list: tag filter", second(s.ListTickets(ctx, "acme", ticket.ListQuery{Limit: 10, Filter: ticket.Filter{Tags: []string{nul}}})),
+				`list tickets: filter tag "a\x00b": text holds the NUL character (U+0000)`},
+			{"update: assignee", second(s.UpdateTicket(ctx, "acme", tk.ID, set(func(t *ticket.Ticket) { t.Assignee = nul }))),
+				`assignee "a\x00b": text holds the NUL character (U+0000)`},
+			{"update: id", second(s.UpdateTicket(ctx, "acme", nul, set(func(*ticket.Ticket) {}))),
+				`update ticket: id "a\x00b": text holds the NUL character (U+0000)`},
+			{"comment: body", third(s.AddComment(ctx, comment, ticket.Idempotency{}, nil)),
+				`add comment: body "a\x00b": text holds the NUL character (U+0000)`},
+			{"comments: ticket id", second(s.ListComments(ctx, "acme", nul, "", 10)),
+				`list comments: ticket id "a\x00b": text holds the NUL character (U+0000)`},
+			{"events: tenant", second(s.ListEvents(ctx, nul, "", 10)),
+				`list events: tenant "a\x00b": text holds the NUL character (U+0000)`},
+			{"SLA: policy", second(s.SetSLA(ctx, "acme", tk.ID, sla, nil)),
+				`set SLA: SLA policy "a\x00b": text holds the NUL character (U+0000)`},
+			{"SLA: escalation group", second(s.SetSLA(ctx, "acme", tk.ID, ticket.SLA{Policy: "p", UpdateTime: base}, set(func(t *ticket.Ticket) { t.Group = nul }))),
+				`group "a\x00b": text holds the NUL character (U+0000)`},
+		}
+		for _, c := range checks {
+			if !errors.Is(c.err, ticket.ErrNULText) || c.err.Error() != c.want {
+				t.Errorf("%s: err = %v, want ErrNULText: %s", c.name, c.err, c.want)
+			}
+		}
+		if ids := listAll(t, s, "acme", ticket.Filter{}, 10); !slices.Equal(ids, []string{tk.ID}) {
+			t.Errorf("tickets = %v, want only %s", ids, tk.ID)
+		}
+		if got, err := s.GetTicket(ctx, "acme", tk.ID); err != nil || got.Version != 1 || got.SLA != nil {
+			t.Errorf("ticket after the refusals = version %d, SLA %v, %v; want version 1, no SLA", got.Version, got.SLA, err)
+		}
+		if n := len(allEvents(t, s, "acme")); n != 1 {
+			t.Errorf("events = %d, want 1", n)
+		}
+	})
+}
+
+// TestNULTextStoredBefore: a ticket with a NUL written before the engines
+// refused it (SQLite kept it) still takes updates that add no NUL.
+func TestNULTextStoredBefore(t *testing.T) {
+	s, err := OpenSQLite(ctx, filepath.Join(t.TempDir(), "ticket.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	tk := create(t, s, fixture("acme", 1))
+	if _, err := s.db.Write.ExecContext(ctx, `UPDATE tickets SET description = ? WHERE id = ?`, "old\x00text", tk.ID); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.UpdateTicket(ctx, "acme", tk.ID, func(t *ticket.Ticket) ([]ticket.Change, error) {
+		t.Assignee = "li.na"
+		return []ticket.Change{{Field: "assignee", Old: "", New: "li.na"}}, nil
+	})
+	if err != nil || got.Assignee != "li.na" || got.Description != "old\x00text" {
+		t.Errorf("update of a ticket holding a NUL = %+v, %v; want it assigned, the description kept", got, err)
+	}
+}
+
 func TestNotFound(t *testing.T) {
 	contract(t, func(t *testing.T, s ticket.Store) {
 		create(t, s, fixture("acme", 1))
