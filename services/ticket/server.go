@@ -45,7 +45,24 @@ type Config struct {
 	// WatchBookmarkInterval is how long an idle WatchEvents stream waits
 	// between bookmarks.
 	WatchBookmarkInterval time.Duration
+	// IdempotencyKeyTTL is how long an idempotency key is kept: a retry
+	// within it returns the first result; after it (and the janitor's next
+	// sweep) the key is gone and a retry creates anew. Zero means
+	// DefaultIdempotencyKeyTTL.
+	IdempotencyKeyTTL time.Duration
+	// IdempotencyKeySweep is how often the janitor deletes expired keys;
+	// zero means every 10 minutes.
+	IdempotencyKeySweep time.Duration
+	// IdempotencyKeyBatch is how many keys the janitor deletes per
+	// transaction, so that no sweep holds locks for long; zero means 500.
+	IdempotencyKeyBatch int
+	// Now is the service's clock; nil is the wall clock. Tests inject one.
+	Now func() time.Time
 }
+
+// DefaultIdempotencyKeyTTL is how long idempotency keys are kept unless
+// configured (config idempotencyKeyTTL).
+const DefaultIdempotencyKeyTTL = 24 * time.Hour
 
 // Server implements ticketv1.TicketServiceServer on a Store.
 type Server struct {
@@ -57,8 +74,12 @@ type Server struct {
 	poll   time.Duration
 	// bookmarkEvery spaces the bookmarks of an idle watch stream.
 	bookmarkEvery time.Duration
-	now           func() time.Time
-	log           *slog.Logger
+	// keyTTL, keySweep and keyBatch drive the idempotency key janitor.
+	keyTTL   time.Duration
+	keySweep time.Duration
+	keyBatch int
+	now      func() time.Time
+	log      *slog.Logger
 }
 
 // NewServer returns the ticket service.
@@ -72,14 +93,90 @@ func NewServer(store Store, cfg Config, log *slog.Logger) *Server {
 	if cfg.WatchBookmarkInterval <= 0 {
 		cfg.WatchBookmarkInterval = 30 * time.Second
 	}
+	if cfg.IdempotencyKeyTTL <= 0 {
+		cfg.IdempotencyKeyTTL = DefaultIdempotencyKeyTTL
+	}
+	if cfg.IdempotencyKeySweep <= 0 {
+		cfg.IdempotencyKeySweep = 10 * time.Minute
+	}
+	if cfg.IdempotencyKeyBatch <= 0 {
+		cfg.IdempotencyKeyBatch = 500
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
 	return &Server{
 		store:         store,
 		reads:         newSharedReads(store),
 		matrix:        cfg.Matrix,
 		poll:          cfg.WatchPollInterval,
 		bookmarkEvery: cfg.WatchBookmarkInterval,
-		now:           func() time.Time { return time.Now().UTC().Truncate(time.Microsecond) },
+		keyTTL:        cfg.IdempotencyKeyTTL,
+		keySweep:      cfg.IdempotencyKeySweep,
+		keyBatch:      cfg.IdempotencyKeyBatch,
+		now:           func() time.Time { return cfg.Now().UTC().Truncate(time.Microsecond) },
 		log:           log,
+	}
+}
+
+// Start runs the service's background work, the idempotency key janitor,
+// until the returned stop is called; stop waits for it to end (or for
+// its context, whichever comes first).
+func (s *Server) Start() (stop func(context.Context) error) {
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		s.runJanitor(ctx)
+	}()
+	return func(wait context.Context) error {
+		cancel()
+		select {
+		case <-done:
+			return nil
+		case <-wait.Done():
+			return fmt.Errorf("idempotency key janitor still running: %w", wait.Err())
+		}
+	}
+}
+
+// runJanitor sweeps expired idempotency keys at start and then every
+// keySweep until ctx ends. A failed sweep is logged and tried again at
+// the next tick: the keys wait a little longer, nothing else suffers.
+func (s *Server) runJanitor(ctx context.Context) {
+	tick := time.NewTicker(s.keySweep)
+	defer tick.Stop()
+	for {
+		n, err := s.SweepIdempotencyKeys(ctx)
+		switch {
+		case ctx.Err() != nil:
+			return
+		case err != nil:
+			s.log.WarnContext(ctx, "deleting expired idempotency keys", "err", err, "deleted", n)
+		case n > 0:
+			s.log.DebugContext(ctx, "deleted expired idempotency keys", "deleted", n, "ttl", s.keyTTL.String())
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+	}
+}
+
+// SweepIdempotencyKeys deletes the idempotency keys recorded more than
+// IdempotencyKeyTTL ago, IdempotencyKeyBatch per transaction, until a
+// batch comes back short, and returns how many went. Start runs it
+// periodically.
+func (s *Server) SweepIdempotencyKeys(ctx context.Context) (int, error) {
+	before := s.now().Add(-s.keyTTL)
+	total := 0
+	for {
+		n, err := s.store.DeleteIdempotencyKeys(ctx, before, s.keyBatch)
+		total += n
+		if err != nil || n < s.keyBatch {
+			return total, err
+		}
 	}
 }
 

@@ -96,7 +96,9 @@ func start(ctx context.Context, cfg config.Config, log *slog.Logger, stack *shut
 		}
 		stack.push("ticket store", func(context.Context) error { return st.Close() })
 		ready = append(ready, st.Ping)
-		ticket.NewServer(st, ticket.Config{Matrix: matrix}, log).Register(gs)
+		tickets := ticket.NewServer(st, ticket.Config{Matrix: matrix, IdempotencyKeyTTL: time.Duration(cfg.IdempotencyKeyTTL)}, log)
+		tickets.Register(gs)
+		stack.push("ticket service", tickets.Start())
 		gs.Health.SetServingStatus(ticketv1.TicketService_ServiceDesc.ServiceName, healthpb.HealthCheckResponse_SERVING)
 		services = append(services, "ticket")
 	}

@@ -79,6 +79,9 @@ type Config struct {
 	MaxRequestBytes int64 `json:"maxRequestBytes,omitempty"`
 	// ShutdownTimeout bounds the graceful shutdown.
 	ShutdownTimeout Duration `json:"shutdownTimeout,omitempty"`
+	// IdempotencyKeyTTL is how long the ticket service keeps idempotency
+	// keys (ticket.Config.IdempotencyKeyTTL).
+	IdempotencyKeyTTL Duration `json:"idempotencyKeyTTL,omitempty"`
 	// PprofAddr serves Go's profiles (/debug/pprof/) on a listener of its
 	// own, for operators; empty (the default) serves none.
 	PprofAddr string `json:"pprofAddr,omitempty"`
@@ -111,6 +114,7 @@ func Default() Config {
 		TemporalNamespace:  "kubedesk",
 		TemporalListenAddr: "127.0.0.1:7233",
 		ShutdownTimeout:    Duration(15 * time.Second),
+		IdempotencyKeyTTL:  Duration(24 * time.Hour),
 		LogLevel:           "info",
 	}
 }
@@ -209,6 +213,9 @@ func (c Config) Validate() error {
 	}
 	if c.ShutdownTimeout <= 0 {
 		errs = append(errs, fmt.Errorf("shutdownTimeout: %s is not positive", time.Duration(c.ShutdownTimeout)))
+	}
+	if c.IdempotencyKeyTTL <= 0 {
+		errs = append(errs, fmt.Errorf("idempotencyKeyTTL: %s is not positive; accepted: e.g. 24h", time.Duration(c.IdempotencyKeyTTL)))
 	}
 	if !slices.Contains([]string{"debug", "info", "warn", "error"}, c.LogLevel) {
 		errs = append(errs, fmt.Errorf("logLevel: %q is not a level; accepted: debug, info, warn, error", c.LogLevel))
@@ -363,6 +370,16 @@ var options = []option{
 				return fmt.Errorf("%q is not a duration; accepted: e.g. 15s", v)
 			}
 			c.ShutdownTimeout = Duration(d)
+			return nil
+		}},
+	{name: "idempotency-key-ttl", usage: "how long the ticket service keeps idempotency keys",
+		get: func(c *Config) string { return time.Duration(c.IdempotencyKeyTTL).String() },
+		set: func(c *Config, v string) error {
+			d, err := time.ParseDuration(v)
+			if err != nil {
+				return fmt.Errorf("%q is not a duration; accepted: e.g. 24h", v)
+			}
+			c.IdempotencyKeyTTL = Duration(d)
 			return nil
 		}},
 }

@@ -53,6 +53,8 @@ spec:
 			c.HTTPAddr, c.DataDir, c.ShutdownTimeout = ":8081", "/var/lib/kubedesk", Duration(30*time.Second)
 			c.PriorityMatrix = []string{"P1 P1 P2", "P2 P3 P4", "P3 P4 P5"}
 		}},
+		{name: "idempotency key TTL", args: []string{"--idempotency-key-ttl=72h"},
+			want: func(c *Config) { c.IdempotencyKeyTTL = Duration(72 * time.Hour) }},
 		{name: "gateway alone", args: []string{"--target=gateway", "--ticket-addr=ticket:9090"},
 			want: func(c *Config) { c.Target, c.TicketAddr = "gateway", "ticket:9090" }},
 	}
@@ -101,6 +103,8 @@ func TestParseErrors(t *testing.T) {
 		{"bad temporal address", []string{"--temporal-address=temporal"}, nil, `temporalAddress: "temporal" is not host:port`},
 		{"bad temporal namespace", []string{"--temporal-namespace=a b"}, nil, `temporalNamespace: "a b" is not a namespace name`},
 		{"worker without ticket", []string{"--target=worker"}, nil, "ticketAddr: is required with --target=worker"},
+		{"zero idempotency key TTL", []string{"--idempotency-key-ttl=0s"}, nil, "idempotencyKeyTTL: 0s is not positive; accepted: e.g. 24h"},
+		{"bad idempotency key TTL", nil, map[string]string{"KUBEDESK_IDEMPOTENCY_KEY_TTL": "a day"}, `KUBEDESK_IDEMPOTENCY_KEY_TTL: "a day" is not a duration; accepted: e.g. 24h`},
 		{"bad pprof address", []string{"--pprof-addr=6060"}, nil, `pprofAddr: "6060" is not host:port`},
 	}
 	for _, tt := range tests {

@@ -104,6 +104,9 @@ const (
 	pgSetSLAEvent = `WITH u AS (` + pgSetSLA + `)
 	INSERT INTO ticket_events (` + pgEventColumns + `) VALUES ($1, $2, 'sla.changed', $7, $8)`
 
+	pgDeleteKeys = `DELETE FROM idempotency_keys WHERE (tenant, key) IN (
+		SELECT tenant, key FROM idempotency_keys WHERE create_time < $1
+		ORDER BY create_time LIMIT $2 FOR UPDATE SKIP LOCKED)`
 	pgGetKey = `SELECT request_hash, resource_kind, resource_id FROM idempotency_keys
 		WHERE tenant = $1 AND key = $2`
 	pgGetComment   = `SELECT ` + commentColumns + ` FROM comments WHERE tenant = $1 AND id = $2`
@@ -578,6 +581,19 @@ func (s *Postgres) ListEvents(ctx context.Context, tenant, afterCursor string, l
 		return nil, fmt.Errorf("list events: %w", err)
 	}
 	return nonNil(out), nil
+}
+
+// DeleteIdempotencyKeys implements ticket.Store. Keys another janitor
+// (another replica) is deleting are skipped, not waited for.
+func (s *Postgres) DeleteIdempotencyKeys(ctx context.Context, before time.Time, limit int) (int, error) {
+	if err := checkLimit("delete idempotency keys", limit); err != nil {
+		return 0, err
+	}
+	tag, err := s.pool.Exec(ctx, pgDeleteKeys, normTime(before), limit)
+	if err != nil {
+		return 0, fmt.Errorf("delete idempotency keys: %w", err)
+	}
+	return int(tag.RowsAffected()), nil
 }
 
 // Subscribe implements ticket.Store. Watchers wake on this process's

@@ -67,6 +67,8 @@ const (
 		WHERE tenant = ? AND id > ? ORDER BY id LIMIT ?`
 	sqliteGetKey = `SELECT request_hash, resource_kind, resource_id FROM idempotency_keys
 		WHERE tenant = ? AND key = ?`
+	sqliteDeleteKeys = `DELETE FROM idempotency_keys WHERE (tenant, key) IN (
+		SELECT tenant, key FROM idempotency_keys WHERE create_time < ? ORDER BY create_time LIMIT ?)`
 	sqliteInsertKey = `INSERT INTO idempotency_keys (tenant, key, request_hash, resource_kind, resource_id, create_time)
 		VALUES (?, ?, ?, ?, ?, ?)`
 )
@@ -479,6 +481,26 @@ func (s *SQLite) ListEvents(ctx context.Context, tenant, afterCursor string, lim
 		e.Cursor, e.Type, e.CreateTime = sqliteCursor(id), ticket.EventType(typ), fromMicros(at)
 		return e, decodeEvent(&e, []byte(payload))
 	})
+}
+
+// DeleteIdempotencyKeys implements ticket.Store.
+func (s *SQLite) DeleteIdempotencyKeys(ctx context.Context, before time.Time, limit int) (int, error) {
+	if err := checkLimit("delete idempotency keys", limit); err != nil {
+		return 0, err
+	}
+	var n int64
+	err := s.db.WriteTx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, sqliteDeleteKeys, micros(normTime(before)), limit)
+		if err != nil {
+			return err
+		}
+		n, err = res.RowsAffected()
+		return err
+	})
+	if err != nil {
+		return 0, fmt.Errorf("delete idempotency keys: %w", err)
+	}
+	return int(n), nil
 }
 
 // Subscribe implements ticket.Store. Only this process writes through its

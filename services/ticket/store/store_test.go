@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"slices"
@@ -16,7 +17,9 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/uuid"
 
+	ticketv1 "github.com/kubedesk/kubedesk/proto/gen/go/kubedesk/ticket/v1"
 	"github.com/kubedesk/kubedesk/services/platform/storage/pgtest"
+	"github.com/kubedesk/kubedesk/services/platform/tenant"
 	"github.com/kubedesk/kubedesk/services/ticket"
 )
 
@@ -916,6 +919,117 @@ func TestIdempotentCreate(t *testing.T) {
 		}
 		if n := len(allEvents(t, s, "acme")); n != 1 {
 			t.Errorf("events = %d, want 1", n)
+		}
+	})
+}
+
+// TestDeleteIdempotencyKeys: keys of any tenant recorded before the
+// instant go, oldest first, at most limit per call; a removed key creates
+// anew, a kept one still returns the first result.
+func TestDeleteIdempotencyKeys(t *testing.T) {
+	contract(t, func(t *testing.T, s ticket.Store) {
+		var first []ticket.Ticket
+		for n := 1; n <= 5; n++ {
+			tenant := "acme"
+			if n == 2 {
+				tenant = "beta"
+			}
+			got, _, err := s.CreateTicket(ctx, fixture(tenant, n), ticket.Idempotency{Key: "k" + strconv.Itoa(n), RequestHash: "h"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			first = append(first, got)
+		}
+		// Keys 1 to 3 were recorded before ticket 4's creation; key 4 at
+		// that very instant stays.
+		before := fixture("acme", 4).CreateTime
+		var deleted []int
+		for {
+			n, err := s.DeleteIdempotencyKeys(ctx, before, 2)
+			if err != nil {
+				t.Fatal(err)
+			}
+			deleted = append(deleted, n)
+			if n < 2 {
+				break
+			}
+		}
+		if !slices.Equal(deleted, []int{2, 1}) {
+			t.Errorf("deleted per batch of 2 = %v, want [2 1]", deleted)
+		}
+		for n := 1; n <= 5; n++ {
+			tenant := first[n-1].Tenant
+			got, created, err := s.CreateTicket(ctx, fixture(tenant, 10+n), ticket.Idempotency{Key: "k" + strconv.Itoa(n), RequestHash: "h"})
+			switch {
+			case err != nil:
+				t.Errorf("retry with key k%d: %v", n, err)
+			case n <= 3 && (!created || got.ID != id(10+n)):
+				t.Errorf("retry with the removed key k%d = %s, created %v; want a new ticket", n, got.ID, created)
+			case n > 3 && (created || got.ID != first[n-1].ID):
+				t.Errorf("retry with the kept key k%d = %s, created %v; want the first ticket %s", n, got.ID, created, first[n-1].ID)
+			}
+		}
+		if _, err := s.DeleteIdempotencyKeys(ctx, before, 0); err == nil {
+			t.Error("limit 0 accepted")
+		}
+	})
+}
+
+// TestIdempotencyKeyWindow runs the ticket service's janitor on an
+// injected clock: a retry within the TTL returns the first ticket, even
+// right after a sweep at its very end; once the TTL has passed a sweep
+// removes the key (in batches) and the retry creates a new ticket.
+func TestIdempotencyKeyWindow(t *testing.T) {
+	contract(t, func(t *testing.T, s ticket.Store) {
+		t0 := base.UTC().Truncate(time.Microsecond)
+		clock := t0
+		const ttl = time.Hour
+		srv := ticket.NewServer(s, ticket.Config{IdempotencyKeyTTL: ttl, IdempotencyKeyBatch: 2, Now: func() time.Time { return clock }},
+			slog.New(slog.DiscardHandler))
+		tctx := tenant.With(ctx, "acme")
+		createWith := func(key string) string {
+			t.Helper()
+			resp, err := srv.CreateTicket(tctx, &ticketv1.CreateTicketRequest{Ticket: &ticketv1.Ticket{Subject: "打印机坏了"}, RequestId: key})
+			if err != nil {
+				t.Fatalf("create with key %s: %v", key, err)
+			}
+			return resp.GetTicket().GetId()
+		}
+		sweep := func() int {
+			t.Helper()
+			n, err := srv.SweepIdempotencyKeys(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return n
+		}
+		first := createWith("retry-me")
+		for i := range 4 { // more keys than a batch holds
+			createWith("other-" + strconv.Itoa(i))
+		}
+
+		for _, tc := range []struct {
+			name    string
+			at      time.Time
+			deleted int
+			same    bool
+		}{
+			{"within the window", t0.Add(ttl / 2), 0, true},
+			{"at its end", t0.Add(ttl), 0, true},
+			{"past it", t0.Add(ttl + time.Microsecond), 5, false},
+		} {
+			clock = tc.at
+			if n := sweep(); n != tc.deleted {
+				t.Errorf("%s: the sweep deleted %d keys, want %d", tc.name, n, tc.deleted)
+			}
+			if got := createWith("retry-me"); (got == first) != tc.same {
+				t.Errorf("%s: retry returned %s (first %s); want the first ticket: %v", tc.name, got, first, tc.same)
+			}
+		}
+		// The new ticket's key is the one kept now.
+		clock = t0.Add(ttl + time.Minute)
+		if n := sweep(); n != 0 {
+			t.Errorf("a sweep right after deleted %d keys, want 0", n)
 		}
 	})
 }
