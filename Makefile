@@ -15,8 +15,7 @@ PKGS      := $(foreach m,$(MODULES),github.com/kubedesk/kubedesk/$(m)/...)
 # Packages whose tests need nothing but Go (no Docker image).
 UNIT_PKGS := $(foreach m,proto services workflows operator,github.com/kubedesk/kubedesk/$(m)/...)
 GOLANGCI_LINT := $(BIN)/golangci-lint
-# Packages that run a real Temporal server: their timing assertions (a
-# breach escalated within 1 s) are for the server as shipped, so they run
+# Packages that run a real Temporal server on real timers: they run
 # without the race detector, which slows the server threefold. The
 # workflow code itself is race-tested by its unit tests.
 REAL_TEMPORAL_PKGS := github.com/kubedesk/kubedesk/workflows/temporalserver github.com/kubedesk/kubedesk/workflows/sla/internal/record

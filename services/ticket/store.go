@@ -16,6 +16,10 @@ var (
 	ErrIdempotencyMismatch = errors.New("idempotency key reused with a different request")
 	// ErrInvalidCursor: an event cursor the store did not produce.
 	ErrInvalidCursor = errors.New("invalid cursor")
+	// ErrNULText: a text value to store or look up holds the NUL
+	// character (U+0000). PostgreSQL cannot store it and SQLite can, so
+	// every engine refuses it alike, before it runs a statement.
+	ErrNULText = errors.New("text holds the NUL character (U+0000)")
 )
 
 // Idempotency identifies a retryable create. The zero value means the
@@ -144,6 +148,11 @@ type Store interface {
 	// tenant, by this process or, where the engine allows, by another one.
 	// cancel releases it.
 	Subscribe(tenant string) (notify <-chan struct{}, cancel func())
+	// DeleteIdempotencyKeys removes up to limit idempotency keys of any
+	// tenant recorded before the instant given (the CreateTime of what
+	// they made), oldest first, in one short transaction, and returns how
+	// many it removed. A retry with a removed key creates anew.
+	DeleteIdempotencyKeys(ctx context.Context, before time.Time, limit int) (int, error)
 	// Ping reports whether the database answers (for /readyz).
 	Ping(ctx context.Context) error
 	// Close releases the store's connections.

@@ -131,6 +131,11 @@ type Clock struct {
 	Since      time.Time
 	MetAt      time.Time `json:",omitzero"`
 	BreachedAt time.Time `json:",omitzero"`
+	// BreachedTarget is the target the clock breached, kept for the
+	// ticket to show when the priority then moves to one with another
+	// target or none (a raisePriority breach action does). Zero in state
+	// carried over from runs that did not record it.
+	BreachedTarget time.Duration `json:",omitzero"`
 }
 
 // RunState is the workflow's state that continue-as-new carries over.
@@ -462,7 +467,7 @@ func (c *clocks) fire(now time.Time) []ClockKind {
 					at = due
 				}
 			}
-			cl.Breached, cl.Warned, cl.BreachedAt = true, true, at
+			cl.Breached, cl.Warned, cl.BreachedAt, cl.BreachedTarget = true, true, at, target
 			breached = append(breached, k)
 		} else if w := c.warnAt(target); !cl.Warned && w > 0 && e >= w {
 			cl.Warned = true
@@ -514,6 +519,12 @@ func (c *clocks) snapshot(in *EscalationInput, now time.Time) SLAState {
 		// its reports) when the priority moves to one without targets.
 		if !cl.Started || (target <= 0 && !cl.Breached) {
 			continue
+		}
+		if cl.Breached && cl.BreachedTarget > 0 && in.Revision >= RevisionKeepBreachedTarget {
+			// A breached clock shows the target it breached, whatever
+			// the priority (or policy) says now: "breached its 15m
+			// target", not "0s" once the raise leaves no target.
+			target = cl.BreachedTarget
 		}
 		e := c.elapsed(k, now)
 		cs := ClockStatus{Kind: k, Target: target, Elapsed: e, Remaining: target - e, BreachedAt: cl.BreachedAt}

@@ -40,8 +40,14 @@ const (
 	// state, in one call to the ticket API and one transaction, so the
 	// ticket turns red and moves in the same instant.
 	RevisionEscalateWithState = 1
+	// RevisionKeepBreachedTarget: a breached clock shows the target it
+	// breached (Clock.BreachedTarget) rather than the current priority's,
+	// which is 0s when a priority raise lands on a priority without
+	// targets. The shown target decides whether a state is written, so
+	// older runs keep showing the current one.
+	RevisionKeepBreachedTarget = 2
 	// LatestRevision is the revision new runs start at.
-	LatestRevision = RevisionEscalateWithState
+	LatestRevision = RevisionKeepBreachedTarget
 )
 
 // WorkflowID is the ID of a ticket's SLAEscalationWorkflow; starting it
@@ -111,8 +117,9 @@ var localActivityOptions = workflow.LocalActivityOptions{
 //   - a priority change keeps the elapsed time and applies the new targets:
 //     a clock already past its new target breaches at once. A breach is
 //     never undone: a clock met late stays marked with BreachedAt, and a
-//     breached clock stays on the ticket when the new priority has no
-//     targets (the clocks that had not breached then go).
+//     breached clock stays on the ticket, showing the target it breached,
+//     when the new priority has other targets or none (the clocks that
+//     had not breached then go).
 //
 // Versioning: a change that alters the commands the workflow issues goes
 // behind a new revision (EscalationInput.Revision), and a history recorded

@@ -354,34 +354,60 @@ func TestEscalationSignalPaths(t *testing.T) {
 
 // A breach outlives its target: when the priority moves to one without
 // targets (P2 in the test policy), the breached clock stays on the ticket,
-// red, due at its breach, while the clocks that had not breached go.
+// red, due at its breach, while the clocks that had not breached go. It
+// shows the target it breached, here and when the new priority has other
+// targets (P3); runs before RevisionKeepBreachedTarget showed the new
+// priority's target, 0s for none.
 func TestBreachStaysAfterPriorityWithoutTargets(t *testing.T) {
 	m := monday10
-	f, err := runWorkflow(t, testInput(t, m, 1), nil, priority(30*time.Minute, 2), closeAt(time.Hour))
-	if err != nil {
-		t.Fatalf("workflow: %v", err)
+	breachedFR := ClockStatus{
+		Kind: FirstResponse, State: StateBreached, Colour: Red, Target: 15 * time.Minute,
+		Due: m.Add(15 * time.Minute), BreachedAt: m.Add(15 * time.Minute), Elapsed: 30 * time.Minute, Remaining: -15 * time.Minute,
 	}
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	var got *SLAState
-	for i := range f.states {
-		if f.states[i].UpdatedAt.Equal(m.Add(30 * time.Minute)) {
-			got = &f.states[i]
-		}
+	// P3 counts business hours, 09:00-18:00: 15h30m of resolution left at
+	// 10:30 on Monday is 7h30m on Monday and 8h on Tuesday.
+	resolutionP3 := ClockStatus{
+		Kind: Resolution, State: StateOK, Colour: Green, Target: 16 * time.Hour,
+		Due: time.Date(2026, 3, 3, 17, 0, 0, 0, shanghai), Elapsed: 30 * time.Minute, Remaining: 15*time.Hour + 30*time.Minute,
 	}
-	if got == nil {
-		t.Fatalf("no state written at the priority change; written: %+v", f.states)
-	}
-	want := []ClockStatus{{
-		Kind: FirstResponse, State: StateBreached, Colour: Red,
-		Due: m.Add(15 * time.Minute), BreachedAt: m.Add(15 * time.Minute), Elapsed: 30 * time.Minute,
-	}}
-	same := func(a, b ClockStatus) bool {
-		return a.Kind == b.Kind && a.State == b.State && a.Colour == b.Colour && a.Due.Equal(b.Due) &&
-			a.BreachedAt.Equal(b.BreachedAt) && a.Elapsed == b.Elapsed && a.Target == b.Target && a.Remaining == b.Remaining
-	}
-	if got.Priority != 2 || !slices.EqualFunc(got.Clocks, want, same) {
-		t.Errorf("state at the change = priority %d, clocks %+v; want priority 2, clocks %+v", got.Priority, got.Clocks, want)
+	oldFR := breachedFR
+	oldFR.Target, oldFR.Remaining = 0, 0
+	for _, tc := range []struct {
+		name     string
+		revision int
+		to       int
+		want     []ClockStatus
+	}{
+		{"to P2 without targets", LatestRevision, 2, []ClockStatus{breachedFR}},
+		{"to P3 with longer targets", LatestRevision, 3, []ClockStatus{breachedFR, resolutionP3}},
+		{"to P2, revision 1", RevisionEscalateWithState, 2, []ClockStatus{oldFR}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			in := testInput(t, m, 1)
+			in.Revision = tc.revision
+			f, err := runWorkflow(t, in, nil, priority(30*time.Minute, tc.to), closeAt(time.Hour))
+			if err != nil {
+				t.Fatalf("workflow: %v", err)
+			}
+			f.mu.Lock()
+			defer f.mu.Unlock()
+			var got *SLAState
+			for i := range f.states {
+				if f.states[i].UpdatedAt.Equal(m.Add(30 * time.Minute)) {
+					got = &f.states[i]
+				}
+			}
+			if got == nil {
+				t.Fatalf("no state written at the priority change; written: %+v", f.states)
+			}
+			same := func(a, b ClockStatus) bool {
+				return a.Kind == b.Kind && a.State == b.State && a.Colour == b.Colour && a.Due.Equal(b.Due) &&
+					a.BreachedAt.Equal(b.BreachedAt) && a.Elapsed == b.Elapsed && a.Target == b.Target && a.Remaining == b.Remaining
+			}
+			if got.Priority != tc.to || !slices.EqualFunc(got.Clocks, tc.want, same) {
+				t.Errorf("state at the change = priority %d, clocks %+v; want priority %d, clocks %+v", got.Priority, got.Clocks, tc.to, tc.want)
+			}
+		})
 	}
 }
 

@@ -40,10 +40,6 @@ const (
 	// the deadline, or the test would measure the restart, not the timer.
 	restartAhead = 10 * time.Second
 
-	// maxLateness is how late after its deadline a timer may fire, across
-	// a restart too.
-	maxLateness = time.Second
-
 	// childDataDirEnv makes the test binary a child process that runs a
 	// server on that DataDir (see runChild).
 	childDataDirEnv = "TEMPORALSERVER_TEST_CHILD_DATADIR"
@@ -178,7 +174,7 @@ func TestRestartAfterStop(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer stop(t, srv)
-	checkResumed(t, srv, run, deadline, time.Since(began))
+	checkResumed(t, srv, run, deadline, began)
 }
 
 // TestRestartAfterKill runs the server in a child process, kills it with
@@ -208,14 +204,16 @@ func TestRestartAfterKill(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer stop(t, srv)
-	checkResumed(t, srv, run, deadline, time.Since(began))
+	checkResumed(t, srv, run, deadline, began)
 }
 
-// checkResumed checks, after a restart that lasted took, that the workflow
-// run carries on with a new worker and its timer fires on time.
-func checkResumed(t *testing.T, srv *temporalserver.Server, run client.WorkflowRun, deadline time.Time, took time.Duration) {
+// checkResumed checks, after a restart begun at restarted, that the
+// workflow run carries on with a new worker and its timer fires at its
+// deadline: not before it, and before a timer that had started afresh at
+// the restart (the whole restartAhead lead again) would fire.
+func checkResumed(t *testing.T, srv *temporalserver.Server, run client.WorkflowRun, deadline, restarted time.Time) {
 	t.Helper()
-	t.Logf("restart took %v; %v left before the deadline", took, time.Until(deadline))
+	t.Logf("restart took %v; %v left before the deadline", time.Since(restarted), time.Until(deadline))
 	if time.Until(deadline) <= 0 {
 		t.Fatalf("the restart outlasted the %v lead, so the test cannot tell a timer on time from one fired at restart", restartAhead)
 	}
@@ -226,6 +224,10 @@ func checkResumed(t *testing.T, srv *temporalserver.Server, run client.WorkflowR
 	fired := timerFired(t, c, run)
 	t.Logf("after the restart the timer fired %v after its deadline; the workflow woke %v after it", fired.Sub(deadline), woke.Sub(deadline))
 	checkOnTime(t, deadline, fired)
+	if afresh := restarted.Add(restartAhead); !fired.Before(afresh) {
+		t.Errorf("timer fired at %s, not before %s when a timer started afresh at the restart would: the restart lost its deadline",
+			fired.Format(time.RFC3339Nano), afresh.Format(time.RFC3339Nano))
+	}
 }
 
 // TestNoVersionCheck checks that the server does not call home: Temporal's
@@ -552,10 +554,14 @@ func waitTimerStarted(t *testing.T, c client.Client, run client.WorkflowRun) {
 	t.Fatalf("workflow %s started no timer in 2 s", run.GetID())
 }
 
+// checkOnTime checks that the timer fired at or after its deadline, never
+// before. How late after it is a latency, not asserted: the tests log it
+// (docs/benchmarks.md quotes it), and the SLA benchmark in make bench
+// measures breach lateness end to end.
 func checkOnTime(t *testing.T, deadline, fired time.Time) {
 	t.Helper()
-	if late := fired.Sub(deadline); late < 0 || late > maxLateness {
-		t.Errorf("timer fired %v after its deadline %s, want within [0, %v]", late, deadline.Format(time.RFC3339Nano), maxLateness)
+	if fired.Before(deadline) {
+		t.Errorf("timer fired at %s, %v before its deadline %s", fired.Format(time.RFC3339Nano), deadline.Sub(fired), deadline.Format(time.RFC3339Nano))
 	}
 }
 

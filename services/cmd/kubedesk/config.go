@@ -31,7 +31,7 @@ type Config struct {
 func defaultConfig() Config {
 	return Config{
 		Common:  config.DefaultCommon(),
-		Ticket:  ticket.Config{Matrix: ticket.DefaultMatrix},
+		Ticket:  ticket.Config{Matrix: ticket.DefaultMatrix, IdempotencyKeyTTL: config.Duration(ticket.DefaultIdempotencyKeyTTL)},
 		Worker:  sla.DefaultConfig(),
 		Gateway: gateway.DefaultConfig(),
 	}
@@ -43,13 +43,14 @@ func (c *Config) Options() []config.Option {
 		config.String("temporal-address", `Temporal frontend host:port for SLA clocks; empty starts an embedded server in --data-dir, "none" runs no clocks`, &c.Worker.Temporal.Address),
 		config.String("temporal-namespace", "Temporal namespace of the SLA workflows", &c.Worker.Temporal.Namespace),
 		config.String("temporal-listen-addr", "listen address of the embedded Temporal server", &c.Worker.Temporal.ListenAddr),
+		config.DurationOf("idempotency-key-ttl", "how long an Idempotency-Key is remembered (a retry within it returns the first result)", &c.Ticket.IdempotencyKeyTTL),
 		config.Int64("max-request-bytes", "largest accepted REST request body", &c.Gateway.MaxRequestBytes),
 	)
 }
 
 // Validate checks every section and which modules the targets need.
 func (c *Config) Validate() error {
-	errs := []error{c.Common.Validate(), c.Ticket.Matrix.Validate(), c.Worker.Validate(), c.Gateway.Validate()}
+	errs := []error{c.Common.Validate(), c.Ticket.Validate(), c.Worker.Validate(), c.Gateway.Validate()}
 	if err := errors.Join(errs...); err != nil {
 		return err
 	}

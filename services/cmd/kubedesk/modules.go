@@ -68,8 +68,12 @@ func initTicket(ctx context.Context, cfg *Config, h *module.Host) (module.Parts,
 		return module.Parts{}, fmt.Errorf("ticket store: %w", err)
 	}
 	h.OnStop("ticket store", func(context.Context) error { return st.Close() })
-	ticket.NewServer(st, cfg.Ticket, h.Log).Register(h.GRPC)
-	return module.Parts{Ready: []gateway.Check{{Name: "ticket store", Check: st.Ping}}}, nil
+	tickets := ticket.NewServer(st, cfg.Ticket, h.Log)
+	tickets.Register(h.GRPC)
+	return module.Parts{
+		Ready: []gateway.Check{{Name: "ticket store", Check: st.Ping}},
+		Loops: []module.Loop{{Name: "idempotency key janitor", Run: tickets.RunJanitor}},
+	}, nil
 }
 
 // initWorker serves the SLA policies of the --config file and runs the

@@ -45,9 +45,12 @@ func TestSplitTargets(t *testing.T) {
 }
 
 // TestShutdownEndsWatchers checks that an open event stream does not hold
-// the server up: SIGTERM (here: context cancellation) ends it promptly.
+// the server up: SIGTERM (here: context cancellation) ends the stream and
+// shutdown completes. The shutdown timeout is an hour, so a stream that
+// held the server up would make stop fail (startServe gives up after 20s)
+// rather than merely slow it: the test asserts what happens, not how fast.
 func TestShutdownEndsWatchers(t *testing.T) {
-	srv := startServe(t)
+	srv := startServe(t, "--shutdown-timeout=1h")
 	resp, err := http.Get(srv.base + "/v1/events:watch") //nolint:bodyclose // closed below, after a goroutine drains it
 	if err != nil {
 		t.Fatal(err)
@@ -58,17 +61,15 @@ func TestShutdownEndsWatchers(t *testing.T) {
 		_, err := io.Copy(io.Discard, resp.Body)
 		ended <- err
 	}()
-	began := time.Now()
 	if err := srv.stop(); err != nil {
 		t.Fatal(err)
 	}
-	if d := time.Since(began); d > 5*time.Second {
-		t.Errorf("shutdown with an open watcher took %s", d)
-	}
+	// The server has stopped, so the stream is over; the minute only
+	// bounds a hang.
 	select {
 	case err := <-ended:
 		t.Logf("the watch stream ended: %v", err)
-	case <-time.After(5 * time.Second):
+	case <-time.After(time.Minute):
 		t.Error("the watch stream is still open after shutdown")
 	}
 }

@@ -1,6 +1,7 @@
 // Package grpcserver builds kubedesk's gRPC servers: every call is traced
 // (otelgrpc stats handler), recovered from panics, scoped to a tenant and
-// validated against the protovalidate rules in its .proto.
+// validated against the protovalidate rules in its .proto (and one rule
+// of its own for every string: no NUL character).
 package grpcserver
 
 import (
@@ -147,37 +148,45 @@ func (s *validatingStream) RecvMsg(m any) error {
 	return validate(s.v, m)
 }
 
-// validate checks a request against its protovalidate rules and reports
-// every violation as INVALID_ARGUMENT with google.rpc.BadRequest details:
-// "ticket.impact: value must be greater than or equal to 1 and less than
-// or equal to 3".
+// validate checks a request against its protovalidate rules, and every
+// string in it against nulRule, and reports every violation as
+// INVALID_ARGUMENT with google.rpc.BadRequest details: "ticket.impact:
+// value must be greater than or equal to 1 and less than or equal to 3".
 func validate(v protovalidate.Validator, req any) error {
 	msg, ok := req.(proto.Message)
 	if !ok {
 		return nil
 	}
-	err := v.Validate(msg)
-	if err == nil {
-		return nil
+	br := &errdetails.BadRequest{}
+	add := func(field, desc string) {
+		br.FieldViolations = append(br.FieldViolations, &errdetails.BadRequest_FieldViolation{Field: field, Description: desc})
 	}
+	err := v.Validate(msg)
 	var verr *protovalidate.ValidationError
-	if !errors.As(err, &verr) {
+	if err != nil && !errors.As(err, &verr) {
 		return status.Errorf(codes.Internal, "validating the request: %v", err)
 	}
-	lines := make([]string, 0, len(verr.Violations))
-	br := &errdetails.BadRequest{}
-	for _, viol := range verr.Violations {
-		field := protovalidate.FieldPathString(viol.Proto.GetField())
-		if field == "" {
-			field = protovalidate.FieldPathString(viol.Proto.GetRule())
+	if verr != nil {
+		for _, viol := range verr.Violations {
+			field := protovalidate.FieldPathString(viol.Proto.GetField())
+			if field == "" {
+				field = protovalidate.FieldPathString(viol.Proto.GetRule())
+			}
+			add(field, viol.Proto.GetMessage()+got(viol))
 		}
-		desc := viol.Proto.GetMessage() + got(viol)
-		if field == "" {
-			lines = append(lines, desc)
-		} else {
-			lines = append(lines, field+": "+desc)
+	}
+	for _, n := range nulStrings(msg.ProtoReflect()) {
+		add(n.field, nulRule+" (got "+quoteShort(n.value)+")")
+	}
+	if len(br.FieldViolations) == 0 {
+		return nil
+	}
+	lines := make([]string, len(br.FieldViolations))
+	for i, fv := range br.FieldViolations {
+		lines[i] = fv.Description
+		if fv.Field != "" {
+			lines[i] = fv.Field + ": " + fv.Description
 		}
-		br.FieldViolations = append(br.FieldViolations, &errdetails.BadRequest_FieldViolation{Field: field, Description: desc})
 	}
 	st := status.New(codes.InvalidArgument, strings.Join(lines, "; "))
 	if withDetails, err := st.WithDetails(br); err == nil {
@@ -196,11 +205,7 @@ func got(viol *protovalidate.Violation) string {
 	var v string
 	switch fd.Kind() {
 	case protoreflect.StringKind:
-		v = viol.FieldValue.String()
-		if r := []rune(v); len(r) > 40 {
-			v = string(r[:40]) + "…"
-		}
-		v = strconv.Quote(v)
+		v = quoteShort(viol.FieldValue.String())
 	case protoreflect.BytesKind:
 		return ""
 	case protoreflect.EnumKind:
@@ -209,4 +214,12 @@ func got(viol *protovalidate.Violation) string {
 		v = fmt.Sprint(viol.FieldValue.Interface())
 	}
 	return " (got " + v + ")"
+}
+
+// quoteShort quotes s, cut to its first 40 characters.
+func quoteShort(s string) string {
+	if r := []rune(s); len(r) > 40 {
+		s = string(r[:40]) + "…"
+	}
+	return strconv.Quote(s)
 }

@@ -104,6 +104,9 @@ const (
 	pgSetSLAEvent = `WITH u AS (` + pgSetSLA + `)
 	INSERT INTO ticket_events (` + pgEventColumns + `) VALUES ($1, $2, 'sla.changed', $7, $8)`
 
+	pgDeleteKeys = `DELETE FROM idempotency_keys WHERE (tenant, key) IN (
+		SELECT tenant, key FROM idempotency_keys WHERE create_time < $1
+		ORDER BY create_time LIMIT $2 FOR UPDATE SKIP LOCKED)`
 	pgGetKey = `SELECT request_hash, resource_kind, resource_id FROM idempotency_keys
 		WHERE tenant = $1 AND key = $2`
 	pgGetComment   = `SELECT ` + commentColumns + ` FROM comments WHERE tenant = $1 AND id = $2`
@@ -153,6 +156,9 @@ func (s *Postgres) committed(tenant string) {
 // CreateTicket implements ticket.Store in one statement (one round trip),
 // plus two reads when replaying a used key.
 func (s *Postgres) CreateTicket(ctx context.Context, t ticket.Ticket, idem ticket.Idempotency) (ticket.Ticket, bool, error) {
+	if err := checkText(ticketText(t, idem)...); err != nil {
+		return ticket.Ticket{}, false, fmt.Errorf("create ticket: %w", err)
+	}
 	t = normTicket(t)
 	t.SLA = nil // a new ticket has none; SetSLA sets it
 	payload, err := encodePayload(ctx, t, nil, nil)
@@ -206,6 +212,9 @@ func (s *Postgres) usedKey(ctx context.Context, q interface {
 
 // GetTicket implements ticket.Store.
 func (s *Postgres) GetTicket(ctx context.Context, tenant, id string) (ticket.Ticket, error) {
+	if err := checkText(text{"tenant", tenant}, text{"id", id}); err != nil {
+		return ticket.Ticket{}, fmt.Errorf("get ticket: %w", err)
+	}
 	t, err := scanPGTicket(s.pool.QueryRow(ctx, pgGetTicket, tenant, id))
 	if err != nil {
 		return ticket.Ticket{}, fmt.Errorf("get ticket %s: %w", id, err)
@@ -215,6 +224,9 @@ func (s *Postgres) GetTicket(ctx context.Context, tenant, id string) (ticket.Tic
 
 // ListTickets implements ticket.Store.
 func (s *Postgres) ListTickets(ctx context.Context, tenant string, q ticket.ListQuery) ([]ticket.Ticket, error) {
+	if err := checkText(append(filterText(q.Filter), text{"tenant", tenant}, text{"after id", q.After.ID})...); err != nil {
+		return nil, fmt.Errorf("list tickets: %w", err)
+	}
 	if err := checkLimit("list tickets", q.Limit); err != nil {
 		return nil, err
 	}
@@ -238,6 +250,9 @@ func (s *Postgres) ListTickets(ctx context.Context, tenant string, q ticket.List
 // UpdateTicket implements ticket.Store: lock, mutate, write ticket and
 // event in one statement, commit.
 func (s *Postgres) UpdateTicket(ctx context.Context, tenant, id string, mutate ticket.Mutation) (ticket.Ticket, error) {
+	if err := checkText(text{"tenant", tenant}, text{"id", id}); err != nil {
+		return ticket.Ticket{}, fmt.Errorf("update ticket: %w", err)
+	}
 	var (
 		out    ticket.Ticket
 		wrote  bool
@@ -284,6 +299,9 @@ func (s *Postgres) UpdateTicket(ctx context.Context, tenant, id string, mutate t
 // clock's state changed, the event in one statement, then an escalation's
 // update and its event, commit.
 func (s *Postgres) SetSLA(ctx context.Context, tenant, id string, sla ticket.SLA, escalate ticket.Mutation) (ticket.Ticket, error) {
+	if err := checkText(text{"tenant", tenant}, text{"id", id}, text{"SLA policy", sla.Policy}); err != nil {
+		return ticket.Ticket{}, fmt.Errorf("set SLA: %w", err)
+	}
 	var (
 		out    ticket.Ticket
 		wrote  bool // an event
@@ -375,6 +393,9 @@ func (s *Postgres) inTx(ctx context.Context, fn func(pgx.Tx) error) error {
 // round trip, look the key up), mutate, write comment, ticket and event in
 // one statement, commit.
 func (s *Postgres) AddComment(ctx context.Context, c ticket.Comment, idem ticket.Idempotency, mutate ticket.Mutation) (ticket.Comment, bool, error) {
+	if err := checkText(commentText(c, idem)...); err != nil {
+		return ticket.Comment{}, false, fmt.Errorf("add comment: %w", err)
+	}
 	c = normComment(c)
 	var (
 		first  *ticket.Comment
@@ -494,6 +515,9 @@ func (s *Postgres) replayComment(ctx context.Context, q interface {
 
 // ListComments implements ticket.Store.
 func (s *Postgres) ListComments(ctx context.Context, tenant, ticketID, afterID string, limit int) ([]ticket.Comment, error) {
+	if err := checkText(text{"tenant", tenant}, text{"ticket id", ticketID}, text{"after id", afterID}); err != nil {
+		return nil, fmt.Errorf("list comments: %w", err)
+	}
 	if err := checkLimit("list comments", limit); err != nil {
 		return nil, err
 	}
@@ -521,6 +545,9 @@ func (s *Postgres) ListComments(ctx context.Context, tenant, ticketID, afterID s
 
 // ListEvents implements ticket.Store; see pgListEvents.
 func (s *Postgres) ListEvents(ctx context.Context, tenant, afterCursor string, limit int) ([]ticket.Event, error) {
+	if err := checkText(text{"tenant", tenant}); err != nil {
+		return nil, fmt.Errorf("list events: %w", err)
+	}
 	if err := checkLimit("list events", limit); err != nil {
 		return nil, err
 	}
@@ -554,6 +581,19 @@ func (s *Postgres) ListEvents(ctx context.Context, tenant, afterCursor string, l
 		return nil, fmt.Errorf("list events: %w", err)
 	}
 	return nonNil(out), nil
+}
+
+// DeleteIdempotencyKeys implements ticket.Store. Keys another janitor
+// (another replica) is deleting are skipped, not waited for.
+func (s *Postgres) DeleteIdempotencyKeys(ctx context.Context, before time.Time, limit int) (int, error) {
+	if err := checkLimit("delete idempotency keys", limit); err != nil {
+		return 0, err
+	}
+	tag, err := s.pool.Exec(ctx, pgDeleteKeys, normTime(before), limit)
+	if err != nil {
+		return 0, fmt.Errorf("delete idempotency keys: %w", err)
+	}
+	return int(tag.RowsAffected()), nil
 }
 
 // Subscribe implements ticket.Store. Watchers wake on this process's

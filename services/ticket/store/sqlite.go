@@ -67,6 +67,8 @@ const (
 		WHERE tenant = ? AND id > ? ORDER BY id LIMIT ?`
 	sqliteGetKey = `SELECT request_hash, resource_kind, resource_id FROM idempotency_keys
 		WHERE tenant = ? AND key = ?`
+	sqliteDeleteKeys = `DELETE FROM idempotency_keys WHERE (tenant, key) IN (
+		SELECT tenant, key FROM idempotency_keys WHERE create_time < ? ORDER BY create_time LIMIT ?)`
 	sqliteInsertKey = `INSERT INTO idempotency_keys (tenant, key, request_hash, resource_kind, resource_id, create_time)
 		VALUES (?, ?, ?, ?, ?, ?)`
 )
@@ -122,6 +124,9 @@ func (s *SQLite) init(ctx context.Context) error {
 
 // CreateTicket implements ticket.Store.
 func (s *SQLite) CreateTicket(ctx context.Context, t ticket.Ticket, idem ticket.Idempotency) (ticket.Ticket, bool, error) {
+	if err := checkText(ticketText(t, idem)...); err != nil {
+		return ticket.Ticket{}, false, fmt.Errorf("create ticket: %w", err)
+	}
 	t = normTicket(t)
 	t.SLA = nil // a new ticket has none; SetSLA sets it
 	payload, err := encodePayload(ctx, t, nil, nil)
@@ -200,6 +205,9 @@ func (s *SQLite) insertEvent(ctx context.Context, tx *sql.Tx, t ticket.Ticket, t
 
 // GetTicket implements ticket.Store.
 func (s *SQLite) GetTicket(ctx context.Context, tenant, id string) (ticket.Ticket, error) {
+	if err := checkText(text{"tenant", tenant}, text{"id", id}); err != nil {
+		return ticket.Ticket{}, fmt.Errorf("get ticket: %w", err)
+	}
 	t, err := scanSQLiteTicket(s.r.getTicket.QueryRowContext(ctx, tenant, id))
 	if err != nil {
 		return ticket.Ticket{}, fmt.Errorf("get ticket %s: %w", id, err)
@@ -209,6 +217,9 @@ func (s *SQLite) GetTicket(ctx context.Context, tenant, id string) (ticket.Ticke
 
 // ListTickets implements ticket.Store.
 func (s *SQLite) ListTickets(ctx context.Context, tenant string, q ticket.ListQuery) ([]ticket.Ticket, error) {
+	if err := checkText(append(filterText(q.Filter), text{"tenant", tenant}, text{"after id", q.After.ID})...); err != nil {
+		return nil, fmt.Errorf("list tickets: %w", err)
+	}
 	if err := checkLimit("list tickets", q.Limit); err != nil {
 		return nil, err
 	}
@@ -231,6 +242,9 @@ func (s *SQLite) ListTickets(ctx context.Context, tenant string, q ticket.ListQu
 
 // UpdateTicket implements ticket.Store.
 func (s *SQLite) UpdateTicket(ctx context.Context, tenant, id string, mutate ticket.Mutation) (ticket.Ticket, error) {
+	if err := checkText(text{"tenant", tenant}, text{"id", id}); err != nil {
+		return ticket.Ticket{}, fmt.Errorf("update ticket: %w", err)
+	}
 	var (
 		out     ticket.Ticket
 		wrote   bool
@@ -274,6 +288,9 @@ func (s *SQLite) UpdateTicket(ctx context.Context, tenant, id string, mutate tic
 
 // SetSLA implements ticket.Store.
 func (s *SQLite) SetSLA(ctx context.Context, tenant, id string, sla ticket.SLA, escalate ticket.Mutation) (ticket.Ticket, error) {
+	if err := checkText(text{"tenant", tenant}, text{"id", id}, text{"SLA policy", sla.Policy}); err != nil {
+		return ticket.Ticket{}, fmt.Errorf("set SLA: %w", err)
+	}
 	var (
 		out    ticket.Ticket
 		wrote  bool // an event
@@ -351,6 +368,9 @@ func (s *SQLite) writeTicket(ctx context.Context, tx *sql.Tx, cur, next ticket.T
 
 // AddComment implements ticket.Store.
 func (s *SQLite) AddComment(ctx context.Context, c ticket.Comment, idem ticket.Idempotency, mutate ticket.Mutation) (ticket.Comment, bool, error) {
+	if err := checkText(commentText(c, idem)...); err != nil {
+		return ticket.Comment{}, false, fmt.Errorf("add comment: %w", err)
+	}
 	c = normComment(c)
 	var (
 		first  *ticket.Comment
@@ -404,6 +424,9 @@ func (s *SQLite) AddComment(ctx context.Context, c ticket.Comment, idem ticket.I
 
 // ListComments implements ticket.Store.
 func (s *SQLite) ListComments(ctx context.Context, tenant, ticketID, afterID string, limit int) ([]ticket.Comment, error) {
+	if err := checkText(text{"tenant", tenant}, text{"ticket id", ticketID}, text{"after id", afterID}); err != nil {
+		return nil, fmt.Errorf("list comments: %w", err)
+	}
 	if err := checkLimit("list comments", limit); err != nil {
 		return nil, err
 	}
@@ -430,6 +453,9 @@ func (s *SQLite) ListComments(ctx context.Context, tenant, ticketID, afterID str
 // below the newest committed one is committed too: reading id > cursor can
 // skip nothing.
 func (s *SQLite) ListEvents(ctx context.Context, tenant, afterCursor string, limit int) ([]ticket.Event, error) {
+	if err := checkText(text{"tenant", tenant}); err != nil {
+		return nil, fmt.Errorf("list events: %w", err)
+	}
 	if err := checkLimit("list events", limit); err != nil {
 		return nil, err
 	}
@@ -455,6 +481,26 @@ func (s *SQLite) ListEvents(ctx context.Context, tenant, afterCursor string, lim
 		e.Cursor, e.Type, e.CreateTime = sqliteCursor(id), ticket.EventType(typ), fromMicros(at)
 		return e, decodeEvent(&e, []byte(payload))
 	})
+}
+
+// DeleteIdempotencyKeys implements ticket.Store.
+func (s *SQLite) DeleteIdempotencyKeys(ctx context.Context, before time.Time, limit int) (int, error) {
+	if err := checkLimit("delete idempotency keys", limit); err != nil {
+		return 0, err
+	}
+	var n int64
+	err := s.db.WriteTx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, sqliteDeleteKeys, micros(normTime(before)), limit)
+		if err != nil {
+			return err
+		}
+		n, err = res.RowsAffected()
+		return err
+	})
+	if err != nil {
+		return 0, fmt.Errorf("delete idempotency keys: %w", err)
+	}
+	return int(n), nil
 }
 
 // Subscribe implements ticket.Store. Only this process writes through its

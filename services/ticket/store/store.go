@@ -116,6 +116,86 @@ func normComment(c ticket.Comment) ticket.Comment {
 	return c
 }
 
+// text is one text value given to the store, named for the error that
+// refuses it.
+type text struct{ field, value string }
+
+// checkText refuses the first value that holds a NUL byte with
+// ticket.ErrNULText, naming its field: PostgreSQL fails on it ("invalid
+// byte sequence for encoding UTF8: 0x00") where SQLite stores it, and the
+// engines must not differ. The API refuses NUL before it reaches a store;
+// this keeps the engines alike for every other caller.
+func checkText(values ...text) error {
+	for _, v := range values {
+		if strings.IndexByte(v.value, 0) >= 0 {
+			return fmt.Errorf("%s %q: %w", v.field, v.value, ticket.ErrNULText)
+		}
+	}
+	return nil
+}
+
+// ticketText is every text value of t, and of idem, for checkText.
+func ticketText(t ticket.Ticket, idem ticket.Idempotency) []text {
+	out := []text{
+		{"tenant", t.Tenant}, {"id", t.ID}, {"subject", t.Subject}, {"description", t.Description},
+		{"status", string(t.Status)}, {"channel", string(t.Channel)},
+		{"requester name", t.Requester.Name}, {"requester email", t.Requester.Email},
+		{"requester identity", t.Requester.Identity}, {"group", t.Group}, {"assignee", t.Assignee},
+		{"idempotency key", idem.Key}, {"request hash", idem.RequestHash},
+	}
+	for _, tag := range t.Tags {
+		out = append(out, text{"tag", tag})
+	}
+	for _, k := range slices.Sorted(maps.Keys(t.CustomFields)) {
+		out = append(out, text{"custom field key", k}, text{"custom field " + k, t.CustomFields[k]})
+	}
+	if t.SLA != nil {
+		out = append(out, text{"SLA policy", t.SLA.Policy})
+	}
+	return out
+}
+
+// commentText is every text value of c, and of idem, for checkText.
+func commentText(c ticket.Comment, idem ticket.Idempotency) []text {
+	return []text{
+		{"tenant", c.Tenant}, {"id", c.ID}, {"ticket id", c.TicketID}, {"author", c.Author},
+		{"author type", string(c.AuthorType)}, {"body", c.Body}, {"visibility", string(c.Visibility)},
+		{"idempotency key", idem.Key}, {"request hash", idem.RequestHash},
+	}
+}
+
+// checkNewText is checkText of the values next has and cur had not: a
+// ticket stored with a NUL before the engines refused it (SQLite kept
+// them) can still be updated, as long as the update brings no new one.
+func checkNewText(cur, next ticket.Ticket) error {
+	had := map[text]bool{}
+	for _, v := range ticketText(cur, ticket.Idempotency{}) {
+		had[v] = true
+	}
+	for _, v := range ticketText(next, ticket.Idempotency{}) {
+		if !had[v] {
+			if err := checkText(v); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// filterText is every text value of f, for checkText.
+func filterText(f ticket.Filter) []text {
+	var out []text
+	for _, vs := range []struct {
+		field  string
+		values []string
+	}{{"assignee", f.Assignees}, {"group", f.Groups}, {"requester", f.Requesters}, {"tag", f.Tags}} {
+		for _, v := range vs.values {
+			out = append(out, text{"filter " + vs.field, v})
+		}
+	}
+	return out
+}
+
 // mutateTicket runs mutate on a copy of cur (so a mutation that edits the
 // ticket but reports no change leaves nothing behind) and returns the new
 // ticket, with its identity and SLA kept and its version and update time
@@ -128,6 +208,9 @@ func mutateTicket(cur ticket.Ticket, mutate ticket.Mutation, at time.Time) (next
 		}
 	}
 	next = normTicket(next)
+	if err := checkNewText(cur, next); err != nil {
+		return ticket.Ticket{}, nil, err
+	}
 	next.ID, next.Tenant, next.CreateTime = cur.ID, cur.Tenant, cur.CreateTime
 	next.SLA = normSLA(cur.SLA) // SetSLA's to change; the write leaves its columns alone
 	next.Version = cur.Version + 1

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"slices"
@@ -16,7 +17,10 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/uuid"
 
+	ticketv1 "github.com/kubedesk/kubedesk/proto/gen/go/kubedesk/ticket/v1"
+	"github.com/kubedesk/kubedesk/services/platform/config"
 	"github.com/kubedesk/kubedesk/services/platform/storage/pgtest"
+	"github.com/kubedesk/kubedesk/services/platform/tenant"
 	"github.com/kubedesk/kubedesk/services/ticket"
 )
 
@@ -304,6 +308,103 @@ func TestTextRoundTrip(t *testing.T) {
 			}
 		}
 	})
+}
+
+// TestNULText: text holding the NUL character is refused by every engine
+// alike, with ErrNULText naming the field, and nothing is written
+// (PostgreSQL cannot store it, SQLite could). A ticket that already holds
+// one (SQLite data written before the refusal) still takes updates that
+// bring no new NUL.
+func TestNULText(t *testing.T) {
+	const nul = "a\x00b"
+	contract(t, func(t *testing.T, s ticket.Store) {
+		tk := create(t, s, fixture("acme", 1))
+		with := func(edit func(*ticket.Ticket)) ticket.Ticket {
+			out := fixture("acme", 2)
+			edit(&out)
+			return out
+		}
+		set := func(edit func(*ticket.Ticket)) ticket.Mutation {
+			return func(t *ticket.Ticket) ([]ticket.Change, error) {
+				edit(t)
+				return []ticket.Change{{Field: "x", Old: "1", New: "2"}}, nil
+			}
+		}
+		comment := newComment(tk, 1)
+		comment.Body = nul
+		sla := ticket.SLA{Policy: nul, UpdateTime: base}
+		checks := []struct {
+			name string
+			err  error
+			want string
+		}{
+			{"create: subject", third(s.CreateTicket(ctx, with(func(t *ticket.Ticket) { t.Subject = nul }), ticket.Idempotency{})),
+				`create ticket: subject "a\x00b": text holds the NUL character (U+0000)`},
+			{"create: description", third(s.CreateTicket(ctx, with(func(t *ticket.Ticket) { t.Description = nul }), ticket.Idempotency{})),
+				`create ticket: description "a\x00b": text holds the NUL character (U+0000)`},
+			{"create: requester name", third(s.CreateTicket(ctx, with(func(t *ticket.Ticket) { t.Requester.Name = nul }), ticket.Idempotency{})),
+				`create ticket: requester name "a\x00b": text holds the NUL character (U+0000)`},
+			{"create: tag", third(s.CreateTicket(ctx, with(func(t *ticket.Ticket) { t.Tags = []string{"vip", nul} }), ticket.Idempotency{})),
+				`create ticket: tag "a\x00b": text holds the NUL character (U+0000)`},
+			{"create: custom field", third(s.CreateTicket(ctx, with(func(t *ticket.Ticket) { t.CustomFields = map[string]string{"os": nul} }), ticket.Idempotency{})),
+				`create ticket: custom field os "a\x00b": text holds the NUL character (U+0000)`},
+			{"create: idempotency key", third(s.CreateTicket(ctx, fixture("acme", 2), ticket.Idempotency{Key: nul, RequestHash: "h"})),
+				`create ticket: idempotency key "a\x00b": text holds the NUL character (U+0000)`},
+			{"get: id", second(s.GetTicket(ctx, "acme", nul)),
+				`get ticket: id "a\x00b": text holds the NUL character (U+0000)`},
+			{"list: tag filter", second(s.ListTickets(ctx, "acme", ticket.ListQuery{Limit: 10, Filter: ticket.Filter{Tags: []string{nul}}})),
+				`list tickets: filter tag "a\x00b": text holds the NUL character (U+0000)`},
+			{"update: assignee", second(s.UpdateTicket(ctx, "acme", tk.ID, set(func(t *ticket.Ticket) { t.Assignee = nul }))),
+				`assignee "a\x00b": text holds the NUL character (U+0000)`},
+			{"update: id", second(s.UpdateTicket(ctx, "acme", nul, set(func(*ticket.Ticket) {}))),
+				`update ticket: id "a\x00b": text holds the NUL character (U+0000)`},
+			{"comment: body", third(s.AddComment(ctx, comment, ticket.Idempotency{}, nil)),
+				`add comment: body "a\x00b": text holds the NUL character (U+0000)`},
+			{"comments: ticket id", second(s.ListComments(ctx, "acme", nul, "", 10)),
+				`list comments: ticket id "a\x00b": text holds the NUL character (U+0000)`},
+			{"events: tenant", second(s.ListEvents(ctx, nul, "", 10)),
+				`list events: tenant "a\x00b": text holds the NUL character (U+0000)`},
+			{"SLA: policy", second(s.SetSLA(ctx, "acme", tk.ID, sla, nil)),
+				`set SLA: SLA policy "a\x00b": text holds the NUL character (U+0000)`},
+			{"SLA: escalation group", second(s.SetSLA(ctx, "acme", tk.ID, ticket.SLA{Policy: "p", UpdateTime: base}, set(func(t *ticket.Ticket) { t.Group = nul }))),
+				`group "a\x00b": text holds the NUL character (U+0000)`},
+		}
+		for _, c := range checks {
+			if !errors.Is(c.err, ticket.ErrNULText) || c.err.Error() != c.want {
+				t.Errorf("%s: err = %v, want ErrNULText: %s", c.name, c.err, c.want)
+			}
+		}
+		if ids := listAll(t, s, "acme", ticket.Filter{}, 10); !slices.Equal(ids, []string{tk.ID}) {
+			t.Errorf("tickets = %v, want only %s", ids, tk.ID)
+		}
+		if got, err := s.GetTicket(ctx, "acme", tk.ID); err != nil || got.Version != 1 || got.SLA != nil {
+			t.Errorf("ticket after the refusals = version %d, SLA %v, %v; want version 1, no SLA", got.Version, got.SLA, err)
+		}
+		if n := len(allEvents(t, s, "acme")); n != 1 {
+			t.Errorf("events = %d, want 1", n)
+		}
+	})
+}
+
+// TestNULTextStoredBefore: a ticket with a NUL written before the engines
+// refused it (SQLite kept it) still takes updates that add no NUL.
+func TestNULTextStoredBefore(t *testing.T) {
+	s, err := OpenSQLite(ctx, filepath.Join(t.TempDir(), "ticket.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	tk := create(t, s, fixture("acme", 1))
+	if _, err := s.db.Write.ExecContext(ctx, `UPDATE tickets SET description = ? WHERE id = ?`, "old\x00text", tk.ID); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.UpdateTicket(ctx, "acme", tk.ID, func(t *ticket.Ticket) ([]ticket.Change, error) {
+		t.Assignee = "li.na"
+		return []ticket.Change{{Field: "assignee", Old: "", New: "li.na"}}, nil
+	})
+	if err != nil || got.Assignee != "li.na" || got.Description != "old\x00text" {
+		t.Errorf("update of a ticket holding a NUL = %+v, %v; want it assigned, the description kept", got, err)
+	}
 }
 
 func TestNotFound(t *testing.T) {
@@ -819,6 +920,117 @@ func TestIdempotentCreate(t *testing.T) {
 		}
 		if n := len(allEvents(t, s, "acme")); n != 1 {
 			t.Errorf("events = %d, want 1", n)
+		}
+	})
+}
+
+// TestDeleteIdempotencyKeys: keys of any tenant recorded before the
+// instant go, oldest first, at most limit per call; a removed key creates
+// anew, a kept one still returns the first result.
+func TestDeleteIdempotencyKeys(t *testing.T) {
+	contract(t, func(t *testing.T, s ticket.Store) {
+		var first []ticket.Ticket
+		for n := 1; n <= 5; n++ {
+			tenant := "acme"
+			if n == 2 {
+				tenant = "beta"
+			}
+			got, _, err := s.CreateTicket(ctx, fixture(tenant, n), ticket.Idempotency{Key: "k" + strconv.Itoa(n), RequestHash: "h"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			first = append(first, got)
+		}
+		// Keys 1 to 3 were recorded before ticket 4's creation; key 4 at
+		// that very instant stays.
+		before := fixture("acme", 4).CreateTime
+		var deleted []int
+		for {
+			n, err := s.DeleteIdempotencyKeys(ctx, before, 2)
+			if err != nil {
+				t.Fatal(err)
+			}
+			deleted = append(deleted, n)
+			if n < 2 {
+				break
+			}
+		}
+		if !slices.Equal(deleted, []int{2, 1}) {
+			t.Errorf("deleted per batch of 2 = %v, want [2 1]", deleted)
+		}
+		for n := 1; n <= 5; n++ {
+			tenant := first[n-1].Tenant
+			got, created, err := s.CreateTicket(ctx, fixture(tenant, 10+n), ticket.Idempotency{Key: "k" + strconv.Itoa(n), RequestHash: "h"})
+			switch {
+			case err != nil:
+				t.Errorf("retry with key k%d: %v", n, err)
+			case n <= 3 && (!created || got.ID != id(10+n)):
+				t.Errorf("retry with the removed key k%d = %s, created %v; want a new ticket", n, got.ID, created)
+			case n > 3 && (created || got.ID != first[n-1].ID):
+				t.Errorf("retry with the kept key k%d = %s, created %v; want the first ticket %s", n, got.ID, created, first[n-1].ID)
+			}
+		}
+		if _, err := s.DeleteIdempotencyKeys(ctx, before, 0); err == nil {
+			t.Error("limit 0 accepted")
+		}
+	})
+}
+
+// TestIdempotencyKeyWindow runs the ticket service's janitor on an
+// injected clock: a retry within the TTL returns the first ticket, even
+// right after a sweep at its very end; once the TTL has passed a sweep
+// removes the key (in batches) and the retry creates a new ticket.
+func TestIdempotencyKeyWindow(t *testing.T) {
+	contract(t, func(t *testing.T, s ticket.Store) {
+		t0 := base.UTC().Truncate(time.Microsecond)
+		clock := t0
+		const ttl = time.Hour
+		srv := ticket.NewServer(s, ticket.Config{IdempotencyKeyTTL: config.Duration(ttl), IdempotencyKeyBatch: 2, Now: func() time.Time { return clock }},
+			slog.New(slog.DiscardHandler))
+		tctx := tenant.With(ctx, "acme")
+		createWith := func(key string) string {
+			t.Helper()
+			resp, err := srv.CreateTicket(tctx, &ticketv1.CreateTicketRequest{Ticket: &ticketv1.Ticket{Subject: "打印机坏了"}, RequestId: key})
+			if err != nil {
+				t.Fatalf("create with key %s: %v", key, err)
+			}
+			return resp.GetTicket().GetId()
+		}
+		sweep := func() int {
+			t.Helper()
+			n, err := srv.SweepIdempotencyKeys(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return n
+		}
+		first := createWith("retry-me")
+		for i := range 4 { // more keys than a batch holds
+			createWith("other-" + strconv.Itoa(i))
+		}
+
+		for _, tc := range []struct {
+			name    string
+			at      time.Time
+			deleted int
+			same    bool
+		}{
+			{"within the window", t0.Add(ttl / 2), 0, true},
+			{"at its end", t0.Add(ttl), 0, true},
+			{"past it", t0.Add(ttl + time.Microsecond), 5, false},
+		} {
+			clock = tc.at
+			if n := sweep(); n != tc.deleted {
+				t.Errorf("%s: the sweep deleted %d keys, want %d", tc.name, n, tc.deleted)
+			}
+			if got := createWith("retry-me"); (got == first) != tc.same {
+				t.Errorf("%s: retry returned %s (first %s); want the first ticket: %v", tc.name, got, first, tc.same)
+			}
+		}
+		// The new ticket's key is the one kept now.
+		clock = t0.Add(ttl + time.Minute)
+		if n := sweep(); n != 0 {
+			t.Errorf("a sweep right after deleted %d keys, want 0", n)
 		}
 	})
 }

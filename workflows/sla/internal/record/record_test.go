@@ -14,7 +14,7 @@
 //
 // testdata/escalation.json is revision 0's history (the pre-release
 // versions were folded into it, see SLAEscalationWorkflow),
-// escalation-r1.json revision 1's.
+// escalation-r1.json revision 1's, escalation-r2.json revision 2's.
 package record
 
 import (
@@ -165,14 +165,17 @@ func escalateOnRealServer(t *testing.T, revision int) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	signal := func(wait time.Duration, ev sla.TicketEvent) {
+	signal := func(wait time.Duration, ev sla.TicketEvent) time.Time {
 		time.Sleep(wait)
 		ev.At = time.Now()
 		if err := c.SignalWorkflow(ctx, id, run.GetRunID(), sla.SignalTicketEvent, ev); err != nil {
 			t.Fatalf("signal %+v: %v (workflow: %v)", ev, err, run.Get(ctx, nil))
 		}
+		return ev.At
 	}
-	signal(2500*time.Millisecond, sla.TicketEvent{Kind: sla.EventAgentReply})
+	// The reply comes a second after the first response's due time (2 s),
+	// so that a breach escalated by its timer comes before it.
+	replied := signal(3*time.Second, sla.TicketEvent{Kind: sla.EventAgentReply})
 	signal(200*time.Millisecond, sla.TicketEvent{Kind: sla.EventCustomerReply})
 	signal(500*time.Millisecond, sla.TicketEvent{Kind: sla.EventStatusChange, Status: "pending"})
 	signal(500*time.Millisecond, sla.TicketEvent{Kind: sla.EventStatusChange, Status: "open"})
@@ -195,9 +198,11 @@ func escalateOnRealServer(t *testing.T, revision int) {
 		hist.Events = append(hist.Events, ev)
 	}
 	// The first response (2 s on P3) breached and was escalated (the
-	// reassign action ran) within a second of its due time, and the state
-	// written to the ticket records the breach even though a reply met the
-	// clock later.
+	// reassign action ran) by its timer: after its due time and before the
+	// reply that met the clock was sent. The state written to the ticket
+	// records the breach at its due time even though the reply came later.
+	// (How late after the due time is a latency: the SLA benchmark
+	// measures it.)
 	due := in.CreatedAt.Add(2 * time.Second)
 	written.mu.Lock()
 	var breachedAt time.Time
@@ -210,16 +215,16 @@ func escalateOnRealServer(t *testing.T, revision int) {
 	}
 	reassigned := slices.Clone(written.reassigned)
 	written.mu.Unlock()
-	if !breachedAt.Equal(due) && (breachedAt.Before(due) || breachedAt.After(due.Add(time.Second))) {
-		t.Errorf("first response breached at %v, want its due time %v", breachedAt, due)
+	if breachedAt.Before(due) || breachedAt.After(replied) {
+		t.Errorf("first response breached at %v, want at its due time %v, before the reply at %v", breachedAt, due, replied)
 	}
 	if len(reassigned) == 0 {
 		t.Fatal("the breach was not escalated: no reassign")
 	}
-	late := reassigned[0].Sub(due)
-	t.Logf("escalated (reassigned) %v after the due time", late)
-	if late < 0 || late > time.Second {
-		t.Errorf("escalated %v after the due time, want within [0, 1s]", late)
+	t.Logf("escalated (reassigned) %v after the due time", reassigned[0].Sub(due))
+	if reassigned[0].Before(due) || !reassigned[0].Before(replied) {
+		t.Errorf("escalated at %s; want after the due time %s and before the reply at %s",
+			reassigned[0].Format(time.RFC3339Nano), due.Format(time.RFC3339Nano), replied.Format(time.RFC3339Nano))
 	}
 
 	replayer := worker.NewWorkflowReplayer()
