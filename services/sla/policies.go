@@ -80,7 +80,7 @@ func load(path string) (*Snapshot, error) {
 		if err := yaml.UnmarshalStrict(doc.YAML, &p); err != nil {
 			return nil, fmt.Errorf("%s: document %d: %w", path, doc.Index, err)
 		}
-		applyDefaults(&p.Spec)
+		p.SetDefaults()
 		pol, err := slapolicy.Compile(p)
 		if err != nil {
 			return nil, fmt.Errorf("%s: document %d: %w", path, doc.Index, err)
@@ -102,23 +102,6 @@ func load(path string) (*Snapshot, error) {
 		snap.Entries = append(snap.Entries, entries[p])
 	}
 	return snap, nil
-}
-
-// applyDefaults fills what the CRD schema defaults in a cluster, so a
-// policy reads the same from --config as from the API server.
-func applyDefaults(s *v1alpha1.SLAPolicySpec) {
-	if s.Precedence == 0 {
-		s.Precedence = 100
-	}
-	if s.WarningThresholdPercent == 0 {
-		s.WarningThresholdPercent = 75
-	}
-	if s.PauseOn == nil {
-		s.PauseOn = []v1alpha1.TicketStatus{"pending"}
-	}
-	if s.Calendar.TimeZone == "" {
-		s.Calendar.TimeZone = "UTC"
-	}
 }
 
 func toStruct(spec v1alpha1.SLAPolicySpec) (*structpb.Struct, error) {

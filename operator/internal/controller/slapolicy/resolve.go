@@ -15,7 +15,9 @@ import (
 // Resolve returns policy as its tenant's configuration carries it (a
 // document with apiVersion, kind, metadata.name and .namespace and the
 // spec) and whether the kubedesk binary accepts it. A policy without a
-// calendar of its own gets the tenant's spec.calendar.
+// calendar of its own gets the tenant's spec.calendar, and unset fields
+// their defaults (v1alpha1.SLAPolicySpec.SetDefaults), as the API server
+// would store them.
 //
 // It is the one check both controllers make: the SLAPolicy controller
 // reports its error in the Accepted condition, the tenant controller
@@ -39,6 +41,7 @@ func Resolve(policy *v1alpha1.SLAPolicy, tenant *v1alpha1.HelpdeskTenant) (*v1al
 			return out, fmt.Errorf("spec.calendar: is empty, so the policy counts on HelpdeskTenant %s's spec.calendar, which the binary refuses: %w", tenant.Name, err)
 		}
 	}
+	out.Spec.SetDefaults()
 	if _, err := sla.Compile(*out); err != nil {
 		return out, errors.New(problems(err))
 	}
