@@ -18,8 +18,10 @@ import (
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/testsuite"
 	"go.temporal.io/sdk/workflow"
+	"sigs.k8s.io/yaml"
 
 	"github.com/kubedesk/kubedesk/operator/api/v1alpha1"
+	"github.com/kubedesk/kubedesk/workflows/policy"
 )
 
 const escalationPolicy = `
@@ -121,9 +123,18 @@ func (f *fakeTickets) firstState(k ClockKind, s ClockState) (time.Time, ClockSta
 	return time.Time{}, ClockStatus{}
 }
 
-func testPolicy(t *testing.T) PolicySpec {
+func parse(t *testing.T, doc string) v1alpha1.SLAPolicy {
 	t.Helper()
-	p, err := NewPolicySpec(parse(t, escalationPolicy))
+	var p v1alpha1.SLAPolicy
+	if err := yaml.UnmarshalStrict([]byte(doc), &p); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func testPolicy(t *testing.T) policy.Spec {
+	t.Helper()
+	p, err := policy.NewSpec(parse(t, escalationPolicy))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -603,21 +614,6 @@ func TestWorkflowID(t *testing.T) {
 	}
 }
 
-func TestNewPolicySpec(t *testing.T) {
-	p := testPolicy(t)
-	want := []PriorityTarget{
-		{Priority: 1, FirstResponse: 15 * time.Minute, NextResponse: 30 * time.Minute, Resolution: 4 * time.Hour},
-		{Priority: 3, FirstResponse: 2 * time.Hour, NextResponse: 4 * time.Hour, Resolution: 16 * time.Hour, BusinessHours: true},
-	}
-	if !slices.Equal(p.Targets, want) || p.WarningPercent != 75 || p.Name != "acme/standard" ||
-		!slices.Equal(p.PauseOn, []string{"pending"}) || p.Calendar.TimeZone != "Asia/Shanghai" || len(p.BreachActions) != 3 {
-		t.Errorf("NewPolicySpec = %+v", p)
-	}
-	if _, err := NewPolicySpec(v1alpha1.SLAPolicy{}); err == nil {
-		t.Error("NewPolicySpec accepted an empty policy")
-	}
-}
-
 // A workflow started from a ticket snapshot at version 3 ignores signals of
 // the changes the snapshot already reflects.
 func TestStartVersionSkipsReflectedChanges(t *testing.T) {
@@ -660,7 +656,7 @@ func TestPolicyUpdate(t *testing.T) {
 	env.RegisterWorkflow(SLAEscalationWorkflow)
 	for _, u := range []struct {
 		after time.Duration
-		spec  PolicySpec
+		spec  policy.Spec
 	}{{2 * time.Minute, broken}, {3 * time.Minute, other}, {5 * time.Minute, longer}} {
 		env.RegisterDelayedCallback(func() { env.SignalWorkflow(SignalPolicyUpdate, u.spec) }, u.after)
 	}

@@ -17,6 +17,7 @@ import (
 	"github.com/kubedesk/kubedesk/services/platform/config"
 	"github.com/kubedesk/kubedesk/services/sla"
 	"github.com/kubedesk/kubedesk/services/sla/relay"
+	"github.com/kubedesk/kubedesk/workflows/policy"
 	slawf "github.com/kubedesk/kubedesk/workflows/sla"
 	"github.com/kubedesk/kubedesk/workflows/temporalserver"
 	"github.com/kubedesk/kubedesk/workflows/worker"
@@ -84,7 +85,7 @@ func startClocks(ctx context.Context, cfg config.Config, log *slog.Logger, stack
 		newRelay: func(tenantID string) *relay.Relay {
 			return &relay.Relay{
 				Tenant: tenantID, Tickets: tickets, Temporal: c, TaskQueue: worker.SLATaskQueue,
-				Policies: func() *slawf.Set { return policies.Current().Set },
+				Policies: func() *policy.Set { return policies.Current().Set },
 				Cursors:  cursors, States: sla.Tickets{Client: tickets}, Log: log,
 			}
 		},
@@ -92,7 +93,7 @@ func startClocks(ctx context.Context, cfg config.Config, log *slog.Logger, stack
 	}
 	relayCtx, stopRelays := context.WithCancel(context.WithoutCancel(ctx))
 	running := relay.Running{Temporal: c, Tickets: tickets, TaskQueue: worker.SLATaskQueue}
-	relays.update = func(ctx context.Context, p *slawf.Policy) {
+	relays.update = func(ctx context.Context, p *policy.Policy) {
 		n, err := running.Update(ctx, p)
 		if err != nil {
 			log.Error("SLA policy change not applied to running clocks", "policy", p.Name, "signalled", n, "err", err)
@@ -116,7 +117,7 @@ func startClocks(ctx context.Context, cfg config.Config, log *slog.Logger, stack
 // reloaded policy marked applyToRunning is sent to the running clocks.
 type relays struct {
 	newRelay func(tenant string) *relay.Relay
-	update   func(ctx context.Context, p *slawf.Policy)
+	update   func(ctx context.Context, p *policy.Policy)
 	log      *slog.Logger
 	running  []string
 	wg       sync.WaitGroup

@@ -16,7 +16,8 @@ import (
 	"github.com/kubedesk/kubedesk/operator/api/v1alpha1"
 	ticketv1 "github.com/kubedesk/kubedesk/proto/gen/go/kubedesk/ticket/v1"
 	"github.com/kubedesk/kubedesk/services/platform/storage/pgtest"
-	"github.com/kubedesk/kubedesk/workflows/sla"
+	"github.com/kubedesk/kubedesk/workflows/policy"
+	slawf "github.com/kubedesk/kubedesk/workflows/sla"
 )
 
 var cluster *pgtest.Cluster
@@ -39,31 +40,31 @@ func TestSignals(t *testing.T) {
 	note := &ticketv1.Comment{AuthorType: ticketv1.AuthorType_AUTHOR_TYPE_AGENT, Visibility: ticketv1.Visibility_VISIBILITY_INTERNAL}
 	customer := &ticketv1.Comment{AuthorType: ticketv1.AuthorType_AUTHOR_TYPE_CUSTOMER}
 	system := &ticketv1.Comment{AuthorType: ticketv1.AuthorType_AUTHOR_TYPE_SYSTEM, Visibility: ticketv1.Visibility_VISIBILITY_INTERNAL}
-	sig := func(part int, e sla.TicketEvent) sla.TicketEvent {
+	sig := func(part int, e slawf.TicketEvent) slawf.TicketEvent {
 		e.At, e.Version, e.Part = at, 7, part
 		return e
 	}
 	for _, tc := range []struct {
 		name string
 		ev   *ticketv1.Event
-		want []sla.TicketEvent
+		want []slawf.TicketEvent
 	}{
 		{"created signals nothing", event(ticketv1.EventType_EVENT_TYPE_TICKET_CREATED, nil), nil},
 		{"public agent reply that opens the ticket",
 			event(ticketv1.EventType_EVENT_TYPE_COMMENT_ADDED, agent, change("status", "new", "open")),
-			[]sla.TicketEvent{sig(0, sla.TicketEvent{Kind: sla.EventAgentReply}), sig(1, sla.TicketEvent{Kind: sla.EventStatusChange, Status: "open"})}},
+			[]slawf.TicketEvent{sig(0, slawf.TicketEvent{Kind: slawf.EventAgentReply}), sig(1, slawf.TicketEvent{Kind: slawf.EventStatusChange, Status: "open"})}},
 		{"internal note is no reply", event(ticketv1.EventType_EVENT_TYPE_COMMENT_ADDED, note), nil},
 		{"system note is no reply", event(ticketv1.EventType_EVENT_TYPE_COMMENT_ADDED, system), nil},
 		{"customer reply that reopens",
 			event(ticketv1.EventType_EVENT_TYPE_COMMENT_ADDED, customer, change("status", "pending", "open")),
-			[]sla.TicketEvent{sig(0, sla.TicketEvent{Kind: sla.EventCustomerReply}), sig(1, sla.TicketEvent{Kind: sla.EventStatusChange, Status: "open"})}},
+			[]slawf.TicketEvent{sig(0, slawf.TicketEvent{Kind: slawf.EventCustomerReply}), sig(1, slawf.TicketEvent{Kind: slawf.EventStatusChange, Status: "open"})}},
 		{"update: status, urgency and priority, group (no clock moves), subject",
 			event(ticketv1.EventType_EVENT_TYPE_TICKET_UPDATED, nil,
 				change("subject", "a", "b"), change("status", "open", "on_hold"), change("urgency", "2", "1"),
 				change("group", "support", "escalation"), change("priority", "P2", "P1")),
-			[]sla.TicketEvent{
-				sig(0, sla.TicketEvent{Kind: sla.EventStatusChange, Status: "on_hold"}),
-				sig(1, sla.TicketEvent{Kind: sla.EventPriorityChange, Priority: 1}),
+			[]slawf.TicketEvent{
+				sig(0, slawf.TicketEvent{Kind: slawf.EventStatusChange, Status: "on_hold"}),
+				sig(1, slawf.TicketEvent{Kind: slawf.EventPriorityChange, Priority: 1}),
 			}},
 		{"sla change signals nothing", event(ticketv1.EventType_EVENT_TYPE_SLA_CHANGED, nil, change("sla.first_response", "ok", "warning")), nil},
 	} {
@@ -80,7 +81,7 @@ func TestMatchTicket(t *testing.T) {
 		Priority: ticketv1.Priority_PRIORITY_P2, Channel: ticketv1.Channel_CHANNEL_WECHAT, Group: "billing",
 		Tags: []string{"vip"}, CustomFields: map[string]string{CustomerTierField: "gold"},
 	})
-	want := sla.Ticket{Tenant: "acme", Priority: 2, Channel: "wechat", CustomerTier: "gold", Group: "billing", Tags: []string{"vip"}}
+	want := policy.Ticket{Tenant: "acme", Priority: 2, Channel: "wechat", CustomerTier: "gold", Group: "billing", Tags: []string{"vip"}}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("MatchTicket (-want +got):\n%s", diff)
 	}
@@ -97,21 +98,21 @@ func TestBefore(t *testing.T) {
 	for _, tc := range []struct {
 		name    string
 		changes []*ticketv1.FieldChange
-		want    sla.Ticket // the match view of the ticket before
+		want    policy.Ticket // the match view of the ticket before
 		wantOK  bool
 	}{
 		{"no change that matching sees", []*ticketv1.FieldChange{change("subject", "a", "b")},
 			MatchTicket("acme", after), true},
 		{"priority, channel and group",
 			[]*ticketv1.FieldChange{change("urgency", "2", "1"), change("priority", "P2", "P1"), change("channel", "web", "email"), change("group", "support", "escalation")},
-			sla.Ticket{Tenant: "acme", Priority: 2, Channel: "web", CustomerTier: "gold", Group: "support", Tags: []string{"vip"}}, true},
+			policy.Ticket{Tenant: "acme", Priority: 2, Channel: "web", CustomerTier: "gold", Group: "support", Tags: []string{"vip"}}, true},
 		{"customer tier set", []*ticketv1.FieldChange{change("custom_fields", "region=华东", "customer_tier=gold,region=华东")},
-			sla.Ticket{Tenant: "acme", Priority: 1, Channel: "email", Group: "escalation", Tags: []string{"vip"}}, true},
+			policy.Ticket{Tenant: "acme", Priority: 1, Channel: "email", Group: "escalation", Tags: []string{"vip"}}, true},
 		{"customer tier changed", []*ticketv1.FieldChange{change("custom_fields", "customer_tier=silver,region=华东", "customer_tier=gold,region=华东")},
-			sla.Ticket{Tenant: "acme", Priority: 1, Channel: "email", CustomerTier: "silver", Group: "escalation", Tags: []string{"vip"}}, true},
-		{"a custom field with a comma: cannot tell", []*ticketv1.FieldChange{change("custom_fields", "customer_tier=vip,note=a,b", "customer_tier=gold")}, sla.Ticket{}, false},
-		{"tags: cannot tell", []*ticketv1.FieldChange{change("tags", "", "vip")}, sla.Ticket{}, false},
-		{"a priority it does not know: cannot tell", []*ticketv1.FieldChange{change("priority", "Priority(0)", "P1")}, sla.Ticket{}, false},
+			policy.Ticket{Tenant: "acme", Priority: 1, Channel: "email", CustomerTier: "silver", Group: "escalation", Tags: []string{"vip"}}, true},
+		{"a custom field with a comma: cannot tell", []*ticketv1.FieldChange{change("custom_fields", "customer_tier=vip,note=a,b", "customer_tier=gold")}, policy.Ticket{}, false},
+		{"tags: cannot tell", []*ticketv1.FieldChange{change("tags", "", "vip")}, policy.Ticket{}, false},
+		{"a priority it does not know: cannot tell", []*ticketv1.FieldChange{change("priority", "Priority(0)", "P1")}, policy.Ticket{}, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			old, ok := Before(&ticketv1.Event{Type: ticketv1.EventType_EVENT_TYPE_TICKET_UPDATED, Ticket: after, Changes: tc.changes})
@@ -191,7 +192,7 @@ func TestOpenCursorsRefuses(t *testing.T) {
 }
 
 func TestChangedForRunning(t *testing.T) {
-	policy := func(name, firstResponse string, applyToRunning bool) *sla.Policy {
+	compile := func(name, firstResponse string, applyToRunning bool) *policy.Policy {
 		doc := v1alpha1.SLAPolicy{}
 		doc.Name = name
 		doc.Spec.TenantRef.Name = "acme"
@@ -201,14 +202,14 @@ func TestChangedForRunning(t *testing.T) {
 			t.Fatal(err)
 		}
 		doc.Spec.Targets = []v1alpha1.SLATarget{{Priority: "P1", FirstResponse: &metav1.Duration{Duration: d}}}
-		p, err := sla.Compile(doc)
+		p, err := policy.Compile(doc)
 		if err != nil {
 			t.Fatal(err)
 		}
 		return p
 	}
-	prev := sla.NewSet(policy("kept", "15m", true), policy("edited", "15m", true), policy("quiet", "15m", false))
-	next := sla.NewSet(policy("kept", "15m", true), policy("edited", "30m", true), policy("quiet", "30m", false), policy("added", "1h", true))
+	prev := policy.NewSet(compile("kept", "15m", true), compile("edited", "15m", true), compile("quiet", "15m", false))
+	next := policy.NewSet(compile("kept", "15m", true), compile("edited", "30m", true), compile("quiet", "30m", false), compile("added", "1h", true))
 	var names []string
 	for _, p := range ChangedForRunning(prev, next) {
 		names = append(names, p.Name)

@@ -18,7 +18,6 @@ import (
 
 	"github.com/kubedesk/kubedesk/operator/api/v1alpha1"
 	"github.com/kubedesk/kubedesk/operator/internal/controller/slapolicy"
-	"github.com/kubedesk/kubedesk/workflows/sla"
 )
 
 // TestRenderReadsAsTheBinaryReads checks the rendered file against what
@@ -26,7 +25,8 @@ import (
 // use keys of services/platform/config.Config (the binary unmarshals it
 // strictly; the operator module does not import the services module, so
 // the keys are read from its source), and every SLAPolicy document must
-// decode strictly and compile as the binary compiles it.
+// decode strictly and compile as the binary compiles it (Resolve runs
+// the binary's policy.Compile).
 func TestRenderReadsAsTheBinaryReads(t *testing.T) {
 	keys := configKeys(t)
 	ht := &v1alpha1.HelpdeskTenant{
@@ -78,7 +78,7 @@ func TestRenderReadsAsTheBinaryReads(t *testing.T) {
 		if err := yaml.UnmarshalStrict([]byte(doc), &p); err != nil {
 			t.Fatalf("policy document does not decode strictly: %v\n%s", err, doc)
 		}
-		if _, err := sla.Compile(p); err != nil {
+		if _, err := slapolicy.Resolve(&p, nil); err != nil {
 			t.Errorf("policy document does not compile: %v", err)
 		}
 		if p.Spec.Calendar.TimeZone != "Asia/Shanghai" {

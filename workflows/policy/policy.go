@@ -1,7 +1,12 @@
-// Package sla turns SLAPolicy documents into the clocks a ticket runs:
-// which policy covers a ticket, its per-priority targets on a business
-// calendar, when to warn and what to do on a breach.
-package sla
+// Package policy compiles SLAPolicy documents into the policies that time
+// tickets: which policy covers a ticket, its per-priority targets on a
+// business calendar, when to warn and what to do on a breach.
+//
+// It is plain Go on the API types and the calendar, without Temporal, so
+// the operator validates a policy with the very code `kubedesk serve
+// --config` loads it with, and the SLA workflow (workflows/sla) runs the
+// Spec it compiles to.
+package policy
 
 import (
 	"cmp"
@@ -41,7 +46,7 @@ type Policy struct {
 	BreachActions  []v1alpha1.BreachAction
 	ApplyToRunning bool
 	// Spec is the policy in the form a workflow input carries.
-	Spec PolicySpec
+	Spec Spec
 }
 
 // maxTarget is the longest target the CRD accepts (a year): the binary
@@ -182,7 +187,7 @@ func Compile(p v1alpha1.SLAPolicy) (*Policy, error) {
 	if len(errs) > 0 {
 		return nil, fmt.Errorf("SLAPolicy %s: %w", name, errors.Join(errs...))
 	}
-	pol.Spec = policySpec(pol, s)
+	pol.Spec = newSpec(pol, s)
 	return pol, nil
 }
 

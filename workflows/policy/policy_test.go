@@ -1,4 +1,4 @@
-package sla
+package policy
 
 import (
 	"slices"
@@ -179,5 +179,26 @@ spec:
 	}
 	if len(p.PauseOn) != 0 {
 		t.Errorf("pauseOn: [] compiled to %q, want none", p.PauseOn)
+	}
+}
+
+func TestNewSpec(t *testing.T) {
+	p, err := NewSpec(parse(t, standard))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []PriorityTarget{
+		{Priority: 1, FirstResponse: 15 * time.Minute, NextResponse: 30 * time.Minute, Resolution: 4 * time.Hour},
+		{Priority: 2, FirstResponse: time.Hour, Resolution: 8 * time.Hour, BusinessHours: true},
+	}
+	if diff := cmp.Diff(want, p.Targets); diff != "" {
+		t.Errorf("targets (-want +got):\n%s", diff)
+	}
+	if p.WarningPercent != 75 || p.Name != "acme/standard" || !slices.Equal(p.PauseOn, []string{"pending"}) ||
+		p.Calendar.TimeZone != "Asia/Shanghai" || len(p.BreachActions) != 4 {
+		t.Errorf("NewSpec = %+v", p)
+	}
+	if _, err := NewSpec(v1alpha1.SLAPolicy{}); err == nil {
+		t.Error("NewSpec accepted an empty policy")
 	}
 }
