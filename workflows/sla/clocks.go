@@ -38,18 +38,6 @@ const (
 	StateMet      ClockState = "met"
 )
 
-// Colour is a clock's colour on the board.
-type Colour string
-
-// Colours, by state: ok green, warning yellow, breached red, paused and
-// met grey.
-const (
-	Green  Colour = "green"
-	Yellow Colour = "yellow"
-	Red    Colour = "red"
-	Grey   Colour = "grey"
-)
-
 // Clock is one clock's accounting, carried across continue-as-new.
 type Clock struct {
 	Started  bool
@@ -88,11 +76,12 @@ func (a EventSeq) after(b EventSeq) bool {
 }
 
 // ClockStatus is one clock as written to the ticket and returned by the
-// "sla-state" query.
+// "sla-state" query. Its colour on the board follows from State; the
+// ticket service derives it (services/ticket SLAState.Colour), in one
+// place.
 type ClockStatus struct {
-	Kind   ClockKind
-	State  ClockState
-	Colour Colour
+	Kind  ClockKind
+	State ClockState
 	// Due is when the clock breaches (or breached); zero while paused or
 	// once met.
 	Due time.Time `json:",omitzero"`
@@ -453,15 +442,15 @@ func (c *clocks) snapshot(in *EscalationInput, now time.Time) SLAState {
 		}
 		switch {
 		case cl.Met:
-			cs.State, cs.Colour = StateMet, Grey
+			cs.State = StateMet
 		case cl.Breached:
-			cs.State, cs.Colour = StateBreached, Red
+			cs.State = StateBreached
 		case c.paused():
-			cs.State, cs.Colour = StatePaused, Grey
+			cs.State = StatePaused
 		case cl.Warned:
-			cs.State, cs.Colour = StateWarning, Yellow
+			cs.State = StateWarning
 		default:
-			cs.State, cs.Colour = StateOK, Green
+			cs.State = StateOK
 		}
 		switch {
 		case cl.Met || c.paused():
