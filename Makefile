@@ -9,11 +9,14 @@ BIN       := $(CURDIR)/bin
 VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS   := -s -w -X github.com/kubedesk/kubedesk/services/platform/buildinfo.Version=$(VERSION)
 OPERATOR_LDFLAGS := -s -w -X main.version=$(VERSION)
-# Every module of the workspace; `go test` takes their package patterns at once.
-MODULES   := proto services workflows operator e2e
+# Every module of the workspace (hack/tools aside); `go test` takes their
+# package patterns at once. They require each other one way only (see
+# hack/check-modules.sh): proto and operator/api at the bottom, workflows on
+# them, operator and services on top.
+MODULES   := proto operator/api workflows services operator e2e
 PKGS      := $(foreach m,$(MODULES),github.com/kubedesk/kubedesk/$(m)/...)
 # Packages whose tests need nothing but Go (no Docker image).
-UNIT_PKGS := $(foreach m,proto services workflows operator,github.com/kubedesk/kubedesk/$(m)/...)
+UNIT_PKGS := $(foreach m,proto operator/api workflows services operator,github.com/kubedesk/kubedesk/$(m)/...)
 GOLANGCI_LINT := $(BIN)/golangci-lint
 # Packages that run a real Temporal server on real timers: they run
 # without the race detector, which slows the server threefold. The
@@ -47,7 +50,7 @@ test: images envtest helm ## Run every test: unit, both store engines, the gatew
 .PHONY: generate
 generate: ## Regenerate committed code (protobuf, gRPC, gateway, OpenAPI, deepcopy, CRDs).
 	cd proto && $(GO) tool buf generate --path kubedesk
-	cd operator && $(GO) tool controller-gen object paths=./api/... crd output:crd:artifacts:config=config/crd/bases
+	cd operator/api && $(GO) tool controller-gen object paths=./... crd output:crd:artifacts:config=../config/crd/bases
 	cd operator && $(GO) tool controller-gen rbac:roleName=kubedesk-operator paths=./internal/... output:rbac:artifacts:config=config/rbac
 	hack/sync-chart-crds.sh
 
@@ -60,9 +63,11 @@ lint: helm ## Lint Go (golangci-lint, pinned), protobuf (buf STANDARD) and the H
 	$(GOLANGCI_LINT) run $(foreach m,$(MODULES),./$(m)/...)
 
 .PHONY: verify
-verify: generate ## Fail when generated code, go.mod files, formatting or version pins are stale.
+verify: generate ## Fail when generated code, go.mod files, formatting or version pins are stale, modules require each other in a cycle, or the operator links Temporal.
 	cd proto && $(GO) tool buf lint
 	hack/check-pins.sh
+	hack/check-modules.sh
+	hack/check-operator-deps.sh
 	# tidy, sync the workspace build list into every go.mod, tidy again:
 	# one pass settles, so a clean tree stays clean.
 	for m in $(MODULES) hack/tools; do (cd $$m && $(GO) mod tidy); done

@@ -199,7 +199,7 @@ require (
 	github.com/jackc/pgpassfile v1.0.0 // indirect
 	github.com/jackc/pgservicefile v0.0.0-20240606120523-5a60cdf6a761 // indirect
 	github.com/jackc/puddle/v2 v2.2.2 // indirect
-	github.com/kubedesk/kubedesk/operator v0.0.0-00010101000000-000000000000
+	github.com/kubedesk/kubedesk/operator/api v0.0.0-00010101000000-000000000000
 	github.com/kubedesk/kubedesk/workflows v0.0.0-00010101000000-000000000000
 	github.com/mattn/go-isatty v0.0.24 // indirect
 	github.com/munnerz/goautoneg v0.0.0-20191010083416-a7dc8b61c822 // indirect
@@ -226,4 +226,4 @@ require (
 
 replace github.com/kubedesk/kubedesk/workflows => ../workflows
 
-replace github.com/kubedesk/kubedesk/operator => ../operator
+replace github.com/kubedesk/kubedesk/operator/api => ../operator/api

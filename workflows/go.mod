@@ -11,7 +11,10 @@ require (
 	google.golang.org/protobuf v1.36.12
 )
 
-require github.com/prometheus/otlptranslator v1.0.0 // indirect
+require (
+	github.com/go-openapi/testify/v2 v2.8.0 // indirect
+	github.com/prometheus/otlptranslator v1.0.0 // indirect
+)
 
 require (
 	cel.dev/expr v0.25.3 // indirect
@@ -116,7 +119,7 @@ require (
 	github.com/josharian/intern v1.0.0 // indirect
 	github.com/json-iterator/go v1.1.12 // indirect
 	github.com/klauspost/compress v1.20.0 // indirect
-	github.com/kubedesk/kubedesk/operator v0.0.0-00010101000000-000000000000
+	github.com/kubedesk/kubedesk/operator/api v0.0.0-00010101000000-000000000000
 	github.com/lib/pq v1.12.3 // indirect
 	github.com/mailru/easyjson v0.9.2 // indirect
 	github.com/mattn/go-isatty v0.0.24 // indirect
@@ -214,4 +217,4 @@ require (
 	sigs.k8s.io/yaml v1.6.0
 )
 
-replace github.com/kubedesk/kubedesk/operator => ../operator
+replace github.com/kubedesk/kubedesk/operator/api => ../operator/api

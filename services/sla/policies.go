@@ -19,19 +19,19 @@ import (
 
 	"github.com/kubedesk/kubedesk/operator/api/v1alpha1"
 	"github.com/kubedesk/kubedesk/services/platform/config"
-	slapolicy "github.com/kubedesk/kubedesk/workflows/sla"
+	"github.com/kubedesk/kubedesk/workflows/policy"
 )
 
 // Entry is one policy in force and where it came from.
 type Entry struct {
-	Policy *slapolicy.Policy
+	Policy *policy.Policy
 	Spec   *structpb.Struct // the spec as written, defaults applied
 	Source string           // file#document
 }
 
 // Snapshot is a consistent set of policies.
 type Snapshot struct {
-	Set     *slapolicy.Set
+	Set     *policy.Set
 	Entries []Entry // in precedence order
 }
 
@@ -43,7 +43,7 @@ type InForce struct {
 // NewInForce starts with no policies.
 func NewInForce() *InForce {
 	f := &InForce{}
-	f.cur.Store(&Snapshot{Set: slapolicy.NewSet()})
+	f.cur.Store(&Snapshot{Set: policy.NewSet()})
 	return f
 }
 
@@ -67,8 +67,8 @@ func load(path string) (*Snapshot, error) {
 		return nil, err
 	}
 	var (
-		policies []*slapolicy.Policy
-		entries  = map[*slapolicy.Policy]Entry{}
+		policies []*policy.Policy
+		entries  = map[*policy.Policy]Entry{}
 		seen     = map[string]string{}
 	)
 	for _, doc := range docs {
@@ -80,8 +80,8 @@ func load(path string) (*Snapshot, error) {
 		if err := yaml.UnmarshalStrict(doc.YAML, &p); err != nil {
 			return nil, fmt.Errorf("%s: document %d: %w", path, doc.Index, err)
 		}
-		applyDefaults(&p.Spec)
-		pol, err := slapolicy.Compile(p)
+		p.SetDefaults()
+		pol, err := policy.Compile(p)
 		if err != nil {
 			return nil, fmt.Errorf("%s: document %d: %w", path, doc.Index, err)
 		}
@@ -96,29 +96,12 @@ func load(path string) (*Snapshot, error) {
 		policies = append(policies, pol)
 		entries[pol] = Entry{Policy: pol, Spec: spec, Source: source}
 	}
-	set := slapolicy.NewSet(policies...)
+	set := policy.NewSet(policies...)
 	snap := &Snapshot{Set: set}
 	for _, p := range set.Policies() {
 		snap.Entries = append(snap.Entries, entries[p])
 	}
 	return snap, nil
-}
-
-// applyDefaults fills what the CRD schema defaults in a cluster, so a
-// policy reads the same from --config as from the API server.
-func applyDefaults(s *v1alpha1.SLAPolicySpec) {
-	if s.Precedence == 0 {
-		s.Precedence = 100
-	}
-	if s.WarningThresholdPercent == 0 {
-		s.WarningThresholdPercent = 75
-	}
-	if s.PauseOn == nil {
-		s.PauseOn = []v1alpha1.TicketStatus{"pending"}
-	}
-	if s.Calendar.TimeZone == "" {
-		s.Calendar.TimeZone = "UTC"
-	}
 }
 
 func toStruct(spec v1alpha1.SLAPolicySpec) (*structpb.Struct, error) {

@@ -16,7 +16,7 @@ import (
 	ticketv1 "github.com/kubedesk/kubedesk/proto/gen/go/kubedesk/ticket/v1"
 	"github.com/kubedesk/kubedesk/services/platform/tenant"
 	"github.com/kubedesk/kubedesk/services/ticket"
-	slapolicy "github.com/kubedesk/kubedesk/workflows/sla"
+	slawf "github.com/kubedesk/kubedesk/workflows/sla"
 )
 
 // Tickets carries out the SLA workflow's side effects through the ticket
@@ -25,20 +25,20 @@ type Tickets struct {
 	Client ticketv1.TicketServiceClient
 }
 
-var _ slapolicy.TicketUpdater = Tickets{}
+var _ slawf.TicketUpdater = Tickets{}
 
 // NotifyAuthor is the author of the internal notes that notify actions
 // write.
 const NotifyAuthor = "SLA"
 
-// SetSLA implements slapolicy.TicketUpdater.
-func (t Tickets) SetSLA(ctx context.Context, st slapolicy.SLAState) error {
+// SetSLA implements slawf.TicketUpdater.
+func (t Tickets) SetSLA(ctx context.Context, st slawf.SLAState) error {
 	return t.setSLA(ctx, st, nil)
 }
 
-// Escalate implements slapolicy.TicketUpdater: one SetTicketSLA call
+// Escalate implements slawf.TicketUpdater: one SetTicketSLA call
 // writes the state and applies the escalation in one transaction.
-func (t Tickets) Escalate(ctx context.Context, st slapolicy.SLAState, e slapolicy.Escalation) error {
+func (t Tickets) Escalate(ctx context.Context, st slawf.SLAState, e slawf.Escalation) error {
 	if e.RaiseFrom < 0 || e.RaiseFrom > 5 {
 		return fmt.Errorf("escalation: raise priority from %d: accepted 1 to 5, or 0 for none", e.RaiseFrom)
 	}
@@ -46,7 +46,7 @@ func (t Tickets) Escalate(ctx context.Context, st slapolicy.SLAState, e slapolic
 }
 
 // setSLA writes st, with esc (nil: none), through SetTicketSLA.
-func (t Tickets) setSLA(ctx context.Context, st slapolicy.SLAState, esc *ticketv1.SLAEscalation) error {
+func (t Tickets) setSLA(ctx context.Context, st slawf.SLAState, esc *ticketv1.SLAEscalation) error {
 	msg, err := TicketSLA(st)
 	if err != nil {
 		return err
@@ -55,7 +55,7 @@ func (t Tickets) setSLA(ctx context.Context, st slapolicy.SLAState, esc *ticketv
 	return err
 }
 
-// Reassign implements slapolicy.TicketUpdater: it moves the ticket to
+// Reassign implements slawf.TicketUpdater: it moves the ticket to
 // group.
 func (t Tickets) Reassign(ctx context.Context, tenantID, ticketID, group string) error {
 	_, err := t.Client.UpdateTicket(tenant.Outgoing(ctx, tenantID), &ticketv1.UpdateTicketRequest{
@@ -65,7 +65,7 @@ func (t Tickets) Reassign(ctx context.Context, tenantID, ticketID, group string)
 	return err
 }
 
-// RaisePriority implements slapolicy.TicketUpdater. Priority follows from
+// RaisePriority implements slawf.TicketUpdater. Priority follows from
 // impact and urgency, so it raises urgency one step, or impact once
 // urgency is highest; a ticket no longer at priority from, or already at
 // the top, is left alone. The update is conditional on the version read,
@@ -104,10 +104,10 @@ func orMedium(v int32) int32 {
 	return v
 }
 
-// Notify implements slapolicy.TicketUpdater: it writes an internal note on
+// Notify implements slawf.TicketUpdater: it writes an internal note on
 // the ticket naming the breach and whom it concerns. The note's request ID
 // makes a retried call write it once.
-func (t Tickets) Notify(ctx context.Context, n slapolicy.Notification) error {
+func (t Tickets) Notify(ctx context.Context, n slawf.Notification) error {
 	ctx = tenant.Outgoing(ctx, n.Tenant)
 	_, err := t.Client.AddComment(ctx, &ticketv1.AddCommentRequest{
 		TicketId:  n.TicketID,
@@ -122,13 +122,13 @@ func (t Tickets) Notify(ctx context.Context, n slapolicy.Notification) error {
 	return err
 }
 
-var clockNames = map[slapolicy.ClockKind]string{
-	slapolicy.FirstResponse: "first response",
-	slapolicy.NextResponse:  "next response",
-	slapolicy.Resolution:    "resolution",
+var clockNames = map[slawf.ClockKind]string{
+	slawf.FirstResponse: "first response",
+	slawf.NextResponse:  "next response",
+	slawf.Resolution:    "resolution",
 }
 
-func notificationText(n slapolicy.Notification) string {
+func notificationText(n slawf.Notification) string {
 	who := make([]string, len(n.Recipients))
 	for i, r := range n.Recipients {
 		who[i] = string(r)
@@ -138,22 +138,22 @@ func notificationText(n slapolicy.Notification) string {
 }
 
 var (
-	clocksToProto = map[slapolicy.ClockKind]ticketv1.SLAClock{
-		slapolicy.FirstResponse: ticketv1.SLAClock_SLA_CLOCK_FIRST_RESPONSE,
-		slapolicy.NextResponse:  ticketv1.SLAClock_SLA_CLOCK_NEXT_RESPONSE,
-		slapolicy.Resolution:    ticketv1.SLAClock_SLA_CLOCK_RESOLUTION,
+	clocksToProto = map[slawf.ClockKind]ticketv1.SLAClock{
+		slawf.FirstResponse: ticketv1.SLAClock_SLA_CLOCK_FIRST_RESPONSE,
+		slawf.NextResponse:  ticketv1.SLAClock_SLA_CLOCK_NEXT_RESPONSE,
+		slawf.Resolution:    ticketv1.SLAClock_SLA_CLOCK_RESOLUTION,
 	}
-	statesToProto = map[slapolicy.ClockState]ticketv1.SLAState{
-		slapolicy.StateOK:       ticketv1.SLAState_SLA_STATE_OK,
-		slapolicy.StateWarning:  ticketv1.SLAState_SLA_STATE_WARNING,
-		slapolicy.StateBreached: ticketv1.SLAState_SLA_STATE_BREACHED,
-		slapolicy.StatePaused:   ticketv1.SLAState_SLA_STATE_PAUSED,
-		slapolicy.StateMet:      ticketv1.SLAState_SLA_STATE_MET,
+	statesToProto = map[slawf.ClockState]ticketv1.SLAState{
+		slawf.StateOK:       ticketv1.SLAState_SLA_STATE_OK,
+		slawf.StateWarning:  ticketv1.SLAState_SLA_STATE_WARNING,
+		slawf.StateBreached: ticketv1.SLAState_SLA_STATE_BREACHED,
+		slawf.StatePaused:   ticketv1.SLAState_SLA_STATE_PAUSED,
+		slawf.StateMet:      ticketv1.SLAState_SLA_STATE_MET,
 	}
 )
 
 // TicketSLA converts the workflow's state into the ticket API's message.
-func TicketSLA(st slapolicy.SLAState) (*ticketv1.TicketSLA, error) {
+func TicketSLA(st slawf.SLAState) (*ticketv1.TicketSLA, error) {
 	msg := &ticketv1.TicketSLA{Policy: st.Policy, UpdateTime: timestamppb.New(st.UpdatedAt)}
 	for _, c := range st.Clocks {
 		kind, ok := clocksToProto[c.Kind]

@@ -6,78 +6,9 @@ import (
 	"slices"
 	"time"
 
-	"github.com/kubedesk/kubedesk/operator/api/v1alpha1"
 	"github.com/kubedesk/kubedesk/workflows/calendar"
+	"github.com/kubedesk/kubedesk/workflows/policy"
 )
-
-// PolicySpec is a Policy in the form a workflow input can carry: plain
-// values only (a *calendar.Calendar does not serialise), rebuilt into
-// calendars inside the workflow. The workflow keeps the PolicySpec it
-// started with, so a policy change applies to new tickets only.
-type PolicySpec struct {
-	Name string
-	// Targets are the per-priority targets in priority order; a priority
-	// without an entry has no clocks.
-	Targets []PriorityTarget
-	// Calendar is the business calendar of targets with BusinessHours.
-	Calendar calendar.Spec
-	// WarningPercent of a target turns its clock yellow; 0 never warns.
-	WarningPercent int
-	PauseOn        []string
-	BreachActions  []v1alpha1.BreachAction
-}
-
-// PriorityTarget is one priority's targets; a zero duration sets no clock.
-type PriorityTarget struct {
-	Priority      int // 1..5
-	FirstResponse time.Duration
-	NextResponse  time.Duration
-	Resolution    time.Duration
-	// BusinessHours counts on PolicySpec.Calendar, otherwise around the
-	// clock in the calendar's time zone.
-	BusinessHours bool
-}
-
-// NewPolicySpec validates doc (see Compile) and returns the form of it a
-// workflow input carries.
-func NewPolicySpec(doc v1alpha1.SLAPolicy) (PolicySpec, error) {
-	p, err := Compile(doc)
-	if err != nil {
-		return PolicySpec{}, err
-	}
-	return p.Spec, nil
-}
-
-// policySpec builds p's PolicySpec from the spec it was compiled from.
-func policySpec(p *Policy, s v1alpha1.SLAPolicySpec) PolicySpec {
-	out := PolicySpec{
-		Name:           p.Name,
-		Calendar:       calendarSpec(s.Calendar),
-		WarningPercent: int(math.Round(p.Warning * 100)),
-		PauseOn:        slices.Clone(p.PauseOn),
-		BreachActions:  slices.Clone(p.BreachActions),
-	}
-	for prio := 1; prio <= 5; prio++ {
-		t := p.Targets[prio]
-		if t == nil {
-			continue
-		}
-		business := true
-		for _, dt := range s.Targets {
-			if i, _ := priorityIndex(dt.Priority); i == prio && dt.BusinessHours != nil {
-				business = *dt.BusinessHours
-			}
-		}
-		out.Targets = append(out.Targets, PriorityTarget{
-			Priority:      prio,
-			FirstResponse: t.FirstResponse,
-			NextResponse:  t.NextResponse,
-			Resolution:    t.Resolution,
-			BusinessHours: business,
-		})
-	}
-	return out
-}
 
 // ClockKind names one of a ticket's SLA clocks.
 type ClockKind string
@@ -105,18 +36,6 @@ const (
 	StateBreached ClockState = "breached"
 	StatePaused   ClockState = "paused"
 	StateMet      ClockState = "met"
-)
-
-// Colour is a clock's colour on the board.
-type Colour string
-
-// Colours, by state: ok green, warning yellow, breached red, paused and
-// met grey.
-const (
-	Green  Colour = "green"
-	Yellow Colour = "yellow"
-	Red    Colour = "red"
-	Grey   Colour = "grey"
 )
 
 // Clock is one clock's accounting, carried across continue-as-new.
@@ -162,11 +81,12 @@ func (a EventSeq) after(b EventSeq) bool {
 }
 
 // ClockStatus is one clock as written to the ticket and returned by the
-// "sla-state" query.
+// "sla-state" query. Its colour on the board follows from State; the
+// ticket service derives it (services/ticket SLAState.Colour), in one
+// place.
 type ClockStatus struct {
-	Kind   ClockKind
-	State  ClockState
-	Colour Colour
+	Kind  ClockKind
+	State ClockState
 	// Due is when the clock breaches (or breached); zero while paused or
 	// once met.
 	Due time.Time `json:",omitzero"`
@@ -239,7 +159,7 @@ const (
 // clocks is the clock state machine: pure, deterministic code that the
 // workflow drives with events and instants.
 type clocks struct {
-	policy   PolicySpec
+	policy   policy.Spec
 	status   string
 	priority int
 	business *calendar.Calendar
@@ -420,7 +340,7 @@ func (c *clocks) apply(ev TicketEvent, now time.Time) error {
 // warning threshold apply to the rest, as with a priority change. A clock
 // already past its new target breaches at the next fire. An invalid
 // calendar changes nothing.
-func (c *clocks) updatePolicy(p PolicySpec, now time.Time) error {
+func (c *clocks) updatePolicy(p policy.Spec, now time.Time) error {
 	business, err := calendar.New(p.Calendar)
 	if err != nil {
 		return fmt.Errorf("policy %s: calendar: %w", p.Name, err)
@@ -533,15 +453,15 @@ func (c *clocks) snapshot(in *EscalationInput, now time.Time) SLAState {
 		}
 		switch {
 		case cl.Met:
-			cs.State, cs.Colour = StateMet, Grey
+			cs.State = StateMet
 		case cl.Breached:
-			cs.State, cs.Colour = StateBreached, Red
+			cs.State = StateBreached
 		case c.paused():
-			cs.State, cs.Colour = StatePaused, Grey
+			cs.State = StatePaused
 		case cl.Warned:
-			cs.State, cs.Colour = StateWarning, Yellow
+			cs.State = StateWarning
 		default:
-			cs.State, cs.Colour = StateOK, Green
+			cs.State = StateOK
 		}
 		switch {
 		case cl.Met || c.paused():

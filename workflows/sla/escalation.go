@@ -8,13 +8,14 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/kubedesk/kubedesk/operator/api/v1alpha1"
+	"github.com/kubedesk/kubedesk/workflows/policy"
 )
 
 // Names the workflow's callers use.
 const (
 	// SignalTicketEvent carries a TicketEvent.
 	SignalTicketEvent = "ticket-event"
-	// SignalPolicyUpdate carries a PolicySpec: the new version of a policy
+	// SignalPolicyUpdate carries a policy.Spec: the new version of a policy
 	// whose changes apply to running clocks (applyToRunning). A workflow
 	// timed by another policy ignores it.
 	SignalPolicyUpdate = "policy-update"
@@ -66,7 +67,7 @@ type EscalationInput struct {
 	// describe: signals from changes up to it are already reflected and are
 	// ignored. Zero takes in every signal.
 	Version int64 `json:",omitempty"`
-	Policy  PolicySpec
+	Policy  policy.Spec
 	// HistoryLimit overrides DefaultHistoryLimit (tests).
 	HistoryLimit int `json:",omitempty"`
 	// Revision is the behaviour the run follows (see LatestRevision);
@@ -167,7 +168,7 @@ func SLAEscalationWorkflow(ctx workflow.Context, in EscalationInput) error {
 			logger.Warn("Ticket event ignored", "error", err)
 		}
 	}
-	update := func(p PolicySpec) {
+	update := func(p policy.Spec) {
 		if p.Name != in.Policy.Name {
 			return
 		}
@@ -186,7 +187,7 @@ func SLAEscalationWorkflow(ctx workflow.Context, in EscalationInput) error {
 	// delay), or held up while no worker ran, must not warn or breach for
 	// a clock that a reply in the meantime had met.
 	for {
-		var p PolicySpec
+		var p policy.Spec
 		if !updates.ReceiveAsync(&p) {
 			break
 		}
@@ -234,7 +235,7 @@ func SLAEscalationWorkflow(ctx workflow.Context, in EscalationInput) error {
 			fx.drain()
 			drained := false
 			for {
-				var p PolicySpec
+				var p policy.Spec
 				if !updates.ReceiveAsync(&p) {
 					break
 				}
@@ -282,7 +283,7 @@ func SLAEscalationWorkflow(ctx workflow.Context, in EscalationInput) error {
 		}
 		sel := workflow.NewSelector(ctx)
 		sel.AddReceive(updates, func(ch workflow.ReceiveChannel, _ bool) {
-			var p PolicySpec
+			var p policy.Spec
 			ch.Receive(ctx, &p)
 			update(p)
 		})

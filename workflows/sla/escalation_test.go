@@ -18,8 +18,10 @@ import (
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/testsuite"
 	"go.temporal.io/sdk/workflow"
+	"sigs.k8s.io/yaml"
 
 	"github.com/kubedesk/kubedesk/operator/api/v1alpha1"
+	"github.com/kubedesk/kubedesk/workflows/policy"
 )
 
 const escalationPolicy = `
@@ -121,9 +123,18 @@ func (f *fakeTickets) firstState(k ClockKind, s ClockState) (time.Time, ClockSta
 	return time.Time{}, ClockStatus{}
 }
 
-func testPolicy(t *testing.T) PolicySpec {
+func parse(t *testing.T, doc string) v1alpha1.SLAPolicy {
 	t.Helper()
-	p, err := NewPolicySpec(parse(t, escalationPolicy))
+	var p v1alpha1.SLAPolicy
+	if err := yaml.UnmarshalStrict([]byte(doc), &p); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func testPolicy(t *testing.T) policy.Spec {
+	t.Helper()
+	p, err := policy.NewSpec(parse(t, escalationPolicy))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -361,13 +372,13 @@ func TestEscalationSignalPaths(t *testing.T) {
 func TestBreachStaysAfterPriorityWithoutTargets(t *testing.T) {
 	m := monday10
 	breachedFR := ClockStatus{
-		Kind: FirstResponse, State: StateBreached, Colour: Red, Target: 15 * time.Minute,
+		Kind: FirstResponse, State: StateBreached, Target: 15 * time.Minute,
 		Due: m.Add(15 * time.Minute), BreachedAt: m.Add(15 * time.Minute), Elapsed: 30 * time.Minute, Remaining: -15 * time.Minute,
 	}
 	// P3 counts business hours, 09:00-18:00: 15h30m of resolution left at
 	// 10:30 on Monday is 7h30m on Monday and 8h on Tuesday.
 	resolutionP3 := ClockStatus{
-		Kind: Resolution, State: StateOK, Colour: Green, Target: 16 * time.Hour,
+		Kind: Resolution, State: StateOK, Target: 16 * time.Hour,
 		Due: time.Date(2026, 3, 3, 17, 0, 0, 0, shanghai), Elapsed: 30 * time.Minute, Remaining: 15*time.Hour + 30*time.Minute,
 	}
 	oldFR := breachedFR
@@ -401,7 +412,7 @@ func TestBreachStaysAfterPriorityWithoutTargets(t *testing.T) {
 				t.Fatalf("no state written at the priority change; written: %+v", f.states)
 			}
 			same := func(a, b ClockStatus) bool {
-				return a.Kind == b.Kind && a.State == b.State && a.Colour == b.Colour && a.Due.Equal(b.Due) &&
+				return a.Kind == b.Kind && a.State == b.State && a.Due.Equal(b.Due) &&
 					a.BreachedAt.Equal(b.BreachedAt) && a.Elapsed == b.Elapsed && a.Target == b.Target && a.Remaining == b.Remaining
 			}
 			if got.Priority != tc.to || !slices.EqualFunc(got.Clocks, tc.want, same) {
@@ -566,12 +577,12 @@ func TestQuerySLAState(t *testing.T) {
 		t.Fatalf("query returned clocks %+v, want first response and resolution", got.Clocks)
 	}
 	fr := got.Clocks[0]
-	if fr.Kind != FirstResponse || fr.State != StateWarning || fr.Colour != Yellow ||
+	if fr.Kind != FirstResponse || fr.State != StateWarning ||
 		fr.Remaining != 3*time.Minute || !fr.Due.Equal(monday10.Add(15*time.Minute)) {
-		t.Errorf("first response at 12m = %+v, want warning/yellow, 3m left, due 10:15", fr)
+		t.Errorf("first response at 12m = %+v, want warning, 3m left, due 10:15", fr)
 	}
-	if r := got.Clocks[1]; r.Kind != Resolution || r.State != StateOK || r.Colour != Green {
-		t.Errorf("resolution at 12m = %+v, want ok/green", r)
+	if r := got.Clocks[1]; r.Kind != Resolution || r.State != StateOK {
+		t.Errorf("resolution at 12m = %+v, want ok", r)
 	}
 }
 
@@ -629,21 +640,6 @@ func TestWorkflowID(t *testing.T) {
 	}
 }
 
-func TestNewPolicySpec(t *testing.T) {
-	p := testPolicy(t)
-	want := []PriorityTarget{
-		{Priority: 1, FirstResponse: 15 * time.Minute, NextResponse: 30 * time.Minute, Resolution: 4 * time.Hour},
-		{Priority: 3, FirstResponse: 2 * time.Hour, NextResponse: 4 * time.Hour, Resolution: 16 * time.Hour, BusinessHours: true},
-	}
-	if !slices.Equal(p.Targets, want) || p.WarningPercent != 75 || p.Name != "acme/standard" ||
-		!slices.Equal(p.PauseOn, []string{"pending"}) || p.Calendar.TimeZone != "Asia/Shanghai" || len(p.BreachActions) != 3 {
-		t.Errorf("NewPolicySpec = %+v", p)
-	}
-	if _, err := NewPolicySpec(v1alpha1.SLAPolicy{}); err == nil {
-		t.Error("NewPolicySpec accepted an empty policy")
-	}
-}
-
 // A workflow started from a ticket snapshot at version 3 ignores signals of
 // the changes the snapshot already reflects.
 func TestStartVersionSkipsReflectedChanges(t *testing.T) {
@@ -686,7 +682,7 @@ func TestPolicyUpdate(t *testing.T) {
 	env.RegisterWorkflow(SLAEscalationWorkflow)
 	for _, u := range []struct {
 		after time.Duration
-		spec  PolicySpec
+		spec  policy.Spec
 	}{{2 * time.Minute, broken}, {3 * time.Minute, other}, {5 * time.Minute, longer}} {
 		env.RegisterDelayedCallback(func() { env.SignalWorkflow(SignalPolicyUpdate, u.spec) }, u.after)
 	}

@@ -9,7 +9,7 @@ import (
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/worker"
 
-	"github.com/kubedesk/kubedesk/workflows/sla"
+	slawf "github.com/kubedesk/kubedesk/workflows/sla"
 )
 
 // SLATaskQueue is the task queue of SLAEscalationWorkflow and its
@@ -64,14 +64,14 @@ func SetProcessDefaults() {
 
 // NewSLA returns a worker, not yet started, for SLAEscalationWorkflow on
 // SLATaskQueue with acts as its activities.
-func NewSLA(c client.Client, acts *sla.Activities, opts Options) worker.Worker {
+func NewSLA(c client.Client, acts *slawf.Activities, opts Options) worker.Worker {
 	SetProcessDefaults()
 	w := worker.New(c, SLATaskQueue, worker.Options{
 		MaxConcurrentActivityExecutionSize:     opts.MaxConcurrentActivities,
 		MaxConcurrentWorkflowTaskExecutionSize: opts.MaxConcurrentWorkflowTasks,
 		MaxConcurrentWorkflowTaskPollers:       cmp.Or(opts.WorkflowTaskPollers, WorkflowTaskPollers),
 	})
-	w.RegisterWorkflow(sla.SLAEscalationWorkflow)
+	w.RegisterWorkflow(slawf.SLAEscalationWorkflow)
 	w.RegisterActivity(acts)
 	return w
 }

@@ -12,7 +12,8 @@ import (
 	"go.temporal.io/sdk/client"
 
 	"github.com/kubedesk/kubedesk/workflows/calendar"
-	"github.com/kubedesk/kubedesk/workflows/sla"
+	"github.com/kubedesk/kubedesk/workflows/policy"
+	slawf "github.com/kubedesk/kubedesk/workflows/sla"
 	"github.com/kubedesk/kubedesk/workflows/temporalserver"
 )
 
@@ -22,18 +23,18 @@ type states struct {
 	written map[string]int
 }
 
-func (s *states) SetSLA(_ context.Context, st sla.SLAState) error {
+func (s *states) SetSLA(_ context.Context, st slawf.SLAState) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.written[st.TicketID]++
 	return nil
 }
-func (s *states) Escalate(ctx context.Context, st sla.SLAState, _ sla.Escalation) error {
+func (s *states) Escalate(ctx context.Context, st slawf.SLAState, _ slawf.Escalation) error {
 	return s.SetSLA(ctx, st)
 }
 func (*states) Reassign(context.Context, string, string, string) error   { return nil }
 func (*states) RaisePriority(context.Context, string, string, int) error { return nil }
-func (*states) Notify(context.Context, sla.Notification) error           { return nil }
+func (*states) Notify(context.Context, slawf.Notification) error         { return nil }
 
 func (s *states) tickets() int {
 	s.mu.Lock()
@@ -62,30 +63,30 @@ func TestNoWorkflowStaysInMemory(t *testing.T) {
 	}
 	defer c.Close()
 	written := &states{written: map[string]int{}}
-	w := NewSLA(c, &sla.Activities{Tickets: written}, Options{})
+	w := NewSLA(c, &slawf.Activities{Tickets: written}, Options{})
 	if err := w.Start(); err != nil {
 		t.Fatal(err)
 	}
 	defer w.Stop()
 
 	const n = 50
-	policy := sla.PolicySpec{
+	spec := policy.Spec{
 		Name:    "acme/long",
-		Targets: []sla.PriorityTarget{{Priority: 3, FirstResponse: time.Hour, Resolution: 8 * time.Hour}},
+		Targets: []policy.PriorityTarget{{Priority: 3, FirstResponse: time.Hour, Resolution: 8 * time.Hour}},
 		Calendar: calendar.Spec{
 			TimeZone:     "Asia/Shanghai",
 			WorkingHours: []calendar.WorkingHours{{Days: []string{"Mon", "Tue", "Wed", "Thu", "Fri"}, Start: "09:00", End: "18:00"}},
 		},
 	}
 	for i := range n {
-		in := sla.EscalationInput{Tenant: "acme", TicketID: fmt.Sprint("T-", i), CreatedAt: time.Now(), Status: "open", Priority: 3, Policy: policy}
-		if _, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: sla.WorkflowID(in.Tenant, in.TicketID), TaskQueue: SLATaskQueue}, sla.SLAEscalationWorkflow, in); err != nil {
+		in := slawf.EscalationInput{Tenant: "acme", TicketID: fmt.Sprint("T-", i), CreatedAt: time.Now(), Status: "open", Priority: 3, Policy: spec}
+		if _, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: slawf.WorkflowID(in.Tenant, in.TicketID), TaskQueue: SLATaskQueue}, slawf.SLAEscalationWorkflow, in); err != nil {
 			t.Fatal(err)
 		}
 	}
 	defer func() {
 		if t.Failed() {
-			d, err := c.DescribeWorkflowExecution(context.Background(), sla.WorkflowID("acme", "T-0"), "")
+			d, err := c.DescribeWorkflowExecution(context.Background(), slawf.WorkflowID("acme", "T-0"), "")
 			t.Logf("T-0: %v %v", d, err)
 		}
 	}()
@@ -112,5 +113,5 @@ func TestNoWorkflowStaysInMemory(t *testing.T) {
 func workflowGoroutines() int {
 	buf := make([]byte, 8<<20)
 	buf = buf[:runtime.Stack(buf, true)]
-	return strings.Count(string(buf), "sla.SLAEscalationWorkflow")
+	return strings.Count(string(buf), "slawf.SLAEscalationWorkflow")
 }

@@ -17,7 +17,7 @@ import (
 	ticketv1 "github.com/kubedesk/kubedesk/proto/gen/go/kubedesk/ticket/v1"
 	"github.com/kubedesk/kubedesk/services/platform/tenant"
 	"github.com/kubedesk/kubedesk/services/sla"
-	slapolicy "github.com/kubedesk/kubedesk/workflows/sla"
+	slawf "github.com/kubedesk/kubedesk/workflows/sla"
 )
 
 // TestTicketSLA drives the internal SetTicketSLA RPC as the SLA worker
@@ -205,13 +205,13 @@ func testTicketSLA(t *testing.T, srv *instance) {
 
 	t.Run("a breach escalates in the same write", func(t *testing.T) {
 		tk := srv.create(t, map[string]any{"subject": "邮件服务器宕机", "impact": 2, "urgency": 2, "group": "support"}, hdr...)
-		st := slapolicy.SLAState{
+		st := slawf.SLAState{
 			Tenant: tenantID, TicketID: tk.str("id"), Policy: "sla-board/standard", UpdatedAt: now,
-			Clocks: []slapolicy.ClockStatus{{Kind: slapolicy.FirstResponse, State: slapolicy.StateBreached,
+			Clocks: []slawf.ClockStatus{{Kind: slawf.FirstResponse, State: slawf.StateBreached,
 				Due: now.Add(-time.Minute), BreachedAt: now.Add(-time.Minute), Target: time.Hour, Remaining: -time.Minute}},
 		}
 		tickets := sla.Tickets{Client: client}
-		esc := slapolicy.Escalation{Group: "escalation", RaiseFrom: 3}
+		esc := slawf.Escalation{Group: "escalation", RaiseFrom: 3}
 		for range 2 { // a retried call changes nothing more
 			if err := tickets.Escalate(t.Context(), st, esc); err != nil {
 				t.Fatal(err)

@@ -17,6 +17,7 @@ import (
 	"github.com/kubedesk/kubedesk/services/platform/module"
 	"github.com/kubedesk/kubedesk/services/sla"
 	"github.com/kubedesk/kubedesk/services/sla/relay"
+	"github.com/kubedesk/kubedesk/workflows/policy"
 	slawf "github.com/kubedesk/kubedesk/workflows/sla"
 	"github.com/kubedesk/kubedesk/workflows/temporalserver"
 	"github.com/kubedesk/kubedesk/workflows/worker"
@@ -91,7 +92,7 @@ func startClocks(ctx context.Context, cfg *Config, h *module.Host,
 					Name: relay.ConsumerName, Tenant: tenantID, Stream: tickets, Types: relay.EventTypes, Cursors: cursors, Log: log,
 					Handler: &relay.Relay{
 						Tenant: tenantID, Temporal: c, TaskQueue: worker.SLATaskQueue,
-						Policies: func() *slawf.Set { return policies.Current().Set },
+						Policies: func() *policy.Set { return policies.Current().Set },
 						States:   sla.Tickets{Client: tickets},
 					},
 				}
@@ -101,7 +102,7 @@ func startClocks(ctx context.Context, cfg *Config, h *module.Host,
 		log: log,
 	}
 	running := relay.Running{Temporal: c, Tickets: tickets, TaskQueue: worker.SLATaskQueue}
-	relays.update = func(ctx context.Context, p *slawf.Policy) {
+	relays.update = func(ctx context.Context, p *policy.Policy) {
 		n, err := running.Update(ctx, p)
 		if err != nil {
 			log.Error("SLA policy change not applied to running clocks", "policy", p.Name, "signalled", n, "err", err)
@@ -144,7 +145,7 @@ func startClocks(ctx context.Context, cfg *Config, h *module.Host,
 // applyToRunning is sent to the running clocks.
 type relays struct {
 	group  *consumer.Group
-	update func(ctx context.Context, p *slawf.Policy)
+	update func(ctx context.Context, p *policy.Policy)
 	log    *slog.Logger
 }
 

@@ -28,12 +28,13 @@ import (
 
 	ticketv1 "github.com/kubedesk/kubedesk/proto/gen/go/kubedesk/ticket/v1"
 	"github.com/kubedesk/kubedesk/services/platform/consumer"
-	"github.com/kubedesk/kubedesk/workflows/sla"
+	"github.com/kubedesk/kubedesk/workflows/policy"
+	slawf "github.com/kubedesk/kubedesk/workflows/sla"
 )
 
-// StateWriter writes a ticket's SLA state (services/sla.Tickets does).
+// StateWriter writes a ticket's SLA state (services/slawf.Tickets does).
 type StateWriter interface {
-	SetSLA(ctx context.Context, st sla.SLAState) error
+	SetSLA(ctx context.Context, st slawf.SLAState) error
 }
 
 var tracer = otel.Tracer("github.com/kubedesk/kubedesk/services/sla/relay")
@@ -61,7 +62,7 @@ type Relay struct {
 	TaskQueue string
 	// Policies returns the policy set in force; it is asked on every
 	// event, so a reload applies to the next ticket.
-	Policies func() *sla.Set
+	Policies func() *policy.Set
 	// States writes a new ticket's opening SLA state; the ticket's
 	// workflow then starts with its first task delayed until its first
 	// deadline. Nil leaves the opening state to the workflow.
@@ -112,41 +113,41 @@ func (r *Relay) deliver(ctx context.Context, ev *ticketv1.Event) error {
 	if t == nil {
 		return nil
 	}
-	id := sla.WorkflowID(r.Tenant, ev.GetTicketId())
+	id := slawf.WorkflowID(r.Tenant, ev.GetTicketId())
 	policies := r.Policies()
-	policy := policies.Match(MatchTicket(r.Tenant, t))
+	matched := policies.Match(MatchTicket(r.Tenant, t))
 	if ev.GetType() == ticketv1.EventType_EVENT_TYPE_TICKET_CREATED {
-		if policy == nil {
+		if matched == nil {
 			return nil
 		}
-		return r.start(ctx, id, startInput(r.Tenant, t, policy, t.GetVersion()))
+		return r.start(ctx, id, startInput(r.Tenant, t, matched, t.GetVersion()))
 	}
 	// The policy that covered the ticket before this change, if that can
 	// be told from the change (ok false: it cannot).
-	var before *sla.Policy
+	var before *policy.Policy
 	old, ok := Before(ev)
 	if ok {
 		before = policies.Match(MatchTicket(r.Tenant, old))
 	}
 	signals := Signals(ev)
 	switch {
-	case policy != nil && len(signals) == 0:
+	case matched != nil && len(signals) == 0:
 		if ok && before != nil {
 			return nil // covered before: its workflow runs already
 		}
 		// Newly covered (moved into a group a policy matches, say): the
 		// clocks start now, from the ticket as it is.
-		return r.start(ctx, id, startInput(r.Tenant, t, policy, t.GetVersion()))
+		return r.start(ctx, id, startInput(r.Tenant, t, matched, t.GetVersion()))
 	case len(signals) == 0:
 		return nil
-	case policy == nil && before == nil:
+	case matched == nil && before == nil:
 		// No policy covers the ticket now, nor (as far as this change
 		// tells) just before it. A workflow may still run from a policy
 		// that covered it earlier, and it hears of the change; one whose
 		// first task is still delayed takes the signals in, at their own
 		// instants, when it runs.
 		for _, s := range signals {
-			if err := r.Temporal.SignalWorkflow(ctx, id, "", sla.SignalTicketEvent, s); err != nil {
+			if err := r.Temporal.SignalWorkflow(ctx, id, "", slawf.SignalTicketEvent, s); err != nil {
 				return ignoreGone(err)
 			}
 		}
@@ -157,10 +158,10 @@ func (r *Relay) deliver(ctx context.Context, ev *ticketv1.Event) error {
 	// that was lost) from the ticket as it was before this change, whose
 	// signals then apply. When the change took the ticket out of every
 	// policy, the one that covered it until now started its workflow.
-	p := cmp.Or(policy, before)
+	p := cmp.Or(matched, before)
 	in := startInput(r.Tenant, t, p, t.GetVersion()-1)
 	for _, s := range signals {
-		_, err := r.Temporal.SignalWithStartWorkflow(ctx, id, sla.SignalTicketEvent, s, startOptions(id, r.TaskQueue), sla.SLAEscalationWorkflow, in)
+		_, err := r.Temporal.SignalWithStartWorkflow(ctx, id, slawf.SignalTicketEvent, s, startOptions(id, r.TaskQueue), slawf.SLAEscalationWorkflow, in)
 		if err := ignoreStarted(err); err != nil {
 			return err
 		}
@@ -175,13 +176,13 @@ func (r *Relay) deliver(ctx context.Context, ev *ticketv1.Event) error {
 // set a timer, and the server is spared that workflow task. (A signal
 // with start, which every change that moves a clock sends, wakes the
 // workflow early.)
-func (r *Relay) start(ctx context.Context, id string, in sla.EscalationInput) error {
+func (r *Relay) start(ctx context.Context, id string, in slawf.EscalationInput) error {
 	opts := startOptions(id, r.TaskQueue)
 	if r.States != nil {
 		// The state as of the ticket's creation: written again after a
 		// restart, it is older than anything the workflow has written,
 		// and the ticket keeps the newer.
-		st, first, err := sla.Opening(in)
+		st, first, err := slawf.Opening(in)
 		if err != nil {
 			return err
 		}
@@ -192,7 +193,7 @@ func (r *Relay) start(ctx context.Context, id string, in sla.EscalationInput) er
 			opts.StartDelay = d
 		}
 	}
-	_, err := r.Temporal.ExecuteWorkflow(ctx, opts, sla.SLAEscalationWorkflow, in)
+	_, err := r.Temporal.ExecuteWorkflow(ctx, opts, slawf.SLAEscalationWorkflow, in)
 	return ignoreStarted(err)
 }
 
@@ -235,8 +236,8 @@ func ignoreStarted(err error) error {
 const WorkflowTaskTimeout = 2 * time.Second
 
 // MatchTicket is what policy matching needs of a ticket.
-func MatchTicket(tenantID string, t *ticketv1.Ticket) sla.Ticket {
-	return sla.Ticket{
+func MatchTicket(tenantID string, t *ticketv1.Ticket) policy.Ticket {
+	return policy.Ticket{
 		Tenant:       tenantID,
 		Priority:     int(t.GetPriority()),
 		Channel:      enumName(t.GetChannel().String(), "CHANNEL_"),
@@ -248,8 +249,8 @@ func MatchTicket(tenantID string, t *ticketv1.Ticket) sla.Ticket {
 
 func enumName(s, prefix string) string { return strings.ToLower(strings.TrimPrefix(s, prefix)) }
 
-func startInput(tenantID string, t *ticketv1.Ticket, p *sla.Policy, version int64) sla.EscalationInput {
-	return sla.EscalationInput{
+func startInput(tenantID string, t *ticketv1.Ticket, p *policy.Policy, version int64) slawf.EscalationInput {
+	return slawf.EscalationInput{
 		Tenant:    tenantID,
 		TicketID:  t.GetId(),
 		CreatedAt: t.GetCreateTime().AsTime(),
@@ -257,7 +258,7 @@ func startInput(tenantID string, t *ticketv1.Ticket, p *sla.Policy, version int6
 		Priority:  int(t.GetPriority()),
 		Version:   version,
 		Policy:    p.Spec,
-		Revision:  sla.LatestRevision,
+		Revision:  slawf.LatestRevision,
 	}
 }
 
@@ -266,11 +267,11 @@ func startInput(tenantID string, t *ticketv1.Ticket, p *sla.Policy, version int6
 // replies, status and priority changes, the changes the clocks depend on.
 // (A change of group moves no clock and is not signalled; it may bring
 // the ticket under a policy, which the relay handles by a start.)
-func Signals(ev *ticketv1.Event) []sla.TicketEvent {
+func Signals(ev *ticketv1.Event) []slawf.TicketEvent {
 	t := ev.GetTicket()
 	at := ev.GetCreateTime().AsTime()
-	var out []sla.TicketEvent
-	add := func(e sla.TicketEvent) {
+	var out []slawf.TicketEvent
+	add := func(e slawf.TicketEvent) {
 		e.At, e.Version, e.Part = at, t.GetVersion(), len(out)
 		out = append(out, e)
 	}
@@ -280,18 +281,18 @@ func Signals(ev *ticketv1.Event) []sla.TicketEvent {
 		switch c.GetAuthorType() {
 		case ticketv1.AuthorType_AUTHOR_TYPE_AGENT:
 			if public {
-				add(sla.TicketEvent{Kind: sla.EventAgentReply})
+				add(slawf.TicketEvent{Kind: slawf.EventAgentReply})
 			}
 		case ticketv1.AuthorType_AUTHOR_TYPE_CUSTOMER:
-			add(sla.TicketEvent{Kind: sla.EventCustomerReply})
+			add(slawf.TicketEvent{Kind: slawf.EventCustomerReply})
 		}
 	}
 	for _, ch := range ev.GetChanges() {
 		switch ch.GetField() {
 		case "status":
-			add(sla.TicketEvent{Kind: sla.EventStatusChange, Status: ch.GetAfter().GetStringValue()})
+			add(slawf.TicketEvent{Kind: slawf.EventStatusChange, Status: ch.GetAfter().GetStringValue()})
 		case "priority":
-			add(sla.TicketEvent{Kind: sla.EventPriorityChange, Priority: int(t.GetPriority())})
+			add(slawf.TicketEvent{Kind: slawf.EventPriorityChange, Priority: int(t.GetPriority())})
 		}
 	}
 	return out

@@ -11,7 +11,8 @@ import (
 	"github.com/kubedesk/kubedesk/operator/api/v1alpha1"
 	ticketv1 "github.com/kubedesk/kubedesk/proto/gen/go/kubedesk/ticket/v1"
 	"github.com/kubedesk/kubedesk/services/ticket"
-	"github.com/kubedesk/kubedesk/workflows/sla"
+	"github.com/kubedesk/kubedesk/workflows/policy"
+	slawf "github.com/kubedesk/kubedesk/workflows/sla"
 )
 
 func TestSignals(t *testing.T) {
@@ -27,33 +28,33 @@ func TestSignals(t *testing.T) {
 	note := &ticketv1.Comment{AuthorType: ticketv1.AuthorType_AUTHOR_TYPE_AGENT, Visibility: ticketv1.Visibility_VISIBILITY_INTERNAL}
 	customer := &ticketv1.Comment{AuthorType: ticketv1.AuthorType_AUTHOR_TYPE_CUSTOMER}
 	system := &ticketv1.Comment{AuthorType: ticketv1.AuthorType_AUTHOR_TYPE_SYSTEM, Visibility: ticketv1.Visibility_VISIBILITY_INTERNAL}
-	sig := func(part int, e sla.TicketEvent) sla.TicketEvent {
+	sig := func(part int, e slawf.TicketEvent) slawf.TicketEvent {
 		e.At, e.Version, e.Part = at, 7, part
 		return e
 	}
 	for _, tc := range []struct {
 		name string
 		ev   *ticketv1.Event
-		want []sla.TicketEvent
+		want []slawf.TicketEvent
 	}{
 		{"created signals nothing", event(ticketv1.EventType_EVENT_TYPE_TICKET_CREATED, nil), nil},
 		{"public agent reply that opens the ticket",
 			event(ticketv1.EventType_EVENT_TYPE_COMMENT_ADDED, agent, change("status", ticket.StatusNew, ticket.StatusOpen)),
-			[]sla.TicketEvent{sig(0, sla.TicketEvent{Kind: sla.EventAgentReply}), sig(1, sla.TicketEvent{Kind: sla.EventStatusChange, Status: "open"})}},
+			[]slawf.TicketEvent{sig(0, slawf.TicketEvent{Kind: slawf.EventAgentReply}), sig(1, slawf.TicketEvent{Kind: slawf.EventStatusChange, Status: "open"})}},
 		{"internal note is no reply", event(ticketv1.EventType_EVENT_TYPE_COMMENT_ADDED, note), nil},
 		{"system note is no reply", event(ticketv1.EventType_EVENT_TYPE_COMMENT_ADDED, system), nil},
 		{"customer reply that reopens",
 			event(ticketv1.EventType_EVENT_TYPE_COMMENT_ADDED, customer, change("status", ticket.StatusPending, ticket.StatusOpen)),
-			[]sla.TicketEvent{sig(0, sla.TicketEvent{Kind: sla.EventCustomerReply}), sig(1, sla.TicketEvent{Kind: sla.EventStatusChange, Status: "open"})}},
+			[]slawf.TicketEvent{sig(0, slawf.TicketEvent{Kind: slawf.EventCustomerReply}), sig(1, slawf.TicketEvent{Kind: slawf.EventStatusChange, Status: "open"})}},
 		{"update: status, urgency and priority, group (no clock moves), subject",
 			event(ticketv1.EventType_EVENT_TYPE_TICKET_UPDATED, nil,
 				change("subject", "a", "b"), change("status", ticket.StatusOpen, ticket.StatusOnHold), change("urgency", 2, 1),
 				change("group", "support", "escalation"), change("priority", ticket.P2, ticket.P1)),
-			[]sla.TicketEvent{
-				sig(0, sla.TicketEvent{Kind: sla.EventStatusChange, Status: "on_hold"}),
-				sig(1, sla.TicketEvent{Kind: sla.EventPriorityChange, Priority: 1}),
+			[]slawf.TicketEvent{
+				sig(0, slawf.TicketEvent{Kind: slawf.EventStatusChange, Status: "on_hold"}),
+				sig(1, slawf.TicketEvent{Kind: slawf.EventPriorityChange, Priority: 1}),
 			}},
-		{"sla change signals nothing", event(ticketv1.EventType_EVENT_TYPE_SLA_CHANGED, nil, change("sla.first_response", ticket.SLAOK, ticket.SLAWarning)), nil},
+		{"sla change signals nothing", event(ticketv1.EventType_EVENT_TYPE_SLA_CHANGED, nil, change("slawf.first_response", ticket.SLAOK, ticket.SLAWarning)), nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			if diff := cmp.Diff(tc.want, Signals(tc.ev)); diff != "" {
@@ -68,7 +69,7 @@ func TestMatchTicket(t *testing.T) {
 		Priority: ticketv1.Priority_PRIORITY_P2, Channel: ticketv1.Channel_CHANNEL_WECHAT, Group: "billing",
 		Tags: []string{"vip"}, CustomFields: map[string]string{CustomerTierField: "gold"},
 	})
-	want := sla.Ticket{Tenant: "acme", Priority: 2, Channel: "wechat", CustomerTier: "gold", Group: "billing", Tags: []string{"vip"}}
+	want := policy.Ticket{Tenant: "acme", Priority: 2, Channel: "wechat", CustomerTier: "gold", Group: "billing", Tags: []string{"vip"}}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("MatchTicket (-want +got):\n%s", diff)
 	}
@@ -86,24 +87,24 @@ func TestBefore(t *testing.T) {
 	for _, tc := range []struct {
 		name    string
 		changes []*ticketv1.FieldChange
-		want    sla.Ticket // the match view of the ticket before
+		want    policy.Ticket // the match view of the ticket before
 		wantOK  bool
 	}{
 		{"no change that matching sees", []*ticketv1.FieldChange{change("subject", "a", "b")},
 			MatchTicket("acme", after), true},
 		{"priority, channel and group",
 			[]*ticketv1.FieldChange{change("urgency", 2, 1), change("priority", ticket.P2, ticket.P1), change("channel", ticket.ChannelWeb, ticket.ChannelEmail), change("group", "support", "escalation")},
-			sla.Ticket{Tenant: "acme", Priority: 2, Channel: "web", CustomerTier: "gold", Group: "support", Tags: []string{"vip"}}, true},
+			policy.Ticket{Tenant: "acme", Priority: 2, Channel: "web", CustomerTier: "gold", Group: "support", Tags: []string{"vip"}}, true},
 		{"customer tier set", []*ticketv1.FieldChange{change("custom_fields", map[string]string{"region": "华东"}, gold)},
-			sla.Ticket{Tenant: "acme", Priority: 1, Channel: "email", Group: "escalation", Tags: []string{"vip"}}, true},
+			policy.Ticket{Tenant: "acme", Priority: 1, Channel: "email", Group: "escalation", Tags: []string{"vip"}}, true},
 		{"customer tier changed", []*ticketv1.FieldChange{change("custom_fields", map[string]string{CustomerTierField: "silver", "region": "华东"}, gold)},
-			sla.Ticket{Tenant: "acme", Priority: 1, Channel: "email", CustomerTier: "silver", Group: "escalation", Tags: []string{"vip"}}, true},
+			policy.Ticket{Tenant: "acme", Priority: 1, Channel: "email", CustomerTier: "silver", Group: "escalation", Tags: []string{"vip"}}, true},
 		{"custom fields with a comma and an equals sign", []*ticketv1.FieldChange{change("custom_fields", map[string]string{CustomerTierField: "vip", "note": "a,b=c"}, gold)},
-			sla.Ticket{Tenant: "acme", Priority: 1, Channel: "email", CustomerTier: "vip", Group: "escalation", Tags: []string{"vip"}}, true},
+			policy.Ticket{Tenant: "acme", Priority: 1, Channel: "email", CustomerTier: "vip", Group: "escalation", Tags: []string{"vip"}}, true},
 		{"tags, one with a comma", []*ticketv1.FieldChange{change("tags", []string{"a,b", "c"}, []string{"vip"})},
-			sla.Ticket{Tenant: "acme", Priority: 1, Channel: "email", CustomerTier: "gold", Group: "escalation", Tags: []string{"a,b", "c"}}, true},
-		{"an old event whose old tags were not read back: cannot tell", []*ticketv1.FieldChange{change("tags", ticket.Unparsed("a,b"), []string{"vip"})}, sla.Ticket{}, false},
-		{"a priority it does not know: cannot tell", []*ticketv1.FieldChange{change("priority", ticket.Priority(0), ticket.P1)}, sla.Ticket{}, false},
+			policy.Ticket{Tenant: "acme", Priority: 1, Channel: "email", CustomerTier: "gold", Group: "escalation", Tags: []string{"a,b", "c"}}, true},
+		{"an old event whose old tags were not read back: cannot tell", []*ticketv1.FieldChange{change("tags", ticket.Unparsed("a,b"), []string{"vip"})}, policy.Ticket{}, false},
+		{"a priority it does not know: cannot tell", []*ticketv1.FieldChange{change("priority", ticket.Priority(0), ticket.P1)}, policy.Ticket{}, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			old, ok := Before(&ticketv1.Event{Type: ticketv1.EventType_EVENT_TYPE_TICKET_UPDATED, Ticket: after, Changes: tc.changes})
@@ -124,7 +125,7 @@ func TestBefore(t *testing.T) {
 }
 
 func TestChangedForRunning(t *testing.T) {
-	policy := func(name, firstResponse string, applyToRunning bool) *sla.Policy {
+	compile := func(name, firstResponse string, applyToRunning bool) *policy.Policy {
 		doc := v1alpha1.SLAPolicy{}
 		doc.Name = name
 		doc.Spec.TenantRef.Name = "acme"
@@ -134,14 +135,14 @@ func TestChangedForRunning(t *testing.T) {
 			t.Fatal(err)
 		}
 		doc.Spec.Targets = []v1alpha1.SLATarget{{Priority: "P1", FirstResponse: &metav1.Duration{Duration: d}}}
-		p, err := sla.Compile(doc)
+		p, err := policy.Compile(doc)
 		if err != nil {
 			t.Fatal(err)
 		}
 		return p
 	}
-	prev := sla.NewSet(policy("kept", "15m", true), policy("edited", "15m", true), policy("quiet", "15m", false))
-	next := sla.NewSet(policy("kept", "15m", true), policy("edited", "30m", true), policy("quiet", "30m", false), policy("added", "1h", true))
+	prev := policy.NewSet(compile("kept", "15m", true), compile("edited", "15m", true), compile("quiet", "15m", false))
+	next := policy.NewSet(compile("kept", "15m", true), compile("edited", "30m", true), compile("quiet", "30m", false), compile("added", "1h", true))
 	var names []string
 	for _, p := range ChangedForRunning(prev, next) {
 		names = append(names, p.Name)

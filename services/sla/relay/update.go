@@ -14,18 +14,19 @@ import (
 
 	ticketv1 "github.com/kubedesk/kubedesk/proto/gen/go/kubedesk/ticket/v1"
 	"github.com/kubedesk/kubedesk/services/platform/tenant"
-	"github.com/kubedesk/kubedesk/workflows/sla"
+	"github.com/kubedesk/kubedesk/workflows/policy"
+	slawf "github.com/kubedesk/kubedesk/workflows/sla"
 )
 
 // ChangedForRunning returns the policies of next that apply their changes
 // to running clocks (applyToRunning) and differ from the policy of the
 // same name in prev.
-func ChangedForRunning(prev, next *sla.Set) []*sla.Policy {
-	old := map[string]*sla.Policy{}
+func ChangedForRunning(prev, next *policy.Set) []*policy.Policy {
+	old := map[string]*policy.Policy{}
 	for _, p := range prev.Policies() {
 		old[p.Name] = p
 	}
-	var out []*sla.Policy
+	var out []*policy.Policy
 	for _, p := range next.Policies() {
 		if !p.ApplyToRunning {
 			continue
@@ -53,9 +54,9 @@ type Running struct {
 // woken by a signal-with-start, for the new policy may move its first
 // deadline before the instant it sleeps until. That call carries a start
 // input, made from the ticket, which the running workflow never uses.
-func (r Running) Update(ctx context.Context, p *sla.Policy) (int, error) {
+func (r Running) Update(ctx context.Context, p *policy.Policy) (int, error) {
 	c := r.Temporal
-	prefix := sla.WorkflowID(p.Tenant, "")
+	prefix := slawf.WorkflowID(p.Tenant, "")
 	query := fmt.Sprintf("WorkflowType = 'SLAEscalationWorkflow' AND ExecutionStatus = 'Running' AND WorkflowId STARTS_WITH '%s'", prefix)
 	var token []byte
 	n := 0
@@ -70,7 +71,7 @@ func (r Running) Update(ctx context.Context, p *sla.Policy) (int, error) {
 			if w.GetExecutionTime().AsTime().After(time.Now()) {
 				err = r.wake(ctx, p, strings.TrimPrefix(e.GetWorkflowId(), prefix))
 			} else {
-				err = c.SignalWorkflow(ctx, e.GetWorkflowId(), e.GetRunId(), sla.SignalPolicyUpdate, p.Spec)
+				err = c.SignalWorkflow(ctx, e.GetWorkflowId(), e.GetRunId(), slawf.SignalPolicyUpdate, p.Spec)
 			}
 			if err != nil {
 				if ignoreGone(err) != nil {
@@ -87,7 +88,7 @@ func (r Running) Update(ctx context.Context, p *sla.Policy) (int, error) {
 }
 
 // wake sends p to the delayed workflow of a ticket with a signal-with-start.
-func (r Running) wake(ctx context.Context, p *sla.Policy, ticketID string) error {
+func (r Running) wake(ctx context.Context, p *policy.Policy, ticketID string) error {
 	resp, err := r.Tickets.GetTicket(tenant.Outgoing(ctx, p.Tenant), &ticketv1.GetTicketRequest{Id: ticketID})
 	if status.Code(err) == codes.NotFound {
 		return nil
@@ -96,8 +97,8 @@ func (r Running) wake(ctx context.Context, p *sla.Policy, ticketID string) error
 		return fmt.Errorf("get ticket %s: %w", ticketID, err)
 	}
 	t := resp.GetTicket()
-	id := sla.WorkflowID(p.Tenant, ticketID)
-	_, err = r.Temporal.SignalWithStartWorkflow(ctx, id, sla.SignalPolicyUpdate, p.Spec, startOptions(id, r.TaskQueue),
-		sla.SLAEscalationWorkflow, startInput(p.Tenant, t, p, t.GetVersion()))
+	id := slawf.WorkflowID(p.Tenant, ticketID)
+	_, err = r.Temporal.SignalWithStartWorkflow(ctx, id, slawf.SignalPolicyUpdate, p.Spec, startOptions(id, r.TaskQueue),
+		slawf.SLAEscalationWorkflow, startInput(p.Tenant, t, p, t.GetVersion()))
 	return ignoreStarted(err)
 }

@@ -9,28 +9,30 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/kubedesk/kubedesk/operator/api/v1alpha1"
-	"github.com/kubedesk/kubedesk/workflows/sla"
+	"github.com/kubedesk/kubedesk/workflows/policy"
 )
 
-// Resolve returns policy as its tenant's configuration carries it (a
+// Resolve returns p as its tenant's configuration carries it (a
 // document with apiVersion, kind, metadata.name and .namespace and the
 // spec) and whether the kubedesk binary accepts it. A policy without a
-// calendar of its own gets the tenant's spec.calendar.
+// calendar of its own gets the tenant's spec.calendar, and unset fields
+// their defaults (v1alpha1.SLAPolicySpec.SetDefaults), as the API server
+// would store them.
 //
 // It is the one check both controllers make: the SLAPolicy controller
 // reports its error in the Accepted condition, the tenant controller
 // leaves a refused policy out of the configuration. The check is the
-// binary's own (workflows/sla.Compile, which `kubedesk serve --config`
+// binary's own (workflows/policy.Compile, which `kubedesk serve --config`
 // runs on every SLAPolicy document), so the operator never writes a
 // configuration the pods would refuse to load. It covers what the CRD's
 // CEL rules cannot: IANA time zones, real calendar dates, overlapping
 // working hours or holidays. The error names the field, the value and what
 // is accepted.
-func Resolve(policy *v1alpha1.SLAPolicy, tenant *v1alpha1.HelpdeskTenant) (*v1alpha1.SLAPolicy, error) {
+func Resolve(p *v1alpha1.SLAPolicy, tenant *v1alpha1.HelpdeskTenant) (*v1alpha1.SLAPolicy, error) {
 	out := &v1alpha1.SLAPolicy{
 		TypeMeta:   metav1.TypeMeta{APIVersion: v1alpha1.GroupVersion.String(), Kind: "SLAPolicy"},
-		ObjectMeta: metav1.ObjectMeta{Name: policy.Name, Namespace: policy.Namespace},
-		Spec:       *policy.Spec.DeepCopy(),
+		ObjectMeta: metav1.ObjectMeta{Name: p.Name, Namespace: p.Namespace},
+		Spec:       *p.Spec.DeepCopy(),
 	}
 	inherits := tenant != nil && tenant.Spec.Calendar != nil && CalendarUnset(out.Spec.Calendar)
 	if inherits {
@@ -39,7 +41,8 @@ func Resolve(policy *v1alpha1.SLAPolicy, tenant *v1alpha1.HelpdeskTenant) (*v1al
 			return out, fmt.Errorf("spec.calendar: is empty, so the policy counts on HelpdeskTenant %s's spec.calendar, which the binary refuses: %w", tenant.Name, err)
 		}
 	}
-	if _, err := sla.Compile(*out); err != nil {
+	out.Spec.SetDefaults()
+	if _, err := policy.Compile(*out); err != nil {
 		return out, errors.New(problems(err))
 	}
 	return out, nil
@@ -72,7 +75,7 @@ func ValidateCalendar(c *v1alpha1.BusinessCalendar) error {
 			Targets:   []v1alpha1.SLATarget{{Priority: "P1", Resolution: &metav1.Duration{Duration: time.Hour}}},
 		},
 	}
-	if _, err := sla.Compile(probe); err != nil {
+	if _, err := policy.Compile(probe); err != nil {
 		return errors.New(problems(err))
 	}
 	return nil

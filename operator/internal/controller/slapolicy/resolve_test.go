@@ -62,7 +62,7 @@ func TestResolve(t *testing.T) {
 		err      string                     // contained in the error
 	}{
 		{name: "sample with a calendar", policy: "acme-standard", tenant: tenantWith(shanghai)},
-		{name: "no calendar, tenant without one", policy: "acme-vip", tenant: tenantWith(nil), calendar: &v1alpha1.BusinessCalendar{}},
+		{name: "no calendar, tenant without one", policy: "acme-vip", tenant: tenantWith(nil), calendar: &v1alpha1.BusinessCalendar{TimeZone: "UTC"}},
 		{name: "no calendar inherits the tenant's", policy: "acme-vip", tenant: tenantWith(shanghai), calendar: shanghai},
 		{name: "calendar: {} stored as UTC inherits", policy: "acme-vip", tenant: tenantWith(shanghai), calendar: shanghai,
 			edit: func(s *v1alpha1.SLAPolicySpec) { s.Calendar.TimeZone = "UTC" }},

@@ -152,9 +152,10 @@ func services(t *v1alpha1.HelpdeskTenant) map[string]string {
 	return out
 }
 
-// precedence is the policy's precedence, 100 when unset (the schema
-// default, which the binary applies too).
-func precedence(p *v1alpha1.SLAPolicy) int32 { return cmp.Or(p.Spec.Precedence, 100) }
+// precedence is the policy's precedence, its default when unset.
+func precedence(p *v1alpha1.SLAPolicy) int32 {
+	return cmp.Or(p.Spec.Precedence, v1alpha1.DefaultPrecedence)
+}
 
 // hashData is the hex SHA-256 of a ConfigMap's data: each key and value in
 // key order, NUL-terminated.

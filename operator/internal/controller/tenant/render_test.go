@@ -14,7 +14,6 @@ import (
 
 	"github.com/kubedesk/kubedesk/operator/api/v1alpha1"
 	"github.com/kubedesk/kubedesk/operator/internal/controller/slapolicy"
-	"github.com/kubedesk/kubedesk/workflows/sla"
 )
 
 // TestRenderReadsAsTheBinaryReads checks the rendered file against what
@@ -68,7 +67,7 @@ func TestRenderReadsAsTheBinaryReads(t *testing.T) {
 		if err := yaml.UnmarshalStrict([]byte(doc), &p); err != nil {
 			t.Fatalf("policy document does not decode strictly: %v\n%s", err, doc)
 		}
-		if _, err := sla.Compile(p); err != nil {
+		if _, err := slapolicy.Resolve(&p, nil); err != nil {
 			t.Errorf("policy document does not compile: %v", err)
 		}
 		if p.Spec.Calendar.TimeZone != "Asia/Shanghai" {

@@ -5,7 +5,7 @@
 // package sla so that the sla unit tests do not link the Temporal server.
 //
 // The test always runs, at every revision of the workflow
-// (sla.LatestRevision and the ones before); it writes the latest
+// (slawf.LatestRevision and the ones before); it writes the latest
 // revision's history to ../../testdata/NAME.json only when asked to, after
 // a deliberate change of the workflow made a new revision, keeping the
 // histories of earlier revisions (each must still replay):
@@ -37,7 +37,8 @@ import (
 
 	"github.com/kubedesk/kubedesk/operator/api/v1alpha1"
 	"github.com/kubedesk/kubedesk/workflows/calendar"
-	"github.com/kubedesk/kubedesk/workflows/sla"
+	"github.com/kubedesk/kubedesk/workflows/policy"
+	slawf "github.com/kubedesk/kubedesk/workflows/sla"
 	"github.com/kubedesk/kubedesk/workflows/temporalserver"
 )
 
@@ -45,12 +46,12 @@ import (
 // Reassign, or in the state write that Escalate makes).
 type tickets struct {
 	mu         sync.Mutex
-	states     []sla.SLAState
+	states     []slawf.SLAState
 	at         []time.Time // wall-clock instants of the states' writes
 	reassigned []time.Time // wall-clock instants of the reassignments
 }
 
-func (t *tickets) SetSLA(_ context.Context, s sla.SLAState) error {
+func (t *tickets) SetSLA(_ context.Context, s slawf.SLAState) error {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	t.states = append(t.states, s)
@@ -64,7 +65,7 @@ func (t *tickets) Reassign(context.Context, string, string, string) error {
 	t.reassigned = append(t.reassigned, time.Now())
 	return nil
 }
-func (t *tickets) Escalate(ctx context.Context, s sla.SLAState, e sla.Escalation) error {
+func (t *tickets) Escalate(ctx context.Context, s slawf.SLAState, e slawf.Escalation) error {
 	if err := t.SetSLA(ctx, s); err != nil {
 		return err
 	}
@@ -74,12 +75,12 @@ func (t *tickets) Escalate(ctx context.Context, s sla.SLAState, e sla.Escalation
 	return nil
 }
 func (*tickets) RaisePriority(context.Context, string, string, int) error { return nil }
-func (*tickets) Notify(context.Context, sla.Notification) error           { return nil }
+func (*tickets) Notify(context.Context, slawf.Notification) error         { return nil }
 
 // written is one state write, and when it was made.
 type written struct {
 	at time.Time
-	sla.SLAState
+	slawf.SLAState
 }
 
 // statesOf returns the states written to a ticket, in order.
@@ -114,9 +115,9 @@ func startWorker(t *testing.T) (client.Client, *tickets) {
 	}
 	t.Cleanup(c.Close)
 	w := worker.New(c, "sla", worker.Options{})
-	w.RegisterWorkflow(sla.SLAEscalationWorkflow)
+	w.RegisterWorkflow(slawf.SLAEscalationWorkflow)
 	rec := &tickets{}
-	w.RegisterActivity(&sla.Activities{Tickets: rec})
+	w.RegisterActivity(&slawf.Activities{Tickets: rec})
 	if err := w.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -125,7 +126,7 @@ func startWorker(t *testing.T) (client.Client, *tickets) {
 }
 
 func TestEscalationOnRealServer(t *testing.T) {
-	for rev := range sla.LatestRevision + 1 {
+	for rev := range slawf.LatestRevision + 1 {
 		t.Run(fmt.Sprintf("revision %d", rev), func(t *testing.T) { escalateOnRealServer(t, rev) })
 	}
 }
@@ -138,11 +139,11 @@ func escalateOnRealServer(t *testing.T, revision int) {
 	// Around the clock, short targets: first response breaches (timer,
 	// warning, breach actions), then replies, next response, a pause, a
 	// priority change, solve, reopen and close.
-	in := sla.EscalationInput{
+	in := slawf.EscalationInput{
 		Tenant: "acme", TicketID: "T-replay", CreatedAt: time.Now(), Status: "open", Priority: 3,
-		Policy: sla.PolicySpec{
+		Policy: policy.Spec{
 			Name: "acme/replay",
-			Targets: []sla.PriorityTarget{
+			Targets: []policy.PriorityTarget{
 				{Priority: 1, FirstResponse: time.Second, NextResponse: time.Second, Resolution: 3 * time.Second},
 				{Priority: 3, FirstResponse: 2 * time.Second, NextResponse: 3 * time.Second, Resolution: 20 * time.Second},
 			},
@@ -160,30 +161,30 @@ func escalateOnRealServer(t *testing.T, revision int) {
 		},
 		Revision: revision,
 	}
-	id := sla.WorkflowID(in.Tenant, in.TicketID)
-	run, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: id, TaskQueue: "sla"}, sla.SLAEscalationWorkflow, in)
+	id := slawf.WorkflowID(in.Tenant, in.TicketID)
+	run, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: id, TaskQueue: "sla"}, slawf.SLAEscalationWorkflow, in)
 	if err != nil {
 		t.Fatal(err)
 	}
-	signal := func(wait time.Duration, ev sla.TicketEvent) time.Time {
+	signal := func(wait time.Duration, ev slawf.TicketEvent) time.Time {
 		time.Sleep(wait)
 		ev.At = time.Now()
-		if err := c.SignalWorkflow(ctx, id, run.GetRunID(), sla.SignalTicketEvent, ev); err != nil {
+		if err := c.SignalWorkflow(ctx, id, run.GetRunID(), slawf.SignalTicketEvent, ev); err != nil {
 			t.Fatalf("signal %+v: %v (workflow: %v)", ev, err, run.Get(ctx, nil))
 		}
 		return ev.At
 	}
 	// The reply comes a second after the first response's due time (2 s),
 	// so that a breach escalated by its timer comes before it.
-	replied := signal(3*time.Second, sla.TicketEvent{Kind: sla.EventAgentReply})
-	signal(200*time.Millisecond, sla.TicketEvent{Kind: sla.EventCustomerReply})
-	signal(500*time.Millisecond, sla.TicketEvent{Kind: sla.EventStatusChange, Status: "pending"})
-	signal(500*time.Millisecond, sla.TicketEvent{Kind: sla.EventStatusChange, Status: "open"})
-	signal(200*time.Millisecond, sla.TicketEvent{Kind: sla.EventPriorityChange, Priority: 1})
-	signal(1500*time.Millisecond, sla.TicketEvent{Kind: sla.EventAgentReply})
-	signal(200*time.Millisecond, sla.TicketEvent{Kind: sla.EventStatusChange, Status: sla.StatusSolved})
-	signal(200*time.Millisecond, sla.TicketEvent{Kind: sla.EventStatusChange, Status: "open"})
-	signal(200*time.Millisecond, sla.TicketEvent{Kind: sla.EventStatusChange, Status: sla.StatusClosed})
+	replied := signal(3*time.Second, slawf.TicketEvent{Kind: slawf.EventAgentReply})
+	signal(200*time.Millisecond, slawf.TicketEvent{Kind: slawf.EventCustomerReply})
+	signal(500*time.Millisecond, slawf.TicketEvent{Kind: slawf.EventStatusChange, Status: "pending"})
+	signal(500*time.Millisecond, slawf.TicketEvent{Kind: slawf.EventStatusChange, Status: "open"})
+	signal(200*time.Millisecond, slawf.TicketEvent{Kind: slawf.EventPriorityChange, Priority: 1})
+	signal(1500*time.Millisecond, slawf.TicketEvent{Kind: slawf.EventAgentReply})
+	signal(200*time.Millisecond, slawf.TicketEvent{Kind: slawf.EventStatusChange, Status: slawf.StatusSolved})
+	signal(200*time.Millisecond, slawf.TicketEvent{Kind: slawf.EventStatusChange, Status: "open"})
+	signal(200*time.Millisecond, slawf.TicketEvent{Kind: slawf.EventStatusChange, Status: slawf.StatusClosed})
 	if err := run.Get(ctx, nil); err != nil {
 		t.Fatal(err)
 	}
@@ -208,7 +209,7 @@ func escalateOnRealServer(t *testing.T, revision int) {
 	var breachedAt time.Time
 	for _, st := range written.states {
 		for _, c := range st.Clocks {
-			if c.Kind == sla.FirstResponse && !c.BreachedAt.IsZero() && breachedAt.IsZero() {
+			if c.Kind == slawf.FirstResponse && !c.BreachedAt.IsZero() && breachedAt.IsZero() {
 				breachedAt = c.BreachedAt
 			}
 		}
@@ -228,13 +229,13 @@ func escalateOnRealServer(t *testing.T, revision int) {
 	}
 
 	replayer := worker.NewWorkflowReplayer()
-	replayer.RegisterWorkflow(sla.SLAEscalationWorkflow)
+	replayer.RegisterWorkflow(slawf.SLAEscalationWorkflow)
 	if err := replayer.ReplayWorkflowHistory(nil, hist); err != nil {
 		t.Fatalf("the history just recorded does not replay: %v", err)
 	}
 
 	name := os.Getenv("KUBEDESK_RECORD_HISTORY")
-	if name == "" || revision != sla.LatestRevision {
+	if name == "" || revision != slawf.LatestRevision {
 		return
 	}
 	b, err := temporalproto.CustomJSONMarshalOptions{Indent: "  "}.Marshal(hist)

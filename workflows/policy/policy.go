@@ -1,7 +1,12 @@
-// Package sla turns SLAPolicy documents into the clocks a ticket runs:
-// which policy covers a ticket, its per-priority targets on a business
-// calendar, when to warn and what to do on a breach.
-package sla
+// Package policy compiles SLAPolicy documents into the policies that time
+// tickets: which policy covers a ticket, its per-priority targets on a
+// business calendar, when to warn and what to do on a breach.
+//
+// It is plain Go on the API types and the calendar, without Temporal, so
+// the operator validates a policy with the very code `kubedesk serve
+// --config` loads it with, and the SLA workflow (workflows/sla) runs the
+// Spec it compiles to.
+package policy
 
 import (
 	"cmp"
@@ -41,29 +46,25 @@ type Policy struct {
 	BreachActions  []v1alpha1.BreachAction
 	ApplyToRunning bool
 	// Spec is the policy in the form a workflow input carries.
-	Spec PolicySpec
+	Spec Spec
 }
-
-// Defaults the API server applies from the CRD schema; the binary's
-// --config path applies the same ones here.
-const (
-	defaultPrecedence = 100
-	defaultWarning    = 75
-)
 
 // maxTarget is the longest target the CRD accepts (a year): the binary
 // refuses what the API server would.
 const maxTarget = 8760 * time.Hour
 
-// Compile validates p and returns its Policy. Errors name the field path
-// from the document root ("spec.targets[1].resolution: ...") and join every
-// problem found, the way the API server reports CEL violations.
+// Compile validates p and returns its Policy. Unset fields read as their
+// defaults (v1alpha1.SLAPolicySpec.SetDefaults); p is not modified. Errors
+// name the field path from the document root ("spec.targets[1].resolution:
+// ...") and join every problem found, the way the API server reports CEL
+// violations.
 func Compile(p v1alpha1.SLAPolicy) (*Policy, error) {
 	var errs []error
 	fail := func(path, format string, args ...any) {
 		errs = append(errs, fmt.Errorf("%s: %s", path, fmt.Sprintf(format, args...)))
 	}
-	s := p.Spec
+	s := *p.Spec.DeepCopy()
+	s.SetDefaults()
 	name := p.Name
 	if p.Namespace != "" {
 		name = p.Namespace + "/" + p.Name
@@ -77,16 +78,16 @@ func Compile(p v1alpha1.SLAPolicy) (*Policy, error) {
 	pol := &Policy{
 		Name:           name,
 		Tenant:         s.TenantRef.Name,
-		Precedence:     cmp.Or(s.Precedence, defaultPrecedence),
+		Precedence:     s.Precedence,
 		Match:          s.Match,
-		Warning:        float64(cmp.Or(s.WarningThresholdPercent, defaultWarning)) / 100,
+		Warning:        float64(s.WarningThresholdPercent) / 100,
 		BreachActions:  s.BreachActions,
 		ApplyToRunning: s.ApplyToRunning,
 	}
-	if s.Precedence < 0 || s.Precedence > 10000 {
-		fail("spec.precedence", "%d is out of range; accepted: 1 to 10000 (unset: %d)", s.Precedence, defaultPrecedence)
+	if s.Precedence < 1 || s.Precedence > 10000 {
+		fail("spec.precedence", "%d is out of range; accepted: 1 to 10000 (unset: %d)", s.Precedence, v1alpha1.DefaultPrecedence)
 	}
-	if w := s.WarningThresholdPercent; w < 0 || w > 99 {
+	if w := s.WarningThresholdPercent; w < 1 || w > 99 {
 		fail("spec.warningThresholdPercent", "%d%% is out of range; accepted: 1 to 99 (a warning must come before the breach)", w)
 	}
 	for i, pr := range s.Match.Priorities {
@@ -149,16 +150,13 @@ func Compile(p v1alpha1.SLAPolicy) (*Policy, error) {
 		}
 		pol.Targets[idx] = tg
 	}
-	pol.PauseOn = []string{"pending"}
-	if s.PauseOn != nil {
-		pol.PauseOn = pol.PauseOn[:0]
-		for i, st := range s.PauseOn {
-			switch st {
-			case "new", "open", "pending", "on_hold":
-				pol.PauseOn = append(pol.PauseOn, string(st))
-			default:
-				fail(fmt.Sprintf("spec.pauseOn[%d]", i), "%q cannot pause a clock; accepted: new, open, pending, on_hold", st)
-			}
+	pol.PauseOn = []string{}
+	for i, st := range s.PauseOn {
+		switch st {
+		case "new", "open", "pending", "on_hold":
+			pol.PauseOn = append(pol.PauseOn, string(st))
+		default:
+			fail(fmt.Sprintf("spec.pauseOn[%d]", i), "%q cannot pause a clock; accepted: new, open, pending, on_hold", st)
 		}
 	}
 	for i, a := range s.BreachActions {
@@ -189,16 +187,14 @@ func Compile(p v1alpha1.SLAPolicy) (*Policy, error) {
 	if len(errs) > 0 {
 		return nil, fmt.Errorf("SLAPolicy %s: %w", name, errors.Join(errs...))
 	}
-	pol.Spec = policySpec(pol, s)
+	pol.Spec = newSpec(pol, s)
 	return pol, nil
 }
 
-// calendarSpec converts the API's calendar to the calendar package's input.
+// calendarSpec converts the API's calendar, defaults applied, to the
+// calendar package's input.
 func calendarSpec(c v1alpha1.BusinessCalendar) calendar.Spec {
 	out := calendar.Spec{TimeZone: c.TimeZone, ExtraWorkingDays: c.ExtraWorkingDays}
-	if out.TimeZone == "" {
-		out.TimeZone = "UTC"
-	}
 	for _, w := range c.WorkingHours {
 		days := make([]string, len(w.Days))
 		for i, d := range w.Days {

@@ -1,10 +1,12 @@
-package sla
+package policy
 
 import (
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
 	"sigs.k8s.io/yaml"
 
 	"github.com/kubedesk/kubedesk/operator/api/v1alpha1"
@@ -143,4 +145,60 @@ func name(p *Policy) string {
 		return "<none>"
 	}
 	return p.Name
+}
+
+// TestCompileDefaults: a policy that leaves out what the CRD schema
+// defaults compiles as the API server would store it, and Compile leaves
+// its argument as it was.
+func TestCompileDefaults(t *testing.T) {
+	doc := parse(t, `
+apiVersion: kubedesk.io/v1alpha1
+kind: SLAPolicy
+metadata: {name: minimal}
+spec:
+  tenantRef: {name: acme}
+  targets: [{priority: P3, resolution: 8h}]
+`)
+	before := doc.DeepCopy()
+	p, err := Compile(doc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(before, &doc); diff != "" {
+		t.Errorf("Compile changed its argument (-before +after):\n%s", diff)
+	}
+	if p.Precedence != v1alpha1.DefaultPrecedence || p.Warning != 0.75 || !slices.Equal(p.PauseOn, []string{"pending"}) ||
+		p.Spec.WarningPercent != int(v1alpha1.DefaultWarningThresholdPercent) || p.Spec.Calendar.TimeZone != v1alpha1.DefaultTimeZone {
+		t.Errorf("defaults: precedence %d, warning %v, pauseOn %q, spec %+v", p.Precedence, p.Warning, p.PauseOn, p.Spec)
+	}
+
+	// An explicit empty pauseOn is kept: nothing pauses the clocks.
+	doc.Spec.PauseOn = []v1alpha1.TicketStatus{}
+	if p, err = Compile(doc); err != nil {
+		t.Fatal(err)
+	}
+	if len(p.PauseOn) != 0 {
+		t.Errorf("pauseOn: [] compiled to %q, want none", p.PauseOn)
+	}
+}
+
+func TestNewSpec(t *testing.T) {
+	p, err := NewSpec(parse(t, standard))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []PriorityTarget{
+		{Priority: 1, FirstResponse: 15 * time.Minute, NextResponse: 30 * time.Minute, Resolution: 4 * time.Hour},
+		{Priority: 2, FirstResponse: time.Hour, Resolution: 8 * time.Hour, BusinessHours: true},
+	}
+	if diff := cmp.Diff(want, p.Targets); diff != "" {
+		t.Errorf("targets (-want +got):\n%s", diff)
+	}
+	if p.WarningPercent != 75 || p.Name != "acme/standard" || !slices.Equal(p.PauseOn, []string{"pending"}) ||
+		p.Calendar.TimeZone != "Asia/Shanghai" || len(p.BreachActions) != 4 {
+		t.Errorf("NewSpec = %+v", p)
+	}
+	if _, err := NewSpec(v1alpha1.SLAPolicy{}); err == nil {
+		t.Error("NewSpec accepted an empty policy")
+	}
 }
