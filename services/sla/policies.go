@@ -1,5 +1,6 @@
-// Package sla serves the SLA policies in force: it reads SLAPolicy
-// documents from the --config file, keeps the last valid set when an edit
+// Package sla serves the SLA policies in force: it reads the SLAPolicy
+// documents of the --config file (with the HelpdeskTenant documents whose
+// default calendars they inherit), keeps the last valid set when an edit
 // is invalid, and answers SLAPolicyService.
 package sla
 
@@ -10,7 +11,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"maps"
 	"os"
+	"slices"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -19,6 +23,7 @@ import (
 
 	"github.com/kubedesk/kubedesk/operator/api/v1alpha1"
 	"github.com/kubedesk/kubedesk/services/platform/config"
+	"github.com/kubedesk/kubedesk/services/platform/tenant"
 	"github.com/kubedesk/kubedesk/workflows/policy"
 )
 
@@ -29,10 +34,14 @@ type Entry struct {
 	Source string           // file#document
 }
 
-// Snapshot is a consistent set of policies.
+// Snapshot is a consistent set of policies, and the tenants the file
+// declares.
 type Snapshot struct {
 	Set     *policy.Set
 	Entries []Entry // in precedence order
+	// Tenants are the file's HelpdeskTenant documents, by ID; empty when
+	// it has none.
+	Tenants map[string]tenant.Config
 }
 
 // InForce holds the current snapshot; readers never see a half-loaded one.
@@ -50,7 +59,10 @@ func NewInForce() *InForce {
 // Current returns the snapshot in force.
 func (f *InForce) Current() *Snapshot { return f.cur.Load() }
 
-// Load reads the SLAPolicy documents of path. On any error nothing changes:
+// Load reads the HelpdeskTenant and SLAPolicy documents of path. A policy
+// without a calendar of its own gets its tenant's default calendar, by
+// the rule the operator applies (v1alpha1.SLAPolicySpec.InheritCalendar).
+// When the file declares tenants, every policy must name one of them. On any error nothing changes:
 // the previous policies stay in force.
 func (f *InForce) Load(path string) error {
 	snap, err := load(path)
@@ -63,6 +75,10 @@ func (f *InForce) Load(path string) error {
 
 func load(path string) (*Snapshot, error) {
 	docs, err := config.ReadDocuments(path)
+	if err != nil {
+		return nil, err
+	}
+	tenants, err := loadTenants(path, docs)
 	if err != nil {
 		return nil, err
 	}
@@ -79,6 +95,14 @@ func load(path string) (*Snapshot, error) {
 		var p v1alpha1.SLAPolicy
 		if err := yaml.UnmarshalStrict(doc.YAML, &p); err != nil {
 			return nil, fmt.Errorf("%s: document %d: %w", path, doc.Index, err)
+		}
+		if len(tenants) > 0 {
+			t, ok := tenants[p.Spec.TenantRef.Name]
+			if !ok {
+				return nil, fmt.Errorf("%s: document %d: SLAPolicy %s: spec.tenantRef.name: %q is not a HelpdeskTenant of this file; accepted: %s",
+					path, doc.Index, p.Name, p.Spec.TenantRef.Name, strings.Join(slices.Sorted(maps.Keys(tenants)), ", "))
+			}
+			p.Spec.InheritCalendar(&t.Spec)
 		}
 		p.SetDefaults()
 		pol, err := policy.Compile(p)
@@ -97,11 +121,38 @@ func load(path string) (*Snapshot, error) {
 		entries[pol] = Entry{Policy: pol, Spec: spec, Source: source}
 	}
 	set := policy.NewSet(policies...)
-	snap := &Snapshot{Set: set}
+	snap := &Snapshot{Set: set, Tenants: tenants}
 	for _, p := range set.Policies() {
 		snap.Entries = append(snap.Entries, entries[p])
 	}
 	return snap, nil
+}
+
+// loadTenants reads the HelpdeskTenant documents of a file, refusing a
+// tenant declared twice and a default calendar the clocks could not use.
+func loadTenants(path string, docs []config.Document) (map[string]tenant.Config, error) {
+	tenants := map[string]tenant.Config{}
+	first := map[string]int{}
+	for _, doc := range docs {
+		if doc.Kind != "HelpdeskTenant" {
+			continue
+		}
+		t, err := tenant.FromDocument(doc.YAML)
+		if err == nil && t.Spec.Calendar != nil {
+			if cerr := policy.CheckCalendar(*t.Spec.Calendar, "spec.calendar"); cerr != nil {
+				err = fmt.Errorf("HelpdeskTenant %s: %w", t.ID, cerr)
+			}
+		}
+		if err != nil {
+			return nil, fmt.Errorf("%s: document %d: %w", path, doc.Index, err)
+		}
+		if i, dup := first[t.ID]; dup {
+			return nil, fmt.Errorf("%s: document %d: HelpdeskTenant %s is declared twice (first in document %d); accepted: one document per tenant", path, doc.Index, t.ID, i)
+		}
+		first[t.ID] = doc.Index
+		tenants[t.ID] = t
+	}
+	return tenants, nil
 }
 
 func toStruct(spec v1alpha1.SLAPolicySpec) (*structpb.Struct, error) {

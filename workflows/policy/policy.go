@@ -96,17 +96,8 @@ func Compile(p v1alpha1.SLAPolicy) (*Policy, error) {
 		}
 	}
 
-	business, err := calendar.New(calendarSpec(s.Calendar))
-	if err != nil {
-		var fe *calendar.FieldError
-		for _, e := range unjoin(err) {
-			if errors.As(e, &fe) {
-				fail("spec.calendar."+fe.Path, "%s", fe.Detail)
-			} else {
-				fail("spec.calendar", "%v", e)
-			}
-		}
-	}
+	business, calErrs := compileCalendar(s.Calendar, "spec.calendar")
+	errs = append(errs, calErrs...)
 	if len(s.Targets) == 0 {
 		fail("spec.targets", "is empty; give at least one priority's targets")
 	}
@@ -217,6 +208,35 @@ func priorityIndex(p v1alpha1.Priority) (int, bool) {
 		return int(p[1] - '0'), true
 	}
 	return 0, false
+}
+
+// CheckCalendar checks a business calendar the way Compile checks a
+// policy's, naming each problem's field under prefix: CheckCalendar(c,
+// "spec.calendar") says `spec.calendar.timeZone: "Mars/Base" is not an
+// IANA time zone`. A tenant's default calendar is checked with it, by the
+// operator and by `kubedesk serve --config` alike.
+func CheckCalendar(c v1alpha1.BusinessCalendar, prefix string) error {
+	_, errs := compileCalendar(c, prefix)
+	return errors.Join(errs...)
+}
+
+// compileCalendar builds c, or returns its problems with field paths
+// under prefix.
+func compileCalendar(c v1alpha1.BusinessCalendar, prefix string) (*calendar.Calendar, []error) {
+	business, err := calendar.New(calendarSpec(c))
+	if err == nil {
+		return business, nil
+	}
+	var errs []error
+	var fe *calendar.FieldError
+	for _, e := range unjoin(err) {
+		if errors.As(e, &fe) {
+			errs = append(errs, fmt.Errorf("%s.%s: %s", prefix, fe.Path, fe.Detail))
+		} else {
+			errs = append(errs, fmt.Errorf("%s: %w", prefix, e))
+		}
+	}
+	return nil, errs
 }
 
 // unjoin flattens an errors.Join tree into its leaves.

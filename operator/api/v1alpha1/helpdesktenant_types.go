@@ -31,14 +31,18 @@ type HelpdeskTenantSpec struct {
 	ImagePullPolicy string `json:"imagePullPolicy,omitempty"`
 
 	// DisplayName is the help desk's name as agents and customers see it,
-	// in any script, e.g. 极客科技客服中心.
+	// in any script, e.g. 极客科技客服中心. Reserved: validated and carried
+	// into the tenant's configuration; nothing shows it until the web desk
+	// and e-mail exist.
 	// +kubebuilder:validation:MaxLength=200
 	// +optional
 	DisplayName string `json:"displayName,omitempty"`
 
-	// Locale is the default language and region of the web desk, e-mails
-	// and surveys, as a BCP 47 tag: language, optional script, optional
-	// region, e.g. en-US, zh-CN, zh-Hans-CN.
+	// Locale is the default language and region of what the tenant's
+	// customers read, as a BCP 47 tag: language, optional script, optional
+	// region, e.g. en-US, zh-CN, zh-Hans-CN. Reserved: validated and
+	// carried into the tenant's configuration; nothing is localised by it
+	// until the web desk, e-mail and surveys exist.
 	// +kubebuilder:default="en-US"
 	// +kubebuilder:validation:MaxLength=35
 	// +kubebuilder:validation:Pattern=`^[a-z]{2,3}(-[A-Z][a-z]{3})?(-([A-Z]{2}|[0-9]{3}))?$`
@@ -46,7 +50,9 @@ type HelpdeskTenantSpec struct {
 	Locale string `json:"locale,omitempty"`
 
 	// TimeZone is the IANA time zone name (e.g. Asia/Shanghai) the tenant's
-	// reports and dates are shown in.
+	// reports and dates are shown in. Reserved: validated and carried into
+	// the tenant's configuration; no report exists yet. The SLA clocks
+	// count on calendar, not on this.
 	// +kubebuilder:default=UTC
 	// +kubebuilder:validation:MaxLength=64
 	// +kubebuilder:validation:Pattern=`^[A-Za-z0-9_+-]+(/[A-Za-z0-9_+-]+)*$`

@@ -93,7 +93,8 @@ func initWorker(ctx context.Context, cfg *Config, h *module.Host) (module.Parts,
 		}})
 	}
 	sla.NewServer(policies).Register(h.GRPC)
-	h.Log.Info("SLA policies in force", "count", len(policies.Current().Entries), "file", cfg.File)
+	snap := policies.Current()
+	h.Log.Info("SLA policies in force", "count", len(snap.Entries), "tenants", len(snap.Tenants), "file", cfg.File)
 
 	if cfg.Worker.Temporal.Address == sla.TemporalNone {
 		h.Log.Warn("--temporal-address=none: no SLA clocks run")

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
@@ -34,9 +33,7 @@ func Resolve(p *v1alpha1.SLAPolicy, tenant *v1alpha1.HelpdeskTenant) (*v1alpha1.
 		ObjectMeta: metav1.ObjectMeta{Name: p.Name, Namespace: p.Namespace},
 		Spec:       *p.Spec.DeepCopy(),
 	}
-	inherits := tenant != nil && tenant.Spec.Calendar != nil && CalendarUnset(out.Spec.Calendar)
-	if inherits {
-		out.Spec.Calendar = *tenant.Spec.Calendar.DeepCopy()
+	if tenant != nil && out.Spec.InheritCalendar(&tenant.Spec) {
 		if err := ValidateCalendar(tenant.Spec.Calendar); err != nil {
 			return out, fmt.Errorf("spec.calendar: is empty, so the policy counts on HelpdeskTenant %s's spec.calendar, which the binary refuses: %w", tenant.Name, err)
 		}
@@ -48,15 +45,6 @@ func Resolve(p *v1alpha1.SLAPolicy, tenant *v1alpha1.HelpdeskTenant) (*v1alpha1.
 	return out, nil
 }
 
-// CalendarUnset reports whether c says nothing: no working hours, holidays
-// or extra working days, and no time zone but UTC. The API server stores
-// an omitted calendar as {} or, when a client sent calendar: {}, as
-// {timeZone: UTC} (the schema default), so both read as unset.
-func CalendarUnset(c v1alpha1.BusinessCalendar) bool {
-	return len(c.WorkingHours) == 0 && len(c.Holidays) == 0 && len(c.ExtraWorkingDays) == 0 &&
-		(c.TimeZone == "" || c.TimeZone == "UTC")
-}
-
 // ValidateCalendar checks a tenant's default calendar the way the binary
 // checks a policy's (nil is valid: there is none). The error names the
 // field relative to the object, e.g. `spec.calendar.timeZone: "Mars/Base"
@@ -65,17 +53,7 @@ func ValidateCalendar(c *v1alpha1.BusinessCalendar) error {
 	if c == nil {
 		return nil
 	}
-	// A policy that is valid but for its calendar: Compile's calendar
-	// problems are the calendar's.
-	probe := v1alpha1.SLAPolicy{
-		ObjectMeta: metav1.ObjectMeta{Name: "calendar"},
-		Spec: v1alpha1.SLAPolicySpec{
-			TenantRef: v1alpha1.LocalObjectReference{Name: "calendar"},
-			Calendar:  *c,
-			Targets:   []v1alpha1.SLATarget{{Priority: "P1", Resolution: &metav1.Duration{Duration: time.Hour}}},
-		},
-	}
-	if _, err := policy.Compile(probe); err != nil {
+	if err := policy.CheckCalendar(*c, "spec.calendar"); err != nil {
 		return errors.New(problems(err))
 	}
 	return nil

@@ -198,7 +198,7 @@ func inConfig(ns, tenantName string, names ...string) error {
 		return err
 	}
 	var got []string
-	for _, doc := range strings.Split(cfg, "\n---\n")[1:] {
+	for _, doc := range strings.Split(cfg, "\n---\n")[2:] {
 		var p v1alpha1.SLAPolicy
 		if err := yaml.UnmarshalStrict([]byte(doc), &p); err != nil {
 			return err
@@ -217,7 +217,7 @@ func policyDoc(ns, tenantName, name string) (*v1alpha1.SLAPolicy, error) {
 	if err != nil {
 		return nil, err
 	}
-	for _, doc := range strings.Split(cfg, "\n---\n")[1:] {
+	for _, doc := range strings.Split(cfg, "\n---\n")[2:] {
 		var p v1alpha1.SLAPolicy
 		if err := yaml.UnmarshalStrict([]byte(doc), &p); err != nil {
 			return nil, err

@@ -73,6 +73,25 @@ type temporalSection struct {
 	Namespace string `json:"namespace,omitempty"`
 }
 
+// tenantDocument is the HelpdeskTenant as the configuration file carries
+// it: what the binary reads of a tenant (its name, display name, locale,
+// time zone and default calendar, and the per-tenant settings later
+// modules add), without what only the operator reads (image, components,
+// database, temporal).
+type tenantDocument struct {
+	APIVersion string         `json:"apiVersion"`
+	Kind       string         `json:"kind"`
+	Metadata   policyMetadata `json:"metadata"`
+	Spec       tenantSpec     `json:"spec"`
+}
+
+type tenantSpec struct {
+	DisplayName string                     `json:"displayName,omitempty"`
+	Locale      string                     `json:"locale,omitempty"`
+	TimeZone    string                     `json:"timeZone,omitempty"`
+	Calendar    *v1alpha1.BusinessCalendar `json:"calendar,omitempty"`
+}
+
 // policyDocument is an SLAPolicy as the configuration file carries it:
 // no status and no server-set metadata, so the file (and its hash) changes
 // only when a policy does.
@@ -89,8 +108,9 @@ type policyMetadata struct {
 }
 
 // render writes the tenant's configuration: one KubedeskConfig document,
-// then the accepted policies in precedence order (lower first, then by
-// name), the order in which the binary matches them.
+// the tenant's HelpdeskTenant document, then the accepted policies in
+// precedence order (lower first, then by name), the order in which the
+// binary matches them.
 func render(t *v1alpha1.HelpdeskTenant, policies []policy) (rendered, error) {
 	policies = slices.Clone(policies)
 	slices.SortFunc(policies, func(a, b policy) int {
@@ -117,6 +137,22 @@ func render(t *v1alpha1.HelpdeskTenant, policies []policy) (rendered, error) {
 	if err != nil {
 		return rendered{}, fmt.Errorf("render the KubedeskConfig document: %w", err)
 	}
+	buf.Write(doc)
+	doc, err = yaml.Marshal(tenantDocument{
+		APIVersion: v1alpha1.GroupVersion.String(),
+		Kind:       "HelpdeskTenant",
+		Metadata:   policyMetadata{Name: t.Name, Namespace: t.Namespace},
+		Spec: tenantSpec{
+			DisplayName: t.Spec.DisplayName,
+			Locale:      t.Spec.Locale,
+			TimeZone:    t.Spec.TimeZone,
+			Calendar:    t.Spec.Calendar,
+		},
+	})
+	if err != nil {
+		return rendered{}, fmt.Errorf("render the HelpdeskTenant document: %w", err)
+	}
+	buf.WriteString("---\n")
 	buf.Write(doc)
 
 	out := rendered{policies: make([]v1alpha1.AppliedPolicy, 0, len(policies))}

@@ -25,6 +25,7 @@ func TestRenderReadsAsTheBinaryReads(t *testing.T) {
 	ht := &v1alpha1.HelpdeskTenant{
 		ObjectMeta: metav1.ObjectMeta{Name: "acme", Namespace: "support"},
 		Spec: v1alpha1.HelpdeskTenantSpec{
+			DisplayName: "极客科技客服中心", Locale: "zh-CN", TimeZone: "Asia/Shanghai",
 			Temporal: v1alpha1.TemporalSpec{Address: "temporal:7233", Namespace: "acme"},
 			Calendar: &v1alpha1.BusinessCalendar{TimeZone: "Asia/Shanghai", WorkingHours: []v1alpha1.WorkingHours{
 				{Days: []v1alpha1.Weekday{"Mon", "Tue"}, Start: "09:00", End: "18:00"}}},
@@ -62,7 +63,7 @@ func TestRenderReadsAsTheBinaryReads(t *testing.T) {
 	}
 	checkGolden(t, goldenConfig, cfg.data[ConfigFile])
 	var names []string
-	for _, doc := range docs[1:] {
+	for _, doc := range docs[2:] {
 		var p v1alpha1.SLAPolicy
 		if err := yaml.UnmarshalStrict([]byte(doc), &p); err != nil {
 			t.Fatalf("policy document does not decode strictly: %v\n%s", err, doc)

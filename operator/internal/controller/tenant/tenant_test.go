@@ -94,7 +94,7 @@ func TestSampleTenant(t *testing.T) {
 		}
 		// Precedence order: vip (10), chat (50), standard (100).
 		var names []string
-		for _, doc := range docs[1:] {
+		for _, doc := range docs[2:] {
 			var p struct {
 				Metadata map[string]string `json:"metadata"`
 				Status   any               `json:"status"`
