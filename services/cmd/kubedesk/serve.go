@@ -117,7 +117,6 @@ func start(ctx context.Context, cfg *Config, log *slog.Logger, table module.Tabl
 	}
 
 	host := module.NewHost(log, gs, localGRPC, plan, table, stack)
-	host.Metrics, host.Streams = otelp.MetricsHandler(), streams
 	var (
 		ready  []gateway.Check
 		routes []gateway.Route

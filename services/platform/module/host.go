@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"net/http"
 
 	"go.opentelemetry.io/contrib/instrumentation/google.golang.org/grpc/otelgrpc"
 	"google.golang.org/grpc"
@@ -21,11 +20,6 @@ type Host struct {
 	// GRPC is the process's one gRPC server, which every module that
 	// serves gRPC registers on; nil when none does.
 	GRPC *grpcserver.Server
-	// Metrics serves /metrics.
-	Metrics http.Handler
-	// Streams ends when shutdown begins, before anything else stops, so
-	// long-lived streams do not hold the process up.
-	Streams context.Context
 	// Plan is what the process runs.
 	Plan Plan
 	// Table is the whole module table (a gateway serves the REST routes
