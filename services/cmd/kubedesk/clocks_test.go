@@ -192,14 +192,19 @@ func TestSLAClocksOnEmbeddedTemporal(t *testing.T) {
 		if red.FirstResponse.Colour != "SLA_COLOUR_RED" || red.SLAColour != "SLA_COLOUR_RED" {
 			t.Errorf("breached ticket colours: clock %s, ticket %s; want red", red.FirstResponse.Colour, red.SLAColour)
 		}
-		notes := srv.mustCall(t, http.StatusOK, "GET", "/v1/tickets/"+id+"/comments", nil, acme...)
+		// The note follows the breach's state write (its own activity):
+		// wait for it rather than read once.
+		var notes response
 		found := false
-		for _, c := range notes.json["comments"].([]any) {
-			c := c.(map[string]any)
-			found = found || c["author"] == "SLA" && c["visibility"] == "VISIBILITY_INTERNAL"
+		for deadline := time.Now().Add(5 * time.Second); !found && time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+			notes = srv.mustCall(t, http.StatusOK, "GET", "/v1/tickets/"+id+"/comments", nil, acme...)
+			for _, c := range notes.json["comments"].([]any) {
+				c := c.(map[string]any)
+				found = found || c["author"] == "SLA" && c["visibility"] == "VISIBILITY_INTERNAL"
+			}
 		}
 		if !found {
-			t.Errorf("no internal SLA note among the comments: %s", notes.body)
+			t.Errorf("no internal SLA note among the comments within 5s of the breach: %s", notes.body)
 		}
 		list := srv.mustCall(t, http.StatusOK, "GET", "/v1/tickets?filter="+url.QueryEscape("sla = breached"), nil, acme...)
 		if !containsTicket(list, id) {
