@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/types/known/durationpb"
@@ -22,7 +23,15 @@ import (
 // Tickets carries out the SLA workflow's side effects through the ticket
 // service's gRPC API, so the worker never touches the ticket tables.
 type Tickets struct {
+	// Client is the public ticket API: reads, updates and notes.
 	Client ticketv1.TicketServiceClient
+	// SLA is the internal API that records the clocks.
+	SLA ticketv1.TicketSLAServiceClient
+}
+
+// NewTickets returns Tickets that call the ticket service over conn.
+func NewTickets(conn grpc.ClientConnInterface) Tickets {
+	return Tickets{Client: ticketv1.NewTicketServiceClient(conn), SLA: ticketv1.NewTicketSLAServiceClient(conn)}
 }
 
 var _ slawf.TicketUpdater = Tickets{}
@@ -51,7 +60,7 @@ func (t Tickets) setSLA(ctx context.Context, st slawf.SLAState, esc *ticketv1.SL
 	if err != nil {
 		return err
 	}
-	_, err = t.Client.SetTicketSLA(tenant.Outgoing(ctx, st.Tenant), &ticketv1.SetTicketSLARequest{TicketId: st.TicketID, Sla: msg, Escalation: esc})
+	_, err = t.SLA.SetTicketSLA(tenant.Outgoing(ctx, st.Tenant), &ticketv1.SetTicketSLARequest{TicketId: st.TicketID, Sla: msg, Escalation: esc})
 	return err
 }
 
