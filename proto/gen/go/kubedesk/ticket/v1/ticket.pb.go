@@ -622,7 +622,8 @@ func (x *Requester) GetIdentity() string {
 	return ""
 }
 
-// Ticket is one customer problem, whatever channel it came from.
+// Ticket is one customer problem, whatever channel it came from. Its
+// resource name is tickets/{id}.
 type Ticket struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Server-assigned identifier (time-ordered UUID).
@@ -940,7 +941,7 @@ func (x *SLAClockStatus) GetBreachTime() *timestamppb.Timestamp {
 // TicketSLA is a ticket's SLA: its clocks and a summary for queues.
 type TicketSLA struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// The SLA policy that covers the ticket.
+	// The SLA policy that covers the ticket (its SLAPolicy.name).
 	Policy string `protobuf:"bytes,1,opt,name=policy,proto3" json:"policy,omitempty"`
 	// The clocks that run or ran, at most one per SLAClock.
 	Clocks []*SLAClockStatus `protobuf:"bytes,2,rep,name=clocks,proto3" json:"clocks,omitempty"`
@@ -1030,7 +1031,8 @@ func (x *TicketSLA) GetUpdateTime() *timestamppb.Timestamp {
 	return nil
 }
 
-// Comment is a public reply or an internal note on a ticket.
+// Comment is a public reply or an internal note on a ticket. Its resource
+// name is tickets/{ticket_id}/comments/{id}.
 type Comment struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Server-assigned identifier.
@@ -1442,8 +1444,9 @@ func (x *CreateTicketResponse) GetTicket() *Ticket {
 }
 
 type GetTicketRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Id            string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The ticket's id.
+	Id            string `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1760,9 +1763,10 @@ func (x *UpdateTicketResponse) GetTicket() *Ticket {
 }
 
 type AddCommentRequest struct {
-	state    protoimpl.MessageState `protogen:"open.v1"`
-	TicketId string                 `protobuf:"bytes,1,opt,name=ticket_id,json=ticketId,proto3" json:"ticket_id,omitempty"`
-	Comment  *Comment               `protobuf:"bytes,2,opt,name=comment,proto3" json:"comment,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The id of the ticket to comment on: the parent.
+	TicketId string   `protobuf:"bytes,1,opt,name=ticket_id,json=ticketId,proto3" json:"ticket_id,omitempty"`
+	Comment  *Comment `protobuf:"bytes,2,opt,name=comment,proto3" json:"comment,omitempty"`
 	// Idempotency key, as in CreateTicketRequest.
 	RequestId     string `protobuf:"bytes,3,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
@@ -1865,8 +1869,9 @@ func (x *AddCommentResponse) GetComment() *Comment {
 }
 
 type ListCommentsRequest struct {
-	state    protoimpl.MessageState `protogen:"open.v1"`
-	TicketId string                 `protobuf:"bytes,1,opt,name=ticket_id,json=ticketId,proto3" json:"ticket_id,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The id of the ticket whose comments to list: the parent.
+	TicketId string `protobuf:"bytes,1,opt,name=ticket_id,json=ticketId,proto3" json:"ticket_id,omitempty"`
 	// At most 100; 0 means 50. Larger values are capped at 100.
 	PageSize      int32  `protobuf:"varint,2,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
 	PageToken     string `protobuf:"bytes,3,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
@@ -2141,12 +2146,12 @@ var File_kubedesk_ticket_v1_ticket_proto protoreflect.FileDescriptor
 
 const file_kubedesk_ticket_v1_ticket_proto_rawDesc = "" +
 	"\n" +
-	"\x1fkubedesk/ticket/v1/ticket.proto\x12\x12kubedesk.ticket.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1egoogle/protobuf/duration.proto\x1a google/protobuf/field_mask.proto\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x8f\x01\n" +
+	"\x1fkubedesk/ticket/v1/ticket.proto\x12\x12kubedesk.ticket.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x19google/api/resource.proto\x1a\x1egoogle/protobuf/duration.proto\x1a google/protobuf/field_mask.proto\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x8f\x01\n" +
 	"\tRequester\x12\x1c\n" +
 	"\x04name\x18\x01 \x01(\tB\b\xbaH\x05r\x03\x18\xc8\x01R\x04name\x12#\n" +
 	"\x05email\x18\x02 \x01(\tB\r\xbaH\n" +
 	"\xd8\x01\x01r\x05\x18\xfe\x01`\x01R\x05email\x12?\n" +
-	"\bidentity\x18\x03 \x01(\tB#\xbaH \xd8\x01\x01r\x1b\x18\x80\x022\x16^[a-z][a-z0-9_-]*:\\S+$R\bidentity\"\x83\t\n" +
+	"\bidentity\x18\x03 \x01(\tB#\xbaH \xd8\x01\x01r\x1b\x18\x80\x022\x16^[a-z][a-z0-9_-]*:\\S+$R\bidentity\"\xbd\t\n" +
 	"\x06Ticket\x12\x14\n" +
 	"\x02id\x18\x01 \x01(\tB\x04\xe2A\x01\x03R\x02id\x12\x1c\n" +
 	"\x06tenant\x18\x02 \x01(\tB\x04\xe2A\x01\x03R\x06tenant\x12\"\n" +
@@ -2175,7 +2180,8 @@ const file_kubedesk_ticket_v1_ticket_proto_rawDesc = "" +
 	"\x03sla\x18\x14 \x01(\v2\x1d.kubedesk.ticket.v1.TicketSLAB\x04\xe2A\x01\x03R\x03sla\x1a?\n" +
 	"\x11CustomFieldsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01:B\xbaH?\x1a=\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01:|\xeaA7\n" +
+	"\x12kubedesk.io/Ticket\x12\x10tickets/{ticket}*\atickets2\x06ticket\xbaH?\x1a=\n" +
 	"\x12ticket.tags.unique\x12\x13tags must be unique\x1a\x12this.tags.unique()\"\xb1\x03\n" +
 	"\x0eSLAClockStatus\x12>\n" +
 	"\x05clock\x18\x01 \x01(\x0e2\x1c.kubedesk.ticket.v1.SLAClockB\n" +
@@ -2187,18 +2193,20 @@ const file_kubedesk_ticket_v1_ticket_proto_rawDesc = "" +
 	"\tremaining\x18\x05 \x01(\v2\x19.google.protobuf.DurationR\tremaining\x121\n" +
 	"\x06target\x18\x06 \x01(\v2\x19.google.protobuf.DurationR\x06target\x12;\n" +
 	"\vbreach_time\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\n" +
-	"breachTime\"\xf5\x02\n" +
-	"\tTicketSLA\x12 \n" +
-	"\x06policy\x18\x01 \x01(\tB\b\xbaH\x05r\x03\x18\xac\x02R\x06policy\x12D\n" +
+	"breachTime\"\x8f\x03\n" +
+	"\tTicketSLA\x12:\n" +
+	"\x06policy\x18\x01 \x01(\tB\"\xfaA\x17\n" +
+	"\x15kubedesk.io/SLAPolicy\xbaH\x05r\x03\x18\xac\x02R\x06policy\x12D\n" +
 	"\x06clocks\x18\x02 \x03(\v2\".kubedesk.ticket.v1.SLAClockStatusB\b\xbaH\x05\x92\x01\x02\x10\x03R\x06clocks\x128\n" +
 	"\x05state\x18\x03 \x01(\x0e2\x1c.kubedesk.ticket.v1.SLAStateB\x04\xe2A\x01\x03R\x05state\x12;\n" +
 	"\x06colour\x18\x04 \x01(\x0e2\x1d.kubedesk.ticket.v1.SLAColourB\x04\xe2A\x01\x03R\x06colour\x12D\n" +
 	"\rnext_due_time\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampB\x04\xe2A\x01\x03R\vnextDueTime\x12C\n" +
 	"\vupdate_time\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampB\x06\xbaH\x03\xc8\x01\x01R\n" +
-	"updateTime\"\xe7\x02\n" +
+	"updateTime\"\xd0\x03\n" +
 	"\aComment\x12\x14\n" +
-	"\x02id\x18\x01 \x01(\tB\x04\xe2A\x01\x03R\x02id\x12!\n" +
-	"\tticket_id\x18\x02 \x01(\tB\x04\xe2A\x01\x03R\bticketId\x12&\n" +
+	"\x02id\x18\x01 \x01(\tB\x04\xe2A\x01\x03R\x02id\x128\n" +
+	"\tticket_id\x18\x02 \x01(\tB\x1b\xe2A\x01\x03\xfaA\x14\n" +
+	"\x12kubedesk.io/TicketR\bticketId\x12&\n" +
 	"\x06author\x18\x03 \x01(\tB\x0e\xe2A\x01\x02\xbaH\ar\x05\x10\x01\x18\xc8\x01R\x06author\x12I\n" +
 	"\vauthor_type\x18\x04 \x01(\x0e2\x1e.kubedesk.ticket.v1.AuthorTypeB\b\xbaH\x05\x82\x01\x02\x10\x01R\n" +
 	"authorType\x12#\n" +
@@ -2207,17 +2215,19 @@ const file_kubedesk_ticket_v1_ticket_proto_rawDesc = "" +
 	"visibility\x18\x06 \x01(\x0e2\x1e.kubedesk.ticket.v1.VisibilityB\b\xbaH\x05\x82\x01\x02\x10\x01R\n" +
 	"visibility\x12A\n" +
 	"\vcreate_time\x18\a \x01(\v2\x1a.google.protobuf.TimestampB\x04\xe2A\x01\x03R\n" +
-	"createTime\"\xbb\x01\n" +
+	"createTime:P\xeaAM\n" +
+	"\x13kubedesk.io/Comment\x12#tickets/{ticket}/comments/{comment}*\bcomments2\acomment\"\xbb\x01\n" +
 	"\vFieldChange\x12\x14\n" +
 	"\x05field\x18\x01 \x01(\tR\x05field\x12\x1b\n" +
 	"\told_value\x18\x02 \x01(\tR\boldValue\x12\x1b\n" +
 	"\tnew_value\x18\x03 \x01(\tR\bnewValue\x12.\n" +
 	"\x06before\x18\x04 \x01(\v2\x16.google.protobuf.ValueR\x06before\x12,\n" +
-	"\x05after\x18\x05 \x01(\v2\x16.google.protobuf.ValueR\x05after\"\xf4\x02\n" +
+	"\x05after\x18\x05 \x01(\v2\x16.google.protobuf.ValueR\x05after\"\x8d\x03\n" +
 	"\x05Event\x12\x16\n" +
 	"\x06cursor\x18\x01 \x01(\tR\x06cursor\x121\n" +
-	"\x04type\x18\x02 \x01(\x0e2\x1d.kubedesk.ticket.v1.EventTypeR\x04type\x12\x1b\n" +
-	"\tticket_id\x18\x03 \x01(\tR\bticketId\x122\n" +
+	"\x04type\x18\x02 \x01(\x0e2\x1d.kubedesk.ticket.v1.EventTypeR\x04type\x124\n" +
+	"\tticket_id\x18\x03 \x01(\tB\x17\xfaA\x14\n" +
+	"\x12kubedesk.io/TicketR\bticketId\x122\n" +
 	"\x06ticket\x18\x04 \x01(\v2\x1a.kubedesk.ticket.v1.TicketR\x06ticket\x125\n" +
 	"\acomment\x18\x05 \x01(\v2\x1b.kubedesk.ticket.v1.CommentR\acomment\x129\n" +
 	"\achanges\x18\x06 \x03(\v2\x1f.kubedesk.ticket.v1.FieldChangeR\achanges\x12;\n" +
@@ -2230,9 +2240,10 @@ const file_kubedesk_ticket_v1_ticket_proto_rawDesc = "" +
 	"\n" +
 	"request_id\x18\x02 \x01(\tB\b\xbaH\x05r\x03\x18\xff\x01R\trequestId\"J\n" +
 	"\x14CreateTicketResponse\x122\n" +
-	"\x06ticket\x18\x01 \x01(\v2\x1a.kubedesk.ticket.v1.TicketR\x06ticket\"-\n" +
-	"\x10GetTicketRequest\x12\x19\n" +
-	"\x02id\x18\x01 \x01(\tB\t\xbaH\x06r\x04\x10\x01\x18@R\x02id\"G\n" +
+	"\x06ticket\x18\x01 \x01(\v2\x1a.kubedesk.ticket.v1.TicketR\x06ticket\"D\n" +
+	"\x10GetTicketRequest\x120\n" +
+	"\x02id\x18\x01 \x01(\tB \xfaA\x14\n" +
+	"\x12kubedesk.io/Ticket\xbaH\x06r\x04\x10\x01\x18@R\x02id\"G\n" +
 	"\x11GetTicketResponse\x122\n" +
 	"\x06ticket\x18\x01 \x01(\v2\x1a.kubedesk.ticket.v1.TicketR\x06ticket\"\xb7\x01\n" +
 	"\x12ListTicketsRequest\x12$\n" +
@@ -2250,17 +2261,17 @@ const file_kubedesk_ticket_v1_ticket_proto_rawDesc = "" +
 	"\vupdate_mask\x18\x02 \x01(\v2\x1a.google.protobuf.FieldMaskR\n" +
 	"updateMask\"J\n" +
 	"\x14UpdateTicketResponse\x122\n" +
-	"\x06ticket\x18\x01 \x01(\v2\x1a.kubedesk.ticket.v1.TicketR\x06ticket\"\xa7\x01\n" +
-	"\x11AddCommentRequest\x12&\n" +
-	"\tticket_id\x18\x01 \x01(\tB\t\xbaH\x06r\x04\x10\x01\x18@R\bticketId\x12A\n" +
+	"\x06ticket\x18\x01 \x01(\v2\x1a.kubedesk.ticket.v1.TicketR\x06ticket\"\xbf\x01\n" +
+	"\x11AddCommentRequest\x12>\n" +
+	"\tticket_id\x18\x01 \x01(\tB!\xfaA\x15\x12\x13kubedesk.io/Comment\xbaH\x06r\x04\x10\x01\x18@R\bticketId\x12A\n" +
 	"\acomment\x18\x02 \x01(\v2\x1b.kubedesk.ticket.v1.CommentB\n" +
 	"\xe2A\x01\x02\xbaH\x03\xc8\x01\x01R\acomment\x12'\n" +
 	"\n" +
 	"request_id\x18\x03 \x01(\tB\b\xbaH\x05r\x03\x18\xff\x01R\trequestId\"K\n" +
 	"\x12AddCommentResponse\x125\n" +
-	"\acomment\x18\x01 \x01(\v2\x1b.kubedesk.ticket.v1.CommentR\acomment\"\x8c\x01\n" +
-	"\x13ListCommentsRequest\x12&\n" +
-	"\tticket_id\x18\x01 \x01(\tB\t\xbaH\x06r\x04\x10\x01\x18@R\bticketId\x12$\n" +
+	"\acomment\x18\x01 \x01(\v2\x1b.kubedesk.ticket.v1.CommentR\acomment\"\xa4\x01\n" +
+	"\x13ListCommentsRequest\x12>\n" +
+	"\tticket_id\x18\x01 \x01(\tB!\xfaA\x15\x12\x13kubedesk.io/Comment\xbaH\x06r\x04\x10\x01\x18@R\bticketId\x12$\n" +
 	"\tpage_size\x18\x02 \x01(\x05B\a\xbaH\x04\x1a\x02(\x00R\bpageSize\x12'\n" +
 	"\n" +
 	"page_token\x18\x03 \x01(\tB\b\xbaH\x05r\x03\x18\x80\bR\tpageToken\"w\n" +

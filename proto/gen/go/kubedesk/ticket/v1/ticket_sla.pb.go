@@ -8,6 +8,7 @@ package ticketv1
 
 import (
 	_ "buf.build/gen/go/bufbuild/protovalidate/protocolbuffers/go/buf/validate"
+	_ "google.golang.org/genproto/googleapis/api/annotations"
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
 	reflect "reflect"
@@ -23,8 +24,9 @@ const (
 )
 
 type SetTicketSLARequest struct {
-	state    protoimpl.MessageState `protogen:"open.v1"`
-	TicketId string                 `protobuf:"bytes,1,opt,name=ticket_id,json=ticketId,proto3" json:"ticket_id,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The ticket's id.
+	TicketId string `protobuf:"bytes,1,opt,name=ticket_id,json=ticketId,proto3" json:"ticket_id,omitempty"`
 	// The new SLA state; its output-only summary fields are recomputed.
 	Sla *TicketSLA `protobuf:"bytes,2,opt,name=sla,proto3" json:"sla,omitempty"`
 	// What the breach this state records does to the ticket, if anything.
@@ -194,9 +196,10 @@ var File_kubedesk_ticket_v1_ticket_sla_proto protoreflect.FileDescriptor
 
 const file_kubedesk_ticket_v1_ticket_sla_proto_rawDesc = "" +
 	"\n" +
-	"#kubedesk/ticket/v1/ticket_sla.proto\x12\x12kubedesk.ticket.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1fkubedesk/ticket/v1/ticket.proto\"\xb9\x01\n" +
-	"\x13SetTicketSLARequest\x12&\n" +
-	"\tticket_id\x18\x01 \x01(\tB\t\xbaH\x06r\x04\x10\x01\x18@R\bticketId\x127\n" +
+	"#kubedesk/ticket/v1/ticket_sla.proto\x12\x12kubedesk.ticket.v1\x1a\x1bbuf/validate/validate.proto\x1a\x19google/api/resource.proto\x1a\x1fkubedesk/ticket/v1/ticket.proto\"\xd0\x01\n" +
+	"\x13SetTicketSLARequest\x12=\n" +
+	"\tticket_id\x18\x01 \x01(\tB \xfaA\x14\n" +
+	"\x12kubedesk.io/Ticket\xbaH\x06r\x04\x10\x01\x18@R\bticketId\x127\n" +
 	"\x03sla\x18\x02 \x01(\v2\x1d.kubedesk.ticket.v1.TicketSLAB\x06\xbaH\x03\xc8\x01\x01R\x03sla\x12A\n" +
 	"\n" +
 	"escalation\x18\x03 \x01(\v2!.kubedesk.ticket.v1.SLAEscalationR\n" +
