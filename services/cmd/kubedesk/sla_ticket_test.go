@@ -17,7 +17,7 @@ import (
 	ticketv1 "github.com/kubedesk/kubedesk/proto/gen/go/kubedesk/ticket/v1"
 	"github.com/kubedesk/kubedesk/services/platform/tenant"
 	"github.com/kubedesk/kubedesk/services/sla"
-	slawf "github.com/kubedesk/kubedesk/workflows/sla"
+	"github.com/kubedesk/kubedesk/workflows/escalation"
 )
 
 // TestTicketSLA drives the internal SetTicketSLA RPC as the SLA worker
@@ -240,13 +240,13 @@ func testTicketSLA(t *testing.T, srv *instance) {
 
 	t.Run("a breach escalates in the same write", func(t *testing.T) {
 		tk := srv.create(t, map[string]any{"subject": "邮件服务器宕机", "impact": 2, "urgency": 2, "group": "support"}, hdr...)
-		st := slawf.SLAState{
+		st := escalation.Report{
 			Tenant: tenantID, TicketID: tk.str("id"), Policy: "sla-board/standard", UpdatedAt: now,
-			Clocks: []slawf.ClockStatus{{Kind: slawf.FirstResponse, State: slawf.StateBreached,
+			Clocks: []escalation.ClockStatus{{Kind: escalation.FirstResponse, State: escalation.StateBreached,
 				Due: now.Add(-time.Minute), BreachedAt: now.Add(-time.Minute), Target: time.Hour, Remaining: -time.Minute}},
 		}
 		tickets := sla.NewTickets(conn)
-		esc := slawf.Escalation{Group: "escalation", RaiseFrom: 3}
+		esc := escalation.Escalation{Group: "escalation", RaiseFrom: 3}
 		for range 2 { // a retried call changes nothing more
 			if err := tickets.Escalate(t.Context(), st, esc); err != nil {
 				t.Fatal(err)

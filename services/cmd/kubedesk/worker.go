@@ -16,8 +16,8 @@ import (
 	"github.com/kubedesk/kubedesk/services/platform/module"
 	"github.com/kubedesk/kubedesk/services/sla"
 	"github.com/kubedesk/kubedesk/services/sla/relay"
+	"github.com/kubedesk/kubedesk/workflows/escalation"
 	"github.com/kubedesk/kubedesk/workflows/policy"
-	slawf "github.com/kubedesk/kubedesk/workflows/sla"
 	"github.com/kubedesk/kubedesk/workflows/temporalserver"
 	"github.com/kubedesk/kubedesk/workflows/worker"
 )
@@ -73,7 +73,7 @@ func startClocks(ctx context.Context, cfg *Config, h *module.Host,
 	}
 	h.OnStop("Temporal client", func(context.Context) error { c.Close(); return nil })
 
-	w := worker.NewSLA(c, &slawf.Activities{Tickets: tickets}, worker.Options{})
+	w := worker.NewSLA(c, &escalation.Activities{Tickets: tickets}, worker.Options{})
 	if err := w.Start(); err != nil {
 		return parts, fmt.Errorf("SLA worker: %w", err)
 	}
