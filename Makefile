@@ -21,7 +21,7 @@ GOLANGCI_LINT := $(BIN)/golangci-lint
 # Packages that run a real Temporal server on real timers: they run
 # without the race detector, which slows the server threefold. The
 # workflow code itself is race-tested by its unit tests.
-REAL_TEMPORAL_PKGS := github.com/kubedesk/kubedesk/workflows/temporalserver github.com/kubedesk/kubedesk/workflows/sla/internal/record
+REAL_TEMPORAL_PKGS := github.com/kubedesk/kubedesk/workflows/temporalserver github.com/kubedesk/kubedesk/workflows/escalation/internal/record
 
 export TESTCONTAINERS_RYUK_DISABLED := true
 # kube-apiserver and etcd for the operator's envtest suites (operator/internal/testenv).

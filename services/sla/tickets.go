@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/types/known/durationpb"
@@ -16,29 +17,37 @@ import (
 	ticketv1 "github.com/kubedesk/kubedesk/proto/gen/go/kubedesk/ticket/v1"
 	"github.com/kubedesk/kubedesk/services/platform/tenant"
 	"github.com/kubedesk/kubedesk/services/ticket"
-	slawf "github.com/kubedesk/kubedesk/workflows/sla"
+	"github.com/kubedesk/kubedesk/workflows/escalation"
 )
 
 // Tickets carries out the SLA workflow's side effects through the ticket
 // service's gRPC API, so the worker never touches the ticket tables.
 type Tickets struct {
+	// Client is the public ticket API: reads, updates and notes.
 	Client ticketv1.TicketServiceClient
+	// SLA is the internal API that records the clocks.
+	SLA ticketv1.TicketSLAServiceClient
 }
 
-var _ slawf.TicketUpdater = Tickets{}
+// NewTickets returns Tickets that call the ticket service over conn.
+func NewTickets(conn grpc.ClientConnInterface) Tickets {
+	return Tickets{Client: ticketv1.NewTicketServiceClient(conn), SLA: ticketv1.NewTicketSLAServiceClient(conn)}
+}
+
+var _ escalation.TicketUpdater = Tickets{}
 
 // NotifyAuthor is the author of the internal notes that notify actions
 // write.
 const NotifyAuthor = "SLA"
 
-// SetSLA implements slawf.TicketUpdater.
-func (t Tickets) SetSLA(ctx context.Context, st slawf.SLAState) error {
+// SetSLA implements escalation.TicketUpdater.
+func (t Tickets) SetSLA(ctx context.Context, st escalation.Report) error {
 	return t.setSLA(ctx, st, nil)
 }
 
-// Escalate implements slawf.TicketUpdater: one SetTicketSLA call
+// Escalate implements escalation.TicketUpdater: one SetTicketSLA call
 // writes the state and applies the escalation in one transaction.
-func (t Tickets) Escalate(ctx context.Context, st slawf.SLAState, e slawf.Escalation) error {
+func (t Tickets) Escalate(ctx context.Context, st escalation.Report, e escalation.Escalation) error {
 	if e.RaiseFrom < 0 || e.RaiseFrom > 5 {
 		return fmt.Errorf("escalation: raise priority from %d: accepted 1 to 5, or 0 for none", e.RaiseFrom)
 	}
@@ -46,16 +55,16 @@ func (t Tickets) Escalate(ctx context.Context, st slawf.SLAState, e slawf.Escala
 }
 
 // setSLA writes st, with esc (nil: none), through SetTicketSLA.
-func (t Tickets) setSLA(ctx context.Context, st slawf.SLAState, esc *ticketv1.SLAEscalation) error {
+func (t Tickets) setSLA(ctx context.Context, st escalation.Report, esc *ticketv1.SLAEscalation) error {
 	msg, err := TicketSLA(st)
 	if err != nil {
 		return err
 	}
-	_, err = t.Client.SetTicketSLA(tenant.Outgoing(ctx, st.Tenant), &ticketv1.SetTicketSLARequest{TicketId: st.TicketID, Sla: msg, Escalation: esc})
+	_, err = t.SLA.SetTicketSLA(tenant.Outgoing(ctx, st.Tenant), &ticketv1.SetTicketSLARequest{TicketId: st.TicketID, Sla: msg, Escalation: esc})
 	return err
 }
 
-// Reassign implements slawf.TicketUpdater: it moves the ticket to
+// Reassign implements escalation.TicketUpdater: it moves the ticket to
 // group.
 func (t Tickets) Reassign(ctx context.Context, tenantID, ticketID, group string) error {
 	_, err := t.Client.UpdateTicket(tenant.Outgoing(ctx, tenantID), &ticketv1.UpdateTicketRequest{
@@ -65,7 +74,7 @@ func (t Tickets) Reassign(ctx context.Context, tenantID, ticketID, group string)
 	return err
 }
 
-// RaisePriority implements slawf.TicketUpdater. Priority follows from
+// RaisePriority implements escalation.TicketUpdater. Priority follows from
 // impact and urgency, so it raises urgency one step, or impact once
 // urgency is highest; a ticket no longer at priority from, or already at
 // the top, is left alone. The update is conditional on the version read,
@@ -104,10 +113,10 @@ func orMedium(v int32) int32 {
 	return v
 }
 
-// Notify implements slawf.TicketUpdater: it writes an internal note on
+// Notify implements escalation.TicketUpdater: it writes an internal note on
 // the ticket naming the breach and whom it concerns. The note's request ID
 // makes a retried call write it once.
-func (t Tickets) Notify(ctx context.Context, n slawf.Notification) error {
+func (t Tickets) Notify(ctx context.Context, n escalation.Notification) error {
 	ctx = tenant.Outgoing(ctx, n.Tenant)
 	_, err := t.Client.AddComment(ctx, &ticketv1.AddCommentRequest{
 		TicketId:  n.TicketID,
@@ -122,13 +131,13 @@ func (t Tickets) Notify(ctx context.Context, n slawf.Notification) error {
 	return err
 }
 
-var clockNames = map[slawf.ClockKind]string{
-	slawf.FirstResponse: "first response",
-	slawf.NextResponse:  "next response",
-	slawf.Resolution:    "resolution",
+var clockNames = map[escalation.ClockKind]string{
+	escalation.FirstResponse: "first response",
+	escalation.NextResponse:  "next response",
+	escalation.Resolution:    "resolution",
 }
 
-func notificationText(n slawf.Notification) string {
+func notificationText(n escalation.Notification) string {
 	who := make([]string, len(n.Recipients))
 	for i, r := range n.Recipients {
 		who[i] = string(r)
@@ -138,22 +147,22 @@ func notificationText(n slawf.Notification) string {
 }
 
 var (
-	clocksToProto = map[slawf.ClockKind]ticketv1.SLAClock{
-		slawf.FirstResponse: ticketv1.SLAClock_SLA_CLOCK_FIRST_RESPONSE,
-		slawf.NextResponse:  ticketv1.SLAClock_SLA_CLOCK_NEXT_RESPONSE,
-		slawf.Resolution:    ticketv1.SLAClock_SLA_CLOCK_RESOLUTION,
+	clocksToProto = map[escalation.ClockKind]ticketv1.SLAClock{
+		escalation.FirstResponse: ticketv1.SLAClock_SLA_CLOCK_FIRST_RESPONSE,
+		escalation.NextResponse:  ticketv1.SLAClock_SLA_CLOCK_NEXT_RESPONSE,
+		escalation.Resolution:    ticketv1.SLAClock_SLA_CLOCK_RESOLUTION,
 	}
-	statesToProto = map[slawf.ClockState]ticketv1.SLAState{
-		slawf.StateOK:       ticketv1.SLAState_SLA_STATE_OK,
-		slawf.StateWarning:  ticketv1.SLAState_SLA_STATE_WARNING,
-		slawf.StateBreached: ticketv1.SLAState_SLA_STATE_BREACHED,
-		slawf.StatePaused:   ticketv1.SLAState_SLA_STATE_PAUSED,
-		slawf.StateMet:      ticketv1.SLAState_SLA_STATE_MET,
+	statesToProto = map[escalation.ClockState]ticketv1.SLAState{
+		escalation.StateOK:       ticketv1.SLAState_SLA_STATE_OK,
+		escalation.StateWarning:  ticketv1.SLAState_SLA_STATE_WARNING,
+		escalation.StateBreached: ticketv1.SLAState_SLA_STATE_BREACHED,
+		escalation.StatePaused:   ticketv1.SLAState_SLA_STATE_PAUSED,
+		escalation.StateMet:      ticketv1.SLAState_SLA_STATE_MET,
 	}
 )
 
-// TicketSLA converts the workflow's state into the ticket API's message.
-func TicketSLA(st slawf.SLAState) (*ticketv1.TicketSLA, error) {
+// TicketSLA converts the workflow's report into the ticket API's message.
+func TicketSLA(st escalation.Report) (*ticketv1.TicketSLA, error) {
 	msg := &ticketv1.TicketSLA{Policy: st.Policy, UpdateTime: timestamppb.New(st.UpdatedAt)}
 	for _, c := range st.Clocks {
 		kind, ok := clocksToProto[c.Kind]

@@ -193,9 +193,47 @@ func (s *Server) SweepIdempotencyKeys(ctx context.Context) (int, error) {
 	}
 }
 
-// Register adds the service to a gRPC server.
+// Register adds the ticket service to a gRPC server: the public
+// TicketService and the internal TicketSLAService, which the gateway does
+// not expose.
 func (s *Server) Register(g grpc.ServiceRegistrar) {
 	ticketv1.RegisterTicketServiceServer(g, s)
+	ticketv1.RegisterTicketSLAServiceServer(g, slaServer{s: s})
+}
+
+// slaServer implements the internal ticketv1.TicketSLAServiceServer on the
+// ticket service's store. It is a type of its own because each generated
+// service has its own Unimplemented base to embed.
+type slaServer struct {
+	ticketv1.UnimplementedTicketSLAServiceServer
+	s *Server
+}
+
+// SetTicketSLA implements ticketv1.TicketSLAServiceServer. The SLA worker
+// calls it; the ticket's version and etag stay as they are.
+func (x slaServer) SetTicketSLA(ctx context.Context, req *ticketv1.SetTicketSLARequest) (*ticketv1.SetTicketSLAResponse, error) {
+	s := x.s
+	if req.GetTicketId() == "" {
+		return nil, status.Error(codes.InvalidArgument, "ticket_id: is required")
+	}
+	sla, err := slaFromProto(req.GetSla())
+	if err != nil {
+		return nil, err
+	}
+	var escalate Mutation
+	if e := req.GetEscalation(); e.GetGroup() != "" || e.GetRaisePriorityFrom() != ticketv1.Priority_PRIORITY_UNSPECIFIED {
+		now := s.now()
+		esc := Escalation{Group: e.GetGroup(), RaisePriorityFrom: Priority(e.GetRaisePriorityFrom())}
+		escalate = func(t *Ticket) ([]Change, error) {
+			changes, err := t.Escalate(esc, s.matrix, now)
+			return changes, ruleError(err)
+		}
+	}
+	t, err := s.store.SetSLA(ctx, tenant.From(ctx), req.GetTicketId(), sla, escalate)
+	if err != nil {
+		return nil, s.storeError(ctx, err, req.GetTicketId())
+	}
+	return &ticketv1.SetTicketSLAResponse{Ticket: ToProto(t)}, nil
 }
 
 // CreateTicket implements ticketv1.TicketServiceServer.
@@ -466,32 +504,6 @@ func (s *Server) AddComment(ctx context.Context, req *ticketv1.AddCommentRequest
 		return nil, s.storeError(ctx, err, req.GetTicketId())
 	}
 	return &ticketv1.AddCommentResponse{Comment: CommentToProto(out)}, nil
-}
-
-// SetTicketSLA implements ticketv1.TicketServiceServer. The SLA worker
-// calls it; the ticket's version and etag stay as they are.
-func (s *Server) SetTicketSLA(ctx context.Context, req *ticketv1.SetTicketSLARequest) (*ticketv1.SetTicketSLAResponse, error) {
-	if req.GetTicketId() == "" {
-		return nil, status.Error(codes.InvalidArgument, "ticket_id: is required")
-	}
-	sla, err := slaFromProto(req.GetSla())
-	if err != nil {
-		return nil, err
-	}
-	var escalate Mutation
-	if e := req.GetEscalation(); e.GetGroup() != "" || e.GetRaisePriorityFrom() != ticketv1.Priority_PRIORITY_UNSPECIFIED {
-		now := s.now()
-		esc := Escalation{Group: e.GetGroup(), RaisePriorityFrom: Priority(e.GetRaisePriorityFrom())}
-		escalate = func(t *Ticket) ([]Change, error) {
-			changes, err := t.Escalate(esc, s.matrix, now)
-			return changes, ruleError(err)
-		}
-	}
-	t, err := s.store.SetSLA(ctx, tenant.From(ctx), req.GetTicketId(), sla, escalate)
-	if err != nil {
-		return nil, s.storeError(ctx, err, req.GetTicketId())
-	}
-	return &ticketv1.SetTicketSLAResponse{Ticket: ToProto(t)}, nil
 }
 
 // ListComments implements ticketv1.TicketServiceServer.

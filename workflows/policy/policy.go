@@ -4,7 +4,7 @@
 //
 // It is plain Go on the API types and the calendar, without Temporal, so
 // the operator validates a policy with the very code `kubedesk serve
-// --config` loads it with, and the SLA workflow (workflows/sla) runs the
+// --config` loads it with, and the SLA workflow (workflows/escalation) runs the
 // Spec it compiles to.
 package policy
 

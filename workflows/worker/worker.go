@@ -9,7 +9,7 @@ import (
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/worker"
 
-	slawf "github.com/kubedesk/kubedesk/workflows/sla"
+	"github.com/kubedesk/kubedesk/workflows/escalation"
 )
 
 // SLATaskQueue is the task queue of SLAEscalationWorkflow and its
@@ -64,14 +64,14 @@ func SetProcessDefaults() {
 
 // NewSLA returns a worker, not yet started, for SLAEscalationWorkflow on
 // SLATaskQueue with acts as its activities.
-func NewSLA(c client.Client, acts *slawf.Activities, opts Options) worker.Worker {
+func NewSLA(c client.Client, acts *escalation.Activities, opts Options) worker.Worker {
 	SetProcessDefaults()
 	w := worker.New(c, SLATaskQueue, worker.Options{
 		MaxConcurrentActivityExecutionSize:     opts.MaxConcurrentActivities,
 		MaxConcurrentWorkflowTaskExecutionSize: opts.MaxConcurrentWorkflowTasks,
 		MaxConcurrentWorkflowTaskPollers:       cmp.Or(opts.WorkflowTaskPollers, WorkflowTaskPollers),
 	})
-	w.RegisterWorkflow(slawf.SLAEscalationWorkflow)
+	w.RegisterWorkflow(escalation.SLAEscalationWorkflow)
 	w.RegisterActivity(acts)
 	return w
 }

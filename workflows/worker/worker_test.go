@@ -12,8 +12,8 @@ import (
 	"go.temporal.io/sdk/client"
 
 	"github.com/kubedesk/kubedesk/workflows/calendar"
+	"github.com/kubedesk/kubedesk/workflows/escalation"
 	"github.com/kubedesk/kubedesk/workflows/policy"
-	slawf "github.com/kubedesk/kubedesk/workflows/sla"
 	"github.com/kubedesk/kubedesk/workflows/temporalserver"
 )
 
@@ -23,18 +23,18 @@ type states struct {
 	written map[string]int
 }
 
-func (s *states) SetSLA(_ context.Context, st slawf.SLAState) error {
+func (s *states) SetSLA(_ context.Context, st escalation.Report) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.written[st.TicketID]++
 	return nil
 }
-func (s *states) Escalate(ctx context.Context, st slawf.SLAState, _ slawf.Escalation) error {
+func (s *states) Escalate(ctx context.Context, st escalation.Report, _ escalation.Escalation) error {
 	return s.SetSLA(ctx, st)
 }
 func (*states) Reassign(context.Context, string, string, string) error   { return nil }
 func (*states) RaisePriority(context.Context, string, string, int) error { return nil }
-func (*states) Notify(context.Context, slawf.Notification) error         { return nil }
+func (*states) Notify(context.Context, escalation.Notification) error    { return nil }
 
 func (s *states) tickets() int {
 	s.mu.Lock()
@@ -63,7 +63,7 @@ func TestNoWorkflowStaysInMemory(t *testing.T) {
 	}
 	defer c.Close()
 	written := &states{written: map[string]int{}}
-	w := NewSLA(c, &slawf.Activities{Tickets: written}, Options{})
+	w := NewSLA(c, &escalation.Activities{Tickets: written}, Options{})
 	if err := w.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -79,14 +79,14 @@ func TestNoWorkflowStaysInMemory(t *testing.T) {
 		},
 	}
 	for i := range n {
-		in := slawf.EscalationInput{Tenant: "acme", TicketID: fmt.Sprint("T-", i), CreatedAt: time.Now(), Status: "open", Priority: 3, Policy: spec}
-		if _, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: slawf.WorkflowID(in.Tenant, in.TicketID), TaskQueue: SLATaskQueue}, slawf.SLAEscalationWorkflow, in); err != nil {
+		in := escalation.Input{Tenant: "acme", TicketID: fmt.Sprint("T-", i), CreatedAt: time.Now(), Status: "open", Priority: 3, Policy: spec}
+		if _, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: escalation.WorkflowID(in.Tenant, in.TicketID), TaskQueue: SLATaskQueue}, escalation.SLAEscalationWorkflow, in); err != nil {
 			t.Fatal(err)
 		}
 	}
 	defer func() {
 		if t.Failed() {
-			d, err := c.DescribeWorkflowExecution(context.Background(), slawf.WorkflowID("acme", "T-0"), "")
+			d, err := c.DescribeWorkflowExecution(context.Background(), escalation.WorkflowID("acme", "T-0"), "")
 			t.Logf("T-0: %v %v", d, err)
 		}
 	}()
@@ -113,5 +113,5 @@ func TestNoWorkflowStaysInMemory(t *testing.T) {
 func workflowGoroutines() int {
 	buf := make([]byte, 8<<20)
 	buf = buf[:runtime.Stack(buf, true)]
-	return strings.Count(string(buf), "slawf.SLAEscalationWorkflow")
+	return strings.Count(string(buf), "escalation.SLAEscalationWorkflow")
 }

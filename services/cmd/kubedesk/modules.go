@@ -37,10 +37,13 @@ func modules(cfg *Config) module.Table {
 	}
 	t := module.Table{
 		{
-			Name:     moduleTicket,
-			Services: []string{ticketv1.TicketService_ServiceDesc.ServiceName},
-			REST:     ticketv1.RegisterTicketServiceHandler,
-			Init:     func(ctx context.Context, h *module.Host) (module.Parts, error) { return initTicket(ctx, cfg, h) },
+			Name: moduleTicket,
+			Services: []string{
+				ticketv1.TicketService_ServiceDesc.ServiceName,
+				ticketv1.TicketSLAService_ServiceDesc.ServiceName, // internal: no REST routes
+			},
+			REST: ticketv1.RegisterTicketServiceHandler,
+			Init: func(ctx context.Context, h *module.Host) (module.Parts, error) { return initTicket(ctx, cfg, h) },
 		},
 		worker,
 	}
@@ -104,7 +107,7 @@ func initWorker(ctx context.Context, cfg *Config, h *module.Host) (module.Parts,
 	if err != nil {
 		return parts, err
 	}
-	clocks, err := startClocks(ctx, cfg, h, policies, ticketv1.NewTicketServiceClient(conn))
+	clocks, err := startClocks(ctx, cfg, h, policies, sla.NewTickets(conn))
 	if err != nil {
 		return parts, err
 	}

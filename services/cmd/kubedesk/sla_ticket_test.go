@@ -17,7 +17,7 @@ import (
 	ticketv1 "github.com/kubedesk/kubedesk/proto/gen/go/kubedesk/ticket/v1"
 	"github.com/kubedesk/kubedesk/services/platform/tenant"
 	"github.com/kubedesk/kubedesk/services/sla"
-	slawf "github.com/kubedesk/kubedesk/workflows/sla"
+	"github.com/kubedesk/kubedesk/workflows/escalation"
 )
 
 // TestTicketSLA drives the internal SetTicketSLA RPC as the SLA worker
@@ -39,7 +39,7 @@ func testTicketSLA(t *testing.T, srv *instance) {
 		t.Fatal(err)
 	}
 	defer conn.Close()
-	client := ticketv1.NewTicketServiceClient(conn)
+	client := ticketv1.NewTicketSLAServiceClient(conn)
 	ctx := tenant.Outgoing(t.Context(), tenantID)
 
 	breached := srv.create(t, map[string]any{"subject": "打印机着火了"}, hdr...)
@@ -168,6 +168,41 @@ func testTicketSLA(t *testing.T, srv *instance) {
 		}
 	})
 
+	t.Run("no REST route", func(t *testing.T) {
+		// TicketSLAService is internal: whatever path a client guesses,
+		// the gateway has no route to it and the OpenAPI description
+		// does not name it.
+		body := map[string]any{"sla": map[string]any{"updateTime": time.Now().Format(time.RFC3339),
+			"clocks": []any{map[string]any{"clock": "SLA_CLOCK_FIRST_RESPONSE", "state": "SLA_STATE_MET"}}}}
+		id := breached.str("id")
+		for _, probe := range []struct {
+			path string
+			want int
+		}{
+			{"/kubedesk.ticket.v1.TicketSLAService/SetTicketSLA", http.StatusNotFound},
+			{"/kubedesk.ticket.v1.TicketService/SetTicketSLA", http.StatusNotFound},
+			{"/v1/tickets/" + id + "/sla", http.StatusNotFound},
+			// These match GET /v1/tickets/{id} (the id may hold a colon)
+			// and no other method: grpc-gateway answers UNIMPLEMENTED,
+			// "Method Not Allowed", as 501.
+			{"/v1/tickets/" + id + ":setTicketSLA", http.StatusNotImplemented},
+			{"/v1/tickets/" + id + ":setSla", http.StatusNotImplemented},
+		} {
+			if r := srv.call(t, "POST", probe.path, body, hdr...); r.code != probe.want {
+				t.Errorf("POST %s = %d %s, want %d", probe.path, r.code, r.body, probe.want)
+			}
+		}
+		if r := srv.mustCall(t, http.StatusOK, "GET", "/v1/tickets/"+id, nil, hdr...); r.json["sla"].(map[string]any)["state"] != "SLA_STATE_BREACHED" {
+			t.Errorf("after the REST probes sla = %v, want it unchanged (SLA_STATE_BREACHED)", r.json["sla"])
+		}
+		doc := srv.mustCall(t, http.StatusOK, "GET", "/openapi.json", nil)
+		for _, name := range []string{"TicketSLAService", "SetTicketSLA", "SLAEscalation"} {
+			if strings.Contains(string(doc.body), name) {
+				t.Errorf("/openapi.json names %s", name)
+			}
+		}
+	})
+
 	t.Run("invalid requests name the field", func(t *testing.T) {
 		for _, tt := range []struct {
 			name   string
@@ -205,13 +240,13 @@ func testTicketSLA(t *testing.T, srv *instance) {
 
 	t.Run("a breach escalates in the same write", func(t *testing.T) {
 		tk := srv.create(t, map[string]any{"subject": "邮件服务器宕机", "impact": 2, "urgency": 2, "group": "support"}, hdr...)
-		st := slawf.SLAState{
+		st := escalation.Report{
 			Tenant: tenantID, TicketID: tk.str("id"), Policy: "sla-board/standard", UpdatedAt: now,
-			Clocks: []slawf.ClockStatus{{Kind: slawf.FirstResponse, State: slawf.StateBreached,
+			Clocks: []escalation.ClockStatus{{Kind: escalation.FirstResponse, State: escalation.StateBreached,
 				Due: now.Add(-time.Minute), BreachedAt: now.Add(-time.Minute), Target: time.Hour, Remaining: -time.Minute}},
 		}
-		tickets := sla.Tickets{Client: client}
-		esc := slawf.Escalation{Group: "escalation", RaiseFrom: 3}
+		tickets := sla.NewTickets(conn)
+		esc := escalation.Escalation{Group: "escalation", RaiseFrom: 3}
 		for range 2 { // a retried call changes nothing more
 			if err := tickets.Escalate(t.Context(), st, esc); err != nil {
 				t.Fatal(err)

@@ -119,7 +119,7 @@ func TestTraceReachesEscalation(t *testing.T) {
 		"StartWorkflow:SLAEscalationWorkflow",
 		"RunWorkflow:SLAEscalationWorkflow",
 		"RunActivity:WriteSLA",
-		"kubedesk.ticket.v1.TicketService/SetTicketSLA",
+		"kubedesk.ticket.v1.TicketSLAService/SetTicketSLA",
 		"RunActivity:Escalate",
 	}
 	deadline := time.Now().Add(10 * time.Second)

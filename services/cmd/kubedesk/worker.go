@@ -11,14 +11,13 @@ import (
 	"go.temporal.io/sdk/interceptor"
 	sdklog "go.temporal.io/sdk/log"
 
-	ticketv1 "github.com/kubedesk/kubedesk/proto/gen/go/kubedesk/ticket/v1"
 	"github.com/kubedesk/kubedesk/services/platform/consumer"
 	"github.com/kubedesk/kubedesk/services/platform/gateway"
 	"github.com/kubedesk/kubedesk/services/platform/module"
 	"github.com/kubedesk/kubedesk/services/sla"
 	"github.com/kubedesk/kubedesk/services/sla/relay"
+	"github.com/kubedesk/kubedesk/workflows/escalation"
 	"github.com/kubedesk/kubedesk/workflows/policy"
-	slawf "github.com/kubedesk/kubedesk/workflows/sla"
 	"github.com/kubedesk/kubedesk/workflows/temporalserver"
 	"github.com/kubedesk/kubedesk/workflows/worker"
 )
@@ -28,7 +27,7 @@ import (
 // tenant that has SLA policies. It returns a readiness check and the
 // relays' loop.
 func startClocks(ctx context.Context, cfg *Config, h *module.Host,
-	policies *sla.InForce, tickets ticketv1.TicketServiceClient,
+	policies *sla.InForce, tickets sla.Tickets,
 ) (module.Parts, error) {
 	var parts module.Parts
 	log := h.Log
@@ -74,7 +73,7 @@ func startClocks(ctx context.Context, cfg *Config, h *module.Host,
 	}
 	h.OnStop("Temporal client", func(context.Context) error { c.Close(); return nil })
 
-	w := worker.NewSLA(c, &slawf.Activities{Tickets: sla.Tickets{Client: tickets}}, worker.Options{})
+	w := worker.NewSLA(c, &escalation.Activities{Tickets: tickets}, worker.Options{})
 	if err := w.Start(); err != nil {
 		return parts, fmt.Errorf("SLA worker: %w", err)
 	}
@@ -89,11 +88,11 @@ func startClocks(ctx context.Context, cfg *Config, h *module.Host,
 		group: &consumer.Group{
 			New: func(tenantID string) *consumer.Consumer {
 				return &consumer.Consumer{
-					Name: relay.ConsumerName, Tenant: tenantID, Stream: tickets, Types: relay.EventTypes, Cursors: cursors, Log: log,
+					Name: relay.ConsumerName, Tenant: tenantID, Stream: tickets.Client, Types: relay.EventTypes, Cursors: cursors, Log: log,
 					Handler: &relay.Relay{
 						Tenant: tenantID, Temporal: c, TaskQueue: worker.SLATaskQueue,
 						Policies: func() *policy.Set { return policies.Current().Set },
-						States:   sla.Tickets{Client: tickets},
+						States:   tickets,
 					},
 				}
 			},
@@ -101,7 +100,7 @@ func startClocks(ctx context.Context, cfg *Config, h *module.Host,
 		},
 		log: log,
 	}
-	running := relay.Running{Temporal: c, Tickets: tickets, TaskQueue: worker.SLATaskQueue}
+	running := relay.Running{Temporal: c, Tickets: tickets.Client, TaskQueue: worker.SLATaskQueue}
 	relays.update = func(ctx context.Context, p *policy.Policy) {
 		n, err := running.Update(ctx, p)
 		if err != nil {

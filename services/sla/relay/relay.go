@@ -28,13 +28,13 @@ import (
 
 	ticketv1 "github.com/kubedesk/kubedesk/proto/gen/go/kubedesk/ticket/v1"
 	"github.com/kubedesk/kubedesk/services/platform/consumer"
+	"github.com/kubedesk/kubedesk/workflows/escalation"
 	"github.com/kubedesk/kubedesk/workflows/policy"
-	slawf "github.com/kubedesk/kubedesk/workflows/sla"
 )
 
-// StateWriter writes a ticket's SLA state (services/slawf.Tickets does).
+// StateWriter writes a ticket's SLA state (services/sla.Tickets does).
 type StateWriter interface {
-	SetSLA(ctx context.Context, st slawf.SLAState) error
+	SetSLA(ctx context.Context, st escalation.Report) error
 }
 
 var tracer = otel.Tracer("github.com/kubedesk/kubedesk/services/sla/relay")
@@ -113,7 +113,7 @@ func (r *Relay) deliver(ctx context.Context, ev *ticketv1.Event) error {
 	if t == nil {
 		return nil
 	}
-	id := slawf.WorkflowID(r.Tenant, ev.GetTicketId())
+	id := escalation.WorkflowID(r.Tenant, ev.GetTicketId())
 	policies := r.Policies()
 	matched := policies.Match(MatchTicket(r.Tenant, t))
 	if ev.GetType() == ticketv1.EventType_EVENT_TYPE_TICKET_CREATED {
@@ -147,7 +147,7 @@ func (r *Relay) deliver(ctx context.Context, ev *ticketv1.Event) error {
 		// first task is still delayed takes the signals in, at their own
 		// instants, when it runs.
 		for _, s := range signals {
-			if err := r.Temporal.SignalWorkflow(ctx, id, "", slawf.SignalTicketEvent, s); err != nil {
+			if err := r.Temporal.SignalWorkflow(ctx, id, "", escalation.SignalTicketEvent, s); err != nil {
 				return ignoreGone(err)
 			}
 		}
@@ -161,7 +161,7 @@ func (r *Relay) deliver(ctx context.Context, ev *ticketv1.Event) error {
 	p := cmp.Or(matched, before)
 	in := startInput(r.Tenant, t, p, t.GetVersion()-1)
 	for _, s := range signals {
-		_, err := r.Temporal.SignalWithStartWorkflow(ctx, id, slawf.SignalTicketEvent, s, startOptions(id, r.TaskQueue), slawf.SLAEscalationWorkflow, in)
+		_, err := r.Temporal.SignalWithStartWorkflow(ctx, id, escalation.SignalTicketEvent, s, startOptions(id, r.TaskQueue), escalation.SLAEscalationWorkflow, in)
 		if err := ignoreStarted(err); err != nil {
 			return err
 		}
@@ -176,13 +176,13 @@ func (r *Relay) deliver(ctx context.Context, ev *ticketv1.Event) error {
 // set a timer, and the server is spared that workflow task. (A signal
 // with start, which every change that moves a clock sends, wakes the
 // workflow early.)
-func (r *Relay) start(ctx context.Context, id string, in slawf.EscalationInput) error {
+func (r *Relay) start(ctx context.Context, id string, in escalation.Input) error {
 	opts := startOptions(id, r.TaskQueue)
 	if r.States != nil {
 		// The state as of the ticket's creation: written again after a
 		// restart, it is older than anything the workflow has written,
 		// and the ticket keeps the newer.
-		st, first, err := slawf.Opening(in)
+		st, first, err := escalation.Opening(in)
 		if err != nil {
 			return err
 		}
@@ -193,7 +193,7 @@ func (r *Relay) start(ctx context.Context, id string, in slawf.EscalationInput) 
 			opts.StartDelay = d
 		}
 	}
-	_, err := r.Temporal.ExecuteWorkflow(ctx, opts, slawf.SLAEscalationWorkflow, in)
+	_, err := r.Temporal.ExecuteWorkflow(ctx, opts, escalation.SLAEscalationWorkflow, in)
 	return ignoreStarted(err)
 }
 
@@ -249,8 +249,8 @@ func MatchTicket(tenantID string, t *ticketv1.Ticket) policy.Ticket {
 
 func enumName(s, prefix string) string { return strings.ToLower(strings.TrimPrefix(s, prefix)) }
 
-func startInput(tenantID string, t *ticketv1.Ticket, p *policy.Policy, version int64) slawf.EscalationInput {
-	return slawf.EscalationInput{
+func startInput(tenantID string, t *ticketv1.Ticket, p *policy.Policy, version int64) escalation.Input {
+	return escalation.Input{
 		Tenant:    tenantID,
 		TicketID:  t.GetId(),
 		CreatedAt: t.GetCreateTime().AsTime(),
@@ -258,7 +258,7 @@ func startInput(tenantID string, t *ticketv1.Ticket, p *policy.Policy, version i
 		Priority:  int(t.GetPriority()),
 		Version:   version,
 		Policy:    p.Spec,
-		Revision:  slawf.LatestRevision,
+		Revision:  escalation.LatestRevision,
 	}
 }
 
@@ -267,11 +267,11 @@ func startInput(tenantID string, t *ticketv1.Ticket, p *policy.Policy, version i
 // replies, status and priority changes, the changes the clocks depend on.
 // (A change of group moves no clock and is not signalled; it may bring
 // the ticket under a policy, which the relay handles by a start.)
-func Signals(ev *ticketv1.Event) []slawf.TicketEvent {
+func Signals(ev *ticketv1.Event) []escalation.TicketEvent {
 	t := ev.GetTicket()
 	at := ev.GetCreateTime().AsTime()
-	var out []slawf.TicketEvent
-	add := func(e slawf.TicketEvent) {
+	var out []escalation.TicketEvent
+	add := func(e escalation.TicketEvent) {
 		e.At, e.Version, e.Part = at, t.GetVersion(), len(out)
 		out = append(out, e)
 	}
@@ -281,18 +281,18 @@ func Signals(ev *ticketv1.Event) []slawf.TicketEvent {
 		switch c.GetAuthorType() {
 		case ticketv1.AuthorType_AUTHOR_TYPE_AGENT:
 			if public {
-				add(slawf.TicketEvent{Kind: slawf.EventAgentReply})
+				add(escalation.TicketEvent{Kind: escalation.EventAgentReply})
 			}
 		case ticketv1.AuthorType_AUTHOR_TYPE_CUSTOMER:
-			add(slawf.TicketEvent{Kind: slawf.EventCustomerReply})
+			add(escalation.TicketEvent{Kind: escalation.EventCustomerReply})
 		}
 	}
 	for _, ch := range ev.GetChanges() {
 		switch ch.GetField() {
 		case "status":
-			add(slawf.TicketEvent{Kind: slawf.EventStatusChange, Status: ch.GetAfter().GetStringValue()})
+			add(escalation.TicketEvent{Kind: escalation.EventStatusChange, Status: ch.GetAfter().GetStringValue()})
 		case "priority":
-			add(slawf.TicketEvent{Kind: slawf.EventPriorityChange, Priority: int(t.GetPriority())})
+			add(escalation.TicketEvent{Kind: escalation.EventPriorityChange, Priority: int(t.GetPriority())})
 		}
 	}
 	return out

@@ -11,8 +11,8 @@ import (
 	"github.com/kubedesk/kubedesk/operator/api/v1alpha1"
 	ticketv1 "github.com/kubedesk/kubedesk/proto/gen/go/kubedesk/ticket/v1"
 	"github.com/kubedesk/kubedesk/services/ticket"
+	"github.com/kubedesk/kubedesk/workflows/escalation"
 	"github.com/kubedesk/kubedesk/workflows/policy"
-	slawf "github.com/kubedesk/kubedesk/workflows/sla"
 )
 
 func TestSignals(t *testing.T) {
@@ -28,33 +28,33 @@ func TestSignals(t *testing.T) {
 	note := &ticketv1.Comment{AuthorType: ticketv1.AuthorType_AUTHOR_TYPE_AGENT, Visibility: ticketv1.Visibility_VISIBILITY_INTERNAL}
 	customer := &ticketv1.Comment{AuthorType: ticketv1.AuthorType_AUTHOR_TYPE_CUSTOMER}
 	system := &ticketv1.Comment{AuthorType: ticketv1.AuthorType_AUTHOR_TYPE_SYSTEM, Visibility: ticketv1.Visibility_VISIBILITY_INTERNAL}
-	sig := func(part int, e slawf.TicketEvent) slawf.TicketEvent {
+	sig := func(part int, e escalation.TicketEvent) escalation.TicketEvent {
 		e.At, e.Version, e.Part = at, 7, part
 		return e
 	}
 	for _, tc := range []struct {
 		name string
 		ev   *ticketv1.Event
-		want []slawf.TicketEvent
+		want []escalation.TicketEvent
 	}{
 		{"created signals nothing", event(ticketv1.EventType_EVENT_TYPE_TICKET_CREATED, nil), nil},
 		{"public agent reply that opens the ticket",
 			event(ticketv1.EventType_EVENT_TYPE_COMMENT_ADDED, agent, change("status", ticket.StatusNew, ticket.StatusOpen)),
-			[]slawf.TicketEvent{sig(0, slawf.TicketEvent{Kind: slawf.EventAgentReply}), sig(1, slawf.TicketEvent{Kind: slawf.EventStatusChange, Status: "open"})}},
+			[]escalation.TicketEvent{sig(0, escalation.TicketEvent{Kind: escalation.EventAgentReply}), sig(1, escalation.TicketEvent{Kind: escalation.EventStatusChange, Status: "open"})}},
 		{"internal note is no reply", event(ticketv1.EventType_EVENT_TYPE_COMMENT_ADDED, note), nil},
 		{"system note is no reply", event(ticketv1.EventType_EVENT_TYPE_COMMENT_ADDED, system), nil},
 		{"customer reply that reopens",
 			event(ticketv1.EventType_EVENT_TYPE_COMMENT_ADDED, customer, change("status", ticket.StatusPending, ticket.StatusOpen)),
-			[]slawf.TicketEvent{sig(0, slawf.TicketEvent{Kind: slawf.EventCustomerReply}), sig(1, slawf.TicketEvent{Kind: slawf.EventStatusChange, Status: "open"})}},
+			[]escalation.TicketEvent{sig(0, escalation.TicketEvent{Kind: escalation.EventCustomerReply}), sig(1, escalation.TicketEvent{Kind: escalation.EventStatusChange, Status: "open"})}},
 		{"update: status, urgency and priority, group (no clock moves), subject",
 			event(ticketv1.EventType_EVENT_TYPE_TICKET_UPDATED, nil,
 				change("subject", "a", "b"), change("status", ticket.StatusOpen, ticket.StatusOnHold), change("urgency", 2, 1),
 				change("group", "support", "escalation"), change("priority", ticket.P2, ticket.P1)),
-			[]slawf.TicketEvent{
-				sig(0, slawf.TicketEvent{Kind: slawf.EventStatusChange, Status: "on_hold"}),
-				sig(1, slawf.TicketEvent{Kind: slawf.EventPriorityChange, Priority: 1}),
+			[]escalation.TicketEvent{
+				sig(0, escalation.TicketEvent{Kind: escalation.EventStatusChange, Status: "on_hold"}),
+				sig(1, escalation.TicketEvent{Kind: escalation.EventPriorityChange, Priority: 1}),
 			}},
-		{"sla change signals nothing", event(ticketv1.EventType_EVENT_TYPE_SLA_CHANGED, nil, change("slawf.first_response", ticket.SLAOK, ticket.SLAWarning)), nil},
+		{"sla change signals nothing", event(ticketv1.EventType_EVENT_TYPE_SLA_CHANGED, nil, change("sla.first_response", ticket.SLAOK, ticket.SLAWarning)), nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			if diff := cmp.Diff(tc.want, Signals(tc.ev)); diff != "" {

@@ -14,8 +14,8 @@ import (
 
 	ticketv1 "github.com/kubedesk/kubedesk/proto/gen/go/kubedesk/ticket/v1"
 	"github.com/kubedesk/kubedesk/services/platform/tenant"
+	"github.com/kubedesk/kubedesk/workflows/escalation"
 	"github.com/kubedesk/kubedesk/workflows/policy"
-	slawf "github.com/kubedesk/kubedesk/workflows/sla"
 )
 
 // ChangedForRunning returns the policies of next that apply their changes
@@ -56,7 +56,7 @@ type Running struct {
 // input, made from the ticket, which the running workflow never uses.
 func (r Running) Update(ctx context.Context, p *policy.Policy) (int, error) {
 	c := r.Temporal
-	prefix := slawf.WorkflowID(p.Tenant, "")
+	prefix := escalation.WorkflowID(p.Tenant, "")
 	query := fmt.Sprintf("WorkflowType = 'SLAEscalationWorkflow' AND ExecutionStatus = 'Running' AND WorkflowId STARTS_WITH '%s'", prefix)
 	var token []byte
 	n := 0
@@ -71,7 +71,7 @@ func (r Running) Update(ctx context.Context, p *policy.Policy) (int, error) {
 			if w.GetExecutionTime().AsTime().After(time.Now()) {
 				err = r.wake(ctx, p, strings.TrimPrefix(e.GetWorkflowId(), prefix))
 			} else {
-				err = c.SignalWorkflow(ctx, e.GetWorkflowId(), e.GetRunId(), slawf.SignalPolicyUpdate, p.Spec)
+				err = c.SignalWorkflow(ctx, e.GetWorkflowId(), e.GetRunId(), escalation.SignalPolicyUpdate, p.Spec)
 			}
 			if err != nil {
 				if ignoreGone(err) != nil {
@@ -97,8 +97,8 @@ func (r Running) wake(ctx context.Context, p *policy.Policy, ticketID string) er
 		return fmt.Errorf("get ticket %s: %w", ticketID, err)
 	}
 	t := resp.GetTicket()
-	id := slawf.WorkflowID(p.Tenant, ticketID)
-	_, err = r.Temporal.SignalWithStartWorkflow(ctx, id, slawf.SignalPolicyUpdate, p.Spec, startOptions(id, r.TaskQueue),
-		slawf.SLAEscalationWorkflow, startInput(p.Tenant, t, p, t.GetVersion()))
+	id := escalation.WorkflowID(p.Tenant, ticketID)
+	_, err = r.Temporal.SignalWithStartWorkflow(ctx, id, escalation.SignalPolicyUpdate, p.Spec, startOptions(id, r.TaskQueue),
+		escalation.SLAEscalationWorkflow, startInput(p.Tenant, t, p, t.GetVersion()))
 	return ignoreStarted(err)
 }

@@ -24,7 +24,8 @@ const (
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
 
-// SLAPolicy is a policy in force.
+// SLAPolicy is a policy in force: an SLAPolicy document (the custom
+// resource of API group kubedesk.io) as the binary applies it.
 type SLAPolicy struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// namespace/name of the SLAPolicy, or its name when it has no namespace.
@@ -218,7 +219,7 @@ var File_kubedesk_sla_v1_sla_proto protoreflect.FileDescriptor
 
 const file_kubedesk_sla_v1_sla_proto_rawDesc = "" +
 	"\n" +
-	"\x19kubedesk/sla/v1/sla.proto\x12\x0fkubedesk.sla.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1cgoogle/protobuf/struct.proto\"\xba\x01\n" +
+	"\x19kubedesk/sla/v1/sla.proto\x12\x0fkubedesk.sla.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x19google/api/resource.proto\x1a\x1cgoogle/protobuf/struct.proto\"\x88\x02\n" +
 	"\tSLAPolicy\x12\x18\n" +
 	"\x04name\x18\x01 \x01(\tB\x04\xe2A\x01\x03R\x04name\x12\x1c\n" +
 	"\x06tenant\x18\x02 \x01(\tB\x04\xe2A\x01\x03R\x06tenant\x12$\n" +
@@ -226,7 +227,8 @@ const file_kubedesk_sla_v1_sla_proto_rawDesc = "" +
 	"precedence\x18\x03 \x01(\x05B\x04\xe2A\x01\x03R\n" +
 	"precedence\x121\n" +
 	"\x04spec\x18\x04 \x01(\v2\x17.google.protobuf.StructB\x04\xe2A\x01\x03R\x04spec\x12\x1c\n" +
-	"\x06source\x18\x05 \x01(\tB\x04\xe2A\x01\x03R\x06source\"g\n" +
+	"\x06source\x18\x05 \x01(\tB\x04\xe2A\x01\x03R\x06source:L\xeaAI\n" +
+	"\x15kubedesk.io/SLAPolicy\x12\x18slaPolicies/{sla_policy}*\vslaPolicies2\tslaPolicy\"g\n" +
 	"\x16ListSLAPoliciesRequest\x12$\n" +
 	"\tpage_size\x18\x01 \x01(\x05B\a\xbaH\x04\x1a\x02(\x00R\bpageSize\x12'\n" +
 	"\n" +

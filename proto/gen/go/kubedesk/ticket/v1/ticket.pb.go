@@ -622,7 +622,8 @@ func (x *Requester) GetIdentity() string {
 	return ""
 }
 
-// Ticket is one customer problem, whatever channel it came from.
+// Ticket is one customer problem, whatever channel it came from. Its
+// resource name is tickets/{id}.
 type Ticket struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Server-assigned identifier (time-ordered UUID).
@@ -940,7 +941,7 @@ func (x *SLAClockStatus) GetBreachTime() *timestamppb.Timestamp {
 // TicketSLA is a ticket's SLA: its clocks and a summary for queues.
 type TicketSLA struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// The SLA policy that covers the ticket.
+	// The SLA policy that covers the ticket (its SLAPolicy.name).
 	Policy string `protobuf:"bytes,1,opt,name=policy,proto3" json:"policy,omitempty"`
 	// The clocks that run or ran, at most one per SLAClock.
 	Clocks []*SLAClockStatus `protobuf:"bytes,2,rep,name=clocks,proto3" json:"clocks,omitempty"`
@@ -1030,7 +1031,8 @@ func (x *TicketSLA) GetUpdateTime() *timestamppb.Timestamp {
 	return nil
 }
 
-// Comment is a public reply or an internal note on a ticket.
+// Comment is a public reply or an internal note on a ticket. Its resource
+// name is tickets/{ticket_id}/comments/{id}.
 type Comment struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Server-assigned identifier.
@@ -1442,8 +1444,9 @@ func (x *CreateTicketResponse) GetTicket() *Ticket {
 }
 
 type GetTicketRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Id            string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The ticket's id.
+	Id            string `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1760,9 +1763,10 @@ func (x *UpdateTicketResponse) GetTicket() *Ticket {
 }
 
 type AddCommentRequest struct {
-	state    protoimpl.MessageState `protogen:"open.v1"`
-	TicketId string                 `protobuf:"bytes,1,opt,name=ticket_id,json=ticketId,proto3" json:"ticket_id,omitempty"`
-	Comment  *Comment               `protobuf:"bytes,2,opt,name=comment,proto3" json:"comment,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The id of the ticket to comment on: the parent.
+	TicketId string   `protobuf:"bytes,1,opt,name=ticket_id,json=ticketId,proto3" json:"ticket_id,omitempty"`
+	Comment  *Comment `protobuf:"bytes,2,opt,name=comment,proto3" json:"comment,omitempty"`
 	// Idempotency key, as in CreateTicketRequest.
 	RequestId     string `protobuf:"bytes,3,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
@@ -1865,8 +1869,9 @@ func (x *AddCommentResponse) GetComment() *Comment {
 }
 
 type ListCommentsRequest struct {
-	state    protoimpl.MessageState `protogen:"open.v1"`
-	TicketId string                 `protobuf:"bytes,1,opt,name=ticket_id,json=ticketId,proto3" json:"ticket_id,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The id of the ticket whose comments to list: the parent.
+	TicketId string `protobuf:"bytes,1,opt,name=ticket_id,json=ticketId,proto3" json:"ticket_id,omitempty"`
 	// At most 100; 0 means 50. Larger values are capped at 100.
 	PageSize      int32  `protobuf:"varint,2,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
 	PageToken     string `protobuf:"bytes,3,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
@@ -2137,184 +2142,16 @@ func (x *Bookmark) GetCursor() string {
 	return ""
 }
 
-type SetTicketSLARequest struct {
-	state    protoimpl.MessageState `protogen:"open.v1"`
-	TicketId string                 `protobuf:"bytes,1,opt,name=ticket_id,json=ticketId,proto3" json:"ticket_id,omitempty"`
-	// The new SLA state; its output-only summary fields are recomputed.
-	Sla *TicketSLA `protobuf:"bytes,2,opt,name=sla,proto3" json:"sla,omitempty"`
-	// What the breach this state records does to the ticket, if anything.
-	// It applies even when the state itself is older than the one stored
-	// (the breach happened either way), and each of its changes only where
-	// still due, so a retried call changes nothing more.
-	Escalation    *SLAEscalation `protobuf:"bytes,3,opt,name=escalation,proto3" json:"escalation,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
-}
-
-func (x *SetTicketSLARequest) Reset() {
-	*x = SetTicketSLARequest{}
-	mi := &file_kubedesk_ticket_v1_ticket_proto_msgTypes[22]
-	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-	ms.StoreMessageInfo(mi)
-}
-
-func (x *SetTicketSLARequest) String() string {
-	return protoimpl.X.MessageStringOf(x)
-}
-
-func (*SetTicketSLARequest) ProtoMessage() {}
-
-func (x *SetTicketSLARequest) ProtoReflect() protoreflect.Message {
-	mi := &file_kubedesk_ticket_v1_ticket_proto_msgTypes[22]
-	if x != nil {
-		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-		if ms.LoadMessageInfo() == nil {
-			ms.StoreMessageInfo(mi)
-		}
-		return ms
-	}
-	return mi.MessageOf(x)
-}
-
-// Deprecated: Use SetTicketSLARequest.ProtoReflect.Descriptor instead.
-func (*SetTicketSLARequest) Descriptor() ([]byte, []int) {
-	return file_kubedesk_ticket_v1_ticket_proto_rawDescGZIP(), []int{22}
-}
-
-func (x *SetTicketSLARequest) GetTicketId() string {
-	if x != nil {
-		return x.TicketId
-	}
-	return ""
-}
-
-func (x *SetTicketSLARequest) GetSla() *TicketSLA {
-	if x != nil {
-		return x.Sla
-	}
-	return nil
-}
-
-func (x *SetTicketSLARequest) GetEscalation() *SLAEscalation {
-	if x != nil {
-		return x.Escalation
-	}
-	return nil
-}
-
-// SLAEscalation is what an SLA policy's breach actions change on the
-// ticket itself.
-type SLAEscalation struct {
-	state protoimpl.MessageState `protogen:"open.v1"`
-	// Move the ticket to this group; empty leaves the group.
-	Group string `protobuf:"bytes,1,opt,name=group,proto3" json:"group,omitempty"`
-	// Raise the priority one step (P3 to P2) if the ticket is still at this
-	// priority: urgency goes up one step, or impact once urgency is highest.
-	// Unspecified, or a ticket at P1 already, leaves it.
-	RaisePriorityFrom Priority `protobuf:"varint,2,opt,name=raise_priority_from,json=raisePriorityFrom,proto3,enum=kubedesk.ticket.v1.Priority" json:"raise_priority_from,omitempty"`
-	unknownFields     protoimpl.UnknownFields
-	sizeCache         protoimpl.SizeCache
-}
-
-func (x *SLAEscalation) Reset() {
-	*x = SLAEscalation{}
-	mi := &file_kubedesk_ticket_v1_ticket_proto_msgTypes[23]
-	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-	ms.StoreMessageInfo(mi)
-}
-
-func (x *SLAEscalation) String() string {
-	return protoimpl.X.MessageStringOf(x)
-}
-
-func (*SLAEscalation) ProtoMessage() {}
-
-func (x *SLAEscalation) ProtoReflect() protoreflect.Message {
-	mi := &file_kubedesk_ticket_v1_ticket_proto_msgTypes[23]
-	if x != nil {
-		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-		if ms.LoadMessageInfo() == nil {
-			ms.StoreMessageInfo(mi)
-		}
-		return ms
-	}
-	return mi.MessageOf(x)
-}
-
-// Deprecated: Use SLAEscalation.ProtoReflect.Descriptor instead.
-func (*SLAEscalation) Descriptor() ([]byte, []int) {
-	return file_kubedesk_ticket_v1_ticket_proto_rawDescGZIP(), []int{23}
-}
-
-func (x *SLAEscalation) GetGroup() string {
-	if x != nil {
-		return x.Group
-	}
-	return ""
-}
-
-func (x *SLAEscalation) GetRaisePriorityFrom() Priority {
-	if x != nil {
-		return x.RaisePriorityFrom
-	}
-	return Priority_PRIORITY_UNSPECIFIED
-}
-
-type SetTicketSLAResponse struct {
-	state protoimpl.MessageState `protogen:"open.v1"`
-	// The ticket with the SLA state now stored.
-	Ticket        *Ticket `protobuf:"bytes,1,opt,name=ticket,proto3" json:"ticket,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
-}
-
-func (x *SetTicketSLAResponse) Reset() {
-	*x = SetTicketSLAResponse{}
-	mi := &file_kubedesk_ticket_v1_ticket_proto_msgTypes[24]
-	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-	ms.StoreMessageInfo(mi)
-}
-
-func (x *SetTicketSLAResponse) String() string {
-	return protoimpl.X.MessageStringOf(x)
-}
-
-func (*SetTicketSLAResponse) ProtoMessage() {}
-
-func (x *SetTicketSLAResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_kubedesk_ticket_v1_ticket_proto_msgTypes[24]
-	if x != nil {
-		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-		if ms.LoadMessageInfo() == nil {
-			ms.StoreMessageInfo(mi)
-		}
-		return ms
-	}
-	return mi.MessageOf(x)
-}
-
-// Deprecated: Use SetTicketSLAResponse.ProtoReflect.Descriptor instead.
-func (*SetTicketSLAResponse) Descriptor() ([]byte, []int) {
-	return file_kubedesk_ticket_v1_ticket_proto_rawDescGZIP(), []int{24}
-}
-
-func (x *SetTicketSLAResponse) GetTicket() *Ticket {
-	if x != nil {
-		return x.Ticket
-	}
-	return nil
-}
-
 var File_kubedesk_ticket_v1_ticket_proto protoreflect.FileDescriptor
 
 const file_kubedesk_ticket_v1_ticket_proto_rawDesc = "" +
 	"\n" +
-	"\x1fkubedesk/ticket/v1/ticket.proto\x12\x12kubedesk.ticket.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1egoogle/protobuf/duration.proto\x1a google/protobuf/field_mask.proto\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x8f\x01\n" +
+	"\x1fkubedesk/ticket/v1/ticket.proto\x12\x12kubedesk.ticket.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x19google/api/resource.proto\x1a\x1egoogle/protobuf/duration.proto\x1a google/protobuf/field_mask.proto\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x8f\x01\n" +
 	"\tRequester\x12\x1c\n" +
 	"\x04name\x18\x01 \x01(\tB\b\xbaH\x05r\x03\x18\xc8\x01R\x04name\x12#\n" +
 	"\x05email\x18\x02 \x01(\tB\r\xbaH\n" +
 	"\xd8\x01\x01r\x05\x18\xfe\x01`\x01R\x05email\x12?\n" +
-	"\bidentity\x18\x03 \x01(\tB#\xbaH \xd8\x01\x01r\x1b\x18\x80\x022\x16^[a-z][a-z0-9_-]*:\\S+$R\bidentity\"\x83\t\n" +
+	"\bidentity\x18\x03 \x01(\tB#\xbaH \xd8\x01\x01r\x1b\x18\x80\x022\x16^[a-z][a-z0-9_-]*:\\S+$R\bidentity\"\xbd\t\n" +
 	"\x06Ticket\x12\x14\n" +
 	"\x02id\x18\x01 \x01(\tB\x04\xe2A\x01\x03R\x02id\x12\x1c\n" +
 	"\x06tenant\x18\x02 \x01(\tB\x04\xe2A\x01\x03R\x06tenant\x12\"\n" +
@@ -2343,7 +2180,8 @@ const file_kubedesk_ticket_v1_ticket_proto_rawDesc = "" +
 	"\x03sla\x18\x14 \x01(\v2\x1d.kubedesk.ticket.v1.TicketSLAB\x04\xe2A\x01\x03R\x03sla\x1a?\n" +
 	"\x11CustomFieldsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01:B\xbaH?\x1a=\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01:|\xeaA7\n" +
+	"\x12kubedesk.io/Ticket\x12\x10tickets/{ticket}*\atickets2\x06ticket\xbaH?\x1a=\n" +
 	"\x12ticket.tags.unique\x12\x13tags must be unique\x1a\x12this.tags.unique()\"\xb1\x03\n" +
 	"\x0eSLAClockStatus\x12>\n" +
 	"\x05clock\x18\x01 \x01(\x0e2\x1c.kubedesk.ticket.v1.SLAClockB\n" +
@@ -2355,18 +2193,20 @@ const file_kubedesk_ticket_v1_ticket_proto_rawDesc = "" +
 	"\tremaining\x18\x05 \x01(\v2\x19.google.protobuf.DurationR\tremaining\x121\n" +
 	"\x06target\x18\x06 \x01(\v2\x19.google.protobuf.DurationR\x06target\x12;\n" +
 	"\vbreach_time\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\n" +
-	"breachTime\"\xf5\x02\n" +
-	"\tTicketSLA\x12 \n" +
-	"\x06policy\x18\x01 \x01(\tB\b\xbaH\x05r\x03\x18\xac\x02R\x06policy\x12D\n" +
+	"breachTime\"\x8f\x03\n" +
+	"\tTicketSLA\x12:\n" +
+	"\x06policy\x18\x01 \x01(\tB\"\xfaA\x17\n" +
+	"\x15kubedesk.io/SLAPolicy\xbaH\x05r\x03\x18\xac\x02R\x06policy\x12D\n" +
 	"\x06clocks\x18\x02 \x03(\v2\".kubedesk.ticket.v1.SLAClockStatusB\b\xbaH\x05\x92\x01\x02\x10\x03R\x06clocks\x128\n" +
 	"\x05state\x18\x03 \x01(\x0e2\x1c.kubedesk.ticket.v1.SLAStateB\x04\xe2A\x01\x03R\x05state\x12;\n" +
 	"\x06colour\x18\x04 \x01(\x0e2\x1d.kubedesk.ticket.v1.SLAColourB\x04\xe2A\x01\x03R\x06colour\x12D\n" +
 	"\rnext_due_time\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampB\x04\xe2A\x01\x03R\vnextDueTime\x12C\n" +
 	"\vupdate_time\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampB\x06\xbaH\x03\xc8\x01\x01R\n" +
-	"updateTime\"\xe7\x02\n" +
+	"updateTime\"\xd0\x03\n" +
 	"\aComment\x12\x14\n" +
-	"\x02id\x18\x01 \x01(\tB\x04\xe2A\x01\x03R\x02id\x12!\n" +
-	"\tticket_id\x18\x02 \x01(\tB\x04\xe2A\x01\x03R\bticketId\x12&\n" +
+	"\x02id\x18\x01 \x01(\tB\x04\xe2A\x01\x03R\x02id\x128\n" +
+	"\tticket_id\x18\x02 \x01(\tB\x1b\xe2A\x01\x03\xfaA\x14\n" +
+	"\x12kubedesk.io/TicketR\bticketId\x12&\n" +
 	"\x06author\x18\x03 \x01(\tB\x0e\xe2A\x01\x02\xbaH\ar\x05\x10\x01\x18\xc8\x01R\x06author\x12I\n" +
 	"\vauthor_type\x18\x04 \x01(\x0e2\x1e.kubedesk.ticket.v1.AuthorTypeB\b\xbaH\x05\x82\x01\x02\x10\x01R\n" +
 	"authorType\x12#\n" +
@@ -2375,17 +2215,19 @@ const file_kubedesk_ticket_v1_ticket_proto_rawDesc = "" +
 	"visibility\x18\x06 \x01(\x0e2\x1e.kubedesk.ticket.v1.VisibilityB\b\xbaH\x05\x82\x01\x02\x10\x01R\n" +
 	"visibility\x12A\n" +
 	"\vcreate_time\x18\a \x01(\v2\x1a.google.protobuf.TimestampB\x04\xe2A\x01\x03R\n" +
-	"createTime\"\xbb\x01\n" +
+	"createTime:P\xeaAM\n" +
+	"\x13kubedesk.io/Comment\x12#tickets/{ticket}/comments/{comment}*\bcomments2\acomment\"\xbb\x01\n" +
 	"\vFieldChange\x12\x14\n" +
 	"\x05field\x18\x01 \x01(\tR\x05field\x12\x1b\n" +
 	"\told_value\x18\x02 \x01(\tR\boldValue\x12\x1b\n" +
 	"\tnew_value\x18\x03 \x01(\tR\bnewValue\x12.\n" +
 	"\x06before\x18\x04 \x01(\v2\x16.google.protobuf.ValueR\x06before\x12,\n" +
-	"\x05after\x18\x05 \x01(\v2\x16.google.protobuf.ValueR\x05after\"\xf4\x02\n" +
+	"\x05after\x18\x05 \x01(\v2\x16.google.protobuf.ValueR\x05after\"\x8d\x03\n" +
 	"\x05Event\x12\x16\n" +
 	"\x06cursor\x18\x01 \x01(\tR\x06cursor\x121\n" +
-	"\x04type\x18\x02 \x01(\x0e2\x1d.kubedesk.ticket.v1.EventTypeR\x04type\x12\x1b\n" +
-	"\tticket_id\x18\x03 \x01(\tR\bticketId\x122\n" +
+	"\x04type\x18\x02 \x01(\x0e2\x1d.kubedesk.ticket.v1.EventTypeR\x04type\x124\n" +
+	"\tticket_id\x18\x03 \x01(\tB\x17\xfaA\x14\n" +
+	"\x12kubedesk.io/TicketR\bticketId\x122\n" +
 	"\x06ticket\x18\x04 \x01(\v2\x1a.kubedesk.ticket.v1.TicketR\x06ticket\x125\n" +
 	"\acomment\x18\x05 \x01(\v2\x1b.kubedesk.ticket.v1.CommentR\acomment\x129\n" +
 	"\achanges\x18\x06 \x03(\v2\x1f.kubedesk.ticket.v1.FieldChangeR\achanges\x12;\n" +
@@ -2398,9 +2240,10 @@ const file_kubedesk_ticket_v1_ticket_proto_rawDesc = "" +
 	"\n" +
 	"request_id\x18\x02 \x01(\tB\b\xbaH\x05r\x03\x18\xff\x01R\trequestId\"J\n" +
 	"\x14CreateTicketResponse\x122\n" +
-	"\x06ticket\x18\x01 \x01(\v2\x1a.kubedesk.ticket.v1.TicketR\x06ticket\"-\n" +
-	"\x10GetTicketRequest\x12\x19\n" +
-	"\x02id\x18\x01 \x01(\tB\t\xbaH\x06r\x04\x10\x01\x18@R\x02id\"G\n" +
+	"\x06ticket\x18\x01 \x01(\v2\x1a.kubedesk.ticket.v1.TicketR\x06ticket\"D\n" +
+	"\x10GetTicketRequest\x120\n" +
+	"\x02id\x18\x01 \x01(\tB \xfaA\x14\n" +
+	"\x12kubedesk.io/Ticket\xbaH\x06r\x04\x10\x01\x18@R\x02id\"G\n" +
 	"\x11GetTicketResponse\x122\n" +
 	"\x06ticket\x18\x01 \x01(\v2\x1a.kubedesk.ticket.v1.TicketR\x06ticket\"\xb7\x01\n" +
 	"\x12ListTicketsRequest\x12$\n" +
@@ -2418,17 +2261,17 @@ const file_kubedesk_ticket_v1_ticket_proto_rawDesc = "" +
 	"\vupdate_mask\x18\x02 \x01(\v2\x1a.google.protobuf.FieldMaskR\n" +
 	"updateMask\"J\n" +
 	"\x14UpdateTicketResponse\x122\n" +
-	"\x06ticket\x18\x01 \x01(\v2\x1a.kubedesk.ticket.v1.TicketR\x06ticket\"\xa7\x01\n" +
-	"\x11AddCommentRequest\x12&\n" +
-	"\tticket_id\x18\x01 \x01(\tB\t\xbaH\x06r\x04\x10\x01\x18@R\bticketId\x12A\n" +
+	"\x06ticket\x18\x01 \x01(\v2\x1a.kubedesk.ticket.v1.TicketR\x06ticket\"\xbf\x01\n" +
+	"\x11AddCommentRequest\x12>\n" +
+	"\tticket_id\x18\x01 \x01(\tB!\xfaA\x15\x12\x13kubedesk.io/Comment\xbaH\x06r\x04\x10\x01\x18@R\bticketId\x12A\n" +
 	"\acomment\x18\x02 \x01(\v2\x1b.kubedesk.ticket.v1.CommentB\n" +
 	"\xe2A\x01\x02\xbaH\x03\xc8\x01\x01R\acomment\x12'\n" +
 	"\n" +
 	"request_id\x18\x03 \x01(\tB\b\xbaH\x05r\x03\x18\xff\x01R\trequestId\"K\n" +
 	"\x12AddCommentResponse\x125\n" +
-	"\acomment\x18\x01 \x01(\v2\x1b.kubedesk.ticket.v1.CommentR\acomment\"\x8c\x01\n" +
-	"\x13ListCommentsRequest\x12&\n" +
-	"\tticket_id\x18\x01 \x01(\tB\t\xbaH\x06r\x04\x10\x01\x18@R\bticketId\x12$\n" +
+	"\acomment\x18\x01 \x01(\v2\x1b.kubedesk.ticket.v1.CommentR\acomment\"\xa4\x01\n" +
+	"\x13ListCommentsRequest\x12>\n" +
+	"\tticket_id\x18\x01 \x01(\tB!\xfaA\x15\x12\x13kubedesk.io/Comment\xbaH\x06r\x04\x10\x01\x18@R\bticketId\x12$\n" +
 	"\tpage_size\x18\x02 \x01(\x05B\a\xbaH\x04\x1a\x02(\x00R\bpageSize\x12'\n" +
 	"\n" +
 	"page_token\x18\x03 \x01(\tB\b\xbaH\x05r\x03\x18\x80\bR\tpageToken\"w\n" +
@@ -2442,18 +2285,7 @@ const file_kubedesk_ticket_v1_ticket_proto_rawDesc = "" +
 	"\x05event\x18\x01 \x01(\v2\x19.kubedesk.ticket.v1.EventR\x05event\x128\n" +
 	"\bbookmark\x18\x02 \x01(\v2\x1c.kubedesk.ticket.v1.BookmarkR\bbookmark\"\"\n" +
 	"\bBookmark\x12\x16\n" +
-	"\x06cursor\x18\x01 \x01(\tR\x06cursor\"\xb9\x01\n" +
-	"\x13SetTicketSLARequest\x12&\n" +
-	"\tticket_id\x18\x01 \x01(\tB\t\xbaH\x06r\x04\x10\x01\x18@R\bticketId\x127\n" +
-	"\x03sla\x18\x02 \x01(\v2\x1d.kubedesk.ticket.v1.TicketSLAB\x06\xbaH\x03\xc8\x01\x01R\x03sla\x12A\n" +
-	"\n" +
-	"escalation\x18\x03 \x01(\v2!.kubedesk.ticket.v1.SLAEscalationR\n" +
-	"escalation\"\x87\x01\n" +
-	"\rSLAEscalation\x12\x1e\n" +
-	"\x05group\x18\x01 \x01(\tB\b\xbaH\x05r\x03\x18\xc8\x01R\x05group\x12V\n" +
-	"\x13raise_priority_from\x18\x02 \x01(\x0e2\x1c.kubedesk.ticket.v1.PriorityB\b\xbaH\x05\x82\x01\x02\x10\x01R\x11raisePriorityFrom\"J\n" +
-	"\x14SetTicketSLAResponse\x122\n" +
-	"\x06ticket\x18\x01 \x01(\v2\x1a.kubedesk.ticket.v1.TicketR\x06ticket*\x8f\x01\n" +
+	"\x06cursor\x18\x01 \x01(\tR\x06cursor*\x8f\x01\n" +
 	"\x06Status\x12\x16\n" +
 	"\x12STATUS_UNSPECIFIED\x10\x00\x12\x0e\n" +
 	"\n" +
@@ -2512,7 +2344,7 @@ const file_kubedesk_ticket_v1_ticket_proto_rawDesc = "" +
 	"\x19EVENT_TYPE_TICKET_CREATED\x10\x01\x12\x1d\n" +
 	"\x19EVENT_TYPE_TICKET_UPDATED\x10\x02\x12\x1c\n" +
 	"\x18EVENT_TYPE_COMMENT_ADDED\x10\x03\x12\x1a\n" +
-	"\x16EVENT_TYPE_SLA_CHANGED\x10\x042\xa5\b\n" +
+	"\x16EVENT_TYPE_SLA_CHANGED\x10\x042\xc2\a\n" +
 	"\rTicketService\x12\x86\x01\n" +
 	"\fCreateTicket\x12'.kubedesk.ticket.v1.CreateTicketRequest\x1a(.kubedesk.ticket.v1.CreateTicketResponse\"#\x82\xd3\xe4\x93\x02\x1d:\x06ticketb\x06ticket\"\v/v1/tickets\x12z\n" +
 	"\tGetTicket\x12$.kubedesk.ticket.v1.GetTicketRequest\x1a%.kubedesk.ticket.v1.GetTicketResponse\" \x82\xd3\xe4\x93\x02\x1ab\x06ticket\x12\x10/v1/tickets/{id}\x12s\n" +
@@ -2521,8 +2353,7 @@ const file_kubedesk_ticket_v1_ticket_proto_rawDesc = "" +
 	"\n" +
 	"AddComment\x12%.kubedesk.ticket.v1.AddCommentRequest\x1a&.kubedesk.ticket.v1.AddCommentResponse\":\x82\xd3\xe4\x93\x024:\acommentb\acomment\" /v1/tickets/{ticket_id}/comments\x12\x8b\x01\n" +
 	"\fListComments\x12'.kubedesk.ticket.v1.ListCommentsRequest\x1a(.kubedesk.ticket.v1.ListCommentsResponse\"(\x82\xd3\xe4\x93\x02\"\x12 /v1/tickets/{ticket_id}/comments\x12z\n" +
-	"\vWatchEvents\x12&.kubedesk.ticket.v1.WatchEventsRequest\x1a'.kubedesk.ticket.v1.WatchEventsResponse\"\x18\x82\xd3\xe4\x93\x02\x12\x12\x10/v1/events:watch0\x01\x12a\n" +
-	"\fSetTicketSLA\x12'.kubedesk.ticket.v1.SetTicketSLARequest\x1a(.kubedesk.ticket.v1.SetTicketSLAResponseBGZEgithub.com/kubedesk/kubedesk/proto/gen/go/kubedesk/ticket/v1;ticketv1b\x06proto3"
+	"\vWatchEvents\x12&.kubedesk.ticket.v1.WatchEventsRequest\x1a'.kubedesk.ticket.v1.WatchEventsResponse\"\x18\x82\xd3\xe4\x93\x02\x12\x12\x10/v1/events:watch0\x01BGZEgithub.com/kubedesk/kubedesk/proto/gen/go/kubedesk/ticket/v1;ticketv1b\x06proto3"
 
 var (
 	file_kubedesk_ticket_v1_ticket_proto_rawDescOnce sync.Once
@@ -2537,7 +2368,7 @@ func file_kubedesk_ticket_v1_ticket_proto_rawDescGZIP() []byte {
 }
 
 var file_kubedesk_ticket_v1_ticket_proto_enumTypes = make([]protoimpl.EnumInfo, 9)
-var file_kubedesk_ticket_v1_ticket_proto_msgTypes = make([]protoimpl.MessageInfo, 26)
+var file_kubedesk_ticket_v1_ticket_proto_msgTypes = make([]protoimpl.MessageInfo, 23)
 var file_kubedesk_ticket_v1_ticket_proto_goTypes = []any{
 	(Status)(0),                   // 0: kubedesk.ticket.v1.Status
 	(Priority)(0),                 // 1: kubedesk.ticket.v1.Priority
@@ -2570,53 +2401,50 @@ var file_kubedesk_ticket_v1_ticket_proto_goTypes = []any{
 	(*WatchEventsRequest)(nil),    // 28: kubedesk.ticket.v1.WatchEventsRequest
 	(*WatchEventsResponse)(nil),   // 29: kubedesk.ticket.v1.WatchEventsResponse
 	(*Bookmark)(nil),              // 30: kubedesk.ticket.v1.Bookmark
-	(*SetTicketSLARequest)(nil),   // 31: kubedesk.ticket.v1.SetTicketSLARequest
-	(*SLAEscalation)(nil),         // 32: kubedesk.ticket.v1.SLAEscalation
-	(*SetTicketSLAResponse)(nil),  // 33: kubedesk.ticket.v1.SetTicketSLAResponse
-	nil,                           // 34: kubedesk.ticket.v1.Ticket.CustomFieldsEntry
-	(*timestamppb.Timestamp)(nil), // 35: google.protobuf.Timestamp
-	(*durationpb.Duration)(nil),   // 36: google.protobuf.Duration
-	(*structpb.Value)(nil),        // 37: google.protobuf.Value
-	(*fieldmaskpb.FieldMask)(nil), // 38: google.protobuf.FieldMask
+	nil,                           // 31: kubedesk.ticket.v1.Ticket.CustomFieldsEntry
+	(*timestamppb.Timestamp)(nil), // 32: google.protobuf.Timestamp
+	(*durationpb.Duration)(nil),   // 33: google.protobuf.Duration
+	(*structpb.Value)(nil),        // 34: google.protobuf.Value
+	(*fieldmaskpb.FieldMask)(nil), // 35: google.protobuf.FieldMask
 }
 var file_kubedesk_ticket_v1_ticket_proto_depIdxs = []int32{
 	0,  // 0: kubedesk.ticket.v1.Ticket.status:type_name -> kubedesk.ticket.v1.Status
 	1,  // 1: kubedesk.ticket.v1.Ticket.priority:type_name -> kubedesk.ticket.v1.Priority
 	2,  // 2: kubedesk.ticket.v1.Ticket.channel:type_name -> kubedesk.ticket.v1.Channel
 	9,  // 3: kubedesk.ticket.v1.Ticket.requester:type_name -> kubedesk.ticket.v1.Requester
-	34, // 4: kubedesk.ticket.v1.Ticket.custom_fields:type_name -> kubedesk.ticket.v1.Ticket.CustomFieldsEntry
-	35, // 5: kubedesk.ticket.v1.Ticket.create_time:type_name -> google.protobuf.Timestamp
-	35, // 6: kubedesk.ticket.v1.Ticket.update_time:type_name -> google.protobuf.Timestamp
-	35, // 7: kubedesk.ticket.v1.Ticket.solve_time:type_name -> google.protobuf.Timestamp
+	31, // 4: kubedesk.ticket.v1.Ticket.custom_fields:type_name -> kubedesk.ticket.v1.Ticket.CustomFieldsEntry
+	32, // 5: kubedesk.ticket.v1.Ticket.create_time:type_name -> google.protobuf.Timestamp
+	32, // 6: kubedesk.ticket.v1.Ticket.update_time:type_name -> google.protobuf.Timestamp
+	32, // 7: kubedesk.ticket.v1.Ticket.solve_time:type_name -> google.protobuf.Timestamp
 	12, // 8: kubedesk.ticket.v1.Ticket.sla:type_name -> kubedesk.ticket.v1.TicketSLA
 	5,  // 9: kubedesk.ticket.v1.SLAClockStatus.clock:type_name -> kubedesk.ticket.v1.SLAClock
 	3,  // 10: kubedesk.ticket.v1.SLAClockStatus.state:type_name -> kubedesk.ticket.v1.SLAState
 	4,  // 11: kubedesk.ticket.v1.SLAClockStatus.colour:type_name -> kubedesk.ticket.v1.SLAColour
-	35, // 12: kubedesk.ticket.v1.SLAClockStatus.due_time:type_name -> google.protobuf.Timestamp
-	36, // 13: kubedesk.ticket.v1.SLAClockStatus.remaining:type_name -> google.protobuf.Duration
-	36, // 14: kubedesk.ticket.v1.SLAClockStatus.target:type_name -> google.protobuf.Duration
-	35, // 15: kubedesk.ticket.v1.SLAClockStatus.breach_time:type_name -> google.protobuf.Timestamp
+	32, // 12: kubedesk.ticket.v1.SLAClockStatus.due_time:type_name -> google.protobuf.Timestamp
+	33, // 13: kubedesk.ticket.v1.SLAClockStatus.remaining:type_name -> google.protobuf.Duration
+	33, // 14: kubedesk.ticket.v1.SLAClockStatus.target:type_name -> google.protobuf.Duration
+	32, // 15: kubedesk.ticket.v1.SLAClockStatus.breach_time:type_name -> google.protobuf.Timestamp
 	11, // 16: kubedesk.ticket.v1.TicketSLA.clocks:type_name -> kubedesk.ticket.v1.SLAClockStatus
 	3,  // 17: kubedesk.ticket.v1.TicketSLA.state:type_name -> kubedesk.ticket.v1.SLAState
 	4,  // 18: kubedesk.ticket.v1.TicketSLA.colour:type_name -> kubedesk.ticket.v1.SLAColour
-	35, // 19: kubedesk.ticket.v1.TicketSLA.next_due_time:type_name -> google.protobuf.Timestamp
-	35, // 20: kubedesk.ticket.v1.TicketSLA.update_time:type_name -> google.protobuf.Timestamp
+	32, // 19: kubedesk.ticket.v1.TicketSLA.next_due_time:type_name -> google.protobuf.Timestamp
+	32, // 20: kubedesk.ticket.v1.TicketSLA.update_time:type_name -> google.protobuf.Timestamp
 	7,  // 21: kubedesk.ticket.v1.Comment.author_type:type_name -> kubedesk.ticket.v1.AuthorType
 	6,  // 22: kubedesk.ticket.v1.Comment.visibility:type_name -> kubedesk.ticket.v1.Visibility
-	35, // 23: kubedesk.ticket.v1.Comment.create_time:type_name -> google.protobuf.Timestamp
-	37, // 24: kubedesk.ticket.v1.FieldChange.before:type_name -> google.protobuf.Value
-	37, // 25: kubedesk.ticket.v1.FieldChange.after:type_name -> google.protobuf.Value
+	32, // 23: kubedesk.ticket.v1.Comment.create_time:type_name -> google.protobuf.Timestamp
+	34, // 24: kubedesk.ticket.v1.FieldChange.before:type_name -> google.protobuf.Value
+	34, // 25: kubedesk.ticket.v1.FieldChange.after:type_name -> google.protobuf.Value
 	8,  // 26: kubedesk.ticket.v1.Event.type:type_name -> kubedesk.ticket.v1.EventType
 	10, // 27: kubedesk.ticket.v1.Event.ticket:type_name -> kubedesk.ticket.v1.Ticket
 	13, // 28: kubedesk.ticket.v1.Event.comment:type_name -> kubedesk.ticket.v1.Comment
 	14, // 29: kubedesk.ticket.v1.Event.changes:type_name -> kubedesk.ticket.v1.FieldChange
-	35, // 30: kubedesk.ticket.v1.Event.create_time:type_name -> google.protobuf.Timestamp
+	32, // 30: kubedesk.ticket.v1.Event.create_time:type_name -> google.protobuf.Timestamp
 	10, // 31: kubedesk.ticket.v1.CreateTicketRequest.ticket:type_name -> kubedesk.ticket.v1.Ticket
 	10, // 32: kubedesk.ticket.v1.CreateTicketResponse.ticket:type_name -> kubedesk.ticket.v1.Ticket
 	10, // 33: kubedesk.ticket.v1.GetTicketResponse.ticket:type_name -> kubedesk.ticket.v1.Ticket
 	10, // 34: kubedesk.ticket.v1.ListTicketsResponse.tickets:type_name -> kubedesk.ticket.v1.Ticket
 	10, // 35: kubedesk.ticket.v1.UpdateTicketRequest.ticket:type_name -> kubedesk.ticket.v1.Ticket
-	38, // 36: kubedesk.ticket.v1.UpdateTicketRequest.update_mask:type_name -> google.protobuf.FieldMask
+	35, // 36: kubedesk.ticket.v1.UpdateTicketRequest.update_mask:type_name -> google.protobuf.FieldMask
 	10, // 37: kubedesk.ticket.v1.UpdateTicketResponse.ticket:type_name -> kubedesk.ticket.v1.Ticket
 	13, // 38: kubedesk.ticket.v1.AddCommentRequest.comment:type_name -> kubedesk.ticket.v1.Comment
 	13, // 39: kubedesk.ticket.v1.AddCommentResponse.comment:type_name -> kubedesk.ticket.v1.Comment
@@ -2624,31 +2452,25 @@ var file_kubedesk_ticket_v1_ticket_proto_depIdxs = []int32{
 	8,  // 41: kubedesk.ticket.v1.WatchEventsRequest.types:type_name -> kubedesk.ticket.v1.EventType
 	15, // 42: kubedesk.ticket.v1.WatchEventsResponse.event:type_name -> kubedesk.ticket.v1.Event
 	30, // 43: kubedesk.ticket.v1.WatchEventsResponse.bookmark:type_name -> kubedesk.ticket.v1.Bookmark
-	12, // 44: kubedesk.ticket.v1.SetTicketSLARequest.sla:type_name -> kubedesk.ticket.v1.TicketSLA
-	32, // 45: kubedesk.ticket.v1.SetTicketSLARequest.escalation:type_name -> kubedesk.ticket.v1.SLAEscalation
-	1,  // 46: kubedesk.ticket.v1.SLAEscalation.raise_priority_from:type_name -> kubedesk.ticket.v1.Priority
-	10, // 47: kubedesk.ticket.v1.SetTicketSLAResponse.ticket:type_name -> kubedesk.ticket.v1.Ticket
-	16, // 48: kubedesk.ticket.v1.TicketService.CreateTicket:input_type -> kubedesk.ticket.v1.CreateTicketRequest
-	18, // 49: kubedesk.ticket.v1.TicketService.GetTicket:input_type -> kubedesk.ticket.v1.GetTicketRequest
-	20, // 50: kubedesk.ticket.v1.TicketService.ListTickets:input_type -> kubedesk.ticket.v1.ListTicketsRequest
-	22, // 51: kubedesk.ticket.v1.TicketService.UpdateTicket:input_type -> kubedesk.ticket.v1.UpdateTicketRequest
-	24, // 52: kubedesk.ticket.v1.TicketService.AddComment:input_type -> kubedesk.ticket.v1.AddCommentRequest
-	26, // 53: kubedesk.ticket.v1.TicketService.ListComments:input_type -> kubedesk.ticket.v1.ListCommentsRequest
-	28, // 54: kubedesk.ticket.v1.TicketService.WatchEvents:input_type -> kubedesk.ticket.v1.WatchEventsRequest
-	31, // 55: kubedesk.ticket.v1.TicketService.SetTicketSLA:input_type -> kubedesk.ticket.v1.SetTicketSLARequest
-	17, // 56: kubedesk.ticket.v1.TicketService.CreateTicket:output_type -> kubedesk.ticket.v1.CreateTicketResponse
-	19, // 57: kubedesk.ticket.v1.TicketService.GetTicket:output_type -> kubedesk.ticket.v1.GetTicketResponse
-	21, // 58: kubedesk.ticket.v1.TicketService.ListTickets:output_type -> kubedesk.ticket.v1.ListTicketsResponse
-	23, // 59: kubedesk.ticket.v1.TicketService.UpdateTicket:output_type -> kubedesk.ticket.v1.UpdateTicketResponse
-	25, // 60: kubedesk.ticket.v1.TicketService.AddComment:output_type -> kubedesk.ticket.v1.AddCommentResponse
-	27, // 61: kubedesk.ticket.v1.TicketService.ListComments:output_type -> kubedesk.ticket.v1.ListCommentsResponse
-	29, // 62: kubedesk.ticket.v1.TicketService.WatchEvents:output_type -> kubedesk.ticket.v1.WatchEventsResponse
-	33, // 63: kubedesk.ticket.v1.TicketService.SetTicketSLA:output_type -> kubedesk.ticket.v1.SetTicketSLAResponse
-	56, // [56:64] is the sub-list for method output_type
-	48, // [48:56] is the sub-list for method input_type
-	48, // [48:48] is the sub-list for extension type_name
-	48, // [48:48] is the sub-list for extension extendee
-	0,  // [0:48] is the sub-list for field type_name
+	16, // 44: kubedesk.ticket.v1.TicketService.CreateTicket:input_type -> kubedesk.ticket.v1.CreateTicketRequest
+	18, // 45: kubedesk.ticket.v1.TicketService.GetTicket:input_type -> kubedesk.ticket.v1.GetTicketRequest
+	20, // 46: kubedesk.ticket.v1.TicketService.ListTickets:input_type -> kubedesk.ticket.v1.ListTicketsRequest
+	22, // 47: kubedesk.ticket.v1.TicketService.UpdateTicket:input_type -> kubedesk.ticket.v1.UpdateTicketRequest
+	24, // 48: kubedesk.ticket.v1.TicketService.AddComment:input_type -> kubedesk.ticket.v1.AddCommentRequest
+	26, // 49: kubedesk.ticket.v1.TicketService.ListComments:input_type -> kubedesk.ticket.v1.ListCommentsRequest
+	28, // 50: kubedesk.ticket.v1.TicketService.WatchEvents:input_type -> kubedesk.ticket.v1.WatchEventsRequest
+	17, // 51: kubedesk.ticket.v1.TicketService.CreateTicket:output_type -> kubedesk.ticket.v1.CreateTicketResponse
+	19, // 52: kubedesk.ticket.v1.TicketService.GetTicket:output_type -> kubedesk.ticket.v1.GetTicketResponse
+	21, // 53: kubedesk.ticket.v1.TicketService.ListTickets:output_type -> kubedesk.ticket.v1.ListTicketsResponse
+	23, // 54: kubedesk.ticket.v1.TicketService.UpdateTicket:output_type -> kubedesk.ticket.v1.UpdateTicketResponse
+	25, // 55: kubedesk.ticket.v1.TicketService.AddComment:output_type -> kubedesk.ticket.v1.AddCommentResponse
+	27, // 56: kubedesk.ticket.v1.TicketService.ListComments:output_type -> kubedesk.ticket.v1.ListCommentsResponse
+	29, // 57: kubedesk.ticket.v1.TicketService.WatchEvents:output_type -> kubedesk.ticket.v1.WatchEventsResponse
+	51, // [51:58] is the sub-list for method output_type
+	44, // [44:51] is the sub-list for method input_type
+	44, // [44:44] is the sub-list for extension type_name
+	44, // [44:44] is the sub-list for extension extendee
+	0,  // [0:44] is the sub-list for field type_name
 }
 
 func init() { file_kubedesk_ticket_v1_ticket_proto_init() }
@@ -2662,7 +2484,7 @@ func file_kubedesk_ticket_v1_ticket_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_kubedesk_ticket_v1_ticket_proto_rawDesc), len(file_kubedesk_ticket_v1_ticket_proto_rawDesc)),
 			NumEnums:      9,
-			NumMessages:   26,
+			NumMessages:   23,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

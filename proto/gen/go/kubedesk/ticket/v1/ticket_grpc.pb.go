@@ -26,7 +26,6 @@ const (
 	TicketService_AddComment_FullMethodName   = "/kubedesk.ticket.v1.TicketService/AddComment"
 	TicketService_ListComments_FullMethodName = "/kubedesk.ticket.v1.TicketService/ListComments"
 	TicketService_WatchEvents_FullMethodName  = "/kubedesk.ticket.v1.TicketService/WatchEvents"
-	TicketService_SetTicketSLA_FullMethodName = "/kubedesk.ticket.v1.TicketService/SetTicketSLA"
 )
 
 // TicketServiceClient is the client API for TicketService service.
@@ -60,15 +59,6 @@ type TicketServiceClient interface {
 	// Once caught up, and then periodically while idle, the stream sends a
 	// bookmark instead of an event.
 	WatchEvents(ctx context.Context, in *WatchEventsRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[WatchEventsResponse], error)
-	// SetTicketSLA records the ticket's SLA clocks as the SLA worker computed
-	// them. It is internal (no REST mapping): the ticket's version and etag do
-	// not change, so agents editing the ticket are not disturbed every time a
-	// clock moves. A write older than the one stored (sla.update_time) is
-	// ignored. When the state of any clock changes, an
-	// EVENT_TYPE_SLA_CHANGED event is written. An escalation in the request
-	// (what a breach does to the ticket) is applied in the same transaction,
-	// as an update with its own EVENT_TYPE_TICKET_UPDATED event.
-	SetTicketSLA(ctx context.Context, in *SetTicketSLARequest, opts ...grpc.CallOption) (*SetTicketSLAResponse, error)
 }
 
 type ticketServiceClient struct {
@@ -158,16 +148,6 @@ func (c *ticketServiceClient) WatchEvents(ctx context.Context, in *WatchEventsRe
 // This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
 type TicketService_WatchEventsClient = grpc.ServerStreamingClient[WatchEventsResponse]
 
-func (c *ticketServiceClient) SetTicketSLA(ctx context.Context, in *SetTicketSLARequest, opts ...grpc.CallOption) (*SetTicketSLAResponse, error) {
-	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
-	out := new(SetTicketSLAResponse)
-	err := c.cc.Invoke(ctx, TicketService_SetTicketSLA_FullMethodName, in, out, cOpts...)
-	if err != nil {
-		return nil, err
-	}
-	return out, nil
-}
-
 // TicketServiceServer is the server API for TicketService service.
 // All implementations must embed UnimplementedTicketServiceServer
 // for forward compatibility.
@@ -199,15 +179,6 @@ type TicketServiceServer interface {
 	// Once caught up, and then periodically while idle, the stream sends a
 	// bookmark instead of an event.
 	WatchEvents(*WatchEventsRequest, grpc.ServerStreamingServer[WatchEventsResponse]) error
-	// SetTicketSLA records the ticket's SLA clocks as the SLA worker computed
-	// them. It is internal (no REST mapping): the ticket's version and etag do
-	// not change, so agents editing the ticket are not disturbed every time a
-	// clock moves. A write older than the one stored (sla.update_time) is
-	// ignored. When the state of any clock changes, an
-	// EVENT_TYPE_SLA_CHANGED event is written. An escalation in the request
-	// (what a breach does to the ticket) is applied in the same transaction,
-	// as an update with its own EVENT_TYPE_TICKET_UPDATED event.
-	SetTicketSLA(context.Context, *SetTicketSLARequest) (*SetTicketSLAResponse, error)
 	mustEmbedUnimplementedTicketServiceServer()
 }
 
@@ -238,9 +209,6 @@ func (UnimplementedTicketServiceServer) ListComments(context.Context, *ListComme
 }
 func (UnimplementedTicketServiceServer) WatchEvents(*WatchEventsRequest, grpc.ServerStreamingServer[WatchEventsResponse]) error {
 	return status.Error(codes.Unimplemented, "method WatchEvents not implemented")
-}
-func (UnimplementedTicketServiceServer) SetTicketSLA(context.Context, *SetTicketSLARequest) (*SetTicketSLAResponse, error) {
-	return nil, status.Error(codes.Unimplemented, "method SetTicketSLA not implemented")
 }
 func (UnimplementedTicketServiceServer) mustEmbedUnimplementedTicketServiceServer() {}
 func (UnimplementedTicketServiceServer) testEmbeddedByValue()                       {}
@@ -382,24 +350,6 @@ func _TicketService_WatchEvents_Handler(srv interface{}, stream grpc.ServerStrea
 // This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
 type TicketService_WatchEventsServer = grpc.ServerStreamingServer[WatchEventsResponse]
 
-func _TicketService_SetTicketSLA_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
-	in := new(SetTicketSLARequest)
-	if err := dec(in); err != nil {
-		return nil, err
-	}
-	if interceptor == nil {
-		return srv.(TicketServiceServer).SetTicketSLA(ctx, in)
-	}
-	info := &grpc.UnaryServerInfo{
-		Server:     srv,
-		FullMethod: TicketService_SetTicketSLA_FullMethodName,
-	}
-	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
-		return srv.(TicketServiceServer).SetTicketSLA(ctx, req.(*SetTicketSLARequest))
-	}
-	return interceptor(ctx, in, info, handler)
-}
-
 // TicketService_ServiceDesc is the grpc.ServiceDesc for TicketService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -430,10 +380,6 @@ var TicketService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "ListComments",
 			Handler:    _TicketService_ListComments_Handler,
-		},
-		{
-			MethodName: "SetTicketSLA",
-			Handler:    _TicketService_SetTicketSLA_Handler,
 		},
 	},
 	Streams: []grpc.StreamDesc{

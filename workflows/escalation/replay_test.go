@@ -1,4 +1,4 @@
-package sla
+package escalation
 
 import (
 	"log/slog"
@@ -12,7 +12,7 @@ import (
 // TestReplay replays histories recorded on the embedded Temporal server
 // (see internal/record), one per revision of the workflow: a change that
 // is not deterministic against them, and not put behind a new revision
-// (EscalationInput.Revision), fails here.
+// (Input.Revision), fails here.
 func TestReplay(t *testing.T) {
 	files, err := filepath.Glob(filepath.Join("testdata", "*.json"))
 	if err != nil {

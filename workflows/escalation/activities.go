@@ -1,4 +1,4 @@
-package sla
+package escalation
 
 import (
 	"bytes"
@@ -18,11 +18,11 @@ import (
 type TicketUpdater interface {
 	// SetSLA replaces the ticket's SLA state. Writes may repeat (activity
 	// retries, continue-as-new); state.UpdatedAt orders them.
-	SetSLA(ctx context.Context, state SLAState) error
+	SetSLA(ctx context.Context, state Report) error
 	// Escalate writes state as SetSLA does and, in the same call, applies
 	// e to the ticket, each change only where still due, so that a
 	// repeated call changes nothing more.
-	Escalate(ctx context.Context, state SLAState, e Escalation) error
+	Escalate(ctx context.Context, state Report, e Escalation) error
 	Reassign(ctx context.Context, tenant, ticketID, group string) error
 	// RaisePriority raises the ticket's priority one step (P3 to P2) if
 	// it is still from (1..5), so that a retried call raises it once; the
@@ -43,7 +43,7 @@ type Escalation struct {
 
 // EscalateInput is the input of Escalate.
 type EscalateInput struct {
-	State      SLAState
+	State      Report
 	Escalation Escalation
 }
 
@@ -87,7 +87,7 @@ type Activities struct {
 }
 
 // WriteSLA writes the SLA state back to the ticket.
-func (a *Activities) WriteSLA(ctx context.Context, state SLAState) error {
+func (a *Activities) WriteSLA(ctx context.Context, state Report) error {
 	if err := a.Tickets.SetSLA(ctx, state); err != nil {
 		return fmt.Errorf("ticket %s/%s: set SLA: %w", state.Tenant, state.TicketID, err)
 	}

@@ -1,4 +1,4 @@
-package sla
+package escalation
 
 import (
 	"fmt"
@@ -13,7 +13,7 @@ import (
 // ClockKind names one of a ticket's SLA clocks.
 type ClockKind string
 
-// The clocks, in the order SLAState lists them.
+// The clocks, in the order Report lists them.
 const (
 	// FirstResponse runs from creation to the first public agent reply.
 	FirstResponse ClockKind = "firstResponse"
@@ -97,8 +97,11 @@ type ClockStatus struct {
 	BreachedAt time.Time `json:",omitzero"`
 }
 
-// SLAState is a ticket's SLA as of UpdatedAt (workflow time).
-type SLAState struct {
+// Report is what the workflow reports of a ticket's SLA clocks as of
+// UpdatedAt (workflow time): the state it writes to the ticket (where
+// services/ticket holds it as an SLA) and the answer to the "sla-state"
+// query. Its JSON encoding is part of recorded histories: rename no field.
+type Report struct {
 	Tenant    string
 	TicketID  string
 	Policy    string
@@ -167,7 +170,7 @@ type clocks struct {
 	st       RunState
 }
 
-func newClocks(in EscalationInput) (*clocks, error) {
+func newClocks(in Input) (*clocks, error) {
 	if in.Priority < 1 || in.Priority > 5 {
 		return nil, fmt.Errorf("priority %d: accepted 1 to 5", in.Priority)
 	}
@@ -422,8 +425,8 @@ func (c *clocks) next() time.Time {
 }
 
 // snapshot is the state as of now.
-func (c *clocks) snapshot(in *EscalationInput, now time.Time) SLAState {
-	s := SLAState{
+func (c *clocks) snapshot(in *Input, now time.Time) Report {
+	s := Report{
 		Tenant:    in.Tenant,
 		TicketID:  in.TicketID,
 		Policy:    c.policy.Name,
@@ -493,10 +496,10 @@ func sameClocks(a, b []ClockStatus) bool {
 // would only write that same state and set a timer; it computes the same
 // clocks from the same input when it runs. Stamped with the creation
 // time, the state is older than any the workflow writes.
-func Opening(in EscalationInput) (SLAState, time.Time, error) {
+func Opening(in Input) (Report, time.Time, error) {
 	c, err := newClocks(in)
 	if err != nil {
-		return SLAState{}, time.Time{}, err
+		return Report{}, time.Time{}, err
 	}
 	return c.snapshot(&in, in.CreatedAt), c.next(), nil
 }

@@ -8,12 +8,12 @@ import (
 	"go.temporal.io/sdk/client"
 
 	"github.com/kubedesk/kubedesk/workflows/calendar"
+	"github.com/kubedesk/kubedesk/workflows/escalation"
 	"github.com/kubedesk/kubedesk/workflows/policy"
-	slawf "github.com/kubedesk/kubedesk/workflows/sla"
 )
 
 // TestDelayedFirstTask starts workflows the way the relay does: the opening
-// state computed by slawf.Opening, and the first workflow task delayed until
+// state computed by escalation.Opening, and the first workflow task delayed until
 // the first deadline. A signal-with-start ends the delay at once; a plain
 // signal waits for the first task, where it counts before the deadlines
 // that passed in the meantime.
@@ -31,26 +31,26 @@ func TestDelayedFirstTask(t *testing.T) {
 	}
 	// start starts a ticket's workflow with its first task delayed, and
 	// returns its input and its first deadline.
-	start := func(t *testing.T, ticketID string) (slawf.EscalationInput, time.Time) {
+	start := func(t *testing.T, ticketID string) (escalation.Input, time.Time) {
 		t.Helper()
-		in := slawf.EscalationInput{Tenant: "acme", TicketID: ticketID, CreatedAt: time.Now(), Status: "open", Priority: 3, Version: 1, Policy: spec, Revision: slawf.LatestRevision}
-		opening, first, err := slawf.Opening(in)
+		in := escalation.Input{Tenant: "acme", TicketID: ticketID, CreatedAt: time.Now(), Status: "open", Priority: 3, Version: 1, Policy: spec, Revision: escalation.LatestRevision}
+		opening, first, err := escalation.Opening(in)
 		if err != nil {
 			t.Fatal(err)
 		}
 		if want := in.CreatedAt.Add(time.Second); !first.Equal(want) {
 			t.Fatalf("first deadline %v, want the warning at %v", first, want)
 		}
-		if got := state(opening, slawf.FirstResponse); got != slawf.StateOK || !opening.UpdatedAt.Equal(in.CreatedAt) {
+		if got := state(opening, escalation.FirstResponse); got != escalation.StateOK || !opening.UpdatedAt.Equal(in.CreatedAt) {
 			t.Fatalf("opening state: first response %q at %v, want ok at creation %v", got, opening.UpdatedAt, in.CreatedAt)
 		}
-		_, err = c.ExecuteWorkflow(t.Context(), options(ticketID, time.Until(first)), slawf.SLAEscalationWorkflow, in)
+		_, err = c.ExecuteWorkflow(t.Context(), options(ticketID, time.Until(first)), escalation.SLAEscalationWorkflow, in)
 		if err != nil {
 			t.Fatal(err)
 		}
 		return in, first
 	}
-	reply := slawf.TicketEvent{Kind: slawf.EventAgentReply, Version: 2}
+	reply := escalation.TicketEvent{Kind: escalation.EventAgentReply, Version: 2}
 
 	t.Run("sleeps until its first deadline", func(t *testing.T) {
 		t.Parallel()
@@ -59,7 +59,7 @@ func TestDelayedFirstTask(t *testing.T) {
 		if early := first.Sub(writes[0].at); early > 0 {
 			t.Errorf("first write %v before the first deadline", early)
 		}
-		if got := state(writes[0].SLAState, slawf.FirstResponse); got != slawf.StateWarning {
+		if got := state(writes[0].Report, escalation.FirstResponse); got != escalation.StateWarning {
 			t.Errorf("first write: first response %q, want warning", got)
 		}
 	})
@@ -70,8 +70,8 @@ func TestDelayedFirstTask(t *testing.T) {
 		time.Sleep(200 * time.Millisecond)
 		ev := reply
 		ev.At = time.Now()
-		id := slawf.WorkflowID(in.Tenant, in.TicketID)
-		if _, err := c.SignalWithStartWorkflow(t.Context(), id, slawf.SignalTicketEvent, ev, options(in.TicketID, 0), slawf.SLAEscalationWorkflow, in); err != nil {
+		id := escalation.WorkflowID(in.Tenant, in.TicketID)
+		if _, err := c.SignalWithStartWorkflow(t.Context(), id, escalation.SignalTicketEvent, ev, options(in.TicketID, 0), escalation.SLAEscalationWorkflow, in); err != nil {
 			t.Fatal(err)
 		}
 		writes := waitWrites(t, rec, in.TicketID, func(w []written) bool { return len(w) > 0 })
@@ -87,7 +87,7 @@ func TestDelayedFirstTask(t *testing.T) {
 		time.Sleep(200 * time.Millisecond)
 		ev := reply
 		ev.At = time.Now()
-		if err := c.SignalWorkflow(t.Context(), slawf.WorkflowID(in.Tenant, in.TicketID), "", slawf.SignalTicketEvent, ev); err != nil {
+		if err := c.SignalWorkflow(t.Context(), escalation.WorkflowID(in.Tenant, in.TicketID), "", escalation.SignalTicketEvent, ev); err != nil {
 			t.Fatal(err)
 		}
 		checkMet(t, rec, in.TicketID, first)
@@ -105,17 +105,17 @@ func checkMet(t *testing.T, rec *tickets, ticketID string, first time.Time) {
 		t.Fatal("no state written")
 	}
 	for _, w := range writes {
-		if got := state(w.SLAState, slawf.FirstResponse); got != slawf.StateMet {
+		if got := state(w.Report, escalation.FirstResponse); got != escalation.StateMet {
 			t.Errorf("state written at %v: first response %q, want met", w.at.Format("15:04:05.000"), got)
 		}
 	}
 }
 
 func options(ticketID string, delay time.Duration) client.StartWorkflowOptions {
-	return client.StartWorkflowOptions{ID: slawf.WorkflowID("acme", ticketID), TaskQueue: "sla", StartDelay: delay}
+	return client.StartWorkflowOptions{ID: escalation.WorkflowID("acme", ticketID), TaskQueue: "sla", StartDelay: delay}
 }
 
-func state(st slawf.SLAState, k slawf.ClockKind) slawf.ClockState {
+func state(st escalation.Report, k escalation.ClockKind) escalation.ClockState {
 	for _, c := range st.Clocks {
 		if c.Kind == k {
 			return c.State
@@ -125,7 +125,7 @@ func state(st slawf.SLAState, k slawf.ClockKind) slawf.ClockState {
 }
 
 func breached(w []written) bool {
-	return len(w) > 0 && state(w[len(w)-1].SLAState, slawf.FirstResponse) == slawf.StateBreached
+	return len(w) > 0 && state(w[len(w)-1].Report, escalation.FirstResponse) == escalation.StateBreached
 }
 
 // waitWrites waits up to 10 s for the states written to a ticket to
@@ -148,7 +148,7 @@ func waitWrites(t *testing.T, rec *tickets, ticketID string, done func([]written
 func describe(w []written) string {
 	s := fmt.Sprintf("%d states written", len(w))
 	for _, x := range w {
-		s += fmt.Sprintf("; %s first response %s", x.at.Format("15:04:05.000"), state(x.SLAState, slawf.FirstResponse))
+		s += fmt.Sprintf("; %s first response %s", x.at.Format("15:04:05.000"), state(x.Report, escalation.FirstResponse))
 	}
 	return s
 }

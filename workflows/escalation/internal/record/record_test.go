@@ -1,16 +1,17 @@
 // Package record runs the SLA workflow on a real, embedded Temporal server:
-// it records the history that the sla package's replay test replays, and
-// tests what only a real server shows (a first task delayed by the start,
-// and the signals that do or do not end that delay). It lives apart from
-// package sla so that the sla unit tests do not link the Temporal server.
+// it records the history that the escalation package's replay test
+// replays, and tests what only a real server shows (a first task delayed
+// by the start, and the signals that do or do not end that delay). It
+// lives apart from package escalation so that its unit tests do not link
+// the Temporal server.
 //
 // The test always runs, at every revision of the workflow
-// (slawf.LatestRevision and the ones before); it writes the latest
+// (escalation.LatestRevision and the ones before); it writes the latest
 // revision's history to ../../testdata/NAME.json only when asked to, after
 // a deliberate change of the workflow made a new revision, keeping the
 // histories of earlier revisions (each must still replay):
 //
-//	KUBEDESK_RECORD_HISTORY=escalation-r2 go test ./workflows/sla/internal/record/
+//	KUBEDESK_RECORD_HISTORY=escalation-r2 go test ./workflows/escalation/internal/record/
 //
 // testdata/escalation.json is revision 0's history (the pre-release
 // versions were folded into it, see SLAEscalationWorkflow),
@@ -37,8 +38,8 @@ import (
 
 	"github.com/kubedesk/kubedesk/operator/api/v1alpha1"
 	"github.com/kubedesk/kubedesk/workflows/calendar"
+	"github.com/kubedesk/kubedesk/workflows/escalation"
 	"github.com/kubedesk/kubedesk/workflows/policy"
-	slawf "github.com/kubedesk/kubedesk/workflows/sla"
 	"github.com/kubedesk/kubedesk/workflows/temporalserver"
 )
 
@@ -46,12 +47,12 @@ import (
 // Reassign, or in the state write that Escalate makes).
 type tickets struct {
 	mu         sync.Mutex
-	states     []slawf.SLAState
+	states     []escalation.Report
 	at         []time.Time // wall-clock instants of the states' writes
 	reassigned []time.Time // wall-clock instants of the reassignments
 }
 
-func (t *tickets) SetSLA(_ context.Context, s slawf.SLAState) error {
+func (t *tickets) SetSLA(_ context.Context, s escalation.Report) error {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	t.states = append(t.states, s)
@@ -65,7 +66,7 @@ func (t *tickets) Reassign(context.Context, string, string, string) error {
 	t.reassigned = append(t.reassigned, time.Now())
 	return nil
 }
-func (t *tickets) Escalate(ctx context.Context, s slawf.SLAState, e slawf.Escalation) error {
+func (t *tickets) Escalate(ctx context.Context, s escalation.Report, e escalation.Escalation) error {
 	if err := t.SetSLA(ctx, s); err != nil {
 		return err
 	}
@@ -75,12 +76,12 @@ func (t *tickets) Escalate(ctx context.Context, s slawf.SLAState, e slawf.Escala
 	return nil
 }
 func (*tickets) RaisePriority(context.Context, string, string, int) error { return nil }
-func (*tickets) Notify(context.Context, slawf.Notification) error         { return nil }
+func (*tickets) Notify(context.Context, escalation.Notification) error    { return nil }
 
 // written is one state write, and when it was made.
 type written struct {
 	at time.Time
-	slawf.SLAState
+	escalation.Report
 }
 
 // statesOf returns the states written to a ticket, in order.
@@ -115,9 +116,9 @@ func startWorker(t *testing.T) (client.Client, *tickets) {
 	}
 	t.Cleanup(c.Close)
 	w := worker.New(c, "sla", worker.Options{})
-	w.RegisterWorkflow(slawf.SLAEscalationWorkflow)
+	w.RegisterWorkflow(escalation.SLAEscalationWorkflow)
 	rec := &tickets{}
-	w.RegisterActivity(&slawf.Activities{Tickets: rec})
+	w.RegisterActivity(&escalation.Activities{Tickets: rec})
 	if err := w.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -126,7 +127,7 @@ func startWorker(t *testing.T) (client.Client, *tickets) {
 }
 
 func TestEscalationOnRealServer(t *testing.T) {
-	for rev := range slawf.LatestRevision + 1 {
+	for rev := range escalation.LatestRevision + 1 {
 		t.Run(fmt.Sprintf("revision %d", rev), func(t *testing.T) { escalateOnRealServer(t, rev) })
 	}
 }
@@ -139,7 +140,7 @@ func escalateOnRealServer(t *testing.T, revision int) {
 	// Around the clock, short targets: first response breaches (timer,
 	// warning, breach actions), then replies, next response, a pause, a
 	// priority change, solve, reopen and close.
-	in := slawf.EscalationInput{
+	in := escalation.Input{
 		Tenant: "acme", TicketID: "T-replay", CreatedAt: time.Now(), Status: "open", Priority: 3,
 		Policy: policy.Spec{
 			Name: "acme/replay",
@@ -161,30 +162,30 @@ func escalateOnRealServer(t *testing.T, revision int) {
 		},
 		Revision: revision,
 	}
-	id := slawf.WorkflowID(in.Tenant, in.TicketID)
-	run, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: id, TaskQueue: "sla"}, slawf.SLAEscalationWorkflow, in)
+	id := escalation.WorkflowID(in.Tenant, in.TicketID)
+	run, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: id, TaskQueue: "sla"}, escalation.SLAEscalationWorkflow, in)
 	if err != nil {
 		t.Fatal(err)
 	}
-	signal := func(wait time.Duration, ev slawf.TicketEvent) time.Time {
+	signal := func(wait time.Duration, ev escalation.TicketEvent) time.Time {
 		time.Sleep(wait)
 		ev.At = time.Now()
-		if err := c.SignalWorkflow(ctx, id, run.GetRunID(), slawf.SignalTicketEvent, ev); err != nil {
+		if err := c.SignalWorkflow(ctx, id, run.GetRunID(), escalation.SignalTicketEvent, ev); err != nil {
 			t.Fatalf("signal %+v: %v (workflow: %v)", ev, err, run.Get(ctx, nil))
 		}
 		return ev.At
 	}
 	// The reply comes a second after the first response's due time (2 s),
 	// so that a breach escalated by its timer comes before it.
-	replied := signal(3*time.Second, slawf.TicketEvent{Kind: slawf.EventAgentReply})
-	signal(200*time.Millisecond, slawf.TicketEvent{Kind: slawf.EventCustomerReply})
-	signal(500*time.Millisecond, slawf.TicketEvent{Kind: slawf.EventStatusChange, Status: "pending"})
-	signal(500*time.Millisecond, slawf.TicketEvent{Kind: slawf.EventStatusChange, Status: "open"})
-	signal(200*time.Millisecond, slawf.TicketEvent{Kind: slawf.EventPriorityChange, Priority: 1})
-	signal(1500*time.Millisecond, slawf.TicketEvent{Kind: slawf.EventAgentReply})
-	signal(200*time.Millisecond, slawf.TicketEvent{Kind: slawf.EventStatusChange, Status: slawf.StatusSolved})
-	signal(200*time.Millisecond, slawf.TicketEvent{Kind: slawf.EventStatusChange, Status: "open"})
-	signal(200*time.Millisecond, slawf.TicketEvent{Kind: slawf.EventStatusChange, Status: slawf.StatusClosed})
+	replied := signal(3*time.Second, escalation.TicketEvent{Kind: escalation.EventAgentReply})
+	signal(200*time.Millisecond, escalation.TicketEvent{Kind: escalation.EventCustomerReply})
+	signal(500*time.Millisecond, escalation.TicketEvent{Kind: escalation.EventStatusChange, Status: "pending"})
+	signal(500*time.Millisecond, escalation.TicketEvent{Kind: escalation.EventStatusChange, Status: "open"})
+	signal(200*time.Millisecond, escalation.TicketEvent{Kind: escalation.EventPriorityChange, Priority: 1})
+	signal(1500*time.Millisecond, escalation.TicketEvent{Kind: escalation.EventAgentReply})
+	signal(200*time.Millisecond, escalation.TicketEvent{Kind: escalation.EventStatusChange, Status: escalation.StatusSolved})
+	signal(200*time.Millisecond, escalation.TicketEvent{Kind: escalation.EventStatusChange, Status: "open"})
+	signal(200*time.Millisecond, escalation.TicketEvent{Kind: escalation.EventStatusChange, Status: escalation.StatusClosed})
 	if err := run.Get(ctx, nil); err != nil {
 		t.Fatal(err)
 	}
@@ -209,7 +210,7 @@ func escalateOnRealServer(t *testing.T, revision int) {
 	var breachedAt time.Time
 	for _, st := range written.states {
 		for _, c := range st.Clocks {
-			if c.Kind == slawf.FirstResponse && !c.BreachedAt.IsZero() && breachedAt.IsZero() {
+			if c.Kind == escalation.FirstResponse && !c.BreachedAt.IsZero() && breachedAt.IsZero() {
 				breachedAt = c.BreachedAt
 			}
 		}
@@ -229,13 +230,13 @@ func escalateOnRealServer(t *testing.T, revision int) {
 	}
 
 	replayer := worker.NewWorkflowReplayer()
-	replayer.RegisterWorkflow(slawf.SLAEscalationWorkflow)
+	replayer.RegisterWorkflow(escalation.SLAEscalationWorkflow)
 	if err := replayer.ReplayWorkflowHistory(nil, hist); err != nil {
 		t.Fatalf("the history just recorded does not replay: %v", err)
 	}
 
 	name := os.Getenv("KUBEDESK_RECORD_HISTORY")
-	if name == "" || revision != slawf.LatestRevision {
+	if name == "" || revision != escalation.LatestRevision {
 		return
 	}
 	b, err := temporalproto.CustomJSONMarshalOptions{Indent: "  "}.Marshal(hist)

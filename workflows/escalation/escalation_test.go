@@ -1,4 +1,4 @@
-package sla
+package escalation
 
 import (
 	"context"
@@ -59,21 +59,21 @@ var monday10 = time.Date(2026, 3, 2, 10, 0, 0, 0, shanghai)
 // calls of their own or with a state (escalated also lists the latter).
 type fakeTickets struct {
 	mu        sync.Mutex
-	states    []SLAState
+	states    []Report
 	escalated []EscalateInput
 	reassign  []string
 	raised    int
 	notified  []Notification
 }
 
-func (f *fakeTickets) SetSLA(_ context.Context, s SLAState) error {
+func (f *fakeTickets) SetSLA(_ context.Context, s Report) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.states = append(f.states, s)
 	return nil
 }
 
-func (f *fakeTickets) Escalate(_ context.Context, s SLAState, e Escalation) error {
+func (f *fakeTickets) Escalate(_ context.Context, s Report, e Escalation) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.states = append(f.states, s)
@@ -141,8 +141,8 @@ func testPolicy(t *testing.T) policy.Spec {
 	return p
 }
 
-func testInput(t *testing.T, created time.Time, priority int) EscalationInput {
-	return EscalationInput{
+func testInput(t *testing.T, created time.Time, priority int) Input {
+	return Input{
 		Tenant: "acme", TicketID: "T-1", CreatedAt: created,
 		Status: "open", Priority: priority, Policy: testPolicy(t), Revision: LatestRevision,
 	}
@@ -156,7 +156,7 @@ type step struct {
 
 // runWorkflow runs the workflow from in.CreatedAt, sends the steps and
 // returns the ticket fake and the workflow's error.
-func runWorkflow(t *testing.T, in EscalationInput, acts *Activities, steps ...step) (*fakeTickets, error) {
+func runWorkflow(t *testing.T, in Input, acts *Activities, steps ...step) (*fakeTickets, error) {
 	t.Helper()
 	var s testsuite.WorkflowTestSuite
 	env := s.NewTestWorkflowEnvironment()
@@ -402,7 +402,7 @@ func TestBreachStaysAfterPriorityWithoutTargets(t *testing.T) {
 			}
 			f.mu.Lock()
 			defer f.mu.Unlock()
-			var got *SLAState
+			var got *Report
 			for i := range f.states {
 				if f.states[i].UpdatedAt.Equal(m.Add(30 * time.Minute)) {
 					got = &f.states[i]
@@ -559,7 +559,7 @@ func TestQuerySLAState(t *testing.T) {
 	env := s.NewTestWorkflowEnvironment()
 	env.SetStartTime(monday10)
 	env.RegisterActivity(&Activities{Tickets: &fakeTickets{}})
-	var got SLAState
+	var got Report
 	var qerr error
 	env.RegisterDelayedCallback(func() {
 		v, err := env.QueryWorkflow(QuerySLAState)
@@ -603,7 +603,7 @@ func TestContinueAsNewCarriesClocks(t *testing.T) {
 	if err := env.GetWorkflowError(); !errors.As(err, &can) {
 		t.Fatalf("workflow error %v, want continue-as-new", err)
 	}
-	var next EscalationInput
+	var next Input
 	if err := converter.GetDefaultDataConverter().FromPayloads(can.Input, &next); err != nil {
 		t.Fatal(err)
 	}
@@ -728,7 +728,7 @@ func TestPolicyUpdateDrainedBeforeContinueAsNew(t *testing.T) {
 	if err := env.GetWorkflowError(); !errors.As(err, &can) {
 		t.Fatalf("workflow error %v, want continue-as-new", err)
 	}
-	var next EscalationInput
+	var next Input
 	if err := converter.GetDefaultDataConverter().FromPayloads(can.Input, &next); err != nil {
 		t.Fatal(err)
 	}
@@ -741,14 +741,14 @@ func TestOpening(t *testing.T) {
 	saturday := time.Date(2026, 3, 7, 10, 0, 0, 0, shanghai)
 	for _, tc := range []struct {
 		name     string
-		in       EscalationInput
+		in       Input
 		wantNext time.Time // zero: none
 	}{
 		{"P1 around the clock: warns at 75 % of 15 min", testInput(t, monday10, 1), monday10.Add(15 * time.Minute * 3 / 4)},
 		{"P3 in business hours: warns after 1 h 30 of working time", testInput(t, monday10, 3), monday10.Add(90 * time.Minute)},
 		{"P3 on a Saturday: the clock starts Monday 09:00",
 			testInput(t, saturday, 3), time.Date(2026, 3, 9, 10, 30, 0, 0, shanghai)},
-		{"pending: every clock paused, nothing due", func() EscalationInput {
+		{"pending: every clock paused, nothing due", func() Input {
 			in := testInput(t, monday10, 1)
 			in.Status, in.Policy.PauseOn = "pending", []string{"pending"}
 			return in

@@ -1,4 +1,4 @@
-package sla
+package escalation
 
 import (
 	"cmp"
@@ -19,7 +19,8 @@ const (
 	// whose changes apply to running clocks (applyToRunning). A workflow
 	// timed by another policy ignores it.
 	SignalPolicyUpdate = "policy-update"
-	// QuerySLAState returns the SLAState as of the workflow's time.
+	// QuerySLAState is the "sla-state" query: the Report as of the
+	// workflow's time.
 	QuerySLAState = "sla-state"
 	// DefaultHistoryLimit is the history length after which the workflow
 	// continues as new.
@@ -27,7 +28,7 @@ const (
 )
 
 // Revisions of SLAEscalationWorkflow's behaviour. A run carries the
-// revision it was started with in its input (EscalationInput.Revision),
+// revision it was started with in its input (Input.Revision),
 // so a change that alters the commands the workflow issues replays
 // unchanged against the histories of runs started before it, at no cost
 // to the runs started after (workflow.GetVersion would add a search
@@ -56,8 +57,8 @@ const (
 // it twice does no harm.
 func WorkflowID(tenant, ticketID string) string { return "sla/" + tenant + "/" + ticketID }
 
-// EscalationInput starts (or continues) a ticket's SLA workflow.
-type EscalationInput struct {
+// Input starts (or continues) a ticket's SLA workflow.
+type Input struct {
 	Tenant    string
 	TicketID  string
 	CreatedAt time.Time
@@ -123,18 +124,18 @@ var localActivityOptions = workflow.LocalActivityOptions{
 //     had not breached then go).
 //
 // Versioning: a change that alters the commands the workflow issues goes
-// behind a new revision (EscalationInput.Revision), and a history recorded
+// behind a new revision (Input.Revision), and a history recorded
 // before it stays in testdata, where the replay test keeps it replaying.
 // The versions made before the first release (side effects inline, then
 // beside the clocks with ticket calls as activities) were folded into
 // revision 0: no release ran them.
-func SLAEscalationWorkflow(ctx workflow.Context, in EscalationInput) error {
+func SLAEscalationWorkflow(ctx workflow.Context, in Input) error {
 	logger := workflow.GetLogger(ctx)
 	c, err := newClocks(in)
 	if err != nil {
 		return temporal.NewNonRetryableApplicationError(err.Error(), "InvalidInput", err)
 	}
-	if err := workflow.SetQueryHandler(ctx, QuerySLAState, func() (SLAState, error) {
+	if err := workflow.SetQueryHandler(ctx, QuerySLAState, func() (Report, error) {
 		return c.snapshot(&in, workflow.Now(ctx)), nil
 	}); err != nil {
 		return err
@@ -310,18 +311,18 @@ type breach struct {
 
 // effects carries out the workflow's side effects beside the clock loop,
 // which never waits on them. State writes run concurrently (the ticket
-// keeps the latest by SLAState.UpdatedAt, so a write retried after a lost
+// keeps the latest by Report.UpdatedAt, so a write retried after a lost
 // worker cannot hold back or undo a newer one); breach actions run one
 // after another in a coroutine, in order.
 type effects struct {
 	ctx     workflow.Context
-	in      *EscalationInput
+	in      *Input
 	actions []breach // queued for the coroutine
 	busy    bool     // the coroutine is running actions
 	writes  int      // state writes in flight
 }
 
-func newEffects(ctx workflow.Context, in *EscalationInput) *effects {
+func newEffects(ctx workflow.Context, in *Input) *effects {
 	e := &effects{ctx: ctx, in: in}
 	workflow.Go(ctx, func(ctx workflow.Context) {
 		for {
@@ -339,7 +340,7 @@ func newEffects(ctx workflow.Context, in *EscalationInput) *effects {
 
 // write writes st to the ticket, with the escalation of the breaches it
 // records if there is one, as a local activity.
-func (e *effects) write(st SLAState, esc Escalation) {
+func (e *effects) write(st Report, esc Escalation) {
 	var a *Activities
 	lctx := workflow.WithLocalActivityOptions(e.ctx, localActivityOptions)
 	var f workflow.Future
@@ -392,7 +393,7 @@ func escalation(actions []v1alpha1.BreachAction, owed []breach) Escalation {
 // RevisionEscalateWithState on, reassign and raisePriority are left out:
 // the state write that records the breach did them. A failed action is
 // logged; the others still run.
-func runBreachActions(ctx workflow.Context, in *EscalationInput, k ClockKind, at time.Time, priority int) {
+func runBreachActions(ctx workflow.Context, in *Input, k ClockKind, at time.Time, priority int) {
 	var a *Activities
 	local := workflow.WithLocalActivityOptions(ctx, localActivityOptions)
 	for _, action := range in.Policy.BreachActions {
