@@ -45,7 +45,6 @@ func TestLegacyEventsInDataDir(t *testing.T) {
 	}
 
 	srv := startServe(t, "--data-dir="+dir)
-	defer srv.stop()
 	events := watch(t, srv, "", 1, "X-Kubedesk-Tenant", "acme")
 	want := []any{
 		// The old tags cannot be told from "x,y": text only (before is

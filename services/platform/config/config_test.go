@@ -109,14 +109,17 @@ metadata: {name: other}
 }
 
 func TestTargets(t *testing.T) {
-	for in, want := range map[string][]string{
-		"all":            {"all"},
-		"ticket,worker":  {"ticket", "worker"},
-		" ticket , gw ,": {"ticket", "gw"},
-		"":               nil,
+	for _, tt := range []struct {
+		in   string
+		want []string
+	}{
+		{"all", []string{"all"}},
+		{"ticket,worker", []string{"ticket", "worker"}},
+		{"  ticket , gw ,", []string{"ticket", "gw"}},
+		{"", nil},
 	} {
-		if got := (Common{Target: in}).Targets(); !cmp.Equal(got, want) {
-			t.Errorf("Targets(%q) = %q, want %q", in, got, want)
+		if got := (Common{Target: tt.in}).Targets(); !cmp.Equal(got, tt.want) {
+			t.Errorf("Targets(%q) = %q, want %q", tt.in, got, tt.want)
 		}
 	}
 }
