@@ -25,9 +25,53 @@ type nulViolation struct {
 // and returns every string holding a NUL byte, with its field path in
 // protovalidate's notation.
 func nulStrings(m protoreflect.Message) []nulViolation {
+	// Nearly every request is clean: look first without building a path
+	// for every field, and name the fields only when there is a NUL.
+	if !anyNUL(m) {
+		return nil
+	}
 	var out []nulViolation
 	walkNUL(m, "", &out)
 	return out
+}
+
+// anyNUL reports whether any string in m holds a NUL byte, allocating
+// nothing.
+func anyNUL(m protoreflect.Message) bool {
+	found := false
+	m.Range(func(fd protoreflect.FieldDescriptor, v protoreflect.Value) bool {
+		switch {
+		case fd.IsMap():
+			v.Map().Range(func(k protoreflect.MapKey, mv protoreflect.Value) bool {
+				if fd.MapKey().Kind() == protoreflect.StringKind && hasNUL(k.String()) {
+					found = true
+				} else {
+					found = valueHasNUL(fd.MapValue(), mv)
+				}
+				return !found
+			})
+		case fd.IsList():
+			l := v.List()
+			for i := 0; i < l.Len() && !found; i++ {
+				found = valueHasNUL(fd, l.Get(i))
+			}
+		default:
+			found = valueHasNUL(fd, v)
+		}
+		return !found
+	})
+	return found
+}
+
+// valueHasNUL is anyNUL for one singular value of fd's kind.
+func valueHasNUL(fd protoreflect.FieldDescriptor, v protoreflect.Value) bool {
+	switch fd.Kind() {
+	case protoreflect.StringKind:
+		return hasNUL(v.String())
+	case protoreflect.MessageKind, protoreflect.GroupKind:
+		return anyNUL(v.Message())
+	}
+	return false
 }
 
 func walkNUL(m protoreflect.Message, prefix string, out *[]nulViolation) {
