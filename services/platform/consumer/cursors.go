@@ -6,7 +6,6 @@ import (
 	"embed"
 	"errors"
 	"fmt"
-	"io/fs"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -36,26 +35,13 @@ var migrations embed.FS
 // migrations/*/0001.)
 const migrationScope = "consumer"
 
-func migrationsFor(engine string) fs.FS {
-	sub, err := fs.Sub(migrations, "migrations/"+engine)
-	if err != nil {
-		panic(err) // the embedded tree is fixed at build time
-	}
-	return sub
-}
-
 // OpenCursors opens the cursor store: PostgreSQL when databaseURL is set,
 // else the SQLite file named file in dataDir (the database of the service
 // the consumers run in, e.g. worker.db).
 func OpenCursors(ctx context.Context, databaseURL, dataDir, file string) (Cursors, error) {
-	pg, path, err := storage.Locate(databaseURL, dataDir, file)
-	switch {
-	case err != nil:
-		return nil, err
-	case pg != "":
-		return OpenPostgresCursors(ctx, pg)
-	}
-	return OpenSQLiteCursors(ctx, path)
+	return storage.Open(ctx, databaseURL, dataDir, file,
+		func(ctx context.Context, url string) (Cursors, error) { return OpenPostgresCursors(ctx, url) },
+		func(ctx context.Context, path string) (Cursors, error) { return OpenSQLiteCursors(ctx, path) })
 }
 
 // SQLiteCursors is Cursors on an embedded SQLite file.
@@ -67,7 +53,7 @@ func OpenSQLiteCursors(ctx context.Context, path string) (*SQLiteCursors, error)
 	if err != nil {
 		return nil, err
 	}
-	if err := db.Migrate(ctx, migrationScope, migrationsFor("sqlite")); err != nil {
+	if err := db.Migrate(ctx, migrationScope, storage.EngineMigrations(migrations, "sqlite")); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("consumer cursors %s: %w", path, err)
 	}
@@ -104,7 +90,7 @@ func OpenPostgresCursors(ctx context.Context, url string) (*PostgresCursors, err
 	if err != nil {
 		return nil, err
 	}
-	if err := storage.MigratePostgres(ctx, pool, migrationScope, migrationsFor("postgres")); err != nil {
+	if err := storage.MigratePostgres(ctx, pool, migrationScope, storage.EngineMigrations(migrations, "postgres")); err != nil {
 		pool.Close()
 		return nil, fmt.Errorf("consumer cursors: %w", err)
 	}

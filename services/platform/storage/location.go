@@ -1,8 +1,10 @@
 package storage
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -37,4 +39,32 @@ func redactURL(s string) string {
 		return "<unparsable>"
 	}
 	return u.Redacted()
+}
+
+// Open opens a service's store on the engine the configuration names:
+// PostgreSQL (postgres, given the URL) when databaseURL is set, else
+// SQLite (sqlite, given the path of file in dataDir). Each service's
+// store package calls it from its own Open with its two constructors.
+func Open[S any](ctx context.Context, databaseURL, dataDir, file string,
+	postgres, sqlite func(ctx context.Context, location string) (S, error),
+) (S, error) {
+	pg, path, err := Locate(databaseURL, dataDir, file)
+	switch {
+	case err != nil:
+		var zero S
+		return zero, err
+	case pg != "":
+		return postgres(ctx, pg)
+	}
+	return sqlite(ctx, path)
+}
+
+// EngineMigrations returns one engine's migrations from a service's
+// embedded tree, which holds migrations/sqlite/ and migrations/postgres/.
+func EngineMigrations(tree fs.FS, engine string) fs.FS {
+	sub, err := fs.Sub(tree, "migrations/"+engine)
+	if err != nil {
+		panic(err) // the embedded tree is fixed at build time
+	}
+	return sub
 }

@@ -1,6 +1,7 @@
 package storage
 
 import (
+	"context"
 	"os"
 	"path/filepath"
 	"strings"
@@ -38,6 +39,34 @@ func TestLocate(t *testing.T) {
 				if _, err := os.Stat(filepath.Dir(path)); err != nil {
 					t.Errorf("data directory not created: %v", err)
 				}
+			}
+		})
+	}
+}
+
+func TestOpenPicksTheEngine(t *testing.T) {
+	dir := t.TempDir()
+	opener := func(engine string) func(context.Context, string) (string, error) {
+		return func(_ context.Context, location string) (string, error) { return engine + " " + location, nil }
+	}
+	tests := []struct {
+		url, want, wantErr string
+	}{
+		{url: "postgres://kd@db/kd", want: "postgres postgres://kd@db/kd"},
+		{url: "", want: "sqlite " + filepath.Join(dir, "routing.db")},
+		{url: "mysql://kd:secret@db/kd", wantErr: `database URL "mysql://kd:xxxxx@db/kd": unsupported scheme`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.url, func(t *testing.T) {
+			got, err := Open(t.Context(), tt.url, dir, "routing.db", opener("postgres"), opener("sqlite"))
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("error = %v, want one containing %q", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil || got != tt.want {
+				t.Errorf("Open = %q, %v; want %q", got, err, tt.want)
 			}
 		})
 	}

@@ -135,7 +135,7 @@ func OpenPostgres(ctx context.Context, url string) (*Postgres, error) {
 	if err != nil {
 		return nil, fmt.Errorf("ticket store: %w", err)
 	}
-	if err := storage.MigratePostgres(ctx, pool, migrationScope, migrationsFor("postgres")); err != nil {
+	if err := storage.MigratePostgres(ctx, pool, migrationScope, storage.EngineMigrations(migrations, "postgres")); err != nil {
 		pool.Close()
 		return nil, fmt.Errorf("ticket store: %w", err)
 	}

@@ -89,7 +89,7 @@ func OpenSQLite(ctx context.Context, path string) (*SQLite, error) {
 }
 
 func (s *SQLite) init(ctx context.Context) error {
-	if err := s.db.Migrate(ctx, migrationScope, migrationsFor("sqlite")); err != nil {
+	if err := s.db.Migrate(ctx, migrationScope, storage.EngineMigrations(migrations, "sqlite")); err != nil {
 		return err
 	}
 	for _, p := range []struct {

@@ -13,7 +13,6 @@ import (
 	"embed"
 	"encoding/json"
 	"fmt"
-	"io/fs"
 	"maps"
 	"slices"
 	"strconv"
@@ -33,26 +32,13 @@ var migrations embed.FS
 // services sharing a database.
 const migrationScope = "ticket"
 
-func migrationsFor(engine string) fs.FS {
-	sub, err := fs.Sub(migrations, "migrations/"+engine)
-	if err != nil {
-		panic(err) // the embedded tree is fixed at build time
-	}
-	return sub
-}
-
 // Open opens the store a service is configured for: PostgreSQL when
 // databaseURL is a postgres:// or postgresql:// URL, else (databaseURL
 // empty) the SQLite file ticket.db in dataDir, which it creates if needed.
 func Open(ctx context.Context, databaseURL, dataDir string) (ticket.Store, error) {
-	pg, path, err := storage.Locate(databaseURL, dataDir, "ticket.db")
-	switch {
-	case err != nil:
-		return nil, err
-	case pg != "":
-		return OpenPostgres(ctx, pg)
-	}
-	return OpenSQLite(ctx, path)
+	return storage.Open(ctx, databaseURL, dataDir, "ticket.db",
+		func(ctx context.Context, url string) (ticket.Store, error) { return OpenPostgres(ctx, url) },
+		func(ctx context.Context, path string) (ticket.Store, error) { return OpenSQLite(ctx, path) })
 }
 
 // Kinds of resource an idempotency key can point at.
