@@ -2,6 +2,7 @@ package ticket_test
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"testing"
 	"time"
@@ -22,16 +23,18 @@ func (s *sweepStore) DeleteIdempotencyKeys(ctx context.Context, before time.Time
 	return s.Store.DeleteIdempotencyKeys(ctx, before, limit)
 }
 
-// TestJanitorLifecycle: Start sweeps the idempotency keys at once, with
-// the configured TTL before the service's clock, and its stop ends the
-// loop: no sweep comes after it.
+// TestJanitorLifecycle: RunJanitor sweeps the idempotency keys at once,
+// with the configured TTL before the service's clock, and returns when its
+// context ends: no sweep comes after it.
 func TestJanitorLifecycle(t *testing.T) {
 	now := time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC)
 	st := &sweepStore{Store: openSQLite(t), calls: make(chan time.Time, 16)}
 	srv := ticket.NewServer(st, ticket.Config{IdempotencyKeyTTL: config.Duration(2 * time.Hour), Now: func() time.Time { return now }},
 		slog.New(slog.DiscardHandler))
 
-	stop := srv.Start()
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan error, 1)
+	go func() { done <- srv.RunJanitor(ctx) }()
 	select {
 	case before := <-st.calls:
 		if want := now.Add(-2 * time.Hour); !before.Equal(want) {
@@ -40,10 +43,11 @@ func TestJanitorLifecycle(t *testing.T) {
 	case <-t.Context().Done():
 		t.Fatal("the janitor did not sweep at start")
 	}
-	if err := stop(t.Context()); err != nil {
-		t.Fatalf("stop: %v", err)
+	cancel()
+	if err := <-done; !errors.Is(err, context.Canceled) {
+		t.Fatalf("RunJanitor returned %v, want context.Canceled", err)
 	}
-	// stop returns once the loop has ended: nothing sweeps afterwards.
+	// RunJanitor has returned: nothing sweeps afterwards.
 	select {
 	case before := <-st.calls:
 		t.Errorf("a sweep (before %v) came after stop", before)

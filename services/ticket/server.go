@@ -131,29 +131,9 @@ func NewServer(store Store, cfg Config, log *slog.Logger) *Server {
 	}
 }
 
-// Start runs the service's background work, the idempotency key janitor,
-// until the returned stop is called; stop waits for it to end (or for
-// its context, whichever comes first).
-func (s *Server) Start() (stop func(context.Context) error) {
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		_ = s.RunJanitor(ctx)
-	}()
-	return func(wait context.Context) error {
-		cancel()
-		select {
-		case <-done:
-			return nil
-		case <-wait.Done():
-			return fmt.Errorf("idempotency key janitor still running: %w", wait.Err())
-		}
-	}
-}
-
 // RunJanitor sweeps expired idempotency keys at start and then every
-// keySweep until ctx ends (it then returns ctx's error). A failed sweep is
+// keySweep until ctx ends (it then returns ctx's error); the binary runs
+// it as one of the ticket module's loops. A failed sweep is
 // logged and tried again at the next tick: the keys wait a little longer,
 // nothing else suffers.
 func (s *Server) RunJanitor(ctx context.Context) error {
@@ -179,7 +159,7 @@ func (s *Server) RunJanitor(ctx context.Context) error {
 
 // SweepIdempotencyKeys deletes the idempotency keys recorded more than
 // IdempotencyKeyTTL ago, IdempotencyKeyBatch per transaction, until a
-// batch comes back short, and returns how many went. Start runs it
+// batch comes back short, and returns how many went. RunJanitor runs it
 // periodically.
 func (s *Server) SweepIdempotencyKeys(ctx context.Context) (int, error) {
 	before := s.now().Add(-s.keyTTL)
@@ -329,9 +309,6 @@ func (s *Server) ListTickets(ctx context.Context, req *ticketv1.ListTicketsReque
 	return resp, nil
 }
 
-// updatable lists the field-mask paths UpdateTicket accepts.
-var updatable = Updatable
-
 // UpdateTicket implements ticketv1.TicketServiceServer.
 func (s *Server) UpdateTicket(ctx context.Context, req *ticketv1.UpdateTicketRequest) (*ticketv1.UpdateTicketResponse, error) {
 	in := req.GetTicket()
@@ -372,7 +349,7 @@ func updatePaths(req *ticketv1.UpdateTicketRequest) ([]string, error) {
 	paths := req.GetUpdateMask().GetPaths()
 	if len(paths) == 0 {
 		req.GetTicket().ProtoReflect().Range(func(fd protoreflect.FieldDescriptor, _ protoreflect.Value) bool {
-			if name := string(fd.Name()); slices.Contains(updatable, name) {
+			if name := string(fd.Name()); slices.Contains(Updatable, name) {
 				paths = append(paths, name)
 			}
 			return true
@@ -387,13 +364,13 @@ func updatePaths(req *ticketv1.UpdateTicketRequest) ([]string, error) {
 		if top == "id" || top == "etag" {
 			continue
 		}
-		if !slices.Contains(updatable, top) {
-			return nil, status.Errorf(codes.InvalidArgument, "update_mask: %q cannot be updated; updatable: %s", p, strings.Join(updatable, ", "))
+		if !slices.Contains(Updatable, top) {
+			return nil, status.Errorf(codes.InvalidArgument, "update_mask: %q cannot be updated; updatable: %s", p, strings.Join(Updatable, ", "))
 		}
 		tops = append(tops, top)
 	}
 	if len(tops) == 0 {
-		return nil, status.Errorf(codes.InvalidArgument, "update_mask: names no field; updatable: %s", strings.Join(updatable, ", "))
+		return nil, status.Errorf(codes.InvalidArgument, "update_mask: names no field; updatable: %s", strings.Join(Updatable, ", "))
 	}
 	slices.Sort(tops)
 	return slices.Compact(tops), nil
