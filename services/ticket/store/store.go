@@ -154,15 +154,18 @@ func commentText(c ticket.Comment, idem ticket.Idempotency) []text {
 // ticket stored with a NUL before the engines refused it (SQLite kept
 // them) can still be updated, as long as the update brings no new one.
 func checkNewText(cur, next ticket.Ticket) error {
-	had := map[text]bool{}
-	for _, v := range ticketText(cur, ticket.Idempotency{}) {
-		had[v] = true
-	}
+	// Every update and SLA write comes here: look at cur only when next
+	// holds a NUL at all, which is almost never.
+	var had []text
 	for _, v := range ticketText(next, ticket.Idempotency{}) {
-		if !had[v] {
-			if err := checkText(v); err != nil {
-				return err
-			}
+		if checkText(v) == nil {
+			continue
+		}
+		if had == nil {
+			had = ticketText(cur, ticket.Idempotency{})
+		}
+		if !slices.Contains(had, v) {
+			return checkText(v)
 		}
 	}
 	return nil
