@@ -70,20 +70,11 @@ func New(spec Spec) (*Calendar, error) {
 	}
 	c := &Calendar{business: true}
 
-	switch spec.TimeZone {
-	case "":
-		c.loc = time.UTC
-	case "Local":
-		// time.LoadLocation would give the host's zone, which differs
-		// between a laptop and a pod.
-		fail("timeZone", `"Local" is the host's zone; name an IANA time zone such as "Asia/Shanghai" or "UTC"`)
-	default:
-		loc, err := loadLocation(spec.TimeZone)
-		if err != nil {
-			fail("timeZone", `%q is not an IANA time zone (e.g. "Asia/Shanghai", "Europe/Berlin", "UTC")`, spec.TimeZone)
-		}
-		c.loc = loc
+	loc, err := Location(spec.TimeZone)
+	if err != nil {
+		fail("timeZone", "%v", err)
 	}
+	c.loc = loc
 
 	c.week = workingHours(spec.WorkingHours, fail)
 	c.extraHours = regularDay(c.week)
@@ -96,6 +87,24 @@ func New(spec Spec) (*Calendar, error) {
 	}
 	c.closed = closedRuns(holidays, c.extraDays)
 	return c, nil
+}
+
+// Location returns the IANA time zone called name, "" being UTC. It
+// refuses "Local": time.LoadLocation would give the host's zone, which
+// differs between a laptop and a pod. Calendars and tenants' time zones
+// are checked by this one rule.
+func Location(name string) (*time.Location, error) {
+	switch name {
+	case "":
+		return time.UTC, nil
+	case "Local":
+		return nil, errors.New(`"Local" is the host's zone; name an IANA time zone such as "Asia/Shanghai" or "UTC"`)
+	}
+	loc, err := loadLocation(name)
+	if err != nil {
+		return nil, fmt.Errorf(`%q is not an IANA time zone (e.g. "Asia/Shanghai", "Europe/Berlin", "UTC")`, name)
+	}
+	return loc, nil
 }
 
 // locations caches the zones loadLocation loaded, by name.

@@ -4,12 +4,12 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
-	"time"
 	"unicode/utf8"
 
 	"sigs.k8s.io/yaml"
 
 	"github.com/kubedesk/kubedesk/operator/api/v1alpha1"
+	"github.com/kubedesk/kubedesk/workflows/calendar"
 )
 
 // Config is a tenant as a HelpdeskTenant document of a --config file
@@ -46,8 +46,8 @@ func FromDocument(doc []byte) (Config, error) {
 	if !localePattern.MatchString(t.Spec.Locale) {
 		errs = append(errs, fmt.Errorf("spec.locale: %q is not a BCP 47 tag; accepted: language, optional script, optional region, e.g. en-US, zh-CN, zh-Hans-CN", t.Spec.Locale))
 	}
-	if _, err := time.LoadLocation(t.Spec.TimeZone); err != nil || t.Spec.TimeZone == "Local" {
-		errs = append(errs, fmt.Errorf("spec.timeZone: %q is not an IANA time zone; accepted: e.g. Asia/Shanghai, Europe/Berlin, UTC", t.Spec.TimeZone))
+	if _, err := calendar.Location(t.Spec.TimeZone); err != nil {
+		errs = append(errs, fmt.Errorf("spec.timeZone: %w", err))
 	}
 	if err := errors.Join(errs...); err != nil {
 		return Config{}, fmt.Errorf("HelpdeskTenant %s: %w", t.Name, err)
