@@ -157,9 +157,11 @@ func validate(v protovalidate.Validator, req any) error {
 	if !ok {
 		return nil
 	}
-	br := &errdetails.BadRequest{}
+	// Most requests are valid: the details message is made only for one
+	// that is not.
+	var violations []*errdetails.BadRequest_FieldViolation
 	add := func(field, desc string) {
-		br.FieldViolations = append(br.FieldViolations, &errdetails.BadRequest_FieldViolation{Field: field, Description: desc})
+		violations = append(violations, &errdetails.BadRequest_FieldViolation{Field: field, Description: desc})
 	}
 	err := v.Validate(msg)
 	var verr *protovalidate.ValidationError
@@ -178,18 +180,18 @@ func validate(v protovalidate.Validator, req any) error {
 	for _, n := range nulStrings(msg.ProtoReflect()) {
 		add(n.field, nulRule+" (got "+quoteShort(n.value)+")")
 	}
-	if len(br.FieldViolations) == 0 {
+	if len(violations) == 0 {
 		return nil
 	}
-	lines := make([]string, len(br.FieldViolations))
-	for i, fv := range br.FieldViolations {
+	lines := make([]string, len(violations))
+	for i, fv := range violations {
 		lines[i] = fv.Description
 		if fv.Field != "" {
 			lines[i] = fv.Field + ": " + fv.Description
 		}
 	}
 	st := status.New(codes.InvalidArgument, strings.Join(lines, "; "))
-	if withDetails, err := st.WithDetails(br); err == nil {
+	if withDetails, err := st.WithDetails(&errdetails.BadRequest{FieldViolations: violations}); err == nil {
 		st = withDetails
 	}
 	return st.Err()
