@@ -61,10 +61,11 @@ type Config struct {
 	Now func() time.Time `json:"-"`
 }
 
-// Validate names the first bad field of the ticket section.
+// Validate names the first bad field of the ticket section, as the binary
+// configures it (its defaults applied: a zero here was set so).
 func (c Config) Validate() error {
-	if c.IdempotencyKeyTTL < 0 {
-		return fmt.Errorf("ticket.idempotencyKeyTTL: %s is negative; accepted: a positive duration such as 24h", time.Duration(c.IdempotencyKeyTTL))
+	if c.IdempotencyKeyTTL <= 0 {
+		return fmt.Errorf("ticket.idempotencyKeyTTL: %s is not positive; accepted: e.g. 24h", time.Duration(c.IdempotencyKeyTTL))
 	}
 	if err := c.Matrix.Validate(); err != nil {
 		return fmt.Errorf("ticket.%w", err)

@@ -1,0 +1,102 @@
+package main
+
+import (
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
+
+	"github.com/kubedesk/kubedesk/services/platform/config"
+	"github.com/kubedesk/kubedesk/services/ticket"
+)
+
+// TestParseSections reads each module's section from the file, the
+// environment and the flags, in that order of precedence.
+func TestParseSections(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "kubedesk.yaml")
+	if err := os.WriteFile(file, []byte(`apiVersion: kubedesk.io/v1alpha1
+kind: KubedeskConfig
+spec:
+  ticket:
+    priorityMatrix: ["P1 P1 P2", "P2 P3 P4", "P3 P4 P5"]
+    idempotencyKeyTTL: 48h
+  worker: {temporal: {address: "temporal:7233", namespace: acme}}
+  gateway: {maxRequestBytes: 2048}
+`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	matrix, err := ticket.ParseMatrix([]string{"P1 P1 P2", "P2 P3 P4", "P3 P4 P5"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name string
+		args []string
+		env  map[string]string
+		want func(*Config)
+	}{
+		{name: "defaults", want: func(*Config) {}},
+		{name: "idempotency key TTL", args: []string{"--idempotency-key-ttl=72h"},
+			want: func(c *Config) { c.Ticket.IdempotencyKeyTTL = config.Duration(72 * time.Hour) }},
+		{name: "file", args: []string{"--config", file}, want: func(c *Config) {
+			c.File = file
+			c.Ticket.Matrix, c.Ticket.IdempotencyKeyTTL = matrix, config.Duration(48*time.Hour)
+			c.Worker.Temporal.Address, c.Worker.Temporal.Namespace = "temporal:7233", "acme"
+			c.Gateway.MaxRequestBytes = 2048
+		}},
+		{name: "env over file, flag over env", args: []string{"--config", file, "--temporal-namespace=flag"},
+			env: map[string]string{"KUBEDESK_IDEMPOTENCY_KEY_TTL": "1h", "KUBEDESK_TEMPORAL_NAMESPACE": "env"},
+			want: func(c *Config) {
+				c.File = file
+				c.Ticket.Matrix, c.Ticket.IdempotencyKeyTTL = matrix, config.Duration(time.Hour)
+				c.Worker.Temporal.Address, c.Worker.Temporal.Namespace = "temporal:7233", "flag"
+				c.Gateway.MaxRequestBytes = 2048
+			}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := parseConfig(tt.args, func(k string) string { return tt.env[k] }, io.Discard)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := defaultConfig()
+			tt.want(&want)
+			if diff := cmp.Diff(want, *got, cmpopts.IgnoreFields(ticket.Config{}, "Now")); diff != "" {
+				t.Errorf("config (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestParseSectionErrors(t *testing.T) {
+	dir := t.TempDir()
+	badMatrix := filepath.Join(dir, "matrix.yaml")
+	if err := os.WriteFile(badMatrix, []byte("apiVersion: kubedesk.io/v1alpha1\nkind: KubedeskConfig\nspec:\n  ticket: {priorityMatrix: [\"P1 P2\"]}\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name string
+		args []string
+		env  map[string]string
+		want string
+	}{
+		{"zero idempotency key TTL", []string{"--idempotency-key-ttl=0s"}, nil, "ticket.idempotencyKeyTTL: 0s is not positive; accepted: e.g. 24h"},
+		{"bad idempotency key TTL", nil, map[string]string{"KUBEDESK_IDEMPOTENCY_KEY_TTL": "a day"}, `KUBEDESK_IDEMPOTENCY_KEY_TTL: "a day" is not a duration; accepted: e.g. 15s, 24h`},
+		{"bad priority matrix", []string{"--config", badMatrix}, nil, "priorityMatrix: has 1 rows; accepted: 3 rows"},
+		{"small request limit", []string{"--max-request-bytes=10"}, nil, "gateway.maxRequestBytes: 10 is too small; accepted: at least 1024"},
+		{"bad temporal address", []string{"--temporal-address=temporal"}, nil, `worker.temporal.address: "temporal" is not host:port`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := parseConfig(tt.args, func(k string) string { return tt.env[k] }, io.Discard)
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("error = %v, want one containing %q", err, tt.want)
+			}
+		})
+	}
+}
