@@ -15,8 +15,8 @@ import (
 // document:
 //
 //	spec:
-//	  target: ticket,worker
-//	  services: {gateway: gw:9090}
+//	  target: gateway,worker
+//	  services: {ticket: ticket:9090}
 //	  ticket: {priorityMatrix: ["P1 P2 P3", "P2 P3 P4", "P3 P4 P5"]}
 //	  worker: {temporal: {address: temporal-frontend:7233}}
 //	  gateway: {maxRequestBytes: 1048576}
