@@ -159,20 +159,24 @@ func pinPublishedHost(ctx context.Context, cli *testcontainers.DockerClient) err
 	return nil
 }
 
-// dumpLogs writes the container's output, for a failed run.
+// dumpLogs writes the shared container's output, for a failed run.
 func (s *server) dumpLogs(w io.Writer) {
-	if s.ctr == nil {
-		return
+	if s.ctr != nil {
+		dumpLogs(w, s.ctr, image())
 	}
+}
+
+// dumpLogs writes a container's output to w, between markers naming it.
+func dumpLogs(w io.Writer, ctr *testcontainers.DockerContainer, name string) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	logs, err := s.ctr.Logs(ctx)
+	logs, err := ctr.Logs(ctx)
 	if err != nil {
-		fmt.Fprintf(w, "e2e: logs of %s: %v\n", image(), err)
+		fmt.Fprintf(w, "e2e: logs of the %s container: %v\n", name, err)
 		return
 	}
 	defer logs.Close()
-	fmt.Fprintf(w, "----- logs of the %s container -----\n", image())
+	fmt.Fprintf(w, "----- logs of the %s container -----\n", name)
 	_, _ = io.Copy(w, logs)
 	fmt.Fprintf(w, "----- end of logs -----\n")
 }

@@ -2,8 +2,6 @@ package e2e
 
 import (
 	"context"
-	"fmt"
-	"io"
 	"net/http"
 	"os"
 	"testing"
@@ -52,7 +50,7 @@ func TestSplitDeployment(t *testing.T) {
 		if ctr != nil {
 			t.Cleanup(func() {
 				if t.Failed() {
-					dumpContainerLogs(ctr, alias)
+					dumpLogs(os.Stderr, ctr, alias)
 				}
 				if err := ctr.Terminate(context.Background()); err != nil {
 					t.Logf("remove the %s container: %v", alias, err)
@@ -87,19 +85,4 @@ func TestSplitDeployment(t *testing.T) {
 	if status != http.StatusOK || got.Subject != "拆开部署：网关和工单服务各一个容器" {
 		t.Errorf("GET the ticket back: %d, subject %q", status, got.Subject)
 	}
-}
-
-// dumpContainerLogs writes a container's output, for a failed test.
-func dumpContainerLogs(ctr *testcontainers.DockerContainer, name string) {
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	logs, err := ctr.Logs(ctx)
-	if err != nil {
-		fmt.Fprintf(os.Stderr, "e2e: logs of the %s container: %v\n", name, err)
-		return
-	}
-	defer logs.Close()
-	fmt.Fprintf(os.Stderr, "----- logs of the %s container -----\n", name)
-	_, _ = io.Copy(os.Stderr, logs)
-	fmt.Fprintf(os.Stderr, "----- end of logs -----\n")
 }
