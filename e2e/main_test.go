@@ -104,13 +104,7 @@ func kubedesk(t *testing.T) (*testcontainers.DockerContainer, string) {
 		}
 		shared.ctr, shared.err = testcontainers.Run(ctx, image(),
 			testcontainers.WithExposedPorts(httpPort, grpcPort),
-			testcontainers.WithWaitStrategyAndDeadline(startupTimeout,
-				wait.ForHTTP("/readyz").
-					WithPort(httpPort).
-					WithStatusCodeMatcher(func(status int) bool { return status == 200 }).
-					WithPollInterval(250*time.Millisecond).
-					WithStartupTimeout(startupTimeout),
-			),
+			waitReady(),
 		)
 		if shared.err != nil {
 			shared.err = fmt.Errorf("start %s and wait for /readyz: %w", image(), shared.err)
@@ -122,6 +116,18 @@ func kubedesk(t *testing.T) (*testcontainers.DockerContainer, string) {
 		t.Fatal(shared.err)
 	}
 	return shared.ctr, shared.url
+}
+
+// waitReady waits, up to startupTimeout, for a container's /readyz to
+// answer 200.
+func waitReady() testcontainers.CustomizeRequestOption {
+	return testcontainers.WithWaitStrategyAndDeadline(startupTimeout,
+		wait.ForHTTP("/readyz").
+			WithPort(httpPort).
+			WithStatusCodeMatcher(func(status int) bool { return status == 200 }).
+			WithPollInterval(250*time.Millisecond).
+			WithStartupTimeout(startupTimeout),
+	)
 }
 
 // pinPublishedHost tells testcontainers where published ports are reachable

@@ -9,7 +9,6 @@ import (
 
 	"github.com/testcontainers/testcontainers-go"
 	"github.com/testcontainers/testcontainers-go/network"
-	"github.com/testcontainers/testcontainers-go/wait"
 )
 
 // TestSplitDeployment runs the image the way a cluster does, one module
@@ -39,13 +38,7 @@ func TestSplitDeployment(t *testing.T) {
 			testcontainers.WithCmd(append([]string{"serve", "--data-dir=/data"}, args...)...),
 			testcontainers.WithExposedPorts(httpPort),
 			network.WithNetwork([]string{alias}, nw),
-			testcontainers.WithWaitStrategyAndDeadline(startupTimeout,
-				wait.ForHTTP("/readyz").
-					WithPort(httpPort).
-					WithStatusCodeMatcher(func(status int) bool { return status == 200 }).
-					WithPollInterval(250*time.Millisecond).
-					WithStartupTimeout(startupTimeout),
-			),
+			waitReady(),
 		)
 		if ctr != nil {
 			t.Cleanup(func() {
