@@ -11,6 +11,7 @@ import (
 	"google.golang.org/protobuf/reflect/protoreflect"
 	"google.golang.org/protobuf/reflect/protoregistry"
 
+	_ "github.com/kubedesk/kubedesk/proto/gen/go/kubedesk/iam/v1"
 	_ "github.com/kubedesk/kubedesk/proto/gen/go/kubedesk/sla/v1"
 	_ "github.com/kubedesk/kubedesk/proto/gen/go/kubedesk/ticket/v1"
 )
@@ -34,8 +35,8 @@ func kubedeskFiles() []protoreflect.FileDescriptor {
 // resource type.
 func TestRESTResourcesAreAnnotated(t *testing.T) {
 	files := kubedeskFiles()
-	if len(files) < 2 {
-		t.Fatalf("found %d kubedesk proto files, want the ticket and SLA APIs at least", len(files))
+	if len(files) < 4 {
+		t.Fatalf("found %d kubedesk proto files, want the ticket, SLA and IAM APIs at least", len(files))
 	}
 	declared := map[string]bool{}
 	for _, f := range files {

@@ -8,6 +8,7 @@ package slav1
 
 import (
 	_ "buf.build/gen/go/bufbuild/protovalidate/protocolbuffers/go/buf/validate"
+	_ "github.com/kubedesk/kubedesk/proto/gen/go/kubedesk/iam/v1"
 	_ "google.golang.org/genproto/googleapis/api/annotations"
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
@@ -219,7 +220,7 @@ var File_kubedesk_sla_v1_sla_proto protoreflect.FileDescriptor
 
 const file_kubedesk_sla_v1_sla_proto_rawDesc = "" +
 	"\n" +
-	"\x19kubedesk/sla/v1/sla.proto\x12\x0fkubedesk.sla.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x19google/api/resource.proto\x1a\x1cgoogle/protobuf/struct.proto\"\x88\x02\n" +
+	"\x19kubedesk/sla/v1/sla.proto\x12\x0fkubedesk.sla.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x19google/api/resource.proto\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1ckubedesk/iam/v1/access.proto\"\x88\x02\n" +
 	"\tSLAPolicy\x12\x18\n" +
 	"\x04name\x18\x01 \x01(\tB\x04\xe2A\x01\x03R\x04name\x12\x1c\n" +
 	"\x06tenant\x18\x02 \x01(\tB\x04\xe2A\x01\x03R\x06tenant\x12$\n" +
@@ -235,9 +236,10 @@ const file_kubedesk_sla_v1_sla_proto_rawDesc = "" +
 	"page_token\x18\x02 \x01(\tB\b\xbaH\x05r\x03\x18\x80\bR\tpageToken\"\x80\x01\n" +
 	"\x17ListSLAPoliciesResponse\x12=\n" +
 	"\fsla_policies\x18\x01 \x03(\v2\x1a.kubedesk.sla.v1.SLAPolicyR\vslaPolicies\x12&\n" +
-	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken2\x91\x01\n" +
-	"\x10SLAPolicyService\x12}\n" +
-	"\x0fListSLAPolicies\x12'.kubedesk.sla.v1.ListSLAPoliciesRequest\x1a(.kubedesk.sla.v1.ListSLAPoliciesResponse\"\x17\x82\xd3\xe4\x93\x02\x11\x12\x0f/v1/slaPoliciesBAZ?github.com/kubedesk/kubedesk/proto/gen/go/kubedesk/sla/v1;slav1b\x06proto3"
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken2\x9b\x01\n" +
+	"\x10SLAPolicyService\x12\x86\x01\n" +
+	"\x0fListSLAPolicies\x12'.kubedesk.sla.v1.ListSLAPoliciesRequest\x1a(.kubedesk.sla.v1.ListSLAPoliciesResponse\" \xf2\x81\x19\x05\n" +
+	"\x03\x01\x02\x05\x82\xd3\xe4\x93\x02\x11\x12\x0f/v1/slaPoliciesBAZ?github.com/kubedesk/kubedesk/proto/gen/go/kubedesk/sla/v1;slav1b\x06proto3"
 
 var (
 	file_kubedesk_sla_v1_sla_proto_rawDescOnce sync.Once

@@ -8,6 +8,7 @@ package ticketv1
 
 import (
 	_ "buf.build/gen/go/bufbuild/protovalidate/protocolbuffers/go/buf/validate"
+	v1 "github.com/kubedesk/kubedesk/proto/gen/go/kubedesk/iam/v1"
 	_ "google.golang.org/genproto/googleapis/api/annotations"
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
@@ -1048,7 +1049,10 @@ type Comment struct {
 	// Public reply or internal note; VISIBILITY_PUBLIC when unset.
 	Visibility Visibility `protobuf:"varint,6,opt,name=visibility,proto3,enum=kubedesk.ticket.v1.Visibility" json:"visibility,omitempty"`
 	// When the comment was written.
-	CreateTime    *timestamppb.Timestamp `protobuf:"bytes,7,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
+	CreateTime *timestamppb.Timestamp `protobuf:"bytes,7,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
+	// Who wrote it, from the caller's credential (author and author_type
+	// follow from it: the request cannot choose them).
+	Actor         *v1.Actor `protobuf:"bytes,8,opt,name=actor,proto3" json:"actor,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1128,6 +1132,13 @@ func (x *Comment) GetVisibility() Visibility {
 func (x *Comment) GetCreateTime() *timestamppb.Timestamp {
 	if x != nil {
 		return x.CreateTime
+	}
+	return nil
+}
+
+func (x *Comment) GetActor() *v1.Actor {
+	if x != nil {
+		return x.Actor
 	}
 	return nil
 }
@@ -1253,7 +1264,10 @@ type Event struct {
 	// The W3C trace context (a `traceparent` header value) of the request
 	// that made the change, empty if it was not traced: whoever acts on the
 	// event (the SLA clocks, a webhook receiver) continues that trace.
-	Traceparent   string `protobuf:"bytes,8,opt,name=traceparent,proto3" json:"traceparent,omitempty"`
+	Traceparent string `protobuf:"bytes,8,opt,name=traceparent,proto3" json:"traceparent,omitempty"`
+	// Who made the change, from the caller's credential; unset for events
+	// written before kubedesk authenticated callers.
+	Actor         *v1.Actor `protobuf:"bytes,9,opt,name=actor,proto3" json:"actor,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1342,6 +1356,13 @@ func (x *Event) GetTraceparent() string {
 		return x.Traceparent
 	}
 	return ""
+}
+
+func (x *Event) GetActor() *v1.Actor {
+	if x != nil {
+		return x.Actor
+	}
+	return nil
 }
 
 type CreateTicketRequest struct {
@@ -2146,7 +2167,7 @@ var File_kubedesk_ticket_v1_ticket_proto protoreflect.FileDescriptor
 
 const file_kubedesk_ticket_v1_ticket_proto_rawDesc = "" +
 	"\n" +
-	"\x1fkubedesk/ticket/v1/ticket.proto\x12\x12kubedesk.ticket.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x19google/api/resource.proto\x1a\x1egoogle/protobuf/duration.proto\x1a google/protobuf/field_mask.proto\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x8f\x01\n" +
+	"\x1fkubedesk/ticket/v1/ticket.proto\x12\x12kubedesk.ticket.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x19google/api/resource.proto\x1a\x1egoogle/protobuf/duration.proto\x1a google/protobuf/field_mask.proto\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1ckubedesk/iam/v1/access.proto\x1a\x19kubedesk/iam/v1/iam.proto\"\x8f\x01\n" +
 	"\tRequester\x12\x1c\n" +
 	"\x04name\x18\x01 \x01(\tB\b\xbaH\x05r\x03\x18\xc8\x01R\x04name\x12#\n" +
 	"\x05email\x18\x02 \x01(\tB\r\xbaH\n" +
@@ -2202,7 +2223,7 @@ const file_kubedesk_ticket_v1_ticket_proto_rawDesc = "" +
 	"\x06colour\x18\x04 \x01(\x0e2\x1d.kubedesk.ticket.v1.SLAColourB\x04\xe2A\x01\x03R\x06colour\x12D\n" +
 	"\rnext_due_time\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampB\x04\xe2A\x01\x03R\vnextDueTime\x12C\n" +
 	"\vupdate_time\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampB\x06\xbaH\x03\xc8\x01\x01R\n" +
-	"updateTime\"\xd0\x03\n" +
+	"updateTime\"\x84\x04\n" +
 	"\aComment\x12\x14\n" +
 	"\x02id\x18\x01 \x01(\tB\x04\xe2A\x01\x03R\x02id\x128\n" +
 	"\tticket_id\x18\x02 \x01(\tB\x1b\xe2A\x01\x03\xfaA\x14\n" +
@@ -2215,14 +2236,15 @@ const file_kubedesk_ticket_v1_ticket_proto_rawDesc = "" +
 	"visibility\x18\x06 \x01(\x0e2\x1e.kubedesk.ticket.v1.VisibilityB\b\xbaH\x05\x82\x01\x02\x10\x01R\n" +
 	"visibility\x12A\n" +
 	"\vcreate_time\x18\a \x01(\v2\x1a.google.protobuf.TimestampB\x04\xe2A\x01\x03R\n" +
-	"createTime:P\xeaAM\n" +
+	"createTime\x122\n" +
+	"\x05actor\x18\b \x01(\v2\x16.kubedesk.iam.v1.ActorB\x04\xe2A\x01\x03R\x05actor:P\xeaAM\n" +
 	"\x13kubedesk.io/Comment\x12#tickets/{ticket}/comments/{comment}*\bcomments2\acomment\"\xbb\x01\n" +
 	"\vFieldChange\x12\x14\n" +
 	"\x05field\x18\x01 \x01(\tR\x05field\x12\x1b\n" +
 	"\told_value\x18\x02 \x01(\tR\boldValue\x12\x1b\n" +
 	"\tnew_value\x18\x03 \x01(\tR\bnewValue\x12.\n" +
 	"\x06before\x18\x04 \x01(\v2\x16.google.protobuf.ValueR\x06before\x12,\n" +
-	"\x05after\x18\x05 \x01(\v2\x16.google.protobuf.ValueR\x05after\"\x8d\x03\n" +
+	"\x05after\x18\x05 \x01(\v2\x16.google.protobuf.ValueR\x05after\"\xbb\x03\n" +
 	"\x05Event\x12\x16\n" +
 	"\x06cursor\x18\x01 \x01(\tR\x06cursor\x121\n" +
 	"\x04type\x18\x02 \x01(\x0e2\x1d.kubedesk.ticket.v1.EventTypeR\x04type\x124\n" +
@@ -2233,7 +2255,8 @@ const file_kubedesk_ticket_v1_ticket_proto_rawDesc = "" +
 	"\achanges\x18\x06 \x03(\v2\x1f.kubedesk.ticket.v1.FieldChangeR\achanges\x12;\n" +
 	"\vcreate_time\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\n" +
 	"createTime\x12 \n" +
-	"\vtraceparent\x18\b \x01(\tR\vtraceparent\"\xcb\x01\n" +
+	"\vtraceparent\x18\b \x01(\tR\vtraceparent\x12,\n" +
+	"\x05actor\x18\t \x01(\v2\x16.kubedesk.iam.v1.ActorR\x05actor\"\xcb\x01\n" +
 	"\x13CreateTicketRequest\x12\x8a\x01\n" +
 	"\x06ticket\x18\x01 \x01(\v2\x1a.kubedesk.ticket.v1.TicketBV\xe2A\x01\x02\xbaHO\xba\x01I\n" +
 	"\x17ticket.subject.required\x12\x13subject is required\x1a\x19this.subject.trim() != ''\xc8\x01\x01R\x06ticket\x12'\n" +
@@ -2344,16 +2367,23 @@ const file_kubedesk_ticket_v1_ticket_proto_rawDesc = "" +
 	"\x19EVENT_TYPE_TICKET_CREATED\x10\x01\x12\x1d\n" +
 	"\x19EVENT_TYPE_TICKET_UPDATED\x10\x02\x12\x1c\n" +
 	"\x18EVENT_TYPE_COMMENT_ADDED\x10\x03\x12\x1a\n" +
-	"\x16EVENT_TYPE_SLA_CHANGED\x10\x042\xc2\a\n" +
-	"\rTicketService\x12\x86\x01\n" +
-	"\fCreateTicket\x12'.kubedesk.ticket.v1.CreateTicketRequest\x1a(.kubedesk.ticket.v1.CreateTicketResponse\"#\x82\xd3\xe4\x93\x02\x1d:\x06ticketb\x06ticket\"\v/v1/tickets\x12z\n" +
-	"\tGetTicket\x12$.kubedesk.ticket.v1.GetTicketRequest\x1a%.kubedesk.ticket.v1.GetTicketResponse\" \x82\xd3\xe4\x93\x02\x1ab\x06ticket\x12\x10/v1/tickets/{id}\x12s\n" +
-	"\vListTickets\x12&.kubedesk.ticket.v1.ListTicketsRequest\x1a'.kubedesk.ticket.v1.ListTicketsResponse\"\x13\x82\xd3\xe4\x93\x02\r\x12\v/v1/tickets\x12\x92\x01\n" +
-	"\fUpdateTicket\x12'.kubedesk.ticket.v1.UpdateTicketRequest\x1a(.kubedesk.ticket.v1.UpdateTicketResponse\"/\x82\xd3\xe4\x93\x02):\x06ticketb\x06ticket2\x17/v1/tickets/{ticket.id}\x12\x97\x01\n" +
+	"\x16EVENT_TYPE_SLA_CHANGED\x10\x042\x92\b\n" +
+	"\rTicketService\x12\x91\x01\n" +
+	"\fCreateTicket\x12'.kubedesk.ticket.v1.CreateTicketRequest\x1a(.kubedesk.ticket.v1.CreateTicketResponse\".\xf2\x81\x19\a\n" +
+	"\x05\x01\x02\x03\x04\x05\x82\xd3\xe4\x93\x02\x1d:\x06ticketb\x06ticket\"\v/v1/tickets\x12\x86\x01\n" +
+	"\tGetTicket\x12$.kubedesk.ticket.v1.GetTicketRequest\x1a%.kubedesk.ticket.v1.GetTicketResponse\",\xf2\x81\x19\b\n" +
+	"\x06\x01\x02\x03\x04\x05\x06\x82\xd3\xe4\x93\x02\x1ab\x06ticket\x12\x10/v1/tickets/{id}\x12~\n" +
+	"\vListTickets\x12&.kubedesk.ticket.v1.ListTicketsRequest\x1a'.kubedesk.ticket.v1.ListTicketsResponse\"\x1e\xf2\x81\x19\a\n" +
+	"\x05\x01\x02\x03\x04\x05\x82\xd3\xe4\x93\x02\r\x12\v/v1/tickets\x12\x9d\x01\n" +
+	"\fUpdateTicket\x12'.kubedesk.ticket.v1.UpdateTicketRequest\x1a(.kubedesk.ticket.v1.UpdateTicketResponse\":\xf2\x81\x19\a\n" +
+	"\x05\x01\x02\x03\x05\x06\x82\xd3\xe4\x93\x02):\x06ticketb\x06ticket2\x17/v1/tickets/{ticket.id}\x12\xa3\x01\n" +
 	"\n" +
-	"AddComment\x12%.kubedesk.ticket.v1.AddCommentRequest\x1a&.kubedesk.ticket.v1.AddCommentResponse\":\x82\xd3\xe4\x93\x024:\acommentb\acomment\" /v1/tickets/{ticket_id}/comments\x12\x8b\x01\n" +
-	"\fListComments\x12'.kubedesk.ticket.v1.ListCommentsRequest\x1a(.kubedesk.ticket.v1.ListCommentsResponse\"(\x82\xd3\xe4\x93\x02\"\x12 /v1/tickets/{ticket_id}/comments\x12z\n" +
-	"\vWatchEvents\x12&.kubedesk.ticket.v1.WatchEventsRequest\x1a'.kubedesk.ticket.v1.WatchEventsResponse\"\x18\x82\xd3\xe4\x93\x02\x12\x12\x10/v1/events:watch0\x01BGZEgithub.com/kubedesk/kubedesk/proto/gen/go/kubedesk/ticket/v1;ticketv1b\x06proto3"
+	"AddComment\x12%.kubedesk.ticket.v1.AddCommentRequest\x1a&.kubedesk.ticket.v1.AddCommentResponse\"F\xf2\x81\x19\b\n" +
+	"\x06\x01\x02\x03\x04\x05\x06\x82\xd3\xe4\x93\x024:\acommentb\acomment\" /v1/tickets/{ticket_id}/comments\x12\x96\x01\n" +
+	"\fListComments\x12'.kubedesk.ticket.v1.ListCommentsRequest\x1a(.kubedesk.ticket.v1.ListCommentsResponse\"3\xf2\x81\x19\a\n" +
+	"\x05\x01\x02\x03\x04\x05\x82\xd3\xe4\x93\x02\"\x12 /v1/tickets/{ticket_id}/comments\x12\x84\x01\n" +
+	"\vWatchEvents\x12&.kubedesk.ticket.v1.WatchEventsRequest\x1a'.kubedesk.ticket.v1.WatchEventsResponse\"\"\xf2\x81\x19\x06\n" +
+	"\x04\x01\x02\x05\x06\x82\xd3\xe4\x93\x02\x12\x12\x10/v1/events:watch0\x01BGZEgithub.com/kubedesk/kubedesk/proto/gen/go/kubedesk/ticket/v1;ticketv1b\x06proto3"
 
 var (
 	file_kubedesk_ticket_v1_ticket_proto_rawDescOnce sync.Once
@@ -2404,8 +2434,9 @@ var file_kubedesk_ticket_v1_ticket_proto_goTypes = []any{
 	nil,                           // 31: kubedesk.ticket.v1.Ticket.CustomFieldsEntry
 	(*timestamppb.Timestamp)(nil), // 32: google.protobuf.Timestamp
 	(*durationpb.Duration)(nil),   // 33: google.protobuf.Duration
-	(*structpb.Value)(nil),        // 34: google.protobuf.Value
-	(*fieldmaskpb.FieldMask)(nil), // 35: google.protobuf.FieldMask
+	(*v1.Actor)(nil),              // 34: kubedesk.iam.v1.Actor
+	(*structpb.Value)(nil),        // 35: google.protobuf.Value
+	(*fieldmaskpb.FieldMask)(nil), // 36: google.protobuf.FieldMask
 }
 var file_kubedesk_ticket_v1_ticket_proto_depIdxs = []int32{
 	0,  // 0: kubedesk.ticket.v1.Ticket.status:type_name -> kubedesk.ticket.v1.Status
@@ -2432,45 +2463,47 @@ var file_kubedesk_ticket_v1_ticket_proto_depIdxs = []int32{
 	7,  // 21: kubedesk.ticket.v1.Comment.author_type:type_name -> kubedesk.ticket.v1.AuthorType
 	6,  // 22: kubedesk.ticket.v1.Comment.visibility:type_name -> kubedesk.ticket.v1.Visibility
 	32, // 23: kubedesk.ticket.v1.Comment.create_time:type_name -> google.protobuf.Timestamp
-	34, // 24: kubedesk.ticket.v1.FieldChange.before:type_name -> google.protobuf.Value
-	34, // 25: kubedesk.ticket.v1.FieldChange.after:type_name -> google.protobuf.Value
-	8,  // 26: kubedesk.ticket.v1.Event.type:type_name -> kubedesk.ticket.v1.EventType
-	10, // 27: kubedesk.ticket.v1.Event.ticket:type_name -> kubedesk.ticket.v1.Ticket
-	13, // 28: kubedesk.ticket.v1.Event.comment:type_name -> kubedesk.ticket.v1.Comment
-	14, // 29: kubedesk.ticket.v1.Event.changes:type_name -> kubedesk.ticket.v1.FieldChange
-	32, // 30: kubedesk.ticket.v1.Event.create_time:type_name -> google.protobuf.Timestamp
-	10, // 31: kubedesk.ticket.v1.CreateTicketRequest.ticket:type_name -> kubedesk.ticket.v1.Ticket
-	10, // 32: kubedesk.ticket.v1.CreateTicketResponse.ticket:type_name -> kubedesk.ticket.v1.Ticket
-	10, // 33: kubedesk.ticket.v1.GetTicketResponse.ticket:type_name -> kubedesk.ticket.v1.Ticket
-	10, // 34: kubedesk.ticket.v1.ListTicketsResponse.tickets:type_name -> kubedesk.ticket.v1.Ticket
-	10, // 35: kubedesk.ticket.v1.UpdateTicketRequest.ticket:type_name -> kubedesk.ticket.v1.Ticket
-	35, // 36: kubedesk.ticket.v1.UpdateTicketRequest.update_mask:type_name -> google.protobuf.FieldMask
-	10, // 37: kubedesk.ticket.v1.UpdateTicketResponse.ticket:type_name -> kubedesk.ticket.v1.Ticket
-	13, // 38: kubedesk.ticket.v1.AddCommentRequest.comment:type_name -> kubedesk.ticket.v1.Comment
-	13, // 39: kubedesk.ticket.v1.AddCommentResponse.comment:type_name -> kubedesk.ticket.v1.Comment
-	13, // 40: kubedesk.ticket.v1.ListCommentsResponse.comments:type_name -> kubedesk.ticket.v1.Comment
-	8,  // 41: kubedesk.ticket.v1.WatchEventsRequest.types:type_name -> kubedesk.ticket.v1.EventType
-	15, // 42: kubedesk.ticket.v1.WatchEventsResponse.event:type_name -> kubedesk.ticket.v1.Event
-	30, // 43: kubedesk.ticket.v1.WatchEventsResponse.bookmark:type_name -> kubedesk.ticket.v1.Bookmark
-	16, // 44: kubedesk.ticket.v1.TicketService.CreateTicket:input_type -> kubedesk.ticket.v1.CreateTicketRequest
-	18, // 45: kubedesk.ticket.v1.TicketService.GetTicket:input_type -> kubedesk.ticket.v1.GetTicketRequest
-	20, // 46: kubedesk.ticket.v1.TicketService.ListTickets:input_type -> kubedesk.ticket.v1.ListTicketsRequest
-	22, // 47: kubedesk.ticket.v1.TicketService.UpdateTicket:input_type -> kubedesk.ticket.v1.UpdateTicketRequest
-	24, // 48: kubedesk.ticket.v1.TicketService.AddComment:input_type -> kubedesk.ticket.v1.AddCommentRequest
-	26, // 49: kubedesk.ticket.v1.TicketService.ListComments:input_type -> kubedesk.ticket.v1.ListCommentsRequest
-	28, // 50: kubedesk.ticket.v1.TicketService.WatchEvents:input_type -> kubedesk.ticket.v1.WatchEventsRequest
-	17, // 51: kubedesk.ticket.v1.TicketService.CreateTicket:output_type -> kubedesk.ticket.v1.CreateTicketResponse
-	19, // 52: kubedesk.ticket.v1.TicketService.GetTicket:output_type -> kubedesk.ticket.v1.GetTicketResponse
-	21, // 53: kubedesk.ticket.v1.TicketService.ListTickets:output_type -> kubedesk.ticket.v1.ListTicketsResponse
-	23, // 54: kubedesk.ticket.v1.TicketService.UpdateTicket:output_type -> kubedesk.ticket.v1.UpdateTicketResponse
-	25, // 55: kubedesk.ticket.v1.TicketService.AddComment:output_type -> kubedesk.ticket.v1.AddCommentResponse
-	27, // 56: kubedesk.ticket.v1.TicketService.ListComments:output_type -> kubedesk.ticket.v1.ListCommentsResponse
-	29, // 57: kubedesk.ticket.v1.TicketService.WatchEvents:output_type -> kubedesk.ticket.v1.WatchEventsResponse
-	51, // [51:58] is the sub-list for method output_type
-	44, // [44:51] is the sub-list for method input_type
-	44, // [44:44] is the sub-list for extension type_name
-	44, // [44:44] is the sub-list for extension extendee
-	0,  // [0:44] is the sub-list for field type_name
+	34, // 24: kubedesk.ticket.v1.Comment.actor:type_name -> kubedesk.iam.v1.Actor
+	35, // 25: kubedesk.ticket.v1.FieldChange.before:type_name -> google.protobuf.Value
+	35, // 26: kubedesk.ticket.v1.FieldChange.after:type_name -> google.protobuf.Value
+	8,  // 27: kubedesk.ticket.v1.Event.type:type_name -> kubedesk.ticket.v1.EventType
+	10, // 28: kubedesk.ticket.v1.Event.ticket:type_name -> kubedesk.ticket.v1.Ticket
+	13, // 29: kubedesk.ticket.v1.Event.comment:type_name -> kubedesk.ticket.v1.Comment
+	14, // 30: kubedesk.ticket.v1.Event.changes:type_name -> kubedesk.ticket.v1.FieldChange
+	32, // 31: kubedesk.ticket.v1.Event.create_time:type_name -> google.protobuf.Timestamp
+	34, // 32: kubedesk.ticket.v1.Event.actor:type_name -> kubedesk.iam.v1.Actor
+	10, // 33: kubedesk.ticket.v1.CreateTicketRequest.ticket:type_name -> kubedesk.ticket.v1.Ticket
+	10, // 34: kubedesk.ticket.v1.CreateTicketResponse.ticket:type_name -> kubedesk.ticket.v1.Ticket
+	10, // 35: kubedesk.ticket.v1.GetTicketResponse.ticket:type_name -> kubedesk.ticket.v1.Ticket
+	10, // 36: kubedesk.ticket.v1.ListTicketsResponse.tickets:type_name -> kubedesk.ticket.v1.Ticket
+	10, // 37: kubedesk.ticket.v1.UpdateTicketRequest.ticket:type_name -> kubedesk.ticket.v1.Ticket
+	36, // 38: kubedesk.ticket.v1.UpdateTicketRequest.update_mask:type_name -> google.protobuf.FieldMask
+	10, // 39: kubedesk.ticket.v1.UpdateTicketResponse.ticket:type_name -> kubedesk.ticket.v1.Ticket
+	13, // 40: kubedesk.ticket.v1.AddCommentRequest.comment:type_name -> kubedesk.ticket.v1.Comment
+	13, // 41: kubedesk.ticket.v1.AddCommentResponse.comment:type_name -> kubedesk.ticket.v1.Comment
+	13, // 42: kubedesk.ticket.v1.ListCommentsResponse.comments:type_name -> kubedesk.ticket.v1.Comment
+	8,  // 43: kubedesk.ticket.v1.WatchEventsRequest.types:type_name -> kubedesk.ticket.v1.EventType
+	15, // 44: kubedesk.ticket.v1.WatchEventsResponse.event:type_name -> kubedesk.ticket.v1.Event
+	30, // 45: kubedesk.ticket.v1.WatchEventsResponse.bookmark:type_name -> kubedesk.ticket.v1.Bookmark
+	16, // 46: kubedesk.ticket.v1.TicketService.CreateTicket:input_type -> kubedesk.ticket.v1.CreateTicketRequest
+	18, // 47: kubedesk.ticket.v1.TicketService.GetTicket:input_type -> kubedesk.ticket.v1.GetTicketRequest
+	20, // 48: kubedesk.ticket.v1.TicketService.ListTickets:input_type -> kubedesk.ticket.v1.ListTicketsRequest
+	22, // 49: kubedesk.ticket.v1.TicketService.UpdateTicket:input_type -> kubedesk.ticket.v1.UpdateTicketRequest
+	24, // 50: kubedesk.ticket.v1.TicketService.AddComment:input_type -> kubedesk.ticket.v1.AddCommentRequest
+	26, // 51: kubedesk.ticket.v1.TicketService.ListComments:input_type -> kubedesk.ticket.v1.ListCommentsRequest
+	28, // 52: kubedesk.ticket.v1.TicketService.WatchEvents:input_type -> kubedesk.ticket.v1.WatchEventsRequest
+	17, // 53: kubedesk.ticket.v1.TicketService.CreateTicket:output_type -> kubedesk.ticket.v1.CreateTicketResponse
+	19, // 54: kubedesk.ticket.v1.TicketService.GetTicket:output_type -> kubedesk.ticket.v1.GetTicketResponse
+	21, // 55: kubedesk.ticket.v1.TicketService.ListTickets:output_type -> kubedesk.ticket.v1.ListTicketsResponse
+	23, // 56: kubedesk.ticket.v1.TicketService.UpdateTicket:output_type -> kubedesk.ticket.v1.UpdateTicketResponse
+	25, // 57: kubedesk.ticket.v1.TicketService.AddComment:output_type -> kubedesk.ticket.v1.AddCommentResponse
+	27, // 58: kubedesk.ticket.v1.TicketService.ListComments:output_type -> kubedesk.ticket.v1.ListCommentsResponse
+	29, // 59: kubedesk.ticket.v1.TicketService.WatchEvents:output_type -> kubedesk.ticket.v1.WatchEventsResponse
+	53, // [53:60] is the sub-list for method output_type
+	46, // [46:53] is the sub-list for method input_type
+	46, // [46:46] is the sub-list for extension type_name
+	46, // [46:46] is the sub-list for extension extendee
+	0,  // [0:46] is the sub-list for field type_name
 }
 
 func init() { file_kubedesk_ticket_v1_ticket_proto_init() }

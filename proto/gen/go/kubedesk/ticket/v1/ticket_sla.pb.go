@@ -8,6 +8,7 @@ package ticketv1
 
 import (
 	_ "buf.build/gen/go/bufbuild/protovalidate/protocolbuffers/go/buf/validate"
+	_ "github.com/kubedesk/kubedesk/proto/gen/go/kubedesk/iam/v1"
 	_ "google.golang.org/genproto/googleapis/api/annotations"
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
@@ -196,7 +197,7 @@ var File_kubedesk_ticket_v1_ticket_sla_proto protoreflect.FileDescriptor
 
 const file_kubedesk_ticket_v1_ticket_sla_proto_rawDesc = "" +
 	"\n" +
-	"#kubedesk/ticket/v1/ticket_sla.proto\x12\x12kubedesk.ticket.v1\x1a\x1bbuf/validate/validate.proto\x1a\x19google/api/resource.proto\x1a\x1fkubedesk/ticket/v1/ticket.proto\"\xd0\x01\n" +
+	"#kubedesk/ticket/v1/ticket_sla.proto\x12\x12kubedesk.ticket.v1\x1a\x1bbuf/validate/validate.proto\x1a\x19google/api/resource.proto\x1a\x1ckubedesk/iam/v1/access.proto\x1a\x1fkubedesk/ticket/v1/ticket.proto\"\xd0\x01\n" +
 	"\x13SetTicketSLARequest\x12=\n" +
 	"\tticket_id\x18\x01 \x01(\tB \xfaA\x14\n" +
 	"\x12kubedesk.io/Ticket\xbaH\x06r\x04\x10\x01\x18@R\bticketId\x127\n" +
@@ -208,9 +209,10 @@ const file_kubedesk_ticket_v1_ticket_sla_proto_rawDesc = "" +
 	"\x05group\x18\x01 \x01(\tB\b\xbaH\x05r\x03\x18\xc8\x01R\x05group\x12V\n" +
 	"\x13raise_priority_from\x18\x02 \x01(\x0e2\x1c.kubedesk.ticket.v1.PriorityB\b\xbaH\x05\x82\x01\x02\x10\x01R\x11raisePriorityFrom\"J\n" +
 	"\x14SetTicketSLAResponse\x122\n" +
-	"\x06ticket\x18\x01 \x01(\v2\x1a.kubedesk.ticket.v1.TicketR\x06ticket2u\n" +
-	"\x10TicketSLAService\x12a\n" +
-	"\fSetTicketSLA\x12'.kubedesk.ticket.v1.SetTicketSLARequest\x1a(.kubedesk.ticket.v1.SetTicketSLAResponseBGZEgithub.com/kubedesk/kubedesk/proto/gen/go/kubedesk/ticket/v1;ticketv1b\x06proto3"
+	"\x06ticket\x18\x01 \x01(\v2\x1a.kubedesk.ticket.v1.TicketR\x06ticket2~\n" +
+	"\x10TicketSLAService\x12j\n" +
+	"\fSetTicketSLA\x12'.kubedesk.ticket.v1.SetTicketSLARequest\x1a(.kubedesk.ticket.v1.SetTicketSLAResponse\"\a\xf2\x81\x19\x03\n" +
+	"\x01\x06BGZEgithub.com/kubedesk/kubedesk/proto/gen/go/kubedesk/ticket/v1;ticketv1b\x06proto3"
 
 var (
 	file_kubedesk_ticket_v1_ticket_sla_proto_rawDescOnce sync.Once

@@ -1,0 +1,97 @@
+// Package auth authenticates and authorises every gRPC call of every
+// kubedesk service: it finds the caller's credential (an API key or OpenID
+// Connect token in `authorization: Bearer`, or the session cookie the
+// gateway forwards), resolves it to a principal through an Authenticator,
+// takes the tenant from it, and checks the roles the RPC declares with the
+// kubedesk.iam.v1.access method option.
+package auth
+
+import (
+	"context"
+	"errors"
+	"slices"
+
+	iamv1 "github.com/kubedesk/kubedesk/proto/gen/go/kubedesk/iam/v1"
+)
+
+// Metadata keys a credential travels under.
+const (
+	// AuthorizationKey carries "Bearer <api key or JWT>".
+	AuthorizationKey = "authorization"
+	// SessionKey carries the session token; the gateway copies it from
+	// the session cookie.
+	SessionKey = "kubedesk-session"
+	// SessionTokenKey is the response header metadata in which
+	// CreateSession hands the new session's token to the gateway, which
+	// turns it into the cookie.
+	SessionTokenKey = "kubedesk-session-token"
+	// SessionEndedKey is the response header metadata that tells the
+	// gateway to clear the session cookie.
+	SessionEndedKey = "kubedesk-session-ended"
+	// ClientIPKey is the client address the gateway saw.
+	ClientIPKey = "x-forwarded-for"
+)
+
+// APIKeyPrefix starts every API key secret.
+const APIKeyPrefix = "kd_"
+
+// ErrUnauthenticated is what an Authenticator returns for a credential it
+// does not accept: unknown, revoked, expired or malformed. Callers answer
+// them all alike.
+var ErrUnauthenticated = errors.New("the credential is not valid")
+
+// Credential is a secret as a caller presented it.
+type Credential struct {
+	Kind   iamv1.CredentialKind
+	Secret string
+}
+
+// Authenticator resolves credentials to principals and keeps the audit
+// log. The identity module implements it over its store; other processes
+// reach that one over gRPC (AuthService).
+type Authenticator interface {
+	// Authenticate returns the credential's principal, or an error
+	// wrapping ErrUnauthenticated.
+	Authenticate(ctx context.Context, c Credential) (*iamv1.Principal, error)
+	// Audit records a security event; it never fails the caller (a lost
+	// event is logged).
+	Audit(ctx context.Context, e *iamv1.AuditEvent)
+}
+
+type principalKey struct{}
+
+// With returns ctx carrying the authenticated principal.
+func With(ctx context.Context, p *iamv1.Principal) context.Context {
+	return context.WithValue(ctx, principalKey{}, p)
+}
+
+// From returns the principal of the call; nil for a public RPC's
+// anonymous caller.
+func From(ctx context.Context) *iamv1.Principal {
+	p, _ := ctx.Value(principalKey{}).(*iamv1.Principal)
+	return p
+}
+
+// HasRole reports whether p holds any of roles.
+func HasRole(p *iamv1.Principal, roles ...iamv1.Role) bool {
+	for _, r := range p.GetRoles() {
+		if slices.Contains(roles, r) {
+			return true
+		}
+	}
+	return false
+}
+
+// ActorOf is who p is, as changes record it; nil for nil.
+func ActorOf(p *iamv1.Principal) *iamv1.Actor {
+	if p == nil {
+		return nil
+	}
+	return &iamv1.Actor{Id: p.GetId(), Kind: p.GetKind(), DisplayName: p.GetDisplayName()}
+}
+
+// MayActFor reports whether p may act in tenant: its own, or one its
+// credential lists ("*" for every tenant).
+func MayActFor(p *iamv1.Principal, tenant string) bool {
+	return p.GetTenant() == tenant || slices.Contains(p.GetTenants(), tenant) || slices.Contains(p.GetTenants(), "*")
+}
