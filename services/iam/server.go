@@ -1,0 +1,345 @@
+package iam
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"strings"
+	"sync"
+	"time"
+	"unicode/utf8"
+
+	"github.com/google/uuid"
+	"go.opentelemetry.io/otel/trace"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/peer"
+	"google.golang.org/grpc/status"
+
+	iamv1 "github.com/kubedesk/kubedesk/proto/gen/go/kubedesk/iam/v1"
+	"github.com/kubedesk/kubedesk/services/platform/auth"
+	"github.com/kubedesk/kubedesk/services/platform/tenant"
+)
+
+// Metadata keys the gateway fills from HTTP headers.
+const (
+	IfMatchMetadata    = "if-match"               // If-Match
+	RetryAfterMetadata = "retry-after"            // Retry-After, in seconds
+	userAgentMetadata  = "user-agent"             // a gRPC client's
+	gatewayUAMetadata  = "grpcgateway-user-agent" // a browser's, via the gateway
+)
+
+// TokenVerifier checks bearer tokens that are not API keys: OpenID
+// Connect JWTs. It returns an error wrapping auth.ErrUnauthenticated for a
+// token it refuses.
+type TokenVerifier interface {
+	Verify(ctx context.Context, raw string) (*iamv1.Principal, error)
+}
+
+// Options are the Server's collaborators.
+type Options struct {
+	// Log receives store failures and janitor reports; nil discards.
+	Log *slog.Logger
+	// Tokens verifies OIDC bearer tokens; nil refuses every bearer token
+	// that is not an API key.
+	Tokens TokenVerifier
+	// Now is the clock; nil is the wall clock. Tests inject one.
+	Now func() time.Time
+}
+
+// Server implements kubedesk.iam.v1's IdentityService over a Store;
+// Register also serves the internal AuthService from it.
+type Server struct {
+	iamv1.UnimplementedIdentityServiceServer
+
+	store  Store
+	cfg    Config
+	log    *slog.Logger
+	tokens TokenVerifier
+	now    func() time.Time
+
+	// dummyHash is verified against when the email is unknown, so that
+	// an unknown account costs what a wrong password does.
+	dummyHash string
+
+	signIn *failures
+	cache  *credentialCache
+	touch  *touches
+
+	// janitorEvery and batch drive RunJanitor; tests shorten them.
+	janitorEvery time.Duration
+	batch        int
+}
+
+// NewServer returns the identity service. cfg is expected to have passed
+// Validate; zero fields take their defaults.
+func NewServer(st Store, cfg Config, opts Options) *Server {
+	def := DefaultConfig()
+	if cfg.SessionIdleTimeout <= 0 {
+		cfg.SessionIdleTimeout = def.SessionIdleTimeout
+	}
+	if cfg.SessionAbsoluteTimeout <= 0 {
+		cfg.SessionAbsoluteTimeout = def.SessionAbsoluteTimeout
+	}
+	if cfg.CacheTTL < 0 {
+		cfg.CacheTTL = 0
+	}
+	if cfg.AuditRetention <= 0 {
+		cfg.AuditRetention = def.AuditRetention
+	}
+	if cfg.SignIn.MaxFailures <= 0 {
+		cfg.SignIn.MaxFailures = def.SignIn.MaxFailures
+	}
+	if cfg.SignIn.Window <= 0 {
+		cfg.SignIn.Window = def.SignIn.Window
+	}
+	if cfg.Argon2 == (Argon2Config{}) {
+		cfg.Argon2 = def.Argon2
+	}
+	if cfg.MinPasswordLength <= 0 {
+		cfg.MinPasswordLength = def.MinPasswordLength
+	}
+	if opts.Log == nil {
+		opts.Log = slog.New(slog.DiscardHandler)
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	now := opts.Now
+	s := &Server{
+		store:        st,
+		cfg:          cfg,
+		log:          opts.Log,
+		tokens:       opts.Tokens,
+		now:          func() time.Time { return now().UTC().Truncate(time.Microsecond) },
+		signIn:       newFailures(cfg.SignIn.MaxFailures, time.Duration(cfg.SignIn.Window)),
+		cache:        newCredentialCache(time.Duration(cfg.CacheTTL)),
+		touch:        &touches{keys: map[string]time.Time{}, sessions: map[string]time.Time{}},
+		janitorEvery: time.Minute,
+		batch:        500,
+	}
+	// A hash of a random password: nothing verifies against it, and it
+	// costs what a real one of the current parameters does.
+	h, err := HashPassword(newToken(), cfg.Argon2)
+	if err != nil {
+		panic(fmt.Sprintf("iam: hashing the dummy password: %v", err)) // crypto/rand failed
+	}
+	s.dummyHash = h
+	return s
+}
+
+// Register adds IdentityService and the internal AuthService to a gRPC
+// server.
+func (s *Server) Register(g grpc.ServiceRegistrar) {
+	iamv1.RegisterIdentityServiceServer(g, s)
+	iamv1.RegisterAuthServiceServer(g, authServer{s: s})
+}
+
+// storeError turns a store error into the status a caller sees; what
+// names the record ("user \"u1\"").
+func (s *Server) storeError(ctx context.Context, err error, what string) error {
+	if _, ok := status.FromError(err); ok {
+		return err
+	}
+	switch {
+	case errors.Is(err, ErrNotFound):
+		return status.Errorf(codes.NotFound, "%s not found", what)
+	case errors.Is(err, ErrStale):
+		return status.Errorf(codes.Aborted, "etag: %s has changed since it was read; read it again and retry", what)
+	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
+		return status.FromContextError(err).Err()
+	}
+	s.log.ErrorContext(ctx, "iam store failed", "err", err)
+	return status.Error(codes.Internal, "the identity store failed; the request was not applied")
+}
+
+// callTenant is the tenant a call acts in: the one the interceptor
+// resolved (a platform-admin key may name another), else the caller's own.
+func callTenant(ctx context.Context) string {
+	if t := tenant.From(ctx); t != "" {
+		return t
+	}
+	return auth.From(ctx).GetTenant()
+}
+
+// caller returns the principal of an authenticated RPC.
+func caller(ctx context.Context) (*iamv1.Principal, error) {
+	p := auth.From(ctx)
+	if p == nil {
+		return nil, status.Error(codes.Unauthenticated, "this method needs a credential: a session cookie or Authorization: Bearer <API key>")
+	}
+	return p, nil
+}
+
+// actorOf is the stored form of p.
+func actorOf(p *iamv1.Principal) Actor {
+	if p == nil {
+		return Actor{}
+	}
+	return Actor{ID: p.GetId(), Kind: p.GetKind(), DisplayName: p.GetDisplayName()}
+}
+
+// firstMD returns the first value of an incoming metadata key.
+func firstMD(ctx context.Context, key string) string {
+	if v := metadata.ValueFromIncomingContext(ctx, key); len(v) > 0 {
+		return v[0]
+	}
+	return ""
+}
+
+// clientIP is the address the gateway saw (the first of
+// X-Forwarded-For), else the gRPC peer's.
+func clientIP(ctx context.Context) string {
+	ip := strings.TrimSpace(strings.Split(firstMD(ctx, auth.ClientIPKey), ",")[0])
+	if ip == "" {
+		if p, ok := peer.FromContext(ctx); ok && p.Addr != nil {
+			ip = p.Addr.String()
+			if host, _, err := net.SplitHostPort(ip); err == nil {
+				ip = host
+			}
+		}
+	}
+	return truncate(ip, 64)
+}
+
+func userAgent(ctx context.Context) string {
+	ua := firstMD(ctx, gatewayUAMetadata)
+	if ua == "" {
+		ua = firstMD(ctx, userAgentMetadata)
+	}
+	return truncate(ua, 512)
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n]
+}
+
+func newID() string { return uuid.Must(uuid.NewV7()).String() }
+
+// audit records a security event of the call; a failure is logged.
+func (s *Server) audit(ctx context.Context, tenantID string, typ iamv1.AuditEventType, actor Actor, subject, detail string) {
+	e := AuditEvent{
+		Tenant:   tenantID,
+		Type:     typ,
+		Actor:    actor,
+		Subject:  truncate(subject, 300),
+		ClientIP: clientIP(ctx),
+		Detail:   truncate(detail, 1000),
+	}
+	s.appendAudit(ctx, e)
+}
+
+func (s *Server) appendAudit(ctx context.Context, e AuditEvent) {
+	e.ID = newID()
+	e.CreateTime = s.now()
+	if e.TraceID == "" {
+		if sc := trace.SpanContextFromContext(ctx); sc.HasTraceID() {
+			e.TraceID = sc.TraceID().String()
+		}
+	}
+	// The event is recorded even when the caller has gone.
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	if err := s.store.AppendAudit(ctx, e); err != nil {
+		s.log.ErrorContext(ctx, "audit event lost", "err", err, "type", e.Type.String(), "tenant", e.Tenant, "subject", e.Subject)
+	}
+}
+
+// Audit records an event another part of this process saw (the access
+// interceptor's cross-tenant denials); it never fails the caller.
+func (s *Server) Audit(ctx context.Context, e *iamv1.AuditEvent) {
+	ev := auditFromProto(e)
+	if ev.Tenant == "" {
+		ev.Tenant = callTenant(ctx)
+	}
+	if ev.ClientIP == "" {
+		ev.ClientIP = clientIP(ctx)
+	}
+	s.appendAudit(ctx, ev)
+}
+
+// failures counts wrong passwords per account in fixed windows that
+// start at an account's first failure. Kept in memory: each replica
+// counts its own.
+type failures struct {
+	max    int
+	window time.Duration
+
+	mu    sync.Mutex
+	byKey map[string]*failureWindow
+	swept time.Time
+}
+
+type failureWindow struct {
+	start     time.Time
+	count     int
+	throttled bool // a throttled attempt was audited in this window
+}
+
+func newFailures(max int, window time.Duration) *failures {
+	return &failures{max: max, window: window, byKey: map[string]*failureWindow{}}
+}
+
+// check reports how long key is still throttled (0: not), and whether
+// this is the first refusal of its window.
+func (f *failures) check(key string, now time.Time) (wait time.Duration, first bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	w, ok := f.byKey[key]
+	if !ok {
+		return 0, false
+	}
+	end := w.start.Add(f.window)
+	if !now.Before(end) {
+		delete(f.byKey, key)
+		return 0, false
+	}
+	if w.count < f.max {
+		return 0, false
+	}
+	first = !w.throttled
+	w.throttled = true
+	return end.Sub(now), first
+}
+
+// fail counts a wrong password for key.
+func (f *failures) fail(key string, now time.Time) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.sweep(now)
+	w, ok := f.byKey[key]
+	if !ok || !now.Before(w.start.Add(f.window)) {
+		w = &failureWindow{start: now}
+		f.byKey[key] = w
+	}
+	w.count++
+}
+
+// reset forgets key's failures (after a right password).
+func (f *failures) reset(key string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	delete(f.byKey, key)
+}
+
+// sweep drops, at most once a minute, the windows that have passed.
+func (f *failures) sweep(now time.Time) {
+	if now.Sub(f.swept) < time.Minute {
+		return
+	}
+	f.swept = now
+	for k, w := range f.byKey {
+		if !now.Before(w.start.Add(f.window)) {
+			delete(f.byKey, k)
+		}
+	}
+}
