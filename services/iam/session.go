@@ -1,0 +1,280 @@
+package iam
+
+import (
+	"context"
+	"errors"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/status"
+
+	iamv1 "github.com/kubedesk/kubedesk/proto/gen/go/kubedesk/iam/v1"
+	"github.com/kubedesk/kubedesk/services/platform/auth"
+	"github.com/kubedesk/kubedesk/services/platform/paging"
+	"github.com/kubedesk/kubedesk/services/platform/tenant"
+)
+
+// errSignIn is the one answer to an unknown email, a wrong password and
+// an inactive user, so that none tells which it was.
+var errSignIn = status.Error(codes.Unauthenticated, "email or password is wrong")
+
+// checkPassword enforces the password rule; field names the request
+// field. The password itself is never echoed.
+func (s *Server) checkPassword(field, password string) error {
+	if n := utf8.RuneCountInString(password); n < s.cfg.MinPasswordLength {
+		return status.Errorf(codes.InvalidArgument, "%s: must be at least %d characters (got %d)", field, s.cfg.MinPasswordLength, n)
+	}
+	return nil
+}
+
+// CreateSession implements iamv1.IdentityServiceServer.
+func (s *Server) CreateSession(ctx context.Context, req *iamv1.CreateSessionRequest) (*iamv1.CreateSessionResponse, error) {
+	tid := tenant.From(ctx)
+	if tid == "" {
+		return nil, status.Errorf(codes.InvalidArgument, "%s: no tenant named; send the %s header", tenant.HeaderName, tenant.HeaderName)
+	}
+	email := strings.ToLower(strings.TrimSpace(req.GetEmail()))
+	if email == "" || req.GetPassword() == "" {
+		return nil, status.Error(codes.InvalidArgument, "email and password: are required")
+	}
+	throttleKey := tid + "\x00" + email
+	now := s.now()
+	if wait, first := s.signIn.check(throttleKey, now); wait > 0 {
+		if first {
+			s.audit(ctx, tid, iamv1.AuditEventType_AUDIT_EVENT_TYPE_SIGN_IN_THROTTLED, Actor{}, email,
+				"sign-in refused until the failure window passes")
+		}
+		return nil, throttled(ctx, wait)
+	}
+
+	u, err := s.store.GetUserByEmail(ctx, tid, email)
+	if err != nil && !errors.Is(err, ErrNotFound) {
+		return nil, s.storeError(ctx, err, "user")
+	}
+	hash := u.PasswordHash
+	if err != nil || hash == "" {
+		hash = s.dummyHash // the same work for an account that cannot sign in
+	}
+	ok, verr := VerifyPassword(req.GetPassword(), hash)
+	if verr != nil {
+		s.log.ErrorContext(ctx, "stored password hash is unusable", "tenant", tid, "user", u.ID, "err", verr)
+	}
+	if err != nil || u.PasswordHash == "" || !ok || !u.Active {
+		s.signIn.fail(throttleKey, now)
+		detail := "wrong email or password"
+		if ok && !u.Active {
+			detail = "user is inactive"
+		}
+		s.audit(ctx, tid, iamv1.AuditEventType_AUDIT_EVENT_TYPE_SIGN_IN_FAILED, Actor{}, email, detail)
+		return nil, errSignIn
+	}
+	s.signIn.reset(throttleKey)
+
+	token := newToken()
+	ses := Session{
+		Tenant:       tid,
+		ID:           newID(),
+		UserID:       u.ID,
+		Digest:       digest(token),
+		ClientIP:     clientIP(ctx),
+		UserAgent:    userAgent(ctx),
+		CreateTime:   now,
+		LastSeenTime: now,
+		ExpireTime:   now.Add(time.Duration(s.cfg.SessionAbsoluteTimeout)),
+	}
+	if err := s.store.CreateSession(ctx, ses); err != nil {
+		return nil, s.storeError(ctx, err, "session")
+	}
+	if err := grpc.SetHeader(ctx, metadata.Pairs(auth.SessionTokenKey, token)); err != nil {
+		// Without the header the gateway cannot set the cookie: the
+		// session is useless, so end it.
+		s.revokeQuietly(ctx, ses)
+		return nil, status.Errorf(codes.Internal, "sending the session token: %v", err)
+	}
+	actor := Actor{ID: u.ID, Kind: iamv1.PrincipalKind_PRINCIPAL_KIND_USER, DisplayName: u.DisplayName}
+	s.audit(ctx, tid, iamv1.AuditEventType_AUDIT_EVENT_TYPE_SIGN_IN_SUCCEEDED, actor, u.ID, "session "+ses.ID)
+	out := sessionToProto(ses)
+	out.CsrfToken = auth.CSRFToken(token)
+	return &iamv1.CreateSessionResponse{Session: out, User: userToProto(u)}, nil
+}
+
+func (s *Server) revokeQuietly(ctx context.Context, ses Session) {
+	if err := s.store.RevokeSession(context.WithoutCancel(ctx), ses.Tenant, ses.ID, s.now()); err != nil {
+		s.log.ErrorContext(ctx, "revoking an unusable session", "err", err, "session", ses.ID)
+	}
+}
+
+// throttled is the RESOURCE_EXHAUSTED answer with Retry-After.
+func throttled(ctx context.Context, wait time.Duration) error {
+	secs := int64((wait + time.Second - 1) / time.Second)
+	_ = grpc.SetHeader(ctx, metadata.Pairs(RetryAfterMetadata, strconv.FormatInt(secs, 10)))
+	return status.Errorf(codes.ResourceExhausted, "too many failed sign-ins for this account; try again in %d seconds", secs)
+}
+
+// ListSessions implements iamv1.IdentityServiceServer.
+func (s *Server) ListSessions(ctx context.Context, req *iamv1.ListSessionsRequest) (*iamv1.ListSessionsResponse, error) {
+	p, err := caller(ctx)
+	if err != nil {
+		return nil, err
+	}
+	tid := callTenant(ctx)
+	userID := strings.TrimPrefix(req.GetUser(), "users/")
+	switch {
+	case userID == "" && p.GetUserId() == "":
+		return nil, status.Error(codes.InvalidArgument, "user: is required when the caller is not a user (e.g. an API key); accepted: users/{id}")
+	case userID == "":
+		userID = p.GetUserId()
+	case userID != p.GetUserId() || tid != p.GetTenant():
+		if !auth.HasRole(p, iamv1.Role_ROLE_ADMIN) {
+			return nil, status.Error(codes.PermissionDenied, "user: only an admin may list another user's sessions; leave it empty for your own")
+		}
+		if _, err := s.store.GetUser(ctx, tid, userID); err != nil {
+			return nil, s.storeError(ctx, err, "user "+strconv.Quote(userID))
+		}
+	}
+	query := "sessions\x00" + userID
+	before, err := decodePageToken(req.GetPageToken(), query)
+	if err != nil {
+		return nil, err
+	}
+	size := paging.Size(req.GetPageSize())
+	rows, err := s.store.ListSessions(ctx, tid, userID, before, s.now(), size+1)
+	if err != nil {
+		return nil, s.storeError(ctx, err, "sessions")
+	}
+	resp := &iamv1.ListSessionsResponse{}
+	if len(rows) > size {
+		rows = rows[:size]
+		resp.NextPageToken = encodePageToken(rows[size-1].ID, query)
+	}
+	csrf := sessionCSRF(ctx, p)
+	for _, r := range rows {
+		ps := sessionToProto(r)
+		if r.ID == p.GetSessionId() && r.Tenant == p.GetTenant() {
+			ps.CsrfToken = csrf
+		}
+		resp.Sessions = append(resp.Sessions, ps)
+	}
+	return resp, nil
+}
+
+// sessionCSRF is the CSRF token of the caller's session, computed from
+// the session token the gateway forwards; "" for other credentials.
+func sessionCSRF(ctx context.Context, p *iamv1.Principal) string {
+	if p.GetSessionId() == "" {
+		return ""
+	}
+	if tok := firstMD(ctx, auth.SessionKey); tok != "" {
+		return auth.CSRFToken(tok)
+	}
+	return ""
+}
+
+// DeleteSession implements iamv1.IdentityServiceServer.
+func (s *Server) DeleteSession(ctx context.Context, req *iamv1.DeleteSessionRequest) (*iamv1.DeleteSessionResponse, error) {
+	p, err := caller(ctx)
+	if err != nil {
+		return nil, err
+	}
+	tid := callTenant(ctx)
+	id := req.GetId()
+	if id == "current" {
+		if p.GetSessionId() == "" {
+			return nil, status.Error(codes.InvalidArgument, `id: "current" is the caller's session, but the caller did not sign in with one; name a session ID`)
+		}
+		id, tid = p.GetSessionId(), p.GetTenant()
+	}
+	notFound := status.Errorf(codes.NotFound, "session %q not found", id)
+	ses, err := s.store.GetSession(ctx, tid, id)
+	if err != nil {
+		return nil, s.storeError(ctx, err, "session "+strconv.Quote(id))
+	}
+	own := ses.UserID == p.GetUserId() && ses.Tenant == p.GetTenant()
+	if !own && !auth.HasRole(p, iamv1.Role_ROLE_ADMIN) {
+		return nil, notFound // another user's session is not the caller's to see
+	}
+	if err := s.store.RevokeSession(ctx, tid, id, s.now()); err != nil {
+		return nil, s.storeError(ctx, err, "session "+strconv.Quote(id))
+	}
+	s.cache.Flush()
+	typ := iamv1.AuditEventType_AUDIT_EVENT_TYPE_SESSION_REVOKED
+	if ses.ID == p.GetSessionId() {
+		typ = iamv1.AuditEventType_AUDIT_EVENT_TYPE_SIGNED_OUT
+		_ = grpc.SetHeader(ctx, metadata.Pairs(auth.SessionEndedKey, "1"))
+	}
+	s.audit(ctx, tid, typ, actorOf(p), ses.ID, "user "+ses.UserID)
+	return &iamv1.DeleteSessionResponse{}, nil
+}
+
+// GetMe implements iamv1.IdentityServiceServer.
+func (s *Server) GetMe(ctx context.Context, _ *iamv1.GetMeRequest) (*iamv1.GetMeResponse, error) {
+	p, err := caller(ctx)
+	if err != nil {
+		return nil, err
+	}
+	resp := &iamv1.GetMeResponse{Principal: p, CsrfToken: sessionCSRF(ctx, p)}
+	if p.GetUserId() != "" && p.GetKind() == iamv1.PrincipalKind_PRINCIPAL_KIND_USER {
+		u, err := s.store.GetUser(ctx, p.GetTenant(), p.GetUserId())
+		if err != nil {
+			return nil, s.storeError(ctx, err, "user "+strconv.Quote(p.GetUserId()))
+		}
+		resp.User = userToProto(u)
+	}
+	return resp, nil
+}
+
+// ChangePassword implements iamv1.IdentityServiceServer. A wrong current
+// password counts toward the account's sign-in throttle.
+func (s *Server) ChangePassword(ctx context.Context, req *iamv1.ChangePasswordRequest) (*iamv1.ChangePasswordResponse, error) {
+	p, err := caller(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if p.GetUserId() == "" || p.GetKind() != iamv1.PrincipalKind_PRINCIPAL_KIND_USER {
+		return nil, status.Error(codes.FailedPrecondition, "the caller is not a user with a password; sign in with email and password first")
+	}
+	if err := s.checkPassword("new_password", req.GetNewPassword()); err != nil {
+		return nil, err
+	}
+	tid := p.GetTenant()
+	u, err := s.store.GetUser(ctx, tid, p.GetUserId())
+	if err != nil {
+		return nil, s.storeError(ctx, err, "user "+strconv.Quote(p.GetUserId()))
+	}
+	throttleKey := tid + "\x00" + u.Email
+	now := s.now()
+	if wait, _ := s.signIn.check(throttleKey, now); wait > 0 {
+		return nil, throttled(ctx, wait)
+	}
+	hash := u.PasswordHash
+	if hash == "" {
+		hash = s.dummyHash
+	}
+	if ok, _ := VerifyPassword(req.GetCurrentPassword(), hash); !ok || u.PasswordHash == "" {
+		s.signIn.fail(throttleKey, now)
+		return nil, status.Error(codes.PermissionDenied, "current_password: is not the user's password")
+	}
+	newHash, err := HashPassword(req.GetNewPassword(), s.cfg.Argon2)
+	if err != nil {
+		return nil, status.Error(codes.Internal, "hashing the new password failed")
+	}
+	if _, err := s.store.UpdateUser(ctx, tid, u.ID, 0, func(u *User) error {
+		u.PasswordHash = newHash
+		return nil
+	}); err != nil {
+		return nil, s.storeError(ctx, err, "user "+strconv.Quote(u.ID))
+	}
+	n, err := s.store.RevokeUserSessions(ctx, tid, u.ID, p.GetSessionId(), s.now())
+	if err != nil {
+		return nil, s.storeError(ctx, err, "sessions")
+	}
+	s.cache.Flush()
+	s.audit(ctx, tid, iamv1.AuditEventType_AUDIT_EVENT_TYPE_PASSWORD_CHANGED, actorOf(p), u.ID,
+		"changed by the user; "+strconv.Itoa(n)+" other sessions signed out")
+	return &iamv1.ChangePasswordResponse{}, nil
+}

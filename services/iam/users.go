@@ -1,0 +1,302 @@
+package iam
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/reflect/protoreflect"
+
+	iamv1 "github.com/kubedesk/kubedesk/proto/gen/go/kubedesk/iam/v1"
+	"github.com/kubedesk/kubedesk/services/platform/paging"
+	"github.com/kubedesk/kubedesk/workflows/calendar"
+)
+
+// UpdatableUserFields are the update_mask paths UpdateUser accepts.
+var UpdatableUserFields = []string{"display_name", "email", "locale", "time_zone", "roles", "groups", "active", "password"}
+
+// userRoles are the roles a user may hold.
+var userRoles = []iamv1.Role{iamv1.Role_ROLE_ADMIN, iamv1.Role_ROLE_SUPERVISOR, iamv1.Role_ROLE_AGENT}
+
+func checkRoles(roles []iamv1.Role) error {
+	if len(roles) == 0 {
+		return status.Error(codes.InvalidArgument, "user.roles: is empty; accepted: one or more of ROLE_ADMIN, ROLE_SUPERVISOR, ROLE_AGENT (deactivate a user to take all access away)")
+	}
+	for _, r := range roles {
+		if !slices.Contains(userRoles, r) {
+			return status.Errorf(codes.InvalidArgument, "user.roles: %s is not a user's role; accepted: ROLE_ADMIN, ROLE_SUPERVISOR, ROLE_AGENT", r)
+		}
+	}
+	return nil
+}
+
+func checkTimeZone(tz string) error {
+	if _, err := calendar.Location(tz); err != nil {
+		return status.Errorf(codes.InvalidArgument, "user.time_zone: %v", err)
+	}
+	return nil
+}
+
+func emailTaken(email string) error {
+	return status.Errorf(codes.AlreadyExists, "user.email: %q belongs to another user of this tenant; accepted: an email no other user has", email)
+}
+
+// CreateUser implements iamv1.IdentityServiceServer. A new user is always
+// active: proto3 cannot tell an unset active from false, and a user made
+// inactive on purpose is rare (create it, then UpdateUser with active in
+// the mask). Roles default to [ROLE_AGENT]. The password is optional (a
+// user of an OpenID Connect issuer has none).
+func (s *Server) CreateUser(ctx context.Context, req *iamv1.CreateUserRequest) (*iamv1.CreateUserResponse, error) {
+	p, err := caller(ctx)
+	if err != nil {
+		return nil, err
+	}
+	in := req.GetUser()
+	email := strings.ToLower(strings.TrimSpace(in.GetEmail()))
+	if email == "" {
+		return nil, status.Error(codes.InvalidArgument, "user.email: is required; accepted: an email address such as agent@example.com")
+	}
+	roles := in.GetRoles()
+	if len(roles) == 0 {
+		roles = []iamv1.Role{iamv1.Role_ROLE_AGENT}
+	}
+	if err := checkRoles(roles); err != nil {
+		return nil, err
+	}
+	if err := checkTimeZone(in.GetTimeZone()); err != nil {
+		return nil, err
+	}
+	var hash string
+	if pw := in.GetPassword(); pw != "" {
+		if err := s.checkPassword("user.password", pw); err != nil {
+			return nil, err
+		}
+		if hash, err = HashPassword(pw, s.cfg.Argon2); err != nil {
+			return nil, status.Error(codes.Internal, "hashing the password failed")
+		}
+	}
+	now := s.now()
+	tid := callTenant(ctx)
+	u := User{
+		Tenant:       tid,
+		ID:           newID(),
+		Email:        email,
+		DisplayName:  in.GetDisplayName(),
+		Locale:       in.GetLocale(),
+		TimeZone:     in.GetTimeZone(),
+		Roles:        roles,
+		Groups:       in.GetGroups(),
+		Active:       true,
+		PasswordHash: hash,
+		CreateTime:   now,
+		UpdateTime:   now,
+		Version:      1,
+	}
+	if err := s.store.CreateUser(ctx, u); err != nil {
+		if errors.Is(err, ErrConflict) {
+			return nil, emailTaken(email)
+		}
+		return nil, s.storeError(ctx, err, "user")
+	}
+	s.audit(ctx, tid, iamv1.AuditEventType_AUDIT_EVENT_TYPE_USER_CREATED, actorOf(p), u.ID,
+		fmt.Sprintf("%s, roles %s", email, roleNames(roles)))
+	return &iamv1.CreateUserResponse{User: userToProto(u)}, nil
+}
+
+// GetUser implements iamv1.IdentityServiceServer.
+func (s *Server) GetUser(ctx context.Context, req *iamv1.GetUserRequest) (*iamv1.GetUserResponse, error) {
+	id := strings.TrimPrefix(req.GetId(), "users/")
+	u, err := s.store.GetUser(ctx, callTenant(ctx), id)
+	if err != nil {
+		return nil, s.storeError(ctx, err, "user "+strconv.Quote(id))
+	}
+	return &iamv1.GetUserResponse{User: userToProto(u)}, nil
+}
+
+// ListUsers implements iamv1.IdentityServiceServer.
+func (s *Server) ListUsers(ctx context.Context, req *iamv1.ListUsersRequest) (*iamv1.ListUsersResponse, error) {
+	const query = "users"
+	after, err := decodePageToken(req.GetPageToken(), query)
+	if err != nil {
+		return nil, err
+	}
+	size := paging.Size(req.GetPageSize())
+	rows, err := s.store.ListUsers(ctx, callTenant(ctx), after, size+1)
+	if err != nil {
+		return nil, s.storeError(ctx, err, "users")
+	}
+	resp := &iamv1.ListUsersResponse{}
+	if len(rows) > size {
+		rows = rows[:size]
+		resp.NextPageToken = encodePageToken(rows[size-1].Email, query)
+	}
+	for _, u := range rows {
+		resp.Users = append(resp.Users, userToProto(u))
+	}
+	return resp, nil
+}
+
+// UpdateUser implements iamv1.IdentityServiceServer.
+func (s *Server) UpdateUser(ctx context.Context, req *iamv1.UpdateUserRequest) (*iamv1.UpdateUserResponse, error) {
+	p, err := caller(ctx)
+	if err != nil {
+		return nil, err
+	}
+	in := req.GetUser()
+	id := strings.TrimPrefix(in.GetId(), "users/")
+	if id == "" {
+		return nil, status.Error(codes.InvalidArgument, "user.id: is required")
+	}
+	paths, err := userUpdatePaths(req)
+	if err != nil {
+		return nil, err
+	}
+	want, err := expectedVersion(ctx, in.GetEtag())
+	if err != nil {
+		return nil, err
+	}
+	has := func(f string) bool { return slices.Contains(paths, f) }
+	email := strings.ToLower(strings.TrimSpace(in.GetEmail()))
+	if has("email") && email == "" {
+		return nil, status.Error(codes.InvalidArgument, "user.email: is required when email is in update_mask; accepted: an email address")
+	}
+	if has("roles") {
+		if err := checkRoles(in.GetRoles()); err != nil {
+			return nil, err
+		}
+	}
+	if has("time_zone") {
+		if err := checkTimeZone(in.GetTimeZone()); err != nil {
+			return nil, err
+		}
+	}
+	var hash string
+	if has("password") {
+		if err := s.checkPassword("user.password", in.GetPassword()); err != nil {
+			return nil, err
+		}
+		if hash, err = HashPassword(in.GetPassword(), s.cfg.Argon2); err != nil {
+			return nil, status.Error(codes.Internal, "hashing the password failed")
+		}
+	}
+	tid := callTenant(ctx)
+	self := id == p.GetUserId() && tid == p.GetTenant()
+	if self && has("active") && !in.GetActive() {
+		return nil, status.Error(codes.FailedPrecondition, "user.active: an admin cannot deactivate itself; ask another admin")
+	}
+	if self && has("roles") && !slices.Contains(in.GetRoles(), iamv1.Role_ROLE_ADMIN) {
+		return nil, status.Error(codes.FailedPrecondition, "user.roles: an admin cannot take ROLE_ADMIN from itself; ask another admin")
+	}
+	var before User
+	u, err := s.store.UpdateUser(ctx, tid, id, want, func(u *User) error {
+		before = *u
+		before.Roles = slices.Clone(u.Roles)
+		for _, f := range paths {
+			switch f {
+			case "display_name":
+				u.DisplayName = in.GetDisplayName()
+			case "email":
+				u.Email = email
+			case "locale":
+				u.Locale = in.GetLocale()
+			case "time_zone":
+				u.TimeZone = in.GetTimeZone()
+			case "roles":
+				u.Roles = in.GetRoles()
+			case "groups":
+				u.Groups = in.GetGroups()
+			case "active":
+				u.Active = in.GetActive()
+			case "password":
+				u.PasswordHash = hash
+			}
+		}
+		return nil
+	})
+	switch {
+	case errors.Is(err, ErrConflict):
+		return nil, emailTaken(email)
+	case errors.Is(err, ErrStale):
+		return nil, status.Errorf(codes.Aborted, "etag: user %q has changed since version %q; read it again and retry", id, ETag(want))
+	case err != nil:
+		return nil, s.storeError(ctx, err, "user "+strconv.Quote(id))
+	}
+	// Every cached principal of this replica is dropped: the user's roles,
+	// groups or names may be in one. Other replicas follow within CacheTTL.
+	s.cache.Flush()
+	actor := actorOf(p)
+	if !slices.Equal(before.Roles, u.Roles) {
+		s.audit(ctx, tid, iamv1.AuditEventType_AUDIT_EVENT_TYPE_USER_ROLES_CHANGED, actor, u.ID,
+			roleNames(before.Roles)+" -> "+roleNames(u.Roles))
+	}
+	endSessions := has("password")
+	if before.Active && !u.Active {
+		endSessions = true
+		s.audit(ctx, tid, iamv1.AuditEventType_AUDIT_EVENT_TYPE_USER_DEACTIVATED, actor, u.ID, u.Email)
+	}
+	if endSessions {
+		n, err := s.store.RevokeUserSessions(ctx, tid, u.ID, "", s.now())
+		if err != nil {
+			return nil, s.storeError(ctx, err, "sessions")
+		}
+		if has("password") {
+			s.audit(ctx, tid, iamv1.AuditEventType_AUDIT_EVENT_TYPE_PASSWORD_CHANGED, actor, u.ID,
+				"set by an admin; "+strconv.Itoa(n)+" sessions signed out")
+		}
+	}
+	return &iamv1.UpdateUserResponse{User: userToProto(u)}, nil
+}
+
+// userUpdatePaths returns the validated update_mask paths. Without a mask
+// every field set in the request is updated (AIP-134); grpc-gateway fills
+// the mask from a PATCH body. id and etag identify the user and version.
+func userUpdatePaths(req *iamv1.UpdateUserRequest) ([]string, error) {
+	paths := req.GetUpdateMask().GetPaths()
+	if len(paths) == 0 {
+		req.GetUser().ProtoReflect().Range(func(fd protoreflect.FieldDescriptor, _ protoreflect.Value) bool {
+			if name := string(fd.Name()); slices.Contains(UpdatableUserFields, name) {
+				paths = append(paths, name)
+			}
+			return true
+		})
+	}
+	var out []string
+	for _, p := range paths {
+		if p == "id" || p == "etag" {
+			continue
+		}
+		if !slices.Contains(UpdatableUserFields, p) {
+			return nil, status.Errorf(codes.InvalidArgument, "update_mask: %q cannot be updated; updatable: %s", p, strings.Join(UpdatableUserFields, ", "))
+		}
+		out = append(out, p)
+	}
+	if len(out) == 0 {
+		return nil, status.Errorf(codes.InvalidArgument, "update_mask: names no field; updatable: %s", strings.Join(UpdatableUserFields, ", "))
+	}
+	slices.Sort(out)
+	return slices.Compact(out), nil
+}
+
+// expectedVersion reads the etag from the request body or the If-Match
+// header; 0 means the caller does not care.
+func expectedVersion(ctx context.Context, bodyETag string) (int64, error) {
+	etag := bodyETag
+	if etag == "" {
+		if v := firstMD(ctx, IfMatchMetadata); v != "*" {
+			etag = v
+		}
+	}
+	if etag == "" {
+		return 0, nil
+	}
+	v, ok := parseETag(etag)
+	if !ok {
+		return 0, status.Errorf(codes.InvalidArgument, "etag: %q is not an etag of this service; send back the etag of the user you read, e.g. \"v3\"", etag)
+	}
+	return v, nil
+}
