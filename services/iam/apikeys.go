@@ -17,6 +17,7 @@ import (
 	iamv1 "github.com/kubedesk/kubedesk/proto/gen/go/kubedesk/iam/v1"
 	"github.com/kubedesk/kubedesk/services/platform/auth"
 	"github.com/kubedesk/kubedesk/services/platform/paging"
+	"github.com/kubedesk/kubedesk/services/platform/tenant"
 )
 
 // keyPrefixLen is how much of a secret is kept to tell keys apart:
@@ -51,6 +52,12 @@ func createKey(ctx context.Context, st Store, secret string, k APIKey, now time.
 	}
 	if !slices.Contains(keyRoles, k.Role) {
 		return "", APIKey{}, fmt.Errorf("api_key.role: %s is not a key's role; accepted: ROLE_ADMIN, ROLE_SUPERVISOR, ROLE_AGENT, ROLE_INTEGRATION", k.Role)
+	}
+	if err := tenant.Validate(k.Tenant); err != nil {
+		return "", APIKey{}, fmt.Errorf("api_key.tenant: %w", err)
+	}
+	if strings.TrimSpace(k.DisplayName) == "" {
+		return "", APIKey{}, errors.New("api_key.display_name: is required; accepted: 1 to 200 characters")
 	}
 	k.ID = newID()
 	k.Digest = digest(secret)
@@ -221,6 +228,9 @@ func (s *Server) EnsureKey(ctx context.Context, tenant string, role iamv1.Role, 
 	k, err := s.store.LookupAPIKey(ctx, digest(secret))
 	switch {
 	case err == nil:
+		if k.Tenant != tenant {
+			s.log.WarnContext(ctx, "a configured API key is registered to another tenant; left as it is", "key", k.ID, "name", name, "tenant", k.Tenant, "configured", tenant)
+		}
 		if !k.RevokeTime.IsZero() {
 			s.log.WarnContext(ctx, "a configured API key was revoked; it stays revoked", "key", k.ID, "name", name)
 		}

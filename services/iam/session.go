@@ -218,12 +218,14 @@ func (s *Server) GetMe(ctx context.Context, _ *iamv1.GetMeRequest) (*iamv1.GetMe
 		return nil, err
 	}
 	resp := &iamv1.GetMeResponse{Principal: p, CsrfToken: sessionCSRF(ctx, p)}
-	if p.GetUserId() != "" && p.GetKind() == iamv1.PrincipalKind_PRINCIPAL_KIND_USER {
+	if p.GetUserId() != "" {
 		u, err := s.store.GetUser(ctx, p.GetTenant(), p.GetUserId())
-		if err != nil {
+		switch {
+		case err == nil:
+			resp.User = userToProto(u)
+		case !errors.Is(err, ErrNotFound): // an OIDC subject may have no user record
 			return nil, s.storeError(ctx, err, "user "+strconv.Quote(p.GetUserId()))
 		}
-		resp.User = userToProto(u)
 	}
 	return resp, nil
 }
@@ -235,7 +237,7 @@ func (s *Server) ChangePassword(ctx context.Context, req *iamv1.ChangePasswordRe
 	if err != nil {
 		return nil, err
 	}
-	if p.GetUserId() == "" || p.GetKind() != iamv1.PrincipalKind_PRINCIPAL_KIND_USER {
+	if p.GetUserId() == "" {
 		return nil, status.Error(codes.FailedPrecondition, "the caller is not a user with a password; sign in with email and password first")
 	}
 	if err := s.checkPassword("new_password", req.GetNewPassword()); err != nil {
