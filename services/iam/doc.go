@@ -3,4 +3,16 @@
 // the audit log of security events, and the Authenticator every gRPC
 // server's access interceptor uses. It serves kubedesk.iam.v1's
 // IdentityService (REST) and AuthService (internal).
+//
+// Secrets are never stored or shown: a session token travels only in the
+// kubedesk-session-token response header of CreateSession (the gateway
+// turns it into a cookie), an API key's secret only in CreateApiKey's
+// response; the store keeps their SHA-256 digests. Passwords are checked
+// only at sign-in and by ChangePassword, never per request.
+//
+// Each process verifies credentials through (*Server).Authenticator, which
+// caches a verified credential for Config.CacheTTL: a revocation is seen
+// at once by the replica that made it and within CacheTTL by the others.
+// Processes without the store use NewRemote. The sign-in throttle
+// (Config.SignIn) counts failures in each replica's memory.
 package iam
