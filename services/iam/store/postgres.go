@@ -226,6 +226,9 @@ func (s *Postgres) RevokeAPIKey(ctx context.Context, tenant, id string, at time.
 	if err := checkText(text{"tenant", tenant}, text{"id", id}); err != nil {
 		return iam.APIKey{}, fmt.Errorf("revoke API key: %w", err)
 	}
+	if err := checkAt(at); err != nil {
+		return iam.APIKey{}, fmt.Errorf("revoke API key: %w", err)
+	}
 	k, err := scanPGKey(s.pool.QueryRow(ctx, pgRevokeKey, tenant, id, normTime(at)))
 	if err != nil {
 		return iam.APIKey{}, fmt.Errorf("revoke API key %s: %w", id, err)
@@ -309,6 +312,9 @@ func (s *Postgres) RevokeSession(ctx context.Context, tenant, id string, at time
 	if err := checkText(text{"tenant", tenant}, text{"id", id}); err != nil {
 		return fmt.Errorf("revoke session: %w", err)
 	}
+	if err := checkAt(at); err != nil {
+		return fmt.Errorf("revoke session: %w", err)
+	}
 	tag, err := s.pool.Exec(ctx, pgRevokeSession, tenant, id, normTime(at))
 	if err == nil && tag.RowsAffected() == 0 {
 		err = iam.ErrNotFound
@@ -322,6 +328,9 @@ func (s *Postgres) RevokeSession(ctx context.Context, tenant, id string, at time
 // RevokeUserSessions implements iam.Store.
 func (s *Postgres) RevokeUserSessions(ctx context.Context, tenant, userID, exceptID string, at time.Time) (int, error) {
 	if err := checkText(text{"tenant", tenant}, text{"user id", userID}, text{"except id", exceptID}); err != nil {
+		return 0, fmt.Errorf("revoke user sessions: %w", err)
+	}
+	if err := checkAt(at); err != nil {
 		return 0, fmt.Errorf("revoke user sessions: %w", err)
 	}
 	tag, err := s.pool.Exec(ctx, pgRevokeUserSessions, tenant, userID, exceptID, normTime(at))
@@ -408,15 +417,16 @@ func (s *Postgres) Close() error {
 // id order (so two replicas' batches lock rows in one order and cannot
 // deadlock), in one transaction sent as one batch.
 func (s *Postgres) touch(ctx context.Context, update string, times map[string]time.Time) error {
-	if len(times) == 0 {
-		return nil
-	}
 	if err := checkText(idsText(times)...); err != nil {
 		return err
 	}
+	ids := sortedIDs(times)
+	if len(ids) == 0 {
+		return nil
+	}
 	return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		var b pgx.Batch
-		for _, id := range sortedIDs(times) {
+		for _, id := range ids {
 			b.Queue(update, id, normTime(times[id]))
 		}
 		return tx.SendBatch(ctx, &b).Close()

@@ -251,6 +251,9 @@ func (s *SQLite) RevokeAPIKey(ctx context.Context, tenant, id string, at time.Ti
 	if err := checkText(text{"tenant", tenant}, text{"id", id}); err != nil {
 		return iam.APIKey{}, fmt.Errorf("revoke API key: %w", err)
 	}
+	if err := checkAt(at); err != nil {
+		return iam.APIKey{}, fmt.Errorf("revoke API key: %w", err)
+	}
 	var k iam.APIKey
 	err := s.db.WriteTx(ctx, func(tx *sql.Tx) error {
 		var err error
@@ -345,6 +348,9 @@ func (s *SQLite) RevokeSession(ctx context.Context, tenant, id string, at time.T
 	if err := checkText(text{"tenant", tenant}, text{"id", id}); err != nil {
 		return fmt.Errorf("revoke session: %w", err)
 	}
+	if err := checkAt(at); err != nil {
+		return fmt.Errorf("revoke session: %w", err)
+	}
 	n, err := s.exec(ctx, sqliteRevokeSession, micros(normTime(at)), tenant, id)
 	if err == nil && n == 0 {
 		err = iam.ErrNotFound
@@ -358,6 +364,9 @@ func (s *SQLite) RevokeSession(ctx context.Context, tenant, id string, at time.T
 // RevokeUserSessions implements iam.Store.
 func (s *SQLite) RevokeUserSessions(ctx context.Context, tenant, userID, exceptID string, at time.Time) (int, error) {
 	if err := checkText(text{"tenant", tenant}, text{"user id", userID}, text{"except id", exceptID}); err != nil {
+		return 0, fmt.Errorf("revoke user sessions: %w", err)
+	}
+	if err := checkAt(at); err != nil {
 		return 0, fmt.Errorf("revoke user sessions: %w", err)
 	}
 	n, err := s.exec(ctx, sqliteRevokeUserSessions, micros(normTime(at)), tenant, userID, exceptID)
@@ -473,11 +482,12 @@ func (s *SQLite) exec(ctx context.Context, query string, args ...any) (int, erro
 // touch runs update (?1 the time, ?2 the id) for each entry of times in
 // one write transaction.
 func (s *SQLite) touch(ctx context.Context, update string, times map[string]time.Time) error {
-	if len(times) == 0 {
-		return nil
-	}
 	if err := checkText(idsText(times)...); err != nil {
 		return err
+	}
+	ids := sortedIDs(times)
+	if len(ids) == 0 {
+		return nil
 	}
 	return s.db.WriteTx(ctx, func(tx *sql.Tx) error {
 		stmt, err := tx.PrepareContext(ctx, update)
@@ -485,7 +495,7 @@ func (s *SQLite) touch(ctx context.Context, update string, times map[string]time
 			return err
 		}
 		defer stmt.Close()
-		for _, id := range sortedIDs(times) {
+		for _, id := range ids {
 			if _, err := stmt.ExecContext(ctx, micros(normTime(times[id])), id); err != nil {
 				return err
 			}

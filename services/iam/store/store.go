@@ -167,6 +167,15 @@ func checkSession(s iam.Session) error {
 	return nil
 }
 
+// checkAt refuses a zero revoke time: the row would read back as not
+// revoked while the store treats it as revoked.
+func checkAt(at time.Time) error {
+	if at.IsZero() {
+		return errors.New("revoke time: is zero; give the time of the revocation")
+	}
+	return nil
+}
+
 // errMutate carries mutate's own error out of a transaction, so that
 // UpdateUser returns it untouched.
 type errMutate struct{ err error }
@@ -213,10 +222,12 @@ func checkLimit(what string, limit int) error {
 	return nil
 }
 
-// sortedIDs is the keys of a touch batch in order: writers that lock rows
-// in one order cannot deadlock each other.
+// sortedIDs is the keys of a touch batch in order, leaving out zero times
+// (nothing to record): writers that lock rows in one order cannot deadlock
+// each other.
 func sortedIDs(m map[string]time.Time) []string {
-	return slices.Sorted(maps.Keys(m))
+	out := slices.Sorted(maps.Keys(m))
+	return slices.DeleteFunc(out, func(id string) bool { return m[id].IsZero() })
 }
 
 const (

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/jackc/pgx/v5"
 
 	iamv1 "github.com/kubedesk/kubedesk/proto/gen/go/kubedesk/iam/v1"
 	"github.com/kubedesk/kubedesk/services/iam"
@@ -443,10 +444,12 @@ func TestConcurrentUpdatesKeepEveryChange(t *testing.T) {
 func TestListUsers(t *testing.T) {
 	contract(t, func(t *testing.T, s iam.Store) {
 		var want []string
-		// Emails in an order unlike the IDs', some upper-case.
+		// Emails in an order unlike the IDs', some upper-case, some not
+		// ASCII: both engines order them bytewise.
+		letters := []rune("AbÜüzéÉ李a")
 		for i := range 23 {
 			u := user("acme", i)
-			u.Email = fmt.Sprintf("%c%02d@example.com", 'A'+(i*7)%26, i)
+			u.Email = fmt.Sprintf("%c%02d@example.com", letters[(i*7)%len(letters)], i)
 			mustCreateUser(t, s, u)
 			want = append(want, strings.ToLower(u.Email))
 			mustCreateUser(t, s, user("globex", i)) // another tenant's, never listed
@@ -539,6 +542,9 @@ func TestAPIKeys(t *testing.T) {
 			if _, err := s.RevokeAPIKey(ctx, c.tenant, c.id, first); !errors.Is(err, iam.ErrNotFound) {
 				t.Errorf("RevokeAPIKey of a %s key = %v, want ErrNotFound", name, err)
 			}
+		}
+		if _, err := s.RevokeAPIKey(ctx, "globex", bare.ID, time.Time{}); err == nil {
+			t.Error("RevokeAPIKey with a zero time succeeded")
 		}
 		if got, err := s.LookupAPIKey(ctx, bare.Digest); err != nil || !got.RevokeTime.IsZero() {
 			t.Errorf("globex's key = revoke time %v, %v; want it untouched", got.RevokeTime, err)
@@ -643,11 +649,17 @@ func TestTouch(t *testing.T) {
 		}
 		check("after the first touch", earlier, later, later)
 
-		// Earlier times never move a stored one back.
+		// Earlier times never move a stored one back; zero ones say nothing.
 		if err := s.TouchAPIKeys(ctx, map[string]time.Time{never.ID: earlier.Add(-time.Hour), used.ID: base}); err != nil {
 			t.Fatal(err)
 		}
+		if err := s.TouchAPIKeys(ctx, map[string]time.Time{never.ID: {}}); err != nil {
+			t.Fatal(err)
+		}
 		if err := s.TouchSessions(ctx, map[string]time.Time{ses.ID: base}); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.TouchSessions(ctx, map[string]time.Time{ses.ID: {}}); err != nil {
 			t.Fatal(err)
 		}
 		check("after touching with earlier times", earlier, later, later)
@@ -738,6 +750,13 @@ func TestSessions(t *testing.T) {
 			if !errors.Is(err, iam.ErrNotFound) {
 				t.Errorf("%s = %v, want ErrNotFound", name, err)
 			}
+		}
+
+		if err := s.RevokeSession(ctx, "acme", bare.ID, time.Time{}); err == nil {
+			t.Error("RevokeSession with a zero time succeeded")
+		}
+		if _, err := s.RevokeUserSessions(ctx, "acme", ana, "", time.Time{}); err == nil {
+			t.Error("RevokeUserSessions with a zero time succeeded")
 		}
 
 		// A second revoke keeps the first time.
@@ -1136,6 +1155,59 @@ func TestReopen(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestTables: the migrations make only iam_* tables (and the shared
+// schema_migrations), so the service can share a database with the
+// others, and record themselves under the scope "iam".
+func TestTables(t *testing.T) {
+	contract(t, func(t *testing.T, s iam.Store) {
+		var tables, scopes []string
+		switch s := s.(type) {
+		case *SQLite:
+			tables = sqliteStrings(t, s, `SELECT name FROM sqlite_schema WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name`)
+			scopes = sqliteStrings(t, s, `SELECT DISTINCT scope FROM schema_migrations`)
+		case *Postgres:
+			tables = pgStrings(t, s, `SELECT table_name::text FROM information_schema.tables WHERE table_schema = current_schema() ORDER BY 1`)
+			scopes = pgStrings(t, s, `SELECT DISTINCT scope FROM schema_migrations`)
+		}
+		want := []string{"iam_api_keys", "iam_audit_events", "iam_sessions", "iam_users", "schema_migrations"}
+		if diff := cmp.Diff(want, tables); diff != "" {
+			t.Errorf("tables (-want +got):\n%s", diff)
+		}
+		if !slices.Equal(scopes, []string{"iam"}) {
+			t.Errorf("migration scopes = %v, want [iam]", scopes)
+		}
+	})
+}
+
+func sqliteStrings(t *testing.T, s *SQLite, query string) []string {
+	t.Helper()
+	rows, err := s.db.Read.QueryContext(ctx, query)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := collect(rows, func(r scanner) (string, error) {
+		var v string
+		return v, r.Scan(&v)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+func pgStrings(t *testing.T, s *Postgres, query string) []string {
+	t.Helper()
+	rows, err := s.pool.Query(ctx, query)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
 }
 
 func TestOpen(t *testing.T) {
