@@ -153,7 +153,8 @@ func (s *SQLite) ListUsers(ctx context.Context, tenant, afterEmail string, limit
 	if err := checkLimit("list users", limit); err != nil {
 		return nil, err
 	}
-	out, err := sqliteList(ctx, s.db.Read, scanSQLiteUser, listUsersQuery, tenant, afterEmail, limit)
+	q, args := listUsersQuery(false, tenant, afterEmail, limit)
+	out, err := sqliteList(ctx, s.db.Read, scanSQLiteUser, q, args)
 	if err != nil {
 		return nil, fmt.Errorf("list users: %w", err)
 	}
@@ -239,7 +240,8 @@ func (s *SQLite) ListAPIKeys(ctx context.Context, tenant, beforeID string, limit
 	if err := checkLimit("list API keys", limit); err != nil {
 		return nil, err
 	}
-	out, err := sqliteList(ctx, s.db.Read, scanSQLiteKey, listKeysQuery, tenant, beforeID, limit)
+	q, args := listKeysQuery(false, tenant, beforeID, limit)
+	out, err := sqliteList(ctx, s.db.Read, scanSQLiteKey, q, args)
 	if err != nil {
 		return nil, fmt.Errorf("list API keys: %w", err)
 	}
@@ -319,11 +321,7 @@ func (s *SQLite) ListSessions(ctx context.Context, tenant, userID, beforeID stri
 		return nil, err
 	}
 	q, args := listSessionsQuery(false, tenant, userID, beforeID, normTime(at), limit)
-	rows, err := s.db.Read.QueryContext(ctx, q, args...)
-	if err != nil {
-		return nil, fmt.Errorf("list sessions: %w", err)
-	}
-	out, err := collect(rows, scanSQLiteSession)
+	out, err := sqliteList(ctx, s.db.Read, scanSQLiteSession, q, args)
 	if err != nil {
 		return nil, fmt.Errorf("list sessions: %w", err)
 	}
@@ -419,11 +417,7 @@ func (s *SQLite) ListAudit(ctx context.Context, tenant string, types []iamv1.Aud
 		return nil, err
 	}
 	q, args := listAuditQuery(false, tenant, types, beforeID, limit)
-	rows, err := s.db.Read.QueryContext(ctx, q, args...)
-	if err != nil {
-		return nil, fmt.Errorf("list audit events: %w", err)
-	}
-	out, err := collect(rows, scanSQLiteAudit)
+	out, err := sqliteList(ctx, s.db.Read, scanSQLiteAudit, q, args)
 	if err != nil {
 		return nil, fmt.Errorf("list audit events: %w", err)
 	}
@@ -452,11 +446,8 @@ func (s *SQLite) Close() error {
 	return s.db.Close()
 }
 
-// sqliteList runs a keyset page query built by build and scans its rows.
-func sqliteList[T any](ctx context.Context, db *sql.DB, scan func(scanner) (T, error),
-	build func(postgres bool, tenant, position string, limit int) (string, []any),
-	tenant, position string, limit int) ([]T, error) {
-	q, args := build(false, tenant, position, limit)
+// sqliteList runs a page query and scans its rows.
+func sqliteList[T any](ctx context.Context, db *sql.DB, scan func(scanner) (T, error), q string, args []any) ([]T, error) {
 	rows, err := db.QueryContext(ctx, q, args...)
 	if err != nil {
 		return nil, err
