@@ -247,6 +247,7 @@ func (s *Server) EnsureKey(ctx context.Context, tenant string, role iamv1.Role, 
 	if err != nil {
 		return err
 	}
+	s.cache.Flush() // a refusal of the secret may be remembered
 	s.audit(ctx, tenant, iamv1.AuditEventType_AUDIT_EVENT_TYPE_API_KEY_CREATED, systemActor, k.ID,
 		fmt.Sprintf("%q, role %s, prefix %s, from configuration", k.DisplayName, roleNames([]iamv1.Role{k.Role}), k.Prefix))
 	return nil

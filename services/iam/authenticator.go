@@ -58,9 +58,13 @@ func (s *Server) authenticate(ctx context.Context, c auth.Credential) (*iamv1.Pr
 	now := s.now()
 	key := c.Kind.String() + "\x00" + digest(c.Secret)
 	if p, ok := s.cache.get(key, now); ok {
+		if p == nil {
+			return nil, auth.ErrUnauthenticated // a refusal, remembered
+		}
 		s.touched(p, now)
 		return p, nil
 	}
+	gen := s.cache.generation()
 	var (
 		p   *iamv1.Principal
 		err error
@@ -80,10 +84,14 @@ func (s *Server) authenticate(ctx context.Context, c auth.Credential) (*iamv1.Pr
 	default:
 		return nil, auth.ErrUnauthenticated
 	}
-	if err != nil {
+	switch {
+	case errors.Is(err, auth.ErrUnauthenticated):
+		s.cache.put(key, nil, now, gen)
 		return nil, err
+	case err != nil:
+		return nil, err // the store failed: nothing to remember
 	}
-	s.cache.put(key, p, now)
+	s.cache.put(key, p, now, gen)
 	s.touched(p, now)
 	return proto.CloneOf(p), nil
 }
@@ -301,17 +309,24 @@ func (s *Server) deleteBatches(ctx context.Context, del func(limit int) (int, er
 	return total, nil
 }
 
-// credentialCache keeps verified principals for a short while, keyed by
-// the credential's kind and digest (never the secret itself).
+// credentialCache keeps answers for a short while: the principal of a
+// verified credential, or nil for a refused one. Entries are keyed by the
+// credential's kind and digest (never the secret itself). It runs on the
+// Server's clock, so its TTL and a credential's expiry are measured
+// alike. (auth.Cache does the same job for processes without the store;
+// it reads the wall clock.)
 type credentialCache struct {
 	ttl time.Duration
 
 	mu      sync.Mutex
 	entries map[string]cacheEntry
+	// gen counts Flushes: an answer looked up across a Flush is not
+	// kept, as it may predate the revocation the Flush was for.
+	gen uint64
 }
 
 type cacheEntry struct {
-	p       *iamv1.Principal
+	p       *iamv1.Principal // nil: refused
 	expires time.Time
 }
 
@@ -323,6 +338,8 @@ func newCredentialCache(ttl time.Duration) *credentialCache {
 	return &credentialCache{ttl: ttl, entries: map[string]cacheEntry{}}
 }
 
+// get returns the answer kept for key: a principal (a copy), or nil for a
+// refusal.
 func (c *credentialCache) get(key string, now time.Time) (*iamv1.Principal, bool) {
 	if c.ttl <= 0 {
 		return nil, false
@@ -333,10 +350,22 @@ func (c *credentialCache) get(key string, now time.Time) (*iamv1.Principal, bool
 	if !ok || !now.Before(e.expires) {
 		return nil, false
 	}
+	if e.p == nil {
+		return nil, true
+	}
 	return proto.CloneOf(e.p), true
 }
 
-func (c *credentialCache) put(key string, p *iamv1.Principal, now time.Time) {
+// generation is read before a lookup and handed to put.
+func (c *credentialCache) generation() uint64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.gen
+}
+
+// put keeps an answer looked up at generation gen, unless a Flush came
+// since.
+func (c *credentialCache) put(key string, p *iamv1.Principal, now time.Time, gen uint64) {
 	if c.ttl <= 0 {
 		return
 	}
@@ -347,6 +376,9 @@ func (c *credentialCache) put(key string, p *iamv1.Principal, now time.Time) {
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if c.gen != gen {
+		return
+	}
 	if len(c.entries) >= maxCacheEntries {
 		maps.DeleteFunc(c.entries, func(_ string, e cacheEntry) bool { return !now.Before(e.expires) })
 		if len(c.entries) >= maxCacheEntries {
@@ -361,5 +393,6 @@ func (c *credentialCache) put(key string, p *iamv1.Principal, now time.Time) {
 func (c *credentialCache) Flush() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	c.gen++
 	clear(c.entries)
 }
