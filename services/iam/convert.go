@@ -117,6 +117,8 @@ func auditFromProto(e *iamv1.AuditEvent) AuditEvent {
 		ClientIP: truncate(e.GetClientIp(), 64),
 		Detail:   truncate(e.GetDetail(), 1000),
 		TraceID:  truncate(e.GetTraceId(), 64),
+		// Checked against the clock by appendAudit.
+		CreateTime: timeOf(e.GetCreateTime()).Truncate(time.Microsecond),
 	}
 }
 

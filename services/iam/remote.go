@@ -8,6 +8,7 @@ import (
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 
 	iamv1 "github.com/kubedesk/kubedesk/proto/gen/go/kubedesk/iam/v1"
@@ -33,7 +34,7 @@ type remote struct {
 
 // Authenticate implements auth.Authenticator.
 func (r remote) Authenticate(ctx context.Context, c auth.Credential) (*iamv1.Principal, error) {
-	resp, err := r.c.Authenticate(ctx, &iamv1.AuthenticateRequest{Kind: c.Kind, Credential: c.Secret})
+	resp, err := r.c.Authenticate(outgoingTenant(ctx), &iamv1.AuthenticateRequest{Kind: c.Kind, Credential: c.Secret})
 	switch {
 	case status.Code(err) == codes.Unauthenticated:
 		return nil, auth.ErrUnauthenticated
@@ -58,4 +59,23 @@ func (r remote) Audit(ctx context.Context, e *iamv1.AuditEvent) {
 			r.log.WarnContext(ctx, "audit event lost", "err", err, "type", e.GetType().String(), "tenant", e.GetTenant(), "subject", e.GetSubject())
 		}
 	}()
+}
+
+// remoteTenant is named on an Authenticate call made outside any tenant's
+// request. The answer does not depend on it (the credential decides the
+// tenant), but the access interceptor wants every authenticated call to
+// name one; the service credentials may act for all.
+const remoteTenant = "default"
+
+// outgoingTenant names, on ctx's outgoing calls, the tenant the incoming
+// call named, else remoteTenant, unless one is named already.
+func outgoingTenant(ctx context.Context) context.Context {
+	if md, ok := metadata.FromOutgoingContext(ctx); ok && len(md.Get(tenant.MetadataKey)) > 0 {
+		return ctx
+	}
+	id := firstMD(ctx, tenant.MetadataKey)
+	if tenant.Validate(id) != nil {
+		id = remoteTenant
+	}
+	return tenant.Outgoing(ctx, id)
 }

@@ -14,6 +14,7 @@ import (
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/timestamppb"
 
 	iamv1 "github.com/kubedesk/kubedesk/proto/gen/go/kubedesk/iam/v1"
 	"github.com/kubedesk/kubedesk/services/iam"
@@ -28,7 +29,13 @@ func serve(t *testing.T, srv *iam.Server) *grpc.ClientConn {
 	t.Helper()
 	a := srv.Authenticator()
 	g := grpc.NewServer(grpc.UnaryInterceptor(func(ctx context.Context, req any, info *grpc.UnaryServerInfo, h grpc.UnaryHandler) (any, error) {
-		if v := metadata.ValueFromIncomingContext(ctx, tenant.MetadataKey); len(v) > 0 {
+		// As the access interceptor, every call names a tenant (public
+		// ones may leave it to the default).
+		v := metadata.ValueFromIncomingContext(ctx, tenant.MetadataKey)
+		if len(v) == 0 && !strings.HasSuffix(info.FullMethod, "/CreateSession") {
+			return nil, status.Errorf(codes.InvalidArgument, "%s names no tenant", info.FullMethod)
+		}
+		if len(v) > 0 {
 			ctx = tenant.With(ctx, v[0])
 		}
 		if v := metadata.ValueFromIncomingContext(ctx, auth.AuthorizationKey); len(v) > 0 {
@@ -72,13 +79,16 @@ func TestRemote(t *testing.T) {
 		t.Errorf("unknown key over gRPC: %v, want ErrUnauthenticated", err)
 	}
 
+	at := e.clock.Now().Add(-time.Minute)
 	r.Audit(ctx, &iamv1.AuditEvent{Tenant: acme, Type: iamv1.AuditEventType_AUDIT_EVENT_TYPE_CROSS_TENANT_DENIED,
-		Actor: &iamv1.Actor{Id: key.GetId(), Kind: iamv1.PrincipalKind_PRINCIPAL_KIND_API_KEY}, Subject: "globex", Detail: "GetTicket"})
+		Actor: &iamv1.Actor{Id: key.GetId(), Kind: iamv1.PrincipalKind_PRINCIPAL_KIND_API_KEY}, Subject: "globex", Detail: "GetTicket",
+		CreateTime: timestamppb.New(at)})
 	deadline := time.Now().Add(5 * time.Second)
 	for {
 		ev := e.auditEvents(acme, iamv1.AuditEventType_AUDIT_EVENT_TYPE_CROSS_TENANT_DENIED)
 		if len(ev) == 1 {
-			if ev[0].GetSubject() != "globex" || ev[0].GetActor().GetId() != key.GetId() || ev[0].GetClientIp() != "127.0.0.1" {
+			if ev[0].GetSubject() != "globex" || ev[0].GetActor().GetId() != key.GetId() || ev[0].GetClientIp() != "127.0.0.1" ||
+				!ev[0].GetCreateTime().AsTime().Equal(at) {
 				t.Errorf("recorded %v", ev[0])
 			}
 			break

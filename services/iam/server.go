@@ -240,7 +240,11 @@ func (s *Server) audit(ctx context.Context, tenantID string, typ iamv1.AuditEven
 
 func (s *Server) appendAudit(ctx context.Context, e AuditEvent) {
 	e.ID = newID()
-	e.CreateTime = s.now()
+	// An event reported by another process keeps the time it happened,
+	// unless that is in the future.
+	if now := s.now(); e.CreateTime.IsZero() || e.CreateTime.After(now) {
+		e.CreateTime = now
+	}
 	if e.TraceID == "" {
 		if sc := trace.SpanContextFromContext(ctx); sc.HasTraceID() {
 			e.TraceID = sc.TraceID().String()
