@@ -274,6 +274,10 @@ func (s *Server) Audit(ctx context.Context, e *iamv1.AuditEvent) {
 // failures counts wrong passwords per account in fixed windows that
 // start at an account's first failure. Kept in memory: each replica
 // counts its own.
+//
+// An attempt is counted when it begins, before the slow hash, and
+// forgotten when the password was right: otherwise a burst of parallel
+// guesses would all pass the check before the first of them failed.
 type failures struct {
 	max    int
 	window time.Duration
@@ -293,30 +297,10 @@ func newFailures(max int, window time.Duration) *failures {
 	return &failures{max: max, window: window, byKey: map[string]*failureWindow{}}
 }
 
-// check reports how long key is still throttled (0: not), and whether
-// this is the first refusal of its window.
-func (f *failures) check(key string, now time.Time) (wait time.Duration, first bool) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	w, ok := f.byKey[key]
-	if !ok {
-		return 0, false
-	}
-	end := w.start.Add(f.window)
-	if !now.Before(end) {
-		delete(f.byKey, key)
-		return 0, false
-	}
-	if w.count < f.max {
-		return 0, false
-	}
-	first = !w.throttled
-	w.throttled = true
-	return end.Sub(now), first
-}
-
-// fail counts a wrong password for key.
-func (f *failures) fail(key string, now time.Time) {
+// begin counts an attempt for key at now, unless key is throttled: then
+// it reports how long still, and whether this is the window's first
+// refusal.
+func (f *failures) begin(key string, now time.Time) (wait time.Duration, first bool) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.sweep(now)
@@ -325,14 +309,29 @@ func (f *failures) fail(key string, now time.Time) {
 		w = &failureWindow{start: now}
 		f.byKey[key] = w
 	}
+	if w.count >= f.max {
+		first = !w.throttled
+		w.throttled = true
+		return w.start.Add(f.window).Sub(now), first
+	}
 	w.count++
+	return 0, false
 }
 
-// reset forgets key's failures (after a right password).
-func (f *failures) reset(key string) {
+// succeeded forgets key's attempts: the password was right.
+func (f *failures) succeeded(key string) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	delete(f.byKey, key)
+}
+
+// undo takes back an attempt that was not decided (the store failed).
+func (f *failures) undo(key string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if w, ok := f.byKey[key]; ok && w.count > 0 {
+		w.count--
+	}
 }
 
 // sweep drops, at most once a minute, the windows that have passed.

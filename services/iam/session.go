@@ -39,12 +39,15 @@ func (s *Server) CreateSession(ctx context.Context, req *iamv1.CreateSessionRequ
 		return nil, status.Errorf(codes.InvalidArgument, "%s: no tenant named; send the %s header", tenant.HeaderName, tenant.HeaderName)
 	}
 	email := strings.ToLower(strings.TrimSpace(req.GetEmail()))
-	if email == "" || req.GetPassword() == "" {
-		return nil, status.Error(codes.InvalidArgument, "email and password: are required")
+	if email == "" {
+		return nil, status.Error(codes.InvalidArgument, "email: is required")
+	}
+	if req.GetPassword() == "" {
+		return nil, status.Error(codes.InvalidArgument, "password: is required")
 	}
 	throttleKey := tid + "\x00" + email
 	now := s.now()
-	if wait, first := s.signIn.check(throttleKey, now); wait > 0 {
+	if wait, first := s.signIn.begin(throttleKey, now); wait > 0 {
 		if first {
 			s.audit(ctx, tid, iamv1.AuditEventType_AUDIT_EVENT_TYPE_SIGN_IN_THROTTLED, Actor{}, email,
 				"sign-in refused until the failure window passes")
@@ -54,6 +57,7 @@ func (s *Server) CreateSession(ctx context.Context, req *iamv1.CreateSessionRequ
 
 	u, err := s.store.GetUserByEmail(ctx, tid, email)
 	if err != nil && !errors.Is(err, ErrNotFound) {
+		s.signIn.undo(throttleKey)
 		return nil, s.storeError(ctx, err, "user")
 	}
 	hash := u.PasswordHash
@@ -65,7 +69,6 @@ func (s *Server) CreateSession(ctx context.Context, req *iamv1.CreateSessionRequ
 		s.log.ErrorContext(ctx, "stored password hash is unusable", "tenant", tid, "user", u.ID, "err", verr)
 	}
 	if err != nil || u.PasswordHash == "" || !ok || !u.Active {
-		s.signIn.fail(throttleKey, now)
 		detail := "wrong email or password"
 		if ok && !u.Active {
 			detail = "user is inactive"
@@ -73,7 +76,7 @@ func (s *Server) CreateSession(ctx context.Context, req *iamv1.CreateSessionRequ
 		s.audit(ctx, tid, iamv1.AuditEventType_AUDIT_EVENT_TYPE_SIGN_IN_FAILED, Actor{}, email, detail)
 		return nil, errSignIn
 	}
-	s.signIn.reset(throttleKey)
+	s.signIn.succeeded(throttleKey)
 
 	token := newToken()
 	ses := Session{
@@ -250,7 +253,7 @@ func (s *Server) ChangePassword(ctx context.Context, req *iamv1.ChangePasswordRe
 	}
 	throttleKey := tid + "\x00" + u.Email
 	now := s.now()
-	if wait, _ := s.signIn.check(throttleKey, now); wait > 0 {
+	if wait, _ := s.signIn.begin(throttleKey, now); wait > 0 {
 		return nil, throttled(ctx, wait)
 	}
 	hash := u.PasswordHash
@@ -258,9 +261,9 @@ func (s *Server) ChangePassword(ctx context.Context, req *iamv1.ChangePasswordRe
 		hash = s.dummyHash
 	}
 	if ok, _ := VerifyPassword(req.GetCurrentPassword(), hash); !ok || u.PasswordHash == "" {
-		s.signIn.fail(throttleKey, now)
 		return nil, status.Error(codes.PermissionDenied, "current_password: is not the user's password")
 	}
+	s.signIn.succeeded(throttleKey)
 	newHash, err := HashPassword(req.GetNewPassword(), s.cfg.Argon2)
 	if err != nil {
 		return nil, status.Error(codes.Internal, "hashing the new password failed")

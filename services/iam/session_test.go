@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -357,5 +358,30 @@ func TestSessionsOfOthers(t *testing.T) {
 	ev := e.auditEvents(acme, iamv1.AuditEventType_AUDIT_EVENT_TYPE_SESSION_REVOKED)
 	if len(ev) != 1 || ev[0].GetSubject() != bobP.GetSessionId() || ev[0].GetActor().GetId() != boss.GetId() {
 		t.Errorf("SESSION_REVOKED events %v", ev)
+	}
+}
+
+// TestSignInThrottleParallel: a burst of parallel guesses gets no more
+// tries than guesses one after another.
+func TestSignInThrottleParallel(t *testing.T) {
+	e := newEnv(t) // 5 failures within 15 minutes
+	e.createUser(acme, "ada@example.com", pw)
+	results := make(chan codes.Code, 50)
+	var wg sync.WaitGroup
+	for range 50 {
+		wg.Go(func() {
+			ctx, _ := call(acme, nil)
+			_, err := e.srv.CreateSession(ctx, &iamv1.CreateSessionRequest{Email: "ada@example.com", Password: "guess-guess-guess"})
+			results <- status.Code(err)
+		})
+	}
+	wg.Wait()
+	close(results)
+	count := map[codes.Code]int{}
+	for c := range results {
+		count[c]++
+	}
+	if count[codes.Unauthenticated] != 5 || count[codes.ResourceExhausted] != 45 {
+		t.Errorf("answers %v, want 5 UNAUTHENTICATED and 45 RESOURCE_EXHAUSTED", count)
 	}
 }

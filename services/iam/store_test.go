@@ -44,8 +44,9 @@ func openStore(t *testing.T) iam.Store {
 func TestOnPostgreSQL(t *testing.T) {
 	tests := map[string]func(*testing.T){
 		"SignIn": TestSignIn, "SignInFailuresLookAlike": TestSignInFailuresLookAlike,
-		"SignInThrottle": TestSignInThrottle, "PasswordRule": TestPasswordRule,
-		"SessionEnds": TestSessionEnds, "ChangePassword": TestChangePassword,
+		"SignInThrottle": TestSignInThrottle, "SignInThrottleParallel": TestSignInThrottleParallel,
+		"PasswordRule": TestPasswordRule,
+		"SessionEnds":  TestSessionEnds, "ChangePassword": TestChangePassword,
 		"SessionsOfOthers": TestSessionsOfOthers, "APIKeys": TestAPIKeys,
 		"APIKeyRefused": TestAPIKeyRefused, "TenantsApart": TestTenantsApart,
 		"Bootstrap": TestBootstrap, "EnsureKey": TestEnsureKey,
