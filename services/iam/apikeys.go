@@ -70,7 +70,7 @@ func createKey(ctx context.Context, st Store, secret string, k APIKey, now time.
 }
 
 // CreateApiKey implements iamv1.IdentityServiceServer.
-func (s *Server) CreateApiKey(ctx context.Context, req *iamv1.CreateApiKeyRequest) (*iamv1.CreateApiKeyResponse, error) { //nolint:revive // the generated name
+func (s *Server) CreateApiKey(ctx context.Context, req *iamv1.CreateApiKeyRequest) (*iamv1.CreateApiKeyResponse, error) { //nolint:revive // the generated interface names it so
 	p, err := caller(ctx)
 	if err != nil {
 		return nil, err
@@ -112,7 +112,7 @@ func (s *Server) CreateApiKey(ctx context.Context, req *iamv1.CreateApiKeyReques
 }
 
 // ListApiKeys implements iamv1.IdentityServiceServer.
-func (s *Server) ListApiKeys(ctx context.Context, req *iamv1.ListApiKeysRequest) (*iamv1.ListApiKeysResponse, error) { //nolint:revive // the generated name
+func (s *Server) ListApiKeys(ctx context.Context, req *iamv1.ListApiKeysRequest) (*iamv1.ListApiKeysResponse, error) { //nolint:revive // the generated interface names it so
 	const query = "apiKeys"
 	before, err := decodePageToken(req.GetPageToken(), query)
 	if err != nil {
@@ -135,7 +135,7 @@ func (s *Server) ListApiKeys(ctx context.Context, req *iamv1.ListApiKeysRequest)
 }
 
 // DeleteApiKey implements iamv1.IdentityServiceServer.
-func (s *Server) DeleteApiKey(ctx context.Context, req *iamv1.DeleteApiKeyRequest) (*iamv1.DeleteApiKeyResponse, error) { //nolint:revive // the generated name
+func (s *Server) DeleteApiKey(ctx context.Context, req *iamv1.DeleteApiKeyRequest) (*iamv1.DeleteApiKeyResponse, error) { //nolint:revive // the generated interface names it so
 	p, err := caller(ctx)
 	if err != nil {
 		return nil, err

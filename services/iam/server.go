@@ -293,8 +293,8 @@ type failureWindow struct {
 	throttled bool // a throttled attempt was audited in this window
 }
 
-func newFailures(max int, window time.Duration) *failures {
-	return &failures{max: max, window: window, byKey: map[string]*failureWindow{}}
+func newFailures(limit int, window time.Duration) *failures {
+	return &failures{max: limit, window: window, byKey: map[string]*failureWindow{}}
 }
 
 // begin counts an attempt for key at now, unless key is throttled: then
