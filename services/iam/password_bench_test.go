@@ -15,11 +15,11 @@ import (
 // far less than wall time: on an idle 2-core machine a hash takes between
 // cpu/threads and cpu of wall time.
 //
-// Measured on the 2-core AMD EPYC dev machine under load average ~20
-// (other builds running): m=64MiB,t=2,p=2: 217-294 ms wall, 107 cpu-ms;
-// m=64MiB,t=3,p=2: 205-420 ms wall, 140 cpu-ms; m=64MiB,t=1,p=2: 70-128
-// ms wall, 49 cpu-ms. DefaultArgon2 is t=2: about 55-110 ms on an idle
-// 2-core machine.
+// Measured on the 2-core AMD EPYC dev machine while other builds ran
+// (load average 7 to 22): m=64MiB,t=2,p=2: 107-127 cpu-ms, 167-294 ms
+// wall; m=64MiB,t=3,p=2: 140 cpu-ms, 154-420 ms wall; m=64MiB,t=1,p=2:
+// 47-51 cpu-ms, 53-128 ms wall. DefaultArgon2 is t=2: 55-125 ms of wall
+// time on an idle 2-core machine.
 func BenchmarkHashPassword(b *testing.B) {
 	for _, p := range []Argon2Config{
 		DefaultArgon2,
