@@ -94,10 +94,12 @@ type AuditEvent struct {
 }
 
 // Store keeps users, API keys, sessions and the audit log. Implementations:
-// store.SQLite and store.Postgres, held to it by one contract suite.
+// store.SQLite and store.Postgres, held to it by one contract suite. Both
+// refuse text holding NUL (U+0000), which PostgreSQL cannot store, and zero
+// revoke times, with errors that name the field.
 type Store interface {
 	// CreateUser inserts u (ID, times, Version 1 set by the caller);
-	// ErrConflict when the tenant has a user with that email.
+	// ErrConflict when the tenant has a user with that email (or ID).
 	CreateUser(ctx context.Context, u User) error
 	// GetUser returns the user or ErrNotFound.
 	GetUser(ctx context.Context, tenant, id string) (User, error)
@@ -114,7 +116,8 @@ type Store interface {
 	// CountUsers is how many users the tenant has.
 	CountUsers(ctx context.Context, tenant string) (int, error)
 
-	// CreateAPIKey inserts k; ErrConflict for a digest already stored.
+	// CreateAPIKey inserts k; ErrConflict for a digest (or ID) already
+	// stored.
 	CreateAPIKey(ctx context.Context, k APIKey) error
 	// LookupAPIKey finds a key of any tenant by digest, revoked and
 	// expired ones included (the caller decides); ErrNotFound if none.
@@ -129,32 +132,37 @@ type Store interface {
 	// means a store that was never bootstrapped.
 	CountAPIKeys(ctx context.Context) (int, error)
 	// TouchAPIKeys records last-used times, keyed by key ID; a time
-	// earlier than the stored one is ignored.
+	// earlier than the stored one, a zero time and an unknown ID are
+	// ignored.
 	TouchAPIKeys(ctx context.Context, used map[string]time.Time) error
 
-	// CreateSession inserts s.
+	// CreateSession inserts s, whose ExpireTime must be set; ErrConflict
+	// for a digest (or ID) already stored.
 	CreateSession(ctx context.Context, s Session) error
 	// LookupSession finds a session of any tenant by digest, revoked and
 	// expired ones included; ErrNotFound if none.
 	LookupSession(ctx context.Context, digest string) (Session, error)
 	// ListSessions returns up to limit sessions of the user that are not
-	// revoked and whose ExpireTime is after now, with ID < beforeID,
-	// newest first.
+	// revoked and whose ExpireTime is after now, with ID < beforeID
+	// ("" = newest), newest first.
 	ListSessions(ctx context.Context, tenant, userID, beforeID string, now time.Time, limit int) ([]Session, error)
 	// GetSession returns one session of the tenant, or ErrNotFound.
 	GetSession(ctx context.Context, tenant, id string) (Session, error)
-	// RevokeSession sets RevokeTime; ErrNotFound for an unknown one.
+	// RevokeSession sets RevokeTime (once; a second revoke keeps the first
+	// time); ErrNotFound for an unknown one.
 	RevokeSession(ctx context.Context, tenant, id string, at time.Time) error
-	// RevokeUserSessions revokes every live session of the user except
-	// exceptID and returns how many.
+	// RevokeUserSessions revokes every live session of the user (not
+	// revoked, ExpireTime after at) except exceptID and returns how many.
 	RevokeUserSessions(ctx context.Context, tenant, userID, exceptID string, at time.Time) (int, error)
-	// TouchSessions records last-seen times, keyed by session ID.
+	// TouchSessions records last-seen times, keyed by session ID; like
+	// TouchAPIKeys, it never moves a time back.
 	TouchSessions(ctx context.Context, seen map[string]time.Time) error
 	// DeleteSessions removes up to limit sessions that expired or were
 	// revoked before the instant given; returns how many.
 	DeleteSessions(ctx context.Context, before time.Time, limit int) (int, error)
 
-	// AppendAudit stores an audit event (ID and CreateTime set).
+	// AppendAudit stores an audit event (ID and CreateTime set);
+	// ErrConflict for an ID the tenant has.
 	AppendAudit(ctx context.Context, e AuditEvent) error
 	// ListAudit returns up to limit events of the tenant with ID <
 	// beforeID ("" = newest), newest first, of the given types (all when
