@@ -90,8 +90,18 @@ func inScope(t ticket.Ticket, s *ticket.Scope) bool {
 	if s == nil {
 		return true
 	}
+	// Only ASCII letters fold, in both engines: Ä and ä stay apart.
+	asciiLower := func(s string) string {
+		b := []byte(s)
+		for i, c := range b {
+			if 'A' <= c && c <= 'Z' {
+				b[i] = c + 'a' - 'A'
+			}
+		}
+		return string(b)
+	}
 	for _, e := range s.RequesterEmails {
-		if strings.EqualFold(e, t.Requester.Email) { // the fixtures' emails are ASCII
+		if asciiLower(e) == asciiLower(t.Requester.Email) {
 			return true
 		}
 	}
@@ -116,6 +126,8 @@ func TestListScope(t *testing.T) {
 		{"requester identity", &ticket.Scope{RequesterIdentities: []string{"wechat:o2"}}, ticket.Filter{}},
 		{"requester email or identity", &ticket.Scope{RequesterEmails: []string{"user3@example.com"}, RequesterIdentities: []string{"wechat:o0"}}, ticket.Filter{}},
 		{"unknown requester", &ticket.Scope{RequesterEmails: []string{"nobody@example.com"}}, ticket.Filter{}},
+		{"non-ASCII email, ASCII letters in another case", &ticket.Scope{RequesterEmails: []string{"ÄRGER@example.COM"}}, ticket.Filter{}},
+		{"non-ASCII letters do not fold", &ticket.Scope{RequesterEmails: []string{"ärger@example.com"}}, ticket.Filter{}},
 		{"scope and filter", &ticket.Scope{Groups: []string{"billing", "sales"}, Assignees: []string{"ana"}},
 			ticket.Filter{Statuses: []ticket.Status{ticket.StatusNew, ticket.StatusOpen}, Groups: []string{"billing", "it"}}},
 	}
@@ -123,8 +135,11 @@ func TestListScope(t *testing.T) {
 		var all []ticket.Ticket
 		for i := range n {
 			tk := fixture("acme", i)
-			if i%5 == 0 {
+			switch {
+			case i%5 == 0:
 				tk.Requester.Email = "User1@EXAMPLE.com" // stored in another case
+			case i%7 == 0:
+				tk.Requester.Email = "Ärger@Example.com"
 			}
 			all = append(all, create(t, s, tk))
 			other := fixture("other", i) // same requesters and groups, another tenant: never listed
