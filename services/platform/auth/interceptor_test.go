@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"strings"
 	"sync"
@@ -193,7 +194,7 @@ func TestInterceptor(t *testing.T) {
 		if err != nil {
 			return "", err
 		}
-		if _, err := s.Recv(); err != nil && err.Error() != "EOF" {
+		if _, err := s.Recv(); err != nil && !errors.Is(err, io.EOF) {
 			return "", err
 		}
 		return strings.Join(md.Get("tenant"), "") + "/" + strings.Join(md.Get("principal"), ""), nil
