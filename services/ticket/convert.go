@@ -248,6 +248,7 @@ func CommentToProto(c Comment) *ticketv1.Comment {
 		Body:       c.Body,
 		Visibility: visibilityToProto[c.Visibility],
 		CreateTime: timestamp(c.CreateTime),
+		Actor:      ActorToProto(c.Actor),
 	}
 }
 
@@ -260,6 +261,7 @@ func EventToProto(e Event) *ticketv1.Event {
 		Ticket:      ToProto(e.Ticket),
 		CreateTime:  timestamp(e.CreateTime),
 		Traceparent: e.TraceParent,
+		Actor:       ActorToProto(e.Actor),
 	}
 	if e.Comment != nil {
 		out.Comment = CommentToProto(*e.Comment)

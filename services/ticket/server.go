@@ -23,6 +23,7 @@ import (
 	"google.golang.org/protobuf/reflect/protoreflect"
 
 	ticketv1 "github.com/kubedesk/kubedesk/proto/gen/go/kubedesk/ticket/v1"
+	"github.com/kubedesk/kubedesk/services/platform/auth"
 	"github.com/kubedesk/kubedesk/services/platform/config"
 	"github.com/kubedesk/kubedesk/services/platform/paging"
 	"github.com/kubedesk/kubedesk/services/platform/tenant"
@@ -252,6 +253,12 @@ func (s *Server) CreateTicket(ctx context.Context, req *ticketv1.CreateTicketReq
 	if t.Status == StatusSolved {
 		t.SolveTime = now
 	}
+	if acc := accessOf(ctx); acc.customer {
+		if err := customerTicket(in); err != nil {
+			return nil, err
+		}
+		t.Requester = acc.requester()
+	}
 	idem, err := idempotency(ctx, req.GetRequestId(), in)
 	if err != nil {
 		return nil, err
@@ -263,9 +270,33 @@ func (s *Server) CreateTicket(ctx context.Context, req *ticketv1.CreateTicketReq
 	return &ticketv1.CreateTicketResponse{Ticket: ToProto(created)}, nil
 }
 
+// customerTicket refuses what a customer may not choose for a new ticket,
+// naming the field: a customer asks for help, the help desk routes and
+// labels the ticket. (The requester is not refused but replaced: a portal
+// form may well send it.)
+func customerTicket(in *ticketv1.Ticket) error {
+	const why = "a customer's ticket is routed and labelled by the help desk; accepted from a customer: empty"
+	switch {
+	case strings.TrimSpace(in.GetGroup()) != "":
+		return status.Errorf(codes.InvalidArgument, "ticket.group: %q: %s", in.GetGroup(), why)
+	case strings.TrimSpace(in.GetAssignee()) != "":
+		return status.Errorf(codes.InvalidArgument, "ticket.assignee: %q: %s", in.GetAssignee(), why)
+	case len(in.GetTags()) > 0:
+		return status.Errorf(codes.InvalidArgument, "ticket.tags: %q: %s", in.GetTags(), why)
+	case len(in.GetCustomFields()) > 0:
+		return status.Errorf(codes.InvalidArgument, "ticket.custom_fields: %d fields: %s", len(in.GetCustomFields()), why)
+	case in.GetStatus() != ticketv1.Status_STATUS_UNSPECIFIED && in.GetStatus() != ticketv1.Status_STATUS_NEW:
+		return status.Errorf(codes.InvalidArgument, "ticket.status: %s: a customer's ticket starts new; accepted from a customer: STATUS_NEW or unset", in.GetStatus())
+	}
+	return nil
+}
+
 // GetTicket implements ticketv1.TicketServiceServer.
 func (s *Server) GetTicket(ctx context.Context, req *ticketv1.GetTicketRequest) (*ticketv1.GetTicketResponse, error) {
 	t, err := s.store.GetTicket(ctx, tenant.From(ctx), req.GetId())
+	if err == nil && !accessOf(ctx).sees(t) {
+		err = ErrNotFound // not the caller's: as if it did not exist
+	}
 	if err != nil {
 		return nil, s.storeError(ctx, err, req.GetId())
 	}
@@ -290,7 +321,9 @@ func (s *Server) ListTickets(ctx context.Context, req *ticketv1.ListTicketsReque
 	}
 	size := paging.Size(req.GetPageSize())
 	// Ask for one more than the page to learn whether another page exists.
-	rows, err := s.store.ListTickets(ctx, tenant.From(ctx), ListQuery{Filter: f, Order: order, After: after, Limit: size + 1})
+	rows, err := s.store.ListTickets(ctx, tenant.From(ctx), ListQuery{
+		Filter: f, Scope: accessOf(ctx).scope, Order: order, After: after, Limit: size + 1,
+	})
 	if err != nil {
 		return nil, s.storeError(ctx, err, "")
 	}
@@ -326,7 +359,14 @@ func (s *Server) UpdateTicket(ctx context.Context, req *ticketv1.UpdateTicketReq
 	}
 	to, toErr := updateFromProto(in, paths)
 	now := s.now()
+	acc := accessOf(ctx)
 	t, err := s.store.UpdateTicket(ctx, tenant.From(ctx), in.GetId(), func(t *Ticket) ([]Change, error) {
+		// First, so that no other answer tells the caller the ticket
+		// exists. The update may take the ticket out of the caller's
+		// scope (an agent handing it to another group): that is allowed.
+		if !acc.sees(*t) {
+			return nil, ErrNotFound
+		}
 		if want != 0 && t.Version != want {
 			return nil, status.Errorf(codes.Aborted, "etag: ticket %q has changed since version %q (now %q); read it again and retry", t.ID, ETag(want), ETag(t.Version))
 		}
@@ -441,25 +481,31 @@ func ruleError(err error) error {
 	return err
 }
 
-// AddComment implements ticketv1.TicketServiceServer.
+// AddComment implements ticketv1.TicketServiceServer. The author is the
+// caller (access.author), not whom the request names.
 func (s *Server) AddComment(ctx context.Context, req *ticketv1.AddCommentRequest) (*ticketv1.AddCommentResponse, error) {
 	in := req.GetComment()
 	now := s.now()
+	acc := accessOf(ctx)
 	c := Comment{
 		ID:         newID(),
 		Tenant:     tenant.From(ctx),
 		TicketID:   req.GetTicketId(),
-		Author:     strings.TrimSpace(in.GetAuthor()),
-		AuthorType: AuthorAgent,
 		Body:       in.GetBody(),
 		Visibility: VisibilityPublic,
 		CreateTime: now,
+		Actor:      ActorFrom(ctx),
 	}
+	sentType := AuthorAgent
 	if a, ok := authorFromProto[in.GetAuthorType()]; ok {
-		c.AuthorType = a
+		sentType = a
 	}
+	c.Author, c.AuthorType = acc.author(strings.TrimSpace(in.GetAuthor()), sentType)
 	if v, ok := visibilityFromProto[in.GetVisibility()]; ok {
 		c.Visibility = v
+	}
+	if c.Author == "" && acc.p != nil {
+		return nil, status.Error(codes.Unauthenticated, "the credential has no ID, name or email to write the comment as")
 	}
 	if c.Author == "" {
 		return nil, status.Error(codes.InvalidArgument, "comment.author: must not be blank")
@@ -472,6 +518,9 @@ func (s *Server) AddComment(ctx context.Context, req *ticketv1.AddCommentRequest
 		return nil, err
 	}
 	out, _, err := s.store.AddComment(ctx, c, idem, func(t *Ticket) ([]Change, error) {
+		if !acc.sees(*t) {
+			return nil, ErrNotFound
+		}
 		changes, err := t.ReceiveComment(c, now)
 		if closed := (*ClosedError)(nil); errors.As(err, &closed) {
 			return nil, status.Errorf(codes.FailedPrecondition, "ticket_id: ticket %q is closed and takes no more comments; open a follow-up ticket instead", t.ID)
@@ -491,9 +540,34 @@ func (s *Server) ListComments(ctx context.Context, req *ticketv1.ListCommentsReq
 		return nil, err
 	}
 	size := paging.Size(req.GetPageSize())
-	rows, err := s.store.ListComments(ctx, tenant.From(ctx), req.GetTicketId(), after.ID, size+1)
-	if err != nil {
-		return nil, s.storeError(ctx, err, req.GetTicketId())
+	acc := accessOf(ctx)
+	if acc.scope != nil {
+		t, err := s.store.GetTicket(ctx, tenant.From(ctx), req.GetTicketId())
+		if err == nil && !acc.sees(t) {
+			err = ErrNotFound // not the caller's: as if it did not exist
+		}
+		if err != nil {
+			return nil, s.storeError(ctx, err, req.GetTicketId())
+		}
+	}
+	// One more than the page, to learn whether another page exists; the
+	// comments the caller may not read (a customer's internal notes) are
+	// skipped, reading on until the page is full or the comments end.
+	var rows []Comment
+	for cursor := after.ID; ; {
+		page, err := s.store.ListComments(ctx, tenant.From(ctx), req.GetTicketId(), cursor, size+1)
+		if err != nil {
+			return nil, s.storeError(ctx, err, req.GetTicketId())
+		}
+		for _, c := range page {
+			if acc.seesComment(c) && len(rows) <= size {
+				rows = append(rows, c)
+			}
+		}
+		if len(rows) > size || len(page) <= size {
+			break
+		}
+		cursor = page[len(page)-1].ID
 	}
 	resp := &ticketv1.ListCommentsResponse{}
 	if len(rows) > size {
@@ -513,6 +587,11 @@ const watchBatch = 500
 // WatchEvents implements ticketv1.TicketServiceServer.
 func (s *Server) WatchEvents(req *ticketv1.WatchEventsRequest, stream grpc.ServerStreamingServer[ticketv1.WatchEventsResponse]) error {
 	ctx := stream.Context()
+	if accessOf(ctx).scope != nil {
+		// The access declaration keeps agents and customers out; this is
+		// in case it changes: the stream is not filtered by scope.
+		return status.Error(codes.PermissionDenied, "WatchEvents streams every ticket of the tenant; it is for admins, supervisors, integrations and kubedesk's own modules")
+	}
 	id := tenant.From(ctx)
 	notify, notified, cancel := s.reads.subscribe(id)
 	defer cancel()
@@ -614,6 +693,12 @@ func idempotency(ctx context.Context, requestID string, req proto.Message) (Idem
 	b, err := proto.MarshalOptions{Deterministic: true}.Marshal(req)
 	if err != nil {
 		return Idempotency{}, status.Errorf(codes.Internal, "hashing the request: %v", err)
+	}
+	// The caller is part of the request: the author and requester come
+	// from it, and another caller reusing the key must not get this
+	// caller's result. Without a principal the digest is as it was.
+	if p := auth.From(ctx); p != nil {
+		b = append(append(b, 0), p.GetId()...)
 	}
 	sum := sha256.Sum256(b)
 	return Idempotency{Key: key, RequestHash: hex.EncodeToString(sum[:])}, nil

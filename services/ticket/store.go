@@ -77,9 +77,12 @@ func PositionOf(t Ticket) ListPosition {
 // ListQuery asks for one page of tickets.
 type ListQuery struct {
 	Filter Filter
-	Order  ListOrder
-	After  ListPosition // exclusive; the zero value starts at the top
-	Limit  int          // rows to return, > 0
+	// Scope restricts the tickets to those the caller may see, on top of
+	// Filter; nil is every ticket of the tenant.
+	Scope *Scope
+	Order ListOrder
+	After ListPosition // exclusive; the zero value starts at the top
+	Limit int          // rows to return, > 0
 }
 
 // Mutation changes a ticket inside the store's transaction. It receives the
@@ -91,7 +94,9 @@ type ListQuery struct {
 type Mutation func(t *Ticket) ([]Change, error)
 
 // Store persists tickets, comments and their events. Every method is scoped
-// to one tenant; every write stores its event in the same transaction.
+// to one tenant; every write stores its event in the same transaction, with
+// the actor of the writer's context (ActorFrom) and its trace context.
+// A comment keeps its Actor as given.
 // Implementations: store.SQLite and store.Postgres, checked by one contract
 // suite.
 type Store interface {

@@ -106,6 +106,10 @@ type Comment struct {
 	Body       string
 	Visibility Visibility
 	CreateTime time.Time
+	// Actor is who wrote it, from the caller's credential; zero for
+	// comments written before kubedesk authenticated callers (and for
+	// calls without a principal).
+	Actor Actor
 }
 
 // EventType says what happened to a ticket.
@@ -138,4 +142,30 @@ type Event struct {
 	// TraceParent is the W3C trace context of the request that made the
 	// change; empty if it was not traced.
 	TraceParent string
+	// Actor is who made the change (ActorFrom of the writer's context);
+	// zero when it was made without a principal.
+	Actor Actor
 }
+
+// ActorKind is the kind of principal an Actor was.
+type ActorKind string
+
+// The kinds of actor, one per iamv1.PrincipalKind.
+const (
+	ActorUser     ActorKind = "user"
+	ActorAPIKey   ActorKind = "api_key"
+	ActorOIDC     ActorKind = "oidc"
+	ActorService  ActorKind = "service"
+	ActorCustomer ActorKind = "customer"
+)
+
+// Actor is who made a change: the authenticated principal, as changes
+// record it. The zero value is "nobody known".
+type Actor struct {
+	ID          string
+	Kind        ActorKind // "" when the principal's kind was unspecified
+	DisplayName string
+}
+
+// IsZero reports whether a is the zero Actor.
+func (a Actor) IsZero() bool { return a == Actor{} }

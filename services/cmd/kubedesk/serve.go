@@ -14,12 +14,12 @@ import (
 
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 
+	"github.com/kubedesk/kubedesk/services/platform/auth"
 	"github.com/kubedesk/kubedesk/services/platform/buildinfo"
 	"github.com/kubedesk/kubedesk/services/platform/gateway"
 	"github.com/kubedesk/kubedesk/services/platform/grpcserver"
 	"github.com/kubedesk/kubedesk/services/platform/module"
 	"github.com/kubedesk/kubedesk/services/platform/telemetry"
-	"github.com/kubedesk/kubedesk/services/platform/tenant"
 )
 
 // listen opens the process's listeners; a test swaps it to get hold of
@@ -99,7 +99,12 @@ func start(ctx context.Context, cfg *Config, log *slog.Logger, table module.Tabl
 	for _, m := range plan.Order {
 		modules = append(modules, m.Name)
 		if len(m.Services) > 0 && gs == nil {
-			if gs, err = grpcserver.New(log, tenant.Resolver{Default: cfg.DefaultTenant}); err != nil {
+			// TODO(issue 23): the identity module sets the authenticator
+			// (access.SetAuthenticator) and the per-credential rate;
+			// until then every call that needs a credential fails
+			// UNAVAILABLE.
+			access := auth.NewInterceptor(auth.InterceptorOptions{DefaultTenant: cfg.DefaultTenant, Log: log})
+			if gs, err = grpcserver.New(log, access); err != nil {
 				return err
 			}
 			if grpcLis, err = listen("tcp", cfg.GRPCAddr); err != nil {

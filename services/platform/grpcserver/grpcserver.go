@@ -1,5 +1,7 @@
 // Package grpcserver builds kubedesk's gRPC servers: every call is traced
-// (otelgrpc stats handler), recovered from panics, scoped to a tenant and
+// (otelgrpc stats handler), recovered from panics, authenticated and
+// authorised (auth.Interceptor: the caller's principal and tenant come from
+// its credential, the roles from the RPC's access declaration) and
 // validated against the protovalidate rules in its .proto (and one rule
 // of its own for every string: no NUL character).
 package grpcserver
@@ -26,7 +28,7 @@ import (
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/reflect/protoreflect"
 
-	"github.com/kubedesk/kubedesk/services/platform/tenant"
+	"github.com/kubedesk/kubedesk/services/platform/auth"
 )
 
 // Server is a gRPC server with kubedesk's interceptors, a health service and
@@ -40,8 +42,14 @@ type Server struct {
 	drain     context.CancelFunc
 }
 
-// New returns a server whose calls resolve their tenant with tenants.
-func New(log *slog.Logger, tenants tenant.Resolver) (*Server, error) {
+// New returns a server whose calls pass access, which finds the caller and
+// its tenant. Access runs after the panic recovery, so that its panics are
+// answered too, and before validation, so that an unauthenticated caller
+// learns nothing from the validation errors.
+func New(log *slog.Logger, access *auth.Interceptor) (*Server, error) {
+	if access == nil {
+		return nil, errors.New("grpcserver: no access interceptor")
+	}
 	validator, err := protovalidate.New()
 	if err != nil {
 		return nil, fmt.Errorf("grpcserver: validator: %w", err)
@@ -53,13 +61,13 @@ func New(log *slog.Logger, tenants tenant.Resolver) (*Server, error) {
 		grpc.MaxRecvMsgSize(4<<20),
 		grpc.ChainUnaryInterceptor(
 			recoverUnary(log),
-			tenants.UnaryInterceptor(),
+			access.Unary(),
 			validateUnary(validator),
 		),
 		grpc.ChainStreamInterceptor(
 			recoverStream(log),
 			s.drainStream(),
-			tenants.StreamInterceptor(),
+			access.Stream(),
 			validateStream(validator),
 		),
 	)

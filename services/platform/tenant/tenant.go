@@ -1,6 +1,8 @@
-// Package tenant carries the caller's tenant through a request. Every
-// request names one (gRPC metadata x-kubedesk-tenant, REST header
-// X-Kubedesk-Tenant); stores scope every query by it.
+// Package tenant carries the caller's tenant through a request; stores
+// scope every query by it. The tenant is the credential's (auth.Interceptor
+// decides it); a request may name another in gRPC metadata
+// x-kubedesk-tenant (REST header X-Kubedesk-Tenant) only if its credential
+// may act for that one.
 package tenant
 
 import (
@@ -42,7 +44,7 @@ func With(ctx context.Context, id string) context.Context {
 }
 
 // Outgoing returns ctx naming tenant id in the metadata of the gRPC calls
-// made with it, as the server's Resolver reads it.
+// made with it.
 func Outgoing(ctx context.Context, id string) context.Context {
 	return metadata.AppendToOutgoingContext(ctx, MetadataKey, id)
 }
@@ -53,7 +55,10 @@ func From(ctx context.Context) string {
 	return id
 }
 
-// Resolver finds the tenant of an incoming call.
+// Resolver takes the tenant of an incoming call from its metadata alone,
+// trusting it. kubedesk's servers do not use it (auth.Interceptor takes the
+// tenant from the credential); tests of a single service that need a
+// tenant but no credentials do.
 type Resolver struct {
 	// Default is used when a call names no tenant; "" makes the tenant
 	// mandatory.

@@ -78,17 +78,18 @@ const (
 	INSERT INTO ticket_events (` + pgEventColumns + `) VALUES (` + pgEventValues + `)`
 
 	// As pgUpdateTicket, plus the comment: $22 id, $23 author, $24 author
-	// type, $25 body, $26 visibility, $27 create time.
-	pgCommentValues = `$1, $22, $2, $23, $24, $25, $26, $27`
+	// type, $25 body, $26 visibility, $27 create time, $28 actor id, $29
+	// actor kind, $30 actor name.
+	pgCommentValues = `$1, $22, $2, $23, $24, $25, $26, $27, $28, $29, $30`
 	pgAddComment    = `WITH c AS (
 		INSERT INTO comments (` + commentColumns + `) VALUES (` + pgCommentValues + `)
 	), u AS (` + pgUpdateSet + `)
 	INSERT INTO ticket_events (` + pgEventColumns + `) VALUES (` + pgEventValues + `)`
-	// As pgAddComment, plus $28 key, $29 request hash, gated like
+	// As pgAddComment, plus $31 key, $32 request hash, gated like
 	// pgCreateTicketKey.
 	pgAddCommentKey = `WITH k AS (
 		INSERT INTO idempotency_keys (tenant, key, request_hash, resource_kind, resource_id, create_time)
-		VALUES ($1, $28, $29, 'comment', $22, $27)
+		VALUES ($1, $31, $32, 'comment', $22, $27)
 		ON CONFLICT DO NOTHING
 		RETURNING 1
 	), c AS (
@@ -224,7 +225,7 @@ func (s *Postgres) GetTicket(ctx context.Context, tenant, id string) (ticket.Tic
 
 // ListTickets implements ticket.Store.
 func (s *Postgres) ListTickets(ctx context.Context, tenant string, q ticket.ListQuery) ([]ticket.Ticket, error) {
-	if err := checkText(append(filterText(q.Filter), text{"tenant", tenant}, text{"after id", q.After.ID})...); err != nil {
+	if err := checkText(append(filterText(q), text{"tenant", tenant}, text{"after id", q.After.ID})...); err != nil {
 		return nil, fmt.Errorf("list tickets: %w", err)
 	}
 	if err := checkLimit("list tickets", q.Limit); err != nil {
@@ -425,7 +426,8 @@ func (s *Postgres) AddComment(ctx context.Context, c ticket.Comment, idem ticket
 			return err
 		}
 		args := append(pgWriteArgs(next, ticket.EventCommentAdded, payload),
-			c.ID, c.Author, string(c.AuthorType), c.Body, string(c.Visibility), c.CreateTime)
+			c.ID, c.Author, string(c.AuthorType), c.Body, string(c.Visibility), c.CreateTime,
+			c.Actor.ID, string(c.Actor.Kind), c.Actor.DisplayName)
 		sql := pgAddComment
 		if idem.Key != "" {
 			sql = pgAddCommentKey
@@ -676,12 +678,15 @@ func scanPGComment(r pgx.Row) (ticket.Comment, error) {
 	var (
 		c                      ticket.Comment
 		authorType, visibility string
+		actorKind              string
 	)
-	err := r.Scan(&c.Tenant, &c.ID, &c.TicketID, &c.Author, &authorType, &c.Body, &visibility, &c.CreateTime)
+	err := r.Scan(&c.Tenant, &c.ID, &c.TicketID, &c.Author, &authorType, &c.Body, &visibility, &c.CreateTime,
+		&c.Actor.ID, &actorKind, &c.Actor.DisplayName)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return c, ticket.ErrNotFound
 	}
 	c.AuthorType, c.Visibility = ticket.AuthorType(authorType), ticket.Visibility(visibility)
+	c.Actor.Kind = ticket.ActorKind(actorKind)
 	return normComment(c), err
 }
 

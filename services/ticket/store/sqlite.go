@@ -45,7 +45,8 @@ const (
 	// ticketReadColumns are ticketColumns and the SLA, which only SetSLA
 	// writes.
 	ticketReadColumns = ticketColumns + `, sla`
-	commentColumns    = `tenant, id, ticket_id, author, author_type, body, visibility, create_time`
+	commentColumns    = `tenant, id, ticket_id, author, author_type, body, visibility, create_time,
+		author_id, author_kind, author_name`
 
 	sqliteGetTicket    = `SELECT ` + ticketReadColumns + ` FROM tickets WHERE tenant = ? AND id = ?`
 	sqliteInsertTicket = `INSERT INTO tickets (` + ticketColumns + `)
@@ -57,7 +58,7 @@ const (
 		WHERE tenant = ? AND id = ?`
 	sqliteSetSLA = `UPDATE tickets SET sla = ?, sla_state = ?, sla_next_due = ?, sla_update_time = ?
 		WHERE tenant = ? AND id = ?`
-	sqliteInsertComment = `INSERT INTO comments (` + commentColumns + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`
+	sqliteInsertComment = `INSERT INTO comments (` + commentColumns + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
 	sqliteGetComment    = `SELECT ` + commentColumns + ` FROM comments WHERE tenant = ? AND id = ?`
 	sqliteListComments  = `SELECT ` + commentColumns + ` FROM comments
 		WHERE tenant = ? AND ticket_id = ? AND id > ? ORDER BY id LIMIT ?`
@@ -217,7 +218,7 @@ func (s *SQLite) GetTicket(ctx context.Context, tenant, id string) (ticket.Ticke
 
 // ListTickets implements ticket.Store.
 func (s *SQLite) ListTickets(ctx context.Context, tenant string, q ticket.ListQuery) ([]ticket.Ticket, error) {
-	if err := checkText(append(filterText(q.Filter), text{"tenant", tenant}, text{"after id", q.After.ID})...); err != nil {
+	if err := checkText(append(filterText(q), text{"tenant", tenant}, text{"after id", q.After.ID})...); err != nil {
 		return nil, fmt.Errorf("list tickets: %w", err)
 	}
 	if err := checkLimit("list tickets", q.Limit); err != nil {
@@ -557,7 +558,8 @@ func sqliteUpdateArgs(t ticket.Ticket) []any {
 }
 
 func sqliteCommentArgs(c ticket.Comment) []any {
-	return []any{c.Tenant, c.ID, c.TicketID, c.Author, string(c.AuthorType), c.Body, string(c.Visibility), micros(c.CreateTime)}
+	return []any{c.Tenant, c.ID, c.TicketID, c.Author, string(c.AuthorType), c.Body, string(c.Visibility), micros(c.CreateTime),
+		c.Actor.ID, string(c.Actor.Kind), c.Actor.DisplayName}
 }
 
 type scanner interface{ Scan(dest ...any) error }
@@ -603,13 +605,16 @@ func scanSQLiteComment(r scanner) (ticket.Comment, error) {
 	var (
 		c                      ticket.Comment
 		authorType, visibility string
+		actorKind              string
 		created                int64
 	)
-	err := r.Scan(&c.Tenant, &c.ID, &c.TicketID, &c.Author, &authorType, &c.Body, &visibility, &created)
+	err := r.Scan(&c.Tenant, &c.ID, &c.TicketID, &c.Author, &authorType, &c.Body, &visibility, &created,
+		&c.Actor.ID, &actorKind, &c.Actor.DisplayName)
 	if errors.Is(err, sql.ErrNoRows) {
 		return c, ticket.ErrNotFound
 	}
 	c.AuthorType, c.Visibility, c.CreateTime = ticket.AuthorType(authorType), ticket.Visibility(visibility), fromMicros(created)
+	c.Actor.Kind = ticket.ActorKind(actorKind)
 	return c, err
 }
 

@@ -146,6 +146,7 @@ func commentText(c ticket.Comment, idem ticket.Idempotency) []text {
 	return []text{
 		{"tenant", c.Tenant}, {"id", c.ID}, {"ticket id", c.TicketID}, {"author", c.Author},
 		{"author type", string(c.AuthorType)}, {"body", c.Body}, {"visibility", string(c.Visibility)},
+		{"actor id", c.Actor.ID}, {"actor kind", string(c.Actor.Kind)}, {"actor name", c.Actor.DisplayName},
 		{"idempotency key", idem.Key}, {"request hash", idem.RequestHash},
 	}
 }
@@ -171,15 +172,23 @@ func checkNewText(cur, next ticket.Ticket) error {
 	return nil
 }
 
-// filterText is every text value of f, for checkText.
-func filterText(f ticket.Filter) []text {
+// filterText is every text value of q's filter and scope, for checkText.
+func filterText(q ticket.ListQuery) []text {
+	f, s := q.Filter, q.Scope
+	if s == nil {
+		s = &ticket.Scope{}
+	}
 	var out []text
 	for _, vs := range []struct {
 		field  string
 		values []string
-	}{{"assignee", f.Assignees}, {"group", f.Groups}, {"requester", f.Requesters}, {"tag", f.Tags}} {
+	}{
+		{"filter assignee", f.Assignees}, {"filter group", f.Groups}, {"filter requester", f.Requesters}, {"filter tag", f.Tags},
+		{"scope group", s.Groups}, {"scope assignee", s.Assignees}, {"scope requester email", s.RequesterEmails},
+		{"scope requester identity", s.RequesterIdentities},
+	} {
 		for _, v := range vs.values {
-			out = append(out, text{"filter " + vs.field, v})
+			out = append(out, text{vs.field, v})
 		}
 	}
 	return out
@@ -218,6 +227,30 @@ type eventPayload struct {
 	Changes []changeJSON `json:"changes,omitempty"`
 	// TraceParent is the trace context of the change (W3C traceparent).
 	TraceParent string `json:"traceparent,omitempty"`
+	// Actor is who made the change; absent when nobody known did (and in
+	// rows written before kubedesk authenticated callers).
+	Actor *actorJSON `json:"actor,omitempty"`
+}
+
+// actorJSON is a ticket.Actor in an event row.
+type actorJSON struct {
+	ID          string           `json:"id"`
+	Kind        ticket.ActorKind `json:"kind,omitempty"`
+	DisplayName string           `json:"display_name,omitempty"`
+}
+
+func toActorJSON(a ticket.Actor) *actorJSON {
+	if a.IsZero() {
+		return nil
+	}
+	return &actorJSON{ID: a.ID, Kind: a.Kind, DisplayName: a.DisplayName}
+}
+
+func fromActorJSON(j *actorJSON) ticket.Actor {
+	if j == nil {
+		return ticket.Actor{}
+	}
+	return ticket.Actor{ID: j.ID, Kind: j.Kind, DisplayName: j.DisplayName}
 }
 
 // payloadTyped is the format of event rows with typed changes. Rows of
@@ -460,6 +493,7 @@ type commentJSON struct {
 	Body       string            `json:"body"`
 	Visibility ticket.Visibility `json:"visibility"`
 	CreateTime time.Time         `json:"create_time"`
+	Actor      *actorJSON        `json:"actor,omitempty"`
 }
 
 func encodePayload(ctx context.Context, t ticket.Ticket, c *ticket.Comment, changes []ticket.Change) ([]byte, error) {
@@ -470,6 +504,7 @@ func encodePayload(ctx context.Context, t ticket.Ticket, c *ticket.Comment, chan
 	p := eventPayload{
 		Format:      payloadTyped,
 		TraceParent: traceParent(ctx),
+		Actor:       toActorJSON(ticket.ActorFrom(ctx)),
 		Ticket: ticketJSON{
 			ID: t.ID, Tenant: t.Tenant, Subject: t.Subject, Description: t.Description,
 			Status: t.Status, Impact: t.Impact, Urgency: t.Urgency, Priority: t.Priority,
@@ -485,7 +520,7 @@ func encodePayload(ctx context.Context, t ticket.Ticket, c *ticket.Comment, chan
 	if c != nil {
 		p.Comment = &commentJSON{
 			ID: c.ID, Author: c.Author, AuthorType: c.AuthorType, Body: c.Body,
-			Visibility: c.Visibility, CreateTime: c.CreateTime,
+			Visibility: c.Visibility, CreateTime: c.CreateTime, Actor: toActorJSON(c.Actor),
 		}
 	}
 	b, err := json.Marshal(p)
@@ -502,6 +537,7 @@ func decodeEvent(e *ticket.Event, payload []byte) error {
 		return fmt.Errorf("decoding event %s: %w", e.Cursor, err)
 	}
 	e.TraceParent = p.TraceParent
+	e.Actor = fromActorJSON(p.Actor)
 	j := p.Ticket
 	e.Ticket = normTicket(ticket.Ticket{
 		ID: j.ID, Tenant: j.Tenant, Subject: j.Subject, Description: j.Description,
@@ -517,7 +553,7 @@ func decodeEvent(e *ticket.Event, payload []byte) error {
 		e.Comment = &ticket.Comment{
 			ID: c.ID, Tenant: e.Tenant, TicketID: e.TicketID, Author: c.Author,
 			AuthorType: c.AuthorType, Body: c.Body, Visibility: c.Visibility,
-			CreateTime: normTime(c.CreateTime),
+			CreateTime: normTime(c.CreateTime), Actor: fromActorJSON(c.Actor),
 		}
 	}
 	changes, err := decodeChanges(p.Format, p.Changes, e.Ticket)
@@ -649,7 +685,7 @@ type listStmt struct {
 func buildList(postgres bool, tenant string, lq ticket.ListQuery) []listStmt {
 	after := lq.After
 	if lq.Order != ticket.OrderSLANextDue {
-		q := filterWhere(postgres, tenant, lq.Filter)
+		q := filterWhere(postgres, tenant, lq.Filter, lq.Scope)
 		if after.ID != "" {
 			q.where = append(q.where, "id < "+q.arg(after.ID))
 		}
@@ -658,14 +694,14 @@ func buildList(postgres bool, tenant string, lq ticket.ListQuery) []listStmt {
 	var out []listStmt
 	// Past the tickets with a due time once the position has none.
 	if after.ID == "" || !after.Due.IsZero() {
-		q := filterWhere(postgres, tenant, lq.Filter)
+		q := filterWhere(postgres, tenant, lq.Filter, lq.Scope)
 		q.where = append(q.where, "sla_next_due IS NOT NULL")
 		if !after.Due.IsZero() {
 			q.where = append(q.where, "(sla_next_due, id) > ("+q.arg(q.time(after.Due))+", "+q.arg(after.ID)+")")
 		}
 		out = append(out, q.stmt("sla_next_due, id"))
 	}
-	q := filterWhere(postgres, tenant, lq.Filter)
+	q := filterWhere(postgres, tenant, lq.Filter, lq.Scope)
 	q.where = append(q.where, "sla_next_due IS NULL")
 	if after.ID != "" && after.Due.IsZero() {
 		q.where = append(q.where, "id < "+q.arg(after.ID))
@@ -693,9 +729,9 @@ func (q *listQuery) time(t time.Time) any {
 	return micros(t)
 }
 
-// filterWhere starts a query with the tenant (always the first argument)
-// and the filter's conditions.
-func filterWhere(postgres bool, tenant string, f ticket.Filter) *listQuery {
+// filterWhere starts a query with the tenant (always the first argument),
+// the filter's conditions and the scope's (nil: none).
+func filterWhere(postgres bool, tenant string, f ticket.Filter, scope *ticket.Scope) *listQuery {
 	q := &listQuery{postgres: postgres}
 	q.where = append(q.where, "tenant = "+q.arg(tenant))
 	if len(f.Statuses) > 0 {
@@ -728,7 +764,41 @@ func filterWhere(postgres bool, tenant string, f ticket.Filter) *listQuery {
 		// SLANone is '', the column's value for tickets without clocks.
 		q.where = append(q.where, q.in("sla_state", strs(f.SLAStates)))
 	}
+	if scope != nil {
+		q.where = append(q.where, q.scope(*scope))
+	}
 	return q
+}
+
+// scope is the condition of a ticket.Scope: a ticket matching any of its
+// lists; nothing for an empty one.
+func (q *listQuery) scope(s ticket.Scope) string {
+	var anyOf []string
+	if len(s.Groups) > 0 {
+		anyOf = append(anyOf, q.in("group_name", s.Groups))
+	}
+	if len(s.Assignees) > 0 {
+		anyOf = append(anyOf, q.in("assignee", s.Assignees))
+	}
+	if len(s.RequesterEmails) > 0 {
+		folded := make([]string, len(s.RequesterEmails))
+		for i, e := range s.RequesterEmails {
+			folded[i] = ticket.FoldEmail(e)
+		}
+		// The expressions of the tickets_requester_email_folded indexes.
+		col := "lower(requester_email)"
+		if q.postgres {
+			col = `lower(requester_email COLLATE "C")`
+		}
+		anyOf = append(anyOf, q.in(col, folded))
+	}
+	if len(s.RequesterIdentities) > 0 {
+		anyOf = append(anyOf, q.in("requester_identity", s.RequesterIdentities))
+	}
+	if len(anyOf) == 0 {
+		return "1 = 0"
+	}
+	return "(" + strings.Join(anyOf, " OR ") + ")"
 }
 
 // priorityIn is in for the integer priority column.

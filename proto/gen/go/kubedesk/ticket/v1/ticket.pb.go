@@ -1040,13 +1040,20 @@ type Comment struct {
 	Id string `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
 	// The ticket the comment belongs to.
 	TicketId string `protobuf:"bytes,2,opt,name=ticket_id,json=ticketId,proto3" json:"ticket_id,omitempty"`
-	// Who wrote it: an agent name, or the requester's email or identity.
+	// Who wrote it: an agent's display name, or the customer's email (else
+	// name). Taken from the caller's credential, not from the request: what
+	// a client sends is ignored. Only kubedesk's own modules (ROLE_SERVICE)
+	// name the author they write as (e.g. the SLA worker's notes).
 	Author string `protobuf:"bytes,3,opt,name=author,proto3" json:"author,omitempty"`
-	// Whether the author is an agent, the customer or the system.
+	// Whether the author is an agent, the customer or the system. Taken from
+	// the caller's credential like author: AUTHOR_TYPE_CUSTOMER for a
+	// customer, AUTHOR_TYPE_SYSTEM for kubedesk's own modules,
+	// AUTHOR_TYPE_AGENT for everyone else.
 	AuthorType AuthorType `protobuf:"varint,4,opt,name=author_type,json=authorType,proto3,enum=kubedesk.ticket.v1.AuthorType" json:"author_type,omitempty"`
 	// Plain text body.
 	Body string `protobuf:"bytes,5,opt,name=body,proto3" json:"body,omitempty"`
-	// Public reply or internal note; VISIBILITY_PUBLIC when unset.
+	// Public reply or internal note; VISIBILITY_PUBLIC when unset. A
+	// customer writes public replies only, and never reads internal notes.
 	Visibility Visibility `protobuf:"varint,6,opt,name=visibility,proto3,enum=kubedesk.ticket.v1.Visibility" json:"visibility,omitempty"`
 	// When the comment was written.
 	CreateTime *timestamppb.Timestamp `protobuf:"bytes,7,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
@@ -2223,12 +2230,12 @@ const file_kubedesk_ticket_v1_ticket_proto_rawDesc = "" +
 	"\x06colour\x18\x04 \x01(\x0e2\x1d.kubedesk.ticket.v1.SLAColourB\x04\xe2A\x01\x03R\x06colour\x12D\n" +
 	"\rnext_due_time\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampB\x04\xe2A\x01\x03R\vnextDueTime\x12C\n" +
 	"\vupdate_time\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampB\x06\xbaH\x03\xc8\x01\x01R\n" +
-	"updateTime\"\x84\x04\n" +
+	"updateTime\"\xfe\x03\n" +
 	"\aComment\x12\x14\n" +
 	"\x02id\x18\x01 \x01(\tB\x04\xe2A\x01\x03R\x02id\x128\n" +
 	"\tticket_id\x18\x02 \x01(\tB\x1b\xe2A\x01\x03\xfaA\x14\n" +
-	"\x12kubedesk.io/TicketR\bticketId\x12&\n" +
-	"\x06author\x18\x03 \x01(\tB\x0e\xe2A\x01\x02\xbaH\ar\x05\x10\x01\x18\xc8\x01R\x06author\x12I\n" +
+	"\x12kubedesk.io/TicketR\bticketId\x12 \n" +
+	"\x06author\x18\x03 \x01(\tB\b\xbaH\x05r\x03\x18\xc8\x01R\x06author\x12I\n" +
 	"\vauthor_type\x18\x04 \x01(\x0e2\x1e.kubedesk.ticket.v1.AuthorTypeB\b\xbaH\x05\x82\x01\x02\x10\x01R\n" +
 	"authorType\x12#\n" +
 	"\x04body\x18\x05 \x01(\tB\x0f\xe2A\x01\x02\xbaH\br\x06\x10\x01\x18\x80\x80\x10R\x04body\x12H\n" +

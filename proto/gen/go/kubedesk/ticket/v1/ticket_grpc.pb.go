@@ -39,18 +39,36 @@ const (
 type TicketServiceClient interface {
 	// CreateTicket opens a ticket. Retrying with the same request_id (REST:
 	// `Idempotency-Key` header) returns the first ticket and creates nothing.
+	//
+	// A customer's ticket is requested by that customer, whatever
+	// ticket.requester says (the credential's email, else its ID as the
+	// identity); a customer cannot route or label it: a non-empty group,
+	// assignee, tags or custom_fields, or a status other than STATUS_NEW, is
+	// INVALID_ARGUMENT naming the field.
 	CreateTicket(ctx context.Context, in *CreateTicketRequest, opts ...grpc.CallOption) (*CreateTicketResponse, error)
 	// GetTicket returns one ticket.
+	//
+	// Every ticket RPC keeps to the caller's tickets: admins, supervisors,
+	// integrations and kubedesk's own modules see every ticket of the
+	// tenant; an agent those of its groups and those assigned to it; a
+	// customer those it requested. Any other ticket is NOT_FOUND, exactly as
+	// one that does not exist.
 	GetTicket(ctx context.Context, in *GetTicketRequest, opts ...grpc.CallOption) (*GetTicketResponse, error)
-	// ListTickets pages through tickets, newest first.
+	// ListTickets pages through tickets, newest first: only those the caller
+	// may see (see GetTicket).
 	ListTickets(ctx context.Context, in *ListTicketsRequest, opts ...grpc.CallOption) (*ListTicketsResponse, error)
 	// UpdateTicket changes the fields named in update_mask. When ticket.etag
 	// (REST: `If-Match` header) is set and the ticket has changed since, the
 	// call fails with ABORTED and changes nothing.
+	// An agent updates the tickets it sees (see GetTicket), and may move one
+	// out of its own reach (e.g. to another group).
 	UpdateTicket(ctx context.Context, in *UpdateTicketRequest, opts ...grpc.CallOption) (*UpdateTicketResponse, error)
-	// AddComment adds a public reply or an internal note to a ticket.
+	// AddComment adds a public reply or an internal note to a ticket. The
+	// author is the caller (see Comment.author); a customer's internal note
+	// is INVALID_ARGUMENT.
 	AddComment(ctx context.Context, in *AddCommentRequest, opts ...grpc.CallOption) (*AddCommentResponse, error)
-	// ListComments pages through a ticket's comments, oldest first.
+	// ListComments pages through a ticket's comments, oldest first; a
+	// customer gets the public replies only.
 	ListComments(ctx context.Context, in *ListCommentsRequest, opts ...grpc.CallOption) (*ListCommentsResponse, error)
 	// WatchEvents streams the tenant's ticket events in commit order, starting
 	// after after_cursor (from the beginning when empty), and keeps streaming
@@ -159,18 +177,36 @@ type TicketService_WatchEventsClient = grpc.ServerStreamingClient[WatchEventsRes
 type TicketServiceServer interface {
 	// CreateTicket opens a ticket. Retrying with the same request_id (REST:
 	// `Idempotency-Key` header) returns the first ticket and creates nothing.
+	//
+	// A customer's ticket is requested by that customer, whatever
+	// ticket.requester says (the credential's email, else its ID as the
+	// identity); a customer cannot route or label it: a non-empty group,
+	// assignee, tags or custom_fields, or a status other than STATUS_NEW, is
+	// INVALID_ARGUMENT naming the field.
 	CreateTicket(context.Context, *CreateTicketRequest) (*CreateTicketResponse, error)
 	// GetTicket returns one ticket.
+	//
+	// Every ticket RPC keeps to the caller's tickets: admins, supervisors,
+	// integrations and kubedesk's own modules see every ticket of the
+	// tenant; an agent those of its groups and those assigned to it; a
+	// customer those it requested. Any other ticket is NOT_FOUND, exactly as
+	// one that does not exist.
 	GetTicket(context.Context, *GetTicketRequest) (*GetTicketResponse, error)
-	// ListTickets pages through tickets, newest first.
+	// ListTickets pages through tickets, newest first: only those the caller
+	// may see (see GetTicket).
 	ListTickets(context.Context, *ListTicketsRequest) (*ListTicketsResponse, error)
 	// UpdateTicket changes the fields named in update_mask. When ticket.etag
 	// (REST: `If-Match` header) is set and the ticket has changed since, the
 	// call fails with ABORTED and changes nothing.
+	// An agent updates the tickets it sees (see GetTicket), and may move one
+	// out of its own reach (e.g. to another group).
 	UpdateTicket(context.Context, *UpdateTicketRequest) (*UpdateTicketResponse, error)
-	// AddComment adds a public reply or an internal note to a ticket.
+	// AddComment adds a public reply or an internal note to a ticket. The
+	// author is the caller (see Comment.author); a customer's internal note
+	// is INVALID_ARGUMENT.
 	AddComment(context.Context, *AddCommentRequest) (*AddCommentResponse, error)
-	// ListComments pages through a ticket's comments, oldest first.
+	// ListComments pages through a ticket's comments, oldest first; a
+	// customer gets the public replies only.
 	ListComments(context.Context, *ListCommentsRequest) (*ListCommentsResponse, error)
 	// WatchEvents streams the tenant's ticket events in commit order, starting
 	// after after_cursor (from the beginning when empty), and keeps streaming
