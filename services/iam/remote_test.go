@@ -22,52 +22,52 @@ import (
 	"github.com/kubedesk/kubedesk/services/platform/tenant"
 )
 
-// serve runs srv on a real gRPC listener behind a stand-in for the access
-// interceptor: the tenant from x-kubedesk-tenant, and the principal of a
-// bearer API key, if any.
-func serve(t *testing.T, srv *iam.Server) *grpc.ClientConn {
+// serviceToken is the test's kubedesk service token.
+const serviceToken = "kds_test-service-token-0123456789abcdefghijklmnopqrstuvwxyz"
+
+// serve runs e's server on a real gRPC listener behind the access
+// interceptor, which knows the service token and asks the server's
+// Authenticator about every other credential. It returns a plain
+// connection and one that carries the service credentials.
+func serve(t *testing.T, e *env) (plain, service *grpc.ClientConn) {
 	t.Helper()
-	a := srv.Authenticator()
-	g := grpc.NewServer(grpc.UnaryInterceptor(func(ctx context.Context, req any, info *grpc.UnaryServerInfo, h grpc.UnaryHandler) (any, error) {
-		// As the access interceptor, every call names a tenant (public
-		// ones may leave it to the default).
-		v := metadata.ValueFromIncomingContext(ctx, tenant.MetadataKey)
-		if len(v) == 0 && !strings.HasSuffix(info.FullMethod, "/CreateSession") {
-			return nil, status.Errorf(codes.InvalidArgument, "%s names no tenant", info.FullMethod)
-		}
-		if len(v) > 0 {
-			ctx = tenant.With(ctx, v[0])
-		}
-		if v := metadata.ValueFromIncomingContext(ctx, auth.AuthorizationKey); len(v) > 0 {
-			p, err := a.Authenticate(ctx, bearer(strings.TrimPrefix(v[0], "Bearer ")))
-			if err != nil {
-				return nil, status.Error(codes.Unauthenticated, err.Error())
-			}
-			ctx = auth.With(ctx, p)
-		}
-		return h(ctx, req)
-	}))
-	srv.Register(g)
+	icpt := auth.NewInterceptor(auth.InterceptorOptions{
+		Authenticator: auth.WithServiceToken(serviceToken, e.srv.Authenticator()),
+		DefaultTenant: acme,
+		Now:           e.clock.Now,
+	})
+	g := grpc.NewServer(grpc.UnaryInterceptor(icpt.Unary()))
+	e.srv.Register(g)
 	lis, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
 	go func() { _ = g.Serve(lis) }()
 	t.Cleanup(g.Stop)
-	conn, err := grpc.NewClient(lis.Addr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()))
-	if err != nil {
-		t.Fatal(err)
+	dial := func(opts ...grpc.DialOption) *grpc.ClientConn {
+		conn, err := grpc.NewClient(lis.Addr().String(), append(opts, grpc.WithTransportCredentials(insecure.NewCredentials()))...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { conn.Close() })
+		return conn
 	}
-	t.Cleanup(func() { conn.Close() })
-	return conn
+	return dial(), dial(grpc.WithPerRPCCredentials(auth.ServiceCredentials(serviceToken)))
 }
 
 func TestRemote(t *testing.T) {
 	e := newEnv(t)
-	conn := serve(t, e.srv)
+	plain, conn := serve(t, e)
 	key := e.createKey(acme, "ticket relay", iamv1.Role_ROLE_INTEGRATION)
 	r := iam.NewRemote(conn)
 	ctx := context.Background()
+
+	// AuthService is for kubedesk's own modules only.
+	kctx := metadata.AppendToOutgoingContext(tenant.Outgoing(ctx, acme), auth.AuthorizationKey, "Bearer "+key.GetSecret())
+	_, err := iam.NewRemote(plain).Authenticate(kctx, bearer(key.GetSecret()))
+	if status.Code(errors.Unwrap(err)) != codes.PermissionDenied {
+		t.Errorf("AuthService with an integration key: %v, want PERMISSION_DENIED", err)
+	}
 
 	p, err := r.Authenticate(ctx, bearer(key.GetSecret()))
 	want, _ := e.srv.Authenticator().Authenticate(ctx, bearer(key.GetSecret()))
@@ -105,7 +105,7 @@ func TestRemote(t *testing.T) {
 func TestOverGRPC(t *testing.T) {
 	e := newEnv(t)
 	e.createUser(acme, "ada@example.com", pw)
-	conn := serve(t, e.srv)
+	conn, _ := serve(t, e)
 	c := iamv1.NewIdentityServiceClient(conn)
 	ctx := tenant.Outgoing(context.Background(), acme)
 
@@ -118,6 +118,20 @@ func TestOverGRPC(t *testing.T) {
 	if len(tok) != 1 || resp.GetSession().GetCsrfToken() != auth.CSRFToken(tok[0]) {
 		t.Fatalf("header %v, csrf %q", hdr, resp.GetSession().GetCsrfToken())
 	}
+	// The cookie's session: GetMe gives its CSRF token, and signing out
+	// tells the gateway to clear the cookie.
+	sctx := metadata.AppendToOutgoingContext(ctx, auth.SessionKey, tok[0])
+	me, err := c.GetMe(sctx, &iamv1.GetMeRequest{})
+	if err != nil || me.GetCsrfToken() != auth.CSRFToken(tok[0]) || me.GetUser().GetEmail() != "ada@example.com" {
+		t.Fatalf("GetMe = %v, %v", me, err)
+	}
+	if _, err := c.DeleteSession(sctx, &iamv1.DeleteSessionRequest{Id: "current"}, grpc.Header(&hdr)); err != nil || len(hdr.Get(auth.SessionEndedKey)) != 1 {
+		t.Fatalf("DeleteSession(current) = %v, header %v", err, hdr)
+	}
+	if _, err := c.GetMe(sctx, &iamv1.GetMeRequest{}); status.Code(err) != codes.Unauthenticated {
+		t.Errorf("GetMe after signing out: %v, want UNAUTHENTICATED", err)
+	}
+
 	for range 6 {
 		_, err = c.CreateSession(ctx, &iamv1.CreateSessionRequest{Email: "ada@example.com", Password: "wrong wrong wrong"}, grpc.Header(&hdr))
 	}
