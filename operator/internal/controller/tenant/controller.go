@@ -21,6 +21,7 @@ import (
 	networkingv1 "k8s.io/api/networking/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	appsv1ac "k8s.io/client-go/applyconfigurations/apps/v1"
 	corev1ac "k8s.io/client-go/applyconfigurations/core/v1"
 	networkingv1ac "k8s.io/client-go/applyconfigurations/networking/v1"
@@ -79,13 +80,14 @@ type Reconciler struct {
 // +kubebuilder:rbac:groups=apps,resources=deployments,verbs=get;list;watch;create;patch;delete
 // +kubebuilder:rbac:groups=networking.k8s.io,resources=ingresses,verbs=get;list;watch;create;patch;delete
 // +kubebuilder:rbac:groups="",resources=persistentvolumeclaims,verbs=get;list;watch;create;patch
-// +kubebuilder:rbac:groups="",resources=secrets,verbs=get;list;watch
+// +kubebuilder:rbac:groups="",resources=secrets,verbs=get;list;watch;create;patch
 // +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
 
 // SetupWithManager watches tenants (spec changes), the objects they own
 // (any change, so drift is put back and Deployment status reaches the
 // tenant's), their data claims, their SLA policies and the Secrets they
-// name (metadata only). AddIndexes and slapolicy.AddIndexes must have run.
+// name or own (metadata only). AddIndexes and slapolicy.AddIndexes must
+// have run.
 func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 	return ctrl.NewControllerManagedBy(mgr).
 		Named("helpdesktenant").
@@ -120,14 +122,19 @@ func tenantOfClaim(_ context.Context, o client.Object) []reconcile.Request {
 	return []reconcile.Request{{NamespacedName: client.ObjectKey{Namespace: o.GetNamespace(), Name: l[LabelInstance]}}}
 }
 
-// tenantsOfSecret maps a Secret to the tenants whose database URL it holds.
+// tenantsOfSecret maps a Secret to the tenants whose database URL it
+// holds, and a credentials Secret to its tenant, so that one deleted is
+// made again.
 func (r *Reconciler) tenantsOfSecret(ctx context.Context, o client.Object) []reconcile.Request {
+	var reqs []reconcile.Request
+	if ref := metav1.GetControllerOf(o); ref != nil && ref.Kind == "HelpdeskTenant" && ref.APIVersion == v1alpha1.GroupVersion.String() {
+		reqs = append(reqs, reconcile.Request{NamespacedName: client.ObjectKey{Namespace: o.GetNamespace(), Name: ref.Name}})
+	}
 	var list v1alpha1.HelpdeskTenantList
 	if err := r.Client.List(ctx, &list, client.InNamespace(o.GetNamespace()), client.MatchingFields{SecretIndex: o.GetName()}); err != nil {
 		ctrl.LoggerFrom(ctx).Error(err, "listing the tenants of a Secret", "secret", client.ObjectKeyFromObject(o))
-		return nil
+		return reqs
 	}
-	reqs := make([]reconcile.Request, 0, len(list.Items))
 	for _, t := range list.Items {
 		reqs = append(reqs, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(&t)})
 	}
@@ -166,6 +173,11 @@ func (r *Reconciler) reconcile(ctx context.Context, t *v1alpha1.HelpdeskTenant) 
 		return err
 	}
 	problems = append(problems, p...)
+	// Before the Deployments, whose pods cannot start without it.
+	if err := r.ensureCredentials(ctx, t); err != nil {
+		return err
+	}
+	t.Status.AdminKeySecret = CredentialsSecretName(t)
 	if err := slapolicy.ValidateCalendar(t.Spec.Calendar); err != nil {
 		problems = append(problems, err.Error())
 	}

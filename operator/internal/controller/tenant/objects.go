@@ -157,6 +157,17 @@ func deployment(t *v1alpha1.HelpdeskTenant, c v1alpha1.ComponentName, hash strin
 			corev1ac.EnvVarSource().WithSecretKeyRef(
 				corev1ac.SecretKeySelector().WithName(pg.URLSecretRef.Name).WithKey(pg.URLSecretRef.Key))))
 	}
+	// Every process of the tenant gets both credentials: which one runs
+	// the identity module (and reads the admin key) is the binary's
+	// configuration, and every module checks the internal token.
+	for _, e := range []struct{ name, key string }{
+		{InternalTokenEnv, InternalTokenKey},
+		{AdminKeyEnv, AdminKeyKey},
+	} {
+		container.WithEnv(corev1ac.EnvVar().WithName(e.name).WithValueFrom(
+			corev1ac.EnvVarSource().WithSecretKeyRef(
+				corev1ac.SecretKeySelector().WithName(CredentialsSecretName(t)).WithKey(e.key))))
+	}
 	if r := resources(t.Spec.Components.Get(c)); r != nil {
 		container.WithResources(r)
 	}
