@@ -466,6 +466,8 @@ func TestSignInLimit(t *testing.T) {
 			from: []string{"203.0.113.7", "203.0.113.7", "203.0.113.7", "198.51.100.2"}, want: []int{200, 200, 429, 200}},
 		{name: "the proxy's entry counts", trust: true,
 			from: []string{"10.0.0.1, 203.0.113.7", "10.0.0.2, 203.0.113.7", "10.0.0.3, 203.0.113.7"}, want: []int{200, 200, 429}},
+		{name: "an IPv6 client counts by its /64", trust: true,
+			from: []string{"2001:db8:1:2::1", "2001:db8:1:2:ffff::9", "2001:db8:1:2:abcd::3", "2001:db8:1:3::1"}, want: []int{200, 200, 429, 200}},
 		{name: "X-Forwarded-For not trusted",
 			from: []string{"203.0.113.7", "198.51.100.2", "192.0.2.99"}, want: []int{200, 200, 429}},
 	}
