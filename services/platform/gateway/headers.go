@@ -19,20 +19,21 @@ var headers = map[string]string{
 }
 
 // incomingHeader picks the request headers the services see: those in
-// headers, and the standard HTTP headers under grpcgateway-, but not
-// Cookie (its one credential goes as auth.SessionKey, see
-// sessionMetadata; the rest is the browser's business). Grpc-Metadata-*
-// headers, which grpc-gateway would pass on as any metadata a client
-// names, are refused: a client could otherwise send its own
-// x-forwarded-for, kubedesk-session or tenant metadata past the checks
-// here. Authorization goes on as authorization: grpc-gateway adds it
-// itself, whatever this says.
+// headers, and the standard HTTP headers under grpcgateway-, but no
+// credential twice: Authorization goes on as authorization (grpc-gateway
+// adds that itself, whatever this says), not also as
+// grpcgateway-authorization; Cookie not at all (its one credential goes
+// as auth.SessionKey, see sessionMetadata; the rest is the browser's
+// business). Grpc-Metadata-* headers, which grpc-gateway would pass on as
+// any metadata a client names, are refused: a client could otherwise send
+// its own x-forwarded-for, kubedesk-session or tenant metadata past the
+// checks here.
 func incomingHeader(key string) (string, bool) {
 	if md, ok := headers[strings.ToLower(key)]; ok {
 		return md, true
 	}
-	key = textproto.CanonicalMIMEHeaderKey(key)
-	if key == "Cookie" || strings.HasPrefix(key, runtime.MetadataHeaderPrefix) {
+	switch key = textproto.CanonicalMIMEHeaderKey(key); {
+	case key == "Cookie", key == "Authorization", strings.HasPrefix(key, runtime.MetadataHeaderPrefix):
 		return "", false
 	}
 	return runtime.DefaultHeaderMatcher(key)
