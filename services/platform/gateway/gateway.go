@@ -245,8 +245,9 @@ type Config struct {
 
 // DefaultSignInRate lets 20 sign-ins from one address through at once,
 // enough for an office behind one NAT address starting its day, then one
-// every 5 seconds: 720 an hour, far too few to spray common passwords
-// over a tenant's accounts.
+// every 5 seconds: 720 an hour from one address, which slows spraying
+// common passwords over many accounts; guessing at one account is the
+// identity module's per-account limit to stop.
 var DefaultSignInRate = auth.Rate{PerSecond: 0.2, Burst: 20}
 
 // DefaultConfig returns the gateway's defaults.
