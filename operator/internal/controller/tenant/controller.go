@@ -21,7 +21,6 @@ import (
 	networkingv1 "k8s.io/api/networking/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	appsv1ac "k8s.io/client-go/applyconfigurations/apps/v1"
 	corev1ac "k8s.io/client-go/applyconfigurations/core/v1"
 	networkingv1ac "k8s.io/client-go/applyconfigurations/networking/v1"
@@ -123,12 +122,13 @@ func tenantOfClaim(_ context.Context, o client.Object) []reconcile.Request {
 }
 
 // tenantsOfSecret maps a Secret to the tenants whose database URL it
-// holds, and a credentials Secret to its tenant, so that one deleted is
-// made again.
+// holds, and a credentials Secret to its tenant (by name: one made
+// beforehand has no owner reference), so that one deleted is made again
+// and the pods restart on changed credentials.
 func (r *Reconciler) tenantsOfSecret(ctx context.Context, o client.Object) []reconcile.Request {
 	var reqs []reconcile.Request
-	if ref := metav1.GetControllerOf(o); ref != nil && ref.Kind == "HelpdeskTenant" && ref.APIVersion == v1alpha1.GroupVersion.String() {
-		reqs = append(reqs, reconcile.Request{NamespacedName: client.ObjectKey{Namespace: o.GetNamespace(), Name: ref.Name}})
+	if name, ok := strings.CutSuffix(o.GetName(), credentialsSuffix); ok && name != "" {
+		reqs = append(reqs, reconcile.Request{NamespacedName: client.ObjectKey{Namespace: o.GetNamespace(), Name: name}})
 	}
 	var list v1alpha1.HelpdeskTenantList
 	if err := r.Client.List(ctx, &list, client.InNamespace(o.GetNamespace()), client.MatchingFields{SecretIndex: o.GetName()}); err != nil {
@@ -174,7 +174,8 @@ func (r *Reconciler) reconcile(ctx context.Context, t *v1alpha1.HelpdeskTenant) 
 	}
 	problems = append(problems, p...)
 	// Before the Deployments, whose pods cannot start without it.
-	if err := r.ensureCredentials(ctx, t); err != nil {
+	credentials, err := r.ensureCredentials(ctx, t)
+	if err != nil {
 		return err
 	}
 	t.Status.AdminKeySecret = CredentialsSecretName(t)
@@ -229,7 +230,7 @@ func (r *Reconciler) reconcile(ctx context.Context, t *v1alpha1.HelpdeskTenant) 
 			}
 		}
 		d := &appsv1.Deployment{}
-		if _, err := applyObject(ctx, r, t, "Deployment", key, d, deployment(t, c, cfg.hash), appsv1ac.ExtractDeployment); err != nil {
+		if _, err := applyObject(ctx, r, t, "Deployment", key, d, deployment(t, c, cfg.hash, credentials), appsv1ac.ExtractDeployment); err != nil {
 			if err := invalid(err); err != nil {
 				return err
 			}

@@ -3,7 +3,9 @@ package tenant
 import (
 	"context"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/base64"
+	"encoding/hex"
 	"fmt"
 
 	corev1 "k8s.io/api/core/v1"
@@ -42,8 +44,10 @@ const componentCredentials = "credentials"
 
 // CredentialsSecretName names the tenant's credentials Secret.
 func CredentialsSecretName(t *v1alpha1.HelpdeskTenant) string {
-	return t.Name + "-kubedesk-credentials"
+	return t.Name + credentialsSuffix
 }
+
+const credentialsSuffix = "-kubedesk-credentials"
 
 // credentialKeys are the Secret's keys and how each is generated.
 var credentialKeys = []struct {
@@ -71,15 +75,22 @@ func newCredential(prefix string) ([]byte, error) {
 // beforehand (to bring one's own admin key) is used as it is, and gets no
 // owner reference, so deleting the tenant leaves it. Secrets are read from
 // the API server: the cache holds their metadata only.
-func (r *Reconciler) ensureCredentials(ctx context.Context, t *v1alpha1.HelpdeskTenant) error {
+//
+// It returns the hash of the credentials, which the pod templates carry
+// (CredentialsHashAnnotation): environment variables are read when a
+// container starts, so when the credentials change (a Secret deleted and
+// made again) every pod must restart, not only the next ones, or the
+// tenant's processes would hold two internal tokens.
+func (r *Reconciler) ensureCredentials(ctx context.Context, t *v1alpha1.HelpdeskTenant) (string, error) {
 	key := client.ObjectKey{Namespace: t.Namespace, Name: CredentialsSecretName(t)}
 	var s corev1.Secret
 	err := r.APIReader.Get(ctx, key, &s)
 	if apierrors.IsNotFound(err) {
-		return r.createCredentials(ctx, t, key)
+		data, err := r.createCredentials(ctx, t, key)
+		return credentialsHash(data), err
 	}
 	if err != nil {
-		return fmt.Errorf("get the credentials Secret %s: %w", key, err)
+		return "", fmt.Errorf("get the credentials Secret %s: %w", key, err)
 	}
 	before := s.DeepCopy()
 	var added []string
@@ -90,7 +101,7 @@ func (r *Reconciler) ensureCredentials(ctx context.Context, t *v1alpha1.Helpdesk
 		}
 		v, err := newCredential(k.prefix)
 		if err != nil {
-			return err
+			return "", err
 		}
 		if s.Data == nil {
 			s.Data = map[string][]byte{}
@@ -99,18 +110,30 @@ func (r *Reconciler) ensureCredentials(ctx context.Context, t *v1alpha1.Helpdesk
 		added = append(added, k.key)
 	}
 	if len(added) == 0 {
-		return nil
+		return credentialsHash(s.Data), nil
 	}
 	// The optimistic lock refuses the patch if the Secret changed since it
 	// was read, so a key someone else just wrote is never overwritten.
 	if err := r.Client.Patch(ctx, &s, client.MergeFromWithOptions(before, client.MergeFromWithOptimisticLock{}), client.FieldOwner(FieldOwner)); err != nil {
-		return fmt.Errorf("add %v to the credentials Secret %s: %w", added, key, err)
+		return "", fmt.Errorf("add %v to the credentials Secret %s: %w", added, key, err)
 	}
 	r.event(t, corev1.EventTypeNormal, "Updated", "Update", "generated %v in Secret %s", added, key.Name)
-	return nil
+	return credentialsHash(s.Data), nil
 }
 
-func (r *Reconciler) createCredentials(ctx context.Context, t *v1alpha1.HelpdeskTenant, key client.ObjectKey) error {
+// credentialsHash is the SHA-256 of the credentials the pods read (not of
+// other keys a Secret made beforehand may hold). It reveals nothing of
+// them: they are 32 random bytes each.
+func credentialsHash(data map[string][]byte) string {
+	h := sha256.New()
+	for _, k := range credentialKeys {
+		fmt.Fprintf(h, "%s\x00%d\x00", k.key, len(data[k.key]))
+		h.Write(data[k.key])
+	}
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+func (r *Reconciler) createCredentials(ctx context.Context, t *v1alpha1.HelpdeskTenant, key client.ObjectKey) (map[string][]byte, error) {
 	s := &corev1.Secret{
 		ObjectMeta: metav1.ObjectMeta{
 			Name:      key.Name,
@@ -126,7 +149,7 @@ func (r *Reconciler) createCredentials(ctx context.Context, t *v1alpha1.Helpdesk
 	for _, k := range credentialKeys {
 		v, err := newCredential(k.prefix)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		s.Data[k.key] = v
 	}
@@ -135,8 +158,8 @@ func (r *Reconciler) createCredentials(ctx context.Context, t *v1alpha1.Helpdesk
 	// AlreadyExists (made since the read) is returned too: the retry
 	// reads it and keeps its keys.
 	if err := r.Client.Create(ctx, s, client.FieldOwner(FieldOwner)); err != nil {
-		return fmt.Errorf("create the credentials Secret %s: %w", key, err)
+		return nil, fmt.Errorf("create the credentials Secret %s: %w", key, err)
 	}
 	r.event(t, corev1.EventTypeNormal, "Created", "Create", "created Secret %s with the tenant's admin API key and internal token", key.Name)
-	return nil
+	return s.Data, nil
 }

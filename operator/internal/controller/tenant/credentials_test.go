@@ -18,6 +18,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/kubedesk/kubedesk/operator/api/v1alpha1"
+	"github.com/kubedesk/kubedesk/operator/internal/controller/tenant"
 )
 
 // credentialShape is a generated credential: its prefix, then 32 random
@@ -88,8 +89,15 @@ func TestCredentials(t *testing.T) {
 			if diff := cmp.Diff(credentialEnv("globex"), d.Spec.Template.Spec.Containers[0].Env); diff != "" {
 				t.Errorf("Deployment %s env (-want +got):\n%s", d.Name, diff)
 			}
+			if h := d.Spec.Template.Annotations[tenant.CredentialsHashAnnotation]; len(h) != 64 {
+				t.Errorf("Deployment %s pod template %s = %q, want a SHA-256", d.Name, tenant.CredentialsHashAnnotation, h)
+			}
 		}
 	})
+	before := credentialsHashes(t, ns, "globex")
+	if len(before) != 1 {
+		t.Fatalf("the Deployments' pods run credentials %v, want one hash for all", before)
+	}
 
 	t.Run("kept on later reconciles", func(t *testing.T) {
 		update(t, ht, func(ht *v1alpha1.HelpdeskTenant) { ht.Spec.DisplayName = "Globex Support" })
@@ -109,6 +117,9 @@ func TestCredentials(t *testing.T) {
 		}
 		if s.ResourceVersion != first.ResourceVersion || !cmp.Equal(first.Data, s.Data) {
 			t.Errorf("the Secret changed on a reconcile: resourceVersion %s -> %s", first.ResourceVersion, s.ResourceVersion)
+		}
+		if got := credentialsHashes(t, ns, "globex"); !cmp.Equal(before, got) {
+			t.Errorf("credentials hash %v -> %v with unchanged credentials", before, got)
 		}
 	})
 
@@ -130,6 +141,13 @@ func TestCredentials(t *testing.T) {
 		if !bytes.Equal(s.Data["internal.token"], first.Data["internal.token"]) {
 			t.Error("internal.token changed when only admin.key was missing")
 		}
+		waitFor(t, "every Deployment's pods to restart on the new credentials", func() error {
+			got := credentialsHashes(t, ns, "globex")
+			if len(got) != 1 || cmp.Equal(before, got) {
+				return fmt.Errorf("credentials hashes %v, before %v", got, before)
+			}
+			return nil
+		})
 	})
 
 	t.Run("a Secret made beforehand is used as it is", func(t *testing.T) {
@@ -162,7 +180,39 @@ func TestCredentials(t *testing.T) {
 		if refs := s.OwnerReferences; len(refs) > 0 {
 			t.Errorf("owner references %v on a Secret the operator did not make; deleting the tenant would delete it", refs)
 		}
+
+		// Rotating the key by hand restarts the pods on it.
+		var old map[string]bool
+		waitFor(t, "initrode's Deployments", func() error {
+			if old = credentialsHashes(t, ns, "initrode"); len(old) != 1 || old[""] {
+				return fmt.Errorf("credentials hashes %v", old)
+			}
+			return nil
+		})
+		update(t, &s, func(s *corev1.Secret) { s.Data["admin.key"] = []byte("kd_rotated-by-the-platform-team") })
+		waitFor(t, "every Deployment's pods to restart on the rotated key", func() error {
+			got := credentialsHashes(t, ns, "initrode")
+			if len(got) != 1 || cmp.Equal(old, got) {
+				return fmt.Errorf("credentials hashes %v, before %v", got, old)
+			}
+			return nil
+		})
 	})
 }
 
 func keysOf(m map[string][]byte) []string { return slices.Sorted(maps.Keys(m)) }
+
+// credentialsHashes are the distinct credentials hashes of the tenant's
+// pod templates.
+func credentialsHashes(t *testing.T, ns, tenantName string) map[string]bool {
+	t.Helper()
+	var list appsv1.DeploymentList
+	if err := k8s.List(context.Background(), &list, client.InNamespace(ns), client.MatchingLabels{tenant.LabelInstance: tenantName}); err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]bool{}
+	for _, d := range list.Items {
+		out[d.Spec.Template.Annotations[tenant.CredentialsHashAnnotation]] = true
+	}
+	return out
+}
