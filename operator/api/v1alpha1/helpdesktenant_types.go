@@ -381,6 +381,15 @@ type HelpdeskTenantStatus struct {
 	// +optional
 	ConfigHash string `json:"configHash,omitempty"`
 
+	// AdminKeySecret names the Secret in the tenant's namespace that holds
+	// the tenant's first admin API key (key admin.key) and the token its
+	// processes call each other with (key internal.token). The operator
+	// generates it once and never changes what it holds; read the key
+	// with kubectl get secret <name> -o jsonpath='{.data.admin\.key}' | base64 -d.
+	// +kubebuilder:validation:MaxLength=253
+	// +optional
+	AdminKeySecret string `json:"adminKeySecret,omitempty"`
+
 	// AppliedPolicies lists the SLA policies, at the generation each had,
 	// in the configuration of ConfigHash: the policies the tenant's pods
 	// run. An SLAPolicy is Applied when it is listed here at its current
@@ -433,6 +442,7 @@ type AppliedPolicy struct {
 // +kubebuilder:printcolumn:name="Ready",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].status`
 // +kubebuilder:printcolumn:name="Components",type=string,JSONPath=`.status.componentsReady`
 // +kubebuilder:printcolumn:name="Gateway URL",type=string,JSONPath=`.status.gatewayURL`,priority=1
+// +kubebuilder:printcolumn:name="Admin Key Secret",type=string,JSONPath=`.status.adminKeySecret`,priority=1
 // +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
 // +kubebuilder:validation:XValidation:rule="size(self.metadata.name) <= 50 && self.metadata.name.matches('^[a-z]([-a-z0-9]*[a-z0-9])?$')",message="metadata.name must be a DNS label of at most 50 characters starting with a letter (it is the tenant ID and prefixes the tenant's Deployments and Services)"
 type HelpdeskTenant struct {

@@ -149,13 +149,16 @@ func start(ctx context.Context, cfg *Config, log *slog.Logger, table module.Tabl
 	}
 
 	handler, err := gateway.NewHandler(ctx, gateway.Options{
-		Log:             log,
-		Routes:          routes,
-		MaxRequestBytes: cfg.Gateway.MaxRequestBytes,
-		DefaultTenant:   cfg.DefaultTenant,
-		Metrics:         otelp.MetricsHandler(),
-		Ready:           ready,
-		Streams:         streams,
+		Log:                 log,
+		Routes:              routes,
+		MaxRequestBytes:     cfg.Gateway.MaxRequestBytes,
+		SignInRate:          cfg.Gateway.SignInRate,
+		TrustForwardedFor:   cfg.Gateway.TrustForwardedFor,
+		TrustForwardedProto: cfg.Gateway.TrustForwardedProto,
+		DefaultTenant:       cfg.DefaultTenant,
+		Metrics:             otelp.MetricsHandler(),
+		Ready:               ready,
+		Streams:             streams,
 	})
 	if err != nil {
 		return err

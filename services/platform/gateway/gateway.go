@@ -10,6 +10,8 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
+	"net"
 	"net/http"
 	"strings"
 	"time"
@@ -23,6 +25,7 @@ import (
 
 	ticketv1 "github.com/kubedesk/kubedesk/proto/gen/go/kubedesk/ticket/v1"
 	"github.com/kubedesk/kubedesk/proto/gen/openapi"
+	"github.com/kubedesk/kubedesk/services/platform/auth"
 	"github.com/kubedesk/kubedesk/services/platform/tenant"
 )
 
@@ -44,6 +47,15 @@ type Options struct {
 	// Streams is cancelled when shutdown begins, ending long-lived
 	// streaming responses so the server can drain.
 	Streams context.Context
+	// SignInRate limits sign-ins per client address; zero: no limit.
+	SignInRate auth.Rate
+	// TrustForwardedFor takes the client address from X-Forwarded-For
+	// (the entry the proxy in front appended); TrustForwardedProto takes
+	// whether the client used TLS from X-Forwarded-Proto. Set them only
+	// behind a proxy that sets these headers.
+	TrustForwardedFor, TrustForwardedProto bool
+	// Now is the sign-in limiter's clock; nil: time.Now.
+	Now func() time.Time
 }
 
 // Check is a readiness check: a part of the process and whether it works.
@@ -58,13 +70,6 @@ type Route struct {
 	Name     string
 	Conn     *grpc.ClientConn
 	Register func(context.Context, *runtime.ServeMux, *grpc.ClientConn) error
-}
-
-// headers maps the REST headers kubedesk reads to their gRPC metadata keys.
-var headers = map[string]string{
-	strings.ToLower(tenant.HeaderName): tenant.MetadataKey,
-	"idempotency-key":                  "idempotency-key",
-	"if-match":                         "if-match",
 }
 
 // NewHandler returns the process's HTTP handler.
@@ -83,13 +88,13 @@ func NewHandler(ctx context.Context, opts Options) (http.Handler, error) {
 		if err != nil {
 			return nil, err
 		}
-		mux.Handle("/v1/", opts.limitBody(opts.defaultTenant(opts.endStreams(rest))))
+		mux.Handle("/v1/", opts.limitSignIn(checkCSRF(opts.limitBody(opts.defaultTenant(opts.forwardedFor(opts.endStreams(rest)))))))
 		mux.HandleFunc("GET /openapi.json", func(w http.ResponseWriter, _ *http.Request) {
 			w.Header().Set("Content-Type", "application/json")
 			_, _ = w.Write(openapi.JSON)
 		})
 	}
-	return otelhttp.NewHandler(mux, "http",
+	return otelhttp.NewHandler(opts.secureHeaders(mux), "http",
 		otelhttp.WithSpanNameFormatter(func(_ string, r *http.Request) string { return r.Method + " " + r.URL.Path }),
 		otelhttp.WithFilter(func(r *http.Request) bool {
 			return r.URL.Path != "/healthz" && r.URL.Path != "/readyz" && r.URL.Path != "/metrics"
@@ -99,12 +104,12 @@ func NewHandler(ctx context.Context, opts Options) (http.Handler, error) {
 
 func (o Options) restMux(ctx context.Context) (*runtime.ServeMux, error) {
 	mux := runtime.NewServeMux(
-		runtime.WithIncomingHeaderMatcher(func(key string) (string, bool) {
-			if md, ok := headers[strings.ToLower(key)]; ok {
-				return md, true
-			}
-			return runtime.DefaultHeaderMatcher(key)
-		}),
+		runtime.WithIncomingHeaderMatcher(incomingHeader),
+		runtime.WithOutgoingHeaderMatcher(outgoingHeader),
+		runtime.WithOutgoingTrailerMatcher(outgoingTrailer),
+		runtime.WithMetadata(sessionMetadata),
+		runtime.WithErrorHandler(httpError),
+		runtime.WithForwardResponseOption(sessionCookie),
 		runtime.WithMarshalerOption(runtime.MIMEWildcard, &runtime.JSONPb{
 			MarshalOptions: protojson.MarshalOptions{EmitUnpopulated: true},
 			// Unknown JSON fields are a client bug worth a 400 naming the
@@ -167,6 +172,20 @@ func (o Options) defaultTenant(next http.Handler) http.Handler {
 	})
 }
 
+// forwardedFor makes the client address the services see
+// (x-forwarded-for metadata, which grpc-gateway fills from the
+// X-Forwarded-For header and the peer) the one clientIP trusts, and
+// nothing a client wrote.
+func (o Options) forwardedFor(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ip := o.clientIP(r)
+		r = r.Clone(r.Context())
+		r.Header.Del("X-Forwarded-For")
+		r.RemoteAddr = net.JoinHostPort(ip, "0")
+		next.ServeHTTP(w, r)
+	})
+}
+
 // endStreams ties streaming requests (…:watch) to o.Streams so that they
 // end when shutdown begins instead of holding the server open.
 func (o Options) endStreams(next http.Handler) http.Handler {
@@ -209,15 +228,44 @@ func writeStatus(w http.ResponseWriter, httpCode int, code codes.Code, msg strin
 type Config struct {
 	// MaxRequestBytes limits REST request bodies (413 above it).
 	MaxRequestBytes int64 `json:"maxRequestBytes,omitempty"`
+	// SignInRate limits sign-ins (POST /v1/sessions) per client address;
+	// perSecond 0 turns the limit off.
+	SignInRate auth.Rate `json:"signInRate,omitzero"`
+	// TrustForwardedFor takes the client address from the last
+	// X-Forwarded-For entry instead of the connection's peer: set it
+	// when a proxy (an ingress controller) in front of the gateway
+	// appends that header, and only then, or any client picks its own
+	// address.
+	TrustForwardedFor bool `json:"trustForwardedFor,omitempty"`
+	// TrustForwardedProto takes whether the client used TLS from
+	// X-Forwarded-Proto (the session cookie is then Secure, HSTS sent):
+	// set it when a proxy in front terminates TLS and sets that header.
+	TrustForwardedProto bool `json:"trustForwardedProto,omitempty"`
 }
 
+// DefaultSignInRate lets 20 sign-ins from one address through at once,
+// enough for an office behind one NAT address starting its day, then one
+// every 5 seconds: 720 an hour from one address, which slows spraying
+// common passwords over many accounts; guessing at one account is the
+// identity module's per-account limit to stop.
+var DefaultSignInRate = auth.Rate{PerSecond: 0.2, Burst: 20}
+
 // DefaultConfig returns the gateway's defaults.
-func DefaultConfig() Config { return Config{MaxRequestBytes: 1 << 20} }
+func DefaultConfig() Config {
+	return Config{MaxRequestBytes: 1 << 20, SignInRate: DefaultSignInRate}
+}
 
 // Validate names the first bad field.
 func (c Config) Validate() error {
 	if c.MaxRequestBytes < 1024 {
 		return fmt.Errorf("gateway.maxRequestBytes: %d is too small; accepted: at least 1024", c.MaxRequestBytes)
+	}
+	r := c.SignInRate
+	switch {
+	case math.IsNaN(r.PerSecond) || math.IsInf(r.PerSecond, 0) || r.PerSecond < 0:
+		return fmt.Errorf("gateway.signInRate.perSecond: %v; accepted: a number of sign-ins per second, at least 0 (0 turns the limit off)", r.PerSecond)
+	case r.PerSecond > 0 && (r.Burst < 1 || r.Burst > 1_000_000):
+		return fmt.Errorf("gateway.signInRate.burst: %d; accepted: 1 to 1000000 sign-ins at once", r.Burst)
 	}
 	return nil
 }

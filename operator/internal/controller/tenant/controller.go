@@ -79,13 +79,14 @@ type Reconciler struct {
 // +kubebuilder:rbac:groups=apps,resources=deployments,verbs=get;list;watch;create;patch;delete
 // +kubebuilder:rbac:groups=networking.k8s.io,resources=ingresses,verbs=get;list;watch;create;patch;delete
 // +kubebuilder:rbac:groups="",resources=persistentvolumeclaims,verbs=get;list;watch;create;patch
-// +kubebuilder:rbac:groups="",resources=secrets,verbs=get;list;watch
+// +kubebuilder:rbac:groups="",resources=secrets,verbs=get;list;watch;create;patch
 // +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
 
 // SetupWithManager watches tenants (spec changes), the objects they own
 // (any change, so drift is put back and Deployment status reaches the
 // tenant's), their data claims, their SLA policies and the Secrets they
-// name (metadata only). AddIndexes and slapolicy.AddIndexes must have run.
+// name or own (metadata only). AddIndexes and slapolicy.AddIndexes must
+// have run.
 func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 	return ctrl.NewControllerManagedBy(mgr).
 		Named("helpdesktenant").
@@ -120,14 +121,20 @@ func tenantOfClaim(_ context.Context, o client.Object) []reconcile.Request {
 	return []reconcile.Request{{NamespacedName: client.ObjectKey{Namespace: o.GetNamespace(), Name: l[LabelInstance]}}}
 }
 
-// tenantsOfSecret maps a Secret to the tenants whose database URL it holds.
+// tenantsOfSecret maps a Secret to the tenants whose database URL it
+// holds, and a credentials Secret to its tenant (by name: one made
+// beforehand has no owner reference), so that one deleted is made again
+// and the pods restart on changed credentials.
 func (r *Reconciler) tenantsOfSecret(ctx context.Context, o client.Object) []reconcile.Request {
+	var reqs []reconcile.Request
+	if name, ok := strings.CutSuffix(o.GetName(), credentialsSuffix); ok && name != "" {
+		reqs = append(reqs, reconcile.Request{NamespacedName: client.ObjectKey{Namespace: o.GetNamespace(), Name: name}})
+	}
 	var list v1alpha1.HelpdeskTenantList
 	if err := r.Client.List(ctx, &list, client.InNamespace(o.GetNamespace()), client.MatchingFields{SecretIndex: o.GetName()}); err != nil {
 		ctrl.LoggerFrom(ctx).Error(err, "listing the tenants of a Secret", "secret", client.ObjectKeyFromObject(o))
-		return nil
+		return reqs
 	}
-	reqs := make([]reconcile.Request, 0, len(list.Items))
 	for _, t := range list.Items {
 		reqs = append(reqs, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(&t)})
 	}
@@ -166,6 +173,12 @@ func (r *Reconciler) reconcile(ctx context.Context, t *v1alpha1.HelpdeskTenant) 
 		return err
 	}
 	problems = append(problems, p...)
+	// Before the Deployments, whose pods cannot start without it.
+	credentials, err := r.ensureCredentials(ctx, t)
+	if err != nil {
+		return err
+	}
+	t.Status.AdminKeySecret = CredentialsSecretName(t)
 	if err := slapolicy.ValidateCalendar(t.Spec.Calendar); err != nil {
 		problems = append(problems, err.Error())
 	}
@@ -217,7 +230,7 @@ func (r *Reconciler) reconcile(ctx context.Context, t *v1alpha1.HelpdeskTenant) 
 			}
 		}
 		d := &appsv1.Deployment{}
-		if _, err := applyObject(ctx, r, t, "Deployment", key, d, deployment(t, c, cfg.hash), appsv1ac.ExtractDeployment); err != nil {
+		if _, err := applyObject(ctx, r, t, "Deployment", key, d, deployment(t, c, cfg.hash, credentials), appsv1ac.ExtractDeployment); err != nil {
 			if err := invalid(err); err != nil {
 				return err
 			}

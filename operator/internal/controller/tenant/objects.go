@@ -24,6 +24,11 @@ const FieldOwner = "kubedesk-operator"
 // configuration its pods run.
 const ConfigHashAnnotation = "kubedesk.io/config-hash"
 
+// CredentialsHashAnnotation on a pod template holds the hash of the
+// credentials its pods read from the environment, so that pods restart
+// when they change.
+const CredentialsHashAnnotation = "kubedesk.io/credentials-hash"
+
 // The standard labels (app.kubernetes.io) on every object the operator
 // creates for a tenant.
 const (
@@ -121,7 +126,7 @@ func configMap(t *v1alpha1.HelpdeskTenant, cfg rendered) *corev1ac.ConfigMapAppl
 // deployment runs one component: `kubedesk serve --target=<component>`
 // on the tenant's configuration, locked down (non-root, read-only root
 // file system, no capabilities), with writable /tmp and /data.
-func deployment(t *v1alpha1.HelpdeskTenant, c v1alpha1.ComponentName, hash string) *appsv1ac.DeploymentApplyConfiguration {
+func deployment(t *v1alpha1.HelpdeskTenant, c v1alpha1.ComponentName, hash, credentials string) *appsv1ac.DeploymentApplyConfiguration {
 	container := corev1ac.Container().
 		WithName("kubedesk").
 		WithImage(t.Spec.Image).
@@ -156,6 +161,17 @@ func deployment(t *v1alpha1.HelpdeskTenant, c v1alpha1.ComponentName, hash strin
 		container.WithEnv(corev1ac.EnvVar().WithName("KUBEDESK_DATABASE_URL").WithValueFrom(
 			corev1ac.EnvVarSource().WithSecretKeyRef(
 				corev1ac.SecretKeySelector().WithName(pg.URLSecretRef.Name).WithKey(pg.URLSecretRef.Key))))
+	}
+	// Every process of the tenant gets both credentials: which one runs
+	// the identity module (and reads the admin key) is the binary's
+	// configuration, and every module checks the internal token.
+	for _, e := range []struct{ name, key string }{
+		{InternalTokenEnv, InternalTokenKey},
+		{AdminKeyEnv, AdminKeyKey},
+	} {
+		container.WithEnv(corev1ac.EnvVar().WithName(e.name).WithValueFrom(
+			corev1ac.EnvVarSource().WithSecretKeyRef(
+				corev1ac.SecretKeySelector().WithName(CredentialsSecretName(t)).WithKey(e.key))))
 	}
 	if r := resources(t.Spec.Components.Get(c)); r != nil {
 		container.WithResources(r)
@@ -207,7 +223,7 @@ func deployment(t *v1alpha1.HelpdeskTenant, c v1alpha1.ComponentName, hash strin
 			WithStrategy(strategy).
 			WithTemplate(corev1ac.PodTemplateSpec().
 				WithLabels(Labels(t, string(c))).
-				WithAnnotations(map[string]string{ConfigHashAnnotation: hash}).
+				WithAnnotations(map[string]string{ConfigHashAnnotation: hash, CredentialsHashAnnotation: credentials}).
 				WithSpec(pod)))
 }
 

@@ -139,6 +139,7 @@ func TestSampleTenant(t *testing.T) {
 					wantEnv = []corev1.EnvVar{{Name: "KUBEDESK_DATABASE_URL", ValueFrom: &corev1.EnvVarSource{
 						SecretKeyRef: &corev1.SecretKeySelector{LocalObjectReference: corev1.LocalObjectReference{Name: "acme-postgres"}, Key: "url"}}}}
 				}
+				wantEnv = append(wantEnv, credentialEnv("acme")...)
 				if diff := cmp.Diff(wantEnv, c.Env); diff != "" {
 					t.Errorf("env (-want +got):\n%s", diff)
 				}
@@ -252,6 +253,7 @@ func TestSampleTenant(t *testing.T) {
 			},
 			ComponentsReady: "3/3",
 			GatewayURL:      "https://help.acme.example",
+			AdminKeySecret:  "acme-kubedesk-credentials",
 			ConfigHash:      hash,
 			AppliedPolicies: []v1alpha1.AppliedPolicy{{Name: "acme-vip", Generation: 1}, {Name: "acme-chat", Generation: 1}, {Name: "acme-standard", Generation: 1}},
 		}
@@ -428,8 +430,8 @@ func TestEmbeddedTenant(t *testing.T) {
 			if v := volume(d.Spec.Template.Spec, "data"); v == nil || v.PersistentVolumeClaim == nil || v.PersistentVolumeClaim.ClaimName != pvc.Name {
 				t.Errorf("Deployment %s data volume %+v, want claim %s", d.Name, v, pvc.Name)
 			}
-			if env := d.Spec.Template.Spec.Containers[0].Env; len(env) > 0 {
-				t.Errorf("Deployment %s env %v, want none (SQLite)", d.Name, env)
+			if diff := cmp.Diff(credentialEnv("initech"), d.Spec.Template.Spec.Containers[0].Env); diff != "" {
+				t.Errorf("Deployment %s env (-want +got), want the credentials only (SQLite):\n%s", d.Name, diff)
 			}
 		}
 		var d appsv1.Deployment
@@ -646,4 +648,17 @@ func equalResources(a, b corev1.ResourceRequirements) bool {
 		return true
 	}
 	return eq(a.Requests, b.Requests) && eq(a.Limits, b.Limits)
+}
+
+// credentialEnv is the environment every Deployment of tenant gets from
+// its credentials Secret.
+func credentialEnv(tenantName string) []corev1.EnvVar {
+	ref := func(key string) *corev1.EnvVarSource {
+		return &corev1.EnvVarSource{SecretKeyRef: &corev1.SecretKeySelector{
+			LocalObjectReference: corev1.LocalObjectReference{Name: tenantName + "-kubedesk-credentials"}, Key: key}}
+	}
+	return []corev1.EnvVar{
+		{Name: "KUBEDESK_INTERNAL_TOKEN", ValueFrom: ref("internal.token")},
+		{Name: "KUBEDESK_BOOTSTRAP_ADMIN_KEY", ValueFrom: ref("admin.key")},
+	}
 }
