@@ -105,7 +105,7 @@ func (s *Server) CreateApiKey(ctx context.Context, req *iamv1.CreateApiKeyReques
 		return nil, s.storeError(ctx, err, "API key")
 	}
 	s.audit(ctx, tid, iamv1.AuditEventType_AUDIT_EVENT_TYPE_API_KEY_CREATED, actorOf(p), k.ID,
-		fmt.Sprintf("%q, role %s, prefix %s", k.DisplayName, roleNames([]iamv1.Role{k.Role}), k.Prefix))
+		fmt.Sprintf("%q, role %s, prefix %s", k.DisplayName, auth.RoleNames([]iamv1.Role{k.Role}), k.Prefix))
 	out := keyToProto(k)
 	out.Secret = secret
 	return &iamv1.CreateApiKeyResponse{ApiKey: out}, nil
@@ -212,7 +212,7 @@ func (s *Server) Bootstrap(ctx context.Context, tenant, dataDir string) (string,
 	}
 	s.audit(ctx, tenant, iamv1.AuditEventType_AUDIT_EVENT_TYPE_API_KEY_CREATED, systemActor, k.ID,
 		fmt.Sprintf("%q, role admin, prefix %s, secret in %s", k.DisplayName, k.Prefix, path))
-	s.log.InfoContext(ctx, "created the first admin API key; its secret is in the file", "path", path, "tenant", tenant, "key", k.ID)
+	s.log.InfoContext(ctx, "created the first admin API key in "+path+`: curl -H "Authorization: Bearer $(cat `+path+`)" ...`, "path", path, "tenant", tenant, "key", k.ID)
 	return path, nil
 }
 
@@ -249,7 +249,7 @@ func (s *Server) EnsureKey(ctx context.Context, tenant string, role iamv1.Role, 
 	}
 	s.cache.Flush() // a refusal of the secret may be remembered
 	s.audit(ctx, tenant, iamv1.AuditEventType_AUDIT_EVENT_TYPE_API_KEY_CREATED, systemActor, k.ID,
-		fmt.Sprintf("%q, role %s, prefix %s, from configuration", k.DisplayName, roleNames([]iamv1.Role{k.Role}), k.Prefix))
+		fmt.Sprintf("%q, role %s, prefix %s, from configuration", k.DisplayName, auth.RoleNames([]iamv1.Role{k.Role}), k.Prefix))
 	return nil
 }
 

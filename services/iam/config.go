@@ -3,8 +3,11 @@ package iam
 import (
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
+	"github.com/kubedesk/kubedesk/services/platform/auth"
+	"github.com/kubedesk/kubedesk/services/platform/auth/oidc"
 	"github.com/kubedesk/kubedesk/services/platform/config"
 )
 
@@ -29,6 +32,20 @@ type Config struct {
 	Argon2 Argon2Config `json:"argon2"`
 	// MinPasswordLength is the fewest characters a password may have.
 	MinPasswordLength int `json:"minPasswordLength,omitempty"`
+	// RateLimit is every credential's token bucket, in each process that
+	// serves gRPC (a split deployment's replicas count apart). Calls over
+	// it get RESOURCE_EXHAUSTED (REST: 429 with Retry-After); kubedesk's
+	// own modules are not limited. perSecond 0 turns it off.
+	RateLimit auth.Rate `json:"rateLimit"`
+	// OIDC accepts JWT bearer tokens of an OpenID Connect issuer; no
+	// issuerURL accepts none.
+	OIDC oidc.Config `json:"oidc,omitzero"`
+	// BootstrapAdminKey is an admin API key of the default tenant that
+	// the process registers on start if its store lacks it: the operator
+	// generates one per tenant into a Secret (KUBEDESK_BOOTSTRAP_ADMIN_KEY).
+	// Without it, the first start of an empty store writes one to
+	// <dataDir>/admin.key instead.
+	BootstrapAdminKey string `json:"bootstrapAdminKey,omitempty"`
 }
 
 // SignInConfig throttles sign-in per account: after MaxFailures wrong
@@ -60,6 +77,7 @@ func DefaultConfig() Config {
 		SignIn:                 SignInConfig{MaxFailures: 10, Window: config.Duration(15 * time.Minute)},
 		Argon2:                 DefaultArgon2,
 		MinPasswordLength:      12,
+		RateLimit:              auth.Rate{PerSecond: 100, Burst: 200},
 	}
 }
 
@@ -105,6 +123,18 @@ func (c Config) Validate() error {
 	}
 	if c.MinPasswordLength < 12 || c.MinPasswordLength > 1024 {
 		bad("minPasswordLength", "%d is out of range; accepted: 12 to 1024", c.MinPasswordLength)
+	}
+	if c.RateLimit.PerSecond < 0 || (c.RateLimit.PerSecond > 0 && c.RateLimit.Burst < 1) {
+		bad("rateLimit", "perSecond %g, burst %d; accepted: perSecond 0 (no limit), or perSecond > 0 with burst >= 1, e.g. {perSecond: 100, burst: 200}", c.RateLimit.PerSecond, c.RateLimit.Burst)
+	}
+	if c.OIDC.IssuerURL != "" {
+		if err := c.OIDC.Validate(); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if k := c.BootstrapAdminKey; k != "" && (!strings.HasPrefix(k, auth.APIKeyPrefix) || len(k) < len(auth.APIKeyPrefix)+43) {
+		// The key itself is never echoed.
+		bad("bootstrapAdminKey", "is not an API key; accepted: %q followed by at least 43 characters (256 random bits, base64url)", auth.APIKeyPrefix)
 	}
 	return errors.Join(errs...)
 }

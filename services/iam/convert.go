@@ -122,18 +122,6 @@ func auditFromProto(e *iamv1.AuditEvent) AuditEvent {
 	}
 }
 
-// roleNames writes roles as "agent,supervisor" for audit details.
-func roleNames(roles []iamv1.Role) string {
-	names := make([]string, len(roles))
-	for i, r := range roles {
-		names[i] = strings.ToLower(strings.TrimPrefix(r.String(), "ROLE_"))
-	}
-	if len(names) == 0 {
-		return "none"
-	}
-	return strings.Join(names, ",")
-}
-
 // Page tokens carry the keyset position and a checksum of the query they
 // belong to ("1|<position>|<crc>"), so a token is refused with another
 // filter or list.

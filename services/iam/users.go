@@ -13,6 +13,7 @@ import (
 	"google.golang.org/protobuf/reflect/protoreflect"
 
 	iamv1 "github.com/kubedesk/kubedesk/proto/gen/go/kubedesk/iam/v1"
+	"github.com/kubedesk/kubedesk/services/platform/auth"
 	"github.com/kubedesk/kubedesk/services/platform/paging"
 	"github.com/kubedesk/kubedesk/workflows/calendar"
 )
@@ -104,7 +105,7 @@ func (s *Server) CreateUser(ctx context.Context, req *iamv1.CreateUserRequest) (
 		return nil, s.storeError(ctx, err, "user")
 	}
 	s.audit(ctx, tid, iamv1.AuditEventType_AUDIT_EVENT_TYPE_USER_CREATED, actorOf(p), u.ID,
-		fmt.Sprintf("%s, roles %s", email, roleNames(roles)))
+		fmt.Sprintf("%s, roles %s", email, auth.RoleNames(roles)))
 	return &iamv1.CreateUserResponse{User: userToProto(u)}, nil
 }
 
@@ -232,7 +233,7 @@ func (s *Server) UpdateUser(ctx context.Context, req *iamv1.UpdateUserRequest) (
 	actor := actorOf(p)
 	if !slices.Equal(before.Roles, u.Roles) {
 		s.audit(ctx, tid, iamv1.AuditEventType_AUDIT_EVENT_TYPE_USER_ROLES_CHANGED, actor, u.ID,
-			roleNames(before.Roles)+" -> "+roleNames(u.Roles))
+			auth.RoleNames(before.Roles)+" -> "+auth.RoleNames(u.Roles))
 	}
 	endSessions := has("password")
 	if before.Active && !u.Active {

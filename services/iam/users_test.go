@@ -73,8 +73,8 @@ func TestUpdateUser(t *testing.T) {
 		t.Errorf("updated %v: want v2, roles and groups changed, display name untouched", got)
 	}
 	ev := e.auditEvents(acme, iamv1.AuditEventType_AUDIT_EVENT_TYPE_USER_ROLES_CHANGED)
-	if len(ev) != 1 || ev[0].GetDetail() != "agent -> agent,supervisor" || ev[0].GetSubject() != u.GetId() {
-		t.Errorf("USER_ROLES_CHANGED events %v, want detail \"agent -> agent,supervisor\"", ev)
+	if len(ev) != 1 || ev[0].GetDetail() != "agent -> agent, supervisor" || ev[0].GetSubject() != u.GetId() {
+		t.Errorf("USER_ROLES_CHANGED events %v, want detail \"agent -> agent, supervisor\"", ev)
 	}
 
 	// If-Match with the old etag: ABORTED. Without one: applied.

@@ -158,7 +158,10 @@ func (a access) requester() Requester {
 // author is who a comment is by, from the credential: a customer by its
 // email (else name, else ID), help-desk staff by display name (else ID),
 // and kubedesk's own modules by the author they send (else their display
-// name or ID) as the system. Without a principal, sent and sentType stand.
+// name or ID) as the system. An integration relays what people wrote
+// elsewhere (a mail bridge, a CRM): it names the author and whether a
+// customer or an agent wrote it, never the system; the comment's actor
+// still records the key. Without a principal, sent and sentType stand.
 func (a access) author(sent string, sentType AuthorType) (string, AuthorType) {
 	switch {
 	case a.p == nil:
@@ -167,8 +170,19 @@ func (a access) author(sent string, sentType AuthorType) (string, AuthorType) {
 		return firstNonEmpty(sent, a.p.GetDisplayName(), a.p.GetId()), AuthorSystem
 	case a.customer:
 		return firstNonEmpty(a.p.GetEmail(), a.p.GetDisplayName(), a.p.GetId()), AuthorCustomer
+	case a.integration() && sentType == AuthorCustomer:
+		return firstNonEmpty(sent, a.p.GetDisplayName(), a.p.GetId()), AuthorCustomer
+	case a.integration():
+		return firstNonEmpty(sent, a.p.GetDisplayName(), a.p.GetId()), AuthorAgent
 	}
 	return firstNonEmpty(a.p.GetDisplayName(), a.p.GetId()), AuthorAgent
+}
+
+// integration reports whether the caller is an integration's key and
+// nothing more: relaying others' words is all it does.
+func (a access) integration() bool {
+	return auth.HasRole(a.p, iamv1.Role_ROLE_INTEGRATION) &&
+		!auth.HasRole(a.p, iamv1.Role_ROLE_ADMIN, iamv1.Role_ROLE_SUPERVISOR, iamv1.Role_ROLE_AGENT)
 }
 
 func nonEmpty(vs ...string) []string {

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"io"
 
+	"github.com/kubedesk/kubedesk/services/iam"
 	"github.com/kubedesk/kubedesk/services/platform/config"
 	"github.com/kubedesk/kubedesk/services/platform/gateway"
 	"github.com/kubedesk/kubedesk/services/sla"
@@ -22,6 +23,7 @@ import (
 //	  gateway: {maxRequestBytes: 1048576}
 type Config struct {
 	config.Common
+	IAM     iam.Config     `json:"iam,omitzero"`
 	Ticket  ticket.Config  `json:"ticket,omitzero"`
 	Worker  sla.Config     `json:"worker,omitzero"`
 	Gateway gateway.Config `json:"gateway,omitzero"`
@@ -31,6 +33,7 @@ type Config struct {
 func defaultConfig() Config {
 	return Config{
 		Common:  config.DefaultCommon(),
+		IAM:     iam.DefaultConfig(),
 		Ticket:  ticket.Config{Matrix: ticket.DefaultMatrix, IdempotencyKeyTTL: config.Duration(ticket.DefaultIdempotencyKeyTTL)},
 		Worker:  sla.DefaultConfig(),
 		Gateway: gateway.DefaultConfig(),
@@ -45,12 +48,15 @@ func (c *Config) Options() []config.Option {
 		config.String("temporal-listen-addr", "listen address of the embedded Temporal server", &c.Worker.Temporal.ListenAddr),
 		config.DurationOf("idempotency-key-ttl", "how long an Idempotency-Key is remembered (a retry within it returns the first result)", &c.Ticket.IdempotencyKeyTTL),
 		config.Int64("max-request-bytes", "largest accepted REST request body", &c.Gateway.MaxRequestBytes),
+		config.String("bootstrap-admin-key", "admin API key of the default tenant to register on start (prefer KUBEDESK_BOOTSTRAP_ADMIN_KEY); without it the first start writes one to --data-dir/admin.key", &c.IAM.BootstrapAdminKey),
+		config.String("oidc-issuer-url", "OpenID Connect issuer whose JWT bearer tokens are accepted; empty accepts none", &c.IAM.OIDC.IssuerURL),
+		config.String("oidc-audience", "audience (aud) the issuer's tokens must carry", &c.IAM.OIDC.Audience),
 	)
 }
 
 // Validate checks every section and which modules the targets need.
 func (c *Config) Validate() error {
-	errs := []error{c.Common.Validate(), c.Ticket.Validate(), c.Worker.Validate(), c.Gateway.Validate()}
+	errs := []error{c.Common.Validate(), c.IAM.Validate(), c.Ticket.Validate(), c.Worker.Validate(), c.Gateway.Validate()}
 	if err := errors.Join(errs...); err != nil {
 		return err
 	}

@@ -18,6 +18,7 @@ const usage = `kubedesk: a Kubernetes-native, omnichannel help desk.
 
 Usage:
   kubedesk serve [flags]   run the selected components (kubedesk serve -h for flags)
+  kubedesk apikey create   make an API key and print it (kubedesk apikey create -h)
   kubedesk version         print the version
 `
 
@@ -38,6 +39,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	switch args[0] {
 	case "serve":
 		return serve(ctx, args[1:], getenv, stdout, stderr)
+	case "apikey":
+		return apikey(ctx, args[1:], getenv, stdout, stderr)
 	case "version":
 		_, err := fmt.Fprintln(stdout, buildinfo.Version)
 		return err

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"time"
 
+	iamv1 "github.com/kubedesk/kubedesk/proto/gen/go/kubedesk/iam/v1"
 	slav1 "github.com/kubedesk/kubedesk/proto/gen/go/kubedesk/sla/v1"
 	ticketv1 "github.com/kubedesk/kubedesk/proto/gen/go/kubedesk/ticket/v1"
 	"github.com/kubedesk/kubedesk/services/platform/gateway"
@@ -16,6 +17,7 @@ import (
 
 // Module names: the --target values and the keys of the services map.
 const (
+	moduleIAM     = "iam"
 	moduleTicket  = "ticket"
 	moduleWorker  = "worker"
 	moduleGateway = "gateway"
@@ -24,9 +26,12 @@ const (
 // modules is the binary's module table. Adding a service is one entry
 // here (see docs/adding-a-service.md).
 func modules(cfg *Config) module.Table {
+	// Every module that serves gRPC authenticates its callers through the
+	// identity module: in this process, or over gRPC where it runs
+	// elsewhere (it runs with the gateway).
 	worker := module.Module{
 		Name:     moduleWorker,
-		Calls:    []string{moduleTicket},
+		Calls:    []string{moduleIAM, moduleTicket},
 		Services: []string{slav1.SLAPolicyService_ServiceDesc.ServiceName},
 		REST:     slav1.RegisterSLAPolicyServiceHandler,
 		Init:     func(ctx context.Context, h *module.Host) (module.Parts, error) { return initWorker(ctx, cfg, h) },
@@ -37,7 +42,17 @@ func modules(cfg *Config) module.Table {
 	}
 	t := module.Table{
 		{
-			Name: moduleTicket,
+			Name: moduleIAM,
+			Services: []string{
+				iamv1.IdentityService_ServiceDesc.ServiceName,
+				iamv1.AuthService_ServiceDesc.ServiceName, // internal: no REST routes
+			},
+			REST: iamv1.RegisterIdentityServiceHandler,
+			Init: func(ctx context.Context, h *module.Host) (module.Parts, error) { return initIAM(ctx, cfg, h) },
+		},
+		{
+			Name:  moduleTicket,
+			Calls: []string{moduleIAM},
 			Services: []string{
 				ticketv1.TicketService_ServiceDesc.ServiceName,
 				ticketv1.TicketSLAService_ServiceDesc.ServiceName, // internal: no REST routes
@@ -48,13 +63,15 @@ func modules(cfg *Config) module.Table {
 		worker,
 	}
 	// The gateway serves the REST API of every module it can reach; it is
-	// of no use without the ticket service.
+	// of no use without the ticket service. It runs the identity module
+	// (users, sessions, keys) beside it.
 	gw := module.Module{
 		Name: moduleGateway,
+		Deps: []string{moduleIAM},
 		Init: func(ctx context.Context, h *module.Host) (module.Parts, error) { return initGateway(ctx, cfg, h) },
 	}
 	for _, m := range t {
-		if m.REST != nil {
+		if m.REST != nil && m.Name != moduleIAM {
 			gw.Calls = append(gw.Calls, m.Name)
 			if m.Name != moduleTicket {
 				gw.Optional = append(gw.Optional, m.Name)
@@ -127,7 +144,9 @@ func initGateway(_ context.Context, _ *Config, h *module.Host) (module.Parts, er
 			h.Log.Warn("the gateway serves no "+m.Name+" routes: it does not run here and services."+m.Name+" is not set", "module", m.Name)
 			continue
 		}
-		conn, err := h.Dial(m.Name)
+		// The REST API forwards the caller's credential, never the
+		// process's own.
+		conn, err := h.DialCaller(m.Name)
 		if err != nil {
 			return parts, err
 		}

@@ -365,7 +365,9 @@ func testComments(t *testing.T, srv *instance) {
 		t.Errorf("after the agent's first public reply: status %s etag %s, want open v3", got.str("status"), got.str("etag"))
 	}
 	srv.mustCall(t, 200, "PATCH", "/v1/tickets/"+c.str("id"), map[string]any{"status": "STATUS_PENDING"})
-	srv.mustCall(t, 200, "POST", path, map[string]any{"author": "zhang.wei@example.com", "body": "还是不行 😢", "authorType": "AUTHOR_TYPE_CUSTOMER"})
+	// A mail bridge's integration key posts the customer's reply.
+	srv.mustCall(t, 200, "POST", path, map[string]any{"author": "zhang.wei@example.com", "body": "还是不行 😢", "authorType": "AUTHOR_TYPE_CUSTOMER"},
+		"Authorization", "Bearer "+srv.roleKey(t, "default", "integration"))
 	if s := srv.mustCall(t, 200, "GET", "/v1/tickets/"+c.str("id"), nil).str("status"); s != "STATUS_OPEN" {
 		t.Errorf("a customer reply on a pending ticket left it %s, want open", s)
 	}
@@ -490,6 +492,7 @@ func openEvents(t *testing.T, srv *instance, query string, headers ...string) *h
 	for i := 0; i+1 < len(headers); i += 2 {
 		req.Header.Set(headers[i], headers[i+1])
 	}
+	srv.authorize(t, req)
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)

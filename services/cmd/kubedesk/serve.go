@@ -14,6 +14,7 @@ import (
 
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 
+	"github.com/kubedesk/kubedesk/services/iam"
 	"github.com/kubedesk/kubedesk/services/platform/auth"
 	"github.com/kubedesk/kubedesk/services/platform/buildinfo"
 	"github.com/kubedesk/kubedesk/services/platform/gateway"
@@ -87,6 +88,25 @@ func start(ctx context.Context, cfg *Config, log *slog.Logger, table module.Tabl
 	streams, endStreams := context.WithCancel(context.Background())
 	stack.Push("streams", func(context.Context) error { endStreams(); return nil })
 
+	// Every gRPC call is authenticated and checked against the roles its
+	// RPC declares. The authenticator comes from the identity module
+	// (here or remote) once the modules are up; the modules' own calls
+	// carry the internal token.
+	token := cfg.InternalToken
+	if token == "" {
+		token = auth.NewServiceToken() // all-in-one: nobody else needs it
+	}
+	access := auth.NewInterceptor(auth.InterceptorOptions{
+		DefaultTenant: cfg.DefaultTenant,
+		PerCredential: cfg.IAM.RateLimit,
+		Log:           log,
+	})
+	identity := false
+	useIdentity := func(a auth.Authenticator) {
+		access.SetAuthenticator(auth.WithServiceToken(token, a))
+		identity = true
+	}
+
 	// One gRPC server carries every gRPC service this process runs. It
 	// listens before the modules start, so that they can dial each other
 	// on it; it serves once they all have registered.
@@ -99,11 +119,6 @@ func start(ctx context.Context, cfg *Config, log *slog.Logger, table module.Tabl
 	for _, m := range plan.Order {
 		modules = append(modules, m.Name)
 		if len(m.Services) > 0 && gs == nil {
-			// TODO(issue 23): the identity module sets the authenticator
-			// (access.SetAuthenticator) and the per-credential rate;
-			// until then every call that needs a credential fails
-			// UNAVAILABLE.
-			access := auth.NewInterceptor(auth.InterceptorOptions{DefaultTenant: cfg.DefaultTenant, Log: log})
 			if gs, err = grpcserver.New(log, access); err != nil {
 				return err
 			}
@@ -121,7 +136,8 @@ func start(ctx context.Context, cfg *Config, log *slog.Logger, table module.Tabl
 		}
 	}
 
-	host := module.NewHost(log, gs, localGRPC, plan, table, stack)
+	host := module.NewHost(log, gs, localGRPC, plan, table, stack, auth.ServiceCredentials(token))
+	host.UseIdentity = useIdentity
 	var (
 		ready  []gateway.Check
 		routes []gateway.Route
@@ -142,6 +158,18 @@ func start(ctx context.Context, cfg *Config, log *slog.Logger, table module.Tabl
 	}
 
 	if gs != nil {
+		if !identity {
+			// The identity module runs elsewhere: ask it, and trust an
+			// answer for a few seconds.
+			conn, err := host.Dial(moduleIAM)
+			if err != nil {
+				return err
+			}
+			useIdentity(auth.NewCache(iam.NewRemote(conn), time.Duration(cfg.IAM.CacheTTL)))
+		}
+		if err := auth.CheckDeclared(gs); err != nil {
+			return err
+		}
 		lis := grpcLis
 		sup.Serve("gRPC server on "+lis.Addr().String(), func() error { return gs.Serve(lis) })
 		stack.Push("gRPC server", func(ctx context.Context) error { return gracefulStop(ctx, gs) })

@@ -9,10 +9,14 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/kubedesk/kubedesk/services/platform/tenant"
 )
 
 // instance is a `kubedesk serve` started in-process on free ports.
@@ -20,7 +24,17 @@ type instance struct {
 	base string // http://127.0.0.1:port
 	grpc string // 127.0.0.1:port, when the target runs gRPC services
 	stop func() error
+
+	// Where its identity store is: API keys for the tests are made there.
+	dataDir, databaseURL string
+
+	mu   sync.Mutex
+	keys map[string]string // tenant -> admin API key
 }
+
+// testInternalToken is the internal token the tests' split deployments
+// share.
+const testInternalToken = "kds_test-internal-token-0123456789abcdef"
 
 // startServe runs `kubedesk serve` with args on free loopback ports and a
 // fresh data directory, and waits until it has started.
@@ -32,8 +46,9 @@ func startServe(t testing.TB, args ...string) *instance {
 	// an embedded Temporal server per test would cost a second and 150 MB.
 	full := append([]string{
 		"serve", "--http-addr=127.0.0.1:0", "--grpc-addr=127.0.0.1:0", "--data-dir=" + t.TempDir(), "--log-level=info",
-		"--temporal-address=none", "--temporal-listen-addr=127.0.0.1:0",
+		"--temporal-address=none", "--temporal-listen-addr=127.0.0.1:0", "--internal-token=" + testInternalToken,
 	}, args...)
+	dataDir, databaseURL := flagValue(full, "data-dir"), flagValue(full, "database-url")
 	done := make(chan error, 1)
 	go func() {
 		err := run(ctx, full, func(string) string { return "" }, pw, io.Discard)
@@ -58,7 +73,8 @@ func startServe(t testing.TB, args ...string) *instance {
 	select {
 	case rec := <-started:
 		grpcAddr, _ := rec["grpc"].(string)
-		inst = &instance{base: "http://" + rec["http"].(string), grpc: grpcAddr}
+		inst = &instance{base: "http://" + rec["http"].(string), grpc: grpcAddr,
+			dataDir: dataDir, databaseURL: databaseURL, keys: map[string]string{}}
 	case err := <-done:
 		cancel()
 		t.Fatalf("serve %v exited during start-up: %v", args, err)
@@ -100,7 +116,82 @@ func (r response) str(key string) string {
 	return s
 }
 
-// call sends one REST request; headers alternate name, value.
+// flagValue is the last value args give the flag --name=value.
+func flagValue(args []string, name string) string {
+	v := ""
+	for _, a := range args {
+		if after, ok := strings.CutPrefix(a, "--"+name+"="); ok {
+			v = after
+		}
+	}
+	return v
+}
+
+// key returns an admin API key of tenantID: the one the first start wrote
+// to admin.key for the default tenant, else one `kubedesk apikey create`
+// makes in the instance's identity store.
+func (in *instance) key(t testing.TB, tenantID string) string {
+	return in.roleKey(t, tenantID, "admin")
+}
+
+// roleKey returns an API key of tenantID with role, made once.
+func (in *instance) roleKey(t testing.TB, tenantID, role string) string {
+	t.Helper()
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	id := tenantID + "/" + role
+	if k, ok := in.keys[id]; ok {
+		return k
+	}
+	var k string
+	if id == "default/admin" {
+		raw, err := os.ReadFile(filepath.Join(in.dataDir, "admin.key"))
+		if err != nil {
+			t.Fatalf("the first start wrote no admin key: %v", err)
+		}
+		k = strings.TrimSpace(string(raw))
+	} else {
+		k = createKey(t, in.dataDir, in.databaseURL, "--tenant="+tenantID, "--role="+role, "--name=test "+role)
+	}
+	in.keys[id] = k
+	return k
+}
+
+// authorize gives req an admin API key of the tenant its X-Kubedesk-Tenant
+// header names (the default tenant when none, or when the header is not a
+// tenant ID), unless it has an Authorization header already; an empty
+// one is removed, so the request goes without a credential.
+func (in *instance) authorize(t testing.TB, req *http.Request) {
+	t.Helper()
+	if _, given := req.Header["Authorization"]; given {
+		if req.Header.Get("Authorization") == "" {
+			req.Header.Del("Authorization")
+		}
+		return
+	}
+	tenantID := req.Header.Get("X-Kubedesk-Tenant")
+	if tenant.Validate(tenantID) != nil {
+		tenantID = "default"
+	}
+	req.Header.Set("Authorization", "Bearer "+in.key(t, tenantID))
+}
+
+// createKey runs `kubedesk apikey create` with args against an identity
+// store and returns the key it printed.
+func createKey(t testing.TB, dataDir, databaseURL string, args ...string) string {
+	t.Helper()
+	var out, errOut bytes.Buffer
+	all := append([]string{"apikey", "create", "--data-dir=" + dataDir, "--database-url=" + databaseURL}, args...)
+	if err := run(t.Context(), all, func(string) string { return "" }, &out, &errOut); err != nil {
+		t.Fatalf("kubedesk %s: %v\n%s", strings.Join(all, " "), err, errOut.String())
+	}
+	return strings.TrimSpace(out.String())
+}
+
+// call sends one REST request; headers alternate name, value. Unless the
+// headers hold an Authorization (an empty one sends none), the request
+// carries an admin API key of the tenant X-Kubedesk-Tenant names, or of
+// the default tenant.
 func (in *instance) call(t testing.TB, method, path string, body any, headers ...string) response {
 	t.Helper()
 	var rd io.Reader
@@ -125,6 +216,7 @@ func (in *instance) call(t testing.TB, method, path string, body any, headers ..
 	for i := 0; i+1 < len(headers); i += 2 {
 		req.Header.Set(headers[i], headers[i+1])
 	}
+	in.authorize(t, req)
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatalf("%s %s: %v", method, path, err)

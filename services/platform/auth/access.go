@@ -61,19 +61,7 @@ func ruleOf(m protoreflect.MethodDescriptor) (*rule, error) {
 	if len(a.GetRoles()) == 0 {
 		return nil, fmt.Errorf("%w: its (kubedesk.iam.v1.access) lists no roles and is not public", errNoRule)
 	}
-	return &rule{roles: slices.Clone(a.GetRoles()), accepted: roleNames(a.GetRoles())}, nil
-}
-
-// roleNames renders roles as the API documents them: "admin, agent".
-func roleNames(roles []iamv1.Role) string {
-	if len(roles) == 0 {
-		return "none"
-	}
-	names := make([]string, len(roles))
-	for i, r := range roles {
-		names[i] = strings.ToLower(strings.TrimPrefix(r.String(), "ROLE_"))
-	}
-	return strings.Join(names, ", ")
+	return &rule{roles: slices.Clone(a.GetRoles()), accepted: RoleNames(a.GetRoles())}, nil
 }
 
 // registeredRules reads the access declaration of every method of every

@@ -259,7 +259,7 @@ func (i *Interceptor) admit(ctx context.Context, method string, setHeader func(c
 
 	if !HasRole(p, r.roles...) {
 		return nil, status.Errorf(codes.PermissionDenied, "%s is allowed for the roles %s; the credential has %s",
-			strings.TrimPrefix(method, "/"), r.accepted, roleNames(p.GetRoles()))
+			strings.TrimPrefix(method, "/"), r.accepted, RoleNames(p.GetRoles()))
 	}
 	return tenant.With(With(ctx, p), id), nil
 }

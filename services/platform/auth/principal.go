@@ -10,6 +10,7 @@ import (
 	"context"
 	"errors"
 	"slices"
+	"strings"
 
 	iamv1 "github.com/kubedesk/kubedesk/proto/gen/go/kubedesk/iam/v1"
 )
@@ -94,4 +95,34 @@ func ActorOf(p *iamv1.Principal) *iamv1.Actor {
 // credential lists ("*" for every tenant).
 func MayActFor(p *iamv1.Principal, tenant string) bool {
 	return p.GetTenant() == tenant || slices.Contains(p.GetTenants(), tenant) || slices.Contains(p.GetTenants(), "*")
+}
+
+// RoleName is a role as people write it: "admin", "agent".
+func RoleName(r iamv1.Role) string {
+	return strings.ToLower(strings.TrimPrefix(r.String(), "ROLE_"))
+}
+
+// RoleNames writes roles as "admin, agent"; "none" for none.
+func RoleNames(roles []iamv1.Role) string {
+	if len(roles) == 0 {
+		return "none"
+	}
+	names := make([]string, len(roles))
+	for i, r := range roles {
+		names[i] = RoleName(r)
+	}
+	return strings.Join(names, ", ")
+}
+
+// ParseRole reads a role's name ("agent") or enum name ("ROLE_AGENT").
+func ParseRole(name string) (iamv1.Role, bool) {
+	upper := strings.ToUpper(strings.TrimSpace(name))
+	if !strings.HasPrefix(upper, "ROLE_") {
+		upper = "ROLE_" + upper
+	}
+	v, ok := iamv1.Role_value[upper]
+	if !ok || v == 0 {
+		return iamv1.Role_ROLE_UNSPECIFIED, false
+	}
+	return iamv1.Role(v), true
 }

@@ -39,6 +39,9 @@ const (
 // TargetAll selects every module of the binary.
 const TargetAll = "all"
 
+// MinInternalToken is the shortest internal token accepted.
+const MinInternalToken = 32
+
 // Common holds the settings of every kubedesk process, whatever it runs.
 // Field names double as the YAML keys of the config file.
 type Common struct {
@@ -59,9 +62,14 @@ type Common struct {
 	// reached on this process's own listener, so the all-in-one needs no
 	// entry.
 	Services map[string]string `json:"services,omitempty"`
-	// DefaultTenant serves requests that name no tenant; empty makes the
-	// X-Kubedesk-Tenant header mandatory.
+	// DefaultTenant is the tenant of sign-ins that name none, and the
+	// one the first start's admin key belongs to.
 	DefaultTenant string `json:"defaultTenant,omitempty"`
+	// InternalToken is the secret kubedesk's modules present to each
+	// other. Every process of a split deployment needs the same one
+	// (KUBEDESK_INTERNAL_TOKEN, from a Secret); the all-in-one makes one
+	// up when it is empty.
+	InternalToken string `json:"internalToken,omitempty"`
 	// ShutdownTimeout bounds the graceful shutdown.
 	ShutdownTimeout Duration `json:"shutdownTimeout,omitempty"`
 	// PprofAddr serves Go's profiles (/debug/pprof/) on a listener of its
@@ -109,7 +117,8 @@ func (c *Common) Options() []Option {
 		String("data-dir", "directory for embedded storage", &c.DataDir),
 		String("database-url", "PostgreSQL URL; empty means SQLite in --data-dir", &c.DatabaseURL),
 		Map("services", "gRPC addresses of modules other processes run, e.g. ticket=ticket:9090,worker=worker:9090", &c.Services),
-		String("default-tenant", "tenant of requests without X-Kubedesk-Tenant; empty requires the header", &c.DefaultTenant),
+		String("default-tenant", "tenant of sign-ins without X-Kubedesk-Tenant, and of the first admin key", &c.DefaultTenant),
+		String("internal-token", "secret the modules present to each other; the same in every process of a split deployment (prefer KUBEDESK_INTERNAL_TOKEN)", &c.InternalToken),
 		String("pprof-addr", "listen address for /debug/pprof (Go profiles); empty serves none", &c.PprofAddr),
 		String("log-level", "debug, info, warn or error", &c.LogLevel),
 		DurationOf("shutdown-timeout", "graceful shutdown bound", &c.ShutdownTimeout),
@@ -149,6 +158,13 @@ func (c Common) Validate() error {
 		if err := tenant.Validate(c.DefaultTenant); err != nil {
 			errs = append(errs, fmt.Errorf("defaultTenant: %w", err))
 		}
+	}
+	switch {
+	case c.InternalToken == "" && !slices.Equal(c.Targets(), []string{TargetAll}):
+		errs = append(errs, fmt.Errorf("internalToken: is required with --target=%s: the processes of a split deployment call each other with it; accepted: one secret of at least %d characters, the same in every process (KUBEDESK_INTERNAL_TOKEN)", c.Target, MinInternalToken))
+	case c.InternalToken != "" && len(c.InternalToken) < MinInternalToken:
+		// The token itself is never echoed.
+		errs = append(errs, fmt.Errorf("internalToken: has %d characters; accepted: at least %d", len(c.InternalToken), MinInternalToken))
 	}
 	if c.ShutdownTimeout <= 0 {
 		errs = append(errs, fmt.Errorf("shutdownTimeout: %s is not positive", time.Duration(c.ShutdownTimeout)))

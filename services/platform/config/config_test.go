@@ -76,8 +76,10 @@ metadata: {name: other}
 	}{
 		{name: "defaults", want: func(*testConfig) {}},
 		{name: "flags", args: []string{"--target=ticket, worker", "--grpc-addr=127.0.0.1:9999", "--database-url=postgres://u@db/kd", "--mail-max-bytes=7"},
+			env: map[string]string{"KUBEDESK_INTERNAL_TOKEN": testToken},
 			want: func(c *testConfig) {
 				c.Target, c.GRPCAddr, c.DatabaseURL, c.Mail.MaxBytes = "ticket, worker", "127.0.0.1:9999", "postgres://u@db/kd", 7
+				c.InternalToken = testToken
 			}},
 		{name: "file", args: []string{"--config", file}, want: fromFile},
 		{name: "env over file, flag over env", args: []string{"--config", file, "--http-addr=:8082"},
@@ -107,6 +109,9 @@ metadata: {name: other}
 		})
 	}
 }
+
+// testToken is an internal token long enough to be accepted.
+const testToken = "kds_0123456789abcdef0123456789abcdef"
 
 func TestTargets(t *testing.T) {
 	for _, tt := range []struct {
@@ -157,6 +162,8 @@ func TestParseErrors(t *testing.T) {
 		{"missing file", []string{"--config", filepath.Join(dir, "nope.yaml")}, nil, "no such file"},
 		{"stray argument", []string{"extra"}, nil, `unexpected argument "extra"`},
 		{"bad pprof address", []string{"--pprof-addr=6060"}, nil, `pprofAddr: "6060" is not host:port`},
+		{"split without internal token", []string{"--target=ticket"}, nil, `internalToken: is required with --target=ticket`},
+		{"short internal token", []string{"--internal-token=kds_short"}, nil, `internalToken: has 9 characters; accepted: at least 32`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -7,9 +7,11 @@ import (
 
 	"go.opentelemetry.io/contrib/instrumentation/google.golang.org/grpc/otelgrpc"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/credentials/insecure"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 
+	"github.com/kubedesk/kubedesk/services/platform/auth"
 	"github.com/kubedesk/kubedesk/services/platform/gateway"
 	"github.com/kubedesk/kubedesk/services/platform/grpcserver"
 )
@@ -25,15 +27,22 @@ type Host struct {
 	// Table is the whole module table (a gateway serves the REST routes
 	// of every module it can reach).
 	Table Table
+	// UseIdentity makes a the authenticator of every gRPC call this
+	// process serves; the identity module calls it with its own.
+	UseIdentity func(a auth.Authenticator)
 
-	local string // this process's gRPC address, to dial
-	stack *Stack
+	local   string // this process's gRPC address, to dial
+	stack   *Stack
+	service credentials.PerRPCCredentials
 }
 
 // NewHost returns a host whose stops go on stack; local is the address
-// of the process's own gRPC listener ("" when there is none).
-func NewHost(log *slog.Logger, gs *grpcserver.Server, local string, plan Plan, table Table, stack *Stack) *Host {
-	return &Host{Log: log, GRPC: gs, Plan: plan, Table: table, local: local, stack: stack}
+// of the process's own gRPC listener ("" when there is none), and service
+// the credentials the modules' own calls carry.
+func NewHost(log *slog.Logger, gs *grpcserver.Server, local string, plan Plan, table Table, stack *Stack,
+	service credentials.PerRPCCredentials,
+) *Host {
+	return &Host{Log: log, GRPC: gs, Plan: plan, Table: table, local: local, stack: stack, service: service}
 }
 
 // OnStop adds a stop to the process's shutdown, which runs stops in
@@ -47,10 +56,26 @@ func (h *Host) Reachable(name string) bool {
 	return remote || h.Plan.Runs(name)
 }
 
-// Dial connects to the module called name: on this process's listener
+// Dial connects to the module called name as kubedesk itself: every call
+// carries the process's service credentials, which the access rules of
+// internal RPCs ask for. The module is reached on this process's listener
 // when it runs here, else at its address in the services map. Every call
 // is traced. The connection closes on shutdown.
 func (h *Host) Dial(name string) (*grpc.ClientConn, error) {
+	if h.service == nil {
+		return h.dial(name)
+	}
+	return h.dial(name, grpc.WithPerRPCCredentials(h.service))
+}
+
+// DialCaller connects to the module called name for calls made on someone
+// else's behalf: they carry the credential the caller sent (the gateway
+// forwards it as metadata), never the process's own.
+func (h *Host) DialCaller(name string) (*grpc.ClientConn, error) {
+	return h.dial(name)
+}
+
+func (h *Host) dial(name string, opts ...grpc.DialOption) (*grpc.ClientConn, error) {
 	addr, ok := h.Plan.Peers[name]
 	if h.Plan.Runs(name) {
 		addr, ok = h.local, h.local != ""
@@ -58,10 +83,10 @@ func (h *Host) Dial(name string) (*grpc.ClientConn, error) {
 	if !ok {
 		return nil, fmt.Errorf("services.%s: no address for %s, and this process does not run it", name, name)
 	}
-	conn, err := grpc.NewClient(addr,
+	conn, err := grpc.NewClient(addr, append([]grpc.DialOption{
 		grpc.WithTransportCredentials(insecure.NewCredentials()),
 		grpc.WithStatsHandler(otelgrpc.NewClientHandler()),
-	)
+	}, opts...)...)
 	if err != nil {
 		return nil, fmt.Errorf("services.%s: %w", name, err)
 	}

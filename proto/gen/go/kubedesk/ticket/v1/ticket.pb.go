@@ -1043,12 +1043,15 @@ type Comment struct {
 	// Who wrote it: an agent's display name, or the customer's email (else
 	// name). Taken from the caller's credential, not from the request: what
 	// a client sends is ignored. Only kubedesk's own modules (ROLE_SERVICE)
-	// name the author they write as (e.g. the SLA worker's notes).
+	// name the author they write as (e.g. the SLA worker's notes), and so
+	// do integration keys, which relay what people wrote elsewhere (a mail
+	// bridge posting a customer's reply); actor still records the key.
 	Author string `protobuf:"bytes,3,opt,name=author,proto3" json:"author,omitempty"`
 	// Whether the author is an agent, the customer or the system. Taken from
 	// the caller's credential like author: AUTHOR_TYPE_CUSTOMER for a
 	// customer, AUTHOR_TYPE_SYSTEM for kubedesk's own modules,
-	// AUTHOR_TYPE_AGENT for everyone else.
+	// AUTHOR_TYPE_AGENT for everyone else; an integration key (ROLE_INTEGRATION
+	// alone) may send AUTHOR_TYPE_CUSTOMER or AUTHOR_TYPE_AGENT.
 	AuthorType AuthorType `protobuf:"varint,4,opt,name=author_type,json=authorType,proto3,enum=kubedesk.ticket.v1.AuthorType" json:"author_type,omitempty"`
 	// Plain text body.
 	Body string `protobuf:"bytes,5,opt,name=body,proto3" json:"body,omitempty"`
