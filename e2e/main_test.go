@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/netip"
 	"os"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -111,11 +112,39 @@ func kubedesk(t *testing.T) (*testcontainers.DockerContainer, string) {
 			return
 		}
 		shared.url, shared.err = shared.ctr.PortEndpoint(ctx, httpPort, "http")
+		if shared.err == nil {
+			shared.err = trustAdminKey(ctx, shared.ctr, shared.url)
+		}
 	})
 	if shared.err != nil {
 		t.Fatal(shared.err)
 	}
 	return shared.ctr, shared.url
+}
+
+// adminKeys are the admin API keys of the running containers, by base URL:
+// do sends the one of the container it calls.
+var adminKeys sync.Map
+
+// trustAdminKey reads the admin API key the container's first start wrote
+// to /data/admin.key, as a person following the README does, and lets do
+// use it for requests to base.
+func trustAdminKey(ctx context.Context, ctr *testcontainers.DockerContainer, base string) error {
+	rc, err := ctr.CopyFileFromContainer(ctx, "/data/admin.key")
+	if err != nil {
+		return fmt.Errorf("read /data/admin.key: %w", err)
+	}
+	defer rc.Close()
+	raw, err := io.ReadAll(rc)
+	if err != nil {
+		return fmt.Errorf("read /data/admin.key: %w", err)
+	}
+	key := strings.TrimSpace(string(raw))
+	if !strings.HasPrefix(key, "kd_") {
+		return fmt.Errorf("/data/admin.key holds no API key (%d bytes)", len(raw))
+	}
+	adminKeys.Store(base, key)
+	return nil
 }
 
 // waitReady waits, up to startupTimeout, for a container's /readyz to

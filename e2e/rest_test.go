@@ -17,6 +17,8 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/moby/moby/client"
+	"github.com/testcontainers/testcontainers-go"
+	tcexec "github.com/testcontainers/testcontainers-go/exec"
 )
 
 const tenantHeader = "X-Kubedesk-Tenant"
@@ -129,7 +131,7 @@ func TestRunsAsNonroot(t *testing.T) {
 // checks that nothing was created twice, nothing leaks to another tenant and
 // invalid requests write nothing.
 func TestTicketsOverREST(t *testing.T) {
-	_, base := kubedesk(t)
+	ctr, base := kubedesk(t)
 	want := ticket{
 		Subject:     "打印机无法连接",
 		Description: "三楼的打印机从昨天起连不上网络 🖨️\n型号：HP LaserJet «M404dn»，IP 10.0.3.17 & 端口 9100。",
@@ -249,8 +251,37 @@ func TestTicketsOverREST(t *testing.T) {
 		}
 	})
 
+	t.Run("credentials", func(t *testing.T) {
+		tests := []struct {
+			name   string
+			header http.Header
+			want   int
+		}{
+			{"none", http.Header{"Authorization": {""}}, http.StatusUnauthorized},
+			{"unknown key", http.Header{"Authorization": {"Bearer kd_" + randomHex(t)}}, http.StatusUnauthorized},
+			{"not bearer", http.Header{"Authorization": {"Basic YWRtaW46YWRtaW4="}}, http.StatusUnauthorized},
+			// The tenant is the credential's: naming another is refused.
+			{"spoofed tenant", http.Header{tenantHeader: {"e2e-other"}}, http.StatusForbidden},
+		}
+		for _, tt := range tests {
+			t.Run(tt.name, func(t *testing.T) {
+				status, raw, hdr := do(t, http.MethodGet, base+"/v1/tickets/"+created.ID, tt.header, nil)
+				if status != tt.want {
+					t.Fatalf("GET /v1/tickets/%s: status %d, want %d; body: %s", created.ID, status, tt.want, raw)
+				}
+				if bytes.Contains(raw, []byte(want.Subject)) {
+					t.Errorf("the refused request reads the ticket: %s", raw)
+				}
+				if status == http.StatusUnauthorized && !strings.HasPrefix(hdr.Get("WWW-Authenticate"), "Bearer") {
+					t.Errorf("401 without WWW-Authenticate: Bearer (got %q)", hdr.Get("WWW-Authenticate"))
+				}
+			})
+		}
+	})
+
 	t.Run("other tenant sees nothing", func(t *testing.T) {
-		other := http.Header{tenantHeader: {"e2e-other"}}
+		// A key of another tenant, made through the API with the admin key.
+		other := http.Header{"Authorization": {"Bearer " + apikeyCreate(t, ctr, "--tenant=e2e-other", "--role=admin", "--name=e2e")}}
 		// The ticket's existence must not leak: asking for it answers as
 		// asking for a ticket that never existed.
 		status, raw, _ := do(t, http.MethodGet, base+"/v1/tickets/"+created.ID, other, nil)
@@ -353,6 +384,19 @@ func do(t *testing.T, method, url string, header http.Header, body any) (int, []
 	for k, v := range header {
 		req.Header[http.CanonicalHeaderKey(k)] = v
 	}
+	// The admin key of the container called, unless the test chose a
+	// credential (an empty Authorization sends none).
+	if auth, chosen := req.Header["Authorization"]; !chosen {
+		adminKeys.Range(func(base, key any) bool {
+			if strings.HasPrefix(url, base.(string)+"/") {
+				req.Header.Set("Authorization", "Bearer "+key.(string))
+				return false
+			}
+			return true
+		})
+	} else if len(auth) == 0 || auth[0] == "" {
+		req.Header.Del("Authorization")
+	}
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
@@ -391,4 +435,30 @@ func randomHex(t *testing.T) string {
 		t.Fatal(err)
 	}
 	return hex.EncodeToString(b)
+}
+
+// apikeyCreate runs `kubedesk apikey create` with args in the container,
+// on its data directory, and returns the key it printed.
+func apikeyCreate(t *testing.T, ctr *testcontainers.DockerContainer, args ...string) string {
+	t.Helper()
+	cmd := append([]string{"/kubedesk", "apikey", "create", "--data-dir=/data"}, args...)
+	code, out, err := ctr.Exec(t.Context(), cmd, tcexec.Multiplexed())
+	if err != nil {
+		t.Fatalf("%v: %v", cmd, err)
+	}
+	raw, err := io.ReadAll(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if code != 0 {
+		t.Fatalf("%v exited %d: %s", cmd, code, raw)
+	}
+	// stdout has the key alone; stderr, merged in, says what was made.
+	for line := range strings.Lines(string(raw)) {
+		if line = strings.TrimSpace(line); strings.HasPrefix(line, "kd_") {
+			return line
+		}
+	}
+	t.Fatalf("%v printed no key: %s", cmd, raw)
+	return ""
 }

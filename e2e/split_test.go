@@ -32,10 +32,14 @@ func TestSplitDeployment(t *testing.T) {
 		}
 	})
 
-	run := func(alias string, args ...string) string {
+	// The processes of a split deployment share one internal token, as the
+	// operator's Secret gives every Deployment of a tenant.
+	token := "kds_" + randomHex(t) + randomHex(t)
+	run := func(alias string, args ...string) (*testcontainers.DockerContainer, string) {
 		t.Helper()
 		ctr, err := testcontainers.Run(ctx, image(),
 			testcontainers.WithCmd(append([]string{"serve", "--data-dir=/data"}, args...)...),
+			testcontainers.WithEnv(map[string]string{"KUBEDESK_INTERNAL_TOKEN": token}),
 			testcontainers.WithExposedPorts(httpPort),
 			network.WithNetwork([]string{alias}, nw),
 			waitReady(),
@@ -57,13 +61,18 @@ func TestSplitDeployment(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		return url
+		return ctr, url
 	}
-	backend := run("ticket", "--target=ticket")
-	gateway := run("gateway", "--target=gateway", "--services=ticket=ticket:9090")
+	// The ticket service asks the gateway's identity module about every
+	// credential it is sent.
+	_, backend := run("ticket", "--target=ticket", "--services=iam=gateway:9090")
+	gwCtr, gateway := run("gateway", "--target=gateway", "--services=ticket=ticket:9090")
+	if err := trustAdminKey(ctx, gwCtr, gateway); err != nil {
+		t.Fatal(err)
+	}
 
 	// The ticket container serves probes, no REST.
-	if status, raw, _ := do(t, http.MethodGet, backend+"/v1/tickets", nil, nil); status != http.StatusNotFound {
+	if status, raw, _ := do(t, http.MethodGet, backend+"/v1/tickets", http.Header{"Authorization": {""}}, nil); status != http.StatusNotFound {
 		t.Errorf("GET /v1/tickets on the ticket container: %d %s, want 404", status, raw)
 	}
 	status, raw, _ := do(t, http.MethodPost, gateway+"/v1/tickets", nil, map[string]any{"subject": "拆开部署：网关和工单服务各一个容器"})

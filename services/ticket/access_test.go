@@ -211,13 +211,26 @@ func TestCommentAuthorFromCredential(t *testing.T) {
 		{"", "Mallory", ticketv1.AuthorType_AUTHOR_TYPE_AGENT},
 		{"admin", "Admin", ticketv1.AuthorType_AUTHOR_TYPE_AGENT},
 		{"agent", "Ana", ticketv1.AuthorType_AUTHOR_TYPE_AGENT},
-		{"integration", "CRM", ticketv1.AuthorType_AUTHOR_TYPE_AGENT},
+		// An integration relays others' words: the author it names stands
+		// (the actor still records the key).
+		{"integration", "Mallory", ticketv1.AuthorType_AUTHOR_TYPE_AGENT},
 		{"service", "Mallory", ticketv1.AuthorType_AUTHOR_TYPE_SYSTEM},
 		{"customer", "wang@example.com", ticketv1.AuthorType_AUTHOR_TYPE_CUSTOMER},
 	}
-	for _, tt := range tests {
+	// ... and one, relayed by an integration, says a customer wrote it.
+	relayed := &ticketv1.Comment{Author: "wang@example.com", AuthorType: ticketv1.AuthorType_AUTHOR_TYPE_CUSTOMER, Body: "还是不行"}
+	tests = append(tests, struct {
+		caller     string
+		author     string
+		authorType ticketv1.AuthorType
+	}{"integration", "wang@example.com", ticketv1.AuthorType_AUTHOR_TYPE_CUSTOMER})
+	for i, tt := range tests {
 		t.Run(callerName(tt.caller), func(t *testing.T) {
-			resp, err := f.srv.AddComment(as(tt.caller), &ticketv1.AddCommentRequest{TicketId: f.it, Comment: body})
+			sent := body
+			if i == len(tests)-1 {
+				sent = relayed
+			}
+			resp, err := f.srv.AddComment(as(tt.caller), &ticketv1.AddCommentRequest{TicketId: f.it, Comment: sent})
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -62,7 +62,7 @@ func startAllInOne(t *testing.T, dataDir string) (*process, *instance) {
 	t.Helper()
 	p := startBinary(t, kubedeskBinary(t), dataDir,
 		"--config="+writeClockConfig(t, dataDir), "--temporal-listen-addr=127.0.0.1:0")
-	return p, &instance{base: p.base}
+	return p, p.instance()
 }
 
 // clock is one SLA clock as REST shows it.
@@ -279,10 +279,10 @@ func TestSLAWorkerRestart(t *testing.T) {
 	bin := kubedeskBinary(t)
 	desk := startBinary(t, bin, t.TempDir(), "--temporal-address=none")
 	defer desk.stop(t)
-	srv := &instance{base: desk.base}
+	srv := desk.instance()
 	workerDir := t.TempDir()
 	startWorker := func() *process {
-		return startBinary(t, bin, workerDir, "--target=worker", "--services=ticket="+desk.grpc,
+		return startBinary(t, bin, workerDir, "--target=worker", "--services=ticket="+desk.grpc+",iam="+desk.grpc,
 			"--config="+writeClockConfig(t, workerDir), "--temporal-listen-addr=127.0.0.1:0")
 	}
 	w := startWorker()
@@ -338,7 +338,7 @@ spec:
 	writeFile(t, file, policy("1h"))
 	p := startBinary(t, kubedeskBinary(t), dir, "--config="+file, "--temporal-listen-addr=127.0.0.1:0")
 	defer p.stop(t)
-	srv := &instance{base: p.base}
+	srv := p.instance()
 	id, created := createTicket(t, srv, 2, 2) // P3
 	waitFor(t, srv, id, 5*time.Second, "clock running", func(v ticketView) bool { return v.FirstResponse.State == "SLA_STATE_OK" })
 

@@ -56,6 +56,14 @@ type process struct {
 	cmd  *exec.Cmd
 	base string // http://127.0.0.1:port
 	grpc string // 127.0.0.1:port
+
+	dataDir, databaseURL string
+}
+
+// instance is the process as the REST helpers (call, create, ...) take
+// it, with API keys made in its identity store.
+func (p *process) instance() *instance {
+	return &instance{base: p.base, grpc: p.grpc, dataDir: p.dataDir, databaseURL: p.databaseURL, keys: map[string]string{}}
 }
 
 // startBinary execs `kubedesk serve` on free loopback ports with dataDir
@@ -63,14 +71,16 @@ type process struct {
 func startBinary(tb testing.TB, bin, dataDir string, args ...string) *process {
 	tb.Helper()
 	httpAddr, grpcAddr := freeAddr(tb), freeAddr(tb)
-	all := append([]string{"serve", "--http-addr=" + httpAddr, "--grpc-addr=" + grpcAddr, "--data-dir=" + dataDir, "--log-level=warn"}, args...)
+	all := append([]string{"serve", "--http-addr=" + httpAddr, "--grpc-addr=" + grpcAddr, "--data-dir=" + dataDir, "--log-level=warn",
+		"--internal-token=" + testInternalToken}, args...)
 	cmd := exec.Command(bin, all...)
 	cmd.Stderr = os.Stderr
 	cmd.Stdout = os.Stderr
 	if err := cmd.Start(); err != nil {
 		tb.Fatal(err)
 	}
-	p := &process{cmd: cmd, base: "http://" + httpAddr, grpc: grpcAddr}
+	p := &process{cmd: cmd, base: "http://" + httpAddr, grpc: flagValue(all, "grpc-addr"),
+		dataDir: flagValue(all, "data-dir"), databaseURL: flagValue(all, "database-url")}
 	// Ended before the test's temporary directories are removed; kill
 	// and stop may also be called earlier.
 	tb.Cleanup(p.kill)

@@ -157,12 +157,16 @@ func (in *instance) roleKey(t testing.TB, tenantID, role string) string {
 	return k
 }
 
-// authorize gives req an admin API key of the tenant its X-Kubedesk-Tenant
-// header names (the default tenant when none, or when the header is not a
-// tenant ID), unless it has an Authorization header already; an empty
-// one is removed, so the request goes without a credential.
+// authorize gives a REST request (/v1/...) an admin API key of the tenant
+// its X-Kubedesk-Tenant header names (the default tenant when none, or
+// when the header is not a tenant ID), unless it has an Authorization
+// header already; an empty one is removed, so the request goes without a
+// credential. Probes, metrics and /openapi.json need none.
 func (in *instance) authorize(t testing.TB, req *http.Request) {
 	t.Helper()
+	if !strings.HasPrefix(req.URL.Path, "/v1/") {
+		return
+	}
 	if _, given := req.Header["Authorization"]; given {
 		if req.Header.Get("Authorization") == "" {
 			req.Header.Del("Authorization")

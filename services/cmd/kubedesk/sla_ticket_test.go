@@ -10,11 +10,13 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/types/known/durationpb"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	ticketv1 "github.com/kubedesk/kubedesk/proto/gen/go/kubedesk/ticket/v1"
+	"github.com/kubedesk/kubedesk/services/platform/auth"
 	"github.com/kubedesk/kubedesk/services/platform/tenant"
 	"github.com/kubedesk/kubedesk/services/sla"
 	"github.com/kubedesk/kubedesk/workflows/escalation"
@@ -34,13 +36,21 @@ func TestTicketSLA(t *testing.T) {
 func testTicketSLA(t *testing.T, srv *instance) {
 	const tenantID = "sla-board"
 	hdr := []string{"X-Kubedesk-Tenant", tenantID}
-	conn, err := grpc.NewClient(srv.grpc, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	// The SLA worker's calls carry the internal token; nobody else may
+	// write a ticket's clocks.
+	conn, err := grpc.NewClient(srv.grpc, grpc.WithTransportCredentials(insecure.NewCredentials()),
+		grpc.WithPerRPCCredentials(auth.ServiceCredentials(testInternalToken)))
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer conn.Close()
 	client := ticketv1.NewTicketSLAServiceClient(conn)
 	ctx := tenant.Outgoing(t.Context(), tenantID)
+	admin := metadata.AppendToOutgoingContext(t.Context(), "authorization", "Bearer "+srv.key(t, tenantID))
+	if _, err := ticketv1.NewTicketSLAServiceClient(grpcConn(t, srv.grpc)).SetTicketSLA(admin,
+		&ticketv1.SetTicketSLARequest{TicketId: "x", Sla: &ticketv1.TicketSLA{UpdateTime: timestamppb.Now()}}); status.Code(err) != codes.PermissionDenied {
+		t.Errorf("SetTicketSLA with an admin key = %v, want PERMISSION_DENIED (only kubedesk's modules may)", err)
+	}
 
 	breached := srv.create(t, map[string]any{"subject": "打印机着火了"}, hdr...)
 	running := srv.create(t, map[string]any{"subject": "VPN slow"}, hdr...)
@@ -303,4 +313,16 @@ func toMaps(v any) []map[string]any {
 		out[i] = x.(map[string]any)
 	}
 	return out
+}
+
+// grpcConn is a plain connection to addr, closed when the test ends; the
+// calls carry what their context's metadata holds.
+func grpcConn(t testing.TB, addr string) *grpc.ClientConn {
+	t.Helper()
+	conn, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = conn.Close() })
+	return conn
 }

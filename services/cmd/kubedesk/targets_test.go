@@ -13,15 +13,19 @@ import (
 // TestSplitTargets runs the ticket service and the gateway as separate
 // servers, the way a cluster runs them, and uses the API through both.
 func TestSplitTargets(t *testing.T) {
-	backend := startServe(t, "--target=ticket", "--database-url="+pg.NewDatabase(t))
+	// The gateway runs the identity module, which the backend asks about
+	// every credential: its address is known before it starts, as a
+	// Service's name is in a cluster.
+	gwGRPC := freeAddr(t)
+	backend := startServe(t, "--target=ticket", "--database-url="+pg.NewDatabase(t), "--services=iam="+gwGRPC)
 	if backend.grpc == "" {
 		t.Fatal("the ticket target reported no gRPC address")
 	}
 	// The backend serves probes and metrics but no REST API.
 	backend.mustCall(t, 200, "GET", "/readyz", nil)
-	backend.mustCall(t, 404, "GET", "/v1/tickets", nil)
+	backend.mustCall(t, 404, "GET", "/v1/tickets", nil, "Authorization", "")
 
-	gw := startServe(t, "--target=gateway", "--services=ticket="+backend.grpc)
+	gw := startServe(t, "--target=gateway", "--grpc-addr="+gwGRPC, "--services=ticket="+backend.grpc)
 	c := gw.create(t, map[string]any{"subject": "分开部署也能用"})
 	if got := gw.mustCall(t, 200, "GET", "/v1/tickets/"+c.str("id"), nil); got.str("subject") != "分开部署也能用" {
 		t.Errorf("read back %q", got.str("subject"))
@@ -77,16 +81,17 @@ func TestShutdownEndsWatchers(t *testing.T) {
 // TestTargetList runs two modules named in one --target and checks that
 // the process serves what they register and nothing else.
 func TestTargetList(t *testing.T) {
-	srv := startServe(t, "--target=worker,ticket")
+	gwGRPC := freeAddr(t)
+	srv := startServe(t, "--target=worker,ticket", "--services=iam="+gwGRPC)
 	if srv.grpc == "" {
 		t.Fatal("no gRPC address reported")
 	}
 	srv.mustCall(t, 200, "GET", "/readyz", nil)
 	// No gateway module: no REST routes.
-	srv.mustCall(t, 404, "GET", "/v1/tickets", nil)
+	srv.mustCall(t, 404, "GET", "/v1/tickets", nil, "Authorization", "")
 
 	// A gateway in another process reaches both through the services map.
-	gw := startServe(t, "--target=gateway", "--services=ticket="+srv.grpc+",worker="+srv.grpc)
+	gw := startServe(t, "--target=gateway", "--grpc-addr="+gwGRPC, "--services=ticket="+srv.grpc+",worker="+srv.grpc)
 	gw.create(t, map[string]any{"subject": "两个模块一个进程"})
 	gw.mustCall(t, 200, "GET", "/v1/slaPolicies", nil)
 	gw.mustCall(t, 200, "GET", "/readyz", nil)
@@ -99,14 +104,16 @@ func TestTargetErrors(t *testing.T) {
 		args []string
 		want string
 	}{
-		{[]string{"--target=ticket,billing"}, `target: "billing" is not a module; accepted: all, ticket, worker, gateway`},
+		{[]string{"--target=ticket,billing"}, `target: "billing" is not a module; accepted: all, iam, ticket, worker, gateway`},
+		{[]string{"--target=ticket", "--internal-token="}, "internalToken: is required with --target=ticket"},
+		{[]string{"--target=ticket"}, "services.iam: is required with --target=ticket (ticket calls iam)"},
 		{[]string{"--target=gateway"}, "services.ticket: is required with --target=gateway (gateway calls ticket)"},
 		{[]string{"--target=worker", "--temporal-address=temporal:7233"}, "services.ticket: is required with --target=worker (worker calls ticket)"},
 		{[]string{"--services=billing=b:9090"}, `services.billing: "billing" is not a module`},
 	}
 	for _, tt := range tests {
 		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
-			err := run(t.Context(), append([]string{"serve", "--data-dir=" + t.TempDir()}, tt.args...), func(string) string { return "" }, io.Discard, io.Discard)
+			err := run(t.Context(), append([]string{"serve", "--data-dir=" + t.TempDir(), "--internal-token=" + testInternalToken}, tt.args...), func(string) string { return "" }, io.Discard, io.Discard)
 			if err == nil || !strings.Contains(err.Error(), tt.want) {
 				t.Fatalf("error = %v, want one containing %q", err, tt.want)
 			}
@@ -138,7 +145,8 @@ func TestServerFailureEndsProcess(t *testing.T) {
 	out := &lockedBuffer{}
 	go func() {
 		done <- run(t.Context(), []string{"serve", "--http-addr=127.0.0.1:0", "--grpc-addr=" + grpcAddr, "--data-dir=" + t.TempDir(),
-			"--temporal-address=none", "--target=ticket"}, func(string) string { return "" }, out, io.Discard)
+			"--temporal-address=none", "--target=ticket", "--internal-token=" + testInternalToken, "--services=iam=127.0.0.1:1"},
+			func(string) string { return "" }, out, io.Discard)
 	}()
 	var grpcLis net.Listener
 	for grpcLis == nil {
