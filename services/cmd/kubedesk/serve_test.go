@@ -29,7 +29,10 @@ type instance struct {
 	dataDir, databaseURL string
 
 	mu   sync.Mutex
-	keys map[string]string // tenant -> admin API key
+	keys map[string]string // tenant/role -> API key
+
+	// logs is everything the server logged.
+	logs *lockedBuffer
 }
 
 // testInternalToken is the internal token the tests' split deployments
@@ -56,8 +59,9 @@ func startServe(t testing.TB, args ...string) *instance {
 		done <- err
 	}()
 	started := make(chan map[string]any, 1)
+	logs := &lockedBuffer{}
 	go func() {
-		sc := bufio.NewScanner(pr)
+		sc := bufio.NewScanner(io.TeeReader(pr, logs))
 		sc.Buffer(make([]byte, 1<<20), 1<<20)
 		for sc.Scan() {
 			var rec map[string]any
@@ -74,7 +78,7 @@ func startServe(t testing.TB, args ...string) *instance {
 	case rec := <-started:
 		grpcAddr, _ := rec["grpc"].(string)
 		inst = &instance{base: "http://" + rec["http"].(string), grpc: grpcAddr,
-			dataDir: dataDir, databaseURL: databaseURL, keys: map[string]string{}}
+			dataDir: dataDir, databaseURL: databaseURL, keys: map[string]string{}, logs: logs}
 	case err := <-done:
 		cancel()
 		t.Fatalf("serve %v exited during start-up: %v", args, err)

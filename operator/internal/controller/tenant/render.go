@@ -175,11 +175,14 @@ func render(t *v1alpha1.HelpdeskTenant, policies []policy) (rendered, error) {
 	return out, nil
 }
 
-// services maps every enabled component that serves gRPC (all but the
-// gateway) to its Service's address: the binary's services map, by module
-// name, which is the component's name.
+// services maps every enabled component that serves gRPC to its Service's
+// address: the binary's services map, by module name, which is the
+// component's name; the gateway's pods serve the iam module.
 func services(t *v1alpha1.HelpdeskTenant) map[string]string {
-	out := map[string]string{}
+	// The identity module (users, keys, sessions) runs in the gateway's
+	// pods; every other component asks it about the credentials it is
+	// sent.
+	out := map[string]string{"iam": grpcAddr(t, v1alpha1.ComponentGateway)}
 	for _, c := range v1alpha1.AllComponents() {
 		if c != v1alpha1.ComponentGateway && t.Spec.Components.IsEnabled(c) {
 			out[string(c)] = grpcAddr(t, c)

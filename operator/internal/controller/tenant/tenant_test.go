@@ -78,6 +78,7 @@ func TestSampleTenant(t *testing.T) {
 			"defaultTenant": "acme",
 			"logLevel":      "info",
 			"services": map[string]any{
+				"iam":    "acme-gateway." + ns + ".svc:9090", // the gateway's pods run it
 				"ticket": "acme-ticket." + ns + ".svc:9090",
 				"worker": "acme-worker." + ns + ".svc:9090",
 			},
