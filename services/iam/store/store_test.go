@@ -358,7 +358,7 @@ func TestUpdateUser(t *testing.T) {
 					if !errors.Is(err, tt.wantErr) {
 						t.Fatalf("UpdateUser = %v, want %v", err, tt.wantErr)
 					}
-					if tt.wantErr == errMine && err != errMine {
+					if tt.wantErr == errMine && err != errMine { //nolint:errorlint // the very error mutate returned, unwrapped
 						t.Errorf("UpdateUser = %#v, want mutate's error as is", err)
 					}
 					if diff := cmp.Diff(cur, stored); diff != "" {

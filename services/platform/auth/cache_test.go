@@ -106,20 +106,20 @@ func TestCache(t *testing.T) {
 	expect("the kind is part of the key", 3)
 
 	// An entry lasts until the credential expires, if that is sooner.
-	auth("kd_short")
-	auth("kd_short")
+	_, _ = auth("kd_short")
+	_, _ = auth("kd_short")
 	expect("kd_short kept", 4)
 	clock.Add(10 * time.Second)
-	auth("kd_short")
+	_, _ = auth("kd_short")
 	expect("kd_short past its expiry", 5)
 	// An expired principal is not kept at all.
-	auth("kd_gone")
-	auth("kd_gone")
+	_, _ = auth("kd_gone")
+	_, _ = auth("kd_gone")
 	expect("an expired principal", 7)
 
 	// Entries end with the TTL.
 	clock.Add(50 * time.Second)
-	auth("kd_long")
+	_, _ = auth("kd_long")
 	expect("past the TTL", 8)
 
 	// Errors other than refusals are not kept.

@@ -78,7 +78,7 @@ func (c Config) Validate() error {
 	if c.IssuerURL == "" {
 		errs = append(errs, errors.New("iam.oidc.issuerURL: required; accepted: the issuer's URL, e.g. \"https://login.example.com/realms/acme\""))
 	} else if err := checkIssuer(c.IssuerURL); err != nil {
-		errs = append(errs, fmt.Errorf("iam.oidc.issuerURL: %q %v", c.IssuerURL, err))
+		errs = append(errs, fmt.Errorf("iam.oidc.issuerURL: %q %w", c.IssuerURL, err))
 	}
 	if strings.TrimSpace(c.Audience) == "" {
 		errs = append(errs, errors.New("iam.oidc.audience: required; accepted: kubedesk's client ID at the issuer, as tokens name it in aud"))
