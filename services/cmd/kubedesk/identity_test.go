@@ -2,12 +2,15 @@ package main
 
 import (
 	"encoding/json"
+	"maps"
 	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/kubedesk/kubedesk/services/platform/auth/oidc/oidctest"
 )
 
 // TestIdentityOverREST drives sign-in, sessions, API keys and the audit
@@ -299,6 +302,47 @@ func TestSecretsStayOut(t *testing.T) {
 			if strings.Contains(text, secret) {
 				t.Errorf("the %s holds the %s", name, what)
 			}
+		}
+	}
+}
+
+// TestOIDCOverREST starts an OpenID Connect issuer and kubedesk trusting
+// it: a token of the issuer is a credential like a key, for the tenant and
+// roles its claims name, and a bad one is refused like a bad key.
+func TestOIDCOverREST(t *testing.T) {
+	key := oidctest.NewRSAKey(t, "k1")
+	is := oidctest.Start(t, key)
+	srv := startServe(t, "--oidc-issuer-url="+is.URL, "--oidc-audience=kubedesk")
+	token := func(change map[string]any) string {
+		c := map[string]any{
+			"iss": is.URL, "aud": "kubedesk", "sub": "ana", "exp": time.Now().Add(time.Hour).Unix(), "iat": time.Now().Unix(),
+			"email": "ana@acme.example", "name": "Ana", "kubedesk_tenant": "acme",
+			"kubedesk_roles": []string{"agent"}, "groups": []string{"billing"},
+		}
+		maps.Copy(c, change)
+		return "Bearer " + oidctest.Sign(t, key, c)
+	}
+	me := srv.mustCall(t, 200, "GET", "/v1/me", nil, "Authorization", token(nil))
+	p := me.json["principal"].(map[string]any)
+	if p["kind"] != "PRINCIPAL_KIND_OIDC" || p["tenant"] != "acme" || p["id"] != "oidc:ana" {
+		t.Errorf("GET /v1/me with a token = %s", me.body)
+	}
+	// The agent works in acme, in its group; an admin's call is refused.
+	c := srv.mustCall(t, 200, "POST", "/v1/tickets", map[string]any{"subject": "SSO 登录后建单", "group": "billing"}, "Authorization", token(nil))
+	if c.str("tenant") != "acme" {
+		t.Errorf("ticket of tenant %q, want acme", c.str("tenant"))
+	}
+	if r := srv.call(t, "GET", "/v1/apiKeys", nil, "Authorization", token(nil)); r.code != 403 {
+		t.Errorf("an agent's token lists keys: %d %s", r.code, r.body)
+	}
+	for name, change := range map[string]map[string]any{
+		"expired":        {"exp": time.Now().Add(-time.Minute).Unix()},
+		"wrong audience": {"aud": "someone-else"},
+		"no tenant":      {"kubedesk_tenant": ""},
+		"another issuer": {"iss": "https://login.example.com"},
+	} {
+		if r := srv.call(t, "GET", "/v1/me", nil, "Authorization", token(change)); r.code != 401 {
+			t.Errorf("%s token: %d %s, want 401", name, r.code, r.body)
 		}
 	}
 }

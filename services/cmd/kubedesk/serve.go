@@ -183,7 +183,6 @@ func start(ctx context.Context, cfg *Config, log *slog.Logger, table module.Tabl
 		SignInRate:          cfg.Gateway.SignInRate,
 		TrustForwardedFor:   cfg.Gateway.TrustForwardedFor,
 		TrustForwardedProto: cfg.Gateway.TrustForwardedProto,
-		DefaultTenant:       cfg.DefaultTenant,
 		Metrics:             otelp.MetricsHandler(),
 		Ready:               ready,
 		Streams:             streams,

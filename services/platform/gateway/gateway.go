@@ -26,7 +26,6 @@ import (
 	ticketv1 "github.com/kubedesk/kubedesk/proto/gen/go/kubedesk/ticket/v1"
 	"github.com/kubedesk/kubedesk/proto/gen/openapi"
 	"github.com/kubedesk/kubedesk/services/platform/auth"
-	"github.com/kubedesk/kubedesk/services/platform/tenant"
 )
 
 // Options configure the HTTP handler.
@@ -38,8 +37,6 @@ type Options struct {
 	Routes []Route
 	// MaxRequestBytes limits request bodies; larger ones get 413.
 	MaxRequestBytes int64
-	// DefaultTenant is sent upstream when a request names no tenant.
-	DefaultTenant string
 	// Metrics serves /metrics.
 	Metrics http.Handler
 	// Ready checks, all of which must pass for /readyz to answer 200.
@@ -88,7 +85,7 @@ func NewHandler(ctx context.Context, opts Options) (http.Handler, error) {
 		if err != nil {
 			return nil, err
 		}
-		mux.Handle("/v1/", opts.limitSignIn(checkCSRF(opts.limitBody(opts.defaultTenant(opts.forwardedFor(opts.endStreams(rest)))))))
+		mux.Handle("/v1/", opts.limitSignIn(checkCSRF(opts.limitBody(opts.forwardedFor(opts.endStreams(rest))))))
 		mux.HandleFunc("GET /openapi.json", func(w http.ResponseWriter, _ *http.Request) {
 			w.Header().Set("Content-Type", "application/json")
 			_, _ = w.Write(openapi.JSON)
@@ -159,17 +156,6 @@ func (o Options) limitBody(next http.Handler) http.Handler {
 func (o Options) tooLarge(w http.ResponseWriter) {
 	writeStatus(w, http.StatusRequestEntityTooLarge, codes.InvalidArgument,
 		fmt.Sprintf("request body: larger than %d bytes; accepted: at most %d bytes", o.MaxRequestBytes, o.MaxRequestBytes))
-}
-
-// defaultTenant names the default tenant upstream when the request names
-// none, so the gateway's configuration decides, not each backend's.
-func (o Options) defaultTenant(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Header.Get(tenant.HeaderName) == "" && o.DefaultTenant != "" {
-			r.Header.Set(tenant.HeaderName, o.DefaultTenant)
-		}
-		next.ServeHTTP(w, r)
-	})
 }
 
 // forwardedFor makes the client address the services see

@@ -103,23 +103,6 @@ func TestReadyz(t *testing.T) {
 	}
 }
 
-func TestDefaultTenant(t *testing.T) {
-	var got string
-	h := Options{DefaultTenant: "default"}.defaultTenant(http.HandlerFunc(func(_ http.ResponseWriter, r *http.Request) {
-		got = r.Header.Get("X-Kubedesk-Tenant")
-	}))
-	for sent, want := range map[string]string{"": "default", "acme": "acme"} {
-		r := httptest.NewRequest(http.MethodGet, "/v1/tickets", nil)
-		if sent != "" {
-			r.Header.Set("X-Kubedesk-Tenant", sent)
-		}
-		h.ServeHTTP(httptest.NewRecorder(), r)
-		if got != want {
-			t.Errorf("sent %q: upstream saw tenant %q, want %q", sent, got, want)
-		}
-	}
-}
-
 // identity is an IdentityService on a real gRPC listener, as the identity
 // module answers the gateway: CreateSession hands the token over in
 // header metadata, DeleteSession of "current" says the session ended, and
