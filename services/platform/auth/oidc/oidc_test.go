@@ -45,7 +45,7 @@ func claims(is *oidctest.Issuer, exp time.Time, change map[string]any) map[strin
 	return c
 }
 
-func newVerifier(t *testing.T, is *oidctest.Issuer) *oidc.Verifier {
+func newVerifier(t testing.TB, is *oidctest.Issuer) *oidc.Verifier {
 	t.Helper()
 	v, err := oidc.New(context.Background(), oidc.Config{IssuerURL: is.URL, Audience: audience})
 	if err != nil {
