@@ -3,7 +3,6 @@ package ticket_test
 import (
 	"context"
 	"log/slog"
-	"net"
 	"slices"
 	"strings"
 	"testing"
@@ -12,7 +11,6 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/testing/protocmp"
@@ -416,21 +414,7 @@ type contextStream struct {
 func (s contextStream) Context() context.Context { return s.ctx }
 
 func TestEventStreamCarriesActor(t *testing.T) {
-	s := openSQLite(t)
-	gs := grpc.NewServer(principalInterceptors()...)
-	ticket.NewServer(s, ticket.Config{}, slog.New(slog.DiscardHandler)).Register(gs)
-	lis, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	go func() { _ = gs.Serve(lis) }()
-	defer gs.Stop()
-	conn, err := grpc.NewClient(lis.Addr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	client := ticketv1.NewTicketServiceClient(conn)
+	client := serveTickets(t, openSQLite(t), principalInterceptors()...)
 	ctx, cancel := context.WithTimeout(tenant.Outgoing(context.Background(), "acme"), time.Minute)
 	defer cancel()
 	call := func(who string) context.Context { return metadata.AppendToOutgoingContext(ctx, "test-principal", who) }

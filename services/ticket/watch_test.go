@@ -23,6 +23,26 @@ import (
 	"github.com/kubedesk/kubedesk/services/ticket/store"
 )
 
+// serveTickets serves a ticket server over s on a loopback gRPC listener
+// with opts, until the test ends, and returns a client of it.
+func serveTickets(t *testing.T, s ticket.Store, opts ...grpc.ServerOption) ticketv1.TicketServiceClient {
+	t.Helper()
+	gs := grpc.NewServer(opts...)
+	ticket.NewServer(s, ticket.Config{}, slog.New(slog.DiscardHandler)).Register(gs)
+	lis, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go func() { _ = gs.Serve(lis) }()
+	t.Cleanup(gs.Stop)
+	conn, err := grpc.NewClient(lis.Addr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = conn.Close() })
+	return ticketv1.NewTicketServiceClient(conn)
+}
+
 func openSQLite(t *testing.T) ticket.Store {
 	t.Helper()
 	s, err := store.OpenSQLite(context.Background(), filepath.Join(t.TempDir(), "ticket.db"))
@@ -203,23 +223,10 @@ func TestSharedReads(t *testing.T) {
 // stream gets exactly its part of the stream, in order.
 func TestWatchEventsManyStreams(t *testing.T) {
 	s := openSQLite(t)
-	gs := grpc.NewServer(
+	client := serveTickets(t, s,
 		grpc.UnaryInterceptor(tenant.Resolver{}.UnaryInterceptor()),
 		grpc.StreamInterceptor(tenant.Resolver{}.StreamInterceptor()),
 	)
-	ticket.NewServer(s, ticket.Config{}, slog.New(slog.DiscardHandler)).Register(gs)
-	lis, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	go func() { _ = gs.Serve(lis) }()
-	defer gs.Stop()
-	conn, err := grpc.NewClient(lis.Addr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	client := ticketv1.NewTicketServiceClient(conn)
 	ctx, cancel := context.WithTimeout(tenant.Outgoing(context.Background(), "acme"), time.Minute)
 	defer cancel()
 
