@@ -1,18 +1,13 @@
 package iam
 
 import (
-	"encoding/base64"
-	"fmt"
-	"hash/crc32"
-	"strconv"
-	"strings"
 	"time"
 
-	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	iamv1 "github.com/kubedesk/kubedesk/proto/gen/go/kubedesk/iam/v1"
+	"github.com/kubedesk/kubedesk/services/platform/etag"
+	"github.com/kubedesk/kubedesk/services/platform/paging"
 )
 
 func timestamp(t time.Time) *timestamppb.Timestamp {
@@ -29,16 +24,6 @@ func timeOf(ts *timestamppb.Timestamp) time.Time {
 	return ts.AsTime().UTC()
 }
 
-// ETag is a user's version tag for optimistic concurrency.
-func ETag(version int64) string { return "v" + strconv.FormatInt(version, 10) }
-
-func parseETag(s string) (int64, bool) {
-	s = strings.TrimPrefix(strings.TrimSpace(s), "W/")
-	s = strings.TrimPrefix(strings.Trim(s, `"`), "v")
-	v, err := strconv.ParseInt(s, 10, 64)
-	return v, err == nil && v > 0
-}
-
 // userToProto never carries the password hash.
 func userToProto(u User) *iamv1.User {
 	return &iamv1.User{
@@ -53,7 +38,7 @@ func userToProto(u User) *iamv1.User {
 		Active:      u.Active,
 		CreateTime:  timestamp(u.CreateTime),
 		UpdateTime:  timestamp(u.UpdateTime),
-		Etag:        ETag(u.Version),
+		Etag:        etag.Format(u.Version),
 	}
 }
 
@@ -122,31 +107,18 @@ func auditFromProto(e *iamv1.AuditEvent) AuditEvent {
 	}
 }
 
-// Page tokens carry the keyset position and a checksum of the query they
-// belong to ("1|<position>|<crc>"), so a token is refused with another
-// filter or list.
+// Page tokens of the iam lists (paging.EncodeToken, format 1) carry one
+// position: an ID, or a user's email.
+const pageTokenFormat = "1"
+
 func encodePageToken(pos, query string) string {
-	raw := fmt.Sprintf("1|%s|%08x", pos, crc32.ChecksumIEEE([]byte(query)))
-	return base64.RawURLEncoding.EncodeToString([]byte(raw))
+	return paging.EncodeToken(pageTokenFormat, query, pos)
 }
 
 func decodePageToken(token, query string) (string, error) {
-	if token == "" {
-		return "", nil
+	fields, err := paging.DecodeToken(token, pageTokenFormat, query, 1)
+	if err != nil || fields == nil {
+		return "", err
 	}
-	invalid := status.Error(codes.InvalidArgument, "page_token: is not a token this service issued; send the next_page_token of the previous page")
-	raw, err := base64.RawURLEncoding.DecodeString(token)
-	if err != nil {
-		return "", invalid
-	}
-	s := string(raw)
-	first, rest, ok1 := strings.Cut(s, "|")
-	i := strings.LastIndexByte(rest, '|')
-	if !ok1 || first != "1" || i <= 0 {
-		return "", invalid
-	}
-	if rest[i+1:] != fmt.Sprintf("%08x", crc32.ChecksumIEEE([]byte(query))) {
-		return "", status.Error(codes.InvalidArgument, "page_token: belongs to a different query; keep the parameters of the first page, or start again without a token")
-	}
-	return rest[:i], nil
+	return fields[0], nil
 }

@@ -26,7 +26,6 @@ import (
 
 // Metadata keys the gateway fills from HTTP headers.
 const (
-	IfMatchMetadata    = "if-match"               // If-Match
 	RetryAfterMetadata = "retry-after"            // Retry-After, in seconds
 	userAgentMetadata  = "user-agent"             // a gRPC client's
 	gatewayUAMetadata  = "grpcgateway-user-agent" // a browser's, via the gateway

@@ -14,6 +14,7 @@ import (
 
 	iamv1 "github.com/kubedesk/kubedesk/proto/gen/go/kubedesk/iam/v1"
 	"github.com/kubedesk/kubedesk/services/platform/auth"
+	"github.com/kubedesk/kubedesk/services/platform/etag"
 	"github.com/kubedesk/kubedesk/services/platform/paging"
 	"github.com/kubedesk/kubedesk/workflows/calendar"
 )
@@ -157,7 +158,7 @@ func (s *Server) UpdateUser(ctx context.Context, req *iamv1.UpdateUserRequest) (
 	if err != nil {
 		return nil, err
 	}
-	want, err := expectedVersion(ctx, in.GetEtag())
+	want, err := etag.Expected(ctx, in.GetEtag(), "user")
 	if err != nil {
 		return nil, err
 	}
@@ -223,7 +224,7 @@ func (s *Server) UpdateUser(ctx context.Context, req *iamv1.UpdateUserRequest) (
 	case errors.Is(err, ErrConflict):
 		return nil, emailTaken(email)
 	case errors.Is(err, ErrStale):
-		return nil, status.Errorf(codes.Aborted, "etag: user %q has changed since version %q; read it again and retry", id, ETag(want))
+		return nil, status.Errorf(codes.Aborted, "etag: user %q has changed since version %q; read it again and retry", id, etag.Format(want))
 	case err != nil:
 		return nil, s.storeError(ctx, err, "user "+strconv.Quote(id))
 	}
@@ -281,23 +282,4 @@ func userUpdatePaths(req *iamv1.UpdateUserRequest) ([]string, error) {
 	}
 	slices.Sort(out)
 	return slices.Compact(out), nil
-}
-
-// expectedVersion reads the etag from the request body or the If-Match
-// header; 0 means the caller does not care.
-func expectedVersion(ctx context.Context, bodyETag string) (int64, error) {
-	etag := bodyETag
-	if etag == "" {
-		if v := firstMD(ctx, IfMatchMetadata); v != "*" {
-			etag = v
-		}
-	}
-	if etag == "" {
-		return 0, nil
-	}
-	v, ok := parseETag(etag)
-	if !ok {
-		return 0, status.Errorf(codes.InvalidArgument, "etag: %q is not an etag of this service; send back the etag of the user you read, e.g. \"v3\"", etag)
-	}
-	return v, nil
 }

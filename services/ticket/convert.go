@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"maps"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
@@ -15,6 +14,7 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	ticketv1 "github.com/kubedesk/kubedesk/proto/gen/go/kubedesk/ticket/v1"
+	"github.com/kubedesk/kubedesk/services/platform/etag"
 )
 
 // The wire enums and the domain's strings map one to one; these tables are
@@ -76,17 +76,6 @@ var (
 	slaClockFromProto   = invert(slaClockToProto)
 )
 
-// ETag is the ticket's version tag for optimistic concurrency.
-func ETag(version int64) string { return "v" + strconv.FormatInt(version, 10) }
-
-// parseETag accepts the forms clients send back: v3, "v3" and W/"v3".
-func parseETag(s string) (int64, bool) {
-	s = strings.TrimPrefix(strings.TrimSpace(s), "W/")
-	s = strings.TrimPrefix(strings.Trim(s, `"`), "v")
-	v, err := strconv.ParseInt(s, 10, 64)
-	return v, err == nil && v > 0
-}
-
 func timestamp(t time.Time) *timestamppb.Timestamp {
 	if t.IsZero() {
 		return nil
@@ -117,7 +106,7 @@ func ToProto(t Ticket) *ticketv1.Ticket {
 		UpdateTime:   timestamp(t.UpdateTime),
 		SolveTime:    timestamp(t.SolveTime),
 		Version:      t.Version,
-		Etag:         ETag(t.Version),
+		Etag:         etag.Format(t.Version),
 		Sla:          slaToProto(t.SLA),
 	}
 }

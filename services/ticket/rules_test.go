@@ -234,15 +234,6 @@ func TestPageToken(t *testing.T) {
 	}
 }
 
-func TestParseETag(t *testing.T) {
-	for in, want := range map[string]int64{"v3": 3, `"v3"`: 3, `W/"v12"`: 12, "v0": 0, "x": 0, "": 0} {
-		got, ok := parseETag(in)
-		if ok != (want > 0) || (ok && got != want) {
-			t.Errorf("parseETag(%q) = %d, %v; want %d", in, got, ok, want)
-		}
-	}
-}
-
 func TestUpdate(t *testing.T) {
 	now := time.Date(2026, 12, 6, 10, 0, 0, 0, time.UTC)
 	base := func() Ticket {

@@ -3,11 +3,9 @@ package ticket
 import (
 	"context"
 	"crypto/sha256"
-	"encoding/base64"
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"hash/crc32"
 	"log/slog"
 	"slices"
 	"strconv"
@@ -25,6 +23,7 @@ import (
 	ticketv1 "github.com/kubedesk/kubedesk/proto/gen/go/kubedesk/ticket/v1"
 	"github.com/kubedesk/kubedesk/services/platform/auth"
 	"github.com/kubedesk/kubedesk/services/platform/config"
+	"github.com/kubedesk/kubedesk/services/platform/etag"
 	"github.com/kubedesk/kubedesk/services/platform/paging"
 	"github.com/kubedesk/kubedesk/services/platform/tenant"
 )
@@ -32,7 +31,6 @@ import (
 // Metadata keys the gateway fills from HTTP headers.
 const (
 	IdempotencyKeyMetadata = "idempotency-key" // Idempotency-Key
-	IfMatchMetadata        = "if-match"        // If-Match
 )
 
 // Config holds the ticket service's tunables: the ticket section of the
@@ -353,7 +351,7 @@ func (s *Server) UpdateTicket(ctx context.Context, req *ticketv1.UpdateTicketReq
 	if err != nil {
 		return nil, err
 	}
-	want, err := expectedVersion(ctx, in.GetEtag())
+	want, err := etag.Expected(ctx, in.GetEtag(), "ticket")
 	if err != nil {
 		return nil, err
 	}
@@ -368,7 +366,7 @@ func (s *Server) UpdateTicket(ctx context.Context, req *ticketv1.UpdateTicketReq
 			return nil, ErrNotFound
 		}
 		if want != 0 && t.Version != want {
-			return nil, status.Errorf(codes.Aborted, "etag: ticket %q has changed since version %q (now %q); read it again and retry", t.ID, ETag(want), ETag(t.Version))
+			return nil, status.Errorf(codes.Aborted, "etag: ticket %q has changed since version %q (now %q); read it again and retry", t.ID, etag.Format(want), etag.Format(t.Version))
 		}
 		// A closed ticket is refused as closed whatever the request holds.
 		if toErr != nil && t.Status != StatusClosed {
@@ -415,25 +413,6 @@ func updatePaths(req *ticketv1.UpdateTicketRequest) ([]string, error) {
 	}
 	slices.Sort(tops)
 	return slices.Compact(tops), nil
-}
-
-// expectedVersion reads the etag from the request body or the If-Match
-// header; 0 means the caller does not care.
-func expectedVersion(ctx context.Context, bodyETag string) (int64, error) {
-	etag := bodyETag
-	if etag == "" {
-		if v := metadata.ValueFromIncomingContext(ctx, IfMatchMetadata); len(v) > 0 && v[0] != "*" {
-			etag = v[0]
-		}
-	}
-	if etag == "" {
-		return 0, nil
-	}
-	v, ok := parseETag(etag)
-	if !ok {
-		return 0, status.Errorf(codes.InvalidArgument, "etag: %q is not an etag of this service; send back the etag of the ticket you read, e.g. \"v3\"", etag)
-	}
-	return v, nil
 }
 
 // updateFromProto reads the masked fields of an update request into a
@@ -713,39 +692,35 @@ func orDefault(v int) int {
 	return v
 }
 
-// Page tokens carry the keyset position and a checksum of the query they
-// belong to, so a token is refused with another filter, order or ticket.
-// Format 2: "2|id|due|crc", due in Unix microseconds or empty when the
-// position has none. (Format 1 had no due time; its tokens are refused.)
+// Page tokens (paging.EncodeToken) of format 2 carry the position's ID and
+// due time, in Unix microseconds or empty when the position has none.
+// (Format 1 had no due time; its tokens are refused.)
+const pageTokenFormat = "2"
+
 func encodePageToken(after ListPosition, query string) string {
 	due := ""
 	if !after.Due.IsZero() {
 		due = strconv.FormatInt(after.Due.UnixMicro(), 10)
 	}
-	raw := fmt.Sprintf("2|%s|%s|%08x", after.ID, due, crc32.ChecksumIEEE([]byte(query)))
-	return base64.RawURLEncoding.EncodeToString([]byte(raw))
+	return paging.EncodeToken(pageTokenFormat, query, after.ID, due)
 }
 
 func decodePageToken(token, query string) (ListPosition, error) {
-	if token == "" {
-		return ListPosition{}, nil
+	fields, err := paging.DecodeToken(token, pageTokenFormat, query, 2)
+	if err != nil || fields == nil {
+		return ListPosition{}, err
 	}
 	invalid := status.Error(codes.InvalidArgument, "page_token: is not a token this service issued; send the next_page_token of the previous page")
-	raw, err := base64.RawURLEncoding.DecodeString(token)
-	parts := strings.Split(string(raw), "|")
-	if err != nil || len(parts) != 4 || parts[0] != "2" || parts[1] == "" {
+	if fields[0] == "" {
 		return ListPosition{}, invalid
 	}
-	pos := ListPosition{ID: parts[1]}
-	if parts[2] != "" {
-		us, err := strconv.ParseInt(parts[2], 10, 64)
+	pos := ListPosition{ID: fields[0]}
+	if fields[1] != "" {
+		us, err := strconv.ParseInt(fields[1], 10, 64)
 		if err != nil {
 			return ListPosition{}, invalid
 		}
 		pos.Due = time.UnixMicro(us).UTC()
-	}
-	if parts[3] != fmt.Sprintf("%08x", crc32.ChecksumIEEE([]byte(query))) {
-		return ListPosition{}, status.Error(codes.InvalidArgument, "page_token: belongs to a different query; keep the filter and order_by of the first page, or start again without a token")
 	}
 	return pos, nil
 }

@@ -126,4 +126,3 @@ func Sign(t testing.TB, key Key, claims map[string]any) string {
 	}
 	return raw
 }
-
