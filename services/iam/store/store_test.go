@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -1211,40 +1210,7 @@ func pgStrings(t *testing.T, s *Postgres, query string) []string {
 }
 
 func TestOpen(t *testing.T) {
-	t.Run("sqlite in the data directory", func(t *testing.T) {
-		dir := filepath.Join(t.TempDir(), "data", "nested")
-		s, err := Open(ctx, "", dir)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer s.Close()
-		if _, ok := s.(*SQLite); !ok {
-			t.Errorf("Open(\"\", dir) = %T, want *SQLite", s)
-		}
-		if _, err := os.Stat(filepath.Join(dir, "iam.db")); err != nil {
-			t.Errorf("iam.db not in the data directory: %v", err)
-		}
-	})
-	t.Run("postgres URL", func(t *testing.T) {
-		url := cluster.NewDatabase(t)
-		for _, u := range []string{url, "postgresql" + strings.TrimPrefix(url, "postgres")} {
-			s, err := Open(ctx, u, "")
-			if err != nil {
-				t.Fatal(err)
-			}
-			if _, ok := s.(*Postgres); !ok {
-				t.Errorf("Open(%q) = %T, want *Postgres", u, s)
-			}
-			s.Close()
-		}
-	})
-	t.Run("other schemes are refused without leaking the password", func(t *testing.T) {
-		_, err := Open(ctx, "mysql://root:s3cret@db/helpdesk", t.TempDir())
-		if err == nil {
-			t.Fatal("Open with a mysql URL succeeded")
-		}
-		if strings.Contains(err.Error(), "s3cret") {
-			t.Errorf("error shows the password: %v", err)
-		}
-	})
+	pgtest.CheckOpen(t, cluster, Open, "iam.db",
+		func(s iam.Store) bool { _, ok := s.(*SQLite); return ok },
+		func(s iam.Store) bool { _, ok := s.(*Postgres); return ok })
 }

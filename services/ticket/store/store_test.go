@@ -5,11 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"os"
 	"path/filepath"
 	"slices"
 	"strconv"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -1385,45 +1383,7 @@ func TestReopen(t *testing.T) {
 }
 
 func TestOpen(t *testing.T) {
-	t.Run("sqlite in the data directory", func(t *testing.T) {
-		dir := filepath.Join(t.TempDir(), "data", "nested")
-		s, err := Open(ctx, "", dir)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer s.Close()
-		if _, ok := s.(*SQLite); !ok {
-			t.Errorf("Open(\"\", dir) = %T, want *SQLite", s)
-		}
-		if _, err := os.Stat(filepath.Join(dir, "ticket.db")); err != nil {
-			t.Errorf("ticket.db not in the data directory: %v", err)
-		}
-	})
-	t.Run("postgres URL", func(t *testing.T) {
-		url := cluster.NewDatabase(t)
-		for _, u := range []string{url, "postgresql" + strings.TrimPrefix(url, "postgres")} {
-			s, err := Open(ctx, u, "")
-			if err != nil {
-				t.Fatal(err)
-			}
-			if _, ok := s.(*Postgres); !ok {
-				t.Errorf("Open(%q) = %T, want *Postgres", u, s)
-			}
-			s.Close()
-		}
-	})
-	t.Run("other schemes are refused without leaking the password", func(t *testing.T) {
-		_, err := Open(ctx, "mysql://root:s3cret@db/helpdesk", t.TempDir())
-		if err == nil {
-			t.Fatal("Open with a mysql URL succeeded")
-		}
-		if strings.Contains(err.Error(), "s3cret") {
-			t.Errorf("error shows the password: %v", err)
-		}
-	})
-	t.Run("no URL and no data directory", func(t *testing.T) {
-		if _, err := Open(ctx, "", ""); err == nil {
-			t.Error("Open with nothing succeeded")
-		}
-	})
+	pgtest.CheckOpen(t, cluster, Open, "ticket.db",
+		func(s ticket.Store) bool { _, ok := s.(*SQLite); return ok },
+		func(s ticket.Store) bool { _, ok := s.(*Postgres); return ok })
 }

@@ -12,6 +12,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net/url"
 	"os"
 	"os/exec"
@@ -166,4 +167,57 @@ func repoRoot() (string, error) {
 			return "", fmt.Errorf("pgtest: no go.work in %s or above; run the tests inside the kubedesk repository", wd)
 		}
 	}
+}
+
+// CheckOpen holds a store's Open (storage.Open) to its contract, for the
+// store's tests to call with their cluster: no URL opens SQLite as file in
+// the data directory (created, nested), a postgres:// or postgresql:// URL
+// opens PostgreSQL, another scheme is refused without showing its
+// password, and nothing at all is refused. isSQLite and isPostgres tell
+// the store's two types apart.
+func CheckOpen[S io.Closer](t *testing.T, c *Cluster, open func(ctx context.Context, url, dataDir string) (S, error),
+	file string, isSQLite, isPostgres func(S) bool,
+) {
+	ctx := t.Context()
+	t.Run("sqlite in the data directory", func(t *testing.T) {
+		dir := filepath.Join(t.TempDir(), "data", "nested")
+		s, err := open(ctx, "", dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer s.Close()
+		if !isSQLite(s) {
+			t.Errorf("Open(\"\", dir) = %T, want the SQLite store", s)
+		}
+		if _, err := os.Stat(filepath.Join(dir, file)); err != nil {
+			t.Errorf("%s not in the data directory: %v", file, err)
+		}
+	})
+	t.Run("postgres URL", func(t *testing.T) {
+		url := c.NewDatabase(t)
+		for _, u := range []string{url, "postgresql" + strings.TrimPrefix(url, "postgres")} {
+			s, err := open(ctx, u, "")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !isPostgres(s) {
+				t.Errorf("Open(%q) = %T, want the PostgreSQL store", u, s)
+			}
+			s.Close()
+		}
+	})
+	t.Run("other schemes are refused without leaking the password", func(t *testing.T) {
+		_, err := open(ctx, "mysql://root:s3cret@db/helpdesk", t.TempDir())
+		if err == nil {
+			t.Fatal("Open with a mysql URL succeeded")
+		}
+		if strings.Contains(err.Error(), "s3cret") {
+			t.Errorf("error shows the password: %v", err)
+		}
+	})
+	t.Run("no URL and no data directory", func(t *testing.T) {
+		if _, err := open(ctx, "", ""); err == nil {
+			t.Error("Open with nothing succeeded")
+		}
+	})
 }
