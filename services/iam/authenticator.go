@@ -8,12 +8,10 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"maps"
 	"strings"
 	"sync"
 	"time"
 
-	"google.golang.org/protobuf/proto"
 
 	iamv1 "github.com/kubedesk/kubedesk/proto/gen/go/kubedesk/iam/v1"
 	"github.com/kubedesk/kubedesk/services/platform/auth"
@@ -37,9 +35,10 @@ func newToken() string {
 }
 
 // Authenticator returns the local Authenticator over the store, behind a
-// cache of CacheTTL. The access interceptor of every gRPC server of this
+// cache of CacheTTL (an auth.Cache on the server's clock, flushed by
+// every revocation). The access interceptor of every gRPC server of this
 // process uses it.
-func (s *Server) Authenticator() auth.Authenticator { return localAuthenticator{s: s} }
+func (s *Server) Authenticator() auth.Authenticator { return s.cache }
 
 type localAuthenticator struct{ s *Server }
 
@@ -56,15 +55,6 @@ func (s *Server) authenticate(ctx context.Context, c auth.Credential) (*iamv1.Pr
 		return nil, auth.ErrUnauthenticated
 	}
 	now := s.now()
-	key := c.Kind.String() + "\x00" + digest(c.Secret)
-	if p, ok := s.cache.get(key, now); ok {
-		if p == nil {
-			return nil, auth.ErrUnauthenticated // a refusal, remembered
-		}
-		s.touched(p, now)
-		return p, nil
-	}
-	gen := s.cache.generation()
 	var (
 		p   *iamv1.Principal
 		err error
@@ -76,24 +66,19 @@ func (s *Server) authenticate(ctx context.Context, c auth.Credential) (*iamv1.Pr
 		if s.tokens == nil {
 			return nil, auth.ErrUnauthenticated
 		}
-		// The verifier keeps its own cache of signing keys; its tokens
-		// are not cached here (they carry their own expiry).
+		// The verifier keeps the issuer's signing keys; the cache in
+		// front keeps a token's answer no later than its expiry.
 		return s.tokens.Verify(ctx, c.Secret)
 	case c.Kind == iamv1.CredentialKind_CREDENTIAL_KIND_SESSION:
 		p, err = s.authenticateSession(ctx, c.Secret, now)
 	default:
 		return nil, auth.ErrUnauthenticated
 	}
-	switch {
-	case errors.Is(err, auth.ErrUnauthenticated):
-		s.cache.put(key, nil, now, gen)
+	if err != nil {
 		return nil, err
-	case err != nil:
-		return nil, err // the store failed: nothing to remember
 	}
-	s.cache.put(key, p, now, gen)
 	s.touched(p, now)
-	return proto.CloneOf(p), nil
+	return p, nil
 }
 
 func (s *Server) authenticateKey(ctx context.Context, secret string, now time.Time) (*iamv1.Principal, error) {
@@ -309,90 +294,3 @@ func (s *Server) deleteBatches(ctx context.Context, del func(limit int) (int, er
 	return total, nil
 }
 
-// credentialCache keeps answers for a short while: the principal of a
-// verified credential, or nil for a refused one. Entries are keyed by the
-// credential's kind and digest (never the secret itself). It runs on the
-// Server's clock, so its TTL and a credential's expiry are measured
-// alike. (auth.Cache does the same job for processes without the store;
-// it reads the wall clock.)
-type credentialCache struct {
-	ttl time.Duration
-
-	mu      sync.Mutex
-	entries map[string]cacheEntry
-	// gen counts Flushes: an answer looked up across a Flush is not
-	// kept, as it may predate the revocation the Flush was for.
-	gen uint64
-}
-
-type cacheEntry struct {
-	p       *iamv1.Principal // nil: refused
-	expires time.Time
-}
-
-// maxCacheEntries bounds the cache's memory; when full (after dropping
-// expired entries) a new credential is simply not cached.
-const maxCacheEntries = 100_000
-
-func newCredentialCache(ttl time.Duration) *credentialCache {
-	return &credentialCache{ttl: ttl, entries: map[string]cacheEntry{}}
-}
-
-// get returns the answer kept for key: a principal (a copy), or nil for a
-// refusal.
-func (c *credentialCache) get(key string, now time.Time) (*iamv1.Principal, bool) {
-	if c.ttl <= 0 {
-		return nil, false
-	}
-	c.mu.Lock()
-	e, ok := c.entries[key]
-	c.mu.Unlock()
-	if !ok || !now.Before(e.expires) {
-		return nil, false
-	}
-	if e.p == nil {
-		return nil, true
-	}
-	return proto.CloneOf(e.p), true
-}
-
-// generation is read before a lookup and handed to put.
-func (c *credentialCache) generation() uint64 {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.gen
-}
-
-// put keeps an answer looked up at generation gen, unless a Flush came
-// since.
-func (c *credentialCache) put(key string, p *iamv1.Principal, now time.Time, gen uint64) {
-	if c.ttl <= 0 {
-		return
-	}
-	expires := now.Add(c.ttl)
-	// Never past the credential's own end.
-	if end := timeOf(p.GetExpireTime()); !end.IsZero() && end.Before(expires) {
-		expires = end
-	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.gen != gen {
-		return
-	}
-	if len(c.entries) >= maxCacheEntries {
-		maps.DeleteFunc(c.entries, func(_ string, e cacheEntry) bool { return !now.Before(e.expires) })
-		if len(c.entries) >= maxCacheEntries {
-			return
-		}
-	}
-	c.entries[key] = cacheEntry{p: p, expires: expires}
-}
-
-// Flush forgets every cached credential; a revocation, deactivation or
-// role change on this replica takes effect here at once.
-func (c *credentialCache) Flush() {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.gen++
-	clear(c.entries)
-}

@@ -65,7 +65,7 @@ type Server struct {
 	dummyHash string
 
 	signIn *failures
-	cache  *credentialCache
+	cache  *auth.Cache
 	touch  *touches
 
 	// janitorEvery and batch drive RunJanitor; tests shorten them.
@@ -115,7 +115,6 @@ func NewServer(st Store, cfg Config, opts Options) *Server {
 		tokens:       opts.Tokens,
 		now:          func() time.Time { return now().UTC().Truncate(time.Microsecond) },
 		signIn:       newFailures(cfg.SignIn.MaxFailures, time.Duration(cfg.SignIn.Window)),
-		cache:        newCredentialCache(time.Duration(cfg.CacheTTL)),
 		touch:        &touches{keys: map[string]time.Time{}, sessions: map[string]time.Time{}},
 		janitorEvery: time.Minute,
 		batch:        500,
@@ -127,6 +126,7 @@ func NewServer(st Store, cfg Config, opts Options) *Server {
 		panic(fmt.Sprintf("iam: hashing the dummy password: %v", err)) // crypto/rand failed
 	}
 	s.dummyHash = h
+	s.cache = auth.NewCache(localAuthenticator{s: s}, time.Duration(cfg.CacheTTL)).WithClock(s.now)
 	return s
 }
 

@@ -66,6 +66,14 @@ func NewCache(next Authenticator, ttl time.Duration) *Cache {
 	return c
 }
 
+// WithClock makes the cache measure its TTL and a credential's expiry
+// with now (the identity module's clock, which its tests control) instead
+// of the wall clock. Call it before the cache is used.
+func (c *Cache) WithClock(now func() time.Time) *Cache {
+	c.now = now
+	return c
+}
+
 // Authenticate answers from the cache, or asks the next authenticator and
 // keeps its answer.
 func (c *Cache) Authenticate(ctx context.Context, cred Credential) (*iamv1.Principal, error) {
