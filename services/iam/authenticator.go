@@ -12,7 +12,6 @@ import (
 	"sync"
 	"time"
 
-
 	iamv1 "github.com/kubedesk/kubedesk/proto/gen/go/kubedesk/iam/v1"
 	"github.com/kubedesk/kubedesk/services/platform/auth"
 )
@@ -293,4 +292,3 @@ func (s *Server) deleteBatches(ctx context.Context, del func(limit int) (int, er
 	}
 	return total, nil
 }
-
