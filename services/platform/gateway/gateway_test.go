@@ -325,6 +325,10 @@ func TestCSRF(t *testing.T) {
 		header []string
 		code   int
 	}{
+		{"sign-in from another site", http.MethodPost, "/v1/sessions", signIn, []string{"Origin: https://evil.example"}, 403},
+		{"sign-in from a sandboxed page", http.MethodPost, "/v1/sessions", signIn, []string{"Origin: null"}, 403},
+		{"sign-in cross-site by fetch metadata", http.MethodPost, "/v1/sessions", signIn, []string{"Sec-Fetch-Site: cross-site"}, 403},
+		{"sign-in from this site", http.MethodPost, "/v1/sessions", signIn, []string{"Origin: https://example.com", "Sec-Fetch-Site: same-origin"}, 200},
 		{"missing", http.MethodDelete, "/v1/sessions/current", "", []string{cookie}, 403},
 		{"wrong", http.MethodDelete, "/v1/sessions/current", "", []string{cookie, "X-CSRF-Token: " + auth.CSRFToken("another session")}, 403},
 		{"right", http.MethodDelete, "/v1/sessions/current", "", []string{cookie, "X-CSRF-Token: " + auth.CSRFToken(testToken)}, 200},
@@ -348,9 +352,12 @@ func TestCSRF(t *testing.T) {
 				Code    int    `json:"code"`
 				Message string `json:"message"`
 			}
-			if err := json.Unmarshal(w.Body.Bytes(), &st); err != nil || st.Code != 7 ||
-				st.Message != "X-CSRF-Token: missing or does not match the session; accepted: the csrf_token returned by POST /v1/sessions or GET /v1/me" {
-				t.Errorf("body %s, want a google.rpc.Status PERMISSION_DENIED naming X-CSRF-Token", w.Body)
+			want := "X-CSRF-Token: missing or does not match the session; accepted: the csrf_token returned by POST /v1/sessions or GET /v1/me"
+			if tt.target == "/v1/sessions" {
+				want = "Origin: a sign-in sent from another site"
+			}
+			if err := json.Unmarshal(w.Body.Bytes(), &st); err != nil || st.Code != 7 || !strings.HasPrefix(st.Message, want) {
+				t.Errorf("body %s, want a google.rpc.Status PERMISSION_DENIED starting %q", w.Body, want)
 			}
 			if srv.last() != nil {
 				t.Error("a refused write reached the service")

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"net"
 	"net/http"
+	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
@@ -106,15 +108,25 @@ func sessionMetadata(_ context.Context, r *http.Request) metadata.MD {
 // send the session's CSRF token. A page on another site can make the
 // browser send the cookie (SameSite=Lax still sends it on top-level
 // navigations, and a sibling subdomain counts as same-site), but cannot
-// read the token. Safe methods change nothing; sign-in has no session yet;
+// read the token. Safe methods change nothing; sign-in has no session yet
+// (it is refused from another site's pages instead, see crossSite);
 // a request with Authorization is not authenticated by the cookie.
 func checkCSRF(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		tok := sessionToken(r)
 		switch {
+		case r.Method == http.MethodPost && r.URL.Path == signInPath:
+			// Sign-in needs no token (there is no session yet), but a page
+			// of another site must not sign the browser in to an account
+			// of its choosing (login CSRF): browsers say where a request
+			// comes from.
+			if from, cross := crossSite(r); cross {
+				writeStatus(w, http.StatusForbidden, codes.PermissionDenied,
+					"Origin: a sign-in sent from another site ("+from+") is refused; accepted: a sign-in from this site's own pages, or from a client that sends no Origin")
+				return
+			}
 		case tok == "", r.Header.Get("Authorization") != "":
 		case r.Method == http.MethodGet, r.Method == http.MethodHead, r.Method == http.MethodOptions:
-		case r.Method == http.MethodPost && r.URL.Path == signInPath:
 		case !auth.CheckCSRF(tok, r.Header.Get(CSRFHeader)):
 			writeStatus(w, http.StatusForbidden, codes.PermissionDenied,
 				CSRFHeader+": missing or does not match the session; accepted: the csrf_token returned by POST /v1/sessions or GET /v1/me")
@@ -122,6 +134,24 @@ func checkCSRF(next http.Handler) http.Handler {
 		}
 		next.ServeHTTP(w, r)
 	})
+}
+
+// crossSite reports whether a browser sent r from a page of another site:
+// Sec-Fetch-Site says so, or Origin names another host (or is "null", a
+// sandboxed or opaque origin). It returns where the request came from.
+func crossSite(r *http.Request) (string, bool) {
+	if site := r.Header.Get("Sec-Fetch-Site"); site == "cross-site" {
+		return "Sec-Fetch-Site: cross-site", true
+	}
+	origin := r.Header.Get("Origin")
+	if origin == "" {
+		return "", false
+	}
+	u, err := url.Parse(origin)
+	if origin == "null" || err != nil || u.Host == "" {
+		return strconv.Quote(origin), true
+	}
+	return u.Host, !strings.EqualFold(u.Host, r.Host)
 }
 
 // sessionCookie turns the services' session header metadata into the
