@@ -86,7 +86,7 @@ func TestCredentials(t *testing.T) {
 		for _, c := range []string{"gateway", "ticket", "worker"} {
 			var d appsv1.Deployment
 			waitFor(t, "Deployment globex-"+c, func() error { return k8s.Get(ctx, client.ObjectKey{Namespace: ns, Name: "globex-" + c}, &d) })
-			if diff := cmp.Diff(credentialEnv("globex"), d.Spec.Template.Spec.Containers[0].Env); diff != "" {
+			if diff := cmp.Diff(credentialEnv("globex", c), d.Spec.Template.Spec.Containers[0].Env); diff != "" {
 				t.Errorf("Deployment %s env (-want +got):\n%s", d.Name, diff)
 			}
 			if h := d.Spec.Template.Annotations[tenant.CredentialsHashAnnotation]; len(h) != 64 {

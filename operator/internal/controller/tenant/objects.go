@@ -162,13 +162,14 @@ func deployment(t *v1alpha1.HelpdeskTenant, c v1alpha1.ComponentName, hash, cred
 			corev1ac.EnvVarSource().WithSecretKeyRef(
 				corev1ac.SecretKeySelector().WithName(pg.URLSecretRef.Name).WithKey(pg.URLSecretRef.Key))))
 	}
-	// Every process of the tenant gets both credentials: which one runs
-	// the identity module (and reads the admin key) is the binary's
-	// configuration, and every module checks the internal token.
-	for _, e := range []struct{ name, key string }{
-		{InternalTokenEnv, InternalTokenKey},
-		{AdminKeyEnv, AdminKeyKey},
-	} {
+	// Every process of the tenant presents and checks the internal
+	// token; only the gateway's, which runs the identity module, registers
+	// the admin key, and only it is given the key.
+	creds := []struct{ name, key string }{{InternalTokenEnv, InternalTokenKey}}
+	if c == v1alpha1.ComponentGateway {
+		creds = append(creds, struct{ name, key string }{AdminKeyEnv, AdminKeyKey})
+	}
+	for _, e := range creds {
 		container.WithEnv(corev1ac.EnvVar().WithName(e.name).WithValueFrom(
 			corev1ac.EnvVarSource().WithSecretKeyRef(
 				corev1ac.SecretKeySelector().WithName(CredentialsSecretName(t)).WithKey(e.key))))

@@ -140,7 +140,7 @@ func TestSampleTenant(t *testing.T) {
 					wantEnv = []corev1.EnvVar{{Name: "KUBEDESK_DATABASE_URL", ValueFrom: &corev1.EnvVarSource{
 						SecretKeyRef: &corev1.SecretKeySelector{LocalObjectReference: corev1.LocalObjectReference{Name: "acme-postgres"}, Key: "url"}}}}
 				}
-				wantEnv = append(wantEnv, credentialEnv("acme")...)
+				wantEnv = append(wantEnv, credentialEnv("acme", tt.component)...)
 				if diff := cmp.Diff(wantEnv, c.Env); diff != "" {
 					t.Errorf("env (-want +got):\n%s", diff)
 				}
@@ -431,7 +431,7 @@ func TestEmbeddedTenant(t *testing.T) {
 			if v := volume(d.Spec.Template.Spec, "data"); v == nil || v.PersistentVolumeClaim == nil || v.PersistentVolumeClaim.ClaimName != pvc.Name {
 				t.Errorf("Deployment %s data volume %+v, want claim %s", d.Name, v, pvc.Name)
 			}
-			if diff := cmp.Diff(credentialEnv("initech"), d.Spec.Template.Spec.Containers[0].Env); diff != "" {
+			if diff := cmp.Diff(credentialEnv("initech", c), d.Spec.Template.Spec.Containers[0].Env); diff != "" {
 				t.Errorf("Deployment %s env (-want +got), want the credentials only (SQLite):\n%s", d.Name, diff)
 			}
 		}
@@ -651,15 +651,17 @@ func equalResources(a, b corev1.ResourceRequirements) bool {
 	return eq(a.Requests, b.Requests) && eq(a.Limits, b.Limits)
 }
 
-// credentialEnv is the environment every Deployment of tenant gets from
-// its credentials Secret.
-func credentialEnv(tenantName string) []corev1.EnvVar {
+// credentialEnv is the environment a component's Deployment gets from its
+// tenant's credentials Secret: the internal token for every one, the
+// admin key for the gateway's alone (it runs the identity module).
+func credentialEnv(tenantName, component string) []corev1.EnvVar {
 	ref := func(key string) *corev1.EnvVarSource {
 		return &corev1.EnvVarSource{SecretKeyRef: &corev1.SecretKeySelector{
 			LocalObjectReference: corev1.LocalObjectReference{Name: tenantName + "-kubedesk-credentials"}, Key: key}}
 	}
-	return []corev1.EnvVar{
-		{Name: "KUBEDESK_INTERNAL_TOKEN", ValueFrom: ref("internal.token")},
-		{Name: "KUBEDESK_BOOTSTRAP_ADMIN_KEY", ValueFrom: ref("admin.key")},
+	env := []corev1.EnvVar{{Name: "KUBEDESK_INTERNAL_TOKEN", ValueFrom: ref("internal.token")}}
+	if component == "gateway" {
+		env = append(env, corev1.EnvVar{Name: "KUBEDESK_BOOTSTRAP_ADMIN_KEY", ValueFrom: ref("admin.key")})
 	}
+	return env
 }
