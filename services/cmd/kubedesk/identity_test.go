@@ -270,9 +270,10 @@ spec:
 }
 
 // TestSecretsStayOut signs in, makes and uses keys and reads back every
-// place a secret could leak to: the log, the audit log, the event stream,
-// error bodies. None holds one.
+// place a secret could leak to: the log, the traces, the audit log, the
+// event stream, error bodies. None holds one.
 func TestSecretsStayOut(t *testing.T) {
+	col := startCollector(t)
 	srv := startServe(t, "--log-level=debug")
 	srv.mustCall(t, 200, "POST", "/v1/users", map[string]any{"email": agentEmail, "password": agentPassword, "roles": []string{"ROLE_ADMIN"}})
 	s := signIn(t, srv, agentEmail, agentPassword)
@@ -296,7 +297,8 @@ func TestSecretsStayOut(t *testing.T) {
 	}
 	events, _ := json.Marshal(watch(t, srv, "", 1))
 	admin := srv.key(t, "default")
-	places := map[string]string{"log": srv.logs.String(), "responses": strings.Join(bodies, "\n"), "events": string(events)}
+	places := map[string]string{"log": srv.logs.String(), "responses": strings.Join(bodies, "\n"), "events": string(events),
+		"traces": col.dump(t, "POST /v1/sessions")}
 	for name, text := range places {
 		for what, secret := range map[string]string{"password": agentPassword, "API key": key, "session token": s.token, "admin key": admin} {
 			if strings.Contains(text, secret) {

@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"net"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -12,6 +13,7 @@ import (
 	collectortrace "go.opentelemetry.io/proto/otlp/collector/trace/v1"
 	tracepb "go.opentelemetry.io/proto/otlp/trace/v1"
 	"google.golang.org/grpc"
+	"google.golang.org/protobuf/encoding/prototext"
 )
 
 // collector is an OTLP/gRPC trace receiver that keeps what it is sent.
@@ -43,6 +45,29 @@ func (c *collector) inTrace(traceID string) []string {
 		}
 	}
 	return names
+}
+
+// dump waits for a span called name and returns every span received,
+// attributes and events included, as text.
+func (c *collector) dump(t *testing.T, name string) string {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		c.mu.Lock()
+		found := slices.ContainsFunc(c.spans, func(s *tracepb.Span) bool { return s.GetName() == name })
+		var b strings.Builder
+		for _, s := range c.spans {
+			b.WriteString(prototext.Format(s))
+		}
+		c.mu.Unlock()
+		if found {
+			return b.String()
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no span %q exported within 10s", name)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 }
 
 // TestTraceCrossesServices follows one REST call through an OTLP collector:
