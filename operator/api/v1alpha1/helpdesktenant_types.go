@@ -5,6 +5,52 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
+// IdentitySpec is how a tenant's people sign in.
+type IdentitySpec struct {
+	// OIDC accepts the JWT bearer tokens of the tenant's OpenID Connect
+	// issuer (single sign-on). Every token of the issuer signs in to this
+	// tenant; one whose tenant claim names another tenant is refused.
+	// +optional
+	OIDC *OIDCSpec `json:"oidc,omitempty"`
+}
+
+// OIDCSpec is an OpenID Connect issuer whose tokens kubedesk accepts.
+type OIDCSpec struct {
+	// IssuerURL is the issuer as its tokens' iss claim names it; its
+	// discovery document is at IssuerURL/.well-known/openid-configuration.
+	// +kubebuilder:validation:MaxLength=512
+	// +kubebuilder:validation:Pattern=`^https://[^?#\s]+$`
+	IssuerURL string `json:"issuerURL"`
+
+	// Audience must be in a token's aud claim: kubedesk's client ID at the
+	// issuer.
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=256
+	Audience string `json:"audience"`
+
+	// TenantClaim, when a token carries it, must name this tenant.
+	// +kubebuilder:default=kubedesk_tenant
+	// +kubebuilder:validation:MaxLength=128
+	// +kubebuilder:validation:Pattern=`^\S+$`
+	// +optional
+	TenantClaim string `json:"tenantClaim,omitempty"`
+
+	// RolesClaim holds the user's roles: a list of role names (admin,
+	// supervisor, agent, integration) or a space-separated string.
+	// +kubebuilder:default=kubedesk_roles
+	// +kubebuilder:validation:MaxLength=128
+	// +kubebuilder:validation:Pattern=`^\S+$`
+	// +optional
+	RolesClaim string `json:"rolesClaim,omitempty"`
+
+	// GroupsClaim holds the user's groups, in the same two forms.
+	// +kubebuilder:default=groups
+	// +kubebuilder:validation:MaxLength=128
+	// +kubebuilder:validation:Pattern=`^\S+$`
+	// +optional
+	GroupsClaim string `json:"groupsClaim,omitempty"`
+}
+
 // HelpdeskTenantSpec is one tenant's help desk: the image it runs, where
 // it keeps its data and durable timers, which components run with how many
 // replicas, and how it is reached from outside the cluster.
@@ -64,6 +110,12 @@ type HelpdeskTenantSpec struct {
 	// timeZone defaults to UTC, not to spec.timeZone; give it explicitly.
 	// +optional
 	Calendar *BusinessCalendar `json:"calendar,omitempty"`
+
+	// Identity is how the tenant's people sign in besides passwords and
+	// API keys. The first admin API key is in the Secret
+	// status.adminKeySecret names.
+	// +optional
+	Identity *IdentitySpec `json:"identity,omitempty"`
 
 	// Database is where the tenant's services keep their data: exactly one
 	// of postgres or embedded.

@@ -254,6 +254,16 @@ func TestRejected(t *testing.T) {
 			want: []cause{{"spec.components.reporting.enabled", "reporting is not available in kubedesk v1alpha1 yet"}},
 		},
 		{
+			name: "single sign-on over plain http", kind: "HelpdeskTenant",
+			spec: `{identity: {oidc: {issuerURL: "http://login.acme.example", audience: kubedesk}}}`,
+			want: []cause{{"spec.identity.oidc.issuerURL", "should match"}},
+		},
+		{
+			name: "single sign-on without audience", kind: "HelpdeskTenant",
+			spec: `{identity: {oidc: {issuerURL: "https://login.acme.example"}}}`,
+			want: []cause{{"spec.identity.oidc.audience", "Required value"}},
+		},
+		{
 			name: "bad locale", kind: "HelpdeskTenant",
 			spec: `{locale: zh_CN}`,
 			want: []cause{{"spec.locale", "should match"}},

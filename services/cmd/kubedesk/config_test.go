@@ -11,6 +11,8 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
 
+	"github.com/kubedesk/kubedesk/services/platform/auth"
+	"github.com/kubedesk/kubedesk/services/platform/auth/oidc"
 	"github.com/kubedesk/kubedesk/services/platform/config"
 	"github.com/kubedesk/kubedesk/services/ticket"
 )
@@ -27,6 +29,9 @@ spec:
     idempotencyKeyTTL: 48h
   worker: {temporal: {address: "temporal:7233", namespace: acme}}
   gateway: {maxRequestBytes: 2048}
+  iam:
+    rateLimit: {perSecond: 5, burst: 10}
+    oidc: {issuerURL: "https://login.acme.example/realms/acme", audience: kubedesk, tenant: acme}
 `), 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -48,6 +53,13 @@ spec:
 			c.Ticket.Matrix, c.Ticket.IdempotencyKeyTTL = matrix, config.Duration(48*time.Hour)
 			c.Worker.Temporal.Address, c.Worker.Temporal.Namespace = "temporal:7233", "acme"
 			c.Gateway.MaxRequestBytes = 2048
+			c.IAM.RateLimit = auth.Rate{PerSecond: 5, Burst: 10}
+			c.IAM.OIDC = oidc.Config{IssuerURL: "https://login.acme.example/realms/acme", Audience: "kubedesk", Tenant: "acme"}
+		}},
+		{name: "identity from the environment", env: map[string]string{
+			"KUBEDESK_INTERNAL_TOKEN": testInternalToken, "KUBEDESK_BOOTSTRAP_ADMIN_KEY": "kd_" + strings.Repeat("k", 43),
+		}, want: func(c *Config) {
+			c.InternalToken, c.IAM.BootstrapAdminKey = testInternalToken, "kd_"+strings.Repeat("k", 43)
 		}},
 		{name: "env over file, flag over env", args: []string{"--config", file, "--temporal-namespace=flag"},
 			env: map[string]string{"KUBEDESK_IDEMPOTENCY_KEY_TTL": "1h", "KUBEDESK_TEMPORAL_NAMESPACE": "env"},
@@ -56,6 +68,8 @@ spec:
 				c.Ticket.Matrix, c.Ticket.IdempotencyKeyTTL = matrix, config.Duration(time.Hour)
 				c.Worker.Temporal.Address, c.Worker.Temporal.Namespace = "temporal:7233", "flag"
 				c.Gateway.MaxRequestBytes = 2048
+				c.IAM.RateLimit = auth.Rate{PerSecond: 5, Burst: 10}
+				c.IAM.OIDC = oidc.Config{IssuerURL: "https://login.acme.example/realms/acme", Audience: "kubedesk", Tenant: "acme"}
 			}},
 	}
 	for _, tt := range tests {
@@ -90,12 +104,18 @@ func TestParseSectionErrors(t *testing.T) {
 		{"bad priority matrix", []string{"--config", badMatrix}, nil, "priorityMatrix: has 1 rows; accepted: 3 rows"},
 		{"small request limit", []string{"--max-request-bytes=10"}, nil, "gateway.maxRequestBytes: 10 is too small; accepted: at least 1024"},
 		{"bad temporal address", []string{"--temporal-address=temporal"}, nil, `worker.temporal.address: "temporal" is not host:port`},
+		{"not an admin key", nil, map[string]string{"KUBEDESK_BOOTSTRAP_ADMIN_KEY": "hunter2"}, `iam.bootstrapAdminKey: is not an API key`},
+		{"plain http issuer", []string{"--oidc-issuer-url=http://login.acme.example", "--oidc-audience=kubedesk"}, nil, `iam.oidc.issuerURL: "http://login.acme.example" is not https`},
+		{"issuer without audience", []string{"--oidc-issuer-url=https://login.acme.example"}, nil, `iam.oidc.audience: required`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			_, err := parseConfig(tt.args, func(k string) string { return tt.env[k] }, io.Discard)
 			if err == nil || !strings.Contains(err.Error(), tt.want) {
 				t.Fatalf("error = %v, want one containing %q", err, tt.want)
+			}
+			if strings.Contains(err.Error(), "hunter2") {
+				t.Errorf("the error shows the secret: %v", err)
 			}
 		})
 	}

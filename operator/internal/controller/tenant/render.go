@@ -60,6 +60,24 @@ type kubedeskConfigSpec struct {
 	// name; a pod ignores the entries of the modules it runs itself.
 	Services map[string]string `json:"services"`
 	Worker   workerSection     `json:"worker"`
+	IAM      *iamSection       `json:"iam,omitempty"`
+}
+
+// iamSection is the identity module's section of KubedeskConfig: the
+// tenant's single sign-on, when it has one.
+type iamSection struct {
+	OIDC oidcSection `json:"oidc"`
+}
+
+// oidcSection is iam.oidc. Tenant pins every token of the issuer to the
+// tenant the configuration is for.
+type oidcSection struct {
+	IssuerURL   string `json:"issuerURL"`
+	Audience    string `json:"audience"`
+	Tenant      string `json:"tenant"`
+	TenantClaim string `json:"tenantClaim,omitempty"`
+	RolesClaim  string `json:"rolesClaim,omitempty"`
+	GroupsClaim string `json:"groupsClaim,omitempty"`
 }
 
 // workerSection is the worker module's section of KubedeskConfig.
@@ -132,6 +150,7 @@ func render(t *v1alpha1.HelpdeskTenant, policies []policy) (rendered, error) {
 				Address:   t.Spec.Temporal.Address,
 				Namespace: t.Spec.Temporal.Namespace,
 			}},
+			IAM: iam(t),
 		},
 	})
 	if err != nil {
@@ -173,6 +192,19 @@ func render(t *v1alpha1.HelpdeskTenant, policies []policy) (rendered, error) {
 	out.data = map[string]string{ConfigFile: buf.String()}
 	out.hash = hashData(out.data)
 	return out, nil
+}
+
+// iam is the identity section of t's configuration; nil when the tenant
+// signs in with passwords and keys only.
+func iam(t *v1alpha1.HelpdeskTenant) *iamSection {
+	if t.Spec.Identity == nil || t.Spec.Identity.OIDC == nil {
+		return nil
+	}
+	o := t.Spec.Identity.OIDC
+	return &iamSection{OIDC: oidcSection{
+		IssuerURL: o.IssuerURL, Audience: o.Audience, Tenant: t.Name,
+		TenantClaim: o.TenantClaim, RolesClaim: o.RolesClaim, GroupsClaim: o.GroupsClaim,
+	}}
 }
 
 // services maps every enabled component that serves gRPC to its Service's

@@ -121,3 +121,36 @@ func checkGolden(t *testing.T, path, got string) {
 		t.Errorf("%s is stale (-file +rendered); run go test -run TestRender -update and commit it:\n%s", path, diff)
 	}
 }
+
+// TestRenderSingleSignOn: a tenant's OIDC issuer becomes the iam.oidc
+// section, pinned to the tenant.
+func TestRenderSingleSignOn(t *testing.T) {
+	ht := &v1alpha1.HelpdeskTenant{
+		ObjectMeta: metav1.ObjectMeta{Name: "acme", Namespace: "support"},
+		Spec: v1alpha1.HelpdeskTenantSpec{Identity: &v1alpha1.IdentitySpec{OIDC: &v1alpha1.OIDCSpec{
+			IssuerURL: "https://login.acme.example/realms/acme", Audience: "kubedesk", RolesClaim: "roles",
+		}}},
+	}
+	cfg, err := render(ht, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var head struct {
+		Spec struct {
+			IAM map[string]any `json:"iam"`
+		} `json:"spec"`
+	}
+	if err := yaml.Unmarshal([]byte(strings.Split(cfg.data[ConfigFile], "\n---\n")[0]), &head); err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]any{"oidc": map[string]any{
+		"issuerURL": "https://login.acme.example/realms/acme", "audience": "kubedesk", "tenant": "acme", "rolesClaim": "roles",
+	}}
+	if diff := cmp.Diff(want, head.Spec.IAM); diff != "" {
+		t.Errorf("iam section (-want +got):\n%s", diff)
+	}
+	ht.Spec.Identity = nil
+	if cfg, _ := render(ht, nil); strings.Contains(cfg.data[ConfigFile], "\n  iam:") {
+		t.Errorf("a tenant without SSO renders an iam section:\n%s", cfg.data[ConfigFile])
+	}
+}

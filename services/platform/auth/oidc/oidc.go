@@ -49,6 +49,12 @@ type Config struct {
 	Audience string `json:"audience"`
 	// TenantClaim holds the tenant ID (a string). Default kubedesk_tenant.
 	TenantClaim string `json:"tenantClaim,omitempty"`
+	// Tenant, when set, is the one tenant the issuer's tokens sign in to
+	// (an issuer per tenant, as the operator configures it): a token
+	// without the tenant claim belongs to it, and one whose claim names
+	// another tenant is refused. Unset, the claim is required and names
+	// the tenant.
+	Tenant string `json:"tenant,omitempty"`
 	// RolesClaim holds the roles: a JSON array of role names
 	// (["agent"]) or a space-separated string ("agent supervisor").
 	// Default kubedesk_roles.
@@ -82,6 +88,11 @@ func (c Config) Validate() error {
 	}
 	if strings.TrimSpace(c.Audience) == "" {
 		errs = append(errs, errors.New("iam.oidc.audience: required; accepted: kubedesk's client ID at the issuer, as tokens name it in aud"))
+	}
+	if c.Tenant != "" {
+		if err := tenant.Validate(c.Tenant); err != nil {
+			errs = append(errs, fmt.Errorf("iam.oidc.tenant: %w", err))
+		}
 	}
 	for _, f := range []struct{ name, value string }{
 		{"tenantClaim", c.TenantClaim}, {"rolesClaim", c.RolesClaim}, {"groupsClaim", c.GroupsClaim},
@@ -167,8 +178,13 @@ func (v *Verifier) Verify(ctx context.Context, raw string) (*iamv1.Principal, er
 	}
 
 	p.Tenant = stringClaim(claims, v.cfg.TenantClaim)
-	if p.Tenant == "" {
+	switch {
+	case p.Tenant == "" && v.cfg.Tenant != "":
+		p.Tenant = v.cfg.Tenant
+	case p.Tenant == "":
 		return nil, refused("claim %s (the tenant) is missing or not a string", v.cfg.TenantClaim)
+	case v.cfg.Tenant != "" && p.Tenant != v.cfg.Tenant:
+		return nil, refused("claim %s names tenant %q; this issuer signs in to tenant %q only", v.cfg.TenantClaim, p.Tenant, v.cfg.Tenant)
 	}
 	if err := tenant.Validate(p.Tenant); err != nil {
 		return nil, refused("claim %s: %v", v.cfg.TenantClaim, err)

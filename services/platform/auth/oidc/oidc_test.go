@@ -249,3 +249,42 @@ func TestConfigValidate(t *testing.T) {
 		t.Errorf("defaults: %+v", c)
 	}
 }
+
+// TestIssuerOfOneTenant: an issuer configured for one tenant signs in to
+// it whether or not its tokens carry the claim, and never to another.
+func TestIssuerOfOneTenant(t *testing.T) {
+	key := oidctest.NewRSAKey(t, "k1")
+	is := oidctest.Start(t, key)
+	v, err := oidc.New(context.Background(), oidc.Config{IssuerURL: is.URL, Audience: audience, Tenant: "acme"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	exp := time.Now().Add(time.Hour)
+	tests := []struct {
+		name   string
+		change map[string]any
+		tenant string // "" for refused
+	}{
+		{"no tenant claim", map[string]any{"kubedesk_tenant": nil}, "acme"},
+		{"the same tenant", map[string]any{"kubedesk_tenant": "acme"}, "acme"},
+		{"another tenant", map[string]any{"kubedesk_tenant": "globex"}, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p, err := v.Verify(context.Background(), oidctest.Sign(t, key, claims(is, exp, tt.change)))
+			if tt.tenant == "" {
+				if !errors.Is(err, auth.ErrUnauthenticated) {
+					t.Fatalf("Verify = %v, %v; want ErrUnauthenticated", p, err)
+				}
+				return
+			}
+			if err != nil || p.GetTenant() != tt.tenant {
+				t.Fatalf("Verify = tenant %q, %v; want %q", p.GetTenant(), err, tt.tenant)
+			}
+		})
+	}
+	if err := (oidc.Config{IssuerURL: is.URL, Audience: audience, Tenant: "Acme Corp"}).Validate(); err == nil ||
+		!strings.Contains(err.Error(), "iam.oidc.tenant:") {
+		t.Errorf("Validate with a bad tenant = %v, want an error naming iam.oidc.tenant", err)
+	}
+}
