@@ -614,9 +614,13 @@ func TestTenantTemplate(t *testing.T) {
 		values: append([]string{
 			"--set", "tenant.name=globex,tenant.spec.displayName=极客科技客服中心",
 			"--set", "tenant.spec.ingress.host=help.globex.example,tenant.spec.ingress.className=nginx,tenant.spec.ingress.tlsSecretName=globex-tls",
+			"--set", "tenant.spec.identity.oidc.issuerURL=https://login.globex.example/realms/globex,tenant.spec.identity.oidc.audience=kubedesk",
 		}, scaled...),
 		check: func(t *testing.T, objs objects, r release) {
 			s := spec(objs.one(t, "HelpdeskTenant", r.namespace, "globex"))
+			if field(s, "identity", "oidc", "issuerURL") != "https://login.globex.example/realms/globex" {
+				t.Errorf("identity = %v", s["identity"])
+			}
 			if field(s, "database", "embedded") != nil || field(s, "temporal", "embedded") != nil {
 				t.Errorf("embedded kept next to postgres / address: database %v, temporal %v", s["database"], s["temporal"])
 			}
@@ -679,6 +683,11 @@ func TestTenantTemplate(t *testing.T) {
 		values:  []string{"--set", "tenant.spec.temporal.address=temporal-frontend"},
 		errs:    []string{"/tenant/spec/temporal/address", "temporal-frontend"},
 	}, {
+		name:    "schema: single sign-on over plain http",
+		release: "acme",
+		values:  []string{"--set", "tenant.spec.identity.oidc.issuerURL=http://login.acme.example,tenant.spec.identity.oidc.audience=kubedesk"},
+		errs:    []string{"/tenant/spec/identity/oidc/issuerURL", "http://login.acme.example"},
+	}, {
 		name:    "schema: holiday date",
 		release: "acme",
 		values:  []string{"--set-json", `tenant.spec.calendar.holidays=[{"name":"国庆节","from":"1 Oct","to":"2026-10-07"}]`},
@@ -720,6 +729,7 @@ func TestApply(t *testing.T) {
 		"--set", "tenant.spec.components.gateway.replicas=2,tenant.spec.components.ticket.replicas=3",
 		"--set-json", `tenant.spec.components.ticket.resources={"requests":{"cpu":"100m","memory":"64Mi"},"limits":{"memory":"256Mi"}}`,
 		"--set", "tenant.spec.ingress.host=help.globex.example,tenant.spec.ingress.className=nginx,tenant.spec.ingress.tlsSecretName=globex-tls",
+		"--set", "tenant.spec.identity.oidc.issuerURL=https://login.globex.example/realms/globex,tenant.spec.identity.oidc.audience=kubedesk",
 	}}
 	for _, ns := range []string{operatorNamespace, "scoped-system", "team-a", "team-b", "elsewhere"} {
 		nsObj := &unstructured.Unstructured{Object: map[string]any{
