@@ -162,7 +162,7 @@ func BenchmarkSLABreaches(b *testing.B) {
 					b.Error(err)
 					return
 				}
-				resp.Body.Close()
+				drain(resp)
 				if resp.StatusCode != http.StatusOK {
 					b.Errorf("create: %s", resp.Status)
 					return

@@ -44,7 +44,7 @@ func BenchmarkSignIn(b *testing.B) {
 		if err != nil {
 			return err
 		}
-		resp.Body.Close()
+		drain(resp)
 		if resp.StatusCode != http.StatusOK {
 			return fmt.Errorf("sign-in: %s", resp.Status)
 		}
