@@ -4,7 +4,10 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"net/http"
+	"os"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"sync"
@@ -15,6 +18,9 @@ import (
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
+
+	iamv1 "github.com/kubedesk/kubedesk/proto/gen/go/kubedesk/iam/v1"
+	"github.com/kubedesk/kubedesk/services/platform/auth"
 )
 
 // clients is the concurrency of the create benchmarks.
@@ -32,8 +38,9 @@ func (l *latencies) add(d time.Duration) {
 	l.mu.Unlock()
 }
 
-// report prints throughput and p50/p99 as benchmark metrics.
-func (l *latencies) report(b *testing.B, elapsed time.Duration) {
+// report prints throughput (per unit, e.g. "creates/s") and p50/p99 as
+// benchmark metrics.
+func (l *latencies) report(b *testing.B, elapsed time.Duration, unit string) {
 	slices.Sort(l.d)
 	if len(l.d) == 0 {
 		return
@@ -41,21 +48,36 @@ func (l *latencies) report(b *testing.B, elapsed time.Duration) {
 	pct := func(p float64) float64 {
 		return float64(l.d[int(float64(len(l.d)-1)*p)].Microseconds()) / 1000
 	}
-	b.ReportMetric(float64(len(l.d))/elapsed.Seconds(), "creates/s")
+	b.ReportMetric(float64(len(l.d))/elapsed.Seconds(), unit)
 	b.ReportMetric(pct(0.50), "p50-ms")
 	b.ReportMetric(pct(0.99), "p99-ms")
 	b.ReportMetric(0, "ns/op") // throughput is the figure; ns/op of a parallel run misleads
 }
 
-// runConcurrently calls op b.N times from clients goroutines and reports.
+// drain reads what is left of a response and closes it, so that the
+// client's connection goes back to its pool: a body closed unread closes
+// the connection, and every next request dials a new one.
+func drain(resp *http.Response) {
+	_, _ = io.Copy(io.Discard, resp.Body)
+	_ = resp.Body.Close()
+}
+
+// runConcurrently calls op b.N times from clients goroutines and reports
+// creates/s.
 func runConcurrently(b *testing.B, op func(i int64) error) {
+	runWorkers(b, clients, "creates/s", op)
+}
+
+// runWorkers calls op b.N times from workers goroutines and reports the
+// rate (per unit) and latencies.
+func runWorkers(b *testing.B, workers int, unit string, op func(i int64) error) {
 	var next atomic.Int64
 	var lat latencies
 	var failed atomic.Value
 	b.ResetTimer()
 	start := time.Now()
 	var wg sync.WaitGroup
-	for range clients {
+	for range workers {
 		wg.Go(func() {
 			for {
 				i := next.Add(1)
@@ -77,37 +99,93 @@ func runConcurrently(b *testing.B, op func(i int64) error) {
 	if err, _ := failed.Load().(error); err != nil {
 		b.Fatal(err)
 	}
-	lat.report(b, elapsed)
+	lat.report(b, elapsed, unit)
 }
 
 var benchBody = []byte(`{"subject":"打印机无法连接","description":"三楼的打印机从昨天起连不上网络，财务部急用。",` +
 	`"impact":2,"urgency":1,"channel":"CHANNEL_EMAIL","requester":{"name":"张伟","email":"zhang.wei@example.com"},"tags":["硬件","三楼"]}`)
 
+// benchLimits is the --config of the benchmarks' servers: the
+// per-credential rate limit still runs on every call, but at a rate 32
+// clients never reach, so that no call is refused with 429.
+const benchLimits = `apiVersion: kubedesk.io/v1alpha1
+kind: KubedeskConfig
+spec:
+  iam:
+    rateLimit: {perSecond: 1000000, burst: 1000000}
+`
+
+// writeBenchConfig writes text (benchLimits, maybe with more documents) to
+// a --config file in dir and returns the flag.
+func writeBenchConfig(b *testing.B, dir, text string) string {
+	b.Helper()
+	file := filepath.Join(dir, "bench.yaml")
+	if err := os.WriteFile(file, []byte(text), 0o600); err != nil {
+		b.Fatal(err)
+	}
+	return "--config=" + file
+}
+
+// fixedAdmin is an Authenticator that costs nothing: any bearer is the
+// default tenant's admin. It is BenchmarkCreate's unauthenticated
+// baseline (the access interceptor, roles and rate limit still run).
+type fixedAdmin struct{ p *iamv1.Principal }
+
+func (f fixedAdmin) Authenticate(context.Context, auth.Credential) (*iamv1.Principal, error) {
+	return f.p, nil
+}
+
+func (fixedAdmin) Audit(context.Context, *iamv1.AuditEvent) {}
+
 // BenchmarkCreate measures POST /v1/tickets (gateway -> ticket -> store,
 // event row included) at 32 concurrent clients on each engine, and the raw
 // ceiling: the same ticket row + event row inserted straight through pgx.
+//
+// Every REST call carries the default tenant's admin API key (rest/...:
+// the real path, SHA-256 of the key, the identity module's cache, the
+// limiter). rest-noauth/postgres is the same server with an authenticator
+// that answers a fixed admin principal without looking anything up: the
+// unauthenticated baseline of issue 23. The servers' rate limit is raised
+// (benchLimits) but still runs.
 func BenchmarkCreate(b *testing.B) {
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: clients}}
-	for _, engine := range []string{"sqlite", "postgres"} {
-		b.Run("rest/"+engine, func(b *testing.B) {
-			var args []string
+	rest := func(engine string, noAuth bool) func(b *testing.B) {
+		return func(b *testing.B) {
+			args := []string{writeBenchConfig(b, b.TempDir(), benchLimits)}
 			if engine == "postgres" {
-				args = []string{"--database-url=" + pg.NewDatabase(b)}
+				args = append(args, "--database-url="+pg.NewDatabase(b))
+			}
+			if noAuth {
+				admin := fixedAdmin{p: &iamv1.Principal{Id: "bench-admin", Kind: iamv1.PrincipalKind_PRINCIPAL_KIND_API_KEY,
+					Tenant: "default", Roles: []iamv1.Role{iamv1.Role_ROLE_ADMIN}, DisplayName: "bench admin"}}
+				authenticatorOverride = func(auth.Authenticator) auth.Authenticator { return admin }
+				b.Cleanup(func() { authenticatorOverride = nil })
 			}
 			srv := startServe(b, args...)
+			authenticatorOverride = nil // read once, at start-up
+			bearer := "Bearer " + srv.key(b, "default")
 			runConcurrently(b, func(int64) error {
-				resp, err := client.Post(srv.base+"/v1/tickets", "application/json", bytes.NewReader(benchBody))
+				req, err := http.NewRequest(http.MethodPost, srv.base+"/v1/tickets", bytes.NewReader(benchBody))
 				if err != nil {
 					return err
 				}
-				resp.Body.Close()
+				req.Header.Set("Content-Type", "application/json")
+				req.Header.Set("Authorization", bearer)
+				resp, err := client.Do(req)
+				if err != nil {
+					return err
+				}
+				drain(resp)
 				if resp.StatusCode != http.StatusOK {
 					return fmt.Errorf("create: %s", resp.Status)
 				}
 				return nil
 			})
-		})
+		}
 	}
+	b.Run("rest/sqlite", rest("sqlite", false))
+	b.Run("rest/postgres", rest("postgres", false))
+	b.Run("rest-noauth/postgres", rest("postgres", true))
 	b.Run("raw-pgx/postgres", func(b *testing.B) {
 		url := pg.NewDatabase(b)
 		// Let the store create its schema, then write to it directly.
@@ -142,8 +220,10 @@ func BenchmarkStartup(b *testing.B) {
 // BenchmarkMemory creates 100,000 tickets over REST (SQLite) and reports the
 // process's resident memory before and after. Run it with -benchtime=1x.
 func BenchmarkMemory(b *testing.B) {
-	p := startBinary(b, kubedeskBinary(b), b.TempDir(), "--temporal-listen-addr=127.0.0.1:0")
+	dir := b.TempDir()
+	p := startBinary(b, kubedeskBinary(b), dir, "--temporal-listen-addr=127.0.0.1:0", writeBenchConfig(b, dir, benchLimits))
 	defer p.kill()
+	bearer := "Bearer " + p.instance().key(b, "default")
 	idle := p.rss(b)
 	const tickets = 100_000
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: clients}}
@@ -155,12 +235,23 @@ func BenchmarkMemory(b *testing.B) {
 		for range clients {
 			wg.Go(func() {
 				for next.Add(1) <= tickets {
-					resp, err := client.Post(p.base+"/v1/tickets", "application/json", bytes.NewReader(benchBody))
+					req, err := http.NewRequest(http.MethodPost, p.base+"/v1/tickets", bytes.NewReader(benchBody))
 					if err != nil {
 						failed.Store(err)
 						return
 					}
-					resp.Body.Close()
+					req.Header.Set("Content-Type", "application/json")
+					req.Header.Set("Authorization", bearer)
+					resp, err := client.Do(req)
+					if err != nil {
+						failed.Store(err)
+						return
+					}
+					drain(resp)
+					if resp.StatusCode != http.StatusOK {
+						failed.Store(fmt.Errorf("create: %s", resp.Status))
+						return
+					}
 				}
 			})
 		}

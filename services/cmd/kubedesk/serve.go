@@ -27,6 +27,14 @@ import (
 // one and close it under the running server.
 var listen = net.Listen
 
+// authenticatorOverride, when a benchmark sets it, replaces the
+// authenticator the identity module hands the access interceptor (the
+// service token is still checked first). BenchmarkCreate sets it to one
+// that answers a fixed principal without any lookup, to measure the REST
+// path without the cost of credentials. Nil (always, outside benchmarks):
+// the identity module's own.
+var authenticatorOverride func(auth.Authenticator) auth.Authenticator
+
 // serve starts the modules --target selects, waits for ctx to end or for
 // a server or loop to fail, then stops everything in reverse start order.
 // A failure after start-up is the returned error, so the process exits
@@ -103,6 +111,9 @@ func start(ctx context.Context, cfg *Config, log *slog.Logger, table module.Tabl
 	})
 	identity := false
 	useIdentity := func(a auth.Authenticator) {
+		if authenticatorOverride != nil {
+			a = authenticatorOverride(a)
+		}
 		access.SetAuthenticator(auth.WithServiceToken(token, a))
 		identity = true
 	}
