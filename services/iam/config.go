@@ -32,6 +32,10 @@ type Config struct {
 	Argon2 Argon2Config `json:"argon2"`
 	// MinPasswordLength is the fewest characters a password may have.
 	MinPasswordLength int `json:"minPasswordLength,omitempty"`
+	// MaxConcurrentHashes bounds the password hashes a process computes
+	// at once (each holds argon2.memoryKiB of memory); more wait, up to a
+	// few seconds, then get RESOURCE_EXHAUSTED. 0 is one per CPU.
+	MaxConcurrentHashes int `json:"maxConcurrentHashes,omitempty"`
 	// RateLimit is every credential's token bucket, in each process that
 	// serves gRPC (a split deployment's replicas count apart). Calls over
 	// it get RESOURCE_EXHAUSTED (REST: 429 with Retry-After); kubedesk's
@@ -123,6 +127,9 @@ func (c Config) Validate() error {
 	}
 	if c.MinPasswordLength < 12 || c.MinPasswordLength > 1024 {
 		bad("minPasswordLength", "%d is out of range; accepted: 12 to 1024", c.MinPasswordLength)
+	}
+	if c.MaxConcurrentHashes < 0 || c.MaxConcurrentHashes > 1024 {
+		bad("maxConcurrentHashes", "%d is out of range; accepted: 0 (one per CPU) to 1024", c.MaxConcurrentHashes)
 	}
 	if c.RateLimit.PerSecond < 0 || (c.RateLimit.PerSecond > 0 && c.RateLimit.Burst < 1) {
 		bad("rateLimit", "perSecond %g, burst %d; accepted: perSecond 0 (no limit), or perSecond > 0 with burst >= 1, e.g. {perSecond: 100, burst: 200}", c.RateLimit.PerSecond, c.RateLimit.Burst)

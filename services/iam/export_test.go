@@ -16,3 +16,18 @@ func (s *Server) SetBatch(n int) { s.batch = n }
 
 // CheapArgon2 is the test's cost of a hash.
 var CheapArgon2 = cheapArgon2
+
+// HoldHashSlots takes every password-hash slot, as that many running
+// hashes would, and shortens the wait for one to d; release gives them
+// back.
+func (s *Server) HoldHashSlots(d time.Duration) (release func()) {
+	s.hashWait = d
+	for range cap(s.hashing) {
+		s.hashing <- struct{}{}
+	}
+	return func() {
+		for range cap(s.hashing) {
+			<-s.hashing
+		}
+	}
+}

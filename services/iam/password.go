@@ -1,6 +1,7 @@
 package iam
 
 import (
+	"context"
 	"crypto/rand"
 	"crypto/subtle"
 	"encoding/base64"
@@ -8,8 +9,13 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
 
 	"golang.org/x/crypto/argon2"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/status"
 )
 
 // Password hashes are argon2id in the PHC string format:
@@ -84,4 +90,48 @@ func parseHash(hash string) (Argon2Config, []byte, []byte, error) {
 		return p, nil, nil, errMalformedHash
 	}
 	return p, salt, key, nil
+}
+
+// hashSlot waits for one of the process's password-hash slots and returns
+// its release: a flood of sign-ins queues for CPU and memory instead of
+// running every argon2id hash at once. A caller that waits longer than
+// hashWait gets RESOURCE_EXHAUSTED with a retry-after of one second.
+func (s *Server) hashSlot(ctx context.Context) (release func(), err error) {
+	t := time.NewTimer(s.hashWait)
+	defer t.Stop()
+	select {
+	case s.hashing <- struct{}{}:
+		return func() { <-s.hashing }, nil
+	case <-ctx.Done():
+		return nil, status.FromContextError(ctx.Err()).Err()
+	case <-t.C:
+		_ = grpc.SetHeader(ctx, metadata.Pairs(RetryAfterMetadata, "1"))
+		return nil, status.Errorf(codes.ResourceExhausted,
+			"password checks are busy (%d running, iam.maxConcurrentHashes); retry after 1 second", cap(s.hashing))
+	}
+}
+
+// verifyPassword is VerifyPassword in a hash slot.
+func (s *Server) verifyPassword(ctx context.Context, password, hash string) (bool, error) {
+	release, err := s.hashSlot(ctx)
+	if err != nil {
+		return false, err
+	}
+	defer release()
+	return VerifyPassword(password, hash)
+}
+
+// hashPassword is HashPassword with the server's parameters, in a hash
+// slot; its error is the gRPC status to return.
+func (s *Server) hashPassword(ctx context.Context, password string) (string, error) {
+	release, err := s.hashSlot(ctx)
+	if err != nil {
+		return "", err
+	}
+	defer release()
+	h, err := HashPassword(password, s.cfg.Argon2)
+	if err != nil {
+		return "", status.Error(codes.Internal, "hashing the password failed")
+	}
+	return h, nil
 }

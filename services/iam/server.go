@@ -1,11 +1,13 @@
 package iam
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net"
+	"runtime"
 	"strings"
 	"sync"
 	"time"
@@ -68,6 +70,10 @@ type Server struct {
 	cache  *auth.Cache
 	touch  *touches
 
+	// hashing holds a token for each password hash running; hashWait is
+	// how long one waits for a free slot.
+	hashing  chan struct{}
+	hashWait time.Duration
 	// janitorEvery and batch drive RunJanitor; tests shorten them.
 	janitorEvery time.Duration
 	batch        int
@@ -116,6 +122,8 @@ func NewServer(st Store, cfg Config, opts Options) *Server {
 		now:          func() time.Time { return now().UTC().Truncate(time.Microsecond) },
 		signIn:       newFailures(cfg.SignIn.MaxFailures, time.Duration(cfg.SignIn.Window)),
 		touch:        &touches{keys: map[string]time.Time{}, sessions: map[string]time.Time{}},
+		hashing:      make(chan struct{}, cmp.Or(cfg.MaxConcurrentHashes, runtime.GOMAXPROCS(0))),
+		hashWait:     5 * time.Second,
 		janitorEvery: time.Minute,
 		batch:        500,
 	}

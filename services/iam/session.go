@@ -64,7 +64,11 @@ func (s *Server) CreateSession(ctx context.Context, req *iamv1.CreateSessionRequ
 	if err != nil || hash == "" {
 		hash = s.dummyHash // the same work for an account that cannot sign in
 	}
-	ok, verr := VerifyPassword(req.GetPassword(), hash)
+	ok, verr := s.verifyPassword(ctx, req.GetPassword(), hash)
+	if st, busy := status.FromError(verr); busy && verr != nil && st.Code() != codes.Unknown {
+		s.signIn.undo(throttleKey) // not an attempt: no password was checked
+		return nil, verr
+	}
 	if verr != nil {
 		s.log.ErrorContext(ctx, "stored password hash is unusable", "tenant", tid, "user", u.ID, "err", verr)
 	}
@@ -260,13 +264,18 @@ func (s *Server) ChangePassword(ctx context.Context, req *iamv1.ChangePasswordRe
 	if hash == "" {
 		hash = s.dummyHash
 	}
-	if ok, _ := VerifyPassword(req.GetCurrentPassword(), hash); !ok || u.PasswordHash == "" {
+	ok, verr := s.verifyPassword(ctx, req.GetCurrentPassword(), hash)
+	if st, busy := status.FromError(verr); busy && verr != nil && st.Code() != codes.Unknown {
+		s.signIn.undo(throttleKey)
+		return nil, verr
+	}
+	if !ok || u.PasswordHash == "" {
 		return nil, status.Error(codes.PermissionDenied, "current_password: is not the user's password")
 	}
 	s.signIn.succeeded(throttleKey)
-	newHash, err := HashPassword(req.GetNewPassword(), s.cfg.Argon2)
+	newHash, err := s.hashPassword(ctx, req.GetNewPassword())
 	if err != nil {
-		return nil, status.Error(codes.Internal, "hashing the new password failed")
+		return nil, err
 	}
 	if _, err := s.store.UpdateUser(ctx, tid, u.ID, 0, func(u *User) error {
 		u.PasswordHash = newHash

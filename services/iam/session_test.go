@@ -14,6 +14,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	iamv1 "github.com/kubedesk/kubedesk/proto/gen/go/kubedesk/iam/v1"
+	"github.com/kubedesk/kubedesk/services/iam"
 	"github.com/kubedesk/kubedesk/services/platform/auth"
 )
 
@@ -383,5 +384,32 @@ func TestSignInThrottleParallel(t *testing.T) {
 	}
 	if count[codes.Unauthenticated] != 5 || count[codes.ResourceExhausted] != 45 {
 		t.Errorf("answers %v, want 5 UNAUTHENTICATED and 45 RESOURCE_EXHAUSTED", count)
+	}
+}
+
+// TestSignInBusy: while every password-hash slot is taken, a sign-in
+// waits, then answers RESOURCE_EXHAUSTED with retry-after, and does not
+// count against the account; once a slot frees, it goes through.
+func TestSignInBusy(t *testing.T) {
+	e := newEnv(t)
+	e.createUser(acme, "ada@example.com", pw, iamv1.Role_ROLE_AGENT)
+	release := e.srv.HoldHashSlots(20 * time.Millisecond)
+	for range 20 { // more than the throttle's failures: none counts
+		ctx, h := call(acme, nil)
+		_, err := e.srv.CreateSession(ctx, &iamv1.CreateSessionRequest{Email: "ada@example.com", Password: pw})
+		if status.Code(err) != codes.ResourceExhausted || !strings.Contains(err.Error(), "iam.maxConcurrentHashes") {
+			t.Fatalf("CreateSession with every slot taken = %v, want RESOURCE_EXHAUSTED naming iam.maxConcurrentHashes", err)
+		}
+		if h.get(iam.RetryAfterMetadata) != "1" {
+			t.Fatalf("retry-after %q, want 1", h.get(iam.RetryAfterMetadata))
+		}
+	}
+	if n := len(e.auditEvents(acme, iamv1.AuditEventType_AUDIT_EVENT_TYPE_SIGN_IN_FAILED)); n != 0 {
+		t.Errorf("%d failed sign-ins audited while busy, want none", n)
+	}
+	release()
+	ctx, _ := call(acme, nil)
+	if _, err := e.srv.CreateSession(ctx, &iamv1.CreateSessionRequest{Email: "ada@example.com", Password: pw}); err != nil {
+		t.Fatalf("CreateSession once a slot is free: %v", err)
 	}
 }

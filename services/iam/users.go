@@ -78,8 +78,8 @@ func (s *Server) CreateUser(ctx context.Context, req *iamv1.CreateUserRequest) (
 		if err := s.checkPassword("user.password", pw); err != nil {
 			return nil, err
 		}
-		if hash, err = HashPassword(pw, s.cfg.Argon2); err != nil {
-			return nil, status.Error(codes.Internal, "hashing the password failed")
+		if hash, err = s.hashPassword(ctx, pw); err != nil {
+			return nil, err
 		}
 	}
 	now := s.now()
@@ -182,8 +182,8 @@ func (s *Server) UpdateUser(ctx context.Context, req *iamv1.UpdateUserRequest) (
 		if err := s.checkPassword("user.password", in.GetPassword()); err != nil {
 			return nil, err
 		}
-		if hash, err = HashPassword(in.GetPassword(), s.cfg.Argon2); err != nil {
-			return nil, status.Error(codes.Internal, "hashing the password failed")
+		if hash, err = s.hashPassword(ctx, in.GetPassword()); err != nil {
+			return nil, err
 		}
 	}
 	tid := callTenant(ctx)
