@@ -348,3 +348,28 @@ func TestOIDCOverREST(t *testing.T) {
 		}
 	}
 }
+
+// TestPlatformAdminKey: a key made with --act-for acts for the tenants it
+// lists, by naming them in X-Kubedesk-Tenant, and for no other.
+func TestPlatformAdminKey(t *testing.T) {
+	srv := startServe(t)
+	key := "Bearer " + createKey(t, srv.dataDir, "", "--tenant=ops", "--role=admin", "--name=platform", "--act-for=acme,initech")
+	c := srv.create(t, map[string]any{"subject": "代客户建单"}, "Authorization", key, "X-Kubedesk-Tenant", "acme")
+	if c.str("tenant") != "acme" {
+		t.Errorf("ticket of tenant %q, want acme", c.str("tenant"))
+	}
+	if r := srv.call(t, "GET", "/v1/tickets/"+c.str("id"), nil, "Authorization", key, "X-Kubedesk-Tenant", "globex"); r.code != 403 {
+		t.Errorf("acting for an unlisted tenant = %d %s, want 403", r.code, r.body)
+	}
+	// Its own tenant when it names none.
+	if me := srv.mustCall(t, 200, "GET", "/v1/me", nil, "Authorization", key); me.json["principal"].(map[string]any)["tenant"] != "ops" {
+		t.Errorf("GET /v1/me = %s, want tenant ops", me.body)
+	}
+	// An integration key cannot be a platform key.
+	var out, errOut strings.Builder
+	err := run(t.Context(), []string{"apikey", "create", "--data-dir=" + srv.dataDir, "--tenant=ops", "--role=integration", "--name=x", "--act-for=acme"},
+		func(string) string { return "" }, &out, &errOut)
+	if err == nil || !strings.Contains(err.Error(), "--act-for: only an admin key may act for other tenants") {
+		t.Errorf("apikey create --role=integration --act-for = %v, want it refused", err)
+	}
+}
