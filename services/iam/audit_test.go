@@ -3,6 +3,7 @@ package iam_test
 import (
 	"context"
 	"fmt"
+	"google.golang.org/protobuf/proto"
 	"regexp"
 	"strings"
 	"testing"
@@ -64,7 +65,7 @@ func TestNoSecretLeaks(t *testing.T) {
 
 	u := e.createUser(acme, "ada@example.com", password, iamv1.Role_ROLE_ADMIN)
 	ctx, _ := call(acme, admin(acme))
-	_, err := e.srv.CreateUser(ctx, &iamv1.CreateUserRequest{User: &iamv1.User{Email: "x@example.com", Password: short}})
+	_, err := e.srv.CreateUser(ctx, &iamv1.CreateUserRequest{User: &iamv1.User{Email: "x@example.com", Password: proto.String(short)}})
 	keep(err)
 	for _, p := range []string{password + "x", short, password2} {
 		actx, _ := call(acme, nil)
@@ -80,7 +81,7 @@ func TestNoSecretLeaks(t *testing.T) {
 	keep(err)
 	_, err = e.srv.ChangePassword(pctx, &iamv1.ChangePasswordRequest{CurrentPassword: password, NewPassword: password2})
 	keep(err)
-	_, err = e.srv.UpdateUser(ctx, &iamv1.UpdateUserRequest{User: &iamv1.User{Id: u.GetId(), Password: password + "!"}, UpdateMask: mask("password")})
+	_, err = e.srv.UpdateUser(ctx, &iamv1.UpdateUserRequest{User: &iamv1.User{Id: u.GetId(), Password: proto.String(password + "!")}, UpdateMask: mask("password")})
 	keep(err)
 	secrets = append(secrets, password+"!")
 

@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"google.golang.org/protobuf/proto"
 	"log/slog"
 	"sync"
 	"testing"
@@ -151,7 +152,7 @@ func (e *env) createUser(tid, email, password string, roles ...iamv1.Role) *iamv
 	e.t.Helper()
 	ctx, _ := call(tid, admin(tid))
 	resp, err := e.srv.CreateUser(ctx, &iamv1.CreateUserRequest{User: &iamv1.User{
-		Email: email, DisplayName: email, Password: password, Roles: roles,
+		Email: email, DisplayName: email, Password: proto.String(password), Roles: roles,
 	}})
 	if err != nil {
 		e.t.Fatalf("CreateUser(%s): %v", email, err)

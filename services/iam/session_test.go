@@ -192,11 +192,11 @@ func TestPasswordRule(t *testing.T) {
 		want string
 	}{
 		{"create", func(ctx context.Context) error {
-			_, err := e.srv.CreateUser(ctx, &iamv1.CreateUserRequest{User: &iamv1.User{Email: "x@example.com", Password: short}})
+			_, err := e.srv.CreateUser(ctx, &iamv1.CreateUserRequest{User: &iamv1.User{Email: "x@example.com", Password: proto.String(short)}})
 			return err
 		}, admin(acme), "user.password: must be at least 12 characters (got 11)"},
 		{"update", func(ctx context.Context) error {
-			_, err := e.srv.UpdateUser(ctx, &iamv1.UpdateUserRequest{User: &iamv1.User{Id: u.GetId(), Password: short}, UpdateMask: mask("password")})
+			_, err := e.srv.UpdateUser(ctx, &iamv1.UpdateUserRequest{User: &iamv1.User{Id: u.GetId(), Password: proto.String(short)}, UpdateMask: mask("password")})
 			return err
 		}, admin(acme), "user.password: must be at least 12 characters (got 11)"},
 		{"change", func(ctx context.Context) error {
@@ -204,7 +204,7 @@ func TestPasswordRule(t *testing.T) {
 			return err
 		}, p, "new_password: must be at least 12 characters (got 11)"},
 		{"characters, not bytes", func(ctx context.Context) error {
-			_, err := e.srv.CreateUser(ctx, &iamv1.CreateUserRequest{User: &iamv1.User{Email: "y@example.com", Password: "密码密码密码密码"}})
+			_, err := e.srv.CreateUser(ctx, &iamv1.CreateUserRequest{User: &iamv1.User{Email: "y@example.com", Password: proto.String("密码密码密码密码")}})
 			return err
 		}, admin(acme), "user.password: must be at least 12 characters (got 8)"},
 	}
@@ -245,7 +245,7 @@ func TestSessionEnds(t *testing.T) {
 		}},
 		{"password set by an admin", func(t *testing.T, e *env, u *iamv1.User, _ string) {
 			ctx, _ := call(acme, admin(acme))
-			if _, err := e.srv.UpdateUser(ctx, &iamv1.UpdateUserRequest{User: &iamv1.User{Id: u.GetId(), Password: pw + "2"}, UpdateMask: mask("password")}); err != nil {
+			if _, err := e.srv.UpdateUser(ctx, &iamv1.UpdateUserRequest{User: &iamv1.User{Id: u.GetId(), Password: proto.String(pw + "2")}, UpdateMask: mask("password")}); err != nil {
 				t.Fatal(err)
 			}
 		}},

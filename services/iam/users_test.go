@@ -2,6 +2,7 @@ package iam_test
 
 import (
 	"fmt"
+	"google.golang.org/protobuf/proto"
 	"strings"
 	"testing"
 
@@ -15,7 +16,7 @@ func TestCreateUser(t *testing.T) {
 	e := newEnv(t)
 	ctx, _ := call(acme, admin(acme))
 	resp, err := e.srv.CreateUser(ctx, &iamv1.CreateUserRequest{User: &iamv1.User{
-		Email: " Ada@Example.COM ", DisplayName: "Ada", Password: pw, TimeZone: "Asia/Shanghai", Locale: "zh-CN",
+		Email: " Ada@Example.COM ", DisplayName: "Ada", Password: proto.String(pw), TimeZone: "Asia/Shanghai", Locale: "zh-CN",
 	}})
 	if err != nil {
 		t.Fatal(err)

@@ -454,9 +454,9 @@ type User struct {
 	Groups []string `protobuf:"bytes,8,rep,name=groups,proto3" json:"groups,omitempty"`
 	// An inactive user cannot sign in; its sessions end.
 	Active bool `protobuf:"varint,9,opt,name=active,proto3" json:"active,omitempty"`
-	// Set on create and by UpdateUser; never returned. At least 12
-	// characters.
-	Password   string                 `protobuf:"bytes,10,opt,name=password,proto3" json:"password,omitempty"`
+	// Set on create and by UpdateUser; never returned (optional, so that
+	// no empty value is shown either). At least 12 characters.
+	Password   *string                `protobuf:"bytes,10,opt,name=password,proto3,oneof" json:"password,omitempty"`
 	CreateTime *timestamppb.Timestamp `protobuf:"bytes,11,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
 	UpdateTime *timestamppb.Timestamp `protobuf:"bytes,12,opt,name=update_time,json=updateTime,proto3" json:"update_time,omitempty"`
 	// Opaque version tag for optimistic concurrency (REST: If-Match).
@@ -559,8 +559,8 @@ func (x *User) GetActive() bool {
 }
 
 func (x *User) GetPassword() string {
-	if x != nil {
-		return x.Password
+	if x != nil && x.Password != nil {
+		return *x.Password
 	}
 	return ""
 }
@@ -2396,7 +2396,7 @@ const file_kubedesk_iam_v1_iam_proto_rawDesc = "" +
 	"\vexpire_time\x18\v \x01(\v2\x1a.google.protobuf.TimestampR\n" +
 	"expireTime\x12\x16\n" +
 	"\x06locale\x18\f \x01(\tR\x06locale\x12\x1b\n" +
-	"\ttime_zone\x18\r \x01(\tR\btimeZone\"\xdf\x04\n" +
+	"\ttime_zone\x18\r \x01(\tR\btimeZone\"\xf1\x04\n" +
 	"\x04User\x12\x14\n" +
 	"\x02id\x18\x01 \x01(\tB\x04\xe2A\x01\x03R\x02id\x12\x1c\n" +
 	"\x06tenant\x18\x02 \x01(\tB\x04\xe2A\x01\x03R\x06tenant\x12#\n" +
@@ -2407,15 +2407,16 @@ const file_kubedesk_iam_v1_iam_proto_rawDesc = "" +
 	"\ttime_zone\x18\x06 \x01(\tB\a\xbaH\x04r\x02\x18@R\btimeZone\x12D\n" +
 	"\x05roles\x18\a \x03(\x0e2\x15.kubedesk.iam.v1.RoleB\x17\xbaH\x14\x92\x01\x11\x10\x05\x18\x01\"\v\x82\x01\b\x10\x01\x18\x01\x18\x02\x18\x03R\x05roles\x12+\n" +
 	"\x06groups\x18\b \x03(\tB\x13\xbaH\x10\x92\x01\r\x10d\x18\x01\"\ar\x05\x10\x01\x18\xc8\x01R\x06groups\x12\x16\n" +
-	"\x06active\x18\t \x01(\bR\x06active\x12(\n" +
+	"\x06active\x18\t \x01(\bR\x06active\x12-\n" +
 	"\bpassword\x18\n" +
-	" \x01(\tB\f\xe2A\x01\x04\xbaH\x05r\x03\x18\x80\bR\bpassword\x12A\n" +
+	" \x01(\tB\f\xe2A\x01\x04\xbaH\x05r\x03\x18\x80\bH\x00R\bpassword\x88\x01\x01\x12A\n" +
 	"\vcreate_time\x18\v \x01(\v2\x1a.google.protobuf.TimestampB\x04\xe2A\x01\x03R\n" +
 	"createTime\x12A\n" +
 	"\vupdate_time\x18\f \x01(\v2\x1a.google.protobuf.TimestampB\x04\xe2A\x01\x03R\n" +
 	"updateTime\x12\x12\n" +
 	"\x04etag\x18\r \x01(\tR\x04etag:0\xeaA-\n" +
-	"\x10kubedesk.io/User\x12\fusers/{user}*\x05users2\x04user\"\xcf\x03\n" +
+	"\x10kubedesk.io/User\x12\fusers/{user}*\x05users2\x04userB\v\n" +
+	"\t_password\"\xcf\x03\n" +
 	"\aSession\x12\x14\n" +
 	"\x02id\x18\x01 \x01(\tB\x04\xe2A\x01\x03R\x02id\x122\n" +
 	"\auser_id\x18\x02 \x01(\tB\x19\xe2A\x01\x03\xfaA\x12\n" +
@@ -2755,6 +2756,7 @@ func file_kubedesk_iam_v1_iam_proto_init() {
 		return
 	}
 	file_kubedesk_iam_v1_access_proto_init()
+	file_kubedesk_iam_v1_iam_proto_msgTypes[2].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
