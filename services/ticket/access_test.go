@@ -20,6 +20,7 @@ import (
 	ticketv1 "github.com/kubedesk/kubedesk/proto/gen/go/kubedesk/ticket/v1"
 	"github.com/kubedesk/kubedesk/services/platform/auth"
 	"github.com/kubedesk/kubedesk/services/platform/tenant"
+	"github.com/kubedesk/kubedesk/services/platform/tenant/tenanttest"
 	"github.com/kubedesk/kubedesk/services/ticket"
 )
 
@@ -395,11 +396,11 @@ func principalInterceptors() []grpc.ServerOption {
 		return ctx
 	}
 	return []grpc.ServerOption{
-		grpc.ChainUnaryInterceptor(tenant.Resolver{}.UnaryInterceptor(),
+		grpc.ChainUnaryInterceptor(tenanttest.Unary(),
 			func(ctx context.Context, req any, _ *grpc.UnaryServerInfo, h grpc.UnaryHandler) (any, error) {
 				return h(from(ctx), req)
 			}),
-		grpc.ChainStreamInterceptor(tenant.Resolver{}.StreamInterceptor(),
+		grpc.ChainStreamInterceptor(tenanttest.Stream(),
 			func(srv any, ss grpc.ServerStream, _ *grpc.StreamServerInfo, h grpc.StreamHandler) error {
 				return h(srv, contextStream{ss, from(ss.Context())})
 			}),

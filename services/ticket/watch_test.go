@@ -19,6 +19,7 @@ import (
 
 	ticketv1 "github.com/kubedesk/kubedesk/proto/gen/go/kubedesk/ticket/v1"
 	"github.com/kubedesk/kubedesk/services/platform/tenant"
+	"github.com/kubedesk/kubedesk/services/platform/tenant/tenanttest"
 	"github.com/kubedesk/kubedesk/services/ticket"
 	"github.com/kubedesk/kubedesk/services/ticket/store"
 )
@@ -223,10 +224,7 @@ func TestSharedReads(t *testing.T) {
 // stream gets exactly its part of the stream, in order.
 func TestWatchEventsManyStreams(t *testing.T) {
 	s := openSQLite(t)
-	client := serveTickets(t, s,
-		grpc.UnaryInterceptor(tenant.Resolver{}.UnaryInterceptor()),
-		grpc.StreamInterceptor(tenant.Resolver{}.StreamInterceptor()),
-	)
+	client := serveTickets(t, s, tenanttest.ServerOptions()...)
 	ctx, cancel := context.WithTimeout(tenant.Outgoing(context.Background(), "acme"), time.Minute)
 	defer cancel()
 

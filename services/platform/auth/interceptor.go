@@ -194,17 +194,10 @@ func (i *Interceptor) admit(ctx context.Context, method string, setHeader func(c
 		i.log.ErrorContext(ctx, "call refused: the method declares no access rule", "method", method, "error", err)
 		return nil, status.Errorf(codes.PermissionDenied, "%s %s; no one may call it", strings.TrimPrefix(method, "/"), errNoRule.Error())
 	}
-	named := first(ctx, tenant.MetadataKey)
 	if r.public {
-		id := named
-		if id == "" {
-			id = i.defaultTenant
-		}
-		if id == "" {
-			return nil, status.Errorf(codes.InvalidArgument, "%s: no tenant named; send the %s header (gRPC metadata %s)", tenant.HeaderName, tenant.HeaderName, tenant.MetadataKey)
-		}
-		if err := tenant.Validate(id); err != nil {
-			return nil, status.Errorf(codes.InvalidArgument, "%s: %v", tenant.HeaderName, err)
+		id, err := tenant.Named(ctx, i.defaultTenant)
+		if err != nil {
+			return nil, err
 		}
 		return tenant.With(ctx, id), nil
 	}
@@ -242,19 +235,18 @@ func (i *Interceptor) admit(ctx context.Context, method string, setHeader func(c
 		}
 	}
 
-	id := p.GetTenant()
-	if named != "" && named != id {
-		if err := tenant.Validate(named); err != nil {
-			return nil, status.Errorf(codes.InvalidArgument, "%s: %v", tenant.HeaderName, err)
-		}
-		if !MayActFor(p, named) {
-			i.audit(ctx, authn, p, named, method, now)
-			return nil, status.Errorf(codes.PermissionDenied, "%s: the credential belongs to tenant %q and may not act for tenant %q", tenant.HeaderName, id, named)
-		}
-		id = named
-	}
-	if id == "" {
+	// The credential's tenant, unless the call names another, which it
+	// must be allowed to act for.
+	if p.GetTenant() == "" && first(ctx, tenant.MetadataKey) == "" {
 		return nil, status.Errorf(codes.InvalidArgument, "%s: the credential belongs to no tenant; name the tenant to act for in the %s header (gRPC metadata %s)", tenant.HeaderName, tenant.HeaderName, tenant.MetadataKey)
+	}
+	id, err := tenant.Named(ctx, p.GetTenant())
+	if err != nil {
+		return nil, err
+	}
+	if id != p.GetTenant() && !MayActFor(p, id) {
+		i.audit(ctx, authn, p, id, method, now)
+		return nil, status.Errorf(codes.PermissionDenied, "%s: the credential belongs to tenant %q and may not act for tenant %q", tenant.HeaderName, p.GetTenant(), id)
 	}
 
 	if !HasRole(p, r.roles...) {

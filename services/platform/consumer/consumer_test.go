@@ -21,6 +21,7 @@ import (
 	ticketv1 "github.com/kubedesk/kubedesk/proto/gen/go/kubedesk/ticket/v1"
 	"github.com/kubedesk/kubedesk/services/platform/consumer"
 	"github.com/kubedesk/kubedesk/services/platform/tenant"
+	"github.com/kubedesk/kubedesk/services/platform/tenant/tenanttest"
 	"github.com/kubedesk/kubedesk/services/ticket"
 	"github.com/kubedesk/kubedesk/services/ticket/store"
 )
@@ -34,10 +35,7 @@ func ticketService(t *testing.T) ticketv1.TicketServiceClient {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { s.Close() })
-	gs := grpc.NewServer(
-		grpc.UnaryInterceptor(tenant.Resolver{}.UnaryInterceptor()),
-		grpc.StreamInterceptor(tenant.Resolver{}.StreamInterceptor()),
-	)
+	gs := grpc.NewServer(tenanttest.ServerOptions()...)
 	ticket.NewServer(s, ticket.Config{WatchPollInterval: 20 * time.Millisecond}, slog.New(slog.DiscardHandler)).Register(gs)
 	lis, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

@@ -9,9 +9,7 @@ import (
 	"context"
 	"fmt"
 	"regexp"
-	"strings"
 
-	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
@@ -55,69 +53,21 @@ func From(ctx context.Context) string {
 	return id
 }
 
-// Resolver takes the tenant of an incoming call from its metadata alone,
-// trusting it. kubedesk's servers do not use it (auth.Interceptor takes the
-// tenant from the credential); tests of a single service that need a
-// tenant but no credentials do.
-type Resolver struct {
-	// Default is used when a call names no tenant; "" makes the tenant
-	// mandatory.
-	Default string
-}
-
-func (r Resolver) resolve(ctx context.Context) (context.Context, error) {
-	id := r.Default
-	if md, ok := metadata.FromIncomingContext(ctx); ok {
-		if vals := md.Get(MetadataKey); len(vals) > 0 {
-			id = vals[0]
-		}
+// Named returns the tenant an incoming call names in its metadata, or def
+// when it names none. None at all, or a name that is not a tenant ID, is
+// INVALID_ARGUMENT naming the header. It trusts the metadata: the access
+// interceptor (services/platform/auth) calls it only where the credential
+// allows the tenant, or where a call needs no credential (sign-in).
+func Named(ctx context.Context, def string) (string, error) {
+	id := def
+	if vals := metadata.ValueFromIncomingContext(ctx, MetadataKey); len(vals) > 0 {
+		id = vals[0]
 	}
 	if id == "" {
-		return nil, status.Errorf(codes.InvalidArgument, "%s: no tenant named; send the %s header (gRPC metadata %s)", HeaderName, HeaderName, MetadataKey)
+		return "", status.Errorf(codes.InvalidArgument, "%s: no tenant named; send the %s header (gRPC metadata %s)", HeaderName, HeaderName, MetadataKey)
 	}
 	if err := Validate(id); err != nil {
-		return nil, status.Errorf(codes.InvalidArgument, "%s: %v", HeaderName, err)
+		return "", status.Errorf(codes.InvalidArgument, "%s: %v", HeaderName, err)
 	}
-	return With(ctx, id), nil
+	return id, nil
 }
-
-// UnaryInterceptor puts the tenant into the context of unary calls.
-func (r Resolver) UnaryInterceptor() grpc.UnaryServerInterceptor {
-	return func(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
-		if isInfrastructure(info.FullMethod) {
-			return handler(ctx, req)
-		}
-		ctx, err := r.resolve(ctx)
-		if err != nil {
-			return nil, err
-		}
-		return handler(ctx, req)
-	}
-}
-
-// StreamInterceptor puts the tenant into the context of streaming calls.
-func (r Resolver) StreamInterceptor() grpc.StreamServerInterceptor {
-	return func(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, handler grpc.StreamHandler) error {
-		if isInfrastructure(info.FullMethod) {
-			return handler(srv, ss)
-		}
-		ctx, err := r.resolve(ss.Context())
-		if err != nil {
-			return err
-		}
-		return handler(srv, &tenantStream{ServerStream: ss, ctx: ctx})
-	}
-}
-
-// isInfrastructure exempts health checks and reflection, which belong to no
-// tenant.
-func isInfrastructure(method string) bool {
-	return strings.HasPrefix(method, "/grpc.health.v1.Health/") || strings.HasPrefix(method, "/grpc.reflection.")
-}
-
-type tenantStream struct {
-	grpc.ServerStream
-	ctx context.Context
-}
-
-func (s *tenantStream) Context() context.Context { return s.ctx }
