@@ -3,7 +3,6 @@ package iam_test
 import (
 	"context"
 	"fmt"
-	"google.golang.org/protobuf/proto"
 	"regexp"
 	"strings"
 	"testing"
@@ -11,6 +10,7 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/encoding/protojson"
+	"google.golang.org/protobuf/proto"
 
 	iamv1 "github.com/kubedesk/kubedesk/proto/gen/go/kubedesk/iam/v1"
 	"github.com/kubedesk/kubedesk/services/iam"

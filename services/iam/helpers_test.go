@@ -5,7 +5,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"google.golang.org/protobuf/proto"
 	"log/slog"
 	"sync"
 	"testing"
@@ -13,6 +12,7 @@ import (
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/metadata"
+	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/fieldmaskpb"
 
 	iamv1 "github.com/kubedesk/kubedesk/proto/gen/go/kubedesk/iam/v1"

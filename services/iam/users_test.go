@@ -2,12 +2,12 @@ package iam_test
 
 import (
 	"fmt"
-	"google.golang.org/protobuf/proto"
 	"strings"
 	"testing"
 
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/proto"
 
 	iamv1 "github.com/kubedesk/kubedesk/proto/gen/go/kubedesk/iam/v1"
 )
