@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -26,54 +25,14 @@ var cluster *pgtest.Cluster
 // shipped.
 func TestMain(m *testing.M) { pgtest.Main(m, &cluster, pgtest.Fast...) }
 
-// engine opens stores on one fresh database: fresh returns a connect func
-// that opens another store on the same database each time it is called
-// (a restart, or a second replica).
-type engine struct {
-	name  string
-	fresh func(t *testing.T) func(t *testing.T) iam.Store
-}
-
-var engines = []engine{
-	{
-		name: "sqlite",
-		fresh: func(t *testing.T) func(t *testing.T) iam.Store {
-			path := filepath.Join(t.TempDir(), "iam.db")
-			return func(t *testing.T) iam.Store {
-				t.Helper()
-				s, err := OpenSQLite(context.Background(), path)
-				if err != nil {
-					t.Fatal(err)
-				}
-				t.Cleanup(func() { s.Close() })
-				return s
-			}
-		},
-	},
-	{
-		name: "postgres",
-		fresh: func(t *testing.T) func(t *testing.T) iam.Store {
-			url := cluster.NewDatabase(t)
-			return func(t *testing.T) iam.Store {
-				t.Helper()
-				s, err := OpenPostgres(context.Background(), url)
-				if err != nil {
-					t.Fatal(err)
-				}
-				t.Cleanup(func() { s.Close() })
-				return s
-			}
-		},
-	},
-}
+// engines are SQLite and PostgreSQL, each on a fresh database per test.
+var engines = pgtest.Engines(&cluster, "iam.db",
+	func(ctx context.Context, path string) (iam.Store, error) { return OpenSQLite(ctx, path) },
+	func(ctx context.Context, url string) (iam.Store, error) { return OpenPostgres(ctx, url) })
 
 // contract runs f against a fresh store of every engine, with the same
 // expectations.
-func contract(t *testing.T, f func(t *testing.T, s iam.Store)) {
-	for _, e := range engines {
-		t.Run(e.name, func(t *testing.T) { f(t, e.fresh(t)(t)) })
-	}
-}
+func contract(t *testing.T, f func(t *testing.T, s iam.Store)) { pgtest.Contract(t, engines, f) }
 
 var ctx = context.Background()
 
@@ -1129,8 +1088,8 @@ func TestLimits(t *testing.T) {
 // database, as two replicas.
 func TestReopen(t *testing.T) {
 	for _, e := range engines {
-		t.Run(e.name, func(t *testing.T) {
-			connect := e.fresh(t)
+		t.Run(e.Name, func(t *testing.T) {
+			connect := e.Fresh(t)
 			first := connect(t)
 			u := mustCreateUser(t, first, user("acme", 1))
 			if err := first.Close(); err != nil {

@@ -74,10 +74,10 @@ func TestLegacyEvents(t *testing.T) {
 		},
 	}
 	for _, e := range engines {
-		t.Run(e.name, func(t *testing.T) {
-			s := e.fresh(t)(t)
-			insert[e.name](t, s, ticket.EventTicketUpdated, legacyPayload)
-			insert[e.name](t, s, ticket.EventSLAChanged, legacySLAPayload)
+		t.Run(e.Name, func(t *testing.T) {
+			s := e.Fresh(t)(t)
+			insert[e.Name](t, s, ticket.EventTicketUpdated, legacyPayload)
+			insert[e.Name](t, s, ticket.EventSLAChanged, legacySLAPayload)
 			// A row of today's format after them.
 			tk := create(t, s, fixture("acme", 2))
 			if _, err := s.UpdateTicket(ctx, "acme", tk.ID, func(tk *ticket.Ticket) ([]ticket.Change, error) {

@@ -29,57 +29,14 @@ var cluster *pgtest.Cluster
 // shipped.
 func TestMain(m *testing.M) { pgtest.Main(m, &cluster, pgtest.Fast...) }
 
-// engine opens stores on one fresh database: fresh returns a connect func
-// that opens another store on the same database each time it is called
-// (a restart, or a second process).
-type engine struct {
-	name string
-	// crossProcess says whether Subscribe hears other processes' writes.
-	crossProcess bool
-	fresh        func(t *testing.T) func(t *testing.T) ticket.Store
-}
-
-var engines = []engine{
-	{
-		name: "sqlite",
-		fresh: func(t *testing.T) func(t *testing.T) ticket.Store {
-			path := filepath.Join(t.TempDir(), "ticket.db")
-			return func(t *testing.T) ticket.Store {
-				t.Helper()
-				s, err := OpenSQLite(context.Background(), path)
-				if err != nil {
-					t.Fatal(err)
-				}
-				t.Cleanup(func() { s.Close() })
-				return s
-			}
-		},
-	},
-	{
-		name:         "postgres",
-		crossProcess: true,
-		fresh: func(t *testing.T) func(t *testing.T) ticket.Store {
-			url := cluster.NewDatabase(t)
-			return func(t *testing.T) ticket.Store {
-				t.Helper()
-				s, err := OpenPostgres(context.Background(), url)
-				if err != nil {
-					t.Fatal(err)
-				}
-				t.Cleanup(func() { s.Close() })
-				return s
-			}
-		},
-	},
-}
+// engines are SQLite and PostgreSQL, each on a fresh database per test.
+var engines = pgtest.Engines(&cluster, "ticket.db",
+	func(ctx context.Context, path string) (ticket.Store, error) { return OpenSQLite(ctx, path) },
+	func(ctx context.Context, url string) (ticket.Store, error) { return OpenPostgres(ctx, url) })
 
 // contract runs f against a fresh store of every engine, with the same
 // expectations.
-func contract(t *testing.T, f func(t *testing.T, s ticket.Store)) {
-	for _, e := range engines {
-		t.Run(e.name, func(t *testing.T) { f(t, e.fresh(t)(t)) })
-	}
-}
+func contract(t *testing.T, f func(t *testing.T, s ticket.Store)) { pgtest.Contract(t, engines, f) }
 
 var ctx = context.Background()
 
@@ -1141,8 +1098,8 @@ func TestIdempotentComment(t *testing.T) {
 
 func TestEvents(t *testing.T) {
 	for _, e := range engines {
-		t.Run(e.name, func(t *testing.T) {
-			s := e.fresh(t)(t)
+		t.Run(e.Name, func(t *testing.T) {
+			s := e.Fresh(t)(t)
 			tk := create(t, s, fixture("acme", 1))
 			if _, err := s.UpdateTicket(ctx, "acme", tk.ID, setSubject("v2")); err != nil {
 				t.Fatal(err)
@@ -1185,7 +1142,7 @@ func TestEvents(t *testing.T) {
 				}
 			})
 			t.Run("invalid cursors", func(t *testing.T) {
-				foreign := map[string]string{"sqlite": "p1:1234:5", "postgres": "s1:5"}[e.name]
+				foreign := map[string]string{"sqlite": "p1:1234:5", "postgres": "s1:5"}[e.Name]
 				for _, c := range []string{"garbage", "s1:", "s1:x", "s1:-1", "s1:0", "s1:007", "p1:12", "p1:1:2:3", "p1:x:1", "s1:99999999999999999999", " s1:1", foreign} {
 					if _, err := s.ListEvents(ctx, "acme", c, 10); !errors.Is(err, ticket.ErrInvalidCursor) {
 						t.Errorf("ListEvents(%q): err = %v, want ErrInvalidCursor", c, err)
@@ -1284,8 +1241,8 @@ func TestEventStreamUnderConcurrency(t *testing.T) {
 
 func TestSubscribe(t *testing.T) {
 	for _, e := range engines {
-		t.Run(e.name, func(t *testing.T) {
-			connect := e.fresh(t)
+		t.Run(e.Name, func(t *testing.T) {
+			connect := e.Fresh(t)
 			s := connect(t)
 			notify, cancel := s.Subscribe("acme")
 			defer cancel()
@@ -1299,7 +1256,7 @@ func TestSubscribe(t *testing.T) {
 				t.Error("a subscriber of another tenant was woken")
 			}
 
-			if e.crossProcess {
+			if e.Name == "postgres" { // LISTEN/NOTIFY reaches other processes; SQLite's notes stay in one
 				second := connect(t)
 				// The second store's LISTEN may not be up yet: write until
 				// its subscriber hears one.
@@ -1354,8 +1311,8 @@ func drain(ch <-chan struct{}) {
 // second time; the data is still there.
 func TestReopen(t *testing.T) {
 	for _, e := range engines {
-		t.Run(e.name, func(t *testing.T) {
-			connect := e.fresh(t)
+		t.Run(e.Name, func(t *testing.T) {
+			connect := e.Fresh(t)
 			first := connect(t)
 			tk := create(t, first, fixture("acme", 1))
 			if err := first.Close(); err != nil {

@@ -221,3 +221,47 @@ func CheckOpen[S io.Closer](t *testing.T, c *Cluster, open func(ctx context.Cont
 		}
 	})
 }
+
+// Engine is one engine a store's contract suite runs on. Fresh makes a
+// new, empty database and returns a func that opens a store on it each
+// time it is called (a restart, or a second replica); each store closes
+// when its test ends.
+type Engine[S io.Closer] struct {
+	Name  string
+	Fresh func(t *testing.T) func(t *testing.T) S
+}
+
+// Engines are SQLite (file in a test's temporary directory) and
+// PostgreSQL (a new database of *c, read when a test runs, so that a
+// package variable may hold them before TestMain starts the cluster).
+func Engines[S io.Closer](c **Cluster, file string,
+	openSQLite func(ctx context.Context, path string) (S, error),
+	openPostgres func(ctx context.Context, url string) (S, error),
+) []Engine[S] {
+	opener := func(open func(context.Context, string) (S, error), where func(t *testing.T) string) func(t *testing.T) func(t *testing.T) S {
+		return func(t *testing.T) func(t *testing.T) S {
+			at := where(t)
+			return func(t *testing.T) S {
+				t.Helper()
+				s, err := open(t.Context(), at)
+				if err != nil {
+					t.Fatal(err)
+				}
+				t.Cleanup(func() { s.Close() })
+				return s
+			}
+		}
+	}
+	return []Engine[S]{
+		{Name: "sqlite", Fresh: opener(openSQLite, func(t *testing.T) string { return filepath.Join(t.TempDir(), file) })},
+		{Name: "postgres", Fresh: opener(openPostgres, func(t *testing.T) string { return (*c).NewDatabase(t) })},
+	}
+}
+
+// Contract runs f against a fresh store of every engine, with the same
+// expectations.
+func Contract[S io.Closer](t *testing.T, engines []Engine[S], f func(t *testing.T, s S)) {
+	for _, e := range engines {
+		t.Run(e.Name, func(t *testing.T) { f(t, e.Fresh(t)(t)) })
+	}
+}
