@@ -10,12 +10,12 @@ import (
 
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
-	"google.golang.org/protobuf/reflect/protoreflect"
 
 	iamv1 "github.com/kubedesk/kubedesk/proto/gen/go/kubedesk/iam/v1"
 	"github.com/kubedesk/kubedesk/services/platform/auth"
 	"github.com/kubedesk/kubedesk/services/platform/etag"
 	"github.com/kubedesk/kubedesk/services/platform/paging"
+	"github.com/kubedesk/kubedesk/services/platform/updatemask"
 	"github.com/kubedesk/kubedesk/workflows/calendar"
 )
 
@@ -154,7 +154,7 @@ func (s *Server) UpdateUser(ctx context.Context, req *iamv1.UpdateUserRequest) (
 	if id == "" {
 		return nil, status.Error(codes.InvalidArgument, "user.id: is required")
 	}
-	paths, err := userUpdatePaths(req)
+	paths, err := updatemask.Paths(req.GetUpdateMask(), req.GetUser(), UpdatableUserFields)
 	if err != nil {
 		return nil, err
 	}
@@ -254,32 +254,3 @@ func (s *Server) UpdateUser(ctx context.Context, req *iamv1.UpdateUserRequest) (
 	return &iamv1.UpdateUserResponse{User: userToProto(u)}, nil
 }
 
-// userUpdatePaths returns the validated update_mask paths. Without a mask
-// every field set in the request is updated (AIP-134); grpc-gateway fills
-// the mask from a PATCH body. id and etag identify the user and version.
-func userUpdatePaths(req *iamv1.UpdateUserRequest) ([]string, error) {
-	paths := req.GetUpdateMask().GetPaths()
-	if len(paths) == 0 {
-		req.GetUser().ProtoReflect().Range(func(fd protoreflect.FieldDescriptor, _ protoreflect.Value) bool {
-			if name := string(fd.Name()); slices.Contains(UpdatableUserFields, name) {
-				paths = append(paths, name)
-			}
-			return true
-		})
-	}
-	var out []string
-	for _, p := range paths {
-		if p == "id" || p == "etag" {
-			continue
-		}
-		if !slices.Contains(UpdatableUserFields, p) {
-			return nil, status.Errorf(codes.InvalidArgument, "update_mask: %q cannot be updated; updatable: %s", p, strings.Join(UpdatableUserFields, ", "))
-		}
-		out = append(out, p)
-	}
-	if len(out) == 0 {
-		return nil, status.Errorf(codes.InvalidArgument, "update_mask: names no field; updatable: %s", strings.Join(UpdatableUserFields, ", "))
-	}
-	slices.Sort(out)
-	return slices.Compact(out), nil
-}

@@ -18,13 +18,13 @@ import (
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
-	"google.golang.org/protobuf/reflect/protoreflect"
 
 	ticketv1 "github.com/kubedesk/kubedesk/proto/gen/go/kubedesk/ticket/v1"
 	"github.com/kubedesk/kubedesk/services/platform/auth"
 	"github.com/kubedesk/kubedesk/services/platform/config"
 	"github.com/kubedesk/kubedesk/services/platform/etag"
 	"github.com/kubedesk/kubedesk/services/platform/paging"
+	"github.com/kubedesk/kubedesk/services/platform/updatemask"
 	"github.com/kubedesk/kubedesk/services/platform/tenant"
 )
 
@@ -347,7 +347,7 @@ func (s *Server) UpdateTicket(ctx context.Context, req *ticketv1.UpdateTicketReq
 	if in.GetId() == "" {
 		return nil, status.Error(codes.InvalidArgument, "ticket.id: is required")
 	}
-	paths, err := updatePaths(req)
+	paths, err := updatemask.Paths(req.GetUpdateMask(), req.GetTicket(), Updatable)
 	if err != nil {
 		return nil, err
 	}
@@ -379,40 +379,6 @@ func (s *Server) UpdateTicket(ctx context.Context, req *ticketv1.UpdateTicketReq
 		return nil, s.storeError(ctx, err, in.GetId())
 	}
 	return &ticketv1.UpdateTicketResponse{Ticket: ToProto(t)}, nil
-}
-
-// updatePaths returns the validated field-mask paths. Without a mask every
-// field set in the request is updated (AIP-134); grpc-gateway fills the
-// mask from the JSON body of a PATCH.
-func updatePaths(req *ticketv1.UpdateTicketRequest) ([]string, error) {
-	paths := req.GetUpdateMask().GetPaths()
-	if len(paths) == 0 {
-		req.GetTicket().ProtoReflect().Range(func(fd protoreflect.FieldDescriptor, _ protoreflect.Value) bool {
-			if name := string(fd.Name()); slices.Contains(Updatable, name) {
-				paths = append(paths, name)
-			}
-			return true
-		})
-	}
-	var tops []string
-	for _, p := range paths {
-		// Sub-fields of requester and keys of custom_fields are updated as a
-		// whole; id and etag identify the ticket and its version (a PATCH
-		// body carrying them gets them in its generated mask).
-		top, _, _ := strings.Cut(p, ".")
-		if top == "id" || top == "etag" {
-			continue
-		}
-		if !slices.Contains(Updatable, top) {
-			return nil, status.Errorf(codes.InvalidArgument, "update_mask: %q cannot be updated; updatable: %s", p, strings.Join(Updatable, ", "))
-		}
-		tops = append(tops, top)
-	}
-	if len(tops) == 0 {
-		return nil, status.Errorf(codes.InvalidArgument, "update_mask: names no field; updatable: %s", strings.Join(Updatable, ", "))
-	}
-	slices.Sort(tops)
-	return slices.Compact(tops), nil
 }
 
 // updateFromProto reads the masked fields of an update request into a
