@@ -253,4 +253,3 @@ func (s *Server) UpdateUser(ctx context.Context, req *iamv1.UpdateUserRequest) (
 	}
 	return &iamv1.UpdateUserResponse{User: userToProto(u)}, nil
 }
-

@@ -24,8 +24,8 @@ import (
 	"github.com/kubedesk/kubedesk/services/platform/config"
 	"github.com/kubedesk/kubedesk/services/platform/etag"
 	"github.com/kubedesk/kubedesk/services/platform/paging"
-	"github.com/kubedesk/kubedesk/services/platform/updatemask"
 	"github.com/kubedesk/kubedesk/services/platform/tenant"
+	"github.com/kubedesk/kubedesk/services/platform/updatemask"
 )
 
 // Metadata keys the gateway fills from HTTP headers.
