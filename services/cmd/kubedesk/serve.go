@@ -109,13 +109,11 @@ func start(ctx context.Context, cfg *Config, log *slog.Logger, table module.Tabl
 		PerCredential: cfg.IAM.RateLimit,
 		Log:           log,
 	})
-	identity := false
 	useIdentity := func(a auth.Authenticator) {
 		if authenticatorOverride != nil {
 			a = authenticatorOverride(a)
 		}
 		access.SetAuthenticator(auth.WithServiceToken(token, a))
-		identity = true
 	}
 
 	// One gRPC server carries every gRPC service this process runs. It
@@ -169,9 +167,10 @@ func start(ctx context.Context, cfg *Config, log *slog.Logger, table module.Tabl
 	}
 
 	if gs != nil {
-		if !identity {
-			// The identity module runs elsewhere: ask it, and trust an
-			// answer for a few seconds.
+		if !plan.Runs(moduleIAM) {
+			// The identity module runs elsewhere (here it has handed its
+			// authenticator over in Init): ask it, and trust an answer
+			// for a few seconds.
 			conn, err := host.Dial(moduleIAM)
 			if err != nil {
 				return err
