@@ -16,6 +16,8 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
+
+	"github.com/kubedesk/kubedesk/services/platform/auth"
 )
 
 // Password hashes are argon2id in the PHC string format:
@@ -105,7 +107,7 @@ func (s *Server) hashSlot(ctx context.Context) (release func(), err error) {
 	case <-ctx.Done():
 		return nil, status.FromContextError(ctx.Err()).Err()
 	case <-t.C:
-		_ = grpc.SetHeader(ctx, metadata.Pairs(RetryAfterMetadata, "1"))
+		_ = grpc.SetHeader(ctx, metadata.Pairs(auth.RetryAfterKey, "1"))
 		return nil, status.Errorf(codes.ResourceExhausted,
 			"password checks are busy (%d running, iam.maxConcurrentHashes); retry after 1 second", cap(s.hashing))
 	}

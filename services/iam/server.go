@@ -26,11 +26,10 @@ import (
 	"github.com/kubedesk/kubedesk/services/platform/tenant"
 )
 
-// Metadata keys the gateway fills from HTTP headers.
+// Metadata keys of a caller's user agent.
 const (
-	RetryAfterMetadata = "retry-after"            // Retry-After, in seconds
-	userAgentMetadata  = "user-agent"             // a gRPC client's
-	gatewayUAMetadata  = "grpcgateway-user-agent" // a browser's, via the gateway
+	userAgentMetadata = "user-agent"             // a gRPC client's
+	gatewayUAMetadata = "grpcgateway-user-agent" // a browser's, via the gateway
 )
 
 // TokenVerifier checks bearer tokens that are not API keys: OpenID

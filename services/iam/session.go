@@ -119,7 +119,7 @@ func (s *Server) revokeQuietly(ctx context.Context, ses Session) {
 // throttled is the RESOURCE_EXHAUSTED answer with Retry-After.
 func throttled(ctx context.Context, wait time.Duration) error {
 	secs := int64((wait + time.Second - 1) / time.Second)
-	_ = grpc.SetHeader(ctx, metadata.Pairs(RetryAfterMetadata, strconv.FormatInt(secs, 10)))
+	_ = grpc.SetHeader(ctx, metadata.Pairs(auth.RetryAfterKey, strconv.FormatInt(secs, 10)))
 	return status.Errorf(codes.ResourceExhausted, "too many failed sign-ins for this account; try again in %d seconds", secs)
 }
 

@@ -14,7 +14,6 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	iamv1 "github.com/kubedesk/kubedesk/proto/gen/go/kubedesk/iam/v1"
-	"github.com/kubedesk/kubedesk/services/iam"
 	"github.com/kubedesk/kubedesk/services/platform/auth"
 )
 
@@ -400,8 +399,8 @@ func TestSignInBusy(t *testing.T) {
 		if status.Code(err) != codes.ResourceExhausted || !strings.Contains(err.Error(), "iam.maxConcurrentHashes") {
 			t.Fatalf("CreateSession with every slot taken = %v, want RESOURCE_EXHAUSTED naming iam.maxConcurrentHashes", err)
 		}
-		if h.get(iam.RetryAfterMetadata) != "1" {
-			t.Fatalf("retry-after %q, want 1", h.get(iam.RetryAfterMetadata))
+		if h.get(auth.RetryAfterKey) != "1" {
+			t.Fatalf("retry-after %q, want 1", h.get(auth.RetryAfterKey))
 		}
 	}
 	if n := len(e.auditEvents(acme, iamv1.AuditEventType_AUDIT_EVENT_TYPE_SIGN_IN_FAILED)); n != 0 {

@@ -33,8 +33,9 @@ const (
 	msgUnavailable  = "the credential could not be checked: the identity service is unavailable; retry shortly"
 )
 
-// Response header metadata of a call refused by the rate limit; the
-// gateway sends them as HTTP headers.
+// Response header metadata of a call refused by a rate limit (this
+// interceptor's, or the identity module's sign-in throttle); the gateway
+// sends them as HTTP headers.
 const (
 	RetryAfterKey         = "retry-after"
 	RateLimitLimitKey     = "ratelimit-limit"

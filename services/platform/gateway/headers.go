@@ -8,6 +8,8 @@ import (
 
 	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
 
+	"github.com/kubedesk/kubedesk/services/platform/auth"
+	"github.com/kubedesk/kubedesk/services/platform/etag"
 	"github.com/kubedesk/kubedesk/services/platform/tenant"
 )
 
@@ -15,7 +17,7 @@ import (
 var headers = map[string]string{
 	strings.ToLower(tenant.HeaderName): tenant.MetadataKey,
 	"idempotency-key":                  "idempotency-key",
-	"if-match":                         "if-match",
+	"if-match":                         etag.IfMatchMetadata,
 }
 
 // incomingHeader picks the request headers the services see: those in
@@ -44,10 +46,10 @@ func incomingHeader(key string) (string, bool) {
 // would pass every key on as Grpc-Metadata-<key>, the session token
 // among them; nothing else goes.
 var responseHeaders = map[string]string{
-	"retry-after":         "Retry-After",
-	"ratelimit-limit":     "RateLimit-Limit",
-	"ratelimit-remaining": "RateLimit-Remaining",
-	"ratelimit-reset":     "RateLimit-Reset",
+	auth.RetryAfterKey:         "Retry-After",
+	auth.RateLimitLimitKey:     "RateLimit-Limit",
+	auth.RateLimitRemainingKey: "RateLimit-Remaining",
+	auth.RateLimitResetKey:     "RateLimit-Reset",
 }
 
 func outgoingHeader(key string) (string, bool) {
