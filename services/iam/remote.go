@@ -73,7 +73,7 @@ func outgoingTenant(ctx context.Context) context.Context {
 	if md, ok := metadata.FromOutgoingContext(ctx); ok && len(md.Get(tenant.MetadataKey)) > 0 {
 		return ctx
 	}
-	id := firstMD(ctx, tenant.MetadataKey)
+	id := auth.IncomingValue(ctx, tenant.MetadataKey)
 	if tenant.Validate(id) != nil {
 		id = remoteTenant
 	}

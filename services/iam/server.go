@@ -17,7 +17,6 @@ import (
 	"go.opentelemetry.io/otel/trace"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/peer"
 	"google.golang.org/grpc/status"
 
@@ -188,18 +187,10 @@ func actorOf(p *iamv1.Principal) Actor {
 	return Actor{ID: p.GetId(), Kind: p.GetKind(), DisplayName: p.GetDisplayName()}
 }
 
-// firstMD returns the first value of an incoming metadata key.
-func firstMD(ctx context.Context, key string) string {
-	if v := metadata.ValueFromIncomingContext(ctx, key); len(v) > 0 {
-		return v[0]
-	}
-	return ""
-}
-
 // clientIP is the address the gateway saw (the first of
 // X-Forwarded-For), else the gRPC peer's.
 func clientIP(ctx context.Context) string {
-	ip := strings.TrimSpace(strings.Split(firstMD(ctx, auth.ClientIPKey), ",")[0])
+	ip := strings.TrimSpace(strings.Split(auth.IncomingValue(ctx, auth.ClientIPKey), ",")[0])
 	if ip == "" {
 		if p, ok := peer.FromContext(ctx); ok && p.Addr != nil {
 			ip = p.Addr.String()
@@ -212,9 +203,9 @@ func clientIP(ctx context.Context) string {
 }
 
 func userAgent(ctx context.Context) string {
-	ua := firstMD(ctx, gatewayUAMetadata)
+	ua := auth.IncomingValue(ctx, gatewayUAMetadata)
 	if ua == "" {
-		ua = firstMD(ctx, userAgentMetadata)
+		ua = auth.IncomingValue(ctx, userAgentMetadata)
 	}
 	return truncate(ua, 512)
 }

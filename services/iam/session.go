@@ -176,7 +176,7 @@ func sessionCSRF(ctx context.Context, p *iamv1.Principal) string {
 	if p.GetSessionId() == "" {
 		return ""
 	}
-	if tok := firstMD(ctx, auth.SessionKey); tok != "" {
+	if tok := auth.IncomingValue(ctx, auth.SessionKey); tok != "" {
 		return auth.CSRFToken(tok)
 	}
 	return ""

@@ -238,7 +238,7 @@ func (i *Interceptor) admit(ctx context.Context, method string, setHeader func(c
 
 	// The credential's tenant, unless the call names another, which it
 	// must be allowed to act for.
-	if p.GetTenant() == "" && first(ctx, tenant.MetadataKey) == "" {
+	if p.GetTenant() == "" && IncomingValue(ctx, tenant.MetadataKey) == "" {
 		return nil, status.Errorf(codes.InvalidArgument, "%s: the credential belongs to no tenant; name the tenant to act for in the %s header (gRPC metadata %s)", tenant.HeaderName, tenant.HeaderName, tenant.MetadataKey)
 	}
 	id, err := tenant.Named(ctx, p.GetTenant())
@@ -260,7 +260,7 @@ func (i *Interceptor) admit(ctx context.Context, method string, setHeader func(c
 // credential finds the call's credential: a bearer token, else the
 // session the gateway forwards.
 func credential(ctx context.Context) (Credential, error) {
-	if h := first(ctx, AuthorizationKey); h != "" {
+	if h := IncomingValue(ctx, AuthorizationKey); h != "" {
 		const scheme = "bearer "
 		if len(h) <= len(scheme) || !strings.EqualFold(h[:len(scheme)], scheme) {
 			return Credential{}, status.Error(codes.Unauthenticated, msgMalformed)
@@ -271,18 +271,10 @@ func credential(ctx context.Context) (Credential, error) {
 		}
 		return Credential{Kind: iamv1.CredentialKind_CREDENTIAL_KIND_BEARER, Secret: secret}, nil
 	}
-	if s := first(ctx, SessionKey); s != "" {
+	if s := IncomingValue(ctx, SessionKey); s != "" {
 		return Credential{Kind: iamv1.CredentialKind_CREDENTIAL_KIND_SESSION, Secret: s}, nil
 	}
 	return Credential{}, status.Error(codes.Unauthenticated, msgNoCredential)
-}
-
-// first returns the first value of an incoming metadata key.
-func first(ctx context.Context, key string) string {
-	if v := metadata.ValueFromIncomingContext(ctx, key); len(v) > 0 {
-		return v[0]
-	}
-	return ""
 }
 
 // limited sends the rate limit's response headers and returns the error
@@ -309,7 +301,7 @@ func (i *Interceptor) audit(ctx context.Context, authn Authenticator, p *iamv1.P
 		Type:       iamv1.AuditEventType_AUDIT_EVENT_TYPE_CROSS_TENANT_DENIED,
 		Actor:      ActorOf(p),
 		Subject:    named,
-		ClientIp:   first(ctx, ClientIPKey),
+		ClientIp:   IncomingValue(ctx, ClientIPKey),
 		Detail:     "named tenant " + named + " in " + tenant.HeaderName + " calling " + strings.TrimPrefix(method, "/"),
 		CreateTime: timestamppb.New(now),
 	}

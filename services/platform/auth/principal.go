@@ -12,6 +12,8 @@ import (
 	"slices"
 	"strings"
 
+	"google.golang.org/grpc/metadata"
+
 	iamv1 "github.com/kubedesk/kubedesk/proto/gen/go/kubedesk/iam/v1"
 )
 
@@ -125,4 +127,13 @@ func ParseRole(name string) (iamv1.Role, bool) {
 		return iamv1.Role_ROLE_UNSPECIFIED, false
 	}
 	return iamv1.Role(v), true
+}
+
+// IncomingValue returns the first value of an incoming call's metadata
+// key; "" when it has none.
+func IncomingValue(ctx context.Context, key string) string {
+	if v := metadata.ValueFromIncomingContext(ctx, key); len(v) > 0 {
+		return v[0]
+	}
+	return ""
 }
