@@ -35,8 +35,8 @@ func apikey(ctx context.Context, args []string, getenv func(string) string, stdo
 		roleName = fs.String("role", "integration", "role of the key: admin, supervisor, agent or integration")
 		name     = fs.String("name", "", "display name of the key (required)")
 		actFor   = fs.String("act-for", "", `other tenants a platform-admin key may act for, comma-separated, or "*" for all`)
-		dataDir  = fs.String("data-dir", envOr(getenv, "KUBEDESK_DATA_DIR", defaults.DataDir), "directory of the embedded storage (as serve's)")
-		dbURL    = fs.String("database-url", getenv("KUBEDESK_DATABASE_URL"), "PostgreSQL URL (as serve's); empty means SQLite in --data-dir")
+		dataDir  = fs.String("data-dir", envOr(getenv, config.EnvName("data-dir"), defaults.DataDir), "directory of the embedded storage (as serve's)")
+		dbURL    = fs.String("database-url", getenv(config.EnvName("database-url")), "PostgreSQL URL (as serve's); empty means SQLite in --data-dir")
 	)
 	if err := fs.Parse(args[1:]); err != nil {
 		return err
