@@ -6,9 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net"
 	"runtime"
-	"strings"
 	"sync"
 	"time"
 	"unicode/utf8"
@@ -17,7 +15,6 @@ import (
 	"go.opentelemetry.io/otel/trace"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/peer"
 	"google.golang.org/grpc/status"
 
 	iamv1 "github.com/kubedesk/kubedesk/proto/gen/go/kubedesk/iam/v1"
@@ -187,21 +184,6 @@ func actorOf(p *iamv1.Principal) Actor {
 	return Actor{ID: p.GetId(), Kind: p.GetKind(), DisplayName: p.GetDisplayName()}
 }
 
-// clientIP is the address the gateway saw (the first of
-// X-Forwarded-For), else the gRPC peer's.
-func clientIP(ctx context.Context) string {
-	ip := strings.TrimSpace(strings.Split(auth.IncomingValue(ctx, auth.ClientIPKey), ",")[0])
-	if ip == "" {
-		if p, ok := peer.FromContext(ctx); ok && p.Addr != nil {
-			ip = p.Addr.String()
-			if host, _, err := net.SplitHostPort(ip); err == nil {
-				ip = host
-			}
-		}
-	}
-	return truncate(ip, 64)
-}
-
 func userAgent(ctx context.Context) string {
 	ua := auth.IncomingValue(ctx, gatewayUAMetadata)
 	if ua == "" {
@@ -229,7 +211,7 @@ func (s *Server) audit(ctx context.Context, tenantID string, typ iamv1.AuditEven
 		Type:     typ,
 		Actor:    actor,
 		Subject:  truncate(subject, 300),
-		ClientIP: clientIP(ctx),
+		ClientIP: auth.ClientIP(ctx),
 		Detail:   truncate(detail, 1000),
 	}
 	s.appendAudit(ctx, e)
@@ -263,7 +245,7 @@ func (s *Server) Audit(ctx context.Context, e *iamv1.AuditEvent) {
 		ev.Tenant = callTenant(ctx)
 	}
 	if ev.ClientIP == "" {
-		ev.ClientIP = clientIP(ctx)
+		ev.ClientIP = auth.ClientIP(ctx)
 	}
 	s.appendAudit(ctx, ev)
 }

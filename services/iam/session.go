@@ -88,7 +88,7 @@ func (s *Server) CreateSession(ctx context.Context, req *iamv1.CreateSessionRequ
 		ID:           newID(),
 		UserID:       u.ID,
 		Digest:       digest(token),
-		ClientIP:     clientIP(ctx),
+		ClientIP:     auth.ClientIP(ctx),
 		UserAgent:    userAgent(ctx),
 		CreateTime:   now,
 		LastSeenTime: now,

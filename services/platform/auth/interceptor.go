@@ -301,7 +301,7 @@ func (i *Interceptor) audit(ctx context.Context, authn Authenticator, p *iamv1.P
 		Type:       iamv1.AuditEventType_AUDIT_EVENT_TYPE_CROSS_TENANT_DENIED,
 		Actor:      ActorOf(p),
 		Subject:    named,
-		ClientIp:   IncomingValue(ctx, ClientIPKey),
+		ClientIp:   ClientIP(ctx),
 		Detail:     "named tenant " + named + " in " + tenant.HeaderName + " calling " + strings.TrimPrefix(method, "/"),
 		CreateTime: timestamppb.New(now),
 	}

@@ -9,10 +9,12 @@ package auth
 import (
 	"context"
 	"errors"
+	"net/netip"
 	"slices"
 	"strings"
 
 	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/peer"
 
 	iamv1 "github.com/kubedesk/kubedesk/proto/gen/go/kubedesk/iam/v1"
 )
@@ -134,6 +136,23 @@ func ParseRole(name string) (iamv1.Role, bool) {
 func IncomingValue(ctx context.Context, key string) string {
 	if v := metadata.ValueFromIncomingContext(ctx, key); len(v) > 0 {
 		return v[0]
+	}
+	return ""
+}
+
+// ClientIP is the address of the caller: the first X-Forwarded-For entry
+// the gateway passed on (metadata ClientIPKey), or else the peer of the
+// gRPC connection; "" when neither is an IP address. It is for the audit
+// log and sessions, not for decisions: a direct gRPC client can name any.
+func ClientIP(ctx context.Context) string {
+	first, _, _ := strings.Cut(IncomingValue(ctx, ClientIPKey), ",")
+	if a, err := netip.ParseAddr(strings.TrimSpace(first)); err == nil {
+		return a.WithZone("").String()
+	}
+	if p, ok := peer.FromContext(ctx); ok && p.Addr != nil {
+		if ap, err := netip.ParseAddrPort(p.Addr.String()); err == nil {
+			return ap.Addr().WithZone("").String()
+		}
 	}
 	return ""
 }
