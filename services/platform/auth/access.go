@@ -23,9 +23,9 @@ type rule struct {
 	accepted string
 }
 
-// exempt reports whether a method is infrastructure that belongs to no
-// tenant and needs no credential: health checks and reflection.
-func exempt(fullMethod string) bool {
+// Infrastructure reports whether a method belongs to no tenant and needs
+// no credential: health checks and reflection.
+func Infrastructure(fullMethod string) bool {
 	return strings.HasPrefix(fullMethod, "/grpc.health.v1.Health/") || strings.HasPrefix(fullMethod, "/grpc.reflection.")
 }
 
@@ -98,7 +98,7 @@ func CheckDeclared(s ServiceInfoProvider) error {
 	for svc, info := range s.GetServiceInfo() {
 		for _, m := range info.Methods {
 			full := "/" + svc + "/" + m.Name
-			if exempt(full) {
+			if Infrastructure(full) {
 				continue
 			}
 			if _, err := lookupRule(full); err != nil {

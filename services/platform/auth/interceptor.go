@@ -139,7 +139,7 @@ func (i *Interceptor) authenticator() Authenticator {
 // Unary returns the interceptor for unary calls.
 func (i *Interceptor) Unary() grpc.UnaryServerInterceptor {
 	return func(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
-		if exempt(info.FullMethod) {
+		if Infrastructure(info.FullMethod) {
 			return handler(ctx, req)
 		}
 		ctx, err := i.admit(ctx, info.FullMethod, grpc.SetHeader)
@@ -153,7 +153,7 @@ func (i *Interceptor) Unary() grpc.UnaryServerInterceptor {
 // Stream returns the interceptor for streaming calls.
 func (i *Interceptor) Stream() grpc.StreamServerInterceptor {
 	return func(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, handler grpc.StreamHandler) error {
-		if exempt(info.FullMethod) {
+		if Infrastructure(info.FullMethod) {
 			return handler(srv, ss)
 		}
 		ctx, err := i.admit(ss.Context(), info.FullMethod, func(_ context.Context, md metadata.MD) error {

@@ -6,10 +6,10 @@ package tenanttest
 
 import (
 	"context"
-	"strings"
 
 	"google.golang.org/grpc"
 
+	"github.com/kubedesk/kubedesk/services/platform/auth"
 	"github.com/kubedesk/kubedesk/services/platform/tenant"
 )
 
@@ -23,7 +23,7 @@ func ServerOptions() []grpc.ServerOption {
 // Unary puts the named tenant into the context of unary calls.
 func Unary() grpc.UnaryServerInterceptor {
 	return func(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
-		if infrastructure(info.FullMethod) {
+		if auth.Infrastructure(info.FullMethod) {
 			return handler(ctx, req)
 		}
 		id, err := tenant.Named(ctx, "")
@@ -37,7 +37,7 @@ func Unary() grpc.UnaryServerInterceptor {
 // Stream puts the named tenant into the context of streaming calls.
 func Stream() grpc.StreamServerInterceptor {
 	return func(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, handler grpc.StreamHandler) error {
-		if infrastructure(info.FullMethod) {
+		if auth.Infrastructure(info.FullMethod) {
 			return handler(srv, ss)
 		}
 		id, err := tenant.Named(ss.Context(), "")
@@ -46,12 +46,6 @@ func Stream() grpc.StreamServerInterceptor {
 		}
 		return handler(srv, &stream{ServerStream: ss, ctx: tenant.With(ss.Context(), id)})
 	}
-}
-
-// infrastructure is health checks and reflection, which belong to no
-// tenant.
-func infrastructure(method string) bool {
-	return strings.HasPrefix(method, "/grpc.health.v1.Health/") || strings.HasPrefix(method, "/grpc.reflection.")
 }
 
 type stream struct {
