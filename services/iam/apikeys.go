@@ -123,11 +123,8 @@ func (s *Server) ListApiKeys(ctx context.Context, req *iamv1.ListApiKeysRequest)
 	if err != nil {
 		return nil, s.storeError(ctx, err, "API keys")
 	}
-	resp := &iamv1.ListApiKeysResponse{}
-	if len(rows) > size {
-		rows = rows[:size]
-		resp.NextPageToken = encodePageToken(rows[size-1].ID, query)
-	}
+	rows, next := page(rows, size, query, func(r APIKey) string { return r.ID })
+	resp := &iamv1.ListApiKeysResponse{NextPageToken: next}
 	for _, k := range rows {
 		resp.ApiKeys = append(resp.ApiKeys, keyToProto(k))
 	}
@@ -271,11 +268,8 @@ func (s *Server) ListAuditEvents(ctx context.Context, req *iamv1.ListAuditEvents
 	if err != nil {
 		return nil, s.storeError(ctx, err, "audit events")
 	}
-	resp := &iamv1.ListAuditEventsResponse{}
-	if len(rows) > size {
-		rows = rows[:size]
-		resp.NextPageToken = encodePageToken(rows[size-1].ID, query)
-	}
+	rows, next := page(rows, size, query, func(r AuditEvent) string { return r.ID })
+	resp := &iamv1.ListAuditEventsResponse{NextPageToken: next}
 	for _, e := range rows {
 		resp.AuditEvents = append(resp.AuditEvents, auditToProto(e))
 	}

@@ -122,3 +122,14 @@ func decodePageToken(token, query string) (string, error) {
 	}
 	return fields[0], nil
 }
+
+// page cuts rows, read with one more than size, to the page, and returns
+// the next_page_token of the page after it: the last row's position,
+// pos, in a token of query; "" on the last page.
+func page[T any](rows []T, size int, query string, pos func(T) string) ([]T, string) {
+	if len(rows) <= size {
+		return rows, ""
+	}
+	rows = rows[:size]
+	return rows, encodePageToken(pos(rows[size-1]), query)
+}

@@ -154,11 +154,8 @@ func (s *Server) ListSessions(ctx context.Context, req *iamv1.ListSessionsReques
 	if err != nil {
 		return nil, s.storeError(ctx, err, "sessions")
 	}
-	resp := &iamv1.ListSessionsResponse{}
-	if len(rows) > size {
-		rows = rows[:size]
-		resp.NextPageToken = encodePageToken(rows[size-1].ID, query)
-	}
+	rows, next := page(rows, size, query, func(r Session) string { return r.ID })
+	resp := &iamv1.ListSessionsResponse{NextPageToken: next}
 	csrf := sessionCSRF(ctx, p)
 	for _, r := range rows {
 		ps := sessionToProto(r)

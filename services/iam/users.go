@@ -132,11 +132,8 @@ func (s *Server) ListUsers(ctx context.Context, req *iamv1.ListUsersRequest) (*i
 	if err != nil {
 		return nil, s.storeError(ctx, err, "users")
 	}
-	resp := &iamv1.ListUsersResponse{}
-	if len(rows) > size {
-		rows = rows[:size]
-		resp.NextPageToken = encodePageToken(rows[size-1].Email, query)
-	}
+	rows, next := page(rows, size, query, func(r User) string { return r.Email })
+	resp := &iamv1.ListUsersResponse{NextPageToken: next}
 	for _, u := range rows {
 		resp.Users = append(resp.Users, userToProto(u))
 	}
