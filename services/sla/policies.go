@@ -78,7 +78,7 @@ func load(path string) (*Snapshot, error) {
 	if err != nil {
 		return nil, err
 	}
-	tenants, err := loadTenants(path, docs)
+	tenants, err := config.Tenants(path, docs, checkTenant)
 	if err != nil {
 		return nil, err
 	}
@@ -128,31 +128,13 @@ func load(path string) (*Snapshot, error) {
 	return snap, nil
 }
 
-// loadTenants reads the HelpdeskTenant documents of a file, refusing a
-// tenant declared twice and a default calendar the clocks could not use.
-func loadTenants(path string, docs []config.Document) (map[string]tenant.Config, error) {
-	tenants := map[string]tenant.Config{}
-	first := map[string]int{}
-	for _, doc := range docs {
-		if doc.Kind != "HelpdeskTenant" {
-			continue
-		}
-		t, err := tenant.FromDocument(doc.YAML)
-		if err == nil && t.Spec.Calendar != nil {
-			if cerr := policy.CheckCalendar(*t.Spec.Calendar, "spec.calendar"); cerr != nil {
-				err = fmt.Errorf("HelpdeskTenant %s: %w", t.ID, cerr)
-			}
-		}
-		if err != nil {
-			return nil, fmt.Errorf("%s: document %d: %w", path, doc.Index, err)
-		}
-		if i, dup := first[t.ID]; dup {
-			return nil, fmt.Errorf("%s: document %d: HelpdeskTenant %s is declared twice (first in document %d); accepted: one document per tenant", path, doc.Index, t.ID, i)
-		}
-		first[t.ID] = doc.Index
-		tenants[t.ID] = t
+// checkTenant refuses a tenant whose default calendar the clocks could
+// not use.
+func checkTenant(t tenant.Config) error {
+	if t.Spec.Calendar == nil {
+		return nil
 	}
-	return tenants, nil
+	return policy.CheckCalendar(*t.Spec.Calendar, "spec.calendar")
 }
 
 func toStruct(spec v1alpha1.SLAPolicySpec) (*structpb.Struct, error) {
