@@ -66,6 +66,11 @@ func Compose(m Mail) ([]byte, error) {
 	if err := writePart(w, root); err != nil {
 		return nil, fmt.Errorf("mail: write body: %w", err)
 	}
+	// A message is lines: end the last one, or the relay's DATA framing
+	// would add the CRLF and the bytes sent differ from these.
+	if !bytes.HasSuffix(buf.Bytes(), []byte("\r\n")) {
+		buf.WriteString("\r\n")
+	}
 	return buf.Bytes(), nil
 }
 

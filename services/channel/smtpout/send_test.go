@@ -24,7 +24,7 @@ func testMessage(t *testing.T) []byte {
 		To:        []smtpout.Address{{Name: "王小明", Email: "xiaoming@example.cn"}},
 		Subject:   "回复：打印机无法连接 [#1042]",
 		MessageID: "ticket-1042.event-7@acme.example",
-		Text:      "您好\n.\n..a line that starts with a dot\n",
+		Text:      "您好\n.\n..a line that starts with a dot",
 	})
 	if err != nil {
 		t.Fatalf("Compose: %v", err)
