@@ -18,22 +18,22 @@ import (
 // that reads them best: GB2312 and GBK mail often holds characters only
 // GBK or GB18030 have, and GB18030 is a superset of both.
 var chineseCharsets = map[string]encoding.Encoding{
-	"gb2312":         simplifiedchinese.GB18030,
-	"csgb2312":       simplifiedchinese.GB18030,
-	"euc-cn":         simplifiedchinese.GB18030,
-	"x-euc-cn":       simplifiedchinese.GB18030,
-	"gbk":            simplifiedchinese.GB18030,
-	"x-gbk":          simplifiedchinese.GB18030,
-	"cp936":          simplifiedchinese.GB18030,
-	"windows-936":    simplifiedchinese.GB18030,
-	"ms936":          simplifiedchinese.GB18030,
-	"gb18030":        simplifiedchinese.GB18030,
-	"big5":           traditionalchinese.Big5,
-	"x-big5":         traditionalchinese.Big5,
-	"big5-hkscs":     traditionalchinese.Big5,
-	"cp950":          traditionalchinese.Big5,
-	"windows-950":    traditionalchinese.Big5,
-	"csbig5":         traditionalchinese.Big5,
+	"gb2312":      simplifiedchinese.GB18030,
+	"csgb2312":    simplifiedchinese.GB18030,
+	"euc-cn":      simplifiedchinese.GB18030,
+	"x-euc-cn":    simplifiedchinese.GB18030,
+	"gbk":         simplifiedchinese.GB18030,
+	"x-gbk":       simplifiedchinese.GB18030,
+	"cp936":       simplifiedchinese.GB18030,
+	"windows-936": simplifiedchinese.GB18030,
+	"ms936":       simplifiedchinese.GB18030,
+	"gb18030":     simplifiedchinese.GB18030,
+	"big5":        traditionalchinese.Big5,
+	"x-big5":      traditionalchinese.Big5,
+	"big5-hkscs":  traditionalchinese.Big5,
+	"cp950":       traditionalchinese.Big5,
+	"windows-950": traditionalchinese.Big5,
+	"csbig5":      traditionalchinese.Big5,
 }
 
 // normalizeCharset lower-cases and trims a charset label, dropping an RFC

@@ -50,8 +50,8 @@ type parser struct {
 	warnings int
 	// truncated is set once a part ended without its closing boundary.
 	truncated bool
-	plain    []string
-	html     []string
+	plain     []string
+	html      []string
 }
 
 func (p *parser) warn(s string) {

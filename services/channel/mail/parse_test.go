@@ -144,7 +144,7 @@ func TestParseEnvelope(t *testing.T) {
 
 func TestParseEncodedHeaders(t *testing.T) {
 	tests := []struct {
-		name, subject, from    string
+		name, subject, from   string
 		wantSubject, wantName string
 	}{
 		{"utf-8 B", "=?UTF-8?B?5omT5Y2w5py65Z2P5LqG?=", "=?UTF-8?B?5byg5LiJ?= <z@example.com>", "打印机坏了", "张三"},
