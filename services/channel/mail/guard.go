@@ -22,6 +22,9 @@ type guardReader struct {
 	line     int // bytes since the last '\n'
 	lineNo   int // 1-based number of the current line
 	err      *ParseError
+	// ioErr is an error from r itself (not io.EOF): the input could not
+	// be read, which is not a fault of the message.
+	ioErr error
 }
 
 func newGuardReader(r io.Reader, lim Limits) *guardReader {
@@ -35,6 +38,9 @@ func (g *guardReader) Read(p []byte) (int, error) {
 	// The caller's buffer already exists, so reading into it costs nothing
 	// more; a crossed limit is seen within one read of it.
 	n, err := g.r.Read(p)
+	if err != nil && err != io.EOF && g.ioErr == nil {
+		g.ioErr = err
+	}
 	g.total += int64(n)
 	if g.total > g.maxTotal {
 		g.err = &ParseError{Field: "message", Msg: fmt.Sprintf("larger than %d bytes; Limits.MaxMessageBytes accepts at most %d", g.maxTotal, g.maxTotal)}

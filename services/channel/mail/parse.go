@@ -202,6 +202,9 @@ func (p *parser) walkMultipart(body io.Reader, mt string, params map[string]stri
 		if p.guard.err != nil {
 			return p.guard.err
 		}
+		if p.guard.ioErr != nil {
+			return fmt.Errorf("read message: %w", p.guard.ioErr)
+		}
 		if errors.Is(err, io.EOF) {
 			break
 		}
@@ -213,7 +216,9 @@ func (p *parser) walkMultipart(body io.Reader, mt string, params map[string]stri
 				break
 			}
 			if err := rec.drain(); err != nil {
-				return p.readError(err, where)
+				if err := p.readFailure(err, where); err != nil {
+					return err
+				}
 			}
 			if found := sniffBoundary(rec.buf); !sniffed && !rec.truncated && found != "" && found != boundary {
 				p.warn(fmt.Sprintf("%s: %s boundary %q not found: read with %q found in the body", where, mt, clip(boundary, 80), clip(found, 80)))
@@ -245,7 +250,9 @@ func (p *parser) walkMultipart(body io.Reader, mt string, params map[string]stri
 // fallbackText keeps the raw body of a broken multipart as plain text.
 func (p *parser) fallbackText(rec *recorder, where string) error {
 	if err := rec.drain(); err != nil {
-		return p.readError(err, where)
+		if err := p.readFailure(err, where); err != nil {
+			return err
+		}
 	}
 	if rec.truncated {
 		p.warn(fmt.Sprintf("%s: only the first %d bytes are kept", where, maxRecordBytes))
@@ -257,24 +264,28 @@ func (p *parser) fallbackText(rec *recorder, where string) error {
 	return nil
 }
 
-// readError turns a failed read into the guard's ParseError when a limit
-// was crossed, and into a wrapped error otherwise.
-func (p *parser) readError(err error, where string) error {
+// readFailure sorts out a failed read of a part: a crossed limit is the
+// guard's ParseError, an error of the input itself is returned wrapped,
+// and anything else is a truncated part, a warning.
+func (p *parser) readFailure(err error, where string) error {
 	if p.guard.err != nil {
 		return p.guard.err
 	}
-	return fmt.Errorf("read %s: %w", where, err)
+	if p.guard.ioErr != nil {
+		return fmt.Errorf("read message: %w", p.guard.ioErr)
+	}
+	p.truncated = true
+	p.warn(fmt.Sprintf("%s: truncated (%s): what was read is kept", where, clip(err.Error(), 80)))
+	return nil
 }
 
 // leaf reads a non-multipart entity into a body text or an attachment.
 func (p *parser) leaf(h textproto.Header, body io.Reader, mt string, params map[string]string, where string) error {
 	raw, err := io.ReadAll(body)
-	if p.guard.err != nil {
-		return p.guard.err
-	}
 	if err != nil {
-		p.truncated = true
-		p.warn(fmt.Sprintf("%s: truncated (%s): what was read is kept", where, clip(err.Error(), 80)))
+		if err := p.readFailure(err, where); err != nil {
+			return err
+		}
 	}
 	data, w := decodeTransfer(h.Get("Content-Transfer-Encoding"), raw)
 	if w != "" {
