@@ -92,7 +92,24 @@ func guessText(b []byte) (s string, ok bool) {
 	if out, _, err := transform.Bytes(simplifiedchinese.GB18030.NewDecoder(), b); err == nil && !bytes.ContainsRune(out, utf8.RuneError) {
 		return string(out), true
 	}
-	return strings.ToValidUTF8(string(b), "\uFFFD"), false
+	return replaceInvalid(b), false
+}
+
+// replaceInvalid keeps valid UTF-8 and turns every other byte into U+FFFD.
+func replaceInvalid(b []byte) string {
+	var sb strings.Builder
+	sb.Grow(len(b))
+	for len(b) > 0 {
+		r, n := utf8.DecodeRune(b)
+		if r == utf8.RuneError && n <= 1 {
+			sb.WriteRune(utf8.RuneError)
+			b = b[1:]
+			continue
+		}
+		sb.Write(b[:n])
+		b = b[n:]
+	}
+	return sb.String()
 }
 
 // replaceNonASCII keeps ASCII bytes and turns every other byte into U+FFFD.

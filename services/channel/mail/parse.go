@@ -71,6 +71,9 @@ func (p *parser) parse() error {
 	if p.guard.err != nil {
 		return p.guard.err
 	}
+	if p.guard.ioErr != nil {
+		return fmt.Errorf("read message header: %w", p.guard.ioErr)
+	}
 	if hl.exceeded || headerSize(h) > p.lim.MaxHeaderBytes {
 		return &ParseError{Field: "header", Msg: fmt.Sprintf("larger than %d bytes; Limits.MaxHeaderBytes accepts at most %d bytes of header", p.lim.MaxHeaderBytes, p.lim.MaxHeaderBytes)}
 	}
