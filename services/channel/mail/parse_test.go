@@ -414,3 +414,32 @@ func TestParseVisible(t *testing.T) {
 		t.Errorf("Visible = %q, Folded = %q", m.Visible, m.Folded)
 	}
 }
+
+func TestParseChineseClient(t *testing.T) {
+	m := mustParse(t, readTestdata(t, "qqmail-gbk.eml"))
+	if m.From != (mail.Address{Name: "张喆", Email: "zhezhang@qq.com"}) {
+		t.Errorf("From = %+v", m.From)
+	}
+	if m.Subject != "回复：打印机 [#1042]" {
+		t.Errorf("Subject = %q", m.Subject)
+	}
+	if n, ok := mail.SubjectToken(m.Subject); n != 1042 || !ok {
+		t.Errorf("SubjectToken = %d, %v", n, ok)
+	}
+	if m.Visible != "您好，\n打印机又坏了，请尽快处理。\n" {
+		t.Errorf("Visible = %q", m.Visible)
+	}
+	if !strings.HasPrefix(m.Folded, "\n------------------ 原始邮件 ------------------\n") || m.Visible+m.Folded != m.Text {
+		t.Errorf("Folded = %q", m.Folded)
+	}
+	if m.HTML != "<div>您好，</div><div>打印机又坏了，请尽快处理。</div>" {
+		t.Errorf("HTML = %q", m.HTML)
+	}
+	want := []mail.Attachment{{Filename: "报告.pdf", ContentType: "application/octet-stream", Data: []byte("%PDF-1.4")}}
+	if diff := cmp.Diff(want, m.Attachments); diff != "" {
+		t.Errorf("Attachments (-want +got):\n%s", diff)
+	}
+	if len(m.Warnings) != 0 {
+		t.Errorf("Warnings = %q", m.Warnings)
+	}
+}

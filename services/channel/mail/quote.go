@@ -12,7 +12,8 @@ var (
 	// fromLineRe and sentLineRe match the Outlook header block of a quoted
 	// message, in English and Chinese.
 	fromLineRe = regexp.MustCompile(`(?i)^[\s\x{00A0}]*\*?(from|发件人|寄件者|寄件人)\*?[\s\x{00A0}]*[:：]`)
-	sentLineRe = regexp.MustCompile(`(?i)^[\s\x{00A0}]*\*?(sent|date|发送时间|傳送時間|寄件日期|时间|日期)\*?[\s\x{00A0}]*[:：]`)
+	sentLineRe = regexp.MustCompile(`(?i)^[\s\x{00A0}]*\*?(sent|发送时间|傳送時間|寄件日期)\*?[\s\x{00A0}]*[:：]`)
+	dateLineRe = regexp.MustCompile(`(?i)^[\s\x{00A0}]*\*?(sent|date|发送时间|傳送時間|寄件日期|时间|日期)\*?[\s\x{00A0}]*[:：]`)
 	toLineRe   = regexp.MustCompile(`(?i)^[\s\x{00A0}]*\*?(to|subject|cc|收件人|主题|主旨|抄送|副本)\*?[\s\x{00A0}]*[:：]`)
 	// forwardRe marks a forwarded message, which stays visible.
 	forwardRe = regexp.MustCompile(`(?i)forwarded message|转发的邮件|轉寄的郵件|begin forwarded message`)
@@ -109,20 +110,22 @@ func onlyBlankFrom(lines []string, i int) bool {
 	return true
 }
 
-// isOutlookBlock reports an Outlook-style header block at line i: a From
-// line, then within the next four lines a Sent/Date line and a To/Subject
-// line, not under a "Forwarded message" line.
+// isOutlookBlock reports an Outlook-style header block at line i, not
+// under a "Forwarded message" line: a From line followed within two lines
+// by Outlook's own "Sent:" line, or within four lines by a Date line and a
+// To or Subject line.
 func isOutlookBlock(lines []string, i int) bool {
 	if !fromLineRe.MatchString(trimEOL(lines[i])) {
 		return false
 	}
-	sent, to := false, false
+	sent, date, to := false, false, false
 	for k := i + 1; k < len(lines) && k <= i+4; k++ {
 		l := trimEOL(lines[k])
-		sent = sent || sentLineRe.MatchString(l)
+		sent = sent || k <= i+2 && sentLineRe.MatchString(l)
+		date = date || dateLineRe.MatchString(l)
 		to = to || toLineRe.MatchString(l)
 	}
-	if !sent || !to {
+	if !sent && !(date && to) {
 		return false
 	}
 	for k := i - 1; k >= 0 && k >= i-3; k-- {

@@ -67,8 +67,14 @@ func TestSplitQuoted(t *testing.T) {
 			"FYI\n\n---------- Forwarded message ---------\nFrom: Customer <c@example.org>\nDate: Mon, 1 Dec 2026 at 10:00\nSubject: Broken\nTo: <a@example.com>\n\nIt is broken.\n",
 			""},
 		{"a From: line in prose is not a header block",
-			"From: my point of view it is broken.\nSent: nothing yet.\n",
+			"From: my point of view it is broken.\nDate: unknown.\n",
 			""},
+		{"outlook From and Sent only",
+			"OK.\n",
+			"\nFrom: Help Desk\nSent: Monday, December 1, 2026 10:00\n\nPlease check.\n"},
+		{"outlook for mac with Date",
+			"OK.\n",
+			"\nFrom: Help Desk <help@desk.example>\nDate: Monday, 1 December 2026 at 10:00\nTo: Alice <a@example.com>\nSubject: Re: Printer\n\nPlease check.\n"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
