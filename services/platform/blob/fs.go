@@ -38,9 +38,8 @@ func NewFS(dir string) (*FS, error) {
 			return nil, fmt.Errorf("blob directory %q: %w", dir, err)
 		}
 	}
-	s := &FS{dir: dir}
-	s.removeStaleTemps(time.Now().Add(-staleTemp))
-	return s, nil
+	removeStaleTemps(filepath.Join(dir, "tmp"), "put-", time.Now().Add(-staleTemp))
+	return &FS{dir: dir}, nil
 }
 
 // Dir returns the directory the store keeps its blobs in.
@@ -158,16 +157,16 @@ func (s *FS) notFound(digest string, err error) error {
 	return fmt.Errorf("blob %s: %w", digest, err)
 }
 
-// removeStaleTemps deletes temporary files last written before cutoff.
-func (s *FS) removeStaleTemps(cutoff time.Time) {
-	dir := filepath.Join(s.dir, "tmp")
+// removeStaleTemps deletes the files in dir whose names start with prefix
+// and that were last written before cutoff.
+func removeStaleTemps(dir, prefix string, cutoff time.Time) {
 	entries, err := os.ReadDir(dir)
 	if err != nil {
 		slog.Warn("blob: list temporary files", "dir", dir, "error", err)
 		return
 	}
 	for _, e := range entries {
-		if !e.Type().IsRegular() || !strings.HasPrefix(e.Name(), "put-") {
+		if !e.Type().IsRegular() || !strings.HasPrefix(e.Name(), prefix) {
 			continue
 		}
 		fi, err := e.Info()

@@ -179,11 +179,27 @@ func parseURL(field, raw string, getenv func(string) string) (location, error) {
 	return location{s3: cfg, shown: shown}, nil
 }
 
-// redact returns u as text with any user information hidden.
+// redact returns u as text with its user information and the values of
+// query parameters other than endpoint, region and insecure hidden: an
+// unknown parameter may be a misplaced secret.
 func redact(u *url.URL) string {
 	c := *u
 	if c.User != nil {
 		c.User = url.User("REDACTED")
+	}
+	if c.RawQuery != "" {
+		parts := strings.Split(c.RawQuery, "&")
+		for i, p := range parts {
+			k, _, hasValue := strings.Cut(p, "=")
+			switch k {
+			case "endpoint", "region", "insecure":
+			default:
+				if hasValue {
+					parts[i] = k + "=REDACTED"
+				}
+			}
+		}
+		c.RawQuery = strings.Join(parts, "&")
 	}
 	return c.String()
 }

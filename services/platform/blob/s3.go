@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"path"
+	"time"
 
 	"github.com/minio/minio-go/v7"
 	"github.com/minio/minio-go/v7/pkg/credentials"
@@ -17,6 +18,9 @@ import (
 // spoolInMemory is the largest content Put hashes in memory before it
 // uploads; larger content is spooled to a temporary file in SpoolDir.
 const spoolInMemory = 1 << 20
+
+// spoolPrefix starts the names of Put's temporary files for S3.
+const spoolPrefix = "s3put-"
 
 // S3 is the Store on S3-compatible object storage: one object per blob,
 // key <prefix>/sha256/<digest>. It is safe for concurrent use.
@@ -29,8 +33,9 @@ type S3 struct {
 
 var _ Store = (*S3)(nil)
 
-// NewS3 connects to the bucket cfg names and checks that it exists. Its
-// errors never contain the secret key.
+// NewS3 connects to the bucket cfg names and checks that it exists, and
+// removes spool files that crashed Puts left in SpoolDir more than a day
+// ago. Its errors never contain the secret key.
 func NewS3(ctx context.Context, cfg S3Config) (*S3, error) {
 	endpoint, secure := cfg.Endpoint, !cfg.Insecure
 	if endpoint == "" {
@@ -62,6 +67,7 @@ func NewS3(ctx context.Context, cfg S3Config) (*S3, error) {
 	if err := os.MkdirAll(spoolDir, 0o750); err != nil {
 		return nil, fmt.Errorf("blob spool directory %q: %w", spoolDir, err)
 	}
+	removeStaleTemps(spoolDir, spoolPrefix, time.Now().Add(-staleTemp))
 	prefix := ""
 	if cfg.Prefix != "" {
 		prefix = cfg.Prefix + "/"
@@ -162,7 +168,7 @@ func (sp *spool) Write(p []byte) (int, error) {
 		return sp.buf.Write(p)
 	}
 	if sp.file == nil {
-		f, err := os.CreateTemp(sp.dir, "s3put-*")
+		f, err := os.CreateTemp(sp.dir, spoolPrefix+"*")
 		if err != nil {
 			return 0, fmt.Errorf("create spool file: %w", err)
 		}
