@@ -76,7 +76,11 @@ func (s *FS) Put(ctx context.Context, r io.Reader, maxBytes int64) (Info, error)
 	}
 	final, _ := s.Path(info.SHA256)
 	if fi, err := os.Stat(final); err == nil && fi.Mode().IsRegular() && fi.Size() == info.Size {
-		// Deduplicated: the same content is already durable under its name.
+		// Deduplicated. The directory is fsynced anyway: a concurrent Put
+		// may have renamed the file in but not yet made the rename durable.
+		if err := syncDir(filepath.Dir(final)); err != nil {
+			return Info{}, err
+		}
 		return info, nil
 	}
 	if err := tmp.Sync(); err != nil {
