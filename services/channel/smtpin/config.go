@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"os"
+	"reflect"
 	"strings"
 	"time"
 
@@ -192,6 +193,10 @@ func (c *Config) UnmarshalJSON(b []byte) error {
 	}
 	s := shadow{plainConfig: (*plainConfig)(c)}
 	if err := json.Unmarshal(b, &s); err != nil {
+		var te *json.UnmarshalTypeError
+		if errors.As(err, &te) && te.Field != "" {
+			return fmt.Errorf("channel.smtp.%s: a JSON %s is not accepted; accepted: %s", strings.TrimPrefix(te.Field, "plainConfig."), te.Value, jsonKind(te.Type.Kind()))
+		}
 		return fmt.Errorf("channel.smtp: %w", err)
 	}
 	raw := []json.RawMessage{s.ReadTimeout, s.WriteTimeout, s.DataTimeout, s.BackendTimeout}
@@ -206,4 +211,22 @@ func (c *Config) UnmarshalJSON(b []byte) error {
 		*f.v = time.Duration(d)
 	}
 	return nil
+}
+
+// jsonKind names what JSON a Go kind is read from.
+func jsonKind(k reflect.Kind) string {
+	switch k {
+	case reflect.String:
+		return "a string"
+	case reflect.Bool:
+		return "true or false"
+	case reflect.Struct, reflect.Map:
+		return "an object"
+	case reflect.Slice, reflect.Array:
+		return "a list"
+	case reflect.Float32, reflect.Float64:
+		return "a number"
+	default:
+		return "a whole number"
+	}
 }

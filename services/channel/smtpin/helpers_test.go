@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/netip"
 	"slices"
 	"strings"
 	"sync"
@@ -100,12 +101,12 @@ type testServer struct {
 }
 
 // start serves cfg and b on 127.0.0.1 until the test ends.
-func start(t *testing.T, cfg Config, b Backend) *testServer {
+func start(t testing.TB, cfg Config, b Backend) *testServer {
 	t.Helper()
 	return startWith(t, cfg, b, nil)
 }
 
-func startWith(t *testing.T, cfg Config, b Backend, s *Server) *testServer {
+func startWith(t testing.TB, cfg Config, b Backend, s *Server) *testServer {
 	t.Helper()
 	if s == nil {
 		var err error
@@ -136,7 +137,7 @@ func startWith(t *testing.T, cfg Config, b Backend, s *Server) *testServer {
 }
 
 // dial opens a client session that has said EHLO.
-func dial(t *testing.T, addr string) *smtp.Client {
+func dial(t testing.TB, addr string) *smtp.Client {
 	t.Helper()
 	c, err := smtp.Dial(addr)
 	if err != nil {
@@ -214,3 +215,7 @@ func listen(t *testing.T) net.Listener {
 	}
 	return ln
 }
+
+func asSMTP(err error, target **smtp.SMTPError) bool { return errors.As(err, target) }
+
+func mustAddr(s string) netip.Addr { return netip.MustParseAddr(s) }
