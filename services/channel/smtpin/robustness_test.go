@@ -68,7 +68,7 @@ func TestGarbage(t *testing.T) {
 		// The fourth error is answered, then "500 5.5.1 Too many errors" and
 		// the server hangs up.
 		{name: "too many errors hang up", lines: []string{"A", "B", "C", "D", "EHLO c", "NOOP"}, want: []int{220, 501, 501, 501, 501, 500, 0}},
-		{name: "a line too long hangs up", lines: []string{"EHLO " + strings.Repeat("x", 3000), "EHLO c"}, want: []int{220, 500, 0}},
+		{name: "a line too long hangs up", lines: []string{"EHLO " + strings.Repeat("x", 70_000), "EHLO c"}, want: []int{220, 500, 0}},
 		{name: "BDAT without a transaction", lines: []string{"EHLO c", "BDAT 4 LAST"}, want: []int{220, 250, 502}},
 	}
 	for _, tt := range tests {

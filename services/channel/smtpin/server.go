@@ -18,6 +18,12 @@ import (
 	"github.com/kubedesk/kubedesk/services/platform/auth"
 )
 
+// maxLineBytes is the longest line accepted, in commands and in DATA.
+// RFC 5321 allows 1000 octets, but senders do write longer lines (HTML
+// bodies without breaks), so it is generous; commands that long cost at
+// most this much memory per connection.
+const maxLineBytes = 64 << 10
+
 // Server is the inbound SMTP server. Build it with New, run it with
 // Serve, stop it with Shutdown (or by ending Serve's context).
 type Server struct {
@@ -89,6 +95,7 @@ func newServer(cfg Config, b Backend, log *slog.Logger, meter metric.Meter) (*Se
 	ss.MaxRecipients = cfg.MaxRecipients
 	ss.ReadTimeout = cfg.ReadTimeout
 	ss.WriteTimeout = cfg.WriteTimeout
+	ss.MaxLineLength = maxLineBytes
 	ss.EnableSMTPUTF8 = true // 8BITMIME is always offered
 	ss.ErrorLog = errorLog{log}
 	if cfg.TLSCertFile != "" {

@@ -369,3 +369,29 @@ func TestReplyError(t *testing.T) {
 		t.Errorf("Error() = %q, want %q", got, want)
 	}
 }
+
+func TestLongLine(t *testing.T) {
+	st := newStore()
+	ts := start(t, testConfig(), st)
+	tests := []struct {
+		name     string
+		line     int
+		code     int
+		enhanced smtp.EnhancedCode
+	}{
+		{name: "longer than RFC 5321's 1000 is accepted", line: 10_000, code: 250, enhanced: smtp.EnhancedCode{2, 0, 0}},
+		{name: "longer than 64 KiB is refused for good", line: 100_000, code: 554, enhanced: smtp.EnhancedCode{5, 6, 0}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			before, _ := st.stats()
+			code, enh := reply(t, sendOne(t, ts.addr, "ana@customer.example", []string{"support@acme.example"}, "Subject: long\r\n\r\n"+strings.Repeat("x", tt.line)+"\r\n"))
+			if code != tt.code || enh != tt.enhanced {
+				t.Errorf("reply %d %v, want %d %v", code, enh, tt.code, tt.enhanced)
+			}
+			if after, _ := st.stats(); (after > before) != (tt.code == 250) {
+				t.Errorf("Deliver calls %d -> %d", before, after)
+			}
+		})
+	}
+}

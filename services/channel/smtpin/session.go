@@ -109,6 +109,12 @@ func (ses *session) Data(r io.Reader) error {
 		ses.done(env, buf.Len(), ResultTooLarge, start, -1)
 		return &smtp.SMTPError{Code: 552, EnhancedCode: smtp.EnhancedCode{5, 3, 4},
 			Message: fmt.Sprintf("message exceeds the size limit of %d bytes", ses.s.cfg.MaxMessageBytes)}
+	case errors.Is(err, smtp.ErrTooLongLine):
+		// Permanent, so the sender bounces the message instead of
+		// retrying it for days; go-smtp then hangs up.
+		ses.done(env, buf.Len(), ResultRefused, start, -1)
+		return &smtp.SMTPError{Code: 554, EnhancedCode: smtp.EnhancedCode{5, 6, 0},
+			Message: fmt.Sprintf("a line is longer than %d bytes; accepted: lines up to %d bytes", maxLineBytes, maxLineBytes)}
 	case err != nil:
 		// The client went away or timed out: nothing reaches the Backend.
 		ses.done(env, buf.Len(), ResultAborted, start, -1)
