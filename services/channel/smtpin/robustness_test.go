@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/emersion/go-smtp"
 )
 
 // rawSession writes lines (each followed by CRLF) one at a time and
@@ -190,4 +192,24 @@ func FuzzSession(f *testing.F) {
 			t.Fatalf("Deliver got %d bytes over a 4096-byte limit", len(stored[len(stored)-1].data))
 		}
 	})
+}
+
+func TestBackendPanic(t *testing.T) {
+	st := newStore()
+	panics := true
+	st.setDeliver(func(context.Context, Envelope, []byte) error {
+		if panics {
+			panics = false
+			panic("store bug")
+		}
+		return nil
+	})
+	ts := start(t, testConfig(), st)
+	code, enh := reply(t, sendOne(t, ts.addr, "ana@customer.example", []string{"support@acme.example"}, message))
+	if code != 421 || enh != (smtp.EnhancedCode{4, 0, 0}) {
+		t.Errorf("reply to a message whose Deliver panicked: %d %v, want 421 4.0.0", code, enh)
+	}
+	if err := sendOne(t, ts.addr, "ana@customer.example", []string{"support@acme.example"}, message); err != nil {
+		t.Errorf("the next message: %v", err)
+	}
 }

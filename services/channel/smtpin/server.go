@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -32,8 +33,10 @@ type Server struct {
 	log     *slog.Logger
 	metrics *metrics
 	smtp    *smtp.Server
-	// messages is the per-address message rate; it drops the buckets
-	// that have refilled, so it holds only addresses seen recently.
+	// messages is the per-address message rate. Once a minute it drops
+	// the buckets that have refilled (burst/perSecond: 30 s with the
+	// defaults), so it holds only the addresses that sent MAIL in the
+	// last minute and a half or so, not every address ever seen.
 	messages *auth.Limiter
 	now      func() time.Time
 
@@ -191,14 +194,19 @@ type backendFunc func(*smtp.Conn) (smtp.Session, error)
 
 func (f backendFunc) NewSession(c *smtp.Conn) (smtp.Session, error) { return f(c) }
 
-// errorLog sends go-smtp's own reports (broken connections, recovered
-// panics) to slog.
+// errorLog sends go-smtp's own reports to slog: a recovered panic (in a
+// Backend, say) at Error; a broken connection, which an MX on the
+// internet sees all day, at Debug.
 type errorLog struct{ log *slog.Logger }
 
-func (l errorLog) Printf(format string, v ...any) {
-	l.log.Warn("smtp server: " + fmt.Sprintf(format, v...))
-}
+func (l errorLog) Printf(format string, v ...any) { l.report(fmt.Sprintf(format, v...)) }
 
-func (l errorLog) Println(v ...any) {
-	l.log.Warn("smtp server: " + fmt.Sprint(v...))
+func (l errorLog) Println(v ...any) { l.report(fmt.Sprint(v...)) }
+
+func (l errorLog) report(msg string) {
+	if strings.HasPrefix(msg, "panic") {
+		l.log.Error("smtp server: " + msg)
+		return
+	}
+	l.log.Debug("smtp server: " + msg)
 }
