@@ -249,3 +249,35 @@ func TestResolve(t *testing.T) {
 	_, _, err = e.srv.Resolve(call(acme), store.Identity{Type: phoneType, Value: "+86 abc"}, "")
 	wantStatus(t, err, codes.InvalidArgument, `identity: "+86 abc" is not a phone number; accepted: E.164, e.g. +8613800000000`)
 }
+
+func TestListContactAuditEvents(t *testing.T) {
+	e := newEnv(t)
+	into := e.createContact(acme, &channelv1.Contact{})
+	var merged []string
+	for i := range 3 {
+		c := e.createContact(acme, &channelv1.Contact{Identities: []*channelv1.Identity{emailID(fmt.Sprintf("m%d@acme.example", i))}})
+		if _, err := e.st.MergeContacts(t.Context(), acme, c.GetId(), into.GetId(), store.Actor{ID: "user-ana"}); err != nil {
+			t.Fatal(err)
+		}
+		merged = append([]string{c.GetId()}, merged...)
+	}
+	var got []string
+	token := ""
+	for {
+		resp, err := e.srv.ListContactAuditEvents(call(acme), &channelv1.ListContactAuditEventsRequest{Id: "contacts/" + into.GetId(), PageSize: 2, PageToken: token})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, ev := range resp.GetAuditEvents() {
+			got = append(got, ev.GetOtherContactId())
+		}
+		if token = resp.GetNextPageToken(); token == "" {
+			break
+		}
+	}
+	if diff := cmp.Diff(merged, got); diff != "" {
+		t.Errorf("audit events, newest first (-want +got):\n%s", diff)
+	}
+	_, err := e.srv.ListContactAuditEvents(call(globex), &channelv1.ListContactAuditEventsRequest{Id: into.GetId()})
+	wantStatus(t, err, codes.NotFound, fmt.Sprintf("contact %q not found", into.GetId()))
+}
