@@ -9,7 +9,6 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
-	"github.com/google/go-cmp/cmp/cmpopts"
 
 	channelv1 "github.com/kubedesk/kubedesk/proto/gen/go/kubedesk/channel/v1"
 	iamv1 "github.com/kubedesk/kubedesk/proto/gen/go/kubedesk/iam/v1"
@@ -492,4 +491,3 @@ func TestNormalizeDomain(t *testing.T) {
 	}
 }
 
-var _ = cmpopts.EquateEmpty
