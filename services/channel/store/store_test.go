@@ -490,4 +490,3 @@ func TestNormalizeDomain(t *testing.T) {
 		}
 	}
 }
-
