@@ -11,6 +11,7 @@ import (
 	"google.golang.org/protobuf/reflect/protoreflect"
 	"google.golang.org/protobuf/reflect/protoregistry"
 
+	_ "github.com/kubedesk/kubedesk/proto/gen/go/kubedesk/channel/v1"
 	_ "github.com/kubedesk/kubedesk/proto/gen/go/kubedesk/iam/v1"
 	_ "github.com/kubedesk/kubedesk/proto/gen/go/kubedesk/sla/v1"
 	_ "github.com/kubedesk/kubedesk/proto/gen/go/kubedesk/ticket/v1"

@@ -10,6 +10,7 @@ import (
 	_ "buf.build/gen/go/bufbuild/protovalidate/protocolbuffers/go/buf/validate"
 	v1 "github.com/kubedesk/kubedesk/proto/gen/go/kubedesk/iam/v1"
 	_ "google.golang.org/genproto/googleapis/api/annotations"
+	httpbody "google.golang.org/genproto/googleapis/api/httpbody"
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
 	durationpb "google.golang.org/protobuf/types/known/durationpb"
@@ -559,7 +560,7 @@ func (EventType) EnumDescriptor() ([]byte, []int) {
 }
 
 // Requester is the customer who asked for help. At least one of email and
-// identity is set.
+// identity is set, or contact_id.
 type Requester struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Display name, in any script.
@@ -567,7 +568,14 @@ type Requester struct {
 	// Email address.
 	Email string `protobuf:"bytes,2,opt,name=email,proto3" json:"email,omitempty"`
 	// Another channel identity such as "wechat:oAbC123" or "phone:+8613800000000".
-	Identity      string `protobuf:"bytes,3,opt,name=identity,proto3" json:"identity,omitempty"`
+	Identity string `protobuf:"bytes,3,opt,name=identity,proto3" json:"identity,omitempty"`
+	// The contact (kubedesk.io/Contact, kept by the channel service) the
+	// requester is, when known: the mail channel sets it on the tickets it
+	// opens. ListTickets filters on it (`contact = <id>`).
+	// TODO: add (google.api.resource_reference).type = "kubedesk.io/Contact"
+	// once the channel proto (kubedesk/channel/v1) declares that resource:
+	// proto/resources_test.go refuses a reference to an undeclared type.
+	ContactId     string `protobuf:"bytes,4,opt,name=contact_id,json=contactId,proto3" json:"contact_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -623,6 +631,119 @@ func (x *Requester) GetIdentity() string {
 	return ""
 }
 
+func (x *Requester) GetContactId() string {
+	if x != nil {
+		return x.ContactId
+	}
+	return ""
+}
+
+// Attachment is a file that came with a ticket's description or a
+// comment, e.g. an e-mail's attachment. Its bytes are uploaded first
+// (TicketBlobService.UploadBlob, by kubedesk's own modules and
+// integrations) and named here by their SHA-256 digest; they are read with
+// TicketService.GetAttachmentContent.
+type Attachment struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Server-assigned identifier.
+	Id string `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	// The file's name as the sender gave it, without control characters.
+	Filename string `protobuf:"bytes,2,opt,name=filename,proto3" json:"filename,omitempty"`
+	// The MIME type; empty means "application/octet-stream".
+	ContentType string `protobuf:"bytes,3,opt,name=content_type,json=contentType,proto3" json:"content_type,omitempty"`
+	// The size in bytes, from the uploaded blob.
+	Size int64 `protobuf:"varint,4,opt,name=size,proto3" json:"size,omitempty"`
+	// The hex SHA-256 digest of the bytes, as UploadBlob returned it: the
+	// blob must have been uploaded first.
+	Sha256 string `protobuf:"bytes,5,opt,name=sha256,proto3" json:"sha256,omitempty"`
+	// Whether the sender showed it inline (e.g. an image in an HTML mail)
+	// rather than as a separate file.
+	Inline bool `protobuf:"varint,6,opt,name=inline,proto3" json:"inline,omitempty"`
+	// The MIME Content-ID an HTML body refers to it by (cid:...), if any.
+	ContentId     string `protobuf:"bytes,7,opt,name=content_id,json=contentId,proto3" json:"content_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Attachment) Reset() {
+	*x = Attachment{}
+	mi := &file_kubedesk_ticket_v1_ticket_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Attachment) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Attachment) ProtoMessage() {}
+
+func (x *Attachment) ProtoReflect() protoreflect.Message {
+	mi := &file_kubedesk_ticket_v1_ticket_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Attachment.ProtoReflect.Descriptor instead.
+func (*Attachment) Descriptor() ([]byte, []int) {
+	return file_kubedesk_ticket_v1_ticket_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *Attachment) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *Attachment) GetFilename() string {
+	if x != nil {
+		return x.Filename
+	}
+	return ""
+}
+
+func (x *Attachment) GetContentType() string {
+	if x != nil {
+		return x.ContentType
+	}
+	return ""
+}
+
+func (x *Attachment) GetSize() int64 {
+	if x != nil {
+		return x.Size
+	}
+	return 0
+}
+
+func (x *Attachment) GetSha256() string {
+	if x != nil {
+		return x.Sha256
+	}
+	return ""
+}
+
+func (x *Attachment) GetInline() bool {
+	if x != nil {
+		return x.Inline
+	}
+	return false
+}
+
+func (x *Attachment) GetContentId() string {
+	if x != nil {
+		return x.ContentId
+	}
+	return ""
+}
+
 // Ticket is one customer problem, whatever channel it came from. Its
 // resource name is tickets/{id}.
 type Ticket struct {
@@ -666,14 +787,21 @@ type Ticket struct {
 	// Opaque version tag for optimistic concurrency: send it back on update.
 	Etag string `protobuf:"bytes,19,opt,name=etag,proto3" json:"etag,omitempty"`
 	// The ticket's SLA clocks; unset when no SLA policy covers the ticket.
-	Sla           *TicketSLA `protobuf:"bytes,20,opt,name=sla,proto3" json:"sla,omitempty"`
+	Sla *TicketSLA `protobuf:"bytes,20,opt,name=sla,proto3" json:"sla,omitempty"`
+	// The ticket's number in its tenant: 1, 2, 3, ... in creation order,
+	// what people quote ("ticket #1042"). Numbers are unique in the tenant
+	// but may have gaps (a create that failed after taking its number).
+	Number int64 `protobuf:"varint,21,opt,name=number,proto3" json:"number,omitempty"`
+	// The files of the description (e.g. the first e-mail's). Set on create
+	// only; each names an uploaded blob by its digest.
+	Attachments   []*Attachment `protobuf:"bytes,22,rep,name=attachments,proto3" json:"attachments,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Ticket) Reset() {
 	*x = Ticket{}
-	mi := &file_kubedesk_ticket_v1_ticket_proto_msgTypes[1]
+	mi := &file_kubedesk_ticket_v1_ticket_proto_msgTypes[2]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -685,7 +813,7 @@ func (x *Ticket) String() string {
 func (*Ticket) ProtoMessage() {}
 
 func (x *Ticket) ProtoReflect() protoreflect.Message {
-	mi := &file_kubedesk_ticket_v1_ticket_proto_msgTypes[1]
+	mi := &file_kubedesk_ticket_v1_ticket_proto_msgTypes[2]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -698,7 +826,7 @@ func (x *Ticket) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Ticket.ProtoReflect.Descriptor instead.
 func (*Ticket) Descriptor() ([]byte, []int) {
-	return file_kubedesk_ticket_v1_ticket_proto_rawDescGZIP(), []int{1}
+	return file_kubedesk_ticket_v1_ticket_proto_rawDescGZIP(), []int{2}
 }
 
 func (x *Ticket) GetId() string {
@@ -841,6 +969,20 @@ func (x *Ticket) GetSla() *TicketSLA {
 	return nil
 }
 
+func (x *Ticket) GetNumber() int64 {
+	if x != nil {
+		return x.Number
+	}
+	return 0
+}
+
+func (x *Ticket) GetAttachments() []*Attachment {
+	if x != nil {
+		return x.Attachments
+	}
+	return nil
+}
+
 // SLAClockStatus is one SLA clock of a ticket.
 type SLAClockStatus struct {
 	state  protoimpl.MessageState `protogen:"open.v1"`
@@ -862,7 +1004,7 @@ type SLAClockStatus struct {
 
 func (x *SLAClockStatus) Reset() {
 	*x = SLAClockStatus{}
-	mi := &file_kubedesk_ticket_v1_ticket_proto_msgTypes[2]
+	mi := &file_kubedesk_ticket_v1_ticket_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -874,7 +1016,7 @@ func (x *SLAClockStatus) String() string {
 func (*SLAClockStatus) ProtoMessage() {}
 
 func (x *SLAClockStatus) ProtoReflect() protoreflect.Message {
-	mi := &file_kubedesk_ticket_v1_ticket_proto_msgTypes[2]
+	mi := &file_kubedesk_ticket_v1_ticket_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -887,7 +1029,7 @@ func (x *SLAClockStatus) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SLAClockStatus.ProtoReflect.Descriptor instead.
 func (*SLAClockStatus) Descriptor() ([]byte, []int) {
-	return file_kubedesk_ticket_v1_ticket_proto_rawDescGZIP(), []int{2}
+	return file_kubedesk_ticket_v1_ticket_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *SLAClockStatus) GetClock() SLAClock {
@@ -962,7 +1104,7 @@ type TicketSLA struct {
 
 func (x *TicketSLA) Reset() {
 	*x = TicketSLA{}
-	mi := &file_kubedesk_ticket_v1_ticket_proto_msgTypes[3]
+	mi := &file_kubedesk_ticket_v1_ticket_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -974,7 +1116,7 @@ func (x *TicketSLA) String() string {
 func (*TicketSLA) ProtoMessage() {}
 
 func (x *TicketSLA) ProtoReflect() protoreflect.Message {
-	mi := &file_kubedesk_ticket_v1_ticket_proto_msgTypes[3]
+	mi := &file_kubedesk_ticket_v1_ticket_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -987,7 +1129,7 @@ func (x *TicketSLA) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TicketSLA.ProtoReflect.Descriptor instead.
 func (*TicketSLA) Descriptor() ([]byte, []int) {
-	return file_kubedesk_ticket_v1_ticket_proto_rawDescGZIP(), []int{3}
+	return file_kubedesk_ticket_v1_ticket_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *TicketSLA) GetPolicy() string {
@@ -1043,15 +1185,19 @@ type Comment struct {
 	// Who wrote it: an agent's display name, or the customer's email (else
 	// name). Taken from the caller's credential, not from the request: what
 	// a client sends is ignored. Only kubedesk's own modules (ROLE_SERVICE)
-	// name the author they write as (e.g. the SLA worker's notes), and so
-	// do integration keys, which relay what people wrote elsewhere (a mail
-	// bridge posting a customer's reply); actor still records the key.
+	// name the author they write as (e.g. the SLA worker's notes, or the
+	// mail channel relaying a customer's e-mail), and so do integration
+	// keys, which relay what people wrote elsewhere (a mail bridge posting
+	// a customer's reply); actor still records the module or key.
 	Author string `protobuf:"bytes,3,opt,name=author,proto3" json:"author,omitempty"`
 	// Whether the author is an agent, the customer or the system. Taken from
 	// the caller's credential like author: AUTHOR_TYPE_CUSTOMER for a
-	// customer, AUTHOR_TYPE_SYSTEM for kubedesk's own modules,
-	// AUTHOR_TYPE_AGENT for everyone else; an integration key (ROLE_INTEGRATION
-	// alone) may send AUTHOR_TYPE_CUSTOMER or AUTHOR_TYPE_AGENT.
+	// customer, AUTHOR_TYPE_AGENT for help-desk staff. kubedesk's own
+	// modules (ROLE_SERVICE) send AUTHOR_TYPE_CUSTOMER, AUTHOR_TYPE_AGENT or
+	// AUTHOR_TYPE_SYSTEM (unset means AUTHOR_TYPE_SYSTEM); an integration
+	// key (ROLE_INTEGRATION alone) may send AUTHOR_TYPE_CUSTOMER or
+	// AUTHOR_TYPE_AGENT (unset means AUTHOR_TYPE_AGENT). A public comment by
+	// the customer on a solved (or pending) ticket reopens it.
 	AuthorType AuthorType `protobuf:"varint,4,opt,name=author_type,json=authorType,proto3,enum=kubedesk.ticket.v1.AuthorType" json:"author_type,omitempty"`
 	// Plain text body.
 	Body string `protobuf:"bytes,5,opt,name=body,proto3" json:"body,omitempty"`
@@ -1062,14 +1208,17 @@ type Comment struct {
 	CreateTime *timestamppb.Timestamp `protobuf:"bytes,7,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
 	// Who wrote it, from the caller's credential (author and author_type
 	// follow from it: the request cannot choose them).
-	Actor         *v1.Actor `protobuf:"bytes,8,opt,name=actor,proto3" json:"actor,omitempty"`
+	Actor *v1.Actor `protobuf:"bytes,8,opt,name=actor,proto3" json:"actor,omitempty"`
+	// The files that came with the comment (e.g. an e-mail reply's); each
+	// names an uploaded blob by its digest.
+	Attachments   []*Attachment `protobuf:"bytes,9,rep,name=attachments,proto3" json:"attachments,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Comment) Reset() {
 	*x = Comment{}
-	mi := &file_kubedesk_ticket_v1_ticket_proto_msgTypes[4]
+	mi := &file_kubedesk_ticket_v1_ticket_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1081,7 +1230,7 @@ func (x *Comment) String() string {
 func (*Comment) ProtoMessage() {}
 
 func (x *Comment) ProtoReflect() protoreflect.Message {
-	mi := &file_kubedesk_ticket_v1_ticket_proto_msgTypes[4]
+	mi := &file_kubedesk_ticket_v1_ticket_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1094,7 +1243,7 @@ func (x *Comment) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Comment.ProtoReflect.Descriptor instead.
 func (*Comment) Descriptor() ([]byte, []int) {
-	return file_kubedesk_ticket_v1_ticket_proto_rawDescGZIP(), []int{4}
+	return file_kubedesk_ticket_v1_ticket_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *Comment) GetId() string {
@@ -1153,6 +1302,13 @@ func (x *Comment) GetActor() *v1.Actor {
 	return nil
 }
 
+func (x *Comment) GetAttachments() []*Attachment {
+	if x != nil {
+		return x.Attachments
+	}
+	return nil
+}
+
 // FieldChange is one field's old and new value.
 //
 // before and after hold the values typed as the field is, so that a
@@ -1190,7 +1346,7 @@ type FieldChange struct {
 
 func (x *FieldChange) Reset() {
 	*x = FieldChange{}
-	mi := &file_kubedesk_ticket_v1_ticket_proto_msgTypes[5]
+	mi := &file_kubedesk_ticket_v1_ticket_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1202,7 +1358,7 @@ func (x *FieldChange) String() string {
 func (*FieldChange) ProtoMessage() {}
 
 func (x *FieldChange) ProtoReflect() protoreflect.Message {
-	mi := &file_kubedesk_ticket_v1_ticket_proto_msgTypes[5]
+	mi := &file_kubedesk_ticket_v1_ticket_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1215,7 +1371,7 @@ func (x *FieldChange) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FieldChange.ProtoReflect.Descriptor instead.
 func (*FieldChange) Descriptor() ([]byte, []int) {
-	return file_kubedesk_ticket_v1_ticket_proto_rawDescGZIP(), []int{5}
+	return file_kubedesk_ticket_v1_ticket_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *FieldChange) GetField() string {
@@ -1284,7 +1440,7 @@ type Event struct {
 
 func (x *Event) Reset() {
 	*x = Event{}
-	mi := &file_kubedesk_ticket_v1_ticket_proto_msgTypes[6]
+	mi := &file_kubedesk_ticket_v1_ticket_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1296,7 +1452,7 @@ func (x *Event) String() string {
 func (*Event) ProtoMessage() {}
 
 func (x *Event) ProtoReflect() protoreflect.Message {
-	mi := &file_kubedesk_ticket_v1_ticket_proto_msgTypes[6]
+	mi := &file_kubedesk_ticket_v1_ticket_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1309,7 +1465,7 @@ func (x *Event) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Event.ProtoReflect.Descriptor instead.
 func (*Event) Descriptor() ([]byte, []int) {
-	return file_kubedesk_ticket_v1_ticket_proto_rawDescGZIP(), []int{6}
+	return file_kubedesk_ticket_v1_ticket_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *Event) GetCursor() string {
@@ -1388,7 +1544,7 @@ type CreateTicketRequest struct {
 
 func (x *CreateTicketRequest) Reset() {
 	*x = CreateTicketRequest{}
-	mi := &file_kubedesk_ticket_v1_ticket_proto_msgTypes[7]
+	mi := &file_kubedesk_ticket_v1_ticket_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1400,7 +1556,7 @@ func (x *CreateTicketRequest) String() string {
 func (*CreateTicketRequest) ProtoMessage() {}
 
 func (x *CreateTicketRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_kubedesk_ticket_v1_ticket_proto_msgTypes[7]
+	mi := &file_kubedesk_ticket_v1_ticket_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1413,7 +1569,7 @@ func (x *CreateTicketRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateTicketRequest.ProtoReflect.Descriptor instead.
 func (*CreateTicketRequest) Descriptor() ([]byte, []int) {
-	return file_kubedesk_ticket_v1_ticket_proto_rawDescGZIP(), []int{7}
+	return file_kubedesk_ticket_v1_ticket_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *CreateTicketRequest) GetTicket() *Ticket {
@@ -1439,7 +1595,7 @@ type CreateTicketResponse struct {
 
 func (x *CreateTicketResponse) Reset() {
 	*x = CreateTicketResponse{}
-	mi := &file_kubedesk_ticket_v1_ticket_proto_msgTypes[8]
+	mi := &file_kubedesk_ticket_v1_ticket_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1451,7 +1607,7 @@ func (x *CreateTicketResponse) String() string {
 func (*CreateTicketResponse) ProtoMessage() {}
 
 func (x *CreateTicketResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_kubedesk_ticket_v1_ticket_proto_msgTypes[8]
+	mi := &file_kubedesk_ticket_v1_ticket_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1464,7 +1620,7 @@ func (x *CreateTicketResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateTicketResponse.ProtoReflect.Descriptor instead.
 func (*CreateTicketResponse) Descriptor() ([]byte, []int) {
-	return file_kubedesk_ticket_v1_ticket_proto_rawDescGZIP(), []int{8}
+	return file_kubedesk_ticket_v1_ticket_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *CreateTicketResponse) GetTicket() *Ticket {
@@ -1484,7 +1640,7 @@ type GetTicketRequest struct {
 
 func (x *GetTicketRequest) Reset() {
 	*x = GetTicketRequest{}
-	mi := &file_kubedesk_ticket_v1_ticket_proto_msgTypes[9]
+	mi := &file_kubedesk_ticket_v1_ticket_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1496,7 +1652,7 @@ func (x *GetTicketRequest) String() string {
 func (*GetTicketRequest) ProtoMessage() {}
 
 func (x *GetTicketRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_kubedesk_ticket_v1_ticket_proto_msgTypes[9]
+	mi := &file_kubedesk_ticket_v1_ticket_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1509,7 +1665,7 @@ func (x *GetTicketRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetTicketRequest.ProtoReflect.Descriptor instead.
 func (*GetTicketRequest) Descriptor() ([]byte, []int) {
-	return file_kubedesk_ticket_v1_ticket_proto_rawDescGZIP(), []int{9}
+	return file_kubedesk_ticket_v1_ticket_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *GetTicketRequest) GetId() string {
@@ -1528,7 +1684,7 @@ type GetTicketResponse struct {
 
 func (x *GetTicketResponse) Reset() {
 	*x = GetTicketResponse{}
-	mi := &file_kubedesk_ticket_v1_ticket_proto_msgTypes[10]
+	mi := &file_kubedesk_ticket_v1_ticket_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1540,7 +1696,7 @@ func (x *GetTicketResponse) String() string {
 func (*GetTicketResponse) ProtoMessage() {}
 
 func (x *GetTicketResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_kubedesk_ticket_v1_ticket_proto_msgTypes[10]
+	mi := &file_kubedesk_ticket_v1_ticket_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1553,7 +1709,7 @@ func (x *GetTicketResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetTicketResponse.ProtoReflect.Descriptor instead.
 func (*GetTicketResponse) Descriptor() ([]byte, []int) {
-	return file_kubedesk_ticket_v1_ticket_proto_rawDescGZIP(), []int{10}
+	return file_kubedesk_ticket_v1_ticket_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *GetTicketResponse) GetTicket() *Ticket {
@@ -1571,9 +1727,10 @@ type ListTicketsRequest struct {
 	PageToken string `protobuf:"bytes,2,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
 	// Conjunction of comparisons, AIP-160 style, e.g.
 	// `status = open AND priority = P1 AND tag = vip`. Fields: status,
-	// priority, assignee, group, requester (email or identity), tag, channel,
-	// sla (the ticket's SLA state: ok, warning, breached, paused, met, or
-	// none for tickets without SLA clocks).
+	// priority, assignee, group, requester (email or identity), contact (the
+	// requester's contact_id), number (`number = 1042` or `number = #1042`),
+	// tag, channel, sla (the ticket's SLA state: ok, warning, breached,
+	// paused, met, or none for tickets without SLA clocks).
 	Filter string `protobuf:"bytes,3,opt,name=filter,proto3" json:"filter,omitempty"`
 	// Sort order: empty (newest first) or `sla_next_due` (the ticket whose
 	// next SLA clock falls due first comes first; tickets without a running
@@ -1585,7 +1742,7 @@ type ListTicketsRequest struct {
 
 func (x *ListTicketsRequest) Reset() {
 	*x = ListTicketsRequest{}
-	mi := &file_kubedesk_ticket_v1_ticket_proto_msgTypes[11]
+	mi := &file_kubedesk_ticket_v1_ticket_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1597,7 +1754,7 @@ func (x *ListTicketsRequest) String() string {
 func (*ListTicketsRequest) ProtoMessage() {}
 
 func (x *ListTicketsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_kubedesk_ticket_v1_ticket_proto_msgTypes[11]
+	mi := &file_kubedesk_ticket_v1_ticket_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1610,7 +1767,7 @@ func (x *ListTicketsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListTicketsRequest.ProtoReflect.Descriptor instead.
 func (*ListTicketsRequest) Descriptor() ([]byte, []int) {
-	return file_kubedesk_ticket_v1_ticket_proto_rawDescGZIP(), []int{11}
+	return file_kubedesk_ticket_v1_ticket_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *ListTicketsRequest) GetPageSize() int32 {
@@ -1652,7 +1809,7 @@ type ListTicketsResponse struct {
 
 func (x *ListTicketsResponse) Reset() {
 	*x = ListTicketsResponse{}
-	mi := &file_kubedesk_ticket_v1_ticket_proto_msgTypes[12]
+	mi := &file_kubedesk_ticket_v1_ticket_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1664,7 +1821,7 @@ func (x *ListTicketsResponse) String() string {
 func (*ListTicketsResponse) ProtoMessage() {}
 
 func (x *ListTicketsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_kubedesk_ticket_v1_ticket_proto_msgTypes[12]
+	mi := &file_kubedesk_ticket_v1_ticket_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1677,7 +1834,7 @@ func (x *ListTicketsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListTicketsResponse.ProtoReflect.Descriptor instead.
 func (*ListTicketsResponse) Descriptor() ([]byte, []int) {
-	return file_kubedesk_ticket_v1_ticket_proto_rawDescGZIP(), []int{12}
+	return file_kubedesk_ticket_v1_ticket_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *ListTicketsResponse) GetTickets() []*Ticket {
@@ -1699,7 +1856,9 @@ type UpdateTicketRequest struct {
 	// The ticket with its id and the new values of the fields in update_mask.
 	Ticket *Ticket `protobuf:"bytes,1,opt,name=ticket,proto3" json:"ticket,omitempty"`
 	// Fields to change. Updatable: subject, description, status, impact,
-	// urgency, channel, requester, group, assignee, tags, custom_fields.
+	// urgency, channel, requester (the whole requester, contact_id
+	// included), group, assignee, tags, custom_fields. Attachments are set
+	// on create only.
 	UpdateMask    *fieldmaskpb.FieldMask `protobuf:"bytes,2,opt,name=update_mask,json=updateMask,proto3" json:"update_mask,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -1707,7 +1866,7 @@ type UpdateTicketRequest struct {
 
 func (x *UpdateTicketRequest) Reset() {
 	*x = UpdateTicketRequest{}
-	mi := &file_kubedesk_ticket_v1_ticket_proto_msgTypes[13]
+	mi := &file_kubedesk_ticket_v1_ticket_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1719,7 +1878,7 @@ func (x *UpdateTicketRequest) String() string {
 func (*UpdateTicketRequest) ProtoMessage() {}
 
 func (x *UpdateTicketRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_kubedesk_ticket_v1_ticket_proto_msgTypes[13]
+	mi := &file_kubedesk_ticket_v1_ticket_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1732,7 +1891,7 @@ func (x *UpdateTicketRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateTicketRequest.ProtoReflect.Descriptor instead.
 func (*UpdateTicketRequest) Descriptor() ([]byte, []int) {
-	return file_kubedesk_ticket_v1_ticket_proto_rawDescGZIP(), []int{13}
+	return file_kubedesk_ticket_v1_ticket_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *UpdateTicketRequest) GetTicket() *Ticket {
@@ -1758,7 +1917,7 @@ type UpdateTicketResponse struct {
 
 func (x *UpdateTicketResponse) Reset() {
 	*x = UpdateTicketResponse{}
-	mi := &file_kubedesk_ticket_v1_ticket_proto_msgTypes[14]
+	mi := &file_kubedesk_ticket_v1_ticket_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1770,7 +1929,7 @@ func (x *UpdateTicketResponse) String() string {
 func (*UpdateTicketResponse) ProtoMessage() {}
 
 func (x *UpdateTicketResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_kubedesk_ticket_v1_ticket_proto_msgTypes[14]
+	mi := &file_kubedesk_ticket_v1_ticket_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1783,7 +1942,7 @@ func (x *UpdateTicketResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateTicketResponse.ProtoReflect.Descriptor instead.
 func (*UpdateTicketResponse) Descriptor() ([]byte, []int) {
-	return file_kubedesk_ticket_v1_ticket_proto_rawDescGZIP(), []int{14}
+	return file_kubedesk_ticket_v1_ticket_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *UpdateTicketResponse) GetTicket() *Ticket {
@@ -1806,7 +1965,7 @@ type AddCommentRequest struct {
 
 func (x *AddCommentRequest) Reset() {
 	*x = AddCommentRequest{}
-	mi := &file_kubedesk_ticket_v1_ticket_proto_msgTypes[15]
+	mi := &file_kubedesk_ticket_v1_ticket_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1818,7 +1977,7 @@ func (x *AddCommentRequest) String() string {
 func (*AddCommentRequest) ProtoMessage() {}
 
 func (x *AddCommentRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_kubedesk_ticket_v1_ticket_proto_msgTypes[15]
+	mi := &file_kubedesk_ticket_v1_ticket_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1831,7 +1990,7 @@ func (x *AddCommentRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AddCommentRequest.ProtoReflect.Descriptor instead.
 func (*AddCommentRequest) Descriptor() ([]byte, []int) {
-	return file_kubedesk_ticket_v1_ticket_proto_rawDescGZIP(), []int{15}
+	return file_kubedesk_ticket_v1_ticket_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *AddCommentRequest) GetTicketId() string {
@@ -1864,7 +2023,7 @@ type AddCommentResponse struct {
 
 func (x *AddCommentResponse) Reset() {
 	*x = AddCommentResponse{}
-	mi := &file_kubedesk_ticket_v1_ticket_proto_msgTypes[16]
+	mi := &file_kubedesk_ticket_v1_ticket_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1876,7 +2035,7 @@ func (x *AddCommentResponse) String() string {
 func (*AddCommentResponse) ProtoMessage() {}
 
 func (x *AddCommentResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_kubedesk_ticket_v1_ticket_proto_msgTypes[16]
+	mi := &file_kubedesk_ticket_v1_ticket_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1889,7 +2048,7 @@ func (x *AddCommentResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AddCommentResponse.ProtoReflect.Descriptor instead.
 func (*AddCommentResponse) Descriptor() ([]byte, []int) {
-	return file_kubedesk_ticket_v1_ticket_proto_rawDescGZIP(), []int{16}
+	return file_kubedesk_ticket_v1_ticket_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *AddCommentResponse) GetComment() *Comment {
@@ -1912,7 +2071,7 @@ type ListCommentsRequest struct {
 
 func (x *ListCommentsRequest) Reset() {
 	*x = ListCommentsRequest{}
-	mi := &file_kubedesk_ticket_v1_ticket_proto_msgTypes[17]
+	mi := &file_kubedesk_ticket_v1_ticket_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1924,7 +2083,7 @@ func (x *ListCommentsRequest) String() string {
 func (*ListCommentsRequest) ProtoMessage() {}
 
 func (x *ListCommentsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_kubedesk_ticket_v1_ticket_proto_msgTypes[17]
+	mi := &file_kubedesk_ticket_v1_ticket_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1937,7 +2096,7 @@ func (x *ListCommentsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListCommentsRequest.ProtoReflect.Descriptor instead.
 func (*ListCommentsRequest) Descriptor() ([]byte, []int) {
-	return file_kubedesk_ticket_v1_ticket_proto_rawDescGZIP(), []int{17}
+	return file_kubedesk_ticket_v1_ticket_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *ListCommentsRequest) GetTicketId() string {
@@ -1971,7 +2130,7 @@ type ListCommentsResponse struct {
 
 func (x *ListCommentsResponse) Reset() {
 	*x = ListCommentsResponse{}
-	mi := &file_kubedesk_ticket_v1_ticket_proto_msgTypes[18]
+	mi := &file_kubedesk_ticket_v1_ticket_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1983,7 +2142,7 @@ func (x *ListCommentsResponse) String() string {
 func (*ListCommentsResponse) ProtoMessage() {}
 
 func (x *ListCommentsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_kubedesk_ticket_v1_ticket_proto_msgTypes[18]
+	mi := &file_kubedesk_ticket_v1_ticket_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1996,7 +2155,7 @@ func (x *ListCommentsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListCommentsResponse.ProtoReflect.Descriptor instead.
 func (*ListCommentsResponse) Descriptor() ([]byte, []int) {
-	return file_kubedesk_ticket_v1_ticket_proto_rawDescGZIP(), []int{18}
+	return file_kubedesk_ticket_v1_ticket_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *ListCommentsResponse) GetComments() []*Comment {
@@ -2027,7 +2186,7 @@ type WatchEventsRequest struct {
 
 func (x *WatchEventsRequest) Reset() {
 	*x = WatchEventsRequest{}
-	mi := &file_kubedesk_ticket_v1_ticket_proto_msgTypes[19]
+	mi := &file_kubedesk_ticket_v1_ticket_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2039,7 +2198,7 @@ func (x *WatchEventsRequest) String() string {
 func (*WatchEventsRequest) ProtoMessage() {}
 
 func (x *WatchEventsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_kubedesk_ticket_v1_ticket_proto_msgTypes[19]
+	mi := &file_kubedesk_ticket_v1_ticket_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2052,7 +2211,7 @@ func (x *WatchEventsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WatchEventsRequest.ProtoReflect.Descriptor instead.
 func (*WatchEventsRequest) Descriptor() ([]byte, []int) {
-	return file_kubedesk_ticket_v1_ticket_proto_rawDescGZIP(), []int{19}
+	return file_kubedesk_ticket_v1_ticket_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *WatchEventsRequest) GetAfterCursor() string {
@@ -2084,7 +2243,7 @@ type WatchEventsResponse struct {
 
 func (x *WatchEventsResponse) Reset() {
 	*x = WatchEventsResponse{}
-	mi := &file_kubedesk_ticket_v1_ticket_proto_msgTypes[20]
+	mi := &file_kubedesk_ticket_v1_ticket_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2096,7 +2255,7 @@ func (x *WatchEventsResponse) String() string {
 func (*WatchEventsResponse) ProtoMessage() {}
 
 func (x *WatchEventsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_kubedesk_ticket_v1_ticket_proto_msgTypes[20]
+	mi := &file_kubedesk_ticket_v1_ticket_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2109,7 +2268,7 @@ func (x *WatchEventsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WatchEventsResponse.ProtoReflect.Descriptor instead.
 func (*WatchEventsResponse) Descriptor() ([]byte, []int) {
-	return file_kubedesk_ticket_v1_ticket_proto_rawDescGZIP(), []int{20}
+	return file_kubedesk_ticket_v1_ticket_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *WatchEventsResponse) GetEvent() *Event {
@@ -2138,7 +2297,7 @@ type Bookmark struct {
 
 func (x *Bookmark) Reset() {
 	*x = Bookmark{}
-	mi := &file_kubedesk_ticket_v1_ticket_proto_msgTypes[21]
+	mi := &file_kubedesk_ticket_v1_ticket_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2150,7 +2309,7 @@ func (x *Bookmark) String() string {
 func (*Bookmark) ProtoMessage() {}
 
 func (x *Bookmark) ProtoReflect() protoreflect.Message {
-	mi := &file_kubedesk_ticket_v1_ticket_proto_msgTypes[21]
+	mi := &file_kubedesk_ticket_v1_ticket_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2163,7 +2322,7 @@ func (x *Bookmark) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Bookmark.ProtoReflect.Descriptor instead.
 func (*Bookmark) Descriptor() ([]byte, []int) {
-	return file_kubedesk_ticket_v1_ticket_proto_rawDescGZIP(), []int{21}
+	return file_kubedesk_ticket_v1_ticket_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *Bookmark) GetCursor() string {
@@ -2173,16 +2332,83 @@ func (x *Bookmark) GetCursor() string {
 	return ""
 }
 
+type GetAttachmentContentRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The id of the ticket the attachment belongs to.
+	TicketId string `protobuf:"bytes,1,opt,name=ticket_id,json=ticketId,proto3" json:"ticket_id,omitempty"`
+	// The attachment's id (Attachment.id).
+	AttachmentId  string `protobuf:"bytes,2,opt,name=attachment_id,json=attachmentId,proto3" json:"attachment_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetAttachmentContentRequest) Reset() {
+	*x = GetAttachmentContentRequest{}
+	mi := &file_kubedesk_ticket_v1_ticket_proto_msgTypes[23]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetAttachmentContentRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetAttachmentContentRequest) ProtoMessage() {}
+
+func (x *GetAttachmentContentRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_kubedesk_ticket_v1_ticket_proto_msgTypes[23]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetAttachmentContentRequest.ProtoReflect.Descriptor instead.
+func (*GetAttachmentContentRequest) Descriptor() ([]byte, []int) {
+	return file_kubedesk_ticket_v1_ticket_proto_rawDescGZIP(), []int{23}
+}
+
+func (x *GetAttachmentContentRequest) GetTicketId() string {
+	if x != nil {
+		return x.TicketId
+	}
+	return ""
+}
+
+func (x *GetAttachmentContentRequest) GetAttachmentId() string {
+	if x != nil {
+		return x.AttachmentId
+	}
+	return ""
+}
+
 var File_kubedesk_ticket_v1_ticket_proto protoreflect.FileDescriptor
 
 const file_kubedesk_ticket_v1_ticket_proto_rawDesc = "" +
 	"\n" +
-	"\x1fkubedesk/ticket/v1/ticket.proto\x12\x12kubedesk.ticket.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x19google/api/resource.proto\x1a\x1egoogle/protobuf/duration.proto\x1a google/protobuf/field_mask.proto\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1ckubedesk/iam/v1/access.proto\x1a\x19kubedesk/iam/v1/iam.proto\"\x8f\x01\n" +
+	"\x1fkubedesk/ticket/v1/ticket.proto\x12\x12kubedesk.ticket.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x19google/api/httpbody.proto\x1a\x19google/api/resource.proto\x1a\x1egoogle/protobuf/duration.proto\x1a google/protobuf/field_mask.proto\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1ckubedesk/iam/v1/access.proto\x1a\x19kubedesk/iam/v1/iam.proto\"\xb7\x01\n" +
 	"\tRequester\x12\x1c\n" +
 	"\x04name\x18\x01 \x01(\tB\b\xbaH\x05r\x03\x18\xc8\x01R\x04name\x12#\n" +
 	"\x05email\x18\x02 \x01(\tB\r\xbaH\n" +
 	"\xd8\x01\x01r\x05\x18\xfe\x01`\x01R\x05email\x12?\n" +
-	"\bidentity\x18\x03 \x01(\tB#\xbaH \xd8\x01\x01r\x1b\x18\x80\x022\x16^[a-z][a-z0-9_-]*:\\S+$R\bidentity\"\xbd\t\n" +
+	"\bidentity\x18\x03 \x01(\tB#\xbaH \xd8\x01\x01r\x1b\x18\x80\x022\x16^[a-z][a-z0-9_-]*:\\S+$R\bidentity\x12&\n" +
+	"\n" +
+	"contact_id\x18\x04 \x01(\tB\a\xbaH\x04r\x02\x18@R\tcontactId\"\xb3\x02\n" +
+	"\n" +
+	"Attachment\x12\x14\n" +
+	"\x02id\x18\x01 \x01(\tB\x04\xe2A\x01\x03R\x02id\x12?\n" +
+	"\bfilename\x18\x02 \x01(\tB#\xe2A\x01\x02\xbaH\x1cr\x1a\x10\x01\x18\xff\x012\x13^[^\\x00-\\x1f\\x7f]+$R\bfilename\x12@\n" +
+	"\fcontent_type\x18\x03 \x01(\tB\x1d\xbaH\x1ar\x18\x18\xff\x012\x13^[^\\x00-\\x1f\\x7f]*$R\vcontentType\x12\x18\n" +
+	"\x04size\x18\x04 \x01(\x03B\x04\xe2A\x01\x03R\x04size\x121\n" +
+	"\x06sha256\x18\x05 \x01(\tB\x19\xe2A\x01\x02\xbaH\x12r\x102\x0e^[0-9a-f]{64}$R\x06sha256\x12\x16\n" +
+	"\x06inline\x18\x06 \x01(\bR\x06inline\x12'\n" +
+	"\n" +
+	"content_id\x18\a \x01(\tB\b\xbaH\x05r\x03\x18\xff\x01R\tcontentId\"\xa7\n" +
+	"\n" +
 	"\x06Ticket\x12\x14\n" +
 	"\x02id\x18\x01 \x01(\tB\x04\xe2A\x01\x03R\x02id\x12\x1c\n" +
 	"\x06tenant\x18\x02 \x01(\tB\x04\xe2A\x01\x03R\x06tenant\x12\"\n" +
@@ -2208,7 +2434,9 @@ const file_kubedesk_ticket_v1_ticket_proto_rawDesc = "" +
 	"solve_time\x18\x11 \x01(\v2\x1a.google.protobuf.TimestampB\x04\xe2A\x01\x03R\tsolveTime\x12\x1e\n" +
 	"\aversion\x18\x12 \x01(\x03B\x04\xe2A\x01\x03R\aversion\x12\x12\n" +
 	"\x04etag\x18\x13 \x01(\tR\x04etag\x125\n" +
-	"\x03sla\x18\x14 \x01(\v2\x1d.kubedesk.ticket.v1.TicketSLAB\x04\xe2A\x01\x03R\x03sla\x1a?\n" +
+	"\x03sla\x18\x14 \x01(\v2\x1d.kubedesk.ticket.v1.TicketSLAB\x04\xe2A\x01\x03R\x03sla\x12\x1c\n" +
+	"\x06number\x18\x15 \x01(\x03B\x04\xe2A\x01\x03R\x06number\x12J\n" +
+	"\vattachments\x18\x16 \x03(\v2\x1e.kubedesk.ticket.v1.AttachmentB\b\xbaH\x05\x92\x01\x02\x10dR\vattachments\x1a?\n" +
 	"\x11CustomFieldsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01:|\xeaA7\n" +
@@ -2233,7 +2461,7 @@ const file_kubedesk_ticket_v1_ticket_proto_rawDesc = "" +
 	"\x06colour\x18\x04 \x01(\x0e2\x1d.kubedesk.ticket.v1.SLAColourB\x04\xe2A\x01\x03R\x06colour\x12D\n" +
 	"\rnext_due_time\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampB\x04\xe2A\x01\x03R\vnextDueTime\x12C\n" +
 	"\vupdate_time\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampB\x06\xbaH\x03\xc8\x01\x01R\n" +
-	"updateTime\"\xfe\x03\n" +
+	"updateTime\"\xca\x04\n" +
 	"\aComment\x12\x14\n" +
 	"\x02id\x18\x01 \x01(\tB\x04\xe2A\x01\x03R\x02id\x128\n" +
 	"\tticket_id\x18\x02 \x01(\tB\x1b\xe2A\x01\x03\xfaA\x14\n" +
@@ -2247,7 +2475,8 @@ const file_kubedesk_ticket_v1_ticket_proto_rawDesc = "" +
 	"visibility\x12A\n" +
 	"\vcreate_time\x18\a \x01(\v2\x1a.google.protobuf.TimestampB\x04\xe2A\x01\x03R\n" +
 	"createTime\x122\n" +
-	"\x05actor\x18\b \x01(\v2\x16.kubedesk.iam.v1.ActorB\x04\xe2A\x01\x03R\x05actor:P\xeaAM\n" +
+	"\x05actor\x18\b \x01(\v2\x16.kubedesk.iam.v1.ActorB\x04\xe2A\x01\x03R\x05actor\x12J\n" +
+	"\vattachments\x18\t \x03(\v2\x1e.kubedesk.ticket.v1.AttachmentB\b\xbaH\x05\x92\x01\x02\x10dR\vattachments:P\xeaAM\n" +
 	"\x13kubedesk.io/Comment\x12#tickets/{ticket}/comments/{comment}*\bcomments2\acomment\"\xbb\x01\n" +
 	"\vFieldChange\x12\x14\n" +
 	"\x05field\x18\x01 \x01(\tR\x05field\x12\x1b\n" +
@@ -2318,7 +2547,11 @@ const file_kubedesk_ticket_v1_ticket_proto_rawDesc = "" +
 	"\x05event\x18\x01 \x01(\v2\x19.kubedesk.ticket.v1.EventR\x05event\x128\n" +
 	"\bbookmark\x18\x02 \x01(\v2\x1c.kubedesk.ticket.v1.BookmarkR\bbookmark\"\"\n" +
 	"\bBookmark\x12\x16\n" +
-	"\x06cursor\x18\x01 \x01(\tR\x06cursor*\x8f\x01\n" +
+	"\x06cursor\x18\x01 \x01(\tR\x06cursor\"\x8c\x01\n" +
+	"\x1bGetAttachmentContentRequest\x12=\n" +
+	"\tticket_id\x18\x01 \x01(\tB \xfaA\x14\n" +
+	"\x12kubedesk.io/Ticket\xbaH\x06r\x04\x10\x01\x18@R\bticketId\x12.\n" +
+	"\rattachment_id\x18\x02 \x01(\tB\t\xbaH\x06r\x04\x10\x01\x18@R\fattachmentId*\x8f\x01\n" +
 	"\x06Status\x12\x16\n" +
 	"\x12STATUS_UNSPECIFIED\x10\x00\x12\x0e\n" +
 	"\n" +
@@ -2377,7 +2610,7 @@ const file_kubedesk_ticket_v1_ticket_proto_rawDesc = "" +
 	"\x19EVENT_TYPE_TICKET_CREATED\x10\x01\x12\x1d\n" +
 	"\x19EVENT_TYPE_TICKET_UPDATED\x10\x02\x12\x1c\n" +
 	"\x18EVENT_TYPE_COMMENT_ADDED\x10\x03\x12\x1a\n" +
-	"\x16EVENT_TYPE_SLA_CHANGED\x10\x042\x92\b\n" +
+	"\x16EVENT_TYPE_SLA_CHANGED\x10\x042\xbd\t\n" +
 	"\rTicketService\x12\x91\x01\n" +
 	"\fCreateTicket\x12'.kubedesk.ticket.v1.CreateTicketRequest\x1a(.kubedesk.ticket.v1.CreateTicketResponse\".\xf2\x81\x19\a\n" +
 	"\x05\x01\x02\x03\x04\x05\x82\xd3\xe4\x93\x02\x1d:\x06ticketb\x06ticket\"\v/v1/tickets\x12\x86\x01\n" +
@@ -2391,7 +2624,9 @@ const file_kubedesk_ticket_v1_ticket_proto_rawDesc = "" +
 	"AddComment\x12%.kubedesk.ticket.v1.AddCommentRequest\x1a&.kubedesk.ticket.v1.AddCommentResponse\"F\xf2\x81\x19\b\n" +
 	"\x06\x01\x02\x03\x04\x05\x06\x82\xd3\xe4\x93\x024:\acommentb\acomment\" /v1/tickets/{ticket_id}/comments\x12\x96\x01\n" +
 	"\fListComments\x12'.kubedesk.ticket.v1.ListCommentsRequest\x1a(.kubedesk.ticket.v1.ListCommentsResponse\"3\xf2\x81\x19\a\n" +
-	"\x05\x01\x02\x03\x04\x05\x82\xd3\xe4\x93\x02\"\x12 /v1/tickets/{ticket_id}/comments\x12\x84\x01\n" +
+	"\x05\x01\x02\x03\x04\x05\x82\xd3\xe4\x93\x02\"\x12 /v1/tickets/{ticket_id}/comments\x12\xa8\x01\n" +
+	"\x14GetAttachmentContent\x12/.kubedesk.ticket.v1.GetAttachmentContentRequest\x1a\x14.google.api.HttpBody\"G\xf2\x81\x19\b\n" +
+	"\x06\x01\x02\x03\x04\x05\x06\x82\xd3\xe4\x93\x025\x123/v1/tickets/{ticket_id}/attachments/{attachment_id}0\x01\x12\x84\x01\n" +
 	"\vWatchEvents\x12&.kubedesk.ticket.v1.WatchEventsRequest\x1a'.kubedesk.ticket.v1.WatchEventsResponse\"\"\xf2\x81\x19\x06\n" +
 	"\x04\x01\x02\x05\x06\x82\xd3\xe4\x93\x02\x12\x12\x10/v1/events:watch0\x01BGZEgithub.com/kubedesk/kubedesk/proto/gen/go/kubedesk/ticket/v1;ticketv1b\x06proto3"
 
@@ -2408,112 +2643,119 @@ func file_kubedesk_ticket_v1_ticket_proto_rawDescGZIP() []byte {
 }
 
 var file_kubedesk_ticket_v1_ticket_proto_enumTypes = make([]protoimpl.EnumInfo, 9)
-var file_kubedesk_ticket_v1_ticket_proto_msgTypes = make([]protoimpl.MessageInfo, 23)
+var file_kubedesk_ticket_v1_ticket_proto_msgTypes = make([]protoimpl.MessageInfo, 25)
 var file_kubedesk_ticket_v1_ticket_proto_goTypes = []any{
-	(Status)(0),                   // 0: kubedesk.ticket.v1.Status
-	(Priority)(0),                 // 1: kubedesk.ticket.v1.Priority
-	(Channel)(0),                  // 2: kubedesk.ticket.v1.Channel
-	(SLAState)(0),                 // 3: kubedesk.ticket.v1.SLAState
-	(SLAColour)(0),                // 4: kubedesk.ticket.v1.SLAColour
-	(SLAClock)(0),                 // 5: kubedesk.ticket.v1.SLAClock
-	(Visibility)(0),               // 6: kubedesk.ticket.v1.Visibility
-	(AuthorType)(0),               // 7: kubedesk.ticket.v1.AuthorType
-	(EventType)(0),                // 8: kubedesk.ticket.v1.EventType
-	(*Requester)(nil),             // 9: kubedesk.ticket.v1.Requester
-	(*Ticket)(nil),                // 10: kubedesk.ticket.v1.Ticket
-	(*SLAClockStatus)(nil),        // 11: kubedesk.ticket.v1.SLAClockStatus
-	(*TicketSLA)(nil),             // 12: kubedesk.ticket.v1.TicketSLA
-	(*Comment)(nil),               // 13: kubedesk.ticket.v1.Comment
-	(*FieldChange)(nil),           // 14: kubedesk.ticket.v1.FieldChange
-	(*Event)(nil),                 // 15: kubedesk.ticket.v1.Event
-	(*CreateTicketRequest)(nil),   // 16: kubedesk.ticket.v1.CreateTicketRequest
-	(*CreateTicketResponse)(nil),  // 17: kubedesk.ticket.v1.CreateTicketResponse
-	(*GetTicketRequest)(nil),      // 18: kubedesk.ticket.v1.GetTicketRequest
-	(*GetTicketResponse)(nil),     // 19: kubedesk.ticket.v1.GetTicketResponse
-	(*ListTicketsRequest)(nil),    // 20: kubedesk.ticket.v1.ListTicketsRequest
-	(*ListTicketsResponse)(nil),   // 21: kubedesk.ticket.v1.ListTicketsResponse
-	(*UpdateTicketRequest)(nil),   // 22: kubedesk.ticket.v1.UpdateTicketRequest
-	(*UpdateTicketResponse)(nil),  // 23: kubedesk.ticket.v1.UpdateTicketResponse
-	(*AddCommentRequest)(nil),     // 24: kubedesk.ticket.v1.AddCommentRequest
-	(*AddCommentResponse)(nil),    // 25: kubedesk.ticket.v1.AddCommentResponse
-	(*ListCommentsRequest)(nil),   // 26: kubedesk.ticket.v1.ListCommentsRequest
-	(*ListCommentsResponse)(nil),  // 27: kubedesk.ticket.v1.ListCommentsResponse
-	(*WatchEventsRequest)(nil),    // 28: kubedesk.ticket.v1.WatchEventsRequest
-	(*WatchEventsResponse)(nil),   // 29: kubedesk.ticket.v1.WatchEventsResponse
-	(*Bookmark)(nil),              // 30: kubedesk.ticket.v1.Bookmark
-	nil,                           // 31: kubedesk.ticket.v1.Ticket.CustomFieldsEntry
-	(*timestamppb.Timestamp)(nil), // 32: google.protobuf.Timestamp
-	(*durationpb.Duration)(nil),   // 33: google.protobuf.Duration
-	(*v1.Actor)(nil),              // 34: kubedesk.iam.v1.Actor
-	(*structpb.Value)(nil),        // 35: google.protobuf.Value
-	(*fieldmaskpb.FieldMask)(nil), // 36: google.protobuf.FieldMask
+	(Status)(0),                         // 0: kubedesk.ticket.v1.Status
+	(Priority)(0),                       // 1: kubedesk.ticket.v1.Priority
+	(Channel)(0),                        // 2: kubedesk.ticket.v1.Channel
+	(SLAState)(0),                       // 3: kubedesk.ticket.v1.SLAState
+	(SLAColour)(0),                      // 4: kubedesk.ticket.v1.SLAColour
+	(SLAClock)(0),                       // 5: kubedesk.ticket.v1.SLAClock
+	(Visibility)(0),                     // 6: kubedesk.ticket.v1.Visibility
+	(AuthorType)(0),                     // 7: kubedesk.ticket.v1.AuthorType
+	(EventType)(0),                      // 8: kubedesk.ticket.v1.EventType
+	(*Requester)(nil),                   // 9: kubedesk.ticket.v1.Requester
+	(*Attachment)(nil),                  // 10: kubedesk.ticket.v1.Attachment
+	(*Ticket)(nil),                      // 11: kubedesk.ticket.v1.Ticket
+	(*SLAClockStatus)(nil),              // 12: kubedesk.ticket.v1.SLAClockStatus
+	(*TicketSLA)(nil),                   // 13: kubedesk.ticket.v1.TicketSLA
+	(*Comment)(nil),                     // 14: kubedesk.ticket.v1.Comment
+	(*FieldChange)(nil),                 // 15: kubedesk.ticket.v1.FieldChange
+	(*Event)(nil),                       // 16: kubedesk.ticket.v1.Event
+	(*CreateTicketRequest)(nil),         // 17: kubedesk.ticket.v1.CreateTicketRequest
+	(*CreateTicketResponse)(nil),        // 18: kubedesk.ticket.v1.CreateTicketResponse
+	(*GetTicketRequest)(nil),            // 19: kubedesk.ticket.v1.GetTicketRequest
+	(*GetTicketResponse)(nil),           // 20: kubedesk.ticket.v1.GetTicketResponse
+	(*ListTicketsRequest)(nil),          // 21: kubedesk.ticket.v1.ListTicketsRequest
+	(*ListTicketsResponse)(nil),         // 22: kubedesk.ticket.v1.ListTicketsResponse
+	(*UpdateTicketRequest)(nil),         // 23: kubedesk.ticket.v1.UpdateTicketRequest
+	(*UpdateTicketResponse)(nil),        // 24: kubedesk.ticket.v1.UpdateTicketResponse
+	(*AddCommentRequest)(nil),           // 25: kubedesk.ticket.v1.AddCommentRequest
+	(*AddCommentResponse)(nil),          // 26: kubedesk.ticket.v1.AddCommentResponse
+	(*ListCommentsRequest)(nil),         // 27: kubedesk.ticket.v1.ListCommentsRequest
+	(*ListCommentsResponse)(nil),        // 28: kubedesk.ticket.v1.ListCommentsResponse
+	(*WatchEventsRequest)(nil),          // 29: kubedesk.ticket.v1.WatchEventsRequest
+	(*WatchEventsResponse)(nil),         // 30: kubedesk.ticket.v1.WatchEventsResponse
+	(*Bookmark)(nil),                    // 31: kubedesk.ticket.v1.Bookmark
+	(*GetAttachmentContentRequest)(nil), // 32: kubedesk.ticket.v1.GetAttachmentContentRequest
+	nil,                                 // 33: kubedesk.ticket.v1.Ticket.CustomFieldsEntry
+	(*timestamppb.Timestamp)(nil),       // 34: google.protobuf.Timestamp
+	(*durationpb.Duration)(nil),         // 35: google.protobuf.Duration
+	(*v1.Actor)(nil),                    // 36: kubedesk.iam.v1.Actor
+	(*structpb.Value)(nil),              // 37: google.protobuf.Value
+	(*fieldmaskpb.FieldMask)(nil),       // 38: google.protobuf.FieldMask
+	(*httpbody.HttpBody)(nil),           // 39: google.api.HttpBody
 }
 var file_kubedesk_ticket_v1_ticket_proto_depIdxs = []int32{
 	0,  // 0: kubedesk.ticket.v1.Ticket.status:type_name -> kubedesk.ticket.v1.Status
 	1,  // 1: kubedesk.ticket.v1.Ticket.priority:type_name -> kubedesk.ticket.v1.Priority
 	2,  // 2: kubedesk.ticket.v1.Ticket.channel:type_name -> kubedesk.ticket.v1.Channel
 	9,  // 3: kubedesk.ticket.v1.Ticket.requester:type_name -> kubedesk.ticket.v1.Requester
-	31, // 4: kubedesk.ticket.v1.Ticket.custom_fields:type_name -> kubedesk.ticket.v1.Ticket.CustomFieldsEntry
-	32, // 5: kubedesk.ticket.v1.Ticket.create_time:type_name -> google.protobuf.Timestamp
-	32, // 6: kubedesk.ticket.v1.Ticket.update_time:type_name -> google.protobuf.Timestamp
-	32, // 7: kubedesk.ticket.v1.Ticket.solve_time:type_name -> google.protobuf.Timestamp
-	12, // 8: kubedesk.ticket.v1.Ticket.sla:type_name -> kubedesk.ticket.v1.TicketSLA
-	5,  // 9: kubedesk.ticket.v1.SLAClockStatus.clock:type_name -> kubedesk.ticket.v1.SLAClock
-	3,  // 10: kubedesk.ticket.v1.SLAClockStatus.state:type_name -> kubedesk.ticket.v1.SLAState
-	4,  // 11: kubedesk.ticket.v1.SLAClockStatus.colour:type_name -> kubedesk.ticket.v1.SLAColour
-	32, // 12: kubedesk.ticket.v1.SLAClockStatus.due_time:type_name -> google.protobuf.Timestamp
-	33, // 13: kubedesk.ticket.v1.SLAClockStatus.remaining:type_name -> google.protobuf.Duration
-	33, // 14: kubedesk.ticket.v1.SLAClockStatus.target:type_name -> google.protobuf.Duration
-	32, // 15: kubedesk.ticket.v1.SLAClockStatus.breach_time:type_name -> google.protobuf.Timestamp
-	11, // 16: kubedesk.ticket.v1.TicketSLA.clocks:type_name -> kubedesk.ticket.v1.SLAClockStatus
-	3,  // 17: kubedesk.ticket.v1.TicketSLA.state:type_name -> kubedesk.ticket.v1.SLAState
-	4,  // 18: kubedesk.ticket.v1.TicketSLA.colour:type_name -> kubedesk.ticket.v1.SLAColour
-	32, // 19: kubedesk.ticket.v1.TicketSLA.next_due_time:type_name -> google.protobuf.Timestamp
-	32, // 20: kubedesk.ticket.v1.TicketSLA.update_time:type_name -> google.protobuf.Timestamp
-	7,  // 21: kubedesk.ticket.v1.Comment.author_type:type_name -> kubedesk.ticket.v1.AuthorType
-	6,  // 22: kubedesk.ticket.v1.Comment.visibility:type_name -> kubedesk.ticket.v1.Visibility
-	32, // 23: kubedesk.ticket.v1.Comment.create_time:type_name -> google.protobuf.Timestamp
-	34, // 24: kubedesk.ticket.v1.Comment.actor:type_name -> kubedesk.iam.v1.Actor
-	35, // 25: kubedesk.ticket.v1.FieldChange.before:type_name -> google.protobuf.Value
-	35, // 26: kubedesk.ticket.v1.FieldChange.after:type_name -> google.protobuf.Value
-	8,  // 27: kubedesk.ticket.v1.Event.type:type_name -> kubedesk.ticket.v1.EventType
-	10, // 28: kubedesk.ticket.v1.Event.ticket:type_name -> kubedesk.ticket.v1.Ticket
-	13, // 29: kubedesk.ticket.v1.Event.comment:type_name -> kubedesk.ticket.v1.Comment
-	14, // 30: kubedesk.ticket.v1.Event.changes:type_name -> kubedesk.ticket.v1.FieldChange
-	32, // 31: kubedesk.ticket.v1.Event.create_time:type_name -> google.protobuf.Timestamp
-	34, // 32: kubedesk.ticket.v1.Event.actor:type_name -> kubedesk.iam.v1.Actor
-	10, // 33: kubedesk.ticket.v1.CreateTicketRequest.ticket:type_name -> kubedesk.ticket.v1.Ticket
-	10, // 34: kubedesk.ticket.v1.CreateTicketResponse.ticket:type_name -> kubedesk.ticket.v1.Ticket
-	10, // 35: kubedesk.ticket.v1.GetTicketResponse.ticket:type_name -> kubedesk.ticket.v1.Ticket
-	10, // 36: kubedesk.ticket.v1.ListTicketsResponse.tickets:type_name -> kubedesk.ticket.v1.Ticket
-	10, // 37: kubedesk.ticket.v1.UpdateTicketRequest.ticket:type_name -> kubedesk.ticket.v1.Ticket
-	36, // 38: kubedesk.ticket.v1.UpdateTicketRequest.update_mask:type_name -> google.protobuf.FieldMask
-	10, // 39: kubedesk.ticket.v1.UpdateTicketResponse.ticket:type_name -> kubedesk.ticket.v1.Ticket
-	13, // 40: kubedesk.ticket.v1.AddCommentRequest.comment:type_name -> kubedesk.ticket.v1.Comment
-	13, // 41: kubedesk.ticket.v1.AddCommentResponse.comment:type_name -> kubedesk.ticket.v1.Comment
-	13, // 42: kubedesk.ticket.v1.ListCommentsResponse.comments:type_name -> kubedesk.ticket.v1.Comment
-	8,  // 43: kubedesk.ticket.v1.WatchEventsRequest.types:type_name -> kubedesk.ticket.v1.EventType
-	15, // 44: kubedesk.ticket.v1.WatchEventsResponse.event:type_name -> kubedesk.ticket.v1.Event
-	30, // 45: kubedesk.ticket.v1.WatchEventsResponse.bookmark:type_name -> kubedesk.ticket.v1.Bookmark
-	16, // 46: kubedesk.ticket.v1.TicketService.CreateTicket:input_type -> kubedesk.ticket.v1.CreateTicketRequest
-	18, // 47: kubedesk.ticket.v1.TicketService.GetTicket:input_type -> kubedesk.ticket.v1.GetTicketRequest
-	20, // 48: kubedesk.ticket.v1.TicketService.ListTickets:input_type -> kubedesk.ticket.v1.ListTicketsRequest
-	22, // 49: kubedesk.ticket.v1.TicketService.UpdateTicket:input_type -> kubedesk.ticket.v1.UpdateTicketRequest
-	24, // 50: kubedesk.ticket.v1.TicketService.AddComment:input_type -> kubedesk.ticket.v1.AddCommentRequest
-	26, // 51: kubedesk.ticket.v1.TicketService.ListComments:input_type -> kubedesk.ticket.v1.ListCommentsRequest
-	28, // 52: kubedesk.ticket.v1.TicketService.WatchEvents:input_type -> kubedesk.ticket.v1.WatchEventsRequest
-	17, // 53: kubedesk.ticket.v1.TicketService.CreateTicket:output_type -> kubedesk.ticket.v1.CreateTicketResponse
-	19, // 54: kubedesk.ticket.v1.TicketService.GetTicket:output_type -> kubedesk.ticket.v1.GetTicketResponse
-	21, // 55: kubedesk.ticket.v1.TicketService.ListTickets:output_type -> kubedesk.ticket.v1.ListTicketsResponse
-	23, // 56: kubedesk.ticket.v1.TicketService.UpdateTicket:output_type -> kubedesk.ticket.v1.UpdateTicketResponse
-	25, // 57: kubedesk.ticket.v1.TicketService.AddComment:output_type -> kubedesk.ticket.v1.AddCommentResponse
-	27, // 58: kubedesk.ticket.v1.TicketService.ListComments:output_type -> kubedesk.ticket.v1.ListCommentsResponse
-	29, // 59: kubedesk.ticket.v1.TicketService.WatchEvents:output_type -> kubedesk.ticket.v1.WatchEventsResponse
-	53, // [53:60] is the sub-list for method output_type
-	46, // [46:53] is the sub-list for method input_type
-	46, // [46:46] is the sub-list for extension type_name
-	46, // [46:46] is the sub-list for extension extendee
-	0,  // [0:46] is the sub-list for field type_name
+	33, // 4: kubedesk.ticket.v1.Ticket.custom_fields:type_name -> kubedesk.ticket.v1.Ticket.CustomFieldsEntry
+	34, // 5: kubedesk.ticket.v1.Ticket.create_time:type_name -> google.protobuf.Timestamp
+	34, // 6: kubedesk.ticket.v1.Ticket.update_time:type_name -> google.protobuf.Timestamp
+	34, // 7: kubedesk.ticket.v1.Ticket.solve_time:type_name -> google.protobuf.Timestamp
+	13, // 8: kubedesk.ticket.v1.Ticket.sla:type_name -> kubedesk.ticket.v1.TicketSLA
+	10, // 9: kubedesk.ticket.v1.Ticket.attachments:type_name -> kubedesk.ticket.v1.Attachment
+	5,  // 10: kubedesk.ticket.v1.SLAClockStatus.clock:type_name -> kubedesk.ticket.v1.SLAClock
+	3,  // 11: kubedesk.ticket.v1.SLAClockStatus.state:type_name -> kubedesk.ticket.v1.SLAState
+	4,  // 12: kubedesk.ticket.v1.SLAClockStatus.colour:type_name -> kubedesk.ticket.v1.SLAColour
+	34, // 13: kubedesk.ticket.v1.SLAClockStatus.due_time:type_name -> google.protobuf.Timestamp
+	35, // 14: kubedesk.ticket.v1.SLAClockStatus.remaining:type_name -> google.protobuf.Duration
+	35, // 15: kubedesk.ticket.v1.SLAClockStatus.target:type_name -> google.protobuf.Duration
+	34, // 16: kubedesk.ticket.v1.SLAClockStatus.breach_time:type_name -> google.protobuf.Timestamp
+	12, // 17: kubedesk.ticket.v1.TicketSLA.clocks:type_name -> kubedesk.ticket.v1.SLAClockStatus
+	3,  // 18: kubedesk.ticket.v1.TicketSLA.state:type_name -> kubedesk.ticket.v1.SLAState
+	4,  // 19: kubedesk.ticket.v1.TicketSLA.colour:type_name -> kubedesk.ticket.v1.SLAColour
+	34, // 20: kubedesk.ticket.v1.TicketSLA.next_due_time:type_name -> google.protobuf.Timestamp
+	34, // 21: kubedesk.ticket.v1.TicketSLA.update_time:type_name -> google.protobuf.Timestamp
+	7,  // 22: kubedesk.ticket.v1.Comment.author_type:type_name -> kubedesk.ticket.v1.AuthorType
+	6,  // 23: kubedesk.ticket.v1.Comment.visibility:type_name -> kubedesk.ticket.v1.Visibility
+	34, // 24: kubedesk.ticket.v1.Comment.create_time:type_name -> google.protobuf.Timestamp
+	36, // 25: kubedesk.ticket.v1.Comment.actor:type_name -> kubedesk.iam.v1.Actor
+	10, // 26: kubedesk.ticket.v1.Comment.attachments:type_name -> kubedesk.ticket.v1.Attachment
+	37, // 27: kubedesk.ticket.v1.FieldChange.before:type_name -> google.protobuf.Value
+	37, // 28: kubedesk.ticket.v1.FieldChange.after:type_name -> google.protobuf.Value
+	8,  // 29: kubedesk.ticket.v1.Event.type:type_name -> kubedesk.ticket.v1.EventType
+	11, // 30: kubedesk.ticket.v1.Event.ticket:type_name -> kubedesk.ticket.v1.Ticket
+	14, // 31: kubedesk.ticket.v1.Event.comment:type_name -> kubedesk.ticket.v1.Comment
+	15, // 32: kubedesk.ticket.v1.Event.changes:type_name -> kubedesk.ticket.v1.FieldChange
+	34, // 33: kubedesk.ticket.v1.Event.create_time:type_name -> google.protobuf.Timestamp
+	36, // 34: kubedesk.ticket.v1.Event.actor:type_name -> kubedesk.iam.v1.Actor
+	11, // 35: kubedesk.ticket.v1.CreateTicketRequest.ticket:type_name -> kubedesk.ticket.v1.Ticket
+	11, // 36: kubedesk.ticket.v1.CreateTicketResponse.ticket:type_name -> kubedesk.ticket.v1.Ticket
+	11, // 37: kubedesk.ticket.v1.GetTicketResponse.ticket:type_name -> kubedesk.ticket.v1.Ticket
+	11, // 38: kubedesk.ticket.v1.ListTicketsResponse.tickets:type_name -> kubedesk.ticket.v1.Ticket
+	11, // 39: kubedesk.ticket.v1.UpdateTicketRequest.ticket:type_name -> kubedesk.ticket.v1.Ticket
+	38, // 40: kubedesk.ticket.v1.UpdateTicketRequest.update_mask:type_name -> google.protobuf.FieldMask
+	11, // 41: kubedesk.ticket.v1.UpdateTicketResponse.ticket:type_name -> kubedesk.ticket.v1.Ticket
+	14, // 42: kubedesk.ticket.v1.AddCommentRequest.comment:type_name -> kubedesk.ticket.v1.Comment
+	14, // 43: kubedesk.ticket.v1.AddCommentResponse.comment:type_name -> kubedesk.ticket.v1.Comment
+	14, // 44: kubedesk.ticket.v1.ListCommentsResponse.comments:type_name -> kubedesk.ticket.v1.Comment
+	8,  // 45: kubedesk.ticket.v1.WatchEventsRequest.types:type_name -> kubedesk.ticket.v1.EventType
+	16, // 46: kubedesk.ticket.v1.WatchEventsResponse.event:type_name -> kubedesk.ticket.v1.Event
+	31, // 47: kubedesk.ticket.v1.WatchEventsResponse.bookmark:type_name -> kubedesk.ticket.v1.Bookmark
+	17, // 48: kubedesk.ticket.v1.TicketService.CreateTicket:input_type -> kubedesk.ticket.v1.CreateTicketRequest
+	19, // 49: kubedesk.ticket.v1.TicketService.GetTicket:input_type -> kubedesk.ticket.v1.GetTicketRequest
+	21, // 50: kubedesk.ticket.v1.TicketService.ListTickets:input_type -> kubedesk.ticket.v1.ListTicketsRequest
+	23, // 51: kubedesk.ticket.v1.TicketService.UpdateTicket:input_type -> kubedesk.ticket.v1.UpdateTicketRequest
+	25, // 52: kubedesk.ticket.v1.TicketService.AddComment:input_type -> kubedesk.ticket.v1.AddCommentRequest
+	27, // 53: kubedesk.ticket.v1.TicketService.ListComments:input_type -> kubedesk.ticket.v1.ListCommentsRequest
+	32, // 54: kubedesk.ticket.v1.TicketService.GetAttachmentContent:input_type -> kubedesk.ticket.v1.GetAttachmentContentRequest
+	29, // 55: kubedesk.ticket.v1.TicketService.WatchEvents:input_type -> kubedesk.ticket.v1.WatchEventsRequest
+	18, // 56: kubedesk.ticket.v1.TicketService.CreateTicket:output_type -> kubedesk.ticket.v1.CreateTicketResponse
+	20, // 57: kubedesk.ticket.v1.TicketService.GetTicket:output_type -> kubedesk.ticket.v1.GetTicketResponse
+	22, // 58: kubedesk.ticket.v1.TicketService.ListTickets:output_type -> kubedesk.ticket.v1.ListTicketsResponse
+	24, // 59: kubedesk.ticket.v1.TicketService.UpdateTicket:output_type -> kubedesk.ticket.v1.UpdateTicketResponse
+	26, // 60: kubedesk.ticket.v1.TicketService.AddComment:output_type -> kubedesk.ticket.v1.AddCommentResponse
+	28, // 61: kubedesk.ticket.v1.TicketService.ListComments:output_type -> kubedesk.ticket.v1.ListCommentsResponse
+	39, // 62: kubedesk.ticket.v1.TicketService.GetAttachmentContent:output_type -> google.api.HttpBody
+	30, // 63: kubedesk.ticket.v1.TicketService.WatchEvents:output_type -> kubedesk.ticket.v1.WatchEventsResponse
+	56, // [56:64] is the sub-list for method output_type
+	48, // [48:56] is the sub-list for method input_type
+	48, // [48:48] is the sub-list for extension type_name
+	48, // [48:48] is the sub-list for extension extendee
+	0,  // [0:48] is the sub-list for field type_name
 }
 
 func init() { file_kubedesk_ticket_v1_ticket_proto_init() }
@@ -2527,7 +2769,7 @@ func file_kubedesk_ticket_v1_ticket_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_kubedesk_ticket_v1_ticket_proto_rawDesc), len(file_kubedesk_ticket_v1_ticket_proto_rawDesc)),
 			NumEnums:      9,
-			NumMessages:   23,
+			NumMessages:   25,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

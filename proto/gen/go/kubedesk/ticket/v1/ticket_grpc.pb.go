@@ -8,6 +8,7 @@ package ticketv1
 
 import (
 	context "context"
+	httpbody "google.golang.org/genproto/googleapis/api/httpbody"
 	grpc "google.golang.org/grpc"
 	codes "google.golang.org/grpc/codes"
 	status "google.golang.org/grpc/status"
@@ -19,13 +20,14 @@ import (
 const _ = grpc.SupportPackageIsVersion9
 
 const (
-	TicketService_CreateTicket_FullMethodName = "/kubedesk.ticket.v1.TicketService/CreateTicket"
-	TicketService_GetTicket_FullMethodName    = "/kubedesk.ticket.v1.TicketService/GetTicket"
-	TicketService_ListTickets_FullMethodName  = "/kubedesk.ticket.v1.TicketService/ListTickets"
-	TicketService_UpdateTicket_FullMethodName = "/kubedesk.ticket.v1.TicketService/UpdateTicket"
-	TicketService_AddComment_FullMethodName   = "/kubedesk.ticket.v1.TicketService/AddComment"
-	TicketService_ListComments_FullMethodName = "/kubedesk.ticket.v1.TicketService/ListComments"
-	TicketService_WatchEvents_FullMethodName  = "/kubedesk.ticket.v1.TicketService/WatchEvents"
+	TicketService_CreateTicket_FullMethodName         = "/kubedesk.ticket.v1.TicketService/CreateTicket"
+	TicketService_GetTicket_FullMethodName            = "/kubedesk.ticket.v1.TicketService/GetTicket"
+	TicketService_ListTickets_FullMethodName          = "/kubedesk.ticket.v1.TicketService/ListTickets"
+	TicketService_UpdateTicket_FullMethodName         = "/kubedesk.ticket.v1.TicketService/UpdateTicket"
+	TicketService_AddComment_FullMethodName           = "/kubedesk.ticket.v1.TicketService/AddComment"
+	TicketService_ListComments_FullMethodName         = "/kubedesk.ticket.v1.TicketService/ListComments"
+	TicketService_GetAttachmentContent_FullMethodName = "/kubedesk.ticket.v1.TicketService/GetAttachmentContent"
+	TicketService_WatchEvents_FullMethodName          = "/kubedesk.ticket.v1.TicketService/WatchEvents"
 )
 
 // TicketServiceClient is the client API for TicketService service.
@@ -70,6 +72,20 @@ type TicketServiceClient interface {
 	// ListComments pages through a ticket's comments, oldest first; a
 	// customer gets the public replies only.
 	ListComments(ctx context.Context, in *ListCommentsRequest, opts ...grpc.CallOption) (*ListCommentsResponse, error)
+	// GetAttachmentContent streams the bytes of one attachment of the
+	// ticket (the description's or a comment's), in chunks of at most 1 MiB,
+	// with the attachment's content type. Access is GetTicket's: a ticket the
+	// caller cannot see is NOT_FOUND, and so, for a customer, is an
+	// attachment of an internal note.
+	//
+	// The response's header metadata carries `content-disposition`
+	// (`inline` only for PNG, JPEG, GIF and WebP images, `attachment` for
+	// everything else, HTML above all) and `x-content-type-options:
+	// nosniff`; the REST gateway sends both as HTTP headers and the bytes as
+	// the body. (The response is google.api.HttpBody, which is what makes
+	// the gateway send raw bytes rather than JSON.)
+	// buf:lint:ignore RPC_RESPONSE_STANDARD_NAME
+	GetAttachmentContent(ctx context.Context, in *GetAttachmentContentRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[httpbody.HttpBody], error)
 	// WatchEvents streams the tenant's ticket events in commit order, starting
 	// after after_cursor (from the beginning when empty), and keeps streaming
 	// new events as they are written. A client that reconnects with the cursor
@@ -147,9 +163,28 @@ func (c *ticketServiceClient) ListComments(ctx context.Context, in *ListComments
 	return out, nil
 }
 
+func (c *ticketServiceClient) GetAttachmentContent(ctx context.Context, in *GetAttachmentContentRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[httpbody.HttpBody], error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	stream, err := c.cc.NewStream(ctx, &TicketService_ServiceDesc.Streams[0], TicketService_GetAttachmentContent_FullMethodName, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	x := &grpc.GenericClientStream[GetAttachmentContentRequest, httpbody.HttpBody]{ClientStream: stream}
+	if err := x.ClientStream.SendMsg(in); err != nil {
+		return nil, err
+	}
+	if err := x.ClientStream.CloseSend(); err != nil {
+		return nil, err
+	}
+	return x, nil
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type TicketService_GetAttachmentContentClient = grpc.ServerStreamingClient[httpbody.HttpBody]
+
 func (c *ticketServiceClient) WatchEvents(ctx context.Context, in *WatchEventsRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[WatchEventsResponse], error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
-	stream, err := c.cc.NewStream(ctx, &TicketService_ServiceDesc.Streams[0], TicketService_WatchEvents_FullMethodName, cOpts...)
+	stream, err := c.cc.NewStream(ctx, &TicketService_ServiceDesc.Streams[1], TicketService_WatchEvents_FullMethodName, cOpts...)
 	if err != nil {
 		return nil, err
 	}
@@ -208,6 +243,20 @@ type TicketServiceServer interface {
 	// ListComments pages through a ticket's comments, oldest first; a
 	// customer gets the public replies only.
 	ListComments(context.Context, *ListCommentsRequest) (*ListCommentsResponse, error)
+	// GetAttachmentContent streams the bytes of one attachment of the
+	// ticket (the description's or a comment's), in chunks of at most 1 MiB,
+	// with the attachment's content type. Access is GetTicket's: a ticket the
+	// caller cannot see is NOT_FOUND, and so, for a customer, is an
+	// attachment of an internal note.
+	//
+	// The response's header metadata carries `content-disposition`
+	// (`inline` only for PNG, JPEG, GIF and WebP images, `attachment` for
+	// everything else, HTML above all) and `x-content-type-options:
+	// nosniff`; the REST gateway sends both as HTTP headers and the bytes as
+	// the body. (The response is google.api.HttpBody, which is what makes
+	// the gateway send raw bytes rather than JSON.)
+	// buf:lint:ignore RPC_RESPONSE_STANDARD_NAME
+	GetAttachmentContent(*GetAttachmentContentRequest, grpc.ServerStreamingServer[httpbody.HttpBody]) error
 	// WatchEvents streams the tenant's ticket events in commit order, starting
 	// after after_cursor (from the beginning when empty), and keeps streaming
 	// new events as they are written. A client that reconnects with the cursor
@@ -242,6 +291,9 @@ func (UnimplementedTicketServiceServer) AddComment(context.Context, *AddCommentR
 }
 func (UnimplementedTicketServiceServer) ListComments(context.Context, *ListCommentsRequest) (*ListCommentsResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method ListComments not implemented")
+}
+func (UnimplementedTicketServiceServer) GetAttachmentContent(*GetAttachmentContentRequest, grpc.ServerStreamingServer[httpbody.HttpBody]) error {
+	return status.Error(codes.Unimplemented, "method GetAttachmentContent not implemented")
 }
 func (UnimplementedTicketServiceServer) WatchEvents(*WatchEventsRequest, grpc.ServerStreamingServer[WatchEventsResponse]) error {
 	return status.Error(codes.Unimplemented, "method WatchEvents not implemented")
@@ -375,6 +427,17 @@ func _TicketService_ListComments_Handler(srv interface{}, ctx context.Context, d
 	return interceptor(ctx, in, info, handler)
 }
 
+func _TicketService_GetAttachmentContent_Handler(srv interface{}, stream grpc.ServerStream) error {
+	m := new(GetAttachmentContentRequest)
+	if err := stream.RecvMsg(m); err != nil {
+		return err
+	}
+	return srv.(TicketServiceServer).GetAttachmentContent(m, &grpc.GenericServerStream[GetAttachmentContentRequest, httpbody.HttpBody]{ServerStream: stream})
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type TicketService_GetAttachmentContentServer = grpc.ServerStreamingServer[httpbody.HttpBody]
+
 func _TicketService_WatchEvents_Handler(srv interface{}, stream grpc.ServerStream) error {
 	m := new(WatchEventsRequest)
 	if err := stream.RecvMsg(m); err != nil {
@@ -419,6 +482,11 @@ var TicketService_ServiceDesc = grpc.ServiceDesc{
 		},
 	},
 	Streams: []grpc.StreamDesc{
+		{
+			StreamName:    "GetAttachmentContent",
+			Handler:       _TicketService_GetAttachmentContent_Handler,
+			ServerStreams: true,
+		},
 		{
 			StreamName:    "WatchEvents",
 			Handler:       _TicketService_WatchEvents_Handler,
