@@ -125,9 +125,14 @@ type HelpdeskTenantSpec struct {
 	// address or embedded.
 	Temporal TemporalSpec `json:"temporal"`
 
-	// Components says which components run and how. gateway, ticket and
-	// worker run unless disabled; channel, routing, knowledge, survey and
-	// reporting are not available in this release and must stay disabled.
+	// Channels configures the ways customers reach the tenant.
+	// +optional
+	Channels ChannelsSpec `json:"channels,omitempty"`
+
+	// Components says which components run and how. gateway, ticket,
+	// channel and worker run unless disabled; routing, knowledge, survey
+	// and reporting are not available in this release and must stay
+	// disabled.
 	// +optional
 	Components ComponentsSpec `json:"components,omitempty"`
 
@@ -135,6 +140,72 @@ type HelpdeskTenantSpec struct {
 	// without it the gateway is reachable only inside the cluster.
 	// +optional
 	Ingress *IngressSpec `json:"ingress,omitempty"`
+}
+
+// ChannelsSpec configures the ways customers reach the tenant.
+type ChannelsSpec struct {
+	// Email is the e-mail channel: the addresses that receive mail and how
+	// replies go out.
+	// +optional
+	Email EmailChannelSpec `json:"email,omitempty"`
+}
+
+// EmailChannelSpec is the e-mail channel of a tenant: the channel
+// component's SMTP listener (port 2525, the Service's port 25) turns mail
+// to an inbound address into tickets and comments, and its replies and
+// acknowledgements go out through the relay.
+type EmailChannelSpec struct {
+	// Inbound lists the addresses whose mail becomes tickets, each routed
+	// to a group; an address appears once.
+	// +listType=map
+	// +listMapKey=address
+	// +kubebuilder:validation:MaxItems=100
+	// +optional
+	Inbound []EmailInbound `json:"inbound,omitempty"`
+
+	// From is the sender of replies and acknowledgements in RFC 5322 form,
+	// e.g. `Acme Support <support@acme.example>` or support@acme.example.
+	// Unset: the first inbound address, with the tenant's displayName as
+	// the name.
+	// +kubebuilder:validation:MaxLength=512
+	// +kubebuilder:validation:XValidation:rule="self.matches('^[^\\r\\n]*$')",message="from must be one line, e.g. Acme Support <support@acme.example>"
+	// +optional
+	From string `json:"from,omitempty"`
+
+	// RelaySecretRef names the Secret key holding the URL of the SMTP
+	// relay the channel component sends through:
+	// smtp://user:password@host:587?tls=starttls, or smtps://... for
+	// implicit TLS. The operator gives it to the channel's pods as
+	// KUBEDESK_SMTP_RELAY, and restarts them when it changes. Unset:
+	// replies are not sent, and each ticket shows why.
+	// +optional
+	RelaySecretRef *SecretKeySelector `json:"relaySecretRef,omitempty"`
+
+	// AutoAcknowledge sends the requester of every new ticket that came
+	// by e-mail an acknowledgement with the ticket number.
+	// +kubebuilder:default=true
+	// +optional
+	AutoAcknowledge *bool `json:"autoAcknowledge,omitempty"`
+}
+
+// EmailAddressPattern is what an inbound address must match: a lower-case
+// addr-spec (dot-atom local part, host name domain), as the CRD schema
+// says (+kubebuilder:validation:Pattern on EmailInbound.Address, which
+// must say the same: TestEmailAddressPatternMatchesSchema compares them).
+const EmailAddressPattern = `^[a-z0-9!#$%&'*+/=?^_{|}~-]+(\.[a-z0-9!#$%&'*+/=?^_{|}~-]+)*@[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$`
+
+// EmailInbound is one address that receives mail for the tenant.
+type EmailInbound struct {
+	// Address receives mail, e.g. support@acme.example, in lower case.
+	// +kubebuilder:validation:MinLength=3
+	// +kubebuilder:validation:MaxLength=254
+	// +kubebuilder:validation:Pattern=`^[a-z0-9!#$%&'*+/=?^_{|}~-]+(\.[a-z0-9!#$%&'*+/=?^_{|}~-]+)*@[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$`
+	Address string `json:"address"`
+
+	// Group the tickets go to, e.g. support. Empty: no group.
+	// +kubebuilder:validation:MaxLength=200
+	// +optional
+	Group string `json:"group,omitempty"`
 }
 
 // DatabaseSpec chooses the tenant's database.
@@ -240,10 +311,11 @@ func AllComponents() []ComponentName {
 }
 
 // DefaultEnabled reports whether name runs when its spec does not say:
-// gateway, ticket and worker do; the components not built yet do not.
+// gateway, ticket, channel and worker do (the components of --target=all);
+// the components not built yet do not.
 func DefaultEnabled(name ComponentName) bool {
 	switch name {
-	case ComponentGateway, ComponentTicket, ComponentWorker:
+	case ComponentGateway, ComponentTicket, ComponentChannel, ComponentWorker:
 		return true
 	}
 	return false
@@ -251,7 +323,6 @@ func DefaultEnabled(name ComponentName) bool {
 
 // ComponentsSpec holds one optional spec per component.
 //
-// +kubebuilder:validation:XValidation:rule="!has(self.channel) || !has(self.channel.enabled) || !self.channel.enabled",message="channel is not available in kubedesk v1alpha1 yet; set enabled: false or leave it out",fieldPath=".channel.enabled",reason=FieldValueForbidden
 // +kubebuilder:validation:XValidation:rule="!has(self.routing) || !has(self.routing.enabled) || !self.routing.enabled",message="routing is not available in kubedesk v1alpha1 yet; set enabled: false or leave it out",fieldPath=".routing.enabled",reason=FieldValueForbidden
 // +kubebuilder:validation:XValidation:rule="!has(self.knowledge) || !has(self.knowledge.enabled) || !self.knowledge.enabled",message="knowledge is not available in kubedesk v1alpha1 yet; set enabled: false or leave it out",fieldPath=".knowledge.enabled",reason=FieldValueForbidden
 // +kubebuilder:validation:XValidation:rule="!has(self.survey) || !has(self.survey.enabled) || !self.survey.enabled",message="survey is not available in kubedesk v1alpha1 yet; set enabled: false or leave it out",fieldPath=".survey.enabled",reason=FieldValueForbidden
@@ -263,8 +334,9 @@ type ComponentsSpec struct {
 	// Ticket is the system of record for tickets; enabled by default.
 	// +optional
 	Ticket *ComponentSpec `json:"ticket,omitempty"`
-	// Channel (web chat, e-mail, WeChat, webhooks) is not available yet;
-	// disabled by default.
+	// Channel owns customers (contacts, organisations) and the e-mail
+	// channel: SMTP in on port 2525, replies out through
+	// spec.channels.email.relaySecretRef; enabled by default.
 	// +optional
 	Channel *ComponentSpec `json:"channel,omitempty"`
 	// Routing (assignment rules, queues) is not available yet; disabled by

@@ -1,5 +1,7 @@
 package v1alpha1
 
+import "net/mail"
+
 // HelpdeskTenant defaults that `kubedesk serve --config` applies to the
 // HelpdeskTenant documents of its file, as the API server applies the
 // schema's (+kubebuilder:default on HelpdeskTenantSpec, which must say the
@@ -22,6 +24,37 @@ func (s *HelpdeskTenantSpec) SetDefaults() {
 	if s.Calendar != nil {
 		s.Calendar.SetDefaults()
 	}
+	if s.Channels.Email.AutoAcknowledge == nil {
+		acknowledge := DefaultAutoAcknowledge
+		s.Channels.Email.AutoAcknowledge = &acknowledge
+	}
+}
+
+// DefaultAutoAcknowledge is spec.channels.email.autoAcknowledge when unset.
+const DefaultAutoAcknowledge = true
+
+// AutoAcknowledges reports whether a new ticket that came by e-mail gets
+// an acknowledgement: autoAcknowledge, DefaultAutoAcknowledge when unset.
+func (e EmailChannelSpec) AutoAcknowledges() bool {
+	if e.AutoAcknowledge == nil {
+		return DefaultAutoAcknowledge
+	}
+	return *e.AutoAcknowledge
+}
+
+// EmailFrom is the sender of the tenant's replies and acknowledgements:
+// spec.channels.email.from, else the first inbound address with the
+// display name (RFC 5322, the name quoted or encoded as it needs), else ""
+// (no address to send from).
+func (s *HelpdeskTenantSpec) EmailFrom() string {
+	e := s.Channels.Email
+	switch {
+	case e.From != "":
+		return e.From
+	case len(e.Inbound) == 0:
+		return ""
+	}
+	return (&mail.Address{Name: s.DisplayName, Address: e.Inbound[0].Address}).String()
 }
 
 // IsUnset reports whether c says nothing: no working hours, holidays or

@@ -583,7 +583,7 @@ func TestTenantTemplate(t *testing.T) {
 			if field(s, "database", "embedded", "storageSize") != "1Gi" || field(s, "temporal", "embedded") == nil {
 				t.Errorf("want embedded database and Temporal, got database %v, temporal %v", s["database"], s["temporal"])
 			}
-			for _, c := range []string{"gateway", "ticket", "worker"} {
+			for _, c := range []string{"gateway", "ticket", "channel", "worker"} {
 				if n := field(s, "components", c, "replicas"); fmt.Sprint(n) != "1" {
 					t.Errorf("components.%s.replicas = %v, want 1", c, n)
 				}
@@ -677,6 +677,16 @@ func TestTenantTemplate(t *testing.T) {
 		release: "acme",
 		values:  []string{"--set", "tenant.spec.components.ticket.resources.limits.gpu=1"},
 		errs:    []string{"/tenant/spec/components/ticket/resources/limits", "gpu"},
+	}, {
+		name:    "schema: upper-case inbound address",
+		release: "acme",
+		values:  []string{"--set-json", `tenant.spec.channels={"email":{"inbound":[{"address":"Support@acme.example","group":"support"}]}}`},
+		errs:    []string{"/tenant/spec/channels/email/inbound/0/address", "Support@acme.example"},
+	}, {
+		name:    "schema: relay Secret without a key",
+		release: "acme",
+		values:  []string{"--set", "tenant.spec.channels.email.relaySecretRef.name=acme-smtp"},
+		errs:    []string{"/tenant/spec/channels/email/relaySecretRef", "key"},
 	}, {
 		name:    "schema: Temporal address",
 		release: "acme",

@@ -15,11 +15,14 @@ import (
 // Config is a tenant as a HelpdeskTenant document of a --config file
 // declares it: the custom resource a cluster takes, read by the binary so
 // that what works in the cluster works on a laptop. The binary reads the
-// tenant's ID, its default business calendar (for its SLA policies) and
-// the settings later modules add; displayName, locale and timeZone are
-// kept for the parts that show them (the web desk, e-mail, reports).
-// Cluster-only fields (image, components, database, temporal) are
-// accepted and ignored: the operator reads them.
+// tenant's ID, its default business calendar (for its SLA policies), its
+// e-mail channel (spec.channels.email: inbound addresses, sender,
+// acknowledgements) and the settings later modules add; displayName,
+// locale and timeZone are kept for the parts that show them (the web
+// desk, e-mail, reports). Cluster-only fields (image, components,
+// database, temporal, channels.email.relaySecretRef: the binary reads the
+// relay from KUBEDESK_SMTP_RELAY) are accepted and ignored: the operator
+// reads them.
 type Config struct {
 	ID   string // metadata.name
 	Spec v1alpha1.HelpdeskTenantSpec
@@ -49,6 +52,7 @@ func FromDocument(doc []byte) (Config, error) {
 	if _, err := calendar.Location(t.Spec.TimeZone); err != nil {
 		errs = append(errs, fmt.Errorf("spec.timeZone: %w", err))
 	}
+	errs = append(errs, validateEmail(t.Spec.Channels.Email)...)
 	if err := errors.Join(errs...); err != nil {
 		return Config{}, fmt.Errorf("HelpdeskTenant %s: %w", t.Name, err)
 	}

@@ -41,6 +41,10 @@ import (
 // database URL, so a Secret's change finds the tenants it concerns.
 const SecretIndex = "spec.database.postgres.urlSecretRef.name"
 
+// RelaySecretIndex indexes HelpdeskTenants by the Secret holding their
+// SMTP relay URL, so that its change restarts the channel's pods.
+const RelaySecretIndex = "spec.channels.email.relaySecretRef.name"
+
 // AddIndexes registers the field indexes this package's List calls use.
 func AddIndexes(ctx context.Context, mgr ctrl.Manager) error {
 	err := mgr.GetFieldIndexer().IndexField(ctx, &v1alpha1.HelpdeskTenant{}, SecretIndex, func(o client.Object) []string {
@@ -51,6 +55,15 @@ func AddIndexes(ctx context.Context, mgr ctrl.Manager) error {
 	})
 	if err != nil {
 		return fmt.Errorf("index HelpdeskTenant %s: %w", SecretIndex, err)
+	}
+	err = mgr.GetFieldIndexer().IndexField(ctx, &v1alpha1.HelpdeskTenant{}, RelaySecretIndex, func(o client.Object) []string {
+		if ref := o.(*v1alpha1.HelpdeskTenant).Spec.Channels.Email.RelaySecretRef; ref != nil {
+			return []string{ref.Name}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("index HelpdeskTenant %s: %w", RelaySecretIndex, err)
 	}
 	return nil
 }
@@ -121,22 +134,27 @@ func tenantOfClaim(_ context.Context, o client.Object) []reconcile.Request {
 	return []reconcile.Request{{NamespacedName: client.ObjectKey{Namespace: o.GetNamespace(), Name: l[LabelInstance]}}}
 }
 
-// tenantsOfSecret maps a Secret to the tenants whose database URL it
-// holds, and a credentials Secret to its tenant (by name: one made
-// beforehand has no owner reference), so that one deleted is made again
-// and the pods restart on changed credentials.
+// tenantsOfSecret maps a Secret to the tenants whose database or SMTP
+// relay URL it holds, and a credentials Secret to its tenant (by name: one
+// made beforehand has no owner reference), so that one deleted is made
+// again and the pods restart on changed credentials.
 func (r *Reconciler) tenantsOfSecret(ctx context.Context, o client.Object) []reconcile.Request {
 	var reqs []reconcile.Request
 	if name, ok := strings.CutSuffix(o.GetName(), credentialsSuffix); ok && name != "" {
 		reqs = append(reqs, reconcile.Request{NamespacedName: client.ObjectKey{Namespace: o.GetNamespace(), Name: name}})
 	}
-	var list v1alpha1.HelpdeskTenantList
-	if err := r.Client.List(ctx, &list, client.InNamespace(o.GetNamespace()), client.MatchingFields{SecretIndex: o.GetName()}); err != nil {
-		ctrl.LoggerFrom(ctx).Error(err, "listing the tenants of a Secret", "secret", client.ObjectKeyFromObject(o))
-		return reqs
-	}
-	for _, t := range list.Items {
-		reqs = append(reqs, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(&t)})
+	for _, index := range []string{SecretIndex, RelaySecretIndex} {
+		var list v1alpha1.HelpdeskTenantList
+		if err := r.Client.List(ctx, &list, client.InNamespace(o.GetNamespace()), client.MatchingFields{index: o.GetName()}); err != nil {
+			ctrl.LoggerFrom(ctx).Error(err, "listing the tenants of a Secret", "secret", client.ObjectKeyFromObject(o), "index", index)
+			continue
+		}
+		for _, t := range list.Items {
+			req := reconcile.Request{NamespacedName: client.ObjectKeyFromObject(&t)}
+			if !slices.Contains(reqs, req) {
+				reqs = append(reqs, req)
+			}
+		}
 	}
 	return reqs
 }
@@ -173,11 +191,17 @@ func (r *Reconciler) reconcile(ctx context.Context, t *v1alpha1.HelpdeskTenant) 
 		return err
 	}
 	problems = append(problems, p...)
-	// Before the Deployments, whose pods cannot start without it.
-	credentials, err := r.ensureCredentials(ctx, t)
+	relay, p, err := r.relaySecret(ctx, t)
 	if err != nil {
 		return err
 	}
+	problems = append(problems, p...)
+	// Before the Deployments, whose pods cannot start without it.
+	creds, err := r.ensureCredentials(ctx, t)
+	if err != nil {
+		return err
+	}
+	credentials := credentialsHash(creds, nil)
 	t.Status.AdminKeySecret = CredentialsSecretName(t)
 	if err := slapolicy.ValidateCalendar(t.Spec.Calendar); err != nil {
 		problems = append(problems, err.Error())
@@ -229,8 +253,13 @@ func (r *Reconciler) reconcile(ctx context.Context, t *v1alpha1.HelpdeskTenant) 
 				return err
 			}
 		}
+		// The channel's pods read the relay URL too, and restart on it.
+		podCredentials := credentials
+		if c == v1alpha1.ComponentChannel {
+			podCredentials = credentialsHash(creds, relay)
+		}
 		d := &appsv1.Deployment{}
-		if _, err := applyObject(ctx, r, t, "Deployment", key, d, deployment(t, c, cfg.hash, credentials), appsv1ac.ExtractDeployment); err != nil {
+		if _, err := applyObject(ctx, r, t, "Deployment", key, d, deployment(t, c, cfg.hash, podCredentials), appsv1ac.ExtractDeployment); err != nil {
 			if err := invalid(err); err != nil {
 				return err
 			}
@@ -273,28 +302,49 @@ func (r *Reconciler) checkDatabaseSecret(ctx context.Context, t *v1alpha1.Helpde
 	if pg == nil {
 		return nil, nil
 	}
-	ref := pg.URLSecretRef
+	_, problems, err := r.secretKey(ctx, t, "spec.database.postgres.urlSecretRef", pg.URLSecretRef, "the PostgreSQL URL")
+	return problems, err
+}
+
+// relaySecret returns the SMTP relay URL the channel's pods read, nil when
+// the channel does not run or the tenant names no relay; a missing Secret
+// or key is reported as checkDatabaseSecret reports it.
+func (r *Reconciler) relaySecret(ctx context.Context, t *v1alpha1.HelpdeskTenant) ([]byte, []string, error) {
+	ref := t.Spec.Channels.Email.RelaySecretRef
+	if ref == nil || !t.Spec.Components.IsEnabled(v1alpha1.ComponentChannel) {
+		return nil, nil, nil
+	}
+	return r.secretKey(ctx, t, "spec.channels.email.relaySecretRef", *ref, "the SMTP relay URL")
+}
+
+// secretKey reads the value of the Secret key that the reference at field
+// names. A missing Secret or key is a problem with the spec, returned as
+// a message that says what to create: holding is what the key must hold.
+func (r *Reconciler) secretKey(ctx context.Context, t *v1alpha1.HelpdeskTenant, field string, ref v1alpha1.SecretKeySelector, holding string) ([]byte, []string, error) {
 	var s corev1.Secret
 	err := r.APIReader.Get(ctx, client.ObjectKey{Namespace: t.Namespace, Name: ref.Name}, &s)
 	switch {
 	case apierrors.IsNotFound(err):
-		return []string{fmt.Sprintf("spec.database.postgres.urlSecretRef.name: Secret %q does not exist in namespace %s; create it with the PostgreSQL URL under the key %q",
-			ref.Name, t.Namespace, ref.Key)}, nil
+		return nil, []string{fmt.Sprintf("%s.name: Secret %q does not exist in namespace %s; create it with %s under the key %q",
+			field, ref.Name, t.Namespace, holding, ref.Key)}, nil
 	case err != nil:
-		return nil, fmt.Errorf("get the database Secret %s/%s: %w", t.Namespace, ref.Name, err)
+		return nil, nil, fmt.Errorf("get the Secret %s/%s of %s: %w", t.Namespace, ref.Name, field, err)
 	}
-	if _, ok := s.Data[ref.Key]; ok {
-		return nil, nil
+	if v, ok := s.Data[ref.Key]; ok {
+		if v == nil {
+			v = []byte{}
+		}
+		return v, nil, nil
 	}
-	if _, ok := s.StringData[ref.Key]; ok {
-		return nil, nil
+	if v, ok := s.StringData[ref.Key]; ok {
+		return []byte(v), nil, nil
 	}
 	keys := slices.Sorted(maps.Keys(s.Data))
 	has := "it has no keys"
 	if len(keys) > 0 {
 		has = "it has: " + strings.Join(keys, ", ")
 	}
-	return []string{fmt.Sprintf("spec.database.postgres.urlSecretRef.key: Secret %q has no key %q; %s", ref.Name, ref.Key, has)}, nil
+	return nil, []string{fmt.Sprintf("%s.key: Secret %q has no key %q; %s", field, ref.Name, ref.Key, has)}, nil
 }
 
 // acceptedPolicies returns the tenant's SLA policies that Resolve accepts,

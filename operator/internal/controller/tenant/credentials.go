@@ -76,21 +76,20 @@ func newCredential(prefix string) ([]byte, error) {
 // owner reference, so deleting the tenant leaves it. Secrets are read from
 // the API server: the cache holds their metadata only.
 //
-// It returns the hash of the credentials, which the pod templates carry
-// (CredentialsHashAnnotation): environment variables are read when a
-// container starts, so when the credentials change (a Secret deleted and
-// made again) every pod must restart, not only the next ones, or the
-// tenant's processes would hold two internal tokens.
-func (r *Reconciler) ensureCredentials(ctx context.Context, t *v1alpha1.HelpdeskTenant) (string, error) {
+// It returns the credentials, whose hash the pod templates carry
+// (CredentialsHashAnnotation, see credentialsHash): environment variables
+// are read when a container starts, so when the credentials change (a
+// Secret deleted and made again) every pod must restart, not only the
+// next ones, or the tenant's processes would hold two internal tokens.
+func (r *Reconciler) ensureCredentials(ctx context.Context, t *v1alpha1.HelpdeskTenant) (map[string][]byte, error) {
 	key := client.ObjectKey{Namespace: t.Namespace, Name: CredentialsSecretName(t)}
 	var s corev1.Secret
 	err := r.APIReader.Get(ctx, key, &s)
 	if apierrors.IsNotFound(err) {
-		data, err := r.createCredentials(ctx, t, key)
-		return credentialsHash(data), err
+		return r.createCredentials(ctx, t, key)
 	}
 	if err != nil {
-		return "", fmt.Errorf("get the credentials Secret %s: %w", key, err)
+		return nil, fmt.Errorf("get the credentials Secret %s: %w", key, err)
 	}
 	before := s.DeepCopy()
 	var added []string
@@ -101,7 +100,7 @@ func (r *Reconciler) ensureCredentials(ctx context.Context, t *v1alpha1.Helpdesk
 		}
 		v, err := newCredential(k.prefix)
 		if err != nil {
-			return "", err
+			return nil, err
 		}
 		if s.Data == nil {
 			s.Data = map[string][]byte{}
@@ -110,25 +109,32 @@ func (r *Reconciler) ensureCredentials(ctx context.Context, t *v1alpha1.Helpdesk
 		added = append(added, k.key)
 	}
 	if len(added) == 0 {
-		return credentialsHash(s.Data), nil
+		return s.Data, nil
 	}
 	// The optimistic lock refuses the patch if the Secret changed since it
 	// was read, so a key someone else just wrote is never overwritten.
 	if err := r.Client.Patch(ctx, &s, client.MergeFromWithOptions(before, client.MergeFromWithOptimisticLock{}), client.FieldOwner(FieldOwner)); err != nil {
-		return "", fmt.Errorf("add %v to the credentials Secret %s: %w", added, key, err)
+		return nil, fmt.Errorf("add %v to the credentials Secret %s: %w", added, key, err)
 	}
 	r.event(t, corev1.EventTypeNormal, "Updated", "Update", "generated %v in Secret %s", added, key.Name)
-	return credentialsHash(s.Data), nil
+	return s.Data, nil
 }
 
 // credentialsHash is the SHA-256 of the credentials the pods read (not of
-// other keys a Secret made beforehand may hold). It reveals nothing of
-// them: they are 32 random bytes each.
-func credentialsHash(data map[string][]byte) string {
+// other keys a Secret made beforehand may hold) and, for the channel's
+// pods, of the SMTP relay URL (nil: none, and the hash is the other
+// pods'). It reveals nothing of them: the generated credentials are 32
+// random bytes each, and the relay URL, whose password might be guessed
+// from a hash of it alone, is hashed in with them.
+func credentialsHash(data map[string][]byte, relay []byte) string {
 	h := sha256.New()
 	for _, k := range credentialKeys {
 		fmt.Fprintf(h, "%s\x00%d\x00", k.key, len(data[k.key]))
 		h.Write(data[k.key])
+	}
+	if relay != nil {
+		fmt.Fprintf(h, "%s\x00%d\x00", SMTPRelayEnv, len(relay))
+		h.Write(relay)
 	}
 	return hex.EncodeToString(h.Sum(nil))
 }

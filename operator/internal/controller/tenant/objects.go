@@ -45,6 +45,18 @@ const (
 	grpcPort = 9090
 )
 
+// The channel component's SMTP listener: the binary's --smtp-addr default
+// in the pods (a non-root process cannot bind 25), the standard SMTP port
+// on its Service, which is what a mail gateway or MX relay is pointed at.
+const (
+	smtpContainerPort = 2525
+	smtpServicePort   = 25
+)
+
+// SMTPRelayEnv is the variable the channel component reads its SMTP relay
+// URL from (spec.channels.email.relaySecretRef).
+const SMTPRelayEnv = "KUBEDESK_SMTP_RELAY"
+
 // nonroot is the image's user and group (hack/build-image.sh).
 const nonroot = 65532
 
@@ -85,13 +97,13 @@ func claimName(t *v1alpha1.HelpdeskTenant, c v1alpha1.ComponentName) string {
 }
 
 // keepsData reports whether a component keeps files in /data that must
-// outlive its pods, on a PersistentVolumeClaim: the ticket service its
-// SQLite database (database.embedded), the worker its SQLite relay cursors
-// (database.embedded) and the embedded Temporal server's store
-// (temporal.embedded, whatever the database).
+// outlive its pods, on a PersistentVolumeClaim: the ticket and channel
+// services their SQLite databases (database.embedded), the worker its
+// SQLite relay cursors (database.embedded) and the embedded Temporal
+// server's store (temporal.embedded, whatever the database).
 func keepsData(t *v1alpha1.HelpdeskTenant, c v1alpha1.ComponentName) bool {
 	switch c {
-	case v1alpha1.ComponentTicket:
+	case v1alpha1.ComponentTicket, v1alpha1.ComponentChannel:
 		return t.Spec.Database.Embedded != nil
 	case v1alpha1.ComponentWorker:
 		return t.Spec.Database.Embedded != nil || t.Spec.Temporal.Embedded != nil
@@ -127,14 +139,18 @@ func configMap(t *v1alpha1.HelpdeskTenant, cfg rendered) *corev1ac.ConfigMapAppl
 // on the tenant's configuration, locked down (non-root, read-only root
 // file system, no capabilities), with writable /tmp and /data.
 func deployment(t *v1alpha1.HelpdeskTenant, c v1alpha1.ComponentName, hash, credentials string) *appsv1ac.DeploymentApplyConfiguration {
+	ports := []*corev1ac.ContainerPortApplyConfiguration{
+		corev1ac.ContainerPort().WithName("http").WithContainerPort(httpPort).WithProtocol(corev1.ProtocolTCP),
+		corev1ac.ContainerPort().WithName("grpc").WithContainerPort(grpcPort).WithProtocol(corev1.ProtocolTCP),
+	}
+	if c == v1alpha1.ComponentChannel {
+		ports = append(ports, corev1ac.ContainerPort().WithName("smtp").WithContainerPort(smtpContainerPort).WithProtocol(corev1.ProtocolTCP))
+	}
 	container := corev1ac.Container().
 		WithName("kubedesk").
 		WithImage(t.Spec.Image).
 		WithArgs("serve", "--target="+string(c), "--config="+configDir+"/"+ConfigFile).
-		WithPorts(
-			corev1ac.ContainerPort().WithName("http").WithContainerPort(httpPort).WithProtocol(corev1.ProtocolTCP),
-			corev1ac.ContainerPort().WithName("grpc").WithContainerPort(grpcPort).WithProtocol(corev1.ProtocolTCP),
-		).
+		WithPorts(ports...).
 		// The HTTP listener opens last, after migrations and the embedded
 		// Temporal server: the startup probe gives it three minutes
 		// before the liveness probe counts.
@@ -173,6 +189,11 @@ func deployment(t *v1alpha1.HelpdeskTenant, c v1alpha1.ComponentName, hash, cred
 		container.WithEnv(corev1ac.EnvVar().WithName(e.name).WithValueFrom(
 			corev1ac.EnvVarSource().WithSecretKeyRef(
 				corev1ac.SecretKeySelector().WithName(CredentialsSecretName(t)).WithKey(e.key))))
+	}
+	if ref := t.Spec.Channels.Email.RelaySecretRef; ref != nil && c == v1alpha1.ComponentChannel {
+		container.WithEnv(corev1ac.EnvVar().WithName(SMTPRelayEnv).WithValueFrom(
+			corev1ac.EnvVarSource().WithSecretKeyRef(
+				corev1ac.SecretKeySelector().WithName(ref.Name).WithKey(ref.Key))))
 	}
 	if r := resources(t.Spec.Components.Get(c)); r != nil {
 		container.WithResources(r)
@@ -255,18 +276,23 @@ func resources(s *v1alpha1.ComponentSpec) *corev1ac.ResourceRequirementsApplyCon
 }
 
 // service reaches a component's pods: HTTP (REST, probes, metrics) and
-// gRPC, which the other components dial.
+// gRPC, which the other components dial, and for the channel SMTP on
+// port 25 (the pods' 2525), where the tenant's mail is delivered.
 func service(t *v1alpha1.HelpdeskTenant, c v1alpha1.ComponentName) *corev1ac.ServiceApplyConfiguration {
+	ports := []*corev1ac.ServicePortApplyConfiguration{
+		corev1ac.ServicePort().WithName("http").WithPort(httpPort).WithTargetPort(intstr.FromString("http")).WithProtocol(corev1.ProtocolTCP),
+		corev1ac.ServicePort().WithName("grpc").WithPort(grpcPort).WithTargetPort(intstr.FromString("grpc")).WithProtocol(corev1.ProtocolTCP),
+	}
+	if c == v1alpha1.ComponentChannel {
+		ports = append(ports, corev1ac.ServicePort().WithName("smtp").WithPort(smtpServicePort).WithTargetPort(intstr.FromString("smtp")).WithProtocol(corev1.ProtocolTCP))
+	}
 	return corev1ac.Service(componentName(t, c), t.Namespace).
 		WithLabels(Labels(t, string(c))).
 		WithOwnerReferences(ownerRef(t)).
 		WithSpec(corev1ac.ServiceSpec().
 			WithType(corev1.ServiceTypeClusterIP).
 			WithSelector(selectorLabels(t, c)).
-			WithPorts(
-				corev1ac.ServicePort().WithName("http").WithPort(httpPort).WithTargetPort(intstr.FromString("http")).WithProtocol(corev1.ProtocolTCP),
-				corev1ac.ServicePort().WithName("grpc").WithPort(grpcPort).WithTargetPort(intstr.FromString("grpc")).WithProtocol(corev1.ProtocolTCP),
-			))
+			WithPorts(ports...))
 }
 
 // ingress serves the gateway on spec.ingress.host.

@@ -93,9 +93,10 @@ type temporalSection struct {
 
 // tenantDocument is the HelpdeskTenant as the configuration file carries
 // it: what the binary reads of a tenant (its name, display name, locale,
-// time zone and default calendar, and the per-tenant settings later
-// modules add), without what only the operator reads (image, components,
-// database, temporal).
+// time zone, default calendar and channels, and the per-tenant settings
+// later modules add), without what only the operator reads (image,
+// components, database, temporal, and the relay Secret's name: the
+// channel's pods read the relay from KUBEDESK_SMTP_RELAY).
 type tenantDocument struct {
 	APIVersion string         `json:"apiVersion"`
 	Kind       string         `json:"kind"`
@@ -108,6 +109,7 @@ type tenantSpec struct {
 	Locale      string                     `json:"locale,omitempty"`
 	TimeZone    string                     `json:"timeZone,omitempty"`
 	Calendar    *v1alpha1.BusinessCalendar `json:"calendar,omitempty"`
+	Channels    v1alpha1.ChannelsSpec      `json:"channels,omitzero"`
 }
 
 // policyDocument is an SLAPolicy as the configuration file carries it:
@@ -166,6 +168,7 @@ func render(t *v1alpha1.HelpdeskTenant, policies []policy) (rendered, error) {
 			Locale:      t.Spec.Locale,
 			TimeZone:    t.Spec.TimeZone,
 			Calendar:    t.Spec.Calendar,
+			Channels:    channels(t),
 		},
 	})
 	if err != nil {
@@ -205,6 +208,14 @@ func iam(t *v1alpha1.HelpdeskTenant) *iamSection {
 		IssuerURL: o.IssuerURL, Audience: o.Audience, Tenant: t.Name,
 		TenantClaim: o.TenantClaim, RolesClaim: o.RolesClaim, GroupsClaim: o.GroupsClaim,
 	}}
+}
+
+// channels is the tenant's spec.channels as the binary reads it: without
+// the relay Secret's name, which only the operator reads.
+func channels(t *v1alpha1.HelpdeskTenant) v1alpha1.ChannelsSpec {
+	c := *t.Spec.Channels.DeepCopy()
+	c.Email.RelaySecretRef = nil
+	return c
 }
 
 // services maps every enabled component that serves gRPC to its Service's

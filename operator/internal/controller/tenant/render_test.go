@@ -10,6 +10,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/utils/ptr"
 	"sigs.k8s.io/yaml"
 
 	"github.com/kubedesk/kubedesk/operator/api/v1alpha1"
@@ -29,6 +30,12 @@ func TestRenderReadsAsTheBinaryReads(t *testing.T) {
 			Temporal: v1alpha1.TemporalSpec{Address: "temporal:7233", Namespace: "acme"},
 			Calendar: &v1alpha1.BusinessCalendar{TimeZone: "Asia/Shanghai", WorkingHours: []v1alpha1.WorkingHours{
 				{Days: []v1alpha1.Weekday{"Mon", "Tue"}, Start: "09:00", End: "18:00"}}},
+			Channels: v1alpha1.ChannelsSpec{Email: v1alpha1.EmailChannelSpec{
+				Inbound:         []v1alpha1.EmailInbound{{Address: "support@acme.example", Group: "support"}, {Address: "billing@acme.example"}},
+				From:            "Acme Support <support@acme.example>",
+				RelaySecretRef:  &v1alpha1.SecretKeySelector{Name: "acme-smtp", Key: "url"},
+				AutoAcknowledge: ptr.To(true),
+			}},
 		},
 	}
 	var policies []policy
@@ -62,6 +69,15 @@ func TestRenderReadsAsTheBinaryReads(t *testing.T) {
 		}
 	}
 	checkGolden(t, goldenConfig, cfg.data[ConfigFile])
+	var tenantDoc v1alpha1.HelpdeskTenant
+	if err := yaml.UnmarshalStrict([]byte(docs[1]), &tenantDoc); err != nil {
+		t.Fatalf("HelpdeskTenant document does not decode strictly: %v\n%s", err, docs[1])
+	}
+	wantChannels := *ht.Spec.Channels.DeepCopy()
+	wantChannels.Email.RelaySecretRef = nil // the pods read the relay from their environment
+	if diff := cmp.Diff(wantChannels, tenantDoc.Spec.Channels); diff != "" {
+		t.Errorf("spec.channels in the HelpdeskTenant document (-want +got):\n%s", diff)
+	}
 	var names []string
 	for _, doc := range docs[2:] {
 		var p v1alpha1.SLAPolicy
@@ -152,5 +168,18 @@ func TestRenderSingleSignOn(t *testing.T) {
 	ht.Spec.Identity = nil
 	if cfg, _ := render(ht, nil); strings.Contains(cfg.data[ConfigFile], "\n  iam:") {
 		t.Errorf("a tenant without SSO renders an iam section:\n%s", cfg.data[ConfigFile])
+	}
+}
+
+// TestRenderWithoutChannels: a tenant that says nothing of its channels
+// renders no channels key.
+func TestRenderWithoutChannels(t *testing.T) {
+	ht := &v1alpha1.HelpdeskTenant{ObjectMeta: metav1.ObjectMeta{Name: "acme", Namespace: "support"}}
+	cfg, err := render(ht, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(cfg.data[ConfigFile], "channels:") {
+		t.Errorf("a tenant without channels renders a channels key:\n%s", cfg.data[ConfigFile])
 	}
 }

@@ -385,7 +385,8 @@ func TestMissingSecret(t *testing.T) {
 }
 
 // TestEmbeddedTenant: SQLite and embedded Temporal keep their files on
-// claims the tenant does not own; disabling a component or removing the
+// claims the tenant does not own (ticket and channel their databases, the
+// worker its cursors and Temporal's store); disabling a component or removing the
 // ingress deletes its objects but never a claim.
 func TestEmbeddedTenant(t *testing.T) {
 	ctx := context.Background()
@@ -406,7 +407,7 @@ func TestEmbeddedTenant(t *testing.T) {
 	}
 
 	t.Run("claims", func(t *testing.T) {
-		for _, c := range []string{"ticket", "worker"} {
+		for _, c := range []string{"ticket", "channel", "worker"} {
 			var pvc corev1.PersistentVolumeClaim
 			if err := k8s.Get(ctx, client.ObjectKey{Namespace: ns, Name: "initech-" + c + "-data"}, &pvc); err != nil {
 				t.Fatal(err)
@@ -479,7 +480,7 @@ func TestEmbeddedTenant(t *testing.T) {
 			t.Errorf("the worker's claim: %v; it must stay when the worker is disabled", err)
 		}
 		kubeletAll(t, ns, "initech")
-		got := tenantCondition(t, ns, "initech", v1alpha1.ConditionReady, metav1.ConditionTrue, v1alpha1.ReasonAvailable, "2 of 2 components")
+		got := tenantCondition(t, ns, "initech", v1alpha1.ConditionReady, metav1.ConditionTrue, v1alpha1.ReasonAvailable, "3 of 3 components")
 		if want := "http://initech-gateway." + ns + ".svc:8080"; got.Status.GatewayURL != want {
 			t.Errorf("status.gatewayURL %q, want %q", got.Status.GatewayURL, want)
 		}
