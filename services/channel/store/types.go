@@ -163,6 +163,13 @@ type OrganizationQuery struct {
 // Store keeps contacts, organisations and the contact audit log. Every
 // method is scoped to the tenant it is given.
 type Store interface {
+	// The e-mail channel's record of mail (see Mail).
+	MailByID(ctx context.Context, tenant, messageID string) (Mail, bool, error)
+	MailTicket(ctx context.Context, tenant string, ids []string) (string, bool, error)
+	RecordMail(ctx context.Context, m Mail) (bool, error)
+	SetMailStatus(ctx context.Context, tenant, messageID, status, detail string) error
+	MailThread(ctx context.Context, tenant, ticketID string, limit int) ([]Mail, error)
+
 	// CreateContact stores c as a new contact (ID made when empty,
 	// version 1, times now) and returns it as stored. An identity held
 	// by another contact is a *ConflictError.
