@@ -148,8 +148,9 @@ func start(ctx context.Context, cfg *Config, log *slog.Logger, table module.Tabl
 	host := module.NewHost(log, gs, localGRPC, plan, table, stack, auth.ServiceCredentials(token))
 	host.UseIdentity = useIdentity
 	var (
-		ready  []gateway.Check
-		routes []gateway.Route
+		ready     []gateway.Check
+		routes    []gateway.Route
+		listeners []any // name, address: logged with the start
 	)
 	for _, m := range plan.Order {
 		parts, err := m.Init(ctx, host)
@@ -161,6 +162,9 @@ func start(ctx context.Context, cfg *Config, log *slog.Logger, table module.Tabl
 		}
 		ready = append(ready, parts.Ready...)
 		routes = append(routes, parts.Routes...)
+		for name, addr := range parts.Listeners {
+			listeners = append(listeners, name, addr)
+		}
 		for _, l := range parts.Loops {
 			sup.Go(module.Loop{Name: m.Name + ": " + l.Name, Run: l.Run})
 		}
@@ -219,8 +223,8 @@ func start(ctx context.Context, cfg *Config, log *slog.Logger, table module.Tabl
 			return fmt.Errorf("pprofAddr: %w", err)
 		}
 	}
-	log.Info("kubedesk started", "target", cfg.Target, "modules", modules, "http", httpLis.Addr().String(), "grpc", localGRPC,
-		"version", buildinfo.Version, "startup", time.Since(began).String())
+	log.Info("kubedesk started", append([]any{"target", cfg.Target, "modules", modules, "http", httpLis.Addr().String(), "grpc", localGRPC,
+		"version", buildinfo.Version, "startup", time.Since(began).String()}, listeners...)...)
 	return nil
 }
 

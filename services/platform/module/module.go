@@ -58,6 +58,9 @@ type Parts struct {
 	// Routes are REST APIs the process's HTTP listener serves (the
 	// gateway module's), beside the probes and metrics every process has.
 	Routes []gateway.Route
+	// Listeners are the addresses of listeners of the module's own
+	// (e.g. "smtp"), logged with the process's start.
+	Listeners map[string]string
 }
 
 // Table is the binary's list of modules.
