@@ -1,0 +1,55 @@
+package channel
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/kubedesk/kubedesk/services/channel/smtpin"
+	"github.com/kubedesk/kubedesk/services/channel/smtpout"
+	"github.com/kubedesk/kubedesk/services/platform/auth"
+)
+
+// Config is the channel module's section of the configuration:
+//
+//	channel:
+//	  smtp: {addr: ":2525", maxMessageBytes: 26214400, tlsCertFile: ..., tlsKeyFile: ...}
+//	  email: {relay: "smtp://user:password@relay.example:587", perSender: {perSecond: 0.0083, burst: 30}}
+type Config struct {
+	// SMTP is the inbound SMTP listener.
+	SMTP smtpin.Config `json:"smtp,omitzero"`
+	// Email is the e-mail channel's behaviour.
+	Email EmailConfig `json:"email,omitzero"`
+}
+
+// EmailConfig configures the e-mail channel.
+type EmailConfig struct {
+	// Relay is the SMTP relay replies go out through (see
+	// smtpout.ParseRelay); empty holds replies and says so on the ticket.
+	Relay string `json:"relay,omitempty"`
+	// PerSender caps the mail one sender address may bring into a tenant
+	// (default 30 an hour, 30 at once): a mail loop with a robot that
+	// ignores Auto-Submitted stops there.
+	PerSender auth.Rate `json:"perSender,omitzero"`
+}
+
+// DefaultConfig returns the defaults: SMTP on :2525, no relay.
+func DefaultConfig() Config {
+	return Config{
+		SMTP:  smtpin.DefaultConfig(),
+		Email: EmailConfig{PerSender: auth.Rate{PerSecond: 30.0 / 3600, Burst: 30}},
+	}
+}
+
+// Validate checks the section; errors name the field as channel.<path>.
+func (c Config) Validate() error {
+	errs := []error{c.SMTP.Validate()}
+	if c.Email.Relay != "" {
+		if _, err := smtpout.ParseRelay("channel.email.relay", c.Email.Relay); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if r := c.Email.PerSender; r.PerSecond <= 0 || r.Burst < 1 {
+		errs = append(errs, fmt.Errorf("channel.email.perSender: {perSecond: %g, burst: %d}; accepted: perSecond > 0 and burst >= 1", r.PerSecond, r.Burst))
+	}
+	return errors.Join(errs...)
+}

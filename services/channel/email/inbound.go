@@ -1,0 +1,377 @@
+package email
+
+import (
+	"bytes"
+	"cmp"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"slices"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/metric"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	ticketv1 "github.com/kubedesk/kubedesk/proto/gen/go/kubedesk/ticket/v1"
+	"github.com/kubedesk/kubedesk/services/channel/mail"
+	"github.com/kubedesk/kubedesk/services/channel/smtpin"
+	"github.com/kubedesk/kubedesk/services/channel/store"
+	"github.com/kubedesk/kubedesk/services/platform/auth"
+	"github.com/kubedesk/kubedesk/services/platform/tenant"
+)
+
+// Contacts resolves a sender to the tenant's contact holding that e-mail
+// address, creating the contact when there is none.
+type Contacts interface {
+	ResolveEmail(ctx context.Context, tenant, address, name string) (contactID string, err error)
+}
+
+// Inbound turns received mail into tickets and comments: it is the SMTP
+// server's Backend. Every field is required but Log.
+type Inbound struct {
+	Directory *Directory
+	Store     Store
+	Contacts  Contacts
+	Tickets   ticketv1.TicketServiceClient
+	Blobs     ticketv1.TicketBlobServiceClient
+	// Limits bound the parser's work on one message.
+	Limits mail.Limits
+	// PerSender caps the mail one sender address may open or add to per
+	// tenant; over it the server answers 451 and the sender retries later.
+	PerSender *auth.Limiter
+	Log       *slog.Logger
+
+	outcomes metric.Int64Counter
+}
+
+// Outcome of one message for one tenant, as logged and counted.
+const (
+	outcomeTicket    = "ticket"
+	outcomeComment   = "comment"
+	outcomeDuplicate = "duplicate"
+	outcomeDropped   = "dropped"
+)
+
+// Recipient implements smtpin.Backend: only inbound addresses of the
+// directory receive mail.
+func (in *Inbound) Recipient(_ context.Context, addr string) error {
+	if _, ok := in.Directory.Lookup(addr); !ok {
+		return smtpin.ErrUnknownRecipient
+	}
+	return nil
+}
+
+// Deliver implements smtpin.Backend. It returns only once every tenant the
+// mail is addressed to has it stored; an error leaves the sender to retry,
+// and a retry writes nothing twice.
+func (in *Inbound) Deliver(ctx context.Context, env smtpin.Envelope, data []byte) error {
+	msg, err := mail.Parse(bytes.NewReader(data), in.Limits)
+	if err == nil {
+		stripNUL(msg)
+	}
+	if err != nil {
+		var pe *mail.ParseError
+		if errors.As(err, &pe) {
+			in.count(ctx, "refused")
+			return &smtpin.Reply{Code: 550, Enhanced: [3]int{5, 6, 0}, Message: "message refused: " + pe.Error()}
+		}
+		return fmt.Errorf("parse: %w", err)
+	}
+	if _, err := store.NormalizeEmail(msg.From.Email); err != nil {
+		in.count(ctx, "refused")
+		return &smtpin.Reply{Code: 550, Enhanced: [3]int{5, 1, 7}, Message: fmt.Sprintf("message refused: From: %q is not an address kubedesk can answer", msg.From.Email)}
+	}
+	if msg.MessageID == "" {
+		// A Message-ID of its own, from the content, so that a retry of
+		// this very message is still recognised.
+		sum := sha256.Sum256(data)
+		msg.MessageID = "kd-" + hex.EncodeToString(sum[:16]) + "@no-message-id"
+	}
+	var boxes []Mailbox
+	for _, rcpt := range env.To {
+		b, ok := in.Directory.Lookup(rcpt)
+		if ok && !slices.ContainsFunc(boxes, func(x Mailbox) bool { return x.Tenant == b.Tenant }) {
+			boxes = append(boxes, b)
+		}
+	}
+	var raw string
+	for _, box := range boxes {
+		if msg.Kind != mail.KindNormal {
+			in.log().Info("mail dropped", "tenant", box.Tenant, "message_id", msg.MessageID, "from", msg.From.Email, "kind", msg.Kind.String(), "reason", msg.KindReason)
+			in.count(ctx, outcomeDropped)
+			continue
+		}
+		if raw == "" {
+			// The whole message is kept once for every tenant: the comment
+			// carries what people read, the raw mail everything.
+			if raw, err = in.upload(ctx, box.Tenant, data); err != nil {
+				return fmt.Errorf("store the message: %w", err)
+			}
+		}
+		outcome, ticketID, err := in.deliver(ctx, box, msg, raw)
+		if status.Code(err) == codes.InvalidArgument {
+			// The ticket service refuses what the message holds: a retry
+			// cannot do better.
+			in.count(ctx, "refused")
+			return &smtpin.Reply{Code: 550, Enhanced: [3]int{5, 6, 0}, Message: "message refused: " + status.Convert(err).Message()}
+		}
+		if err != nil {
+			return err
+		}
+		in.count(ctx, outcome)
+		in.log().Info("mail received", "tenant", box.Tenant, "message_id", msg.MessageID, "from", msg.From.Email, "ticket", ticketID, "outcome", outcome, "attachments", len(msg.Attachments), "bytes", len(data))
+	}
+	return nil
+}
+
+// deliver stores msg for one tenant and says what it became.
+func (in *Inbound) deliver(ctx context.Context, box Mailbox, msg *mail.Message, raw string) (outcome, ticketID string, err error) {
+	ctx = tenant.Outgoing(ctx, box.Tenant)
+	if r, ok, err := in.Store.MailByID(ctx, box.Tenant, msg.MessageID); err != nil {
+		return "", "", err
+	} else if ok {
+		return outcomeDuplicate, r.TicketID, nil
+	}
+	if in.PerSender != nil {
+		if d := in.PerSender.Allow(box.Tenant+"\x00"+msg.From.Email, time.Now()); !d.Allowed {
+			return "", "", &smtpin.Reply{Code: 451, Enhanced: [3]int{4, 7, 1},
+				Message: fmt.Sprintf("too many messages from %s; try again in %s", msg.From.Email, d.RetryAfter.Round(time.Second))}
+		}
+	}
+	t, err := in.thread(ctx, box, msg)
+	if err != nil {
+		return "", "", err
+	}
+	contactID, err := in.Contacts.ResolveEmail(ctx, box.Tenant, msg.From.Email, msg.From.Name)
+	if err != nil {
+		return "", "", fmt.Errorf("resolve sender %s: %w", msg.From.Email, err)
+	}
+	atts, err := in.attachments(ctx, box.Tenant, msg)
+	if err != nil {
+		return "", "", err
+	}
+	// What people read; the rest (quotes, signature) is kept with the
+	// record of the message.
+	body := cmp.Or(strings.TrimSpace(msg.Visible), strings.TrimSpace(msg.Text), "(no text)")
+	key := idempotencyKey(box.Tenant, msg.MessageID)
+	rec := store.Mail{
+		Tenant: box.Tenant, MessageID: msg.MessageID, Direction: store.MailIn, Sender: msg.From.Email,
+		Subject: msg.Subject, Folded: msg.Folded, HTML: msg.HTML, RawSHA256: raw, Status: store.MailReceived,
+	}
+	if t != nil {
+		c, err := in.Tickets.AddComment(ctx, &ticketv1.AddCommentRequest{
+			TicketId:  t.GetId(),
+			RequestId: key,
+			Comment: &ticketv1.Comment{
+				Author:      authorName(msg.From),
+				AuthorType:  ticketv1.AuthorType_AUTHOR_TYPE_CUSTOMER,
+				Body:        truncate(body, maxBody),
+				Visibility:  ticketv1.Visibility_VISIBILITY_PUBLIC,
+				Attachments: atts,
+			},
+		})
+		if err != nil {
+			return "", "", fmt.Errorf("add the comment to ticket %s: %w", t.GetId(), err)
+		}
+		rec.TicketID, rec.CommentID, outcome = t.GetId(), c.GetComment().GetId(), outcomeComment
+	} else {
+		created, err := in.Tickets.CreateTicket(ctx, &ticketv1.CreateTicketRequest{
+			RequestId: key,
+			Ticket: &ticketv1.Ticket{
+				Subject:     truncate(cmp.Or(strings.TrimSpace(msg.Subject), "(no subject)"), maxSubject),
+				Description: truncate(body, maxDescription),
+				Channel:     ticketv1.Channel_CHANNEL_EMAIL,
+				Group:       box.Group,
+				Requester: &ticketv1.Requester{
+					Name:      truncate(msg.From.Name, 200),
+					Email:     msg.From.Email,
+					ContactId: contactID,
+				},
+				Attachments: atts,
+			},
+		})
+		if err != nil {
+			return "", "", fmt.Errorf("create the ticket: %w", err)
+		}
+		rec.TicketID, outcome = created.GetTicket().GetId(), outcomeTicket
+	}
+	if _, err := in.Store.RecordMail(ctx, rec); err != nil {
+		return "", "", fmt.Errorf("record message %s: %w", msg.MessageID, err)
+	}
+	return outcome, rec.TicketID, nil
+}
+
+// thread finds the ticket msg answers: by In-Reply-To and References
+// against the tenant's recorded mail, then by the [#number] token of the
+// subject; nil for a new ticket. A closed ticket takes no more mail: the
+// answer opens a new one.
+func (in *Inbound) thread(ctx context.Context, box Mailbox, msg *mail.Message) (*ticketv1.Ticket, error) {
+	ids := slices.Concat(msg.InReplyTo, reversed(msg.References))
+	if len(ids) > 0 {
+		id, ok, err := in.Store.MailTicket(ctx, box.Tenant, ids)
+		if err != nil {
+			return nil, err
+		}
+		if ok {
+			return in.open(ctx, id)
+		}
+	}
+	n, ok := mail.SubjectToken(msg.Subject)
+	if !ok {
+		return nil, nil
+	}
+	res, err := in.Tickets.ListTickets(ctx, &ticketv1.ListTicketsRequest{Filter: fmt.Sprintf("number = %d", n), PageSize: 1})
+	if err != nil {
+		return nil, fmt.Errorf("find ticket #%d: %w", n, err)
+	}
+	if len(res.GetTickets()) == 0 {
+		return nil, nil
+	}
+	return in.open(ctx, res.GetTickets()[0].GetId())
+}
+
+// open returns the ticket unless it is closed (or gone).
+func (in *Inbound) open(ctx context.Context, id string) (*ticketv1.Ticket, error) {
+	res, err := in.Tickets.GetTicket(ctx, &ticketv1.GetTicketRequest{Id: id})
+	if status.Code(err) == codes.NotFound {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read ticket %s: %w", id, err)
+	}
+	if res.GetTicket().GetStatus() == ticketv1.Status_STATUS_CLOSED {
+		return nil, nil
+	}
+	return res.GetTicket(), nil
+}
+
+// attachments uploads msg's attachments and returns them as the ticket
+// service takes them.
+func (in *Inbound) attachments(ctx context.Context, tenantID string, msg *mail.Message) ([]*ticketv1.Attachment, error) {
+	out := make([]*ticketv1.Attachment, 0, len(msg.Attachments))
+	for i, a := range msg.Attachments {
+		if i == maxAttachments {
+			in.log().Warn("attachments left out", "tenant", tenantID, "message_id", msg.MessageID, "count", len(msg.Attachments)-i)
+			break
+		}
+		digest, err := in.upload(ctx, tenantID, a.Data)
+		if err != nil {
+			return nil, fmt.Errorf("store attachment %q: %w", a.Filename, err)
+		}
+		out = append(out, &ticketv1.Attachment{
+			Filename:    truncate(a.Filename, 255),
+			ContentType: truncate(a.ContentType, 255),
+			Sha256:      digest,
+			Inline:      a.Inline,
+			ContentId:   truncate(a.ContentID, 255),
+		})
+	}
+	return out, nil
+}
+
+// upload streams data to the ticket service's blob store and returns its
+// digest.
+func (in *Inbound) upload(ctx context.Context, tenantID string, data []byte) (string, error) {
+	stream, err := in.Blobs.UploadBlob(tenant.Outgoing(ctx, tenantID))
+	if err != nil {
+		return "", err
+	}
+	r := bytes.NewReader(data)
+	buf := make([]byte, uploadChunk)
+	for {
+		n, rerr := r.Read(buf)
+		if n > 0 {
+			if err := stream.Send(&ticketv1.UploadBlobRequest{Chunk: buf[:n]}); err != nil {
+				// The server's reason comes with CloseAndRecv.
+				break
+			}
+		}
+		if rerr == io.EOF {
+			break
+		}
+	}
+	res, err := stream.CloseAndRecv()
+	if err != nil {
+		return "", err
+	}
+	return res.GetSha256(), nil
+}
+
+func (in *Inbound) count(ctx context.Context, outcome string) {
+	if in.outcomes == nil {
+		in.outcomes, _ = otel.Meter(meterName).Int64Counter("kubedesk_mail_inbound_total",
+			metric.WithDescription("Inbound mail by outcome: ticket, comment, duplicate, dropped (auto-reply, bulk, bounce), refused (unreadable)."))
+	}
+	if in.outcomes != nil {
+		in.outcomes.Add(ctx, 1, metric.WithAttributes(attribute.String("outcome", outcome)))
+	}
+}
+
+func (in *Inbound) log() *slog.Logger {
+	if in.Log == nil {
+		return slog.New(slog.DiscardHandler)
+	}
+	return in.Log
+}
+
+const (
+	meterName      = "kubedesk/channel/email"
+	uploadChunk    = 512 << 10
+	maxAttachments = 100
+	maxSubject     = 500
+	maxDescription = 65536
+	maxBody        = 262144
+)
+
+// stripNUL removes NUL characters from the texts of msg: no store keeps
+// them, and in mail they are never meant.
+func stripNUL(msg *mail.Message) {
+	for _, s := range []*string{&msg.Subject, &msg.Text, &msg.Visible, &msg.Folded, &msg.HTML, &msg.From.Name, &msg.MessageID} {
+		*s = strings.ReplaceAll(*s, "\x00", "")
+	}
+	for i := range msg.Attachments {
+		a := &msg.Attachments[i]
+		a.Filename, a.ContentID = strings.ReplaceAll(a.Filename, "\x00", ""), strings.ReplaceAll(a.ContentID, "\x00", "")
+	}
+}
+
+// idempotencyKey is the request ID of the ticket or comment a message
+// becomes: a retried delivery finds the first one.
+func idempotencyKey(tenantID, messageID string) string {
+	sum := sha256.Sum256([]byte(tenantID + "\x00" + messageID))
+	return "mail-" + hex.EncodeToString(sum[:])
+}
+
+// authorName is how a sender appears as a comment's author.
+func authorName(a mail.Address) string {
+	if a.Name != "" {
+		return truncate(a.Name+" <"+a.Email+">", 200)
+	}
+	return truncate(a.Email, 200)
+}
+
+// truncate cuts s to at most n bytes without splitting a character.
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n]
+}
+
+func reversed(s []string) []string {
+	out := slices.Clone(s)
+	slices.Reverse(out)
+	return out
+}

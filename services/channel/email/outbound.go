@@ -1,0 +1,302 @@
+package email
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"html"
+	"io"
+	"log/slog"
+	"strings"
+
+	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/metric"
+
+	ticketv1 "github.com/kubedesk/kubedesk/proto/gen/go/kubedesk/ticket/v1"
+	"github.com/kubedesk/kubedesk/services/channel/smtpout"
+	"github.com/kubedesk/kubedesk/services/channel/store"
+	"github.com/kubedesk/kubedesk/services/platform/consumer"
+	"github.com/kubedesk/kubedesk/services/platform/tenant"
+)
+
+// ConsumerName is the outbound mail's name in the consumer cursors.
+const ConsumerName = "channel-mail-out"
+
+// OutboundEvents are the ticket events Outbound acts on.
+var OutboundEvents = []ticketv1.EventType{ticketv1.EventType_EVENT_TYPE_TICKET_CREATED, ticketv1.EventType_EVENT_TYPE_COMMENT_ADDED}
+
+// Relay sends composed mail; *smtpout.Sender is one.
+type Relay interface {
+	Send(ctx context.Context, from string, rcpts []string, msg []byte) error
+}
+
+// Outbound sends the mail that ticket events call for: the
+// acknowledgement of a new e-mail ticket and agents' public replies on
+// tickets that came by e-mail. It is a consumer.Handler: delivery is at
+// least once, and the Message-ID of each mail derives from the event's
+// ticket or comment, so a mail is recorded, and sent, once.
+type Outbound struct {
+	Directory *Directory
+	Store     Store
+	Tickets   ticketv1.TicketServiceClient
+	// Relay is nil when no relay is configured: the mail is held and the
+	// ticket says so.
+	Relay Relay
+	// MaxAttachmentBytes bounds the attachments of one mail (0: 25 MiB);
+	// what is over is linked instead of attached.
+	MaxAttachmentBytes int64
+	Log                *slog.Logger
+
+	sent metric.Int64Counter
+}
+
+var _ consumer.Handler = (*Outbound)(nil)
+
+// Handle implements consumer.Handler.
+func (o *Outbound) Handle(ctx context.Context, ev *ticketv1.Event) error {
+	t := ev.GetTicket()
+	from, ok := o.Directory.Sender(t.GetTenant())
+	if !ok || t.GetRequester().GetEmail() == "" {
+		return nil
+	}
+	ctx = tenant.Outgoing(ctx, t.GetTenant())
+	switch ev.GetType() {
+	case ticketv1.EventType_EVENT_TYPE_TICKET_CREATED:
+		if t.GetChannel() != ticketv1.Channel_CHANNEL_EMAIL || !from.AutoAcknowledge {
+			return nil
+		}
+		return o.send(ctx, from, t, nil)
+	case ticketv1.EventType_EVENT_TYPE_COMMENT_ADDED:
+		c := ev.GetComment()
+		if c.GetVisibility() == ticketv1.Visibility_VISIBILITY_INTERNAL || c.GetAuthorType() != ticketv1.AuthorType_AUTHOR_TYPE_AGENT {
+			return nil
+		}
+		byMail, err := o.byMail(ctx, t)
+		if err != nil || !byMail {
+			return err
+		}
+		return o.send(ctx, from, t, c)
+	}
+	return nil
+}
+
+// byMail reports whether replies on t go out by e-mail: it came by
+// e-mail, or its requester has written by e-mail since.
+func (o *Outbound) byMail(ctx context.Context, t *ticketv1.Ticket) (bool, error) {
+	if t.GetChannel() == ticketv1.Channel_CHANNEL_EMAIL {
+		return true, nil
+	}
+	thread, err := o.Store.MailThread(ctx, t.GetTenant(), t.GetId(), 1)
+	return len(thread) > 0, err
+}
+
+// send sends the acknowledgement of t (c nil) or the reply c, once.
+func (o *Outbound) send(ctx context.Context, from Sender, t *ticketv1.Ticket, c *ticketv1.Comment) error {
+	domain := domainOf(from.From.Address)
+	id := "ack." + t.GetId() + "@" + domain
+	if c != nil {
+		id = "reply." + c.GetId() + "@" + domain
+	}
+	rec, seen, err := o.Store.MailByID(ctx, t.GetTenant(), id)
+	if err != nil {
+		return err
+	}
+	if seen && rec.Status != store.MailSending {
+		return nil // sent, refused for good, or held: done
+	}
+	to := t.GetRequester().GetEmail()
+	if !seen {
+		rec = store.Mail{Tenant: t.GetTenant(), MessageID: id, TicketID: t.GetId(), CommentID: c.GetId(), Direction: store.MailOut, Sender: to, Status: store.MailSending}
+	}
+	if o.Relay == nil {
+		rec.Status, rec.Detail = store.MailHeld, "no SMTP relay is configured (--smtp-relay, or spec.channels.email.relaySecretRef in a cluster)"
+		if _, err := o.Store.RecordMail(ctx, rec); err != nil {
+			return err
+		}
+		return o.note(ctx, t, id, fmt.Sprintf("Not sent by e-mail to %s: %s.", to, rec.Detail))
+	}
+	m, err := o.compose(ctx, from, t, c, id)
+	if err != nil {
+		return err
+	}
+	raw, err := smtpout.Compose(m)
+	if err != nil {
+		return consumer.Permanent(fmt.Errorf("compose mail %s: %w", id, err))
+	}
+	rec.Subject = m.Subject
+	if !seen {
+		// Recorded before it goes: an answer to it threads even if the
+		// customer is quicker than the relay's reply.
+		if _, err := o.Store.RecordMail(ctx, rec); err != nil {
+			return err
+		}
+	}
+	err = o.Relay.Send(ctx, from.From.Address, []string{to}, raw)
+	switch {
+	case err == nil:
+		o.count(ctx, "sent")
+		o.log().Info("mail sent", "tenant", t.GetTenant(), "ticket", t.GetId(), "message_id", id, "to", to)
+		return o.Store.SetMailStatus(ctx, t.GetTenant(), id, store.MailSent, "")
+	case smtpout.IsPermanent(err):
+		o.count(ctx, "failed")
+		o.log().Warn("mail refused", "tenant", t.GetTenant(), "ticket", t.GetId(), "message_id", id, "to", to, "err", err)
+		if err := o.Store.SetMailStatus(ctx, t.GetTenant(), id, store.MailFailed, err.Error()); err != nil {
+			return err
+		}
+		return o.note(ctx, t, id, fmt.Sprintf("Delivery by e-mail to %s failed: %v", to, err))
+	default:
+		o.count(ctx, "retry")
+		if serr := o.Store.SetMailStatus(ctx, t.GetTenant(), id, store.MailSending, err.Error()); serr != nil {
+			return errors.Join(err, serr)
+		}
+		return fmt.Errorf("send mail %s: %w", id, err)
+	}
+}
+
+// compose builds the mail for the acknowledgement (c nil) or reply c.
+func (o *Outbound) compose(ctx context.Context, from Sender, t *ticketv1.Ticket, c *ticketv1.Comment, id string) (smtpout.Mail, error) {
+	thread, err := o.Store.MailThread(ctx, t.GetTenant(), t.GetId(), maxReferences)
+	if err != nil {
+		return smtpout.Mail{}, err
+	}
+	m := smtpout.Mail{
+		From:      smtpout.Address{Name: from.From.Name, Email: from.From.Address},
+		To:        []smtpout.Address{{Name: t.GetRequester().GetName(), Email: t.GetRequester().GetEmail()}},
+		Subject:   Subject(t),
+		MessageID: id,
+		Headers:   map[string]string{"X-Kubedesk-Ticket": fmt.Sprint(t.GetNumber())},
+	}
+	for _, r := range thread {
+		if r.MessageID == id {
+			continue
+		}
+		m.References = append(m.References, r.MessageID)
+		if r.Direction == store.MailIn {
+			m.InReplyTo = r.MessageID
+		}
+	}
+	if c == nil {
+		if m.Text, err = acknowledgement(from, t); err != nil {
+			return m, err
+		}
+		m.Headers["Auto-Submitted"] = "auto-replied" // RFC 3834: autoresponders leave it alone
+	} else {
+		m.Text = c.GetBody()
+		if m.Attachments, err = o.attachments(ctx, t, c); err != nil {
+			return m, err
+		}
+	}
+	m.HTML = textToHTML(m.Text)
+	return m, nil
+}
+
+// attachments reads a comment's attachments from the ticket service, up
+// to MaxAttachmentBytes in all.
+func (o *Outbound) attachments(ctx context.Context, t *ticketv1.Ticket, c *ticketv1.Comment) ([]smtpout.Attachment, error) {
+	budget := o.MaxAttachmentBytes
+	if budget <= 0 {
+		budget = 25 << 20
+	}
+	var out []smtpout.Attachment
+	for _, a := range c.GetAttachments() {
+		if a.GetSize() > budget {
+			o.log().Warn("attachment too large to mail", "ticket", t.GetId(), "attachment", a.GetId(), "bytes", a.GetSize())
+			continue
+		}
+		stream, err := o.Tickets.GetAttachmentContent(ctx, &ticketv1.GetAttachmentContentRequest{TicketId: t.GetId(), AttachmentId: a.GetId()})
+		if err != nil {
+			return nil, fmt.Errorf("read attachment %s: %w", a.GetId(), err)
+		}
+		var data []byte
+		for {
+			chunk, err := stream.Recv()
+			if err == io.EOF {
+				break
+			}
+			if err != nil {
+				return nil, fmt.Errorf("read attachment %s: %w", a.GetId(), err)
+			}
+			data = append(data, chunk.GetData()...)
+		}
+		budget -= int64(len(data))
+		out = append(out, smtpout.Attachment{Filename: a.GetFilename(), ContentType: a.GetContentType(), Inline: a.GetInline(), ContentID: a.GetContentId(), Data: data})
+	}
+	return out, nil
+}
+
+// note writes an internal note on t saying what became of a mail.
+func (o *Outbound) note(ctx context.Context, t *ticketv1.Ticket, id, text string) error {
+	_, err := o.Tickets.AddComment(ctx, &ticketv1.AddCommentRequest{
+		TicketId:  t.GetId(),
+		RequestId: idempotencyKey(t.GetTenant(), "note:"+id),
+		Comment: &ticketv1.Comment{
+			Author:     NoteAuthor,
+			AuthorType: ticketv1.AuthorType_AUTHOR_TYPE_SYSTEM,
+			Body:       text,
+			Visibility: ticketv1.Visibility_VISIBILITY_INTERNAL,
+		},
+	})
+	if err != nil {
+		return fmt.Errorf("note on ticket %s: %w", t.GetId(), err)
+	}
+	return nil
+}
+
+// NoteAuthor is the author of the notes the e-mail channel writes.
+const NoteAuthor = "E-mail"
+
+const maxReferences = 20
+
+// Subject is the subject of kubedesk's mail about t: the ticket's, as an
+// answer, with the number token that threads the customer's reply.
+func Subject(t *ticketv1.Ticket) string {
+	s := strings.TrimSpace(t.GetSubject())
+	if !hasReplyPrefix(s) {
+		s = "Re: " + s
+	}
+	return fmt.Sprintf("%s [#%d]", s, t.GetNumber())
+}
+
+func hasReplyPrefix(s string) bool {
+	l := strings.ToLower(s)
+	for _, p := range []string{"re:", "re：", "回复:", "回复：", "答复:", "答复："} {
+		if strings.HasPrefix(l, p) {
+			return true
+		}
+	}
+	return false
+}
+
+// textToHTML is the HTML part of a plain-text mail.
+func textToHTML(text string) string {
+	var b strings.Builder
+	b.WriteString("<!doctype html><html><body><div style=\"font-family:sans-serif;white-space:pre-wrap\">")
+	b.WriteString(strings.ReplaceAll(html.EscapeString(text), "\n", "<br>\n"))
+	b.WriteString("</div></body></html>")
+	return b.String()
+}
+
+func domainOf(addr string) string {
+	if _, d, ok := strings.Cut(addr, "@"); ok && d != "" {
+		return d
+	}
+	return "kubedesk.invalid"
+}
+
+func (o *Outbound) count(ctx context.Context, result string) {
+	if o.sent == nil {
+		o.sent, _ = otel.Meter(meterName).Int64Counter("kubedesk_mail_outbound_total",
+			metric.WithDescription("Outbound mail attempts by result: sent, failed (refused for good), retry."))
+	}
+	if o.sent != nil {
+		o.sent.Add(ctx, 1, metric.WithAttributes(attribute.String("result", result)))
+	}
+}
+
+func (o *Outbound) log() *slog.Logger {
+	if o.Log == nil {
+		return slog.New(slog.DiscardHandler)
+	}
+	return o.Log
+}

@@ -1,0 +1,25 @@
+package email
+
+import (
+	"context"
+
+	"github.com/kubedesk/kubedesk/services/channel/store"
+)
+
+// Store records mail by Message-ID, per tenant: the channel store on
+// SQLite or PostgreSQL.
+type Store interface {
+	// MailByID returns the mail of a tenant with that Message-ID; ok is
+	// false when there is none.
+	MailByID(ctx context.Context, tenant, messageID string) (m store.Mail, ok bool, err error)
+	// MailTicket returns the ticket of the first of ids that the tenant
+	// has a mail of; ok is false when none.
+	MailTicket(ctx context.Context, tenant string, ids []string) (ticketID string, ok bool, err error)
+	// RecordMail stores m; a mail with the same tenant and Message-ID
+	// already there is left as it is (created false).
+	RecordMail(ctx context.Context, m store.Mail) (created bool, err error)
+	// SetMailStatus sets the status and detail of a mail.
+	SetMailStatus(ctx context.Context, tenant, messageID, status, detail string) error
+	// MailThread lists a ticket's mail, oldest first, at most limit.
+	MailThread(ctx context.Context, tenant, ticketID string, limit int) ([]store.Mail, error)
+}
