@@ -4,6 +4,7 @@ import (
 	"errors"
 	"io"
 
+	"github.com/kubedesk/kubedesk/services/channel"
 	"github.com/kubedesk/kubedesk/services/iam"
 	"github.com/kubedesk/kubedesk/services/platform/config"
 	"github.com/kubedesk/kubedesk/services/platform/gateway"
@@ -26,6 +27,7 @@ type Config struct {
 	IAM     iam.Config     `json:"iam,omitzero"`
 	Ticket  ticket.Config  `json:"ticket,omitzero"`
 	Worker  sla.Config     `json:"worker,omitzero"`
+	Channel channel.Config `json:"channel,omitzero"`
 	Gateway gateway.Config `json:"gateway,omitzero"`
 }
 
@@ -36,6 +38,7 @@ func defaultConfig() Config {
 		IAM:     iam.DefaultConfig(),
 		Ticket:  ticket.Config{Matrix: ticket.DefaultMatrix, IdempotencyKeyTTL: config.Duration(ticket.DefaultIdempotencyKeyTTL)},
 		Worker:  sla.DefaultConfig(),
+		Channel: channel.DefaultConfig(),
 		Gateway: gateway.DefaultConfig(),
 	}
 }
@@ -47,6 +50,10 @@ func (c *Config) Options() []config.Option {
 		config.String("temporal-namespace", "Temporal namespace of the SLA workflows", &c.Worker.Temporal.Namespace),
 		config.String("temporal-listen-addr", "listen address of the embedded Temporal server", &c.Worker.Temporal.ListenAddr),
 		config.DurationOf("idempotency-key-ttl", "how long an Idempotency-Key is remembered (a retry within it returns the first result)", &c.Ticket.IdempotencyKeyTTL),
+		config.String("smtp-addr", "listen address of the SMTP server that receives mail for the tenants' inbound addresses", &c.Channel.SMTP.Addr),
+		config.String("smtp-relay", "SMTP relay replies go out through: smtp://user:password@host:587 (STARTTLS when offered; ?tls=required-starttls or none), smtps://... for implicit TLS; empty holds replies", &c.Channel.Email.Relay),
+		config.String("smtp-tls-cert", "PEM certificate the SMTP server offers STARTTLS with (with --smtp-tls-key)", &c.Channel.SMTP.TLSCertFile),
+		config.String("smtp-tls-key", "PEM private key of --smtp-tls-cert", &c.Channel.SMTP.TLSKeyFile),
 		config.Int64("max-request-bytes", "largest accepted REST request body", &c.Gateway.MaxRequestBytes),
 		config.String("bootstrap-admin-key", "admin API key of the default tenant to register on start (prefer KUBEDESK_BOOTSTRAP_ADMIN_KEY); without it the first start writes one to --data-dir/admin.key", &c.IAM.BootstrapAdminKey),
 		config.String("oidc-issuer-url", "OpenID Connect issuer whose JWT bearer tokens are accepted; empty accepts none", &c.IAM.OIDC.IssuerURL),
@@ -56,7 +63,7 @@ func (c *Config) Options() []config.Option {
 
 // Validate checks every section and which modules the targets need.
 func (c *Config) Validate() error {
-	errs := []error{c.Common.Validate(), c.IAM.Validate(), c.Ticket.Validate(), c.Worker.Validate(), c.Gateway.Validate()}
+	errs := []error{c.Common.Validate(), c.IAM.Validate(), c.Ticket.Validate(), c.Worker.Validate(), c.Channel.Validate(), c.Gateway.Validate()}
 	if err := errors.Join(errs...); err != nil {
 		return err
 	}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"time"
 
+	channelv1 "github.com/kubedesk/kubedesk/proto/gen/go/kubedesk/channel/v1"
 	iamv1 "github.com/kubedesk/kubedesk/proto/gen/go/kubedesk/iam/v1"
 	slav1 "github.com/kubedesk/kubedesk/proto/gen/go/kubedesk/sla/v1"
 	ticketv1 "github.com/kubedesk/kubedesk/proto/gen/go/kubedesk/ticket/v1"
@@ -20,6 +21,7 @@ const (
 	moduleIAM     = "iam"
 	moduleTicket  = "ticket"
 	moduleWorker  = "worker"
+	moduleChannel = "channel"
 	moduleGateway = "gateway"
 )
 
@@ -61,6 +63,16 @@ func modules(cfg *Config) module.Table {
 			Init: func(ctx context.Context, h *module.Host) (module.Parts, error) { return initTicket(ctx, cfg, h) },
 		},
 		worker,
+		{
+			Name:  moduleChannel,
+			Calls: []string{moduleIAM, moduleTicket}, // it writes tickets through the ticket API
+			Services: []string{
+				channelv1.ContactService_ServiceDesc.ServiceName,
+				channelv1.OrganizationService_ServiceDesc.ServiceName,
+			},
+			REST: registerChannelREST,
+			Init: func(ctx context.Context, h *module.Host) (module.Parts, error) { return initChannel(ctx, cfg, h) },
+		},
 	}
 	// The gateway serves the REST API of every module it can reach; it is
 	// of no use without the ticket service. It runs the identity module

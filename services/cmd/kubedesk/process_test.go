@@ -71,7 +71,7 @@ func (p *process) instance() *instance {
 func startBinary(tb testing.TB, bin, dataDir string, args ...string) *process {
 	tb.Helper()
 	httpAddr, grpcAddr := freeAddr(tb), freeAddr(tb)
-	all := append([]string{"serve", "--http-addr=" + httpAddr, "--grpc-addr=" + grpcAddr, "--data-dir=" + dataDir, "--log-level=warn",
+	all := append([]string{"serve", "--http-addr=" + httpAddr, "--grpc-addr=" + grpcAddr, "--smtp-addr=" + freeAddr(tb), "--data-dir=" + dataDir, "--log-level=warn",
 		"--internal-token=" + testInternalToken}, args...)
 	cmd := exec.Command(bin, all...)
 	cmd.Stderr = os.Stderr

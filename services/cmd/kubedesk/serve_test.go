@@ -23,6 +23,7 @@ import (
 type instance struct {
 	base string // http://127.0.0.1:port
 	grpc string // 127.0.0.1:port, when the target runs gRPC services
+	smtp string // 127.0.0.1:port, when the target receives mail
 	stop func() error
 
 	// Where its identity store is: API keys for the tests are made there.
@@ -50,6 +51,7 @@ func startServe(t testing.TB, args ...string) *instance {
 	full := append([]string{
 		"serve", "--http-addr=127.0.0.1:0", "--grpc-addr=127.0.0.1:0", "--data-dir=" + t.TempDir(), "--log-level=info",
 		"--temporal-address=none", "--temporal-listen-addr=127.0.0.1:0", "--internal-token=" + testInternalToken,
+		"--smtp-addr=127.0.0.1:0",
 	}, args...)
 	dataDir, databaseURL := flagValue(full, "data-dir"), flagValue(full, "database-url")
 	done := make(chan error, 1)
@@ -77,7 +79,8 @@ func startServe(t testing.TB, args ...string) *instance {
 	select {
 	case rec := <-started:
 		grpcAddr, _ := rec["grpc"].(string)
-		inst = &instance{base: "http://" + rec["http"].(string), grpc: grpcAddr,
+		smtpAddr, _ := rec["smtp"].(string)
+		inst = &instance{base: "http://" + rec["http"].(string), grpc: grpcAddr, smtp: smtpAddr,
 			dataDir: dataDir, databaseURL: databaseURL, keys: map[string]string{}, logs: logs}
 	case err := <-done:
 		cancel()

@@ -17,6 +17,7 @@ import (
 	"google.golang.org/protobuf/reflect/protoregistry"
 	"google.golang.org/protobuf/types/known/emptypb"
 
+	channelv1 "github.com/kubedesk/kubedesk/proto/gen/go/kubedesk/channel/v1"
 	iamv1 "github.com/kubedesk/kubedesk/proto/gen/go/kubedesk/iam/v1"
 	slav1 "github.com/kubedesk/kubedesk/proto/gen/go/kubedesk/sla/v1"
 	ticketv1 "github.com/kubedesk/kubedesk/proto/gen/go/kubedesk/ticket/v1"
@@ -32,6 +33,8 @@ func TestKubedeskServicesDeclareAccess(t *testing.T) {
 	slav1.RegisterSLAPolicyServiceServer(s, slav1.UnimplementedSLAPolicyServiceServer{})
 	iamv1.RegisterIdentityServiceServer(s, iamv1.UnimplementedIdentityServiceServer{})
 	iamv1.RegisterAuthServiceServer(s, iamv1.UnimplementedAuthServiceServer{})
+	channelv1.RegisterContactServiceServer(s, channelv1.UnimplementedContactServiceServer{})
+	channelv1.RegisterOrganizationServiceServer(s, channelv1.UnimplementedOrganizationServiceServer{})
 	healthpb.RegisterHealthServer(s, health.NewServer())
 	reflection.Register(s)
 	if err := auth.CheckDeclared(s); err != nil {

@@ -1,0 +1,192 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"maps"
+	"os"
+	"slices"
+
+	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
+	"google.golang.org/grpc"
+
+	channelv1 "github.com/kubedesk/kubedesk/proto/gen/go/kubedesk/channel/v1"
+	ticketv1 "github.com/kubedesk/kubedesk/proto/gen/go/kubedesk/ticket/v1"
+	"github.com/kubedesk/kubedesk/services/channel"
+	"github.com/kubedesk/kubedesk/services/channel/email"
+	"github.com/kubedesk/kubedesk/services/channel/smtpin"
+	"github.com/kubedesk/kubedesk/services/channel/smtpout"
+	channelstore "github.com/kubedesk/kubedesk/services/channel/store"
+	"github.com/kubedesk/kubedesk/services/platform/auth"
+	"github.com/kubedesk/kubedesk/services/platform/config"
+	"github.com/kubedesk/kubedesk/services/platform/consumer"
+	"github.com/kubedesk/kubedesk/services/platform/gateway"
+	"github.com/kubedesk/kubedesk/services/platform/module"
+	"github.com/kubedesk/kubedesk/services/platform/tenant"
+)
+
+// initChannel serves contacts and organisations, receives mail on the
+// SMTP listener, and follows the ticket events to send replies and link
+// requesters to contacts.
+func initChannel(ctx context.Context, cfg *Config, h *module.Host) (module.Parts, error) {
+	var parts module.Parts
+	st, err := channelstore.Open(ctx, cfg.DatabaseURL, cfg.DataDir)
+	if err != nil {
+		return parts, fmt.Errorf("channel store: %w", err)
+	}
+	h.OnStop("channel store", func(context.Context) error { return st.Close() })
+	conn, err := h.Dial(moduleTicket)
+	if err != nil {
+		return parts, err
+	}
+	tickets := ticketv1.NewTicketServiceClient(conn)
+	contacts := channel.NewServer(st, tickets, h.Log)
+	contacts.Register(h.GRPC)
+	parts.Ready = append(parts.Ready, gateway.Check{Name: "channel store", Check: st.Ping})
+
+	tenants, err := configuredTenants(cfg)
+	if err != nil {
+		return parts, err
+	}
+	dir, err := email.NewDirectory(slices.Collect(maps.Values(tenants)), cfg.DefaultTenant)
+	if err != nil {
+		return parts, err
+	}
+
+	// Mail in.
+	in := &email.Inbound{
+		Directory: dir,
+		Store:     st,
+		Contacts:  contactResolver{contacts},
+		Tickets:   tickets,
+		Blobs:     ticketv1.NewTicketBlobServiceClient(conn),
+		PerSender: auth.NewLimiter(cfg.Channel.Email.PerSender),
+		Log:       h.Log,
+	}
+	smtp, err := smtpin.New(cfg.Channel.SMTP, in, h.Log)
+	if err != nil {
+		return parts, err
+	}
+	ln, err := listen("tcp", cfg.Channel.SMTP.Addr)
+	if err != nil {
+		return parts, fmt.Errorf("channel.smtp.addr: %w", err)
+	}
+	h.OnStop("SMTP server", smtp.Shutdown)
+	parts.Loops = append(parts.Loops, module.Loop{Name: "SMTP server", Run: func(ctx context.Context) error {
+		return smtp.Serve(ctx, ln)
+	}})
+	parts.Listeners = map[string]string{"smtp": ln.Addr().String()}
+
+	// Mail out, and requesters linked to contacts, from the ticket events.
+	out := &email.Outbound{Directory: dir, Store: st, Tickets: tickets, MaxAttachmentBytes: cfg.Channel.SMTP.MaxMessageBytes, Log: h.Log}
+	if cfg.Channel.Email.Relay != "" {
+		relay, err := smtpout.ParseRelay("channel.email.relay", cfg.Channel.Email.Relay)
+		if err != nil {
+			return parts, err
+		}
+		host, _ := os.Hostname()
+		out.Relay = smtpout.NewSender(relay, host)
+		h.Log.Info("sending mail", "relay", relay.String())
+	} else {
+		h.Log.Warn("no SMTP relay (--smtp-relay): replies by e-mail are held, and their tickets say so")
+	}
+	linker := &channel.Linker{Resolve: contactResolver{contacts}.Resolve, Tickets: tickets}
+	cursors, err := consumer.OpenCursors(ctx, cfg.DatabaseURL, cfg.DataDir, "channel-events.db")
+	if err != nil {
+		return parts, fmt.Errorf("channel event cursors: %w", err)
+	}
+	h.OnStop("channel event cursors", func(context.Context) error { return cursors.Close() })
+	groups := []*consumer.Group{
+		followers(email.ConsumerName, email.OutboundEvents, out, tickets, cursors, h),
+		followers(channel.LinkerName, channel.LinkerEvents, linker, tickets, cursors, h),
+	}
+	// Every tenant of the configuration is followed, and the default one.
+	follow := slices.Sorted(maps.Keys(tenants))
+	if cfg.DefaultTenant != "" && !slices.Contains(follow, cfg.DefaultTenant) {
+		follow = append(follow, cfg.DefaultTenant)
+	}
+	parts.Loops = append(parts.Loops, module.Loop{Name: "channel event followers", Run: func(ctx context.Context) error {
+		ctx, stop := context.WithCancel(ctx)
+		defer stop()
+		for _, g := range groups {
+			for _, t := range follow {
+				g.Add(ctx, t)
+			}
+		}
+		var err error
+		select {
+		case <-ctx.Done():
+		case err = <-groups[0].Fatal():
+		case err = <-groups[1].Fatal():
+		}
+		// The others save their positions before the process goes down.
+		stop()
+		for _, g := range groups {
+			_ = g.Wait()
+		}
+		return err
+	}})
+	parts.Ready = append(parts.Ready, gateway.Check{Name: "channel event followers", Check: func(context.Context) error {
+		var errs []error
+		for _, g := range groups {
+			errs = append(errs, g.Healthy())
+		}
+		return errors.Join(errs...)
+	}})
+	return parts, nil
+}
+
+// followers is the consumer group of one follower of the ticket events.
+func followers(name string, types []ticketv1.EventType, hd consumer.Handler, tickets ticketv1.TicketServiceClient, cursors consumer.Cursors, h *module.Host) *consumer.Group {
+	return &consumer.Group{
+		New: func(tenantID string) *consumer.Consumer {
+			return &consumer.Consumer{Name: name, Tenant: tenantID, Stream: tickets, Types: types, Handler: hd, Cursors: cursors, Log: h.Log}
+		},
+		Log: h.Log,
+	}
+}
+
+// configuredTenants reads the HelpdeskTenant documents of the --config
+// file, if any.
+func configuredTenants(cfg *Config) (map[string]tenant.Config, error) {
+	if cfg.File == "" {
+		return nil, nil
+	}
+	docs, err := config.ReadDocuments(cfg.File)
+	if err != nil {
+		return nil, err
+	}
+	return config.Tenants(cfg.File, docs, nil)
+}
+
+// contactResolver resolves senders and requesters to contacts through
+// the channel server's store.
+type contactResolver struct{ s *channel.Server }
+
+// ResolveEmail implements email.Contacts.
+func (c contactResolver) ResolveEmail(ctx context.Context, tenantID, address, name string) (string, error) {
+	return c.Resolve(ctx, tenantID, "email", address, name)
+}
+
+// Resolve implements channel.ResolveFunc.
+func (c contactResolver) Resolve(ctx context.Context, tenantID, kind, value, name string) (string, error) {
+	t, ok := channelstore.ParseTypeName(kind)
+	if !ok {
+		return "", fmt.Errorf("identity type %q: accepted: email, phone, wechat, web, external", kind)
+	}
+	contact, _, err := c.s.Resolve(tenant.With(ctx, tenantID), channelstore.Identity{Type: t, Value: value}, name)
+	if err != nil {
+		return "", err
+	}
+	return contact.ID, nil
+}
+
+// registerChannelREST serves the channel module's REST API: contacts and
+// organisations.
+func registerChannelREST(ctx context.Context, mux *runtime.ServeMux, conn *grpc.ClientConn) error {
+	return errors.Join(
+		channelv1.RegisterContactServiceHandler(ctx, mux, conn),
+		channelv1.RegisterOrganizationServiceHandler(ctx, mux, conn),
+	)
+}

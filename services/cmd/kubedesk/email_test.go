@@ -1,0 +1,388 @@
+package main
+
+import (
+	"bytes"
+	"cmp"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/smtp"
+	"net/textproto"
+	"net/url"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	gomail "github.com/emersion/go-message/mail"
+
+	"github.com/kubedesk/kubedesk/services/channel/smtpout/smtptest"
+)
+
+// mailTenants are two tenants with their own inbound addresses, in
+// Chinese and in English.
+const mailTenants = `apiVersion: kubedesk.io/v1alpha1
+kind: HelpdeskTenant
+metadata: {name: acme}
+spec:
+  displayName: 艾克米
+  locale: zh-CN
+  timeZone: Asia/Shanghai
+  channels:
+    email:
+      inbound: [{address: support@acme.example, group: support}, {address: billing@acme.example, group: billing}]
+      from: 艾克米客服 <support@acme.example>
+---
+apiVersion: kubedesk.io/v1alpha1
+kind: HelpdeskTenant
+metadata: {name: globex}
+spec:
+  displayName: Globex
+  channels:
+    email:
+      inbound: [{address: help@globex.example}]
+`
+
+// TestEmail runs the e-mail channel end to end on both engines: mail in
+// over SMTP, threading, the acknowledgement and agents' replies out to a
+// local SMTP sink, and the noise that must not become tickets.
+func TestEmail(t *testing.T) {
+	for engine, args := range engines(t) {
+		t.Run(engine, func(t *testing.T) {
+			t.Parallel()
+			sink := smtptest.Start(t)
+			file := filepath.Join(t.TempDir(), "kubedesk.yaml")
+			writeFile(t, file, mailTenants)
+			srv := startServe(t, append(args, "--config="+file, "--smtp-relay="+sink.URL())...)
+			m := &mailbox{t: t, srv: srv, sink: sink}
+			t.Run("conversation", func(t *testing.T) { testMailConversation(t, m) })
+			t.Run("noise", func(t *testing.T) { testMailNoise(t, m) })
+			t.Run("refusals", func(t *testing.T) { testMailRefusals(t, m) })
+			t.Run("tenants", func(t *testing.T) { testMailTenants(t, m) })
+			t.Run("attachments", func(t *testing.T) { testMailAttachments(t, m) })
+			t.Run("delivery failure", func(t *testing.T) { testMailDeliveryFailure(t, m) })
+		})
+	}
+}
+
+// TestEmailDefaultAddress checks the all-in-one without configuration:
+// the default tenant receives support@default.localhost, and with no
+// relay the acknowledgement is held and the ticket says so.
+func TestEmailDefaultAddress(t *testing.T) {
+	srv := startServe(t)
+	m := &mailbox{t: t, srv: srv}
+	m.send(t, "default", mailText{from: "Li Na <li.na@example.com>", to: "support@default.localhost", id: "first@example.com", subject: "VPN 断线", body: "VPN 每隔十分钟断一次。"})
+	tk := m.ticketOf(t, "default", "li.na@example.com", "VPN 断线")
+	if tk["channel"] != "CHANNEL_EMAIL" || tk["subject"] != "VPN 断线" {
+		t.Errorf("ticket %v", tk)
+	}
+	notes := m.waitComments(t, "default", tk["id"].(string), 1)
+	if body := notes[0]["body"].(string); !strings.Contains(body, "no SMTP relay is configured") || notes[0]["visibility"] != "VISIBILITY_INTERNAL" {
+		t.Errorf("held acknowledgement note %v", notes[0])
+	}
+}
+
+func testMailConversation(t *testing.T, m *mailbox) {
+	const tenantID = "acme"
+	// A Chinese mail in GB2312, as many clients in China still send.
+	m.send(t, tenantID, mailText{
+		from: "=?GB2312?B?1cXOsA==?= <zhang.wei@example.com>", to: "support@acme.example", id: "conv-1@example.com",
+		subject: "=?GB2312?B?tPLTobv6zt63qMGsvdM=?=", charset: "GB2312", body: "\xc8\xfd\xc2\xa5\xb5\xc4\xb4\xf2\xd3\xa1\xbb\xfa\xc1\xac\xb2\xbb\xc9\xcf\xa1\xa3",
+	})
+	tk := m.ticketOf(t, tenantID, "zhang.wei@example.com", "打印机无法连接")
+	id := tk["id"].(string)
+	req := tk["requester"].(map[string]any)
+	if tk["subject"] != "打印机无法连接" || tk["description"] != "三楼的打印机连不上。" || tk["group"] != "support" || tk["channel"] != "CHANNEL_EMAIL" {
+		t.Errorf("ticket %v", tk)
+	}
+	if req["email"] != "zhang.wei@example.com" || req["name"] != "张伟" || req["contactId"] == nil {
+		t.Errorf("requester %v", req)
+	}
+	number := fmt.Sprint(tk["number"])
+
+	// The acknowledgement, in the tenant's language, threads to the mail.
+	ack := m.sink.Wait(t, 1, 10*time.Second)[0]
+	h := header(t, ack.Data)
+	if subj, _ := h.Subject(); subj != "Re: 打印机无法连接 [#"+number+"]" {
+		t.Errorf("acknowledgement subject %q", subj)
+	}
+	if got := h.Get("In-Reply-To"); got != "<conv-1@example.com>" {
+		t.Errorf("acknowledgement In-Reply-To %q", got)
+	}
+	if h.Get("Auto-Submitted") != "auto-replied" || !strings.Contains(string(ack.Data), "=E5=B7=A5=E5=8D=95") && !strings.Contains(body(t, ack.Data), "工单编号 #"+number) {
+		t.Errorf("acknowledgement %s", ack.Data)
+	}
+	ackID := strings.Trim(h.Get("Message-Id"), "<>")
+
+	// The customer answers the acknowledgement: a comment on the ticket.
+	m.send(t, tenantID, mailText{from: "zhang.wei@example.com", to: "support@acme.example", id: "conv-2@example.com", inReplyTo: ackID,
+		subject: "Re: 打印机无法连接 [#" + number + "]", body: "型号是 HP LaserJet。\n\n在 2026年12月7日 10:00，艾克米客服 <support@acme.example> 写道：\n> 我们已收到您的请求"})
+	comments := m.waitComments(t, tenantID, id, 1)
+	if c := comments[0]; c["body"] != "型号是 HP LaserJet。" || c["authorType"] != "AUTHOR_TYPE_CUSTOMER" {
+		t.Errorf("customer comment %v (the quote folded away)", c)
+	}
+
+	// An agent's public reply goes out to the customer, in the thread.
+	m.srv.mustCall(t, http.StatusOK, "POST", "/v1/tickets/"+id+"/comments", map[string]any{"body": "请重启打印机后再试。"}, "X-Kubedesk-Tenant", tenantID)
+	reply := m.sink.Wait(t, 2, 10*time.Second)[1]
+	rh := header(t, reply.Data)
+	if reply.To[0] != "zhang.wei@example.com" || rh.Get("In-Reply-To") != "<conv-2@example.com>" || !strings.Contains(rh.Get("References"), "<conv-1@example.com>") {
+		t.Errorf("reply envelope %v headers %v", reply.To, rh.Header)
+	}
+	if !strings.Contains(body(t, reply.Data), "请重启打印机后再试。") {
+		t.Errorf("reply body %s", reply.Data)
+	}
+
+	// The number token alone threads too, and a solved ticket reopens.
+	m.srv.mustCall(t, http.StatusOK, "PATCH", "/v1/tickets/"+id+"?update_mask=status", map[string]any{"status": "STATUS_SOLVED"}, "X-Kubedesk-Tenant", tenantID)
+	m.send(t, tenantID, mailText{from: "zhang.wei@example.com", to: "support@acme.example", id: "conv-3@example.com", subject: "又坏了 [#" + number + "]", body: "又连不上了。"})
+	m.waitComments(t, tenantID, id, 3) // ours, the agent's, this one
+	if st := m.srv.mustCall(t, http.StatusOK, "GET", "/v1/tickets/"+id, nil, "X-Kubedesk-Tenant", tenantID).str("status"); st != "STATUS_OPEN" {
+		t.Errorf("status after the customer's reply to a solved ticket: %s, want STATUS_OPEN", st)
+	}
+
+	// The same Message-ID again is a no-op.
+	m.send(t, tenantID, mailText{from: "zhang.wei@example.com", to: "support@acme.example", id: "conv-3@example.com", subject: "又坏了 [#" + number + "]", body: "又连不上了。"})
+	time.Sleep(200 * time.Millisecond)
+	if n := len(m.comments(t, tenantID, id)); n != 3 {
+		t.Errorf("%d comments after a duplicate Message-ID, want 3", n)
+	}
+}
+
+func testMailNoise(t *testing.T, m *mailbox) {
+	const tenantID = "globex"
+	before := len(m.srv.listAll(t, "", "X-Kubedesk-Tenant", tenantID))
+	sent := len(m.sink.Messages())
+	for _, tt := range []struct {
+		name string
+		mail mailText
+	}{
+		{"auto-reply", mailText{from: "a@example.com", extra: "Auto-Submitted: auto-replied\r\n"}},
+		{"bulk", mailText{from: "news@example.com", extra: "Precedence: bulk\r\n"}},
+		{"list", mailText{from: "list@example.com", extra: "List-Id: <users.example.com>\r\n"}},
+		{"mailer-daemon", mailText{from: "MAILER-DAEMON@example.com"}},
+		{"bounce", mailText{from: "postmaster@example.com", contentType: "multipart/report; report-type=delivery-status; boundary=b", body: "--b\r\nContent-Type: text/plain\r\n\r\nundeliverable\r\n--b--\r\n"}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			tt.mail.to, tt.mail.id, tt.mail.subject = "help@globex.example", tt.name+"@noise.example", "noise: "+tt.name
+			if tt.mail.body == "" {
+				tt.mail.body = "out of office"
+			}
+			m.send(t, tenantID, tt.mail)
+		})
+	}
+	time.Sleep(300 * time.Millisecond)
+	if after := len(m.srv.listAll(t, "", "X-Kubedesk-Tenant", tenantID)); after != before {
+		t.Errorf("noise made %d tickets", after-before)
+	}
+	if n := len(m.sink.Messages()); n != sent {
+		t.Errorf("noise was answered by %d mails", n-sent)
+	}
+}
+
+func testMailRefusals(t *testing.T, m *mailbox) {
+	tests := []struct {
+		name, to, raw string
+		code          int
+	}{
+		{"unknown recipient", "nobody@acme.example", "From: a@example.com\r\nSubject: x\r\n\r\nx\r\n", 550},
+		{"missing From", "support@acme.example", "Subject: no sender\r\nMessage-ID: <nofrom@example.com>\r\n\r\nbody\r\n", 550},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := smtp.SendMail(m.srv.smtp, nil, "a@example.com", []string{tt.to}, []byte(tt.raw))
+			var te *textproto.Error
+			if !errors.As(err, &te) || te.Code != tt.code {
+				t.Fatalf("SendMail = %v, want a %d reply", err, tt.code)
+			}
+		})
+	}
+}
+
+func testMailTenants(t *testing.T, m *mailbox) {
+	// A mail to globex that claims to answer acme's mail is a new globex
+	// ticket: Message-IDs thread only within a tenant.
+	m.send(t, "globex", mailText{from: "eve@example.com", to: "help@globex.example", id: "forged@example.com", inReplyTo: "conv-1@example.com", subject: "hello", body: "hi"})
+	tk := m.ticketOf(t, "globex", "eve@example.com", "hello")
+	if tk["tenant"] != "globex" || tk["subject"] != "hello" {
+		t.Errorf("forged In-Reply-To: %v", tk)
+	}
+	// The group comes from the address it was sent to.
+	m.send(t, "acme", mailText{from: "cfo@example.com", to: "billing@acme.example", id: "bill@example.com", subject: "发票", body: "请开发票"})
+	if g := m.ticketOf(t, "acme", "cfo@example.com", "发票")["group"]; g != "billing" {
+		t.Errorf("group %v, want billing", g)
+	}
+}
+
+func testMailAttachments(t *testing.T, m *mailbox) {
+	png := []byte("\x89PNG\r\n\x1a\nfake image bytes")
+	raw := "From: wang.fang@example.com\r\nTo: support@acme.example\r\nSubject: screenshot\r\nMessage-ID: <att-1@example.com>\r\n" +
+		"MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=XX\r\n\r\n" +
+		"--XX\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nsee attached\r\n" +
+		"--XX\r\nContent-Type: image/png\r\nContent-Transfer-Encoding: base64\r\nContent-Disposition: attachment; filename*=UTF-8''%E6%88%AA%E5%9B%BE.png\r\n\r\n" +
+		base64.StdEncoding.EncodeToString(png) + "\r\n" +
+		"--XX\r\nContent-Type: text/html\r\nContent-Disposition: attachment; filename=evil.html\r\n\r\n<script>alert(1)</script>\r\n" +
+		"--XX\r\nContent-Type: application/octet-stream\r\nContent-Disposition: attachment; filename=empty.bin\r\n\r\n\r\n" +
+		"--XX--\r\n"
+	if err := smtp.SendMail(m.srv.smtp, nil, "wang.fang@example.com", []string{"support@acme.example"}, []byte(raw)); err != nil {
+		t.Fatal(err)
+	}
+	tk := m.ticketOf(t, "acme", "wang.fang@example.com", "screenshot")
+	atts, _ := tk["attachments"].([]any)
+	if len(atts) != 3 {
+		t.Fatalf("attachments %v, want 3", tk["attachments"])
+	}
+	for i, want := range []struct {
+		name, disposition string
+		data              []byte
+	}{
+		{"截图.png", "inline", png},
+		{"evil.html", "attachment", []byte("<script>alert(1)</script>")},
+		{"empty.bin", "attachment", nil},
+	} {
+		a := atts[i].(map[string]any)
+		if a["filename"] != want.name {
+			t.Errorf("attachment %d name %v, want %s", i, a["filename"], want.name)
+			continue
+		}
+		got := m.srv.call(t, "GET", "/v1/tickets/"+tk["id"].(string)+"/attachments/"+a["id"].(string), nil, "X-Kubedesk-Tenant", "acme")
+		if got.code != http.StatusOK || !bytes.Equal(bytes.TrimRight(got.body, "\r\n"), want.data) {
+			t.Errorf("%s: %d %q, want %q", want.name, got.code, got.body, want.data)
+		}
+		if cd := got.header.Get("Content-Disposition"); !strings.HasPrefix(cd, want.disposition) {
+			t.Errorf("%s: Content-Disposition %q, want %s", want.name, cd, want.disposition)
+		}
+	}
+	// Another tenant does not see it.
+	a := atts[0].(map[string]any)
+	if got := m.srv.call(t, "GET", "/v1/tickets/"+tk["id"].(string)+"/attachments/"+a["id"].(string), nil, "X-Kubedesk-Tenant", "globex"); got.code != http.StatusNotFound {
+		t.Errorf("another tenant reads the attachment: %d", got.code)
+	}
+}
+
+func testMailDeliveryFailure(t *testing.T, m *mailbox) {
+	m.sink.FailRecipient("gone@example.com", 550)
+	m.send(t, "globex", mailText{from: "gone@example.com", to: "help@globex.example", id: "gone-1@example.com", subject: "bye", body: "last mail"})
+	id := m.ticketOf(t, "globex", "gone@example.com", "bye")["id"].(string)
+	// The acknowledgement bounces: the ticket says so in an internal note.
+	notes := m.waitComments(t, "globex", id, 1)
+	if n := notes[0]; n["visibility"] != "VISIBILITY_INTERNAL" || !strings.Contains(n["body"].(string), "Delivery by e-mail to gone@example.com failed") {
+		t.Errorf("delivery failure note %v", n)
+	}
+}
+
+// mailbox sends mail to a server and finds what it became.
+type mailbox struct {
+	t    *testing.T
+	srv  *instance
+	sink *smtptest.Sink
+}
+
+// mailText is a test mail; empty fields take defaults.
+type mailText struct {
+	from, to, id, inReplyTo, subject, body, charset, contentType, extra string
+}
+
+func (mt mailText) bytes() []byte {
+	var b strings.Builder
+	fmt.Fprintf(&b, "From: %s\r\nTo: %s\r\nSubject: %s\r\nDate: %s\r\n", mt.from, mt.to, mt.subject, time.Now().Format(time.RFC1123Z))
+	if mt.id != "" {
+		fmt.Fprintf(&b, "Message-ID: <%s>\r\n", mt.id)
+	}
+	if mt.inReplyTo != "" {
+		fmt.Fprintf(&b, "In-Reply-To: <%s>\r\nReferences: <%s>\r\n", mt.inReplyTo, mt.inReplyTo)
+	}
+	ct := mt.contentType
+	if ct == "" {
+		ct = "text/plain; charset=" + cmp.Or(mt.charset, "utf-8")
+	}
+	fmt.Fprintf(&b, "MIME-Version: 1.0\r\nContent-Type: %s\r\nContent-Transfer-Encoding: 8bit\r\n%s\r\n%s\r\n", ct, mt.extra, strings.ReplaceAll(mt.body, "\n", "\r\n"))
+	return []byte(b.String())
+}
+
+// send delivers mt over SMTP and fails the test unless it gets 250.
+func (m *mailbox) send(t *testing.T, _ string, mt mailText) {
+	t.Helper()
+	addr := mt.from
+	if i := strings.LastIndexByte(addr, '<'); i >= 0 {
+		addr = strings.Trim(addr[i:], "<>")
+	}
+	if err := smtp.SendMail(m.srv.smtp, nil, addr, []string{mt.to}, mt.bytes()); err != nil {
+		t.Fatalf("SendMail %s: %v", mt.id, err)
+	}
+}
+
+// ticketOf returns the newest ticket of the tenant from sender with that
+// subject: the mail is stored by the time SMTP says 250.
+func (m *mailbox) ticketOf(t *testing.T, tenantID, sender, subject string) map[string]any {
+	t.Helper()
+	for _, tk := range m.srv.listAll(t, "filter="+url.QueryEscape("requester = "+sender), "X-Kubedesk-Tenant", tenantID) {
+		if tk["subject"] == subject {
+			return tk
+		}
+	}
+	t.Fatalf("tenant %s has no ticket from %s with subject %q", tenantID, sender, subject)
+	return nil
+}
+
+func (m *mailbox) comments(t *testing.T, tenantID, id string) []map[string]any {
+	t.Helper()
+	r := m.srv.mustCall(t, http.StatusOK, "GET", "/v1/tickets/"+id+"/comments", nil, "X-Kubedesk-Tenant", tenantID)
+	list, _ := r.json["comments"].([]any)
+	out := make([]map[string]any, len(list))
+	for i, c := range list {
+		out[i] = c.(map[string]any)
+	}
+	return out
+}
+
+// waitComments waits until the ticket has at least n comments.
+func (m *mailbox) waitComments(t *testing.T, tenantID, id string, n int) []map[string]any {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		c := m.comments(t, tenantID, id)
+		if len(c) >= n {
+			return c
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("ticket %s has %d comments after 10s, want %d: %v", id, len(c), n, c)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+func header(t *testing.T, raw []byte) gomail.Header {
+	t.Helper()
+	r, err := gomail.CreateReader(bytes.NewReader(raw))
+	if err != nil {
+		t.Fatalf("read sent mail: %v\n%s", err, raw)
+	}
+	return r.Header
+}
+
+// body is the text/plain part of a sent mail, decoded.
+func body(t *testing.T, raw []byte) string {
+	t.Helper()
+	r, err := gomail.CreateReader(bytes.NewReader(raw))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for {
+		p, err := r.NextPart()
+		if err == io.EOF {
+			return ""
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		if h, ok := p.Header.(*gomail.InlineHeader); ok {
+			if ct, _, _ := h.ContentType(); ct == "text/plain" {
+				b, _ := io.ReadAll(p.Body)
+				return string(b)
+			}
+		}
+	}
+}
