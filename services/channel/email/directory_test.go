@@ -24,9 +24,9 @@ func TestDirectory(t *testing.T) {
 		t.Fatal(err)
 	}
 	tests := []struct {
-		addr         string
-		tenant, grp  string
-		found        bool
+		addr        string
+		tenant, grp string
+		found       bool
 	}{
 		{"support@acme.example", "acme", "support", true},
 		{"SUPPORT@ACME.EXAMPLE", "acme", "support", true},
