@@ -79,7 +79,7 @@ func TestDirectoryErrors(t *testing.T) {
 			tenantWith("globex", "", v1alpha1.EmailInbound{Address: "HELP@shared.example"}),
 		}, "HelpdeskTenant globex: spec.channels.email.inbound[0].address: help@shared.example is already an inbound address of tenant acme; accepted: each address once across tenants"},
 		{"bad from", []tenant.Config{tenantWith("acme", "not an address")},
-			`HelpdeskTenant acme: spec.channels.email.from: "not an address": mail: missing '@' or angle-addr; accepted: an address such as Acme Support <support@acme.example>`},
+			`HelpdeskTenant acme: spec.channels.email.from: "not an address": mail: no angle-addr; accepted: an address such as Acme Support <support@acme.example>`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
