@@ -32,9 +32,10 @@ type Config struct {
 // defaultConfig returns the all-in-one defaults.
 func defaultConfig() Config {
 	return Config{
-		Common:  config.DefaultCommon(),
-		IAM:     iam.DefaultConfig(),
-		Ticket:  ticket.Config{Matrix: ticket.DefaultMatrix, IdempotencyKeyTTL: config.Duration(ticket.DefaultIdempotencyKeyTTL)},
+		Common: config.DefaultCommon(),
+		IAM:    iam.DefaultConfig(),
+		Ticket: ticket.Config{Matrix: ticket.DefaultMatrix, IdempotencyKeyTTL: config.Duration(ticket.DefaultIdempotencyKeyTTL),
+			MaxAttachmentBytes: ticket.DefaultMaxAttachmentBytes},
 		Worker:  sla.DefaultConfig(),
 		Gateway: gateway.DefaultConfig(),
 	}
@@ -47,6 +48,8 @@ func (c *Config) Options() []config.Option {
 		config.String("temporal-namespace", "Temporal namespace of the SLA workflows", &c.Worker.Temporal.Namespace),
 		config.String("temporal-listen-addr", "listen address of the embedded Temporal server", &c.Worker.Temporal.ListenAddr),
 		config.DurationOf("idempotency-key-ttl", "how long an Idempotency-Key is remembered (a retry within it returns the first result)", &c.Ticket.IdempotencyKeyTTL),
+		config.String("blob-url", "where attachments' bytes are kept: empty for the blobs directory in --data-dir, or an s3:// URL (see blob.Open)", &c.Ticket.BlobURL),
+		config.Int64("max-attachment-bytes", "largest accepted attachment upload", &c.Ticket.MaxAttachmentBytes),
 		config.Int64("max-request-bytes", "largest accepted REST request body", &c.Gateway.MaxRequestBytes),
 		config.String("bootstrap-admin-key", "admin API key of the default tenant to register on start (prefer KUBEDESK_BOOTSTRAP_ADMIN_KEY); without it the first start writes one to --data-dir/admin.key", &c.IAM.BootstrapAdminKey),
 		config.String("oidc-issuer-url", "OpenID Connect issuer whose JWT bearer tokens are accepted; empty accepts none", &c.IAM.OIDC.IssuerURL),

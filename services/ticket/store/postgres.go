@@ -167,7 +167,7 @@ const (
 	pgGetComment   = `SELECT ` + pgCommentReadColumns + ` FROM comments WHERE tenant = $1 AND id = $2`
 	pgListComments = `SELECT ` + pgCommentReadColumns + ` FROM comments
 		WHERE tenant = $1 AND ticket_id = $2 AND id > $3 ORDER BY id LIMIT $4`
-	pgTicketExists = `SELECT EXISTS (SELECT 1 FROM tickets WHERE tenant = $1 AND id = $2)`
+	pgTicketExists  = `SELECT EXISTS (SELECT 1 FROM tickets WHERE tenant = $1 AND id = $2)`
 	pgGetAttachment = `SELECT a.id, a.filename, a.content_type, a.size, a.sha256, a.inline, a.content_id,
 		a.comment_id, coalesce(c.visibility, '')
 		FROM attachments a LEFT JOIN comments c ON c.tenant = a.tenant AND c.id = a.comment_id
@@ -219,7 +219,7 @@ func (s *Postgres) CreateTicket(ctx context.Context, t ticket.Ticket, idem ticke
 		return ticket.Ticket{}, false, fmt.Errorf("create ticket: %w", err)
 	}
 	t = normTicket(t)
-	t.SLA = nil // a new ticket has none; SetSLA sets it
+	t.SLA = nil  // a new ticket has none; SetSLA sets it
 	t.Number = 0 // the statement sets the payload's
 	payload, err := encodePayload(ctx, t, nil, nil)
 	if err != nil {

@@ -50,7 +50,7 @@ const (
 	// sqliteTicketReadColumns are ticketColumns, the SLA (which only
 	// SetSLA writes) and the description's attachments.
 	sqliteTicketReadColumns = ticketColumns + `, sla, ` + sqliteTicketAttachments
-	sqliteTicketAttachments  = `(SELECT json_group_array(json_object('id', a.id, 'position', a.position,
+	sqliteTicketAttachments = `(SELECT json_group_array(json_object('id', a.id, 'position', a.position,
 		'filename', a.filename, 'content_type', a.content_type, 'size', a.size, 'sha256', a.sha256,
 		'inline', json(CASE WHEN a.inline THEN 'true' ELSE 'false' END), 'content_id', a.content_id))
 		FROM attachments a WHERE a.tenant = tickets.tenant AND a.ticket_id = tickets.id AND a.comment_id = '')`
@@ -152,7 +152,7 @@ func (s *SQLite) CreateTicket(ctx context.Context, t ticket.Ticket, idem ticket.
 		return ticket.Ticket{}, false, fmt.Errorf("create ticket: %w", err)
 	}
 	t = normTicket(t)
-	t.SLA = nil // a new ticket has none; SetSLA sets it
+	t.SLA = nil              // a new ticket has none; SetSLA sets it
 	var first *ticket.Ticket // set when the key was used before
 	err := s.db.WriteTx(ctx, func(tx *sql.Tx) error {
 		if idem.Key != "" {
