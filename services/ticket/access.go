@@ -126,6 +126,9 @@ func accessOf(ctx context.Context) access {
 		a.scope.Assignees = nonEmpty(p.GetUserId(), p.GetId(), p.GetEmail())
 	}
 	if auth.HasRole(p, iamv1.Role_ROLE_CUSTOMER) {
+		// A ticket's Requester.ContactID would be matched too, but a
+		// principal carries no contact yet (iamv1.Principal has no such
+		// field): a customer sees its tickets by email or identity.
 		a.scope.RequesterEmails = nonEmpty(p.GetEmail())
 		a.scope.RequesterIdentities = nonEmpty(p.GetId())
 	}
@@ -156,18 +159,27 @@ func (a access) requester() Requester {
 }
 
 // author is who a comment is by, from the credential: a customer by its
-// email (else name, else ID), help-desk staff by display name (else ID),
-// and kubedesk's own modules by the author they send (else their display
-// name or ID) as the system. An integration relays what people wrote
-// elsewhere (a mail bridge, a CRM): it names the author and whether a
-// customer or an agent wrote it, never the system; the comment's actor
-// still records the key. Without a principal, sent and sentType stand.
+// email (else name, else ID), help-desk staff by display name (else ID).
+// kubedesk's own modules name the author they send (else their display
+// name or ID) and its type: the system unless they say a customer or an
+// agent wrote it (the mail channel relays a customer's e-mail). An
+// integration relays what people wrote elsewhere (a mail bridge, a CRM):
+// it names the author and whether a customer or an agent wrote it, never
+// the system; the comment's actor still records the module or key.
+// sentType "" is unset. Without a principal, sent and sentType stand (an
+// agent's when unset).
 func (a access) author(sent string, sentType AuthorType) (string, AuthorType) {
 	switch {
 	case a.p == nil:
+		if sentType == "" {
+			sentType = AuthorAgent
+		}
 		return sent, sentType
 	case a.service():
-		return firstNonEmpty(sent, a.p.GetDisplayName(), a.p.GetId()), AuthorSystem
+		if sentType == "" {
+			sentType = AuthorSystem
+		}
+		return firstNonEmpty(sent, a.p.GetDisplayName(), a.p.GetId()), sentType
 	case a.customer:
 		return firstNonEmpty(a.p.GetEmail(), a.p.GetDisplayName(), a.p.GetId()), AuthorCustomer
 	case a.integration() && sentType == AuthorCustomer:

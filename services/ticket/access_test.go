@@ -213,7 +213,9 @@ func TestCommentAuthorFromCredential(t *testing.T) {
 		// An integration relays others' words: the author it names stands
 		// (the actor still records the key).
 		{"integration", "Mallory", ticketv1.AuthorType_AUTHOR_TYPE_AGENT},
-		{"service", "Mallory", ticketv1.AuthorType_AUTHOR_TYPE_SYSTEM},
+		// So does kubedesk's own module, and the type it names (the mail
+		// channel relays what customers and agents wrote).
+		{"service", "Mallory", ticketv1.AuthorType_AUTHOR_TYPE_AGENT},
 		{"customer", "wang@example.com", ticketv1.AuthorType_AUTHOR_TYPE_CUSTOMER},
 	}
 	// ... and one, relayed by an integration, says a customer wrote it.
@@ -255,8 +257,28 @@ func TestCommentAuthorFromCredential(t *testing.T) {
 
 	t.Run("a service may leave the author to its credential", func(t *testing.T) {
 		resp, err := f.srv.AddComment(as("service"), &ticketv1.AddCommentRequest{TicketId: f.it, Comment: &ticketv1.Comment{Body: "x"}})
-		if err != nil || resp.GetComment().GetAuthor() != "SLA worker" {
-			t.Errorf("AddComment = %v, %v; want the author SLA worker", resp.GetComment(), err)
+		if err != nil || resp.GetComment().GetAuthor() != "SLA worker" || resp.GetComment().GetAuthorType() != ticketv1.AuthorType_AUTHOR_TYPE_SYSTEM {
+			t.Errorf("AddComment = %v, %v; want the author SLA worker, the system", resp.GetComment(), err)
+		}
+	})
+	t.Run("a service relays a customer's words", func(t *testing.T) {
+		resp, err := f.srv.AddComment(as("service"), &ticketv1.AddCommentRequest{TicketId: f.it, Comment: relayed})
+		c := resp.GetComment()
+		if err != nil || c.GetAuthor() != "wang@example.com" || c.GetAuthorType() != ticketv1.AuthorType_AUTHOR_TYPE_CUSTOMER {
+			t.Errorf("AddComment = %v, %v; want wang@example.com as the customer", c, err)
+		}
+		if c.GetActor().GetId() != "service:worker" {
+			t.Errorf("actor = %v, want the service", c.GetActor())
+		}
+	})
+	t.Run("a service's customer comment is public only", func(t *testing.T) {
+		_, err := f.srv.AddComment(as("service"), &ticketv1.AddCommentRequest{TicketId: f.it, Comment: &ticketv1.Comment{
+			Author: "wang@example.com", AuthorType: ticketv1.AuthorType_AUTHOR_TYPE_CUSTOMER,
+			Body: "secret", Visibility: ticketv1.Visibility_VISIBILITY_INTERNAL,
+		}})
+		want := "comment.visibility: a customer cannot write an internal note; accepted for AUTHOR_TYPE_CUSTOMER: VISIBILITY_PUBLIC"
+		if status.Code(err) != codes.InvalidArgument || status.Convert(err).Message() != want {
+			t.Errorf("AddComment = %v; want InvalidArgument %q", err, want)
 		}
 	})
 	t.Run("a customer's internal note is refused", func(t *testing.T) {

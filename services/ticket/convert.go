@@ -97,6 +97,7 @@ func ToProto(t Ticket) *ticketv1.Ticket {
 		Channel:     channelToProto[t.Channel],
 		Requester: &ticketv1.Requester{
 			Name: t.Requester.Name, Email: t.Requester.Email, Identity: t.Requester.Identity,
+			ContactId: t.Requester.ContactID,
 		},
 		Group:        t.Group,
 		Assignee:     t.Assignee,
@@ -108,7 +109,22 @@ func ToProto(t Ticket) *ticketv1.Ticket {
 		Version:      t.Version,
 		Etag:         etag.Format(t.Version),
 		Sla:          slaToProto(t.SLA),
+		Number:       t.Number,
+		Attachments:  attachmentsToProto(t.Attachments),
 	}
+}
+
+// attachmentsToProto renders attachments; nil for none.
+func attachmentsToProto(as []Attachment) []*ticketv1.Attachment {
+	if len(as) == 0 {
+		return nil
+	}
+	out := make([]*ticketv1.Attachment, len(as))
+	for i, a := range as {
+		out[i] = &ticketv1.Attachment{Id: a.ID, Filename: a.Filename, ContentType: a.ContentType,
+			Size: a.Size, Sha256: a.SHA256, Inline: a.Inline, ContentId: a.ContentID}
+	}
+	return out
 }
 
 // slaToProto renders a ticket's SLA; nil stays unset.
@@ -230,14 +246,15 @@ func enumNames[K comparable, V interface {
 // CommentToProto renders a comment for the API.
 func CommentToProto(c Comment) *ticketv1.Comment {
 	return &ticketv1.Comment{
-		Id:         c.ID,
-		TicketId:   c.TicketID,
-		Author:     c.Author,
-		AuthorType: authorToProto[c.AuthorType],
-		Body:       c.Body,
-		Visibility: visibilityToProto[c.Visibility],
-		CreateTime: timestamp(c.CreateTime),
-		Actor:      ActorToProto(c.Actor),
+		Id:          c.ID,
+		TicketId:    c.TicketID,
+		Author:      c.Author,
+		AuthorType:  authorToProto[c.AuthorType],
+		Body:        c.Body,
+		Visibility:  visibilityToProto[c.Visibility],
+		CreateTime:  timestamp(c.CreateTime),
+		Actor:       ActorToProto(c.Actor),
+		Attachments: attachmentsToProto(c.Attachments),
 	}
 }
 
@@ -292,9 +309,13 @@ func valueToProto(v any) *structpb.Value {
 	case Priority:
 		return structpb.NewNumberValue(float64(v))
 	case Requester:
-		return structpb.NewStructValue(&structpb.Struct{Fields: map[string]*structpb.Value{
+		fields := map[string]*structpb.Value{
 			"name": structpb.NewStringValue(v.Name), "email": structpb.NewStringValue(v.Email), "identity": structpb.NewStringValue(v.Identity),
-		}})
+		}
+		if v.ContactID != "" {
+			fields["contact_id"] = structpb.NewStringValue(v.ContactID)
+		}
+		return structpb.NewStructValue(&structpb.Struct{Fields: fields})
 	case []string:
 		list := &structpb.ListValue{Values: make([]*structpb.Value, len(v))}
 		for i, s := range v {
@@ -322,5 +343,5 @@ func requesterFromProto(r *ticketv1.Requester) Requester {
 	if r == nil {
 		return Requester{}
 	}
-	return Requester{Name: strings.TrimSpace(r.GetName()), Email: r.GetEmail(), Identity: r.GetIdentity()}
+	return Requester{Name: strings.TrimSpace(r.GetName()), Email: r.GetEmail(), Identity: r.GetIdentity(), ContactID: r.GetContactId()}
 }

@@ -2,6 +2,7 @@ package ticket
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 	"unicode"
 )
@@ -12,7 +13,8 @@ import (
 // words or double-quoted strings (`assignee = "李娜"`). Fields: status,
 // priority, channel, assignee, group, requester (email or identity), tag
 // and sla (the summary state of the ticket's SLA: ok, warning, breached,
-// paused, met, or none for tickets without SLA clocks).
+// paused, met, or none for tickets without SLA clocks), contact (the
+// requester's contact ID) and number (`number = 1042`, or `#1042`).
 func ParseFilter(s string) (Filter, error) {
 	var f Filter
 	p := filterParser{in: []rune(s)}
@@ -58,6 +60,12 @@ func (f *Filter) add(field string, values []string) error {
 			f.Groups = append(f.Groups, v)
 		case "requester":
 			f.Requesters = append(f.Requesters, v)
+		case "contact":
+			f.Contacts = append(f.Contacts, v)
+		case "number":
+			var n int64
+			n, err = parseNumber(v)
+			f.Numbers = append(f.Numbers, n)
 		case "tag", "tags":
 			f.Tags = append(f.Tags, v)
 		case "sla":
@@ -65,7 +73,7 @@ func (f *Filter) add(field string, values []string) error {
 			st, err = ParseSLAState(v)
 			f.SLAStates = append(f.SLAStates, st)
 		default:
-			return fmt.Errorf("filter: unknown field %q; accepted: status, priority, channel, assignee, group, requester, tag, sla", field)
+			return fmt.Errorf("filter: unknown field %q; accepted: status, priority, channel, assignee, group, requester, contact, number, tag, sla", field)
 		}
 		if err != nil {
 			return fmt.Errorf("filter: %s: %w", field, err)
@@ -77,7 +85,16 @@ func (f *Filter) add(field string, values []string) error {
 // IsZero reports whether the filter restricts nothing.
 func (f Filter) IsZero() bool {
 	return len(f.Statuses)+len(f.Priorities)+len(f.Channels)+len(f.Assignees)+
-		len(f.Groups)+len(f.Requesters)+len(f.Tags)+len(f.SLAStates) == 0
+		len(f.Groups)+len(f.Requesters)+len(f.Contacts)+len(f.Numbers)+len(f.Tags)+len(f.SLAStates) == 0
+}
+
+// parseNumber reads a ticket number, "1042" or "#1042".
+func parseNumber(s string) (int64, error) {
+	n, err := strconv.ParseInt(strings.TrimPrefix(s, "#"), 10, 64)
+	if err != nil || n < 1 || strings.HasPrefix(s, "#+") || strings.HasPrefix(s, "+") {
+		return 0, fmt.Errorf("%q is not a ticket number; accepted: a positive integer such as 1042 or #1042", s)
+	}
+	return n, nil
 }
 
 type filterParser struct {
@@ -133,14 +150,14 @@ func (p *filterParser) comparison() (string, []string, error) {
 	}
 }
 
-// word reads a bare token: letters, digits and . _ - @ + / and a colon that
+// word reads a bare token: letters, digits and . _ - @ + / # and a colon that
 // is not the comparison operator (as in "wechat:oAbC").
 func (p *filterParser) word() string {
 	p.skipSpace()
 	start := p.pos
 	for !p.eof() {
 		r := p.in[p.pos]
-		if unicode.IsLetter(r) || unicode.IsDigit(r) || unicode.IsMark(r) || strings.ContainsRune("._-@+/", r) ||
+		if unicode.IsLetter(r) || unicode.IsDigit(r) || unicode.IsMark(r) || strings.ContainsRune("._-@+/#", r) ||
 			(r == ':' && p.pos > start && p.pos+1 < len(p.in) && !unicode.IsSpace(p.in[p.pos+1]) && p.isValueContext(start)) {
 			p.pos++
 			continue

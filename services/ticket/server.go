@@ -21,6 +21,7 @@ import (
 
 	ticketv1 "github.com/kubedesk/kubedesk/proto/gen/go/kubedesk/ticket/v1"
 	"github.com/kubedesk/kubedesk/services/platform/auth"
+	"github.com/kubedesk/kubedesk/services/platform/blob"
 	"github.com/kubedesk/kubedesk/services/platform/config"
 	"github.com/kubedesk/kubedesk/services/platform/etag"
 	"github.com/kubedesk/kubedesk/services/platform/paging"
@@ -56,6 +57,12 @@ type Config struct {
 	// IdempotencyKeyBatch is how many keys the janitor deletes per
 	// transaction, so that no sweep holds locks for long; zero means 500.
 	IdempotencyKeyBatch int `json:"-"`
+	// MaxAttachmentBytes bounds one attachment's upload (UploadBlob); zero
+	// means DefaultMaxAttachmentBytes.
+	MaxAttachmentBytes int64 `json:"maxAttachmentBytes,omitempty"`
+	// BlobURL is where attachments' bytes are kept (blob.Open): empty for
+	// the blobs directory under the data directory.
+	BlobURL string `json:"blobURL,omitempty"`
 	// Now is the service's clock; nil is the wall clock. Tests inject one.
 	Now func() time.Time `json:"-"`
 }
@@ -66,11 +73,18 @@ func (c Config) Validate() error {
 	if c.IdempotencyKeyTTL <= 0 {
 		return fmt.Errorf("ticket.idempotencyKeyTTL: %s is not positive; accepted: e.g. 24h", time.Duration(c.IdempotencyKeyTTL))
 	}
+	if c.MaxAttachmentBytes <= 0 {
+		return fmt.Errorf("ticket.maxAttachmentBytes: %d is not positive; accepted: a number of bytes, e.g. %d (25 MiB)", c.MaxAttachmentBytes, DefaultMaxAttachmentBytes)
+	}
 	if err := c.Matrix.Validate(); err != nil {
 		return fmt.Errorf("ticket.%w", err)
 	}
 	return nil
 }
+
+// DefaultMaxAttachmentBytes is the largest attachment unless configured
+// (config maxAttachmentBytes): 25 MiB.
+const DefaultMaxAttachmentBytes = 25 << 20
 
 // DefaultIdempotencyKeyTTL is how long idempotency keys are kept unless
 // configured (config idempotencyKeyTTL).
@@ -92,10 +106,20 @@ type Server struct {
 	keyBatch int
 	now      func() time.Time
 	log      *slog.Logger
+	// blobs keeps attachments' bytes; nil: attachments are refused.
+	blobs         blob.Store
+	maxAttachment int64
 }
 
+// Option configures a Server beyond its Config.
+type Option func(*Server)
+
+// WithBlobs gives the server the blob store of attachments' bytes.
+// Without it, attachments are refused (FAILED_PRECONDITION).
+func WithBlobs(b blob.Store) Option { return func(s *Server) { s.blobs = b } }
+
 // NewServer returns the ticket service.
-func NewServer(store Store, cfg Config, log *slog.Logger) *Server {
+func NewServer(store Store, cfg Config, log *slog.Logger, opts ...Option) *Server {
 	if cfg.Matrix == (Matrix{}) {
 		cfg.Matrix = DefaultMatrix
 	}
@@ -117,7 +141,10 @@ func NewServer(store Store, cfg Config, log *slog.Logger) *Server {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	return &Server{
+	if cfg.MaxAttachmentBytes <= 0 {
+		cfg.MaxAttachmentBytes = DefaultMaxAttachmentBytes
+	}
+	s := &Server{
 		store:         store,
 		reads:         newSharedReads(store),
 		matrix:        cfg.Matrix,
@@ -128,7 +155,12 @@ func NewServer(store Store, cfg Config, log *slog.Logger) *Server {
 		keyBatch:      cfg.IdempotencyKeyBatch,
 		now:           func() time.Time { return cfg.Now().UTC().Truncate(time.Microsecond) },
 		log:           log,
+		maxAttachment: cfg.MaxAttachmentBytes,
 	}
+	for _, o := range opts {
+		o(s)
+	}
+	return s
 }
 
 // RunJanitor sweeps expired idempotency keys at start and then every
@@ -174,11 +206,12 @@ func (s *Server) SweepIdempotencyKeys(ctx context.Context) (int, error) {
 }
 
 // Register adds the ticket service to a gRPC server: the public
-// TicketService and the internal TicketSLAService, which the gateway does
-// not expose.
+// TicketService and the internal TicketSLAService and TicketBlobService,
+// which the gateway does not expose.
 func (s *Server) Register(g grpc.ServiceRegistrar) {
 	ticketv1.RegisterTicketServiceServer(g, s)
 	ticketv1.RegisterTicketSLAServiceServer(g, slaServer{s: s})
+	ticketv1.RegisterTicketBlobServiceServer(g, blobServer{s: s})
 }
 
 // slaServer implements the internal ticketv1.TicketSLAServiceServer on the
@@ -251,11 +284,15 @@ func (s *Server) CreateTicket(ctx context.Context, req *ticketv1.CreateTicketReq
 	if t.Status == StatusSolved {
 		t.SolveTime = now
 	}
+	var err error
 	if acc := accessOf(ctx); acc.customer {
 		if err := customerTicket(in); err != nil {
 			return nil, err
 		}
 		t.Requester = acc.requester()
+	}
+	if t.Attachments, err = s.attachments(ctx, "ticket.attachments", in.GetAttachments()); err != nil {
+		return nil, err
 	}
 	idem, err := idempotency(ctx, req.GetRequestId(), in)
 	if err != nil {
@@ -441,10 +478,7 @@ func (s *Server) AddComment(ctx context.Context, req *ticketv1.AddCommentRequest
 		CreateTime: now,
 		Actor:      ActorFrom(ctx),
 	}
-	sentType := AuthorAgent
-	if a, ok := authorFromProto[in.GetAuthorType()]; ok {
-		sentType = a
-	}
+	sentType := authorFromProto[in.GetAuthorType()] // "" when unset
 	c.Author, c.AuthorType = acc.author(strings.TrimSpace(in.GetAuthor()), sentType)
 	if v, ok := visibilityFromProto[in.GetVisibility()]; ok {
 		c.Visibility = v
@@ -457,6 +491,10 @@ func (s *Server) AddComment(ctx context.Context, req *ticketv1.AddCommentRequest
 	}
 	if c.AuthorType == AuthorCustomer && c.Visibility == VisibilityInternal {
 		return nil, status.Error(codes.InvalidArgument, "comment.visibility: a customer cannot write an internal note; accepted for AUTHOR_TYPE_CUSTOMER: VISIBILITY_PUBLIC")
+	}
+	var err error
+	if c.Attachments, err = s.attachments(ctx, "comment.attachments", in.GetAttachments()); err != nil {
+		return nil, err
 	}
 	idem, err := idempotency(ctx, req.GetRequestId(), req)
 	if err != nil {

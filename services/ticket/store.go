@@ -38,6 +38,8 @@ type Filter struct {
 	Assignees  []string
 	Groups     []string
 	Requesters []string // matches the requester's email or identity
+	Contacts   []string // matches the requester's contact ID
+	Numbers    []int64  // matches the ticket's number
 	Tags       []string // the ticket has at least one of them
 	// SLAStates matches the summary state of the ticket's SLA; SLANone
 	// matches tickets without SLA clocks.
@@ -101,8 +103,10 @@ type Mutation func(t *Ticket) ([]Change, error)
 // suite.
 type Store interface {
 	// CreateTicket inserts t (ID, Tenant, times and Version already set;
-	// t.SLA is ignored, a new ticket has none) and an EventTicketCreated
-	// event. With a non-empty idem.Key that the tenant
+	// t.SLA is ignored, a new ticket has none), its attachments (IDs and
+	// sizes set) and an EventTicketCreated event, assigning t.Number: the
+	// tenant's next number. A create that fails after taking its number
+	// leaves a gap. With a non-empty idem.Key that the tenant
 	// used before it writes nothing and returns the ticket created then with
 	// created == false, or ErrIdempotencyMismatch when idem.RequestHash
 	// differs. Concurrent calls with one key create one ticket.
@@ -117,7 +121,8 @@ type Store interface {
 	// EventTicketUpdated event. No changes: nothing is written and the
 	// current ticket is returned. ErrNotFound for an unknown ticket.
 	UpdateTicket(ctx context.Context, tenant, id string, mutate Mutation) (Ticket, error)
-	// AddComment stores c (ID, Tenant, TicketID, CreateTime set) on its
+	// AddComment stores c (ID, Tenant, TicketID, CreateTime set, and its
+	// attachments' IDs and sizes) on its
 	// ticket, runs mutate on the locked ticket (it may change e.g. the
 	// status; nil means no change), bumps the ticket's Version and
 	// UpdateTime, and writes an EventCommentAdded event carrying the comment,
@@ -140,6 +145,9 @@ type Store interface {
 	// It returns the ticket as stored afterwards; ErrNotFound for an
 	// unknown ticket.
 	SetSLA(ctx context.Context, tenant, id string, sla SLA, escalate Mutation) (Ticket, error)
+	// GetAttachment returns the attachment of the ticket with the given ID,
+	// of its description or of one of its comments, or ErrNotFound.
+	GetAttachment(ctx context.Context, tenant, ticketID, id string) (AttachmentRef, error)
 	// ListComments returns up to limit comments of the ticket with ID >
 	// afterID, oldest first; ErrNotFound when the ticket does not exist.
 	ListComments(ctx context.Context, tenant, ticketID, afterID string, limit int) ([]Comment, error)
@@ -162,4 +170,14 @@ type Store interface {
 	Ping(ctx context.Context) error
 	// Close releases the store's connections.
 	Close() error
+}
+
+// AttachmentRef is an attachment as GetAttachment finds it: with what it
+// is attached to.
+type AttachmentRef struct {
+	Attachment
+	// CommentID is the comment it came with; "" for the description's.
+	CommentID string
+	// Visibility is that comment's; "" for the description's.
+	Visibility Visibility
 }

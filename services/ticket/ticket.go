@@ -50,6 +50,25 @@ type Requester struct {
 	Name     string `json:"name,omitempty"`
 	Email    string `json:"email,omitempty"`
 	Identity string `json:"identity,omitempty"` // e.g. "wechat:oAbC123"
+	// ContactID is the channel service's contact the requester is, "" when
+	// unknown.
+	ContactID string `json:"contact_id,omitempty"`
+}
+
+// DefaultContentType is an attachment's content type when the sender gave
+// none.
+const DefaultContentType = "application/octet-stream"
+
+// Attachment is a file of a ticket's description or of a comment. Its
+// bytes are a blob named by SHA256, stored apart from the ticket.
+type Attachment struct {
+	ID          string
+	Filename    string
+	ContentType string // never empty once stored: "application/octet-stream" by default
+	Size        int64  // from the blob
+	SHA256      string // lower-case hex
+	Inline      bool
+	ContentID   string
 }
 
 // Ticket is one customer problem.
@@ -75,6 +94,12 @@ type Ticket struct {
 	// SLA is the ticket's SLA clocks; nil when no SLA policy covers it.
 	// Only Store.SetSLA changes it, without bumping Version or UpdateTime.
 	SLA *SLA
+	// Number is the ticket's number in its tenant (1, 2, 3, ... in creation
+	// order, maybe with gaps), assigned by Store.CreateTicket: what the
+	// caller sets is ignored.
+	Number int64
+	// Attachments are the description's files, set on create only.
+	Attachments []Attachment
 }
 
 // AuthorType says who wrote a comment.
@@ -110,6 +135,8 @@ type Comment struct {
 	// comments written before kubedesk authenticated callers (and for
 	// calls without a principal).
 	Actor Actor
+	// Attachments are the comment's files.
+	Attachments []Attachment
 }
 
 // EventType says what happened to a ticket.

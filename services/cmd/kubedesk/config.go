@@ -34,9 +34,10 @@ type Config struct {
 // defaultConfig returns the all-in-one defaults.
 func defaultConfig() Config {
 	return Config{
-		Common:  config.DefaultCommon(),
-		IAM:     iam.DefaultConfig(),
-		Ticket:  ticket.Config{Matrix: ticket.DefaultMatrix, IdempotencyKeyTTL: config.Duration(ticket.DefaultIdempotencyKeyTTL)},
+		Common: config.DefaultCommon(),
+		IAM:    iam.DefaultConfig(),
+		Ticket: ticket.Config{Matrix: ticket.DefaultMatrix, IdempotencyKeyTTL: config.Duration(ticket.DefaultIdempotencyKeyTTL),
+			MaxAttachmentBytes: ticket.DefaultMaxAttachmentBytes},
 		Worker:  sla.DefaultConfig(),
 		Channel: channel.DefaultConfig(),
 		Gateway: gateway.DefaultConfig(),
@@ -54,6 +55,8 @@ func (c *Config) Options() []config.Option {
 		config.String("smtp-relay", "SMTP relay replies go out through: smtp://user:password@host:587 (STARTTLS when offered; ?tls=required-starttls or none), smtps://... for implicit TLS; empty holds replies", &c.Channel.Email.Relay),
 		config.String("smtp-tls-cert", "PEM certificate the SMTP server offers STARTTLS with (with --smtp-tls-key)", &c.Channel.SMTP.TLSCertFile),
 		config.String("smtp-tls-key", "PEM private key of --smtp-tls-cert", &c.Channel.SMTP.TLSKeyFile),
+		config.String("blob-url", "where attachments' bytes are kept: empty for the blobs directory in --data-dir, or an s3:// URL (see blob.Open)", &c.Ticket.BlobURL),
+		config.Int64("max-attachment-bytes", "largest accepted attachment upload", &c.Ticket.MaxAttachmentBytes),
 		config.Int64("max-request-bytes", "largest accepted REST request body", &c.Gateway.MaxRequestBytes),
 		config.String("bootstrap-admin-key", "admin API key of the default tenant to register on start (prefer KUBEDESK_BOOTSTRAP_ADMIN_KEY); without it the first start writes one to --data-dir/admin.key", &c.IAM.BootstrapAdminKey),
 		config.String("oidc-issuer-url", "OpenID Connect issuer whose JWT bearer tokens are accepted; empty accepts none", &c.IAM.OIDC.IssuerURL),

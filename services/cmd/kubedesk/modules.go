@@ -9,6 +9,7 @@ import (
 	iamv1 "github.com/kubedesk/kubedesk/proto/gen/go/kubedesk/iam/v1"
 	slav1 "github.com/kubedesk/kubedesk/proto/gen/go/kubedesk/sla/v1"
 	ticketv1 "github.com/kubedesk/kubedesk/proto/gen/go/kubedesk/ticket/v1"
+	"github.com/kubedesk/kubedesk/services/platform/blob"
 	"github.com/kubedesk/kubedesk/services/platform/gateway"
 	"github.com/kubedesk/kubedesk/services/platform/module"
 	"github.com/kubedesk/kubedesk/services/sla"
@@ -57,7 +58,8 @@ func modules(cfg *Config) module.Table {
 			Calls: []string{moduleIAM},
 			Services: []string{
 				ticketv1.TicketService_ServiceDesc.ServiceName,
-				ticketv1.TicketSLAService_ServiceDesc.ServiceName, // internal: no REST routes
+				ticketv1.TicketSLAService_ServiceDesc.ServiceName,  // internal: no REST routes
+				ticketv1.TicketBlobService_ServiceDesc.ServiceName, // internal: no REST routes
 			},
 			REST: ticketv1.RegisterTicketServiceHandler,
 			Init: func(ctx context.Context, h *module.Host) (module.Parts, error) { return initTicket(ctx, cfg, h) },
@@ -93,14 +95,20 @@ func modules(cfg *Config) module.Table {
 	return append(t, gw)
 }
 
-// initTicket opens the ticket store and serves the ticket service.
+// initTicket opens the ticket store and the blob store of attachments and
+// serves the ticket service.
 func initTicket(ctx context.Context, cfg *Config, h *module.Host) (module.Parts, error) {
 	st, err := store.Open(ctx, cfg.DatabaseURL, cfg.DataDir)
 	if err != nil {
 		return module.Parts{}, fmt.Errorf("ticket store: %w", err)
 	}
 	h.OnStop("ticket store", func(context.Context) error { return st.Close() })
-	tickets := ticket.NewServer(st, cfg.Ticket, h.Log)
+	blobs, err := blob.Open(ctx, "--blob-url", cfg.Ticket.BlobURL, cfg.DataDir)
+	if err != nil {
+		return module.Parts{}, fmt.Errorf("ticket attachments: %w", err)
+	}
+	h.OnStop("blob store", func(context.Context) error { return blobs.Close() })
+	tickets := ticket.NewServer(st, cfg.Ticket, h.Log, ticket.WithBlobs(blobs))
 	tickets.Register(h.GRPC)
 	return module.Parts{
 		Ready: []gateway.Check{{Name: "ticket store", Check: st.Ping}},

@@ -85,7 +85,7 @@ func NewHandler(ctx context.Context, opts Options) (http.Handler, error) {
 		if err != nil {
 			return nil, err
 		}
-		mux.Handle("/v1/", opts.limitSignIn(checkCSRF(opts.limitBody(opts.forwardedFor(opts.endStreams(rest))))))
+		mux.Handle("/v1/", opts.limitSignIn(checkCSRF(opts.limitBody(opts.forwardedFor(opts.endStreams(rawBodies(rest)))))))
 		mux.HandleFunc("GET /openapi.json", func(w http.ResponseWriter, _ *http.Request) {
 			w.Header().Set("Content-Type", "application/json")
 			_, _ = w.Write(openapi.JSON)
@@ -107,13 +107,14 @@ func (o Options) restMux(ctx context.Context) (*runtime.ServeMux, error) {
 		runtime.WithMetadata(sessionMetadata),
 		runtime.WithErrorHandler(httpError),
 		runtime.WithForwardResponseOption(sessionCookie),
-		runtime.WithMarshalerOption(runtime.MIMEWildcard, &runtime.JSONPb{
+		runtime.WithMarshalerOption(runtime.MIMEWildcard, marshaler(&runtime.JSONPb{
 			MarshalOptions: protojson.MarshalOptions{EmitUnpopulated: true},
 			// Unknown JSON fields are a client bug worth a 400 naming the
 			// field, not something to drop silently.
 			UnmarshalOptions: protojson.UnmarshalOptions{DiscardUnknown: false},
-		}),
+		})),
 		runtime.WithForwardResponseOption(setETag),
+		runtime.WithForwardResponseOption(rawBody),
 	)
 	for _, r := range o.Routes {
 		if err := r.Register(ctx, mux, r.Conn); err != nil {

@@ -44,8 +44,11 @@ func incomingHeader(key string) (string, bool) {
 // responseHeaders are the services' header metadata a client gets, as the
 // HTTP headers of RFC 9110 and the IETF RateLimit fields. grpc-gateway
 // would pass every key on as Grpc-Metadata-<key>, the session token
-// among them; nothing else goes.
+// among them; nothing else goes. (x-content-type-options, which the
+// ticket service sends with an attachment's bytes, needs no mapping:
+// secureHeaders sets X-Content-Type-Options: nosniff on every answer.)
 var responseHeaders = map[string]string{
+	"content-disposition":      "Content-Disposition", // an attachment's bytes: inline or a download
 	auth.RetryAfterKey:         "Retry-After",
 	auth.RateLimitLimitKey:     "RateLimit-Limit",
 	auth.RateLimitRemainingKey: "RateLimit-Remaining",

@@ -2,6 +2,8 @@ package store
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"strconv"
@@ -9,6 +11,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/kubedesk/kubedesk/services/platform/storage"
@@ -26,16 +29,31 @@ type Postgres struct {
 	notifier  *storage.PGNotifier
 	listener  *storage.PGListener
 	closeOnce sync.Once
+	// sequences are the tenants whose number sequence this process knows
+	// to exist (tenant -> its name).
+	sequences sync.Map
 }
 
 // notifyChannel is the LISTEN/NOTIFY channel; the payload is the tenant.
 const notifyChannel = "kubedesk_ticket_events"
 
 // The SQL below numbers its parameters to match the arg builders
-// (pgTicketArgs, pgWriteArgs); ticketColumns, ticketReadColumns and
-// commentColumns are shared with SQLite.
+// (pgTicketArgs, pgWriteArgs); ticketColumns and commentColumns are shared
+// with SQLite.
 const (
-	pgGetTicket = `SELECT ` + ticketReadColumns + ` FROM tickets WHERE tenant = $1 AND id = $2`
+	// pgAttachmentsOf aggregates attachments as a JSON array
+	// (attachmentJSON), NULL when there are none.
+	pgAttachmentsOf = `(SELECT json_agg(json_build_object('id', a.id, 'position', a.position,
+		'filename', a.filename, 'content_type', a.content_type, 'size', a.size, 'sha256', a.sha256,
+		'inline', a.inline, 'content_id', a.content_id)) FROM attachments a WHERE `
+	// pgTicketReadColumns are ticketColumns, the SLA (which only SetSLA
+	// writes) and the description's attachments.
+	pgTicketReadColumns = ticketColumns + `, sla, ` + pgAttachmentsOf +
+		`a.tenant = tickets.tenant AND a.ticket_id = tickets.id AND a.comment_id = '')`
+	pgCommentReadColumns = commentColumns + `, ` + pgAttachmentsOf +
+		`a.tenant = comments.tenant AND a.ticket_id = comments.ticket_id AND a.comment_id = comments.id)`
+
+	pgGetTicket = `SELECT ` + pgTicketReadColumns + ` FROM tickets WHERE tenant = $1 AND id = $2`
 	// pgTicketWriteLock serialises the writers of one ticket (see
 	// lockTicket). An advisory lock needs no transaction id, unlike a row
 	// lock; 0x7469 ("ti") keeps its key space apart from other users of
@@ -43,57 +61,93 @@ const (
 	pgTicketWriteLock = `SELECT pg_advisory_xact_lock(x'7469'::int, hashtext($1 || '/' || $2))`
 	pgLockTicket      = pgGetTicket + ` FOR UPDATE`
 
-	pgTicketValues = `$1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20`
+	// $1..$21: ticketColumns but number (pgTicketArgs).
+	pgTicketValues = `$1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21`
 	pgEventColumns = `tenant, ticket_id, type, payload, create_time`
 
-	// $1..$20 ticketColumns, $21 payload.
-	pgCreateTicket = `WITH t AS (
-		INSERT INTO tickets (` + ticketColumns + `) VALUES (` + pgTicketValues + `)
+	pgAttachmentColumns = `tenant, id, ticket_id, comment_id, position, filename, content_type, size, sha256, inline, content_id`
+
+	// pgCreateTicket writes a ticket with the next value of its tenant's
+	// number sequence, its attachments and its event, and returns the
+	// number. $1..$21 pgTicketArgs, $22 payload (its ticket's number is
+	// set here), $23 the sequence, $24 the attachments (JSON rows). The
+	// sequence is named as text and looked up at run time.
+	pgCreateTicket = `WITH n AS (
+		SELECT nextval($23::text::regclass) AS number
+	), t AS (
+		INSERT INTO tickets (` + ticketColumns + `) SELECT ` + pgTicketValues + `, n.number FROM n RETURNING number
+	), a AS (
+		INSERT INTO attachments (` + pgAttachmentColumns + `)
+		SELECT $1, r.id, $2, '', r.position, r.filename, r.content_type, r.size, r.sha256, r.inline, r.content_id
+		FROM ` + pgCreateAttachmentRows + `
 	)
-	INSERT INTO ticket_events (` + pgEventColumns + `) VALUES ($1, $2, 'ticket.created', $21, $17)`
-	// As pgCreateTicket, plus $22 key, $23 request hash. The ticket and its
-	// event are written only if the key is new (FROM k); a concurrent twin
-	// waits on the key's primary key until this commits, then writes
-	// nothing. Zero rows affected means the key was used before.
+	INSERT INTO ticket_events (` + pgEventColumns + `)
+	SELECT $1, $2, 'ticket.created', jsonb_set($22::jsonb, '{ticket,number}', to_jsonb(t.number))::json, $17 FROM t
+	RETURNING (payload->'ticket'->>'number')::bigint`
+	// pgCreateAttachmentRows reads $24, the JSON array of
+	// encodeAttachmentRows.
+	pgCreateAttachmentRows = `json_to_recordset($24::json) AS r(id text, position integer, filename text,
+		content_type text, size bigint, sha256 text, inline boolean, content_id text)`
+	// As pgCreateTicket, plus $25 key, $26 request hash. The ticket, its
+	// number and its event are taken and written only if the key is new
+	// (FROM k): a retry consumes no number. A concurrent twin waits on the
+	// key's primary key until this commits, then writes nothing. No row
+	// returned means the key was used before.
 	pgCreateTicketKey = `WITH k AS (
 		INSERT INTO idempotency_keys (tenant, key, request_hash, resource_kind, resource_id, create_time)
-		VALUES ($1, $22, $23, 'ticket', $2, $17)
+		VALUES ($1, $25, $26, 'ticket', $2, $17)
 		ON CONFLICT DO NOTHING
 		RETURNING 1
+	), n AS (
+		SELECT nextval($23::text::regclass) AS number FROM k
 	), t AS (
-		INSERT INTO tickets (` + ticketColumns + `) SELECT ` + pgTicketValues + ` FROM k
+		INSERT INTO tickets (` + ticketColumns + `) SELECT ` + pgTicketValues + `, n.number FROM n RETURNING number
+	), a AS (
+		INSERT INTO attachments (` + pgAttachmentColumns + `)
+		SELECT $1, r.id, $2, '', r.position, r.filename, r.content_type, r.size, r.sha256, r.inline, r.content_id
+		FROM k, ` + pgCreateAttachmentRows + `
 	)
-	INSERT INTO ticket_events (` + pgEventColumns + `) SELECT $1, $2, 'ticket.created', $21, $17 FROM k`
+	INSERT INTO ticket_events (` + pgEventColumns + `)
+	SELECT $1, $2, 'ticket.created', jsonb_set($22::jsonb, '{ticket,number}', to_jsonb(t.number))::json, $17 FROM t
+	RETURNING (payload->'ticket'->>'number')::bigint`
 
 	// $1 tenant, $2 ticket id, $3..$19 the new values, $20 event type, $21
-	// payload (pgWriteArgs).
+	// payload, $22 the requester's contact ID (pgWriteArgs).
 	pgUpdateSet = `UPDATE tickets SET subject = $3, description = $4, status = $5, impact = $6,
 		urgency = $7, priority = $8, channel = $9, requester_name = $10, requester_email = $11,
 		requester_identity = $12, group_name = $13, assignee = $14, tags = $15, custom_fields = $16,
-		update_time = $17, solve_time = $18, version = $19
+		update_time = $17, solve_time = $18, version = $19, requester_contact_id = $22
 		WHERE tenant = $1 AND id = $2`
 	pgEventValues = `$1, $2, $20, $21, $17`
 
 	pgUpdateTicket = `WITH u AS (` + pgUpdateSet + `)
 	INSERT INTO ticket_events (` + pgEventColumns + `) VALUES (` + pgEventValues + `)`
 
-	// As pgUpdateTicket, plus the comment: $22 id, $23 author, $24 author
-	// type, $25 body, $26 visibility, $27 create time, $28 actor id, $29
-	// actor kind, $30 actor name.
-	pgCommentValues = `$1, $22, $2, $23, $24, $25, $26, $27, $28, $29, $30`
-	pgAddComment    = `WITH c AS (
+	// As pgUpdateTicket, plus the comment: $23 id, $24 author, $25 author
+	// type, $26 body, $27 visibility, $28 create time, $29 actor id, $30
+	// actor kind, $31 actor name, $32 its attachments (JSON rows).
+	pgCommentValues     = `$1, $23, $2, $24, $25, $26, $27, $28, $29, $30, $31`
+	pgCommentAttachment = `SELECT $1, r.id, $2, $23, r.position, r.filename, r.content_type, r.size, r.sha256, r.inline, r.content_id
+		FROM `
+	pgCommentRows = `json_to_recordset($32::json) AS r(id text, position integer, filename text,
+		content_type text, size bigint, sha256 text, inline boolean, content_id text)`
+	pgAddComment = `WITH c AS (
 		INSERT INTO comments (` + commentColumns + `) VALUES (` + pgCommentValues + `)
+	), a AS (
+		INSERT INTO attachments (` + pgAttachmentColumns + `) ` + pgCommentAttachment + pgCommentRows + `
 	), u AS (` + pgUpdateSet + `)
 	INSERT INTO ticket_events (` + pgEventColumns + `) VALUES (` + pgEventValues + `)`
-	// As pgAddComment, plus $31 key, $32 request hash, gated like
+	// As pgAddComment, plus $33 key, $34 request hash, gated like
 	// pgCreateTicketKey.
 	pgAddCommentKey = `WITH k AS (
 		INSERT INTO idempotency_keys (tenant, key, request_hash, resource_kind, resource_id, create_time)
-		VALUES ($1, $31, $32, 'comment', $22, $27)
+		VALUES ($1, $33, $34, 'comment', $23, $28)
 		ON CONFLICT DO NOTHING
 		RETURNING 1
 	), c AS (
 		INSERT INTO comments (` + commentColumns + `) SELECT ` + pgCommentValues + ` FROM k
+	), a AS (
+		INSERT INTO attachments (` + pgAttachmentColumns + `) ` + pgCommentAttachment + `k, ` + pgCommentRows + `
 	), u AS (` + pgUpdateSet + ` AND EXISTS (SELECT 1 FROM k))
 	INSERT INTO ticket_events (` + pgEventColumns + `) SELECT ` + pgEventValues + ` FROM k`
 
@@ -110,10 +164,14 @@ const (
 		ORDER BY create_time LIMIT $2 FOR UPDATE SKIP LOCKED)`
 	pgGetKey = `SELECT request_hash, resource_kind, resource_id FROM idempotency_keys
 		WHERE tenant = $1 AND key = $2`
-	pgGetComment   = `SELECT ` + commentColumns + ` FROM comments WHERE tenant = $1 AND id = $2`
-	pgListComments = `SELECT ` + commentColumns + ` FROM comments
+	pgGetComment   = `SELECT ` + pgCommentReadColumns + ` FROM comments WHERE tenant = $1 AND id = $2`
+	pgListComments = `SELECT ` + pgCommentReadColumns + ` FROM comments
 		WHERE tenant = $1 AND ticket_id = $2 AND id > $3 ORDER BY id LIMIT $4`
-	pgTicketExists = `SELECT EXISTS (SELECT 1 FROM tickets WHERE tenant = $1 AND id = $2)`
+	pgTicketExists  = `SELECT EXISTS (SELECT 1 FROM tickets WHERE tenant = $1 AND id = $2)`
+	pgGetAttachment = `SELECT a.id, a.filename, a.content_type, a.size, a.sha256, a.inline, a.content_id,
+		a.comment_id, coalesce(c.visibility, '')
+		FROM attachments a LEFT JOIN comments c ON c.tenant = a.tenant AND c.id = a.comment_id
+		WHERE a.tenant = $1 AND a.ticket_id = $2 AND a.id = $3`
 
 	// pgListEvents returns events after the cursor ($2 xid, $3 id) whose
 	// transactions are older than the oldest one still running: those are
@@ -161,30 +219,82 @@ func (s *Postgres) CreateTicket(ctx context.Context, t ticket.Ticket, idem ticke
 		return ticket.Ticket{}, false, fmt.Errorf("create ticket: %w", err)
 	}
 	t = normTicket(t)
-	t.SLA = nil // a new ticket has none; SetSLA sets it
+	t.SLA = nil  // a new ticket has none; SetSLA sets it
+	t.Number = 0 // the statement sets the payload's
 	payload, err := encodePayload(ctx, t, nil, nil)
 	if err != nil {
 		return ticket.Ticket{}, false, err
 	}
-	args := append(pgTicketArgs(t), payload)
+	seq, err := s.numberSequence(ctx, t.Tenant)
+	if err != nil {
+		return ticket.Ticket{}, false, fmt.Errorf("create ticket %s: %w", t.ID, err)
+	}
+	args := append(pgTicketArgs(t), payload, seq, encodeAttachmentRows(t.Attachments))
 	sql := pgCreateTicket
 	if idem.Key != "" {
 		sql = pgCreateTicketKey
 		args = append(args, idem.Key, idem.RequestHash)
 	}
-	tag, err := s.pool.Exec(ctx, sql, args...)
-	if err != nil {
-		return ticket.Ticket{}, false, fmt.Errorf("create ticket %s: %w", t.ID, err)
-	}
-	if tag.RowsAffected() == 0 {
+	err = s.pool.QueryRow(ctx, sql, args...).Scan(&t.Number)
+	if errors.Is(err, pgx.ErrNoRows) {
 		first, err := s.replayTicket(ctx, t.Tenant, idem)
 		if err != nil {
 			return ticket.Ticket{}, false, fmt.Errorf("create ticket %s: %w", t.ID, err)
 		}
 		return first, false, nil
 	}
+	if err != nil {
+		return ticket.Ticket{}, false, fmt.Errorf("create ticket %s: %w", t.ID, err)
+	}
 	s.committed(t.Tenant)
 	return t, true, nil
+}
+
+// numberSequence returns the name of the tenant's ticket number sequence,
+// creating it on the tenant's first create (in this process): one
+// sequence per tenant, so creates of one tenant never wait on each other
+// (nextval takes no lock a transaction holds), named from a hash of the
+// tenant (any text) and started past the tenant's highest number (those
+// the migration gave existing tickets).
+//
+// Two replicas may create it at once. CREATE SEQUENCE IF NOT EXISTS is not
+// safe against that: the loser can fail with a unique violation on the
+// catalog (pg_type or pg_class) instead of seeing the sequence. It is
+// retried once; by then the sequence exists.
+func (s *Postgres) numberSequence(ctx context.Context, tenant string) (string, error) {
+	if name, ok := s.sequences.Load(tenant); ok {
+		return name.(string), nil
+	}
+	sum := sha256.Sum256([]byte(tenant))
+	name := "ticket_number_" + hex.EncodeToString(sum[:16])
+	var err error
+	for range 2 {
+		if err = s.createSequence(ctx, tenant, name); !isUniqueViolation(err) {
+			break
+		}
+	}
+	if err != nil {
+		return "", fmt.Errorf("creating the ticket number sequence %s: %w", name, err)
+	}
+	s.sequences.Store(tenant, name)
+	return name, nil
+}
+
+func (s *Postgres) createSequence(ctx context.Context, tenant, name string) error {
+	var next int64
+	if err := s.pool.QueryRow(ctx, `SELECT coalesce(max(number), 0) + 1 FROM tickets WHERE tenant = $1`, tenant).Scan(&next); err != nil {
+		return err
+	}
+	// name is hex from our hash and next a number: nothing to quote. DDL
+	// takes no parameters.
+	_, err := s.pool.Exec(ctx, `CREATE SEQUENCE IF NOT EXISTS `+name+` AS bigint START WITH `+strconv.FormatInt(next, 10))
+	return err
+}
+
+// isUniqueViolation reports whether err is PostgreSQL's unique_violation.
+func isUniqueViolation(err error) bool {
+	var pgErr *pgconn.PgError
+	return errors.As(err, &pgErr) && pgErr.Code == "23505"
 }
 
 // replayTicket returns the ticket an already used key created.
@@ -427,7 +537,7 @@ func (s *Postgres) AddComment(ctx context.Context, c ticket.Comment, idem ticket
 		}
 		args := append(pgWriteArgs(next, ticket.EventCommentAdded, payload),
 			c.ID, c.Author, string(c.AuthorType), c.Body, string(c.Visibility), c.CreateTime,
-			c.Actor.ID, string(c.Actor.Kind), c.Actor.DisplayName)
+			c.Actor.ID, string(c.Actor.Kind), c.Actor.DisplayName, encodeAttachmentRows(c.Attachments))
 		sql := pgAddComment
 		if idem.Key != "" {
 			sql = pgAddCommentKey
@@ -513,6 +623,27 @@ func (s *Postgres) replayComment(ctx context.Context, q interface {
 		return ticket.Comment{}, err
 	}
 	return scanPGComment(q.QueryRow(ctx, pgGetComment, tenant, id))
+}
+
+// GetAttachment implements ticket.Store.
+func (s *Postgres) GetAttachment(ctx context.Context, tenant, ticketID, id string) (ticket.AttachmentRef, error) {
+	if err := checkText(text{"tenant", tenant}, text{"ticket id", ticketID}, text{"attachment id", id}); err != nil {
+		return ticket.AttachmentRef{}, fmt.Errorf("get attachment: %w", err)
+	}
+	var (
+		a          ticket.AttachmentRef
+		visibility string
+	)
+	err := s.pool.QueryRow(ctx, pgGetAttachment, tenant, ticketID, id).Scan(&a.ID, &a.Filename, &a.ContentType,
+		&a.Size, &a.SHA256, &a.Inline, &a.ContentID, &a.CommentID, &visibility)
+	if errors.Is(err, pgx.ErrNoRows) {
+		err = ticket.ErrNotFound
+	}
+	if err != nil {
+		return ticket.AttachmentRef{}, fmt.Errorf("get attachment %s of ticket %s: %w", id, ticketID, err)
+	}
+	a.Visibility = ticket.Visibility(visibility)
+	return a, nil
 }
 
 // ListComments implements ticket.Store.
@@ -619,23 +750,24 @@ func (s *Postgres) Close() error {
 	return nil
 }
 
-// pgTicketArgs are the values of ticketColumns for t ($1..$20).
+// pgTicketArgs are the values of ticketColumns but number for t
+// ($1..$21).
 func pgTicketArgs(t ticket.Ticket) []any {
 	return []any{
 		t.Tenant, t.ID, t.Subject, t.Description, string(t.Status), t.Impact, t.Urgency,
 		int(t.Priority), string(t.Channel), t.Requester.Name, t.Requester.Email,
 		t.Requester.Identity, t.Group, t.Assignee, t.Tags, t.CustomFields,
-		t.CreateTime, t.UpdateTime, nullTime(t.SolveTime), t.Version,
+		t.CreateTime, t.UpdateTime, nullTime(t.SolveTime), t.Version, t.Requester.ContactID,
 	}
 }
 
-// pgWriteArgs are $1..$21 of pgUpdateTicket and pgAddComment.
+// pgWriteArgs are $1..$22 of pgUpdateTicket and pgAddComment.
 func pgWriteArgs(t ticket.Ticket, typ ticket.EventType, payload []byte) []any {
 	return []any{
 		t.Tenant, t.ID, t.Subject, t.Description, string(t.Status), t.Impact, t.Urgency,
 		int(t.Priority), string(t.Channel), t.Requester.Name, t.Requester.Email,
 		t.Requester.Identity, t.Group, t.Assignee, t.Tags, t.CustomFields,
-		t.UpdateTime, nullTime(t.SolveTime), t.Version, string(typ), payload,
+		t.UpdateTime, nullTime(t.SolveTime), t.Version, string(typ), payload, t.Requester.ContactID,
 	}
 }
 
@@ -654,10 +786,12 @@ func scanPGTicket(r pgx.Row) (ticket.Ticket, error) {
 		priority        int
 		solved          *time.Time
 		sla             []byte
+		attachments     []byte
 	)
 	err := r.Scan(&t.Tenant, &t.ID, &t.Subject, &t.Description, &status, &t.Impact, &t.Urgency,
 		&priority, &channel, &t.Requester.Name, &t.Requester.Email, &t.Requester.Identity,
-		&t.Group, &t.Assignee, &t.Tags, &t.CustomFields, &t.CreateTime, &t.UpdateTime, &solved, &t.Version, &sla)
+		&t.Group, &t.Assignee, &t.Tags, &t.CustomFields, &t.CreateTime, &t.UpdateTime, &solved, &t.Version,
+		&t.Requester.ContactID, &t.Number, &sla, &attachments)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return t, ticket.ErrNotFound
 	}
@@ -671,6 +805,9 @@ func scanPGTicket(r pgx.Row) (ticket.Ticket, error) {
 	if t.SLA, err = decodeSLA(sla); err != nil {
 		return t, fmt.Errorf("ticket %s: %w", t.ID, err)
 	}
+	if t.Attachments, err = decodeAttachments(attachments); err != nil {
+		return t, fmt.Errorf("ticket %s: %w", t.ID, err)
+	}
 	return normTicket(t), nil
 }
 
@@ -679,15 +816,22 @@ func scanPGComment(r pgx.Row) (ticket.Comment, error) {
 		c                      ticket.Comment
 		authorType, visibility string
 		actorKind              string
+		attachments            []byte
 	)
 	err := r.Scan(&c.Tenant, &c.ID, &c.TicketID, &c.Author, &authorType, &c.Body, &visibility, &c.CreateTime,
-		&c.Actor.ID, &actorKind, &c.Actor.DisplayName)
+		&c.Actor.ID, &actorKind, &c.Actor.DisplayName, &attachments)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return c, ticket.ErrNotFound
 	}
+	if err != nil {
+		return c, err
+	}
 	c.AuthorType, c.Visibility = ticket.AuthorType(authorType), ticket.Visibility(visibility)
 	c.Actor.Kind = ticket.ActorKind(actorKind)
-	return normComment(c), err
+	if c.Attachments, err = decodeAttachments(attachments); err != nil {
+		return c, fmt.Errorf("comment %s: %w", c.ID, err)
+	}
+	return normComment(c), nil
 }
 
 // nonNil turns "no rows" into an empty, non-nil page.

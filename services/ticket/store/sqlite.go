@@ -32,35 +32,55 @@ type sqliteWriteStmts struct {
 	insertComment, getComment             *sql.Stmt
 	insertEvent                           *sql.Stmt
 	getKey, insertKey                     *sql.Stmt
+	nextNumber, insertAttachment          *sql.Stmt
 }
 
 type sqliteReadStmts struct {
 	getTicket, ticketExists, listComments, listEvents *sql.Stmt
+	getAttachment                                     *sql.Stmt
 }
 
 const (
 	ticketColumns = `tenant, id, subject, description, status, impact, urgency, priority, channel,
 		requester_name, requester_email, requester_identity, group_name, assignee, tags, custom_fields,
-		create_time, update_time, solve_time, version`
-	// ticketReadColumns are ticketColumns and the SLA, which only SetSLA
-	// writes.
-	ticketReadColumns = ticketColumns + `, sla`
-	commentColumns    = `tenant, id, ticket_id, author, author_type, body, visibility, create_time,
+		create_time, update_time, solve_time, version, requester_contact_id, number`
+	commentColumns = `tenant, id, ticket_id, author, author_type, body, visibility, create_time,
 		author_id, author_kind, author_name`
 
-	sqliteGetTicket    = `SELECT ` + ticketReadColumns + ` FROM tickets WHERE tenant = ? AND id = ?`
+	// sqliteTicketReadColumns are ticketColumns, the SLA (which only
+	// SetSLA writes) and the description's attachments.
+	sqliteTicketReadColumns = ticketColumns + `, sla, ` + sqliteTicketAttachments
+	sqliteTicketAttachments = `(SELECT json_group_array(json_object('id', a.id, 'position', a.position,
+		'filename', a.filename, 'content_type', a.content_type, 'size', a.size, 'sha256', a.sha256,
+		'inline', json(CASE WHEN a.inline THEN 'true' ELSE 'false' END), 'content_id', a.content_id))
+		FROM attachments a WHERE a.tenant = tickets.tenant AND a.ticket_id = tickets.id AND a.comment_id = '')`
+	sqliteCommentReadColumns = commentColumns + `, (SELECT json_group_array(json_object('id', a.id, 'position', a.position,
+		'filename', a.filename, 'content_type', a.content_type, 'size', a.size, 'sha256', a.sha256,
+		'inline', json(CASE WHEN a.inline THEN 'true' ELSE 'false' END), 'content_id', a.content_id))
+		FROM attachments a WHERE a.tenant = comments.tenant AND a.ticket_id = comments.ticket_id AND a.comment_id = comments.id)`
+
+	sqliteGetTicket    = `SELECT ` + sqliteTicketReadColumns + ` FROM tickets WHERE tenant = ? AND id = ?`
 	sqliteInsertTicket = `INSERT INTO tickets (` + ticketColumns + `)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
 	sqliteUpdateTicket = `UPDATE tickets SET subject = ?, description = ?, status = ?, impact = ?,
 		urgency = ?, priority = ?, channel = ?, requester_name = ?, requester_email = ?,
 		requester_identity = ?, group_name = ?, assignee = ?, tags = ?, custom_fields = ?,
-		update_time = ?, solve_time = ?, version = ?
+		update_time = ?, solve_time = ?, version = ?, requester_contact_id = ?
 		WHERE tenant = ? AND id = ?`
+	// sqliteNextNumber takes the tenant's next ticket number.
+	sqliteNextNumber = `INSERT INTO ticket_numbers (tenant, last) VALUES (?, 1)
+		ON CONFLICT (tenant) DO UPDATE SET last = last + 1 RETURNING last`
+	sqliteInsertAttachment = `INSERT INTO attachments (tenant, id, ticket_id, comment_id, position, filename,
+		content_type, size, sha256, inline, content_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+	sqliteGetAttachment = `SELECT a.id, a.filename, a.content_type, a.size, a.sha256, a.inline, a.content_id,
+		a.comment_id, coalesce(c.visibility, '')
+		FROM attachments a LEFT JOIN comments c ON c.tenant = a.tenant AND c.id = a.comment_id
+		WHERE a.tenant = ? AND a.ticket_id = ? AND a.id = ?`
 	sqliteSetSLA = `UPDATE tickets SET sla = ?, sla_state = ?, sla_next_due = ?, sla_update_time = ?
 		WHERE tenant = ? AND id = ?`
 	sqliteInsertComment = `INSERT INTO comments (` + commentColumns + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
-	sqliteGetComment    = `SELECT ` + commentColumns + ` FROM comments WHERE tenant = ? AND id = ?`
-	sqliteListComments  = `SELECT ` + commentColumns + ` FROM comments
+	sqliteGetComment    = `SELECT ` + sqliteCommentReadColumns + ` FROM comments WHERE tenant = ? AND id = ?`
+	sqliteListComments  = `SELECT ` + sqliteCommentReadColumns + ` FROM comments
 		WHERE tenant = ? AND ticket_id = ? AND id > ? ORDER BY id LIMIT ?`
 	sqliteInsertEvent = `INSERT INTO ticket_events (tenant, ticket_id, type, payload, create_time)
 		VALUES (?, ?, ?, ?, ?)`
@@ -109,6 +129,9 @@ func (s *SQLite) init(ctx context.Context) error {
 		{s.db.Write, &s.w.insertEvent, sqliteInsertEvent},
 		{s.db.Write, &s.w.getKey, sqliteGetKey},
 		{s.db.Write, &s.w.insertKey, sqliteInsertKey},
+		{s.db.Write, &s.w.nextNumber, sqliteNextNumber},
+		{s.db.Write, &s.w.insertAttachment, sqliteInsertAttachment},
+		{s.db.Read, &s.r.getAttachment, sqliteGetAttachment},
 		{s.db.Read, &s.r.getTicket, sqliteGetTicket},
 		{s.db.Read, &s.r.ticketExists, `SELECT 1 FROM tickets WHERE tenant = ? AND id = ?`},
 		{s.db.Read, &s.r.listComments, sqliteListComments},
@@ -129,13 +152,9 @@ func (s *SQLite) CreateTicket(ctx context.Context, t ticket.Ticket, idem ticket.
 		return ticket.Ticket{}, false, fmt.Errorf("create ticket: %w", err)
 	}
 	t = normTicket(t)
-	t.SLA = nil // a new ticket has none; SetSLA sets it
-	payload, err := encodePayload(ctx, t, nil, nil)
-	if err != nil {
-		return ticket.Ticket{}, false, err
-	}
+	t.SLA = nil              // a new ticket has none; SetSLA sets it
 	var first *ticket.Ticket // set when the key was used before
-	err = s.db.WriteTx(ctx, func(tx *sql.Tx) error {
+	err := s.db.WriteTx(ctx, func(tx *sql.Tx) error {
 		if idem.Key != "" {
 			id, used, err := s.claimKey(ctx, tx, t.Tenant, idem, kindTicket, t.ID, t.CreateTime)
 			if err != nil || used {
@@ -147,10 +166,20 @@ func (s *SQLite) CreateTicket(ctx context.Context, t ticket.Ticket, idem ticket.
 				return err
 			}
 		}
+		if err := tx.StmtContext(ctx, s.w.nextNumber).QueryRowContext(ctx, t.Tenant).Scan(&t.Number); err != nil {
+			return fmt.Errorf("numbering ticket: %w", err)
+		}
+		payload, err := encodePayload(ctx, t, nil, nil)
+		if err != nil {
+			return err
+		}
 		if _, err := tx.StmtContext(ctx, s.w.insertTicket).ExecContext(ctx, sqliteTicketArgs(t)...); err != nil {
 			return fmt.Errorf("inserting ticket: %w", err)
 		}
 		if err := s.insertTags(ctx, tx, t); err != nil {
+			return err
+		}
+		if err := s.insertAttachments(ctx, tx, t.Tenant, t.ID, "", t.Attachments); err != nil {
 			return err
 		}
 		return s.insertEvent(ctx, tx, t, ticket.EventTicketCreated, payload, t.CreateTime)
@@ -194,6 +223,40 @@ func (s *SQLite) insertTags(ctx context.Context, tx *sql.Tx, t ticket.Ticket) er
 		}
 	}
 	return nil
+}
+
+// insertAttachments writes the attachments of a ticket's description
+// (commentID "") or of a comment.
+func (s *SQLite) insertAttachments(ctx context.Context, tx *sql.Tx, tenant, ticketID, commentID string, as []ticket.Attachment) error {
+	stmt := tx.StmtContext(ctx, s.w.insertAttachment)
+	for i, a := range as {
+		if _, err := stmt.ExecContext(ctx, tenant, a.ID, ticketID, commentID, i, a.Filename, a.ContentType,
+			a.Size, a.SHA256, a.Inline, a.ContentID); err != nil {
+			return fmt.Errorf("inserting attachment %q: %w", a.Filename, err)
+		}
+	}
+	return nil
+}
+
+// GetAttachment implements ticket.Store.
+func (s *SQLite) GetAttachment(ctx context.Context, tenant, ticketID, id string) (ticket.AttachmentRef, error) {
+	if err := checkText(text{"tenant", tenant}, text{"ticket id", ticketID}, text{"attachment id", id}); err != nil {
+		return ticket.AttachmentRef{}, fmt.Errorf("get attachment: %w", err)
+	}
+	var (
+		a          ticket.AttachmentRef
+		visibility string
+	)
+	err := s.r.getAttachment.QueryRowContext(ctx, tenant, ticketID, id).Scan(&a.ID, &a.Filename, &a.ContentType,
+		&a.Size, &a.SHA256, &a.Inline, &a.ContentID, &a.CommentID, &visibility)
+	if errors.Is(err, sql.ErrNoRows) {
+		err = ticket.ErrNotFound
+	}
+	if err != nil {
+		return ticket.AttachmentRef{}, fmt.Errorf("get attachment %s of ticket %s: %w", id, ticketID, err)
+	}
+	a.Visibility = ticket.Visibility(visibility)
+	return a, nil
 }
 
 func (s *SQLite) insertEvent(ctx context.Context, tx *sql.Tx, t ticket.Ticket, typ ticket.EventType, payload []byte, at time.Time) error {
@@ -405,6 +468,9 @@ func (s *SQLite) AddComment(ctx context.Context, c ticket.Comment, idem ticket.I
 		if _, err := tx.StmtContext(ctx, s.w.insertComment).ExecContext(ctx, sqliteCommentArgs(c)...); err != nil {
 			return fmt.Errorf("inserting comment: %w", err)
 		}
+		if err := s.insertAttachments(ctx, tx, c.Tenant, c.TicketID, c.ID, c.Attachments); err != nil {
+			return err
+		}
 		if err := s.writeTicket(ctx, tx, cur, next); err != nil {
 			return err
 		}
@@ -542,6 +608,7 @@ func sqliteTicketArgs(t ticket.Ticket) []any {
 		int(t.Priority), string(t.Channel), t.Requester.Name, t.Requester.Email,
 		t.Requester.Identity, t.Group, t.Assignee, string(tags), string(fields),
 		micros(t.CreateTime), micros(t.UpdateTime), nullMicros(t.SolveTime), t.Version,
+		t.Requester.ContactID, t.Number,
 	}
 }
 
@@ -553,7 +620,7 @@ func sqliteUpdateArgs(t ticket.Ticket) []any {
 		t.Subject, t.Description, string(t.Status), t.Impact, t.Urgency, int(t.Priority),
 		string(t.Channel), t.Requester.Name, t.Requester.Email, t.Requester.Identity, t.Group,
 		t.Assignee, string(tags), string(fields), micros(t.UpdateTime), nullMicros(t.SolveTime),
-		t.Version, t.Tenant, t.ID,
+		t.Version, t.Requester.ContactID, t.Tenant, t.ID,
 	}
 }
 
@@ -574,10 +641,12 @@ func scanSQLiteTicket(r scanner) (ticket.Ticket, error) {
 		created, updated int64
 		solved           sql.NullInt64
 		sla              sql.NullString
+		attachments      sql.NullString
 	)
 	err := r.Scan(&t.Tenant, &t.ID, &t.Subject, &t.Description, &status, &t.Impact, &t.Urgency,
 		&priority, &channel, &t.Requester.Name, &t.Requester.Email, &t.Requester.Identity,
-		&t.Group, &t.Assignee, &tags, &fields, &created, &updated, &solved, &t.Version, &sla)
+		&t.Group, &t.Assignee, &tags, &fields, &created, &updated, &solved, &t.Version,
+		&t.Requester.ContactID, &t.Number, &sla, &attachments)
 	if errors.Is(err, sql.ErrNoRows) {
 		return t, ticket.ErrNotFound
 	}
@@ -598,6 +667,9 @@ func scanSQLiteTicket(r scanner) (ticket.Ticket, error) {
 	if t.SLA, err = decodeSLA([]byte(sla.String)); err != nil {
 		return t, fmt.Errorf("ticket %s: %w", t.ID, err)
 	}
+	if t.Attachments, err = decodeAttachments([]byte(attachments.String)); err != nil {
+		return t, fmt.Errorf("ticket %s: %w", t.ID, err)
+	}
 	return normTicket(t), nil
 }
 
@@ -607,15 +679,22 @@ func scanSQLiteComment(r scanner) (ticket.Comment, error) {
 		authorType, visibility string
 		actorKind              string
 		created                int64
+		attachments            sql.NullString
 	)
 	err := r.Scan(&c.Tenant, &c.ID, &c.TicketID, &c.Author, &authorType, &c.Body, &visibility, &created,
-		&c.Actor.ID, &actorKind, &c.Actor.DisplayName)
+		&c.Actor.ID, &actorKind, &c.Actor.DisplayName, &attachments)
 	if errors.Is(err, sql.ErrNoRows) {
 		return c, ticket.ErrNotFound
 	}
+	if err != nil {
+		return c, err
+	}
 	c.AuthorType, c.Visibility, c.CreateTime = ticket.AuthorType(authorType), ticket.Visibility(visibility), fromMicros(created)
 	c.Actor.Kind = ticket.ActorKind(actorKind)
-	return c, err
+	if c.Attachments, err = decodeAttachments([]byte(attachments.String)); err != nil {
+		return c, fmt.Errorf("comment %s: %w", c.ID, err)
+	}
+	return c, nil
 }
 
 // collect scans every row with scan.

@@ -73,7 +73,23 @@ func normTicket(t ticket.Ticket) ticket.Ticket {
 	if t.CustomFields == nil {
 		t.CustomFields = map[string]string{}
 	}
+	t.Attachments = normAttachments(t.Attachments)
 	return t
+}
+
+// normAttachments is a copy of as, nil when there are none, each with its
+// content type defaulted.
+func normAttachments(as []ticket.Attachment) []ticket.Attachment {
+	if len(as) == 0 {
+		return nil
+	}
+	out := slices.Clone(as)
+	for i := range out {
+		if out[i].ContentType == "" {
+			out[i].ContentType = ticket.DefaultContentType
+		}
+	}
+	return out
 }
 
 // normSLA returns a copy of s as the store keeps it: UTC microsecond
@@ -99,7 +115,70 @@ func normSLA(s *ticket.SLA) *ticket.SLA {
 
 func normComment(c ticket.Comment) ticket.Comment {
 	c.CreateTime = normTime(c.CreateTime)
+	c.Attachments = normAttachments(c.Attachments)
 	return c
+}
+
+// attachmentJSON is an attachment in an event payload and in the rows the
+// engines' read queries aggregate (attachmentsColumn).
+type attachmentJSON struct {
+	ID          string `json:"id"`
+	Position    int    `json:"position"`
+	Filename    string `json:"filename"`
+	ContentType string `json:"content_type"`
+	Size        int64  `json:"size"`
+	SHA256      string `json:"sha256"`
+	Inline      bool   `json:"inline"`
+	ContentID   string `json:"content_id"`
+}
+
+func toAttachmentsJSON(as []ticket.Attachment) []attachmentJSON {
+	if len(as) == 0 {
+		return nil
+	}
+	out := make([]attachmentJSON, len(as))
+	for i, a := range as {
+		out[i] = attachmentJSON{ID: a.ID, Position: i, Filename: a.Filename, ContentType: a.ContentType,
+			Size: a.Size, SHA256: a.SHA256, Inline: a.Inline, ContentID: a.ContentID}
+	}
+	return out
+}
+
+func fromAttachmentsJSON(in []attachmentJSON) []ticket.Attachment {
+	if len(in) == 0 {
+		return nil
+	}
+	out := make([]ticket.Attachment, len(in))
+	for i, a := range in {
+		out[i] = ticket.Attachment{ID: a.ID, Filename: a.Filename, ContentType: a.ContentType,
+			Size: a.Size, SHA256: a.SHA256, Inline: a.Inline, ContentID: a.ContentID}
+	}
+	return out
+}
+
+// encodeAttachmentRows is the JSON array of as that the engines' inserts
+// read, each with its position.
+func encodeAttachmentRows(as []ticket.Attachment) []byte {
+	rows := toAttachmentsJSON(as)
+	if rows == nil {
+		rows = []attachmentJSON{}
+	}
+	b, _ := json.Marshal(rows) // plain strings, numbers and bools always encode
+	return b
+}
+
+// decodeAttachments reads the aggregate of an attachments subquery: NULL
+// (PostgreSQL) or [] (SQLite) when there are none.
+func decodeAttachments(b []byte) ([]ticket.Attachment, error) {
+	if len(b) == 0 {
+		return nil, nil
+	}
+	var rows []attachmentJSON
+	if err := json.Unmarshal(b, &rows); err != nil {
+		return nil, fmt.Errorf("decoding attachments: %w", err)
+	}
+	slices.SortStableFunc(rows, func(a, b attachmentJSON) int { return a.Position - b.Position })
+	return fromAttachmentsJSON(rows), nil
 }
 
 // text is one text value given to the store, named for the error that
@@ -126,7 +205,8 @@ func ticketText(t ticket.Ticket, idem ticket.Idempotency) []text {
 		{"tenant", t.Tenant}, {"id", t.ID}, {"subject", t.Subject}, {"description", t.Description},
 		{"status", string(t.Status)}, {"channel", string(t.Channel)},
 		{"requester name", t.Requester.Name}, {"requester email", t.Requester.Email},
-		{"requester identity", t.Requester.Identity}, {"group", t.Group}, {"assignee", t.Assignee},
+		{"requester identity", t.Requester.Identity}, {"requester contact id", t.Requester.ContactID},
+		{"group", t.Group}, {"assignee", t.Assignee},
 		{"idempotency key", idem.Key}, {"request hash", idem.RequestHash},
 	}
 	for _, tag := range t.Tags {
@@ -138,17 +218,28 @@ func ticketText(t ticket.Ticket, idem ticket.Idempotency) []text {
 	if t.SLA != nil {
 		out = append(out, text{"SLA policy", t.SLA.Policy})
 	}
+	return append(out, attachmentText(t.Attachments)...)
+}
+
+// attachmentText is every text value of as, for checkText.
+func attachmentText(as []ticket.Attachment) []text {
+	var out []text
+	for _, a := range as {
+		out = append(out, text{"attachment id", a.ID}, text{"attachment filename", a.Filename},
+			text{"attachment content type", a.ContentType}, text{"attachment sha256", a.SHA256},
+			text{"attachment content id", a.ContentID})
+	}
 	return out
 }
 
 // commentText is every text value of c, and of idem, for checkText.
 func commentText(c ticket.Comment, idem ticket.Idempotency) []text {
-	return []text{
+	return append([]text{
 		{"tenant", c.Tenant}, {"id", c.ID}, {"ticket id", c.TicketID}, {"author", c.Author},
 		{"author type", string(c.AuthorType)}, {"body", c.Body}, {"visibility", string(c.Visibility)},
 		{"actor id", c.Actor.ID}, {"actor kind", string(c.Actor.Kind)}, {"actor name", c.Actor.DisplayName},
 		{"idempotency key", idem.Key}, {"request hash", idem.RequestHash},
-	}
+	}, attachmentText(c.Attachments)...)
 }
 
 // checkNewText is checkText of the values next has and cur had not: a
@@ -184,6 +275,7 @@ func filterText(q ticket.ListQuery) []text {
 		values []string
 	}{
 		{"filter assignee", f.Assignees}, {"filter group", f.Groups}, {"filter requester", f.Requesters}, {"filter tag", f.Tags},
+		{"filter contact", f.Contacts},
 		{"scope group", s.Groups}, {"scope assignee", s.Assignees}, {"scope requester email", s.RequesterEmails},
 		{"scope requester identity", s.RequesterIdentities},
 	} {
@@ -342,6 +434,8 @@ type ticketJSON struct {
 	SolveTime    *time.Time        `json:"solve_time,omitempty"`
 	Version      int64             `json:"version"`
 	SLA          *slaJSON          `json:"sla,omitempty"`
+	Number       int64             `json:"number,omitempty"`
+	Attachments  []attachmentJSON  `json:"attachments,omitempty"`
 }
 
 // slaJSON is a ticket's SLA as the tickets.sla column and event payloads
@@ -494,6 +588,8 @@ type commentJSON struct {
 	Visibility ticket.Visibility `json:"visibility"`
 	CreateTime time.Time         `json:"create_time"`
 	Actor      *actorJSON        `json:"actor,omitempty"`
+	// Attachments are the comment's files.
+	Attachments []attachmentJSON `json:"attachments,omitempty"`
 }
 
 func encodePayload(ctx context.Context, t ticket.Ticket, c *ticket.Comment, changes []ticket.Change) ([]byte, error) {
@@ -511,6 +607,7 @@ func encodePayload(ctx context.Context, t ticket.Ticket, c *ticket.Comment, chan
 			Channel: t.Channel, Requester: t.Requester, Group: t.Group, Assignee: t.Assignee,
 			Tags: t.Tags, CustomFields: t.CustomFields, CreateTime: t.CreateTime,
 			UpdateTime: t.UpdateTime, Version: t.Version, SLA: toSLAJSON(t.SLA),
+			Number: t.Number, Attachments: toAttachmentsJSON(t.Attachments),
 		},
 		Changes: typed,
 	}
@@ -521,6 +618,7 @@ func encodePayload(ctx context.Context, t ticket.Ticket, c *ticket.Comment, chan
 		p.Comment = &commentJSON{
 			ID: c.ID, Author: c.Author, AuthorType: c.AuthorType, Body: c.Body,
 			Visibility: c.Visibility, CreateTime: c.CreateTime, Actor: toActorJSON(c.Actor),
+			Attachments: toAttachmentsJSON(c.Attachments),
 		}
 	}
 	b, err := json.Marshal(p)
@@ -545,6 +643,7 @@ func decodeEvent(e *ticket.Event, payload []byte) error {
 		Channel: j.Channel, Requester: j.Requester, Group: j.Group, Assignee: j.Assignee,
 		Tags: j.Tags, CustomFields: j.CustomFields, CreateTime: j.CreateTime,
 		UpdateTime: j.UpdateTime, Version: j.Version, SLA: fromSLAJSON(j.SLA),
+		Number: j.Number, Attachments: fromAttachmentsJSON(j.Attachments),
 	})
 	if j.SolveTime != nil {
 		e.Ticket.SolveTime = normTime(*j.SolveTime)
@@ -554,6 +653,7 @@ func decodeEvent(e *ticket.Event, payload []byte) error {
 			ID: c.ID, Tenant: e.Tenant, TicketID: e.TicketID, Author: c.Author,
 			AuthorType: c.AuthorType, Body: c.Body, Visibility: c.Visibility,
 			CreateTime: normTime(c.CreateTime), Actor: fromActorJSON(c.Actor),
+			Attachments: fromAttachmentsJSON(c.Attachments),
 		}
 	}
 	changes, err := decodeChanges(p.Format, p.Changes, e.Ticket)
@@ -709,6 +809,14 @@ func buildList(postgres bool, tenant string, lq ticket.ListQuery) []listStmt {
 	return append(out, q.stmt("id DESC"))
 }
 
+// readColumns are the columns a ticket is read from on the engine.
+func readColumns(postgres bool) string {
+	if postgres {
+		return pgTicketReadColumns
+	}
+	return sqliteTicketReadColumns
+}
+
 // stmt is the SELECT of q's conditions in the given order.
 func (q *listQuery) stmt(orderBy string) listStmt {
 	limit := "?"
@@ -716,7 +824,7 @@ func (q *listQuery) stmt(orderBy string) listStmt {
 		limit = "$" + strconv.Itoa(len(q.args)+1)
 	}
 	return listStmt{
-		sql:  `SELECT ` + ticketReadColumns + ` FROM tickets WHERE ` + strings.Join(q.where, " AND ") + ` ORDER BY ` + orderBy + ` LIMIT ` + limit,
+		sql:  `SELECT ` + readColumns(q.postgres) + ` FROM tickets WHERE ` + strings.Join(q.where, " AND ") + ` ORDER BY ` + orderBy + ` LIMIT ` + limit,
 		args: q.args,
 	}
 }
@@ -751,6 +859,12 @@ func filterWhere(postgres bool, tenant string, f ticket.Filter, scope *ticket.Sc
 	}
 	if len(f.Requesters) > 0 {
 		q.where = append(q.where, "("+q.in("requester_email", f.Requesters)+" OR "+q.in("requester_identity", f.Requesters)+")")
+	}
+	if len(f.Contacts) > 0 {
+		q.where = append(q.where, q.in("requester_contact_id", f.Contacts))
+	}
+	if len(f.Numbers) > 0 {
+		q.where = append(q.where, q.numberIn(f.Numbers))
 	}
 	if len(f.Tags) > 0 {
 		if postgres {
@@ -799,6 +913,18 @@ func (q *listQuery) scope(s ticket.Scope) string {
 		return "1 = 0"
 	}
 	return "(" + strings.Join(anyOf, " OR ") + ")"
+}
+
+// numberIn is in for the number column.
+func (q *listQuery) numberIn(ns []int64) string {
+	if q.postgres {
+		return "number = ANY(" + q.arg(ns) + "::bigint[])"
+	}
+	marks := make([]string, len(ns))
+	for i, n := range ns {
+		marks[i] = q.arg(n)
+	}
+	return "number IN (" + strings.Join(marks, ", ") + ")"
 }
 
 // priorityIn is in for the integer priority column.

@@ -153,9 +153,10 @@ func TestCreateAndGet(t *testing.T) {
 		Impact: 2, Urgency: 2, Priority: ticket.P3, Channel: ticket.ChannelAPI,
 		CreateTime: base, UpdateTime: base, Version: 1} // nil tags and custom fields
 	contract(t, func(t *testing.T, s ticket.Store) {
-		for _, tk := range []ticket.Ticket{full, bare} {
+		for i, tk := range []ticket.Ticket{full, bare} {
 			got := create(t, s, tk)
 			want := stored(tk)
+			want.Number = int64(i + 1) // the tenant's first and second
 			if diff := cmp.Diff(want, got); diff != "" {
 				t.Errorf("CreateTicket returned (-want +got):\n%s", diff)
 			}
@@ -184,7 +185,9 @@ func TestCreateAndGet(t *testing.T) {
 		if e.Type != ticket.EventTicketCreated || e.Tenant != "acme" || e.TicketID != full.ID || e.Comment != nil || e.Changes != nil {
 			t.Errorf("event = %+v, want ticket.created of %s", e, full.ID)
 		}
-		if diff := cmp.Diff(stored(full), e.Ticket); diff != "" {
+		wantFull := stored(full)
+		wantFull.Number = 1
+		if diff := cmp.Diff(wantFull, e.Ticket); diff != "" {
 			t.Errorf("event ticket (-want +got):\n%s", diff)
 		}
 		if !e.CreateTime.Equal(stored(full).CreateTime) {
@@ -224,7 +227,8 @@ func TestTextRoundTrip(t *testing.T) {
 			t.Run(tt.name, func(t *testing.T) {
 				tk := fixture("acme", i)
 				tk.Subject, tk.Description = tt.text, tt.text+" (description)"
-				tk.Requester = ticket.Requester{Name: tt.text, Email: tt.text + "@example.com", Identity: "wechat:" + tt.text}
+				tk.Requester = ticket.Requester{Name: tt.text, Email: tt.text + "@example.com", Identity: "wechat:" + tt.text, ContactID: tt.text}
+				tk.Attachments = []ticket.Attachment{{ID: id(2000 + i), Filename: tt.text, ContentType: "text/plain", Size: 1, SHA256: digest(i), ContentID: tt.text}}
 				tk.Group, tk.Assignee = tt.text, tt.text
 				tk.Tags = []string{tt.text, "x" + tt.text}
 				tk.CustomFields = map[string]string{tt.text: tt.text}
@@ -233,17 +237,21 @@ func TestTextRoundTrip(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				if diff := cmp.Diff(stored(tk), got); diff != "" {
+				want := stored(tk)
+				want.Number = int64(i + 1)
+				if diff := cmp.Diff(want, got); diff != "" {
 					t.Errorf("ticket (-want +got):\n%s", diff)
 				}
 				// The filters match the exact text too.
 				page, err := s.ListTickets(ctx, "acme", ticket.ListQuery{Limit: 10, Filter: ticket.Filter{
-					Assignees: []string{tt.text}, Tags: []string{tt.text}, Requesters: []string{"wechat:" + tt.text}}})
+					Assignees: []string{tt.text}, Tags: []string{tt.text}, Requesters: []string{"wechat:" + tt.text},
+					Contacts: []string{tt.text}}})
 				if err != nil || len(page) != 1 || page[0].ID != tk.ID {
 					t.Errorf("list by text filters = %d tickets, %v; want %s", len(page), err, tk.ID)
 				}
 				c := ticket.Comment{ID: id(1000 + i), Tenant: "acme", TicketID: tk.ID, Author: tt.text,
-					AuthorType: ticket.AuthorCustomer, Body: tt.text, Visibility: ticket.VisibilityPublic, CreateTime: base}
+					AuthorType: ticket.AuthorCustomer, Body: tt.text, Visibility: ticket.VisibilityPublic, CreateTime: base,
+					Attachments: []ticket.Attachment{{ID: id(3000 + i), Filename: tt.text, ContentType: tt.text, Size: 2, SHA256: digest(100 + i)}}}
 				if _, _, err := s.AddComment(ctx, c, ticket.Idempotency{}, nil); err != nil {
 					t.Fatal(err)
 				}
@@ -1344,3 +1352,6 @@ func TestOpen(t *testing.T) {
 		func(s ticket.Store) bool { _, ok := s.(*SQLite); return ok },
 		func(s ticket.Store) bool { _, ok := s.(*Postgres); return ok })
 }
+
+// digest makes the n-th test SHA-256 digest (hex).
+func digest(n int) string { return fmt.Sprintf("%064x", n) }
