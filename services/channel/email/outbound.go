@@ -8,11 +8,13 @@ import (
 	"io"
 	"log/slog"
 	"strings"
+	"time"
 
 	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/metric"
 
+	iamv1 "github.com/kubedesk/kubedesk/proto/gen/go/kubedesk/iam/v1"
 	ticketv1 "github.com/kubedesk/kubedesk/proto/gen/go/kubedesk/ticket/v1"
 	"github.com/kubedesk/kubedesk/services/channel/smtpout"
 	"github.com/kubedesk/kubedesk/services/channel/store"
@@ -66,6 +68,9 @@ func (o *Outbound) Handle(ctx context.Context, ev *ticketv1.Event) error {
 		if t.GetChannel() != ticketv1.Channel_CHANNEL_EMAIL || !from.AutoAcknowledge {
 			return nil
 		}
+		if err := o.awaitInbound(ctx, ev); err != nil {
+			return err
+		}
 		return o.send(ctx, from, t, nil)
 	case ticketv1.EventType_EVENT_TYPE_COMMENT_ADDED:
 		c := ev.GetComment()
@@ -80,6 +85,32 @@ func (o *Outbound) Handle(ctx context.Context, ev *ticketv1.Event) error {
 	}
 	return nil
 }
+
+// awaitInbound waits for the record of the mail that opened a ticket the
+// channel created: the inbound side records it just after the ticket is
+// committed, and the acknowledgement answers it (In-Reply-To). A ticket
+// created otherwise (through the API, with channel e-mail) has no such
+// mail, and one whose record never came is acknowledged anyway after a
+// while.
+func (o *Outbound) awaitInbound(ctx context.Context, ev *ticketv1.Event) error {
+	if ev.GetActor().GetKind() != iamv1.PrincipalKind_PRINCIPAL_KIND_SERVICE || time.Since(ev.GetCreateTime().AsTime()) > inboundWait {
+		return nil
+	}
+	thread, err := o.Store.MailThread(ctx, ev.GetTicket().GetTenant(), ev.GetTicketId(), 1)
+	if err != nil {
+		return err
+	}
+	if len(thread) == 0 {
+		return errInboundPending
+	}
+	return nil
+}
+
+// inboundWait bounds how long an acknowledgement waits for the record of
+// the mail it answers.
+const inboundWait = 2 * time.Minute
+
+var errInboundPending = errors.New("the mail that opened the ticket is not recorded yet")
 
 // byMail reports whether replies on t go out by e-mail: it came by
 // e-mail, or its requester has written by e-mail since.

@@ -2610,14 +2610,14 @@ const file_kubedesk_ticket_v1_ticket_proto_rawDesc = "" +
 	"\x19EVENT_TYPE_TICKET_CREATED\x10\x01\x12\x1d\n" +
 	"\x19EVENT_TYPE_TICKET_UPDATED\x10\x02\x12\x1c\n" +
 	"\x18EVENT_TYPE_COMMENT_ADDED\x10\x03\x12\x1a\n" +
-	"\x16EVENT_TYPE_SLA_CHANGED\x10\x042\xbd\t\n" +
-	"\rTicketService\x12\x91\x01\n" +
-	"\fCreateTicket\x12'.kubedesk.ticket.v1.CreateTicketRequest\x1a(.kubedesk.ticket.v1.CreateTicketResponse\".\xf2\x81\x19\a\n" +
-	"\x05\x01\x02\x03\x04\x05\x82\xd3\xe4\x93\x02\x1d:\x06ticketb\x06ticket\"\v/v1/tickets\x12\x86\x01\n" +
+	"\x16EVENT_TYPE_SLA_CHANGED\x10\x042\xbf\t\n" +
+	"\rTicketService\x12\x92\x01\n" +
+	"\fCreateTicket\x12'.kubedesk.ticket.v1.CreateTicketRequest\x1a(.kubedesk.ticket.v1.CreateTicketResponse\"/\xf2\x81\x19\b\n" +
+	"\x06\x01\x02\x03\x04\x05\x06\x82\xd3\xe4\x93\x02\x1d:\x06ticketb\x06ticket\"\v/v1/tickets\x12\x86\x01\n" +
 	"\tGetTicket\x12$.kubedesk.ticket.v1.GetTicketRequest\x1a%.kubedesk.ticket.v1.GetTicketResponse\",\xf2\x81\x19\b\n" +
-	"\x06\x01\x02\x03\x04\x05\x06\x82\xd3\xe4\x93\x02\x1ab\x06ticket\x12\x10/v1/tickets/{id}\x12~\n" +
-	"\vListTickets\x12&.kubedesk.ticket.v1.ListTicketsRequest\x1a'.kubedesk.ticket.v1.ListTicketsResponse\"\x1e\xf2\x81\x19\a\n" +
-	"\x05\x01\x02\x03\x04\x05\x82\xd3\xe4\x93\x02\r\x12\v/v1/tickets\x12\x9d\x01\n" +
+	"\x06\x01\x02\x03\x04\x05\x06\x82\xd3\xe4\x93\x02\x1ab\x06ticket\x12\x10/v1/tickets/{id}\x12\x7f\n" +
+	"\vListTickets\x12&.kubedesk.ticket.v1.ListTicketsRequest\x1a'.kubedesk.ticket.v1.ListTicketsResponse\"\x1f\xf2\x81\x19\b\n" +
+	"\x06\x01\x02\x03\x04\x05\x06\x82\xd3\xe4\x93\x02\r\x12\v/v1/tickets\x12\x9d\x01\n" +
 	"\fUpdateTicket\x12'.kubedesk.ticket.v1.UpdateTicketRequest\x1a(.kubedesk.ticket.v1.UpdateTicketResponse\":\xf2\x81\x19\a\n" +
 	"\x05\x01\x02\x03\x05\x06\x82\xd3\xe4\x93\x02):\x06ticketb\x06ticket2\x17/v1/tickets/{ticket.id}\x12\xa3\x01\n" +
 	"\n" +
