@@ -386,3 +386,64 @@ func body(t *testing.T, raw []byte) string {
 		}
 	}
 }
+
+// TestEmailOutboundSurvivesRestart stops the server while the relay
+// refuses the acknowledgement for now (451): the restarted server sends
+// it, once.
+func TestEmailOutboundSurvivesRestart(t *testing.T) {
+	sink := smtptest.Start(t)
+	sink.FailNext(1000, 451, "try again later")
+	dataDir := t.TempDir()
+	args := []string{"--data-dir=" + dataDir, "--smtp-relay=" + sink.URL()}
+	srv := startServe(t, args...)
+	m := &mailbox{t: t, srv: srv, sink: sink}
+	m.send(t, "default", mailText{from: "zhao.lei@example.com", to: "support@default.localhost", id: "restart@example.com", subject: "restart", body: "是否会重复发送？"})
+	m.ticketOf(t, "default", "zhao.lei@example.com", "restart")
+	if err := srv.stop(); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(sink.Messages()); n != 0 {
+		t.Fatalf("%d mails went out while the relay refused them", n)
+	}
+	sink.ClearFailures()
+	startServe(t, args...)
+	got := sink.Wait(t, 1, 15*time.Second)
+	time.Sleep(time.Second) // anything sent twice would come now
+	if n := len(sink.Messages()); n != 1 {
+		t.Fatalf("%d mails after the restart, want the acknowledgement once", n)
+	}
+	if got[0].To[0] != "zhao.lei@example.com" {
+		t.Errorf("sent to %v", got[0].To)
+	}
+}
+
+// TestRequesterLinked checks that a ticket created through REST with a
+// requester e-mail address gets the contact holding it, created first.
+func TestRequesterLinked(t *testing.T) {
+	srv := startServe(t)
+	c := srv.mustCall(t, http.StatusOK, "POST", "/v1/contacts", map[string]any{
+		"displayName": "周杰", "identities": []map[string]any{{"type": "IDENTITY_TYPE_EMAIL", "value": "zhou.jie@example.com"}},
+	})
+	tests := []struct{ email, want string }{
+		{"Zhou.Jie@Example.com", c.str("id")}, // the existing contact, whatever the case
+		{"new.customer@example.com", ""},      // a new one
+	}
+	for _, tt := range tests {
+		tk := srv.create(t, map[string]any{"subject": "linked?", "requester": map[string]any{"email": tt.email, "name": "客户"}})
+		deadline := time.Now().Add(10 * time.Second)
+		var got string
+		for got == "" && time.Now().Before(deadline) {
+			r := srv.mustCall(t, http.StatusOK, "GET", "/v1/tickets/"+tk.str("id"), nil)
+			got, _ = r.json["requester"].(map[string]any)["contactId"].(string)
+			time.Sleep(50 * time.Millisecond)
+		}
+		if got == "" || tt.want != "" && got != tt.want {
+			t.Errorf("%s: requester.contactId %q, want %q", tt.email, got, cmp.Or(tt.want, "a new contact"))
+			continue
+		}
+		contact := srv.mustCall(t, http.StatusOK, "GET", "/v1/contacts/"+got, nil)
+		if ids := fmt.Sprint(contact.json["identities"]); !strings.Contains(ids, strings.ToLower(tt.email)) {
+			t.Errorf("%s: contact %s has identities %s", tt.email, got, ids)
+		}
+	}
+}

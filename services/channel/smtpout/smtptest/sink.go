@@ -199,6 +199,14 @@ func (s *Sink) FailNext(k int, code int, message string) {
 	}
 }
 
+// ClearFailures drops the failures FailNext and FailNextRcpt queued and
+// not yet used.
+func (s *Sink) ClearFailures() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.failData, s.failRcpt = nil, nil
+}
+
 // FailNextRcpt makes the next k RCPT TO commands fail with code and message.
 func (s *Sink) FailNextRcpt(k int, code int, message string) {
 	s.mu.Lock()
