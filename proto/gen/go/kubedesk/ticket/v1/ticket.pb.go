@@ -571,10 +571,9 @@ type Requester struct {
 	Identity string `protobuf:"bytes,3,opt,name=identity,proto3" json:"identity,omitempty"`
 	// The contact (kubedesk.io/Contact, kept by the channel service) the
 	// requester is, when known: the mail channel sets it on the tickets it
-	// opens. ListTickets filters on it (`contact = <id>`).
-	// TODO: add (google.api.resource_reference).type = "kubedesk.io/Contact"
-	// once the channel proto (kubedesk/channel/v1) declares that resource:
-	// proto/resources_test.go refuses a reference to an undeclared type.
+	// opens, and it links the tickets created otherwise to the contact
+	// holding the requester's e-mail address or identity shortly after.
+	// ListTickets filters on it (`contact = <id>`).
 	ContactId     string `protobuf:"bytes,4,opt,name=contact_id,json=contactId,proto3" json:"contact_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -2390,14 +2389,15 @@ var File_kubedesk_ticket_v1_ticket_proto protoreflect.FileDescriptor
 
 const file_kubedesk_ticket_v1_ticket_proto_rawDesc = "" +
 	"\n" +
-	"\x1fkubedesk/ticket/v1/ticket.proto\x12\x12kubedesk.ticket.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x19google/api/httpbody.proto\x1a\x19google/api/resource.proto\x1a\x1egoogle/protobuf/duration.proto\x1a google/protobuf/field_mask.proto\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1ckubedesk/iam/v1/access.proto\x1a\x19kubedesk/iam/v1/iam.proto\"\xb7\x01\n" +
+	"\x1fkubedesk/ticket/v1/ticket.proto\x12\x12kubedesk.ticket.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x19google/api/httpbody.proto\x1a\x19google/api/resource.proto\x1a\x1egoogle/protobuf/duration.proto\x1a google/protobuf/field_mask.proto\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1ckubedesk/iam/v1/access.proto\x1a\x19kubedesk/iam/v1/iam.proto\"\xcf\x01\n" +
 	"\tRequester\x12\x1c\n" +
 	"\x04name\x18\x01 \x01(\tB\b\xbaH\x05r\x03\x18\xc8\x01R\x04name\x12#\n" +
 	"\x05email\x18\x02 \x01(\tB\r\xbaH\n" +
 	"\xd8\x01\x01r\x05\x18\xfe\x01`\x01R\x05email\x12?\n" +
-	"\bidentity\x18\x03 \x01(\tB#\xbaH \xd8\x01\x01r\x1b\x18\x80\x022\x16^[a-z][a-z0-9_-]*:\\S+$R\bidentity\x12&\n" +
+	"\bidentity\x18\x03 \x01(\tB#\xbaH \xd8\x01\x01r\x1b\x18\x80\x022\x16^[a-z][a-z0-9_-]*:\\S+$R\bidentity\x12>\n" +
 	"\n" +
-	"contact_id\x18\x04 \x01(\tB\a\xbaH\x04r\x02\x18@R\tcontactId\"\xb3\x02\n" +
+	"contact_id\x18\x04 \x01(\tB\x1f\xfaA\x15\n" +
+	"\x13kubedesk.io/Contact\xbaH\x04r\x02\x18@R\tcontactId\"\xb3\x02\n" +
 	"\n" +
 	"Attachment\x12\x14\n" +
 	"\x02id\x18\x01 \x01(\tB\x04\xe2A\x01\x03R\x02id\x12?\n" +
