@@ -93,15 +93,24 @@ func (o *Outbound) Handle(ctx context.Context, ev *ticketv1.Event) error {
 // mail, and one whose record never came is acknowledged anyway after a
 // while.
 func (o *Outbound) awaitInbound(ctx context.Context, ev *ticketv1.Event) error {
-	if ev.GetActor().GetKind() != iamv1.PrincipalKind_PRINCIPAL_KIND_SERVICE || time.Since(ev.GetCreateTime().AsTime()) > inboundWait {
+	if ev.GetActor().GetKind() != iamv1.PrincipalKind_PRINCIPAL_KIND_SERVICE {
 		return nil
 	}
-	thread, err := o.Store.MailThread(ctx, ev.GetTicket().GetTenant(), ev.GetTicketId(), 1)
-	if err != nil {
-		return err
-	}
-	if len(thread) == 0 {
-		return errInboundPending
+	// The record usually follows within milliseconds: wait here, quietly,
+	// before handing the event back to the consumer's retries.
+	for pause := 10 * time.Millisecond; time.Since(ev.GetCreateTime().AsTime()) < inboundWait; pause = min(2*pause, time.Second) {
+		thread, err := o.Store.MailThread(ctx, ev.GetTicket().GetTenant(), ev.GetTicketId(), 1)
+		if err != nil || len(thread) > 0 {
+			return err
+		}
+		if time.Since(ev.GetCreateTime().AsTime()) > inboundQuiet {
+			return errInboundPending
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(pause):
+		}
 	}
 	return nil
 }
@@ -109,6 +118,9 @@ func (o *Outbound) awaitInbound(ctx context.Context, ev *ticketv1.Event) error {
 // inboundWait bounds how long an acknowledgement waits for the record of
 // the mail it answers.
 const inboundWait = 2 * time.Minute
+
+// inboundQuiet is how long it waits before the consumer logs and retries.
+const inboundQuiet = 10 * time.Second
 
 var errInboundPending = errors.New("the mail that opened the ticket is not recorded yet")
 
@@ -156,29 +168,33 @@ func (o *Outbound) send(ctx context.Context, from Sender, t *ticketv1.Ticket, c 
 		return consumer.Permanent(fmt.Errorf("compose mail %s: %w", id, err))
 	}
 	rec.Subject = m.Subject
-	if !seen {
-		// Recorded before it goes: an answer to it threads even if the
-		// customer is quicker than the relay's reply.
-		if _, err := o.Store.RecordMail(ctx, rec); err != nil {
-			return err
+	// Recorded once the relay has answered, in one write: a crash between
+	// the two sends the mail again, with the same Message-ID, which is how
+	// mail is retried anyway.
+	settle := func(status, detail string) error {
+		if seen {
+			return o.Store.SetMailStatus(ctx, t.GetTenant(), id, status, detail)
 		}
+		rec.Status, rec.Detail = status, detail
+		_, err := o.Store.RecordMail(ctx, rec)
+		return err
 	}
 	err = o.Relay.Send(ctx, from.From.Address, []string{to}, raw)
 	switch {
 	case err == nil:
 		o.count(ctx, "sent")
 		o.log().Info("mail sent", "tenant", t.GetTenant(), "ticket", t.GetId(), "message_id", id, "to", to)
-		return o.Store.SetMailStatus(ctx, t.GetTenant(), id, store.MailSent, "")
+		return settle(store.MailSent, "")
 	case smtpout.IsPermanent(err):
 		o.count(ctx, "failed")
 		o.log().Warn("mail refused", "tenant", t.GetTenant(), "ticket", t.GetId(), "message_id", id, "to", to, "err", err)
-		if err := o.Store.SetMailStatus(ctx, t.GetTenant(), id, store.MailFailed, err.Error()); err != nil {
+		if err := settle(store.MailFailed, err.Error()); err != nil {
 			return err
 		}
 		return o.note(ctx, t, id, fmt.Sprintf("Delivery by e-mail to %s failed: %v", to, err))
 	default:
 		o.count(ctx, "retry")
-		if serr := o.Store.SetMailStatus(ctx, t.GetTenant(), id, store.MailSending, err.Error()); serr != nil {
+		if serr := settle(store.MailSending, err.Error()); serr != nil {
 			return errors.Join(err, serr)
 		}
 		return fmt.Errorf("send mail %s: %w", id, err)

@@ -447,3 +447,26 @@ func TestRequesterLinked(t *testing.T) {
 		}
 	}
 }
+
+// TestChannelSplit runs the channel module in a process of its own, as a
+// cluster does: mail it receives becomes a ticket in the ticket service of
+// another process, and its contacts are served through the gateway.
+func TestChannelSplit(t *testing.T) {
+	gwGRPC := freeAddr(t)
+	db := pg.NewDatabase(t)
+	backend := startServe(t, "--target=ticket", "--database-url="+db, "--services=iam="+gwGRPC)
+	channel := startServe(t, "--target=channel", "--database-url="+db, "--services=iam="+gwGRPC+",ticket="+backend.grpc)
+	if channel.smtp == "" {
+		t.Fatal("the channel target reported no SMTP address")
+	}
+	gw := startServe(t, "--target=gateway", "--grpc-addr="+gwGRPC, "--services=ticket="+backend.grpc+",channel="+channel.grpc)
+	m := &mailbox{t: t, srv: channel}
+	m.send(t, "default", mailText{from: "Wu Fan <wu.fan@example.com>", to: "support@default.localhost", id: "split@example.com", subject: "分开部署", body: "邮件也能用"})
+	m.srv = gw
+	tk := m.ticketOf(t, "default", "wu.fan@example.com", "分开部署")
+	contact, _ := tk["requester"].(map[string]any)["contactId"].(string)
+	if got := gw.mustCall(t, http.StatusOK, "GET", "/v1/contacts/"+contact, nil); got.str("displayName") != "Wu Fan" {
+		t.Errorf("contact %s through the gateway: %s", contact, got.body)
+	}
+	gw.mustCall(t, http.StatusOK, "GET", "/readyz", nil)
+}
