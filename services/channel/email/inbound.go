@@ -18,6 +18,7 @@ import (
 	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/metric"
+	"golang.org/x/sync/errgroup"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
@@ -103,21 +104,19 @@ func (in *Inbound) Deliver(ctx context.Context, env smtpin.Envelope, data []byte
 			boxes = append(boxes, b)
 		}
 	}
-	var raw string
+	var up *uploads
 	for _, box := range boxes {
 		if msg.Kind != mail.KindNormal {
 			in.log().Info("mail dropped", "tenant", box.Tenant, "message_id", msg.MessageID, "from", msg.From.Email, "kind", msg.Kind.String(), "reason", msg.KindReason)
 			in.count(ctx, outcomeDropped)
 			continue
 		}
-		if raw == "" {
-			// The whole message is kept once for every tenant: the comment
-			// carries what people read, the raw mail everything.
-			if raw, err = in.upload(ctx, box.Tenant, data); err != nil {
-				return fmt.Errorf("store the message: %w", err)
-			}
+		if up == nil {
+			// The attachments (and a large message itself) go to the blob
+			// store once for every tenant, while the sender is looked up.
+			up = in.upload(ctx, box.Tenant, msg, data)
 		}
-		outcome, ticketID, err := in.deliver(ctx, box, msg, raw)
+		outcome, ticketID, err := in.deliver(ctx, box, msg, data, up)
 		if status.Code(err) == codes.InvalidArgument {
 			// The ticket service refuses what the message holds: a retry
 			// cannot do better.
@@ -134,7 +133,7 @@ func (in *Inbound) Deliver(ctx context.Context, env smtpin.Envelope, data []byte
 }
 
 // deliver stores msg for one tenant and says what it became.
-func (in *Inbound) deliver(ctx context.Context, box Mailbox, msg *mail.Message, raw string) (outcome, ticketID string, err error) {
+func (in *Inbound) deliver(ctx context.Context, box Mailbox, msg *mail.Message, data []byte, up *uploads) (outcome, ticketID string, err error) {
 	ctx = tenant.Outgoing(ctx, box.Tenant)
 	if r, ok, err := in.Store.MailByID(ctx, box.Tenant, msg.MessageID); err != nil {
 		return "", "", err
@@ -155,7 +154,7 @@ func (in *Inbound) deliver(ctx context.Context, box Mailbox, msg *mail.Message, 
 	if err != nil {
 		return "", "", fmt.Errorf("resolve sender %s: %w", msg.From.Email, err)
 	}
-	atts, err := in.attachments(ctx, box.Tenant, msg)
+	raw, atts, err := up.wait(ctx)
 	if err != nil {
 		return "", "", err
 	}
@@ -166,6 +165,9 @@ func (in *Inbound) deliver(ctx context.Context, box Mailbox, msg *mail.Message, 
 	rec := store.Mail{
 		Tenant: box.Tenant, MessageID: msg.MessageID, Direction: store.MailIn, Sender: msg.From.Email,
 		Subject: msg.Subject, Folded: msg.Folded, HTML: msg.HTML, RawSHA256: raw, Status: store.MailReceived,
+	}
+	if raw == "" {
+		rec.Raw = data
 	}
 	if t != nil {
 		c, err := in.Tickets.AddComment(ctx, &ticketv1.AddCommentRequest{
@@ -254,33 +256,70 @@ func (in *Inbound) open(ctx context.Context, id string) (*ticketv1.Ticket, error
 	return res.GetTicket(), nil
 }
 
-// attachments uploads msg's attachments and returns them as the ticket
-// service takes them.
-func (in *Inbound) attachments(ctx context.Context, tenantID string, msg *mail.Message) ([]*ticketv1.Attachment, error) {
-	out := make([]*ticketv1.Attachment, 0, len(msg.Attachments))
-	for i, a := range msg.Attachments {
-		if i == maxAttachments {
-			in.log().Warn("attachments left out", "tenant", tenantID, "message_id", msg.MessageID, "count", len(msg.Attachments)-i)
-			break
-		}
-		digest, err := in.upload(ctx, tenantID, a.Data)
-		if err != nil {
-			return nil, fmt.Errorf("store attachment %q: %w", a.Filename, err)
-		}
-		out = append(out, &ticketv1.Attachment{
-			Filename:    truncate(a.Filename, 255),
-			ContentType: truncate(a.ContentType, 255),
-			Sha256:      digest,
-			Inline:      a.Inline,
-			ContentId:   truncate(a.ContentID, 255),
-		})
-	}
-	return out, nil
+// uploads is the storing of a message's attachments, and of the message
+// itself when it is too large to keep with its record, in the ticket
+// service's blob store; wait returns what it stored.
+type uploads struct {
+	done chan struct{}
+	raw  string // the message's digest; "" when it is kept with its record
+	atts []*ticketv1.Attachment
+	err  error
 }
 
-// upload streams data to the ticket service's blob store and returns its
+func (u *uploads) wait(ctx context.Context) (string, []*ticketv1.Attachment, error) {
+	select {
+	case <-u.done:
+		return u.raw, u.atts, u.err
+	case <-ctx.Done():
+		return "", nil, ctx.Err()
+	}
+}
+
+// upload starts storing msg's attachments (and data, above inlineRawMax),
+// a few at a time.
+func (in *Inbound) upload(ctx context.Context, tenantID string, msg *mail.Message, data []byte) *uploads {
+	parts := msg.Attachments
+	if len(parts) > maxAttachments {
+		in.log().Warn("attachments left out", "tenant", tenantID, "message_id", msg.MessageID, "count", len(parts)-maxAttachments)
+		parts = parts[:maxAttachments]
+	}
+	up := &uploads{done: make(chan struct{}), atts: make([]*ticketv1.Attachment, len(parts))}
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(4)
+	if len(data) > inlineRawMax {
+		g.Go(func() (err error) {
+			if up.raw, err = in.put(gctx, tenantID, data); err != nil {
+				return fmt.Errorf("store the message: %w", err)
+			}
+			return nil
+		})
+	}
+	for i, a := range parts {
+		g.Go(func() error {
+			digest, err := in.put(gctx, tenantID, a.Data)
+			if err != nil {
+				return fmt.Errorf("store attachment %q: %w", a.Filename, err)
+			}
+			up.atts[i] = &ticketv1.Attachment{
+				Filename:    truncate(a.Filename, 255),
+				ContentType: truncate(a.ContentType, 255),
+				Sha256:      digest,
+				Inline:      a.Inline,
+				ContentId:   truncate(a.ContentID, 255),
+			}
+			return nil
+		})
+	}
+	go func() {
+		up.err = g.Wait()
+		close(up.done)
+	}()
+	return up
+}
+
+// put streams data to the ticket service's blob store and returns its
 // digest.
-func (in *Inbound) upload(ctx context.Context, tenantID string, data []byte) (string, error) {
+func (in *Inbound) put(ctx context.Context, tenantID string, data []byte) (string, error) {
 	stream, err := in.Blobs.UploadBlob(tenant.Outgoing(ctx, tenantID))
 	if err != nil {
 		return "", err
@@ -324,8 +363,12 @@ func (in *Inbound) log() *slog.Logger {
 }
 
 const (
-	meterName      = "kubedesk/channel/email"
-	uploadChunk    = 512 << 10
+	meterName   = "kubedesk/channel/email"
+	uploadChunk = 512 << 10
+	// inlineRawMax is the largest message kept whole with its record in
+	// the channel's own database; a larger one goes to the blob store.
+	// Most mail is below it, and so costs no blob write.
+	inlineRawMax   = 256 << 10
 	maxAttachments = 100
 	maxSubject     = 500
 	maxDescription = 65536

@@ -40,7 +40,10 @@ type Mail struct {
 	// HTML the sanitised HTML body.
 	Folded string
 	HTML   string
-	// RawSHA256 names the whole message in the blob store (inbound).
+	// Raw is the whole message (inbound) when it is small; a larger one is
+	// in the ticket service's blob store under RawSHA256. Reads leave Raw
+	// out (see MailRaw).
+	Raw       []byte
 	RawSHA256 string
 	Status    string
 	// Detail says why a mail failed or is held, or the last error of a
@@ -52,7 +55,7 @@ type Mail struct {
 const (
 	mailColumns = `tenant, message_id, ticket_id, comment_id, direction, sender, subject, folded, html,
 		raw_sha256, status, detail, create_time, update_time`
-	insertMail = `INSERT INTO channel_mail (` + mailColumns + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+	insertMail = `INSERT INTO channel_mail (` + mailColumns + `, raw) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (tenant, message_id) DO NOTHING`
 )
 
@@ -74,6 +77,15 @@ func (e *engine) MailByID(ctx context.Context, tenant, messageID string) (Mail, 
 		return Mail{}, false, nil
 	}
 	return m, err == nil, err
+}
+
+// MailRaw returns the whole message of a tenant's mail as it was
+// received, when it is kept here (see Mail.Raw); ErrNotFound when there is
+// no such mail.
+func (e *engine) MailRaw(ctx context.Context, tenant, messageID string) ([]byte, error) {
+	var raw []byte
+	err := e.d.read.queryRow(ctx, `SELECT raw FROM channel_mail WHERE tenant = ? AND message_id = ?`, tenant, messageID).Scan(&raw)
+	return raw, e.notFound(err)
 }
 
 // MailTicket returns the ticket of the first of ids that the tenant has a
@@ -122,7 +134,7 @@ func (e *engine) RecordMail(ctx context.Context, m Mail) (bool, error) {
 	err := e.d.tx(ctx, func(q queryer) error {
 		var err error
 		n, err = q.exec(ctx, insertMail, m.Tenant, m.MessageID, m.TicketID, m.CommentID, string(m.Direction), m.Sender,
-			m.Subject, m.Folded, m.HTML, m.RawSHA256, m.Status, m.Detail, e.d.ts(at), e.d.ts(at))
+			m.Subject, m.Folded, m.HTML, m.RawSHA256, m.Status, m.Detail, e.d.ts(at), e.d.ts(at), nonNil(m.Raw))
 		return err
 	})
 	return n == 1, err
@@ -147,4 +159,12 @@ func (e *engine) SetMailStatus(ctx context.Context, tenant, messageID, status, d
 func (e *engine) MailThread(ctx context.Context, tenant, ticketID string, limit int) ([]Mail, error) {
 	return list(ctx, e.d.read, scanMail, `SELECT `+mailColumns+` FROM channel_mail WHERE tenant = ? AND ticket_id = ?
 		ORDER BY create_time, message_id LIMIT ?`, []any{tenant, ticketID, limit})
+}
+
+// nonNil is b, or an empty slice for nil: the column is NOT NULL.
+func nonNil(b []byte) []byte {
+	if b == nil {
+		return []byte{}
+	}
+	return b
 }

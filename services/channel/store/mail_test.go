@@ -8,7 +8,7 @@ import (
 func TestMail(t *testing.T) {
 	contract(t, func(t *testing.T, s Store) {
 		in := Mail{Tenant: "acme", MessageID: "m1@example.com", TicketID: "t1", Direction: MailIn, Sender: "zhang.wei@example.com",
-			Subject: "打印机无法连接", Folded: "> 原始邮件", HTML: "<p>你好</p>", RawSHA256: "ab", Status: MailReceived}
+			Subject: "打印机无法连接", Folded: "> 原始邮件", HTML: "<p>你好</p>", Raw: []byte("From: x\r\n\r\n\x00\xff"), Status: MailReceived}
 		created, err := s.RecordMail(ctx, in)
 		if err != nil || !created {
 			t.Fatalf("RecordMail = %v, %v", created, err)
@@ -22,6 +22,12 @@ func TestMail(t *testing.T) {
 		got, ok, err := s.MailByID(ctx, "acme", "m1@example.com")
 		if err != nil || !ok || got.TicketID != "t1" || got.Subject != in.Subject || got.Folded != in.Folded || got.HTML != in.HTML || got.Direction != MailIn {
 			t.Fatalf("MailByID = %+v, %v, %v", got, ok, err)
+		}
+		if raw, err := s.MailRaw(ctx, "acme", "m1@example.com"); err != nil || string(raw) != string(in.Raw) {
+			t.Errorf("MailRaw = %q, %v; want %q", raw, err, in.Raw)
+		}
+		if _, err := s.MailRaw(ctx, "globex", "m1@example.com"); !errors.Is(err, ErrNotFound) {
+			t.Errorf("globex MailRaw = %v, want ErrNotFound", err)
 		}
 		// Another tenant has no such mail.
 		if _, ok, err := s.MailByID(ctx, "globex", "m1@example.com"); ok || err != nil {

@@ -165,6 +165,7 @@ type OrganizationQuery struct {
 type Store interface {
 	// The e-mail channel's record of mail (see Mail).
 	MailByID(ctx context.Context, tenant, messageID string) (Mail, bool, error)
+	MailRaw(ctx context.Context, tenant, messageID string) ([]byte, error)
 	MailTicket(ctx context.Context, tenant string, ids []string) (string, bool, error)
 	RecordMail(ctx context.Context, m Mail) (bool, error)
 	SetMailStatus(ctx context.Context, tenant, messageID, status, detail string) error

@@ -1,7 +1,7 @@
 -- Mail the e-mail channel received or sent, by Message-ID: what threads a
 -- later mail into its ticket, what makes a duplicate a no-op and a sent
 -- reply not sent twice, and what the comment's text left out (the quoted
--- history, the sanitised HTML, the raw message's blob).
+-- history, the sanitised HTML, the raw message itself or its blob).
 CREATE TABLE channel_mail (
     tenant      TEXT COLLATE "C" NOT NULL,
     message_id  TEXT COLLATE "C" NOT NULL, -- without <>
@@ -12,7 +12,8 @@ CREATE TABLE channel_mail (
     subject     TEXT             NOT NULL,
     folded      TEXT             NOT NULL,
     html        TEXT             NOT NULL,
-    raw_sha256  TEXT             NOT NULL,
+    raw         BYTEA            NOT NULL, -- the whole message, when small
+    raw_sha256  TEXT             NOT NULL, -- else the whole message in the ticket service's blob store
     status      TEXT             NOT NULL, -- received, sending, sent, failed, held
     detail      TEXT             NOT NULL,
     create_time TIMESTAMPTZ      NOT NULL,
