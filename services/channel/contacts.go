@@ -146,7 +146,7 @@ func (s *Server) ListContacts(ctx context.Context, req *channelv1.ListContactsRe
 		return nil, status.Error(codes.InvalidArgument, err.Error())
 	}
 	query := "contacts\x00" + req.GetFilter()
-	if q.BeforeID, err = decodePageToken(req.GetPageToken(), query); err != nil {
+	if q.BeforeID, err = paging.Position(req.GetPageToken(), query); err != nil {
 		return nil, err
 	}
 	size := paging.Size(req.GetPageSize())
@@ -155,7 +155,7 @@ func (s *Server) ListContacts(ctx context.Context, req *channelv1.ListContactsRe
 	if err != nil {
 		return nil, s.storeError(ctx, err, "contacts")
 	}
-	rows, next := page(rows, size, query, func(c store.Contact) string { return c.ID })
+	rows, next := paging.Cut(rows, size, query, func(c store.Contact) string { return c.ID })
 	resp := &channelv1.ListContactsResponse{NextPageToken: next}
 	for _, c := range rows {
 		resp.Contacts = append(resp.Contacts, contactToProto(c))
@@ -244,7 +244,7 @@ func (s *Server) ListContactAuditEvents(ctx context.Context, req *channelv1.List
 		return nil, s.storeError(ctx, err, "contact "+strconv.Quote(id))
 	}
 	query := "audit\x00" + id
-	before, err := decodePageToken(req.GetPageToken(), query)
+	before, err := paging.Position(req.GetPageToken(), query)
 	if err != nil {
 		return nil, err
 	}
@@ -253,7 +253,7 @@ func (s *Server) ListContactAuditEvents(ctx context.Context, req *channelv1.List
 	if err != nil {
 		return nil, s.storeError(ctx, err, "audit events")
 	}
-	rows, next := page(rows, size, query, func(e store.AuditEvent) string { return e.ID })
+	rows, next := paging.Cut(rows, size, query, func(e store.AuditEvent) string { return e.ID })
 	resp := &channelv1.ListContactAuditEventsResponse{NextPageToken: next}
 	for _, e := range rows {
 		resp.AuditEvents = append(resp.AuditEvents, auditToProto(e))

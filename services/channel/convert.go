@@ -9,7 +9,6 @@ import (
 	iamv1 "github.com/kubedesk/kubedesk/proto/gen/go/kubedesk/iam/v1"
 	"github.com/kubedesk/kubedesk/services/channel/store"
 	"github.com/kubedesk/kubedesk/services/platform/etag"
-	"github.com/kubedesk/kubedesk/services/platform/paging"
 )
 
 func timestamp(t time.Time) *timestamppb.Timestamp {
@@ -77,26 +76,4 @@ func auditToProto(e store.AuditEvent) *channelv1.ContactAuditEvent {
 		Actor:          actor,
 		CreateTime:     timestamp(e.CreateTime),
 	}
-}
-
-// Page tokens of the channel lists (paging.EncodeToken, format 1) carry
-// the ID of the last item of the page.
-const pageTokenFormat = "1"
-
-func decodePageToken(token, query string) (string, error) {
-	fields, err := paging.DecodeToken(token, pageTokenFormat, query, 1)
-	if err != nil || fields == nil {
-		return "", err
-	}
-	return fields[0], nil
-}
-
-// page cuts rows, read with one more than size, to the page, and returns
-// the next_page_token; "" on the last page.
-func page[T any](rows []T, size int, query string, id func(T) string) ([]T, string) {
-	if len(rows) <= size {
-		return rows, ""
-	}
-	rows = rows[:size]
-	return rows, paging.EncodeToken(pageTokenFormat, query, id(rows[size-1]))
 }

@@ -108,7 +108,7 @@ func (o orgServer) ListOrganizations(ctx context.Context, req *channelv1.ListOrg
 		return nil, status.Error(codes.InvalidArgument, err.Error())
 	}
 	query := "organizations\x00" + req.GetFilter()
-	if q.BeforeID, err = decodePageToken(req.GetPageToken(), query); err != nil {
+	if q.BeforeID, err = paging.Position(req.GetPageToken(), query); err != nil {
 		return nil, err
 	}
 	size := paging.Size(req.GetPageSize())
@@ -117,7 +117,7 @@ func (o orgServer) ListOrganizations(ctx context.Context, req *channelv1.ListOrg
 	if err != nil {
 		return nil, o.s.storeError(ctx, err, "organizations")
 	}
-	rows, next := page(rows, size, query, func(o store.Organization) string { return o.ID })
+	rows, next := paging.Cut(rows, size, query, func(o store.Organization) string { return o.ID })
 	resp := &channelv1.ListOrganizationsResponse{NextPageToken: next}
 	for _, org := range rows {
 		resp.Organizations = append(resp.Organizations, orgToProto(org))

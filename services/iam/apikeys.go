@@ -114,7 +114,7 @@ func (s *Server) CreateApiKey(ctx context.Context, req *iamv1.CreateApiKeyReques
 // ListApiKeys implements iamv1.IdentityServiceServer.
 func (s *Server) ListApiKeys(ctx context.Context, req *iamv1.ListApiKeysRequest) (*iamv1.ListApiKeysResponse, error) { //nolint:revive // the generated interface names it so
 	const query = "apiKeys"
-	before, err := decodePageToken(req.GetPageToken(), query)
+	before, err := paging.Position(req.GetPageToken(), query)
 	if err != nil {
 		return nil, err
 	}
@@ -123,7 +123,7 @@ func (s *Server) ListApiKeys(ctx context.Context, req *iamv1.ListApiKeysRequest)
 	if err != nil {
 		return nil, s.storeError(ctx, err, "API keys")
 	}
-	rows, next := page(rows, size, query, func(r APIKey) string { return r.ID })
+	rows, next := paging.Cut(rows, size, query, func(r APIKey) string { return r.ID })
 	resp := &iamv1.ListApiKeysResponse{NextPageToken: next}
 	for _, k := range rows {
 		resp.ApiKeys = append(resp.ApiKeys, keyToProto(k))
@@ -259,7 +259,7 @@ func (s *Server) ListAuditEvents(ctx context.Context, req *iamv1.ListAuditEvents
 	for _, t := range types {
 		query += "," + strconv.Itoa(int(t))
 	}
-	before, err := decodePageToken(req.GetPageToken(), query)
+	before, err := paging.Position(req.GetPageToken(), query)
 	if err != nil {
 		return nil, err
 	}
@@ -268,7 +268,7 @@ func (s *Server) ListAuditEvents(ctx context.Context, req *iamv1.ListAuditEvents
 	if err != nil {
 		return nil, s.storeError(ctx, err, "audit events")
 	}
-	rows, next := page(rows, size, query, func(r AuditEvent) string { return r.ID })
+	rows, next := paging.Cut(rows, size, query, func(r AuditEvent) string { return r.ID })
 	resp := &iamv1.ListAuditEventsResponse{NextPageToken: next}
 	for _, e := range rows {
 		resp.AuditEvents = append(resp.AuditEvents, auditToProto(e))

@@ -7,7 +7,6 @@ import (
 
 	iamv1 "github.com/kubedesk/kubedesk/proto/gen/go/kubedesk/iam/v1"
 	"github.com/kubedesk/kubedesk/services/platform/etag"
-	"github.com/kubedesk/kubedesk/services/platform/paging"
 )
 
 func timestamp(t time.Time) *timestamppb.Timestamp {
@@ -105,31 +104,4 @@ func auditFromProto(e *iamv1.AuditEvent) AuditEvent {
 		// Checked against the clock by appendAudit.
 		CreateTime: timeOf(e.GetCreateTime()).Truncate(time.Microsecond),
 	}
-}
-
-// Page tokens of the iam lists (paging.EncodeToken, format 1) carry one
-// position: an ID, or a user's email.
-const pageTokenFormat = "1"
-
-func encodePageToken(pos, query string) string {
-	return paging.EncodeToken(pageTokenFormat, query, pos)
-}
-
-func decodePageToken(token, query string) (string, error) {
-	fields, err := paging.DecodeToken(token, pageTokenFormat, query, 1)
-	if err != nil || fields == nil {
-		return "", err
-	}
-	return fields[0], nil
-}
-
-// page cuts rows, read with one more than size, to the page, and returns
-// the next_page_token of the page after it: the last row's position,
-// pos, in a token of query; "" on the last page.
-func page[T any](rows []T, size int, query string, pos func(T) string) ([]T, string) {
-	if len(rows) <= size {
-		return rows, ""
-	}
-	rows = rows[:size]
-	return rows, encodePageToken(pos(rows[size-1]), query)
 }

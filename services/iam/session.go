@@ -145,7 +145,7 @@ func (s *Server) ListSessions(ctx context.Context, req *iamv1.ListSessionsReques
 		}
 	}
 	query := "sessions\x00" + userID
-	before, err := decodePageToken(req.GetPageToken(), query)
+	before, err := paging.Position(req.GetPageToken(), query)
 	if err != nil {
 		return nil, err
 	}
@@ -154,7 +154,7 @@ func (s *Server) ListSessions(ctx context.Context, req *iamv1.ListSessionsReques
 	if err != nil {
 		return nil, s.storeError(ctx, err, "sessions")
 	}
-	rows, next := page(rows, size, query, func(r Session) string { return r.ID })
+	rows, next := paging.Cut(rows, size, query, func(r Session) string { return r.ID })
 	resp := &iamv1.ListSessionsResponse{NextPageToken: next}
 	csrf := sessionCSRF(ctx, p)
 	for _, r := range rows {

@@ -123,7 +123,7 @@ func (s *Server) GetUser(ctx context.Context, req *iamv1.GetUserRequest) (*iamv1
 // ListUsers implements iamv1.IdentityServiceServer.
 func (s *Server) ListUsers(ctx context.Context, req *iamv1.ListUsersRequest) (*iamv1.ListUsersResponse, error) {
 	const query = "users"
-	after, err := decodePageToken(req.GetPageToken(), query)
+	after, err := paging.Position(req.GetPageToken(), query)
 	if err != nil {
 		return nil, err
 	}
@@ -132,7 +132,7 @@ func (s *Server) ListUsers(ctx context.Context, req *iamv1.ListUsersRequest) (*i
 	if err != nil {
 		return nil, s.storeError(ctx, err, "users")
 	}
-	rows, next := page(rows, size, query, func(r User) string { return r.Email })
+	rows, next := paging.Cut(rows, size, query, func(r User) string { return r.Email })
 	resp := &iamv1.ListUsersResponse{NextPageToken: next}
 	for _, u := range rows {
 		resp.Users = append(resp.Users, userToProto(u))

@@ -47,3 +47,36 @@ func TestToken(t *testing.T) {
 		})
 	}
 }
+
+func TestCutAndPosition(t *testing.T) {
+	rows := []string{"a", "b", "c"}
+	tests := []struct {
+		size     int
+		wantRows int
+		wantNext bool
+	}{
+		{2, 2, true},  // three rows read for a page of two: one more page
+		{3, 3, false}, // all of them fit: the last page
+		{5, 3, false},
+	}
+	for _, tt := range tests {
+		got, next := Cut(rows, tt.size, "q", func(s string) string { return s })
+		if len(got) != tt.wantRows || (next != "") != tt.wantNext {
+			t.Errorf("Cut(size %d) = %v, %q", tt.size, got, next)
+			continue
+		}
+		if next == "" {
+			continue
+		}
+		pos, err := Position(next, "q")
+		if err != nil || pos != got[len(got)-1] {
+			t.Errorf("Position(%q) = %q, %v; want %q", next, pos, err, got[len(got)-1])
+		}
+		if _, err := Position(next, "another query"); err == nil {
+			t.Error("a token of another query was accepted")
+		}
+	}
+	if pos, err := Position("", "q"); pos != "" || err != nil {
+		t.Errorf(`Position("") = %q, %v`, pos, err)
+	}
+}
