@@ -7,6 +7,7 @@ import (
 
 	iamv1 "github.com/kubedesk/kubedesk/proto/gen/go/kubedesk/iam/v1"
 	"github.com/kubedesk/kubedesk/services/platform/etag"
+	"github.com/kubedesk/kubedesk/services/platform/text"
 )
 
 func timestamp(t time.Time) *timestamppb.Timestamp {
@@ -97,10 +98,10 @@ func auditFromProto(e *iamv1.AuditEvent) AuditEvent {
 		Tenant:   e.GetTenant(),
 		Type:     e.GetType(),
 		Actor:    Actor{ID: a.GetId(), Kind: a.GetKind(), DisplayName: a.GetDisplayName()},
-		Subject:  truncate(e.GetSubject(), 300),
-		ClientIP: truncate(e.GetClientIp(), 64),
-		Detail:   truncate(e.GetDetail(), 1000),
-		TraceID:  truncate(e.GetTraceId(), 64),
+		Subject:  text.Truncate(e.GetSubject(), 300),
+		ClientIP: text.Truncate(e.GetClientIp(), 64),
+		Detail:   text.Truncate(e.GetDetail(), 1000),
+		TraceID:  text.Truncate(e.GetTraceId(), 64),
 		// Checked against the clock by appendAudit.
 		CreateTime: timeOf(e.GetCreateTime()).Truncate(time.Microsecond),
 	}

@@ -9,7 +9,6 @@ import (
 	"runtime"
 	"sync"
 	"time"
-	"unicode/utf8"
 
 	"github.com/google/uuid"
 	"go.opentelemetry.io/otel/trace"
@@ -20,6 +19,7 @@ import (
 	iamv1 "github.com/kubedesk/kubedesk/proto/gen/go/kubedesk/iam/v1"
 	"github.com/kubedesk/kubedesk/services/platform/auth"
 	"github.com/kubedesk/kubedesk/services/platform/tenant"
+	"github.com/kubedesk/kubedesk/services/platform/text"
 )
 
 // Metadata keys of a caller's user agent.
@@ -189,17 +189,7 @@ func userAgent(ctx context.Context) string {
 	if ua == "" {
 		ua = auth.IncomingValue(ctx, userAgentMetadata)
 	}
-	return truncate(ua, 512)
-}
-
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	for n > 0 && !utf8.RuneStart(s[n]) {
-		n--
-	}
-	return s[:n]
+	return text.Truncate(ua, 512)
 }
 
 func newID() string { return uuid.Must(uuid.NewV7()).String() }
@@ -210,9 +200,9 @@ func (s *Server) audit(ctx context.Context, tenantID string, typ iamv1.AuditEven
 		Tenant:   tenantID,
 		Type:     typ,
 		Actor:    actor,
-		Subject:  truncate(subject, 300),
+		Subject:  text.Truncate(subject, 300),
 		ClientIP: auth.ClientIP(ctx),
-		Detail:   truncate(detail, 1000),
+		Detail:   text.Truncate(detail, 1000),
 	}
 	s.appendAudit(ctx, e)
 }

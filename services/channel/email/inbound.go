@@ -13,7 +13,6 @@ import (
 	"slices"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/attribute"
@@ -28,6 +27,7 @@ import (
 	"github.com/kubedesk/kubedesk/services/channel/store"
 	"github.com/kubedesk/kubedesk/services/platform/auth"
 	"github.com/kubedesk/kubedesk/services/platform/tenant"
+	"github.com/kubedesk/kubedesk/services/platform/text"
 )
 
 // Contacts resolves a sender to the tenant's contact holding that e-mail
@@ -176,7 +176,7 @@ func (in *Inbound) deliver(ctx context.Context, box Mailbox, msg *mail.Message, 
 			Comment: &ticketv1.Comment{
 				Author:      authorName(msg.From),
 				AuthorType:  ticketv1.AuthorType_AUTHOR_TYPE_CUSTOMER,
-				Body:        truncate(body, maxBody),
+				Body:        text.Truncate(body, maxBody),
 				Visibility:  ticketv1.Visibility_VISIBILITY_PUBLIC,
 				Attachments: atts,
 			},
@@ -189,12 +189,12 @@ func (in *Inbound) deliver(ctx context.Context, box Mailbox, msg *mail.Message, 
 		created, err := in.Tickets.CreateTicket(ctx, &ticketv1.CreateTicketRequest{
 			RequestId: key,
 			Ticket: &ticketv1.Ticket{
-				Subject:     truncate(cmp.Or(strings.TrimSpace(msg.Subject), "(no subject)"), maxSubject),
-				Description: truncate(body, maxDescription),
+				Subject:     text.Truncate(cmp.Or(strings.TrimSpace(msg.Subject), "(no subject)"), maxSubject),
+				Description: text.Truncate(body, maxDescription),
 				Channel:     ticketv1.Channel_CHANNEL_EMAIL,
 				Group:       box.Group,
 				Requester: &ticketv1.Requester{
-					Name:      truncate(msg.From.Name, 200),
+					Name:      text.Truncate(msg.From.Name, 200),
 					Email:     msg.From.Email,
 					ContactId: contactID,
 				},
@@ -301,11 +301,11 @@ func (in *Inbound) upload(ctx context.Context, tenantID string, msg *mail.Messag
 				return fmt.Errorf("store attachment %q: %w", a.Filename, err)
 			}
 			up.atts[i] = &ticketv1.Attachment{
-				Filename:    truncate(a.Filename, 255),
-				ContentType: truncate(a.ContentType, 255),
+				Filename:    text.Truncate(a.Filename, 255),
+				ContentType: text.Truncate(a.ContentType, 255),
 				Sha256:      digest,
 				Inline:      a.Inline,
-				ContentId:   truncate(a.ContentID, 255),
+				ContentId:   text.Truncate(a.ContentID, 255),
 			}
 			return nil
 		})
@@ -397,22 +397,12 @@ func idempotencyKey(tenantID, messageID string) string {
 // authorName is how a sender appears as a comment's author.
 func authorName(a mail.Address) string {
 	if a.Name != "" {
-		return truncate(a.Name+" <"+a.Email+">", 200)
+		return text.Truncate(a.Name+" <"+a.Email+">", 200)
 	}
-	return truncate(a.Email, 200)
+	return text.Truncate(a.Email, 200)
 }
 
 // truncate cuts s to at most n bytes without splitting a character.
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	for n > 0 && !utf8.RuneStart(s[n]) {
-		n--
-	}
-	return s[:n]
-}
-
 func reversed(s []string) []string {
 	out := slices.Clone(s)
 	slices.Reverse(out)
