@@ -44,7 +44,7 @@ func TestImageConfig(t *testing.T) {
 		{"entrypoint", cfg.Entrypoint, []string{"/kubedesk"}},
 		{"default command", cfg.Cmd, []string{"serve", "--target=all", "--data-dir=/data"}},
 		{"working directory", cfg.WorkingDir, "/data"},
-		{"exposed ports", ports, []string{httpPort, grpcPort}},
+		{"exposed ports", ports, []string{smtpPort, httpPort, grpcPort}},
 		{"os", img.Os, "linux"},
 	}
 	for _, tt := range tests {

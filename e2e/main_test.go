@@ -23,6 +23,7 @@ const (
 	defaultImage = "kubedesk:dev"
 	httpPort     = "8080/tcp"
 	grpcPort     = "9090/tcp"
+	smtpPort     = "2525/tcp"
 	// nonroot is the uid and gid the image runs as (distroless' nonroot);
 	// nonrootID is the same as text.
 	nonroot   = 65532
