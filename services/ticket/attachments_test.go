@@ -216,13 +216,13 @@ func TestAttachments(t *testing.T) {
 	})
 
 	// An internal note with the HTML file, and a public reply with it.
-	note, err := f.tickets.AddComment(f.as("agent"), &ticketv1.AddCommentRequest{TicketId: tk.GetId(), Comment: &ticketv1.Comment{
+	_, err = f.tickets.AddComment(f.as("agent"), &ticketv1.AddCommentRequest{TicketId: tk.GetId(), Comment: &ticketv1.Comment{
 		Body: "the page", Visibility: ticketv1.Visibility_VISIBILITY_INTERNAL,
 		Attachments: []*ticketv1.Attachment{{Filename: "page.html", ContentType: "text/html; charset=utf-8", Sha256: hexDigest(html)}}}})
 	if err == nil {
 		t.Fatal("an agent who cannot see the ticket commented on it")
 	}
-	note, err = f.tickets.AddComment(f.as("admin"), &ticketv1.AddCommentRequest{TicketId: tk.GetId(), Comment: &ticketv1.Comment{
+	note, err := f.tickets.AddComment(f.as("admin"), &ticketv1.AddCommentRequest{TicketId: tk.GetId(), Comment: &ticketv1.Comment{
 		Body: "the page", Visibility: ticketv1.Visibility_VISIBILITY_INTERNAL,
 		Attachments: []*ticketv1.Attachment{{Filename: "page.html", ContentType: "text/html; charset=utf-8", Sha256: hexDigest(html)}}}})
 	if err != nil {

@@ -244,11 +244,6 @@ func TestRejected(t *testing.T) {
 			want: []cause{{"spec.temporal.address", "should match"}},
 		},
 		{
-			name: "channel enabled", kind: "HelpdeskTenant",
-			spec: `{components: {channel: {enabled: true}}}`,
-			want: []cause{{"spec.components.channel.enabled", "channel is not available in kubedesk v1alpha1 yet; set enabled: false or leave it out"}},
-		},
-		{
 			name: "reporting enabled", kind: "HelpdeskTenant",
 			spec: `{components: {reporting: {enabled: true}}}`,
 			want: []cause{{"spec.components.reporting.enabled", "reporting is not available in kubedesk v1alpha1 yet"}},

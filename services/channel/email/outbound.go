@@ -258,7 +258,7 @@ func (o *Outbound) attachments(ctx context.Context, t *ticketv1.Ticket, c *ticke
 		var data []byte
 		for {
 			chunk, err := stream.Recv()
-			if err == io.EOF {
+			if errors.Is(err, io.EOF) {
 				break
 			}
 			if err != nil {

@@ -125,7 +125,7 @@ func isOutlookBlock(lines []string, i int) bool {
 		date = date || dateLineRe.MatchString(l)
 		to = to || toLineRe.MatchString(l)
 	}
-	if !sent && !(date && to) {
+	if !sent && (!date || !to) {
 		return false
 	}
 	for k := i - 1; k >= 0 && k >= i-3; k-- {

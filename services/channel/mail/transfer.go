@@ -32,8 +32,8 @@ func decodeQP(b []byte) []byte {
 	out := make([]byte, 0, len(b))
 	for i := 0; i < len(b); i++ {
 		c := b[i]
-		switch {
-		case c == '=':
+		switch c {
+		case '=':
 			if i+2 < len(b) && isHex(b[i+1]) && isHex(b[i+2]) {
 				out = append(out, unhex(b[i+1])<<4|unhex(b[i+2]))
 				i += 2
@@ -57,7 +57,7 @@ func decodeQP(b []byte) []byte {
 				continue
 			}
 			out = append(out, c)
-		case c == ' ' || c == '\t':
+		case ' ', '\t':
 			j := i
 			for j < len(b) && (b[j] == ' ' || b[j] == '\t') {
 				j++

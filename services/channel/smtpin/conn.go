@@ -133,7 +133,7 @@ func (c *trackedConn) Read(b []byte) (int, error) {
 	case c.s.draining.Load():
 		deadline = past
 	}
-	err := c.Conn.SetReadDeadline(deadline)
+	err := c.SetReadDeadline(deadline)
 	c.mu.Unlock()
 	if err != nil {
 		return 0, err
@@ -161,6 +161,6 @@ func (c *trackedConn) kick() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if !c.inData {
-		_ = c.Conn.SetReadDeadline(past)
+		_ = c.SetReadDeadline(past)
 	}
 }

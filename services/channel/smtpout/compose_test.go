@@ -2,6 +2,7 @@ package smtpout
 
 import (
 	"bytes"
+	"errors"
 	"io"
 	"strings"
 	"testing"
@@ -41,7 +42,7 @@ func parse(t *testing.T, raw []byte) (gomail.Header, []leaf) {
 		if mr := e.MultipartReader(); mr != nil {
 			for {
 				p, err := mr.NextPart()
-				if err == io.EOF {
+				if errors.Is(err, io.EOF) {
 					return
 				}
 				if err != nil {
@@ -108,7 +109,8 @@ func TestComposeRoundTrip(t *testing.T) {
 		}
 	}
 	// The raw header has the encoded forms.
-	rawHeader := string(raw[:bytes.Index(raw, []byte("\r\n\r\n"))])
+	head, _, _ := bytes.Cut(raw, []byte("\r\n\r\n"))
+	rawHeader := string(head)
 	for _, want := range []string{
 		"Message-Id: <ticket-1042.event-7@acme.example>",
 		"In-Reply-To: <CAF=abc123@mail.example.cn>",

@@ -151,7 +151,7 @@ func TestUpdateContactVersion(t *testing.T) {
 			t.Errorf("update at version 1: %v, want ErrVersion", err)
 		}
 		boom := errors.New("boom")
-		if _, err := s.UpdateContact(ctx, "acme", c.ID, 0, func(*Contact) error { return boom }); err != boom {
+		if _, err := s.UpdateContact(ctx, "acme", c.ID, 0, func(*Contact) error { return boom }); !errors.Is(err, boom) {
 			t.Errorf("mutate's error: %v, want it as is", err)
 		}
 		if _, err := s.UpdateContact(ctx, "globex", c.ID, 0, func(*Contact) error { return nil }); !errors.Is(err, ErrNotFound) {

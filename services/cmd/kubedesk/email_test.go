@@ -372,7 +372,7 @@ func body(t *testing.T, raw []byte) string {
 	}
 	for {
 		p, err := r.NextPart()
-		if err == io.EOF {
+		if errors.Is(err, io.EOF) {
 			return ""
 		}
 		if err != nil {

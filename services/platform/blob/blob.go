@@ -66,10 +66,10 @@ func checkDigest(s string) error {
 	if ValidDigest(s) {
 		return nil
 	}
-	const max = 80 // the digest may come from anyone: don't echo a megabyte
+	const most = 80 // the digest may come from anyone: don't echo a megabyte
 	shown := s
-	if len(shown) > max {
-		shown = shown[:max] + "..."
+	if len(shown) > most {
+		shown = shown[:most] + "..."
 	}
 	return fmt.Errorf("blob digest %q: %w: accepted is a SHA-256 as 64 lower-case hex characters (0-9, a-f)", shown, ErrNotFound)
 }

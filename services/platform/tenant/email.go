@@ -71,7 +71,7 @@ func checkFrom(from string) error {
 		return fmt.Errorf("%q spans more than one line; accepted: one address, e.g. Acme Support <support@acme.example>", from)
 	}
 	if _, err := mail.ParseAddress(from); err != nil {
-		return fmt.Errorf("%q is not an RFC 5322 address (%v); accepted: one address, e.g. Acme Support <support@acme.example> or support@acme.example", from, err)
+		return fmt.Errorf("%q is not an RFC 5322 address (%w); accepted: one address, e.g. Acme Support <support@acme.example> or support@acme.example", from, err)
 	}
 	return nil
 }

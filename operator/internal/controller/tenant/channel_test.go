@@ -236,7 +236,7 @@ func TestChannelSchema(t *testing.T) {
 		}, ""},
 		{"duplicate inbound address", func(ht *v1alpha1.HelpdeskTenant) {
 			ht.Spec.Channels.Email.Inbound = []v1alpha1.EmailInbound{{Address: "support@acme.example", Group: "a"}, {Address: "support@acme.example", Group: "b"}}
-		}, `spec.channels.email.inbound[1]: Duplicate value: map[string]interface {}{"address":"support@acme.example"}`},
+		}, `spec.channels.email.inbound[1]: Duplicate value: {"address":"support@acme.example"}`},
 		{"upper-case address", func(ht *v1alpha1.HelpdeskTenant) {
 			ht.Spec.Channels.Email.Inbound = []v1alpha1.EmailInbound{{Address: "Support@acme.example"}}
 		}, `spec.channels.email.inbound[0].address: Invalid value: "Support@acme.example": spec.channels.email.inbound[0].address in body should match`},
@@ -245,7 +245,7 @@ func TestChannelSchema(t *testing.T) {
 		}, `spec.channels.email.inbound[0].address: Invalid value: "support"`},
 		{"from on two lines", func(ht *v1alpha1.HelpdeskTenant) {
 			ht.Spec.Channels.Email.From = "Acme <support@acme.example>\r\nBcc: all@acme.example"
-		}, "spec.channels.email.from: Invalid value: \"string\": from must be one line"},
+		}, "spec.channels.email.from: Invalid value: \"Acme <support@acme.example>\\r\\nBcc: all@acme.example\": from must be one line"},
 		{"group too long", func(ht *v1alpha1.HelpdeskTenant) {
 			ht.Spec.Channels.Email.Inbound = []v1alpha1.EmailInbound{{Address: "support@acme.example", Group: strings.Repeat("g", 201)}}
 		}, "spec.channels.email.inbound[0].group: Too long: may not be more than 200"},
