@@ -12,6 +12,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -117,18 +118,23 @@ func Start(t testing.TB, opts ...Option) *Sink {
 	}
 	s.server, s.addr = server, l.Addr().String()
 	done := make(chan struct{})
+	var stopping atomic.Bool
 	go func() {
 		defer close(done)
-		if err := server.Serve(l); err != nil && !errors.Is(err, smtp.ErrServerClosed) {
+		if err := server.Serve(l); err != nil && !errors.Is(err, smtp.ErrServerClosed) && !stopping.Load() {
 			t.Errorf("smtptest: serve: %v", err)
 		}
 	}()
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
+		stopping.Store(true)
 		if err := server.Shutdown(ctx); err != nil {
 			_ = server.Close()
 		}
+		// A Shutdown that came before Serve took the listener closed
+		// nothing: close it here, or Serve would wait on it for ever.
+		_ = l.Close()
 		<-done
 		server.ErrorLog.(*testLogger).stop()
 	})
