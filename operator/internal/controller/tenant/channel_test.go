@@ -93,9 +93,10 @@ func TestChannel(t *testing.T) {
 	t.Run("no relay for the others", func(t *testing.T) {
 		for _, c := range []string{"gateway", "ticket", "worker"} {
 			var other appsv1.Deployment
-			if err := k8s.Get(ctx, client.ObjectKey{Namespace: ns, Name: "umbrella-" + c}, &other); err != nil {
-				t.Fatal(err)
-			}
+			// The controller writes the Deployments one by one.
+			waitFor(t, "Deployment umbrella-"+c, func() error {
+				return k8s.Get(ctx, client.ObjectKey{Namespace: ns, Name: "umbrella-" + c}, &other)
+			})
 			for _, e := range other.Spec.Template.Spec.Containers[0].Env {
 				if e.Name == "KUBEDESK_SMTP_RELAY" {
 					t.Errorf("Deployment %s has KUBEDESK_SMTP_RELAY; only the channel sends mail", other.Name)
