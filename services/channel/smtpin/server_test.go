@@ -8,6 +8,7 @@ import (
 	"net/netip"
 	"runtime"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -385,9 +386,14 @@ func TestLongLine(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			before, _ := st.stats()
-			code, enh := reply(t, sendOne(t, ts.addr, "ana@customer.example", []string{"support@acme.example"}, "Subject: long\r\n\r\n"+strings.Repeat("x", tt.line)+"\r\n"))
-			if code != tt.code || enh != tt.enhanced {
-				t.Errorf("reply %d %v, want %d %v", code, enh, tt.code, tt.enhanced)
+			err := sendOne(t, ts.addr, "ana@customer.example", []string{"support@acme.example"}, "Subject: long\r\n\r\n"+strings.Repeat("x", tt.line)+"\r\n")
+			// The server may answer and hang up while the client is still
+			// writing the line: then its reply is lost with the connection.
+			reset := errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE)
+			if tt.code == 250 || !reset {
+				if code, enh := reply(t, err); code != tt.code || enh != tt.enhanced {
+					t.Errorf("reply %d %v, want %d %v", code, enh, tt.code, tt.enhanced)
+				}
 			}
 			if after, _ := st.stats(); (after > before) != (tt.code == 250) {
 				t.Errorf("Deliver calls %d -> %d", before, after)
