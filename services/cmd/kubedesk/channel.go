@@ -27,8 +27,7 @@ import (
 )
 
 // initChannel serves contacts and organisations, receives mail on the
-// SMTP listener, and follows the ticket events to send replies and link
-// requesters to contacts.
+// SMTP listener, and follows the ticket events to send replies.
 func initChannel(ctx context.Context, cfg *Config, h *module.Host) (module.Parts, error) {
 	var parts module.Parts
 	st, err := channelstore.Open(ctx, cfg.DatabaseURL, cfg.DataDir)
@@ -78,7 +77,7 @@ func initChannel(ctx context.Context, cfg *Config, h *module.Host) (module.Parts
 	}})
 	parts.Listeners = map[string]string{"smtp": ln.Addr().String()}
 
-	// Mail out, and requesters linked to contacts, from the ticket events.
+	// Mail out, from the ticket events.
 	out := &email.Outbound{Directory: dir, Store: st, Tickets: tickets, MaxAttachmentBytes: cfg.Channel.SMTP.MaxMessageBytes, Log: h.Log}
 	if cfg.Channel.Email.Relay != "" {
 		relay, err := smtpout.ParseRelay("channel.email.relay", cfg.Channel.Email.Relay)
@@ -91,7 +90,6 @@ func initChannel(ctx context.Context, cfg *Config, h *module.Host) (module.Parts
 	} else {
 		h.Log.Warn("no SMTP relay (--smtp-relay): replies by e-mail are held, and their tickets say so")
 	}
-	linker := &channel.Linker{Resolve: contactResolver{contacts}.Resolve, Tickets: tickets}
 	cursors, err := consumer.OpenCursors(ctx, cfg.DatabaseURL, cfg.DataDir, "channel-events.db")
 	if err != nil {
 		return parts, fmt.Errorf("channel event cursors: %w", err)
@@ -99,7 +97,6 @@ func initChannel(ctx context.Context, cfg *Config, h *module.Host) (module.Parts
 	h.OnStop("channel event cursors", func(context.Context) error { return cursors.Close() })
 	groups := []*consumer.Group{
 		followers(email.ConsumerName, email.OutboundEvents, out, tickets, cursors, h),
-		followers(channel.LinkerName, channel.LinkerEvents, linker, tickets, cursors, h),
 	}
 	// Every tenant of the configuration is followed, and the default one.
 	follow := slices.Sorted(maps.Keys(tenants))
@@ -118,7 +115,6 @@ func initChannel(ctx context.Context, cfg *Config, h *module.Host) (module.Parts
 		select {
 		case <-ctx.Done():
 		case err = <-groups[0].Fatal():
-		case err = <-groups[1].Fatal():
 		}
 		// The others save their positions before the process goes down.
 		stop()
@@ -166,16 +162,7 @@ type contactResolver struct{ s *channel.Server }
 
 // ResolveEmail implements email.Contacts.
 func (c contactResolver) ResolveEmail(ctx context.Context, tenantID, address, name string) (string, error) {
-	return c.Resolve(ctx, tenantID, "email", address, name)
-}
-
-// Resolve implements channel.ResolveFunc.
-func (c contactResolver) Resolve(ctx context.Context, tenantID, kind, value, name string) (string, error) {
-	t, ok := channelstore.ParseTypeName(kind)
-	if !ok {
-		return "", fmt.Errorf("identity type %q: accepted: email, phone, wechat, web, external", kind)
-	}
-	contact, _, err := c.s.Resolve(tenant.With(ctx, tenantID), channelstore.Identity{Type: t, Value: value}, name)
+	contact, _, err := c.s.Resolve(tenant.With(ctx, tenantID), channelstore.Identity{Type: channelv1.IdentityType_IDENTITY_TYPE_EMAIL, Value: address}, name)
 	if err != nil {
 		return "", err
 	}

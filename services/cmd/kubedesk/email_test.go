@@ -417,37 +417,6 @@ func TestEmailOutboundSurvivesRestart(t *testing.T) {
 	}
 }
 
-// TestRequesterLinked checks that a ticket created through REST with a
-// requester e-mail address gets the contact holding it, created first.
-func TestRequesterLinked(t *testing.T) {
-	srv := startServe(t)
-	c := srv.mustCall(t, http.StatusOK, "POST", "/v1/contacts", map[string]any{
-		"displayName": "周杰", "identities": []map[string]any{{"type": "IDENTITY_TYPE_EMAIL", "value": "zhou.jie@example.com"}},
-	})
-	tests := []struct{ email, want string }{
-		{"Zhou.Jie@Example.com", c.str("id")}, // the existing contact, whatever the case
-		{"new.customer@example.com", ""},      // a new one
-	}
-	for _, tt := range tests {
-		tk := srv.create(t, map[string]any{"subject": "linked?", "requester": map[string]any{"email": tt.email, "name": "客户"}})
-		deadline := time.Now().Add(10 * time.Second)
-		var got string
-		for got == "" && time.Now().Before(deadline) {
-			r := srv.mustCall(t, http.StatusOK, "GET", "/v1/tickets/"+tk.str("id"), nil)
-			got, _ = r.json["requester"].(map[string]any)["contactId"].(string)
-			time.Sleep(50 * time.Millisecond)
-		}
-		if got == "" || tt.want != "" && got != tt.want {
-			t.Errorf("%s: requester.contactId %q, want %q", tt.email, got, cmp.Or(tt.want, "a new contact"))
-			continue
-		}
-		contact := srv.mustCall(t, http.StatusOK, "GET", "/v1/contacts/"+got, nil)
-		if ids := fmt.Sprint(contact.json["identities"]); !strings.Contains(ids, strings.ToLower(tt.email)) {
-			t.Errorf("%s: contact %s has identities %s", tt.email, got, ids)
-		}
-	}
-}
-
 // TestChannelSplit runs the channel module in a process of its own, as a
 // cluster does: mail it receives becomes a ticket in the ticket service of
 // another process, and its contacts are served through the gateway.
