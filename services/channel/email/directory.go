@@ -58,7 +58,7 @@ func NewDirectory(tenants []tenant.Config, defaultTenant string) (*Directory, er
 			d.boxes[addr] = Mailbox{Address: addr, Tenant: t.ID, Group: in.Group}
 		}
 		s := Sender{
-			AutoAcknowledge: e.AutoAcknowledge == nil || *e.AutoAcknowledge,
+			AutoAcknowledge: e.AutoAcknowledges(),
 			Locale:          t.Spec.Locale,
 			Name:            cmp.Or(t.Spec.DisplayName, t.ID),
 		}

@@ -111,12 +111,16 @@ func (in *Inbound) Deliver(ctx context.Context, env smtpin.Envelope, data []byte
 			in.count(ctx, outcomeDropped)
 			continue
 		}
-		if up == nil {
-			// The attachments (and a large message itself) go to the blob
-			// store once for every tenant, while the sender is looked up.
-			up = in.upload(ctx, box.Tenant, msg, data)
+		// The attachments (and a large message itself) go to the blob
+		// store once for every tenant, while the sender is looked up; a
+		// duplicate stores nothing.
+		start := func() *uploads {
+			if up == nil {
+				up = in.upload(ctx, box.Tenant, msg, data)
+			}
+			return up
 		}
-		outcome, ticketID, err := in.deliver(ctx, box, msg, data, up)
+		outcome, ticketID, err := in.deliver(ctx, box, msg, data, start)
 		if status.Code(err) == codes.InvalidArgument {
 			// The ticket service refuses what the message holds: a retry
 			// cannot do better.
@@ -133,7 +137,7 @@ func (in *Inbound) Deliver(ctx context.Context, env smtpin.Envelope, data []byte
 }
 
 // deliver stores msg for one tenant and says what it became.
-func (in *Inbound) deliver(ctx context.Context, box Mailbox, msg *mail.Message, data []byte, up *uploads) (outcome, ticketID string, err error) {
+func (in *Inbound) deliver(ctx context.Context, box Mailbox, msg *mail.Message, data []byte, start func() *uploads) (outcome, ticketID string, err error) {
 	ctx = tenant.Outgoing(ctx, box.Tenant)
 	if r, ok, err := in.Store.MailByID(ctx, box.Tenant, msg.MessageID); err != nil {
 		return "", "", err
@@ -146,6 +150,7 @@ func (in *Inbound) deliver(ctx context.Context, box Mailbox, msg *mail.Message, 
 				Message: fmt.Sprintf("too many messages from %s; try again in %s", msg.From.Email, d.RetryAfter.Round(time.Second))}
 		}
 	}
+	up := start()
 	t, err := in.thread(ctx, box, msg)
 	if err != nil {
 		return "", "", err
