@@ -36,10 +36,12 @@ func NewServer(st store.Store, tickets ticketv1.TicketServiceClient, log *slog.L
 	return &Server{store: st, tickets: tickets, log: log}
 }
 
-// Register adds ContactService and OrganizationService to a gRPC server.
+// Register adds ContactService, OrganizationService and the internal
+// ContactResolverService to a gRPC server.
 func (s *Server) Register(g grpc.ServiceRegistrar) {
 	channelv1.RegisterContactServiceServer(g, s)
 	channelv1.RegisterOrganizationServiceServer(g, orgServer{s: s})
+	channelv1.RegisterContactResolverServiceServer(g, resolverServer{s: s})
 }
 
 // orgServer implements OrganizationService; a type of its own because

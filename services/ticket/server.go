@@ -109,6 +109,9 @@ type Server struct {
 	// blobs keeps attachments' bytes; nil: attachments are refused.
 	blobs         blob.Store
 	maxAttachment int64
+	// contacts links requesters named by e-mail to their contacts; nil:
+	// requesters stay as given.
+	contacts Contacts
 }
 
 // Option configures a Server beyond its Config.
@@ -294,6 +297,9 @@ func (s *Server) CreateTicket(ctx context.Context, req *ticketv1.CreateTicketReq
 	if t.Attachments, err = s.attachments(ctx, "ticket.attachments", in.GetAttachments()); err != nil {
 		return nil, err
 	}
+	if err := s.linkRequester(ctx, "ticket.requester", &t.Requester); err != nil {
+		return nil, err
+	}
 	idem, err := idempotency(ctx, req.GetRequestId(), in)
 	if err != nil {
 		return nil, err
@@ -393,6 +399,13 @@ func (s *Server) UpdateTicket(ctx context.Context, req *ticketv1.UpdateTicketReq
 		return nil, err
 	}
 	to, toErr := updateFromProto(in, paths)
+	if toErr == nil && slices.Contains(paths, "requester") {
+		// A new requester named by e-mail alone is that address's
+		// contact; looked up before the write, which holds the row.
+		if err := s.linkRequester(ctx, "ticket.requester", &to.Requester); err != nil {
+			return nil, err
+		}
+	}
 	now := s.now()
 	acc := accessOf(ctx)
 	t, err := s.store.UpdateTicket(ctx, tenant.From(ctx), in.GetId(), func(t *Ticket) ([]Change, error) {

@@ -177,3 +177,21 @@ func registerChannelREST(ctx context.Context, mux *runtime.ServeMux, conn *grpc.
 		channelv1.RegisterOrganizationServiceHandler(ctx, mux, conn),
 	)
 }
+
+// requesterContacts is the ticket service's way to the channel service's
+// contacts: it turns a requester named by e-mail address into a contact.
+type requesterContacts struct {
+	client channelv1.ContactResolverServiceClient
+}
+
+// ContactOf implements ticket.Contacts.
+func (r requesterContacts) ContactOf(ctx context.Context, email, name string) (string, error) {
+	resp, err := r.client.ResolveContact(tenant.Outgoing(ctx, tenant.From(ctx)), &channelv1.ResolveContactRequest{
+		Identity:    &channelv1.Identity{Type: channelv1.IdentityType_IDENTITY_TYPE_EMAIL, Value: email},
+		DisplayName: name,
+	})
+	if err != nil {
+		return "", err
+	}
+	return resp.GetContact().GetId(), nil
+}

@@ -421,10 +421,12 @@ func TestEmailOutboundSurvivesRestart(t *testing.T) {
 // cluster does: mail it receives becomes a ticket in the ticket service of
 // another process, and its contacts are served through the gateway.
 func TestChannelSplit(t *testing.T) {
-	gwGRPC := freeAddr(t)
+	gwGRPC, channelGRPC := freeAddr(t), freeAddr(t)
 	db := pg.NewDatabase(t)
-	backend := startServe(t, "--target=ticket", "--database-url="+db, "--services=iam="+gwGRPC)
-	channel := startServe(t, "--target=channel", "--database-url="+db, "--services=iam="+gwGRPC+",ticket="+backend.grpc)
+	// The ticket service calls the channel service (requesters named by
+	// e-mail become contacts) only while serving, so it starts first.
+	backend := startServe(t, "--target=ticket", "--database-url="+db, "--services=iam="+gwGRPC+",channel="+channelGRPC)
+	channel := startServe(t, "--target=channel", "--grpc-addr="+channelGRPC, "--database-url="+db, "--services=iam="+gwGRPC+",ticket="+backend.grpc)
 	if channel.smtp == "" {
 		t.Fatal("the channel target reported no SMTP address")
 	}
@@ -436,6 +438,12 @@ func TestChannelSplit(t *testing.T) {
 	contact, _ := tk["requester"].(map[string]any)["contactId"].(string)
 	if got := gw.mustCall(t, http.StatusOK, "GET", "/v1/contacts/"+contact, nil); got.str("displayName") != "Wu Fan" {
 		t.Errorf("contact %s through the gateway: %s", contact, got.body)
+	}
+	// A ticket created through REST for the same address names the same
+	// contact: the ticket process asked the channel process.
+	api := gw.create(t, map[string]any{"subject": "再问一次", "requester": map[string]any{"email": "wu.fan@example.com"}})
+	if got, _ := api.json["requester"].(map[string]any)["contactId"].(string); got != contact {
+		t.Errorf("REST ticket for wu.fan@example.com names contact %q, want %s", got, contact)
 	}
 	gw.mustCall(t, http.StatusOK, "GET", "/readyz", nil)
 }

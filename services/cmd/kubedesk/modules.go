@@ -56,6 +56,7 @@ func modules(cfg *Config) module.Table {
 		{
 			Name:  moduleTicket,
 			Calls: []string{moduleIAM},
+			Lazy:  []string{moduleChannel}, // requesters named by e-mail become contacts
 			Services: []string{
 				ticketv1.TicketService_ServiceDesc.ServiceName,
 				ticketv1.TicketSLAService_ServiceDesc.ServiceName,  // internal: no REST routes
@@ -71,6 +72,7 @@ func modules(cfg *Config) module.Table {
 			Services: []string{
 				channelv1.ContactService_ServiceDesc.ServiceName,
 				channelv1.OrganizationService_ServiceDesc.ServiceName,
+				channelv1.ContactResolverService_ServiceDesc.ServiceName, // internal: no REST routes
 			},
 			REST: registerChannelREST,
 			Init: func(ctx context.Context, h *module.Host) (module.Parts, error) { return initChannel(ctx, cfg, h) },
@@ -108,7 +110,17 @@ func initTicket(ctx context.Context, cfg *Config, h *module.Host) (module.Parts,
 		return module.Parts{}, fmt.Errorf("ticket attachments: %w", err)
 	}
 	h.OnStop("blob store", func(context.Context) error { return blobs.Close() })
-	tickets := ticket.NewServer(st, cfg.Ticket, h.Log, ticket.WithBlobs(blobs))
+	opts := []ticket.Option{ticket.WithBlobs(blobs)}
+	if h.Reachable(moduleChannel) {
+		conn, err := h.Dial(moduleChannel)
+		if err != nil {
+			return module.Parts{}, err
+		}
+		opts = append(opts, ticket.WithContacts(requesterContacts{channelv1.NewContactResolverServiceClient(conn)}))
+	} else {
+		h.Log.Warn("requesters named by e-mail are not linked to contacts: the channel module does not run here and services.channel is not set")
+	}
+	tickets := ticket.NewServer(st, cfg.Ticket, h.Log, opts...)
 	tickets.Register(h.GRPC)
 	return module.Parts{
 		Ready: []gateway.Check{{Name: "ticket store", Check: st.Ping}},

@@ -43,6 +43,7 @@ func TestREST(t *testing.T) {
 			t.Run("comments", func(t *testing.T) { testComments(t, srv) })
 			t.Run("tenancy", func(t *testing.T) { testTenancy(t, srv) })
 			t.Run("watch", func(t *testing.T) { testWatch(t, srv) })
+			t.Run("requesters are contacts", func(t *testing.T) { testRequesters(t, srv) })
 		})
 	}
 }

@@ -33,6 +33,12 @@ type Module struct {
 	// Optional are called modules that may be absent: with no address
 	// and not running here, the module does without them.
 	Optional []string
+	// Lazy are modules this one calls only while it serves requests,
+	// never while it starts: they need not start first, so two modules
+	// may call each other (the ticket service resolves requesters with
+	// the channel service, which writes tickets). Each is optional: with
+	// no address and not running here, the module does without it.
+	Lazy []string
 	// Internal modules are not --target values; they run only as another
 	// module's dependency.
 	Internal bool
@@ -162,6 +168,11 @@ func (t Table) Resolve(targets []string, services map[string]string) (Plan, erro
 			if !slices.Contains(m.Optional, c) {
 				errs = append(errs, fmt.Errorf("services.%s: is required with --target=%s (%s calls %s); set it to the gRPC address of a process running %s, or add %s to --target",
 					c, strings.Join(targets, ","), m.Name, c, c, c))
+			}
+		}
+		for _, c := range m.Lazy {
+			if addr, ok := services[c]; ok && !want[c] {
+				plan.Peers[c] = addr
 			}
 		}
 	}

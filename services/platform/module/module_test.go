@@ -91,6 +91,48 @@ func TestResolveCycle(t *testing.T) {
 	}
 }
 
+// TestResolveLazy: modules that call each other only while serving start
+// in table order, reach each other where they run elsewhere, and do
+// without each other where nothing says where the other runs.
+func TestResolveLazy(t *testing.T) {
+	mutual := Table{
+		{Name: "ticket", Lazy: []string{"channel"}},
+		{Name: "channel", Calls: []string{"ticket"}},
+	}
+	tests := []struct {
+		name     string
+		targets  []string
+		services map[string]string
+		order    []string
+		peers    map[string]string
+	}{
+		{name: "both here", targets: []string{"all"}, order: []string{"ticket", "channel"}, peers: map[string]string{}},
+		{name: "the lazy callee elsewhere", targets: []string{"ticket"}, services: map[string]string{"channel": "channel:9090"},
+			order: []string{"ticket"}, peers: map[string]string{"channel": "channel:9090"}},
+		{name: "the lazy callee nowhere", targets: []string{"ticket"}, order: []string{"ticket"}, peers: map[string]string{}},
+		{name: "the caller of the lazy module elsewhere", targets: []string{"channel"}, services: map[string]string{"ticket": "ticket:9090"},
+			order: []string{"channel"}, peers: map[string]string{"ticket": "ticket:9090"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			plan, err := mutual.Resolve(tt.targets, tt.services)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var order []string
+			for _, m := range plan.Order {
+				order = append(order, m.Name)
+			}
+			if diff := cmp.Diff(tt.order, order); diff != "" {
+				t.Errorf("order (-want +got):\n%s", diff)
+			}
+			if diff := cmp.Diff(tt.peers, plan.Peers); diff != "" {
+				t.Errorf("peers (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
 func TestSupervisor(t *testing.T) {
 	t.Run("a loop that fails ends the process", func(t *testing.T) {
 		s := NewSupervisor()
