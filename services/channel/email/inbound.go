@@ -139,25 +139,37 @@ func (in *Inbound) Deliver(ctx context.Context, env smtpin.Envelope, data []byte
 // deliver stores msg for one tenant and says what it became.
 func (in *Inbound) deliver(ctx context.Context, box Mailbox, msg *mail.Message, data []byte, start func() *uploads) (outcome, ticketID string, err error) {
 	ctx = tenant.Outgoing(ctx, box.Tenant)
-	if r, ok, err := in.Store.MailByID(ctx, box.Tenant, msg.MessageID); err != nil {
-		return "", "", err
-	} else if ok {
-		return outcomeDuplicate, r.TicketID, nil
-	}
-	if in.PerSender != nil {
-		if d := in.PerSender.Allow(box.Tenant+"\x00"+msg.From.Email, time.Now()); !d.Allowed {
-			return "", "", &smtpin.Reply{Code: 451, Enhanced: [3]int{4, 7, 1},
-				Message: fmt.Sprintf("too many messages from %s; try again in %s", msg.From.Email, d.RetryAfter.Round(time.Second))}
+	// The ticket it answers and the sender's contact are looked up while
+	// the duplicate check runs: reads, in the common case (a sender seen
+	// before), so a duplicate still writes nothing.
+	lctx, stop := context.WithCancel(ctx)
+	defer stop()
+	lookups, lctx := errgroup.WithContext(lctx)
+	var (
+		t         *ticketv1.Ticket
+		contactID string
+	)
+	lookups.Go(func() (err error) {
+		t, err = in.thread(lctx, box, msg)
+		return err
+	})
+	lookups.Go(func() (err error) {
+		if contactID, err = in.Contacts.ResolveEmail(lctx, box.Tenant, msg.From.Email, msg.From.Name); err != nil {
+			return fmt.Errorf("resolve sender %s: %w", msg.From.Email, err)
 		}
+		return nil
+	})
+	if first, dup, err := in.admit(ctx, box, msg); err != nil || dup {
+		stop()
+		_ = lookups.Wait()
+		if err != nil {
+			return "", "", err
+		}
+		return outcomeDuplicate, first, nil
 	}
 	up := start()
-	t, err := in.thread(ctx, box, msg)
-	if err != nil {
+	if err := lookups.Wait(); err != nil {
 		return "", "", err
-	}
-	contactID, err := in.Contacts.ResolveEmail(ctx, box.Tenant, msg.From.Email, msg.From.Name)
-	if err != nil {
-		return "", "", fmt.Errorf("resolve sender %s: %w", msg.From.Email, err)
 	}
 	raw, atts, err := up.wait(ctx)
 	if err != nil {
@@ -215,6 +227,23 @@ func (in *Inbound) deliver(ctx context.Context, box Mailbox, msg *mail.Message, 
 		return "", "", fmt.Errorf("record message %s: %w", msg.MessageID, err)
 	}
 	return outcome, rec.TicketID, nil
+}
+
+// admit checks that msg is new (else it returns dup and the ticket the
+// message's first delivery made) and that its sender is within the
+// per-sender rate (else a 451 reply).
+func (in *Inbound) admit(ctx context.Context, box Mailbox, msg *mail.Message) (first string, dup bool, err error) {
+	r, ok, err := in.Store.MailByID(ctx, box.Tenant, msg.MessageID)
+	if err != nil || ok {
+		return r.TicketID, ok, err
+	}
+	if in.PerSender != nil {
+		if d := in.PerSender.Allow(box.Tenant+"\x00"+msg.From.Email, time.Now()); !d.Allowed {
+			return "", false, &smtpin.Reply{Code: 451, Enhanced: [3]int{4, 7, 1},
+				Message: fmt.Sprintf("too many messages from %s; try again in %s", msg.From.Email, d.RetryAfter.Round(time.Second))}
+		}
+	}
+	return "", false, nil
 }
 
 // thread finds the ticket msg answers: by In-Reply-To and References

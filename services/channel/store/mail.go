@@ -130,13 +130,8 @@ func (e *engine) RecordMail(ctx context.Context, m Mail) (bool, error) {
 		return false, err
 	}
 	at := now()
-	var n int64
-	err := e.d.tx(ctx, func(q queryer) error {
-		var err error
-		n, err = q.exec(ctx, insertMail, m.Tenant, m.MessageID, m.TicketID, m.CommentID, string(m.Direction), m.Sender,
-			m.Subject, m.Folded, m.HTML, m.RawSHA256, m.Status, m.Detail, e.d.ts(at), e.d.ts(at), nonNil(m.Raw))
-		return err
-	})
+	n, err := e.d.write(ctx, insertMail, m.Tenant, m.MessageID, m.TicketID, m.CommentID, string(m.Direction), m.Sender,
+		m.Subject, m.Folded, m.HTML, m.RawSHA256, m.Status, m.Detail, e.d.ts(at), e.d.ts(at), nonNil(m.Raw))
 	return n == 1, err
 }
 
@@ -145,14 +140,12 @@ func (e *engine) SetMailStatus(ctx context.Context, tenant, messageID, status, d
 	if err := checkText(text{"detail", detail}); err != nil {
 		return err
 	}
-	return e.d.tx(ctx, func(q queryer) error {
-		n, err := q.exec(ctx, `UPDATE channel_mail SET status = ?, detail = ?, update_time = ? WHERE tenant = ? AND message_id = ?`,
-			status, detail, e.d.ts(now()), tenant, messageID)
-		if err == nil && n == 0 {
-			return fmt.Errorf("mail %s: %w", messageID, ErrNotFound)
-		}
-		return err
-	})
+	n, err := e.d.write(ctx, `UPDATE channel_mail SET status = ?, detail = ?, update_time = ? WHERE tenant = ? AND message_id = ?`,
+		status, detail, e.d.ts(now()), tenant, messageID)
+	if err == nil && n == 0 {
+		return fmt.Errorf("mail %s: %w", messageID, ErrNotFound)
+	}
+	return err
 }
 
 // MailThread lists a ticket's mail, oldest first, at most limit.

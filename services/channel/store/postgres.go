@@ -36,6 +36,7 @@ func OpenPostgres(ctx context.Context, url string) (*Postgres, error) {
 		tx: func(ctx context.Context, fn func(q queryer) error) error {
 			return pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error { return fn(pgQueryer{tx}) })
 		},
+		write:     pgQueryer{pool}.exec,
 		ts:        func(t time.Time) any { return t },
 		forUpdate: " FOR UPDATE",
 		unique: func(err error) bool {

@@ -36,6 +36,13 @@ func OpenSQLite(ctx context.Context, path string) (*SQLite, error) {
 		tx: func(ctx context.Context, fn func(q queryer) error) error {
 			return db.WriteTx(ctx, func(tx *sql.Tx) error { return fn(sqlQueryer{tx}) })
 		},
+		write: func(ctx context.Context, stmt string, args ...any) (n int64, err error) {
+			err = db.WriteTx(ctx, func(tx *sql.Tx) error {
+				n, err = sqlQueryer{tx}.exec(ctx, stmt, args...)
+				return err
+			})
+			return n, err
+		},
 		ts: func(t time.Time) any { return t.UnixMicro() },
 		unique: func(err error) bool {
 			e, ok := errors.AsType[*sqlite.Error](err)
