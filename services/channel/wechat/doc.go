@@ -1,0 +1,16 @@
+// Package wechat speaks the WeChat Official Account (微信公众号) callback
+// protocol: the signatures of a callback URL's verification and of its
+// messages, the AES-256-CBC envelope of safe mode (安全模式), and the XML
+// of the messages and events WeChat posts. It does no I/O: the channel
+// service's callback handler and API client are built on it.
+//
+// Everything here takes untrusted input. Bodies are size-limited before
+// they are read, XML with a DOCTYPE, entity or processing instruction is
+// refused, decryption checks the padding, the length prefix and the AppID
+// before it returns anything, and every parser has a fuzz target.
+//
+// Written here rather than taken from silenceper/wechat/v2: the callback
+// side is a few hundred lines, that library brings a cache layer, a
+// logger and every WeChat product's API with it, and its parser accepts
+// what this one must refuse (DOCTYPEs, unbounded bodies).
+package wechat
