@@ -171,6 +171,17 @@ type Store interface {
 	SetMailStatus(ctx context.Context, tenant, messageID, status, detail string) error
 	MailThread(ctx context.Context, tenant, ticketID string, limit int) ([]Mail, error)
 
+	// The WeChat channel's inbox (see WeChatMessage). RecordWeChat stores
+	// a message as pending and reports whether it is new (a retried
+	// callback's key is known); PendingWeChat lists pending messages of
+	// every tenant, oldest first; SettleWeChat writes a message's status,
+	// ticket, comment, detail and attempts; LastWeChat is when a user's
+	// last message came (what opens WeChat's 48-hour reply window).
+	RecordWeChat(ctx context.Context, m WeChatMessage) (bool, error)
+	PendingWeChat(ctx context.Context, limit int) ([]WeChatMessage, error)
+	SettleWeChat(ctx context.Context, m WeChatMessage) error
+	LastWeChat(ctx context.Context, tenant, openid string) (time.Time, bool, error)
+
 	// CreateContact stores c as a new contact (ID made when empty,
 	// version 1, times now) and returns it as stored. An identity held
 	// by another contact is a *ConflictError.
