@@ -66,12 +66,12 @@ type Response struct {
 	Body        []byte
 }
 
-func text(status int, body string) Response {
+func plain(status int, body string) Response {
 	return Response{Status: status, ContentType: "text/plain; charset=utf-8", Body: []byte(body)}
 }
 
 // success is the answer WeChat expects when no passive reply is sent.
-var success = text(http.StatusOK, "success")
+var success = plain(http.StatusOK, "success")
 
 // Handle answers one call: GET verifies the URL (echoes echostr when the
 // signature matches), POST stores a message and answers "success". A bad
@@ -81,7 +81,7 @@ var success = text(http.StatusOK, "success")
 func (c *Callback) Handle(ctx context.Context, tenantID, method string, query url.Values, body []byte) Response {
 	acct, ok := c.Accounts.Account(tenantID)
 	if !ok {
-		return text(http.StatusNotFound, "no WeChat account is configured for this tenant")
+		return plain(http.StatusNotFound, "no WeChat account is configured for this tenant")
 	}
 	now := time.Now()
 	if c.Now != nil {
@@ -90,29 +90,29 @@ func (c *Callback) Handle(ctx context.Context, tenantID, method string, query ur
 	sig, ts, nonce := query.Get("signature"), query.Get("timestamp"), query.Get("nonce")
 	if err := wechat.Verify(sig, acct.Token, ts, nonce, now); err != nil {
 		c.log().WarnContext(ctx, "wechat callback refused", "tenant", tenantID, "err", err)
-		return text(http.StatusUnauthorized, "signature or timestamp refused")
+		return plain(http.StatusUnauthorized, "signature or timestamp refused")
 	}
 	switch method {
 	case http.MethodGet:
-		return text(http.StatusOK, query.Get("echostr"))
+		return plain(http.StatusOK, query.Get("echostr"))
 	case http.MethodPost:
 	default:
-		return text(http.StatusMethodNotAllowed, "GET verifies the URL, POST delivers a message")
+		return plain(http.StatusMethodNotAllowed, "GET verifies the URL, POST delivers a message")
 	}
 	msg, raw, err := c.open(acct, query, body, now)
 	if err != nil {
 		c.log().WarnContext(ctx, "wechat message refused", "tenant", tenantID, "err", err)
 		if errors.Is(err, wechat.ErrSignature) {
-			return text(http.StatusUnauthorized, "signature or timestamp refused")
+			return plain(http.StatusUnauthorized, "signature or timestamp refused")
 		}
-		return text(http.StatusBadRequest, err.Error())
+		return plain(http.StatusBadRequest, err.Error())
 	}
 	created, err := c.Inbox.RecordWeChat(ctx, store.WeChatMessage{
 		Tenant: tenantID, DedupKey: msg.DedupKey(), OpenID: msg.FromUserName, MsgType: string(msg.MsgType), Payload: raw,
 	})
 	if err != nil {
 		c.log().ErrorContext(ctx, "storing a wechat message", "tenant", tenantID, "err", err)
-		return text(http.StatusServiceUnavailable, "not stored; retry")
+		return plain(http.StatusServiceUnavailable, "not stored; retry")
 	}
 	if created && c.Received != nil {
 		c.Received()

@@ -1,0 +1,211 @@
+package wechatin
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"time"
+
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	ticketv1 "github.com/kubedesk/kubedesk/proto/gen/go/kubedesk/ticket/v1"
+	"github.com/kubedesk/kubedesk/services/channel/store"
+	"github.com/kubedesk/kubedesk/services/channel/wechat"
+	"github.com/kubedesk/kubedesk/services/platform/tenant"
+	"github.com/kubedesk/kubedesk/services/platform/text"
+)
+
+// Queue is the worker's side of the inbox.
+type Queue interface {
+	PendingWeChat(ctx context.Context, limit int) ([]store.WeChatMessage, error)
+	SettleWeChat(ctx context.Context, m store.WeChatMessage) error
+}
+
+// Contacts finds (or creates) the contact holding a WeChat openid.
+type Contacts interface {
+	ResolveWeChat(ctx context.Context, tenantID, openid string) (contactID, name string, err error)
+}
+
+// Worker turns stored WeChat messages into tickets and comments: a
+// user's first message opens a ticket on channel wechat, later ones are
+// comments on the user's ticket that is not closed (a comment on a solved
+// ticket reopens it), and subscribe makes the user a contact.
+type Worker struct {
+	Queue    Queue
+	Contacts Contacts
+	Tickets  ticketv1.TicketServiceClient
+	Log      *slog.Logger
+	// Wake is signalled when a message is stored; Poll is how often the
+	// worker looks anyway (for retries), 5 s when zero.
+	Wake <-chan struct{}
+	Poll time.Duration
+	// MaxAttempts is how often a message is tried before it is given up
+	// as failed; 20 when zero.
+	MaxAttempts int
+}
+
+const batch = 100
+
+// Run processes pending messages until ctx ends.
+func (w *Worker) Run(ctx context.Context) error {
+	poll := cmp.Or(w.Poll, 5*time.Second)
+	t := time.NewTicker(poll)
+	defer t.Stop()
+	for {
+		if _, err := w.Drain(ctx); err != nil && ctx.Err() == nil {
+			w.log().WarnContext(ctx, "wechat inbox", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-w.Wake:
+		case <-t.C:
+		}
+	}
+}
+
+// Drain processes what is pending, oldest first, and says how many
+// messages it settled. A message that fails stays pending (its attempts
+// counted) and the user's later messages wait behind it, so a user's
+// messages reach the ticket in order.
+func (w *Worker) Drain(ctx context.Context) (int, error) {
+	settled := 0
+	for {
+		pending, err := w.Queue.PendingWeChat(ctx, batch)
+		if err != nil || len(pending) == 0 {
+			return settled, err
+		}
+		blocked := map[string]bool{} // tenant/openid with a message that failed
+		progress := false
+		for _, m := range pending {
+			user := m.Tenant + "/" + m.OpenID
+			if blocked[user] {
+				continue
+			}
+			if err := w.process(ctx, &m); err != nil {
+				if ctx.Err() != nil {
+					return settled, ctx.Err()
+				}
+				m.Attempts++
+				m.Detail = err.Error()
+				if permanent(err) || m.Attempts >= cmp.Or(w.MaxAttempts, 20) {
+					m.Status = store.WeChatFailed
+				} else {
+					blocked[user] = true
+				}
+				w.log().WarnContext(ctx, "wechat message not delivered", "tenant", m.Tenant, "key", m.DedupKey, "attempts", m.Attempts, "err", err)
+			}
+			if err := w.Queue.SettleWeChat(ctx, m); err != nil {
+				return settled, err
+			}
+			if m.Status != store.WeChatPending {
+				settled++
+				progress = true
+			}
+		}
+		if !progress || len(pending) < batch {
+			return settled, nil
+		}
+	}
+}
+
+// permanent reports an error a retry cannot cure.
+func permanent(err error) bool {
+	return errors.Is(err, wechat.ErrMalformed) || status.Code(err) == codes.InvalidArgument
+}
+
+// process makes m's ticket or comment and sets its status.
+func (w *Worker) process(ctx context.Context, m *store.WeChatMessage) error {
+	msg, err := wechat.ParseBytes(m.Payload)
+	if err != nil {
+		return err
+	}
+	ctx = tenant.Outgoing(ctx, m.Tenant)
+	m.Status = store.WeChatDone
+	if msg.MsgType == wechat.TypeEvent {
+		if msg.Event == wechat.EventSubscribe {
+			_, _, err := w.Contacts.ResolveWeChat(ctx, m.Tenant, msg.FromUserName)
+			return err
+		}
+		return nil // unsubscribe, menu clicks, scans: nothing to answer
+	}
+	contactID, name, err := w.Contacts.ResolveWeChat(ctx, m.Tenant, msg.FromUserName)
+	if err != nil {
+		return fmt.Errorf("resolve %s: %w", msg.FromUserName, err)
+	}
+	body := Describe(msg)
+	key := "wechat:" + m.Tenant + ":" + m.DedupKey
+	open, err := w.Tickets.ListTickets(ctx, &ticketv1.ListTicketsRequest{
+		Filter:   fmt.Sprintf(`contact = %q AND channel = wechat AND status = (new OR open OR pending OR on_hold OR solved)`, contactID),
+		PageSize: 1,
+	})
+	if err != nil {
+		return fmt.Errorf("find the ticket of %s: %w", contactID, err)
+	}
+	author := cmp.Or(name, "WeChat "+msg.FromUserName)
+	if ts := open.GetTickets(); len(ts) > 0 {
+		c, err := w.Tickets.AddComment(ctx, &ticketv1.AddCommentRequest{
+			TicketId: ts[0].GetId(), RequestId: key,
+			Comment: &ticketv1.Comment{Author: author, AuthorType: ticketv1.AuthorType_AUTHOR_TYPE_CUSTOMER, Body: body, Visibility: ticketv1.Visibility_VISIBILITY_PUBLIC},
+		})
+		if err != nil {
+			return fmt.Errorf("add the comment to ticket %s: %w", ts[0].GetId(), err)
+		}
+		m.TicketID, m.CommentID = ts[0].GetId(), c.GetComment().GetId()
+		return nil
+	}
+	created, err := w.Tickets.CreateTicket(ctx, &ticketv1.CreateTicketRequest{
+		RequestId: key,
+		Ticket: &ticketv1.Ticket{
+			Subject:     text.Truncate(firstLine(body), 80),
+			Description: body,
+			Channel:     ticketv1.Channel_CHANNEL_WECHAT,
+			Requester:   &ticketv1.Requester{Name: text.Truncate(name, 200), Identity: "wechat:" + msg.FromUserName, ContactId: contactID},
+		},
+	})
+	if err != nil {
+		return fmt.Errorf("create the ticket: %w", err)
+	}
+	m.TicketID = created.GetTicket().GetId()
+	return nil
+}
+
+// Describe is the text a message becomes, in the user's words where it
+// has any: a text's content, a voice message's recognised speech, a
+// link's title and URL, a place's name and coordinates.
+func Describe(m *wechat.Message) string {
+	var s string
+	switch m.MsgType {
+	case wechat.TypeText:
+		s = m.Content
+	case wechat.TypeVoice:
+		s = cmp.Or(strings.TrimSpace(m.Recognition), "[语音 voice message]")
+	case wechat.TypeImage:
+		s = "[图片 image]"
+	case wechat.TypeVideo, wechat.TypeShortVideo:
+		s = "[视频 video]"
+	case wechat.TypeLocation:
+		s = fmt.Sprintf("[位置 location] %s (%s, %s)", m.Label, m.LocationX, m.LocationY)
+	case wechat.TypeLink:
+		s = fmt.Sprintf("[链接 link] %s\n%s\n%s", m.Title, m.Description, m.URL)
+	default:
+		s = fmt.Sprintf("[%s]", m.MsgType)
+	}
+	return cmp.Or(strings.TrimSpace(s), "(empty message)")
+}
+
+func firstLine(s string) string {
+	line, _, _ := strings.Cut(strings.TrimSpace(s), "\n")
+	return line
+}
+
+func (w *Worker) log() *slog.Logger {
+	if w.Log != nil {
+		return w.Log
+	}
+	return slog.New(slog.DiscardHandler)
+}
