@@ -1,4 +1,4 @@
-package wechatin_test
+package wechat_test
 
 import (
 	"context"
@@ -12,8 +12,8 @@ import (
 	"time"
 
 	"github.com/kubedesk/kubedesk/services/channel/store"
+	"github.com/kubedesk/kubedesk/services/channel/wechat/mp"
 	"github.com/kubedesk/kubedesk/services/channel/wechat"
-	"github.com/kubedesk/kubedesk/services/channel/wechatin"
 )
 
 const (
@@ -22,9 +22,9 @@ const (
 	appID  = "wx0123456789abcdef"
 )
 
-type accounts map[string]wechatin.Account
+type accounts map[string]wechat.Account
 
-func (a accounts) Account(tenant string) (wechatin.Account, bool) {
+func (a accounts) Account(tenant string) (wechat.Account, bool) {
 	acct, ok := a[tenant]
 	return acct, ok
 }
@@ -37,7 +37,7 @@ func textMessage(openid string, msgID int, content string) string {
 // signed is a callback query signed with the token at the given time.
 func signed(at time.Time, extra ...string) url.Values {
 	ts := strconv.FormatInt(at.Unix(), 10)
-	q := url.Values{"timestamp": {ts}, "nonce": {"n1"}, "signature": {wechat.Sign(token, ts, "n1")}, "openid": {"oUser"}}
+	q := url.Values{"timestamp": {ts}, "nonce": {"n1"}, "signature": {mp.Sign(token, ts, "n1")}, "openid": {"oUser"}}
 	for i := 0; i+1 < len(extra); i += 2 {
 		q.Set(extra[i], extra[i+1])
 	}
@@ -51,17 +51,17 @@ func TestCallback(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer st.Close()
-	cipher, err := wechat.NewCipher(aesKey, appID)
+	cipher, err := mp.NewCipher(aesKey, appID)
 	if err != nil {
 		t.Fatal(err)
 	}
 	now := time.Unix(1765000000, 0)
 	woken := 0
-	cb := &wechatin.Callback{
+	cb := &wechat.Callback{
 		Accounts: accounts{
-			"acme":   {Tenant: "acme", Token: token, Mode: wechatin.ModePlain},
-			"globex": {Tenant: "globex", Token: token, Mode: wechatin.ModeSafe, Cipher: cipher},
-			"compat": {Tenant: "compat", Token: token, Mode: wechatin.ModeCompatible, Cipher: cipher},
+			"acme":   {Tenant: "acme", Token: token, Mode: wechat.ModePlain},
+			"globex": {Tenant: "globex", Token: token, Mode: wechat.ModeSafe, Cipher: cipher},
+			"compat": {Tenant: "compat", Token: token, Mode: wechat.ModeCompatible, Cipher: cipher},
 		},
 		Inbox:    st,
 		Now:      func() time.Time { return now },
@@ -77,14 +77,14 @@ func TestCallback(t *testing.T) {
 		if tamper != nil {
 			enc = tamper(q, enc)
 		}
-		q.Set("msg_signature", wechat.Sign(token, q.Get("timestamp"), q.Get("nonce"), enc))
+		q.Set("msg_signature", mp.Sign(token, q.Get("timestamp"), q.Get("nonce"), enc))
 		return []byte("<xml><ToUserName><![CDATA[gh_1]]></ToUserName><Encrypt><![CDATA[" + enc + "]]></Encrypt></xml>"), q
 	}
 	safeBody, safeQuery := safe(textMessage("oSafe", 900, "安全模式"), nil)
 	compatEnc := mustEncrypt(t, cipher, textMessage("oCompat", 901, "兼容"))
 	compatBody := strings.Replace(textMessage("oCompat", 901, "兼容"), "</xml>", "<Encrypt><![CDATA["+compatEnc+"]]></Encrypt></xml>", 1)
 	compatQuery := signed(now, "encrypt_type", "aes")
-	compatQuery.Set("msg_signature", wechat.Sign(token, compatQuery.Get("timestamp"), "n1", compatEnc))
+	compatQuery.Set("msg_signature", mp.Sign(token, compatQuery.Get("timestamp"), "n1", compatEnc))
 	brokenPad, brokenQuery := safe(textMessage("oSafe", 902, "x"), func(q url.Values, enc string) string {
 		raw, _ := base64.StdEncoding.DecodeString(enc)
 		raw[len(raw)-1] ^= 0x55
@@ -165,7 +165,7 @@ func TestCallback(t *testing.T) {
 	})
 }
 
-func mustEncrypt(t *testing.T, c *wechat.Cipher, msg string) string {
+func mustEncrypt(t *testing.T, c *mp.Cipher, msg string) string {
 	t.Helper()
 	enc, err := c.Encrypt([]byte(msg))
 	if err != nil {

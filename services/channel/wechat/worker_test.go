@@ -1,4 +1,4 @@
-package wechatin_test
+package wechat_test
 
 import (
 	"context"
@@ -16,7 +16,7 @@ import (
 	ticketv1 "github.com/kubedesk/kubedesk/proto/gen/go/kubedesk/ticket/v1"
 	"github.com/kubedesk/kubedesk/services/channel"
 	"github.com/kubedesk/kubedesk/services/channel/store"
-	"github.com/kubedesk/kubedesk/services/channel/wechatin"
+	"github.com/kubedesk/kubedesk/services/channel/wechat"
 	"github.com/kubedesk/kubedesk/services/platform/tenant"
 	"github.com/kubedesk/kubedesk/services/platform/tenant/tenanttest"
 	"github.com/kubedesk/kubedesk/services/ticket"
@@ -67,7 +67,7 @@ func TestWorker(t *testing.T) {
 	defer st.Close()
 	tickets := serveTickets(t)
 	srv := channel.NewServer(st, tickets, slog.New(slog.DiscardHandler))
-	w := &wechatin.Worker{Queue: st, Contacts: contacts{srv}, Tickets: tickets}
+	w := &wechat.Worker{Queue: st, Contacts: contacts{srv}, Tickets: tickets}
 	at := time.Now().Add(-time.Minute)
 	record := func(key, openid, xml string) {
 		t.Helper()

@@ -1,8 +1,9 @@
-// Package wechatin receives a tenant's WeChat Official Account messages:
-// the callback that verifies, decrypts and stores each message before it
-// answers WeChat (within its 5 s), and the worker that turns stored
-// messages into tickets and comments afterwards.
-package wechatin
+// Package wechat is the WeChat Official Account (微信公众号) channel: the
+// callback that verifies, decrypts and stores each message a tenant's
+// account receives before it answers WeChat (within its 5 s), and the
+// worker that turns stored messages into tickets and comments afterwards.
+// The protocol itself is package mp.
+package wechat
 
 import (
 	"bytes"
@@ -15,7 +16,7 @@ import (
 	"time"
 
 	"github.com/kubedesk/kubedesk/services/channel/store"
-	"github.com/kubedesk/kubedesk/services/channel/wechat"
+	"github.com/kubedesk/kubedesk/services/channel/wechat/mp"
 )
 
 // Mode is an account's message encryption (消息加解密方式).
@@ -34,7 +35,7 @@ type Account struct {
 	Token  string
 	Mode   Mode
 	// Cipher opens encrypted messages; nil in plain mode.
-	Cipher *wechat.Cipher
+	Cipher *mp.Cipher
 }
 
 // Accounts finds the account of a tenant.
@@ -88,7 +89,7 @@ func (c *Callback) Handle(ctx context.Context, tenantID, method string, query ur
 		now = c.Now()
 	}
 	sig, ts, nonce := query.Get("signature"), query.Get("timestamp"), query.Get("nonce")
-	if err := wechat.Verify(sig, acct.Token, ts, nonce, now); err != nil {
+	if err := mp.Verify(sig, acct.Token, ts, nonce, now); err != nil {
 		c.log().WarnContext(ctx, "wechat callback refused", "tenant", tenantID, "err", err)
 		return plain(http.StatusUnauthorized, "signature or timestamp refused")
 	}
@@ -102,7 +103,7 @@ func (c *Callback) Handle(ctx context.Context, tenantID, method string, query ur
 	msg, raw, err := c.open(acct, query, body, now)
 	if err != nil {
 		c.log().WarnContext(ctx, "wechat message refused", "tenant", tenantID, "err", err)
-		if errors.Is(err, wechat.ErrSignature) {
+		if errors.Is(err, mp.ErrSignature) {
 			return plain(http.StatusUnauthorized, "signature or timestamp refused")
 		}
 		return plain(http.StatusBadRequest, err.Error())
@@ -122,43 +123,43 @@ func (c *Callback) Handle(ctx context.Context, tenantID, method string, query ur
 
 // open checks and decrypts a POSTed message as the account's mode says,
 // and returns it with the XML it was read from.
-func (c *Callback) open(acct Account, query url.Values, body []byte, now time.Time) (*wechat.Message, []byte, error) {
-	if len(body) > wechat.MaxBody {
-		return nil, nil, fmt.Errorf("%w: body larger than %d bytes", wechat.ErrMalformed, wechat.MaxBody)
+func (c *Callback) open(acct Account, query url.Values, body []byte, now time.Time) (*mp.Message, []byte, error) {
+	if len(body) > mp.MaxBody {
+		return nil, nil, fmt.Errorf("%w: body larger than %d bytes", mp.ErrMalformed, mp.MaxBody)
 	}
-	outer, err := wechat.ParseBytes(body)
+	outer, err := mp.ParseBytes(body)
 	if err != nil {
 		return nil, nil, err
 	}
 	encrypted := query.Get("encrypt_type") == "aes" || acct.Mode == ModeSafe
 	if !encrypted {
 		if outer.Encrypt != "" && outer.MsgType == "" {
-			return nil, nil, fmt.Errorf("%w: an encrypted message without encrypt_type=aes", wechat.ErrMalformed)
+			return nil, nil, fmt.Errorf("%w: an encrypted message without encrypt_type=aes", mp.ErrMalformed)
 		}
 		if acct.Mode == ModeSafe {
-			return nil, nil, fmt.Errorf("%w: the account is in safe mode; plain messages are refused", wechat.ErrMalformed)
+			return nil, nil, fmt.Errorf("%w: the account is in safe mode; plain messages are refused", mp.ErrMalformed)
 		}
 		return outer, body, nil
 	}
 	if acct.Cipher == nil {
-		return nil, nil, fmt.Errorf("%w: an encrypted message, and the account has no encodingAESKey", wechat.ErrMalformed)
+		return nil, nil, fmt.Errorf("%w: an encrypted message, and the account has no encodingAESKey", mp.ErrMalformed)
 	}
 	if outer.Encrypt == "" {
-		return nil, nil, fmt.Errorf("%w: Encrypt: empty with encrypt_type=aes", wechat.ErrMalformed)
+		return nil, nil, fmt.Errorf("%w: Encrypt: empty with encrypt_type=aes", mp.ErrMalformed)
 	}
-	if err := wechat.Verify(query.Get("msg_signature"), acct.Token, query.Get("timestamp"), query.Get("nonce"), now, outer.Encrypt); err != nil {
+	if err := mp.Verify(query.Get("msg_signature"), acct.Token, query.Get("timestamp"), query.Get("nonce"), now, outer.Encrypt); err != nil {
 		return nil, nil, err
 	}
 	plain, err := acct.Cipher.Decrypt(outer.Encrypt)
 	if err != nil {
 		return nil, nil, err
 	}
-	inner, err := wechat.ParseBytes(plain)
+	inner, err := mp.ParseBytes(plain)
 	if err != nil {
 		return nil, nil, err
 	}
 	if inner.Encrypt != "" || inner.MsgType == "" {
-		return nil, nil, fmt.Errorf("%w: the decrypted message is not a message", wechat.ErrMalformed)
+		return nil, nil, fmt.Errorf("%w: the decrypted message is not a message", mp.ErrMalformed)
 	}
 	return inner, bytes.Clone(plain), nil
 }

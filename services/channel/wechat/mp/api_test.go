@@ -1,4 +1,4 @@
-package wechat_test
+package mp_test
 
 import (
 	"context"
@@ -9,12 +9,12 @@ import (
 	"testing"
 	"time"
 
-	"github.com/kubedesk/kubedesk/services/channel/wechat"
-	"github.com/kubedesk/kubedesk/services/channel/wechat/wechattest"
+	"github.com/kubedesk/kubedesk/services/channel/wechat/mp"
+	"github.com/kubedesk/kubedesk/services/channel/wechat/mp/mptest"
 )
 
-func newClient(srv *wechattest.Server, now func() time.Time) *wechat.Client {
-	return &wechat.Client{BaseURL: srv.URL(), AppID: srv.AppID, AppSecret: srv.AppSecret, HTTP: &http.Client{Timeout: 5 * time.Second}, Now: now}
+func newClient(srv *mptest.Server, now func() time.Time) *mp.Client {
+	return &mp.Client{BaseURL: srv.URL(), AppID: srv.AppID, AppSecret: srv.AppSecret, HTTP: &http.Client{Timeout: 5 * time.Second}, Now: now}
 }
 
 // TestClientToken: one token for many concurrent sends, fetched by one
@@ -22,7 +22,7 @@ func newClient(srv *wechattest.Server, now func() time.Time) *wechat.Client {
 // or invalid, with the send tried once more.
 func TestClientToken(t *testing.T) {
 	ctx := context.Background()
-	srv := wechattest.Start(t, "wxapp", "secret")
+	srv := mptest.Start(t, "wxapp", "secret")
 	var mu sync.Mutex
 	clock := time.Unix(1765000000, 0)
 	now := func() time.Time { mu.Lock(); defer mu.Unlock(); return clock }
@@ -75,31 +75,31 @@ const refreshBeforeTest = 4 * time.Minute
 
 func TestClientErrors(t *testing.T) {
 	ctx := context.Background()
-	srv := wechattest.Start(t, "wxapp", "secret")
+	srv := mptest.Start(t, "wxapp", "secret")
 	tests := []struct {
 		name  string
-		setup func(c *wechat.Client)
+		setup func(c *mp.Client)
 		send  string
 		check func(t *testing.T, err error)
 	}{
-		{"wrong secret", func(c *wechat.Client) { c.AppSecret = "nope" }, "oUser", func(t *testing.T, err error) {
-			var apiErr *wechat.APIError
+		{"wrong secret", func(c *mp.Client) { c.AppSecret = "nope" }, "oUser", func(t *testing.T, err error) {
+			var apiErr *mp.APIError
 			if !errors.As(err, &apiErr) || apiErr.Code != 40125 || strings.Contains(err.Error(), "nope") {
 				t.Fatalf("got %v, want errcode 40125 without the secret", err)
 			}
 		}},
-		{"outside the 48-hour window", func(*wechat.Client) { srv.OutsideWindow("oQuiet", true) }, "oQuiet", func(t *testing.T, err error) {
-			if !errors.Is(err, wechat.ErrOutsideWindow) {
+		{"outside the 48-hour window", func(*mp.Client) { srv.OutsideWindow("oQuiet", true) }, "oQuiet", func(t *testing.T, err error) {
+			if !errors.Is(err, mp.ErrOutsideWindow) {
 				t.Fatalf("got %v, want ErrOutsideWindow", err)
 			}
 		}},
-		{"system busy", func(*wechat.Client) { srv.FailSends(1) }, "oUser", func(t *testing.T, err error) {
-			var apiErr *wechat.APIError
+		{"system busy", func(*mp.Client) { srv.FailSends(1) }, "oUser", func(t *testing.T, err error) {
+			var apiErr *mp.APIError
 			if !errors.As(err, &apiErr) || apiErr.Code != -1 {
 				t.Fatalf("got %v, want errcode -1", err)
 			}
 		}},
-		{"unreachable: the error names no secret", func(c *wechat.Client) { c.BaseURL = "http://127.0.0.1:1" }, "oUser", func(t *testing.T, err error) {
+		{"unreachable: the error names no secret", func(c *mp.Client) { c.BaseURL = "http://127.0.0.1:1" }, "oUser", func(t *testing.T, err error) {
 			if err == nil || strings.Contains(err.Error(), "secret") {
 				t.Fatalf("got %v, want an error without the query", err)
 			}
@@ -116,14 +116,14 @@ func TestClientErrors(t *testing.T) {
 
 func TestClientMedia(t *testing.T) {
 	ctx := context.Background()
-	srv := wechattest.Start(t, "wxapp", "secret")
+	srv := mptest.Start(t, "wxapp", "secret")
 	srv.AddMedia("m1", "image/jpeg", []byte("\xff\xd8\xff jpeg"))
 	c := newClient(srv, nil)
 	data, ct, err := c.Media(ctx, "m1")
 	if err != nil || ct != "image/jpeg" || string(data) != "\xff\xd8\xff jpeg" {
 		t.Fatalf("got %q %q %v", data, ct, err)
 	}
-	var apiErr *wechat.APIError
+	var apiErr *mp.APIError
 	if _, _, err := c.Media(ctx, "gone"); !errors.As(err, &apiErr) || apiErr.Code != 40007 {
 		t.Fatalf("unknown media: got %v, want errcode 40007", err)
 	}

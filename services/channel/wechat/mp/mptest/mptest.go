@@ -1,8 +1,8 @@
-// Package wechattest is a local stand-in for WeChat's API that speaks its
+// Package mptest is a local stand-in for WeChat's API that speaks its
 // wire format (JSON errcode/errmsg, the token endpoint, customer-service
 // messages, media downloads) and records what it was sent. Tests point a
 // tenant's apiBaseURL at it.
-package wechattest
+package mptest
 
 import (
 	"encoding/json"

@@ -1,4 +1,4 @@
-// Package wechat speaks the WeChat Official Account (微信公众号) callback
+// Package mp speaks the WeChat Official Account platform's (公众平台, mp.weixin.qq.com)
 // protocol: the signatures of a callback URL's verification and of its
 // messages, the AES-256-CBC envelope of safe mode (安全模式), and the XML
 // of the messages and events WeChat posts. It does no I/O: the channel
@@ -13,4 +13,4 @@
 // side is a few hundred lines, that library brings a cache layer, a
 // logger and every WeChat product's API with it, and its parser accepts
 // what this one must refuse (DOCTYPEs, unbounded bodies).
-package wechat
+package mp

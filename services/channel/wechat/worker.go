@@ -1,4 +1,4 @@
-package wechatin
+package wechat
 
 import (
 	"cmp"
@@ -14,7 +14,7 @@ import (
 
 	ticketv1 "github.com/kubedesk/kubedesk/proto/gen/go/kubedesk/ticket/v1"
 	"github.com/kubedesk/kubedesk/services/channel/store"
-	"github.com/kubedesk/kubedesk/services/channel/wechat"
+	"github.com/kubedesk/kubedesk/services/channel/wechat/mp"
 	"github.com/kubedesk/kubedesk/services/platform/tenant"
 	"github.com/kubedesk/kubedesk/services/platform/text"
 )
@@ -115,19 +115,19 @@ func (w *Worker) Drain(ctx context.Context) (int, error) {
 
 // permanent reports an error a retry cannot cure.
 func permanent(err error) bool {
-	return errors.Is(err, wechat.ErrMalformed) || status.Code(err) == codes.InvalidArgument
+	return errors.Is(err, mp.ErrMalformed) || status.Code(err) == codes.InvalidArgument
 }
 
 // process makes m's ticket or comment and sets its status.
 func (w *Worker) process(ctx context.Context, m *store.WeChatMessage) error {
-	msg, err := wechat.ParseBytes(m.Payload)
+	msg, err := mp.ParseBytes(m.Payload)
 	if err != nil {
 		return err
 	}
 	ctx = tenant.Outgoing(ctx, m.Tenant)
 	m.Status = store.WeChatDone
-	if msg.MsgType == wechat.TypeEvent {
-		if msg.Event == wechat.EventSubscribe {
+	if msg.MsgType == mp.TypeEvent {
+		if msg.Event == mp.EventSubscribe {
 			_, _, err := w.Contacts.ResolveWeChat(ctx, m.Tenant, msg.FromUserName)
 			return err
 		}
@@ -177,20 +177,20 @@ func (w *Worker) process(ctx context.Context, m *store.WeChatMessage) error {
 // Describe is the text a message becomes, in the user's words where it
 // has any: a text's content, a voice message's recognised speech, a
 // link's title and URL, a place's name and coordinates.
-func Describe(m *wechat.Message) string {
+func Describe(m *mp.Message) string {
 	var s string
 	switch m.MsgType {
-	case wechat.TypeText:
+	case mp.TypeText:
 		s = m.Content
-	case wechat.TypeVoice:
+	case mp.TypeVoice:
 		s = cmp.Or(strings.TrimSpace(m.Recognition), "[语音 voice message]")
-	case wechat.TypeImage:
+	case mp.TypeImage:
 		s = "[图片 image]"
-	case wechat.TypeVideo, wechat.TypeShortVideo:
+	case mp.TypeVideo, mp.TypeShortVideo:
 		s = "[视频 video]"
-	case wechat.TypeLocation:
+	case mp.TypeLocation:
 		s = fmt.Sprintf("[位置 location] %s (%s, %s)", m.Label, m.LocationX, m.LocationY)
-	case wechat.TypeLink:
+	case mp.TypeLink:
 		s = fmt.Sprintf("[链接 link] %s\n%s\n%s", m.Title, m.Description, m.URL)
 	default:
 		s = fmt.Sprintf("[%s]", m.MsgType)

@@ -1,4 +1,4 @@
-package wechat
+package mp
 
 import (
 	"crypto/sha1" //nolint:gosec // WeChat's signature scheme is SHA-1; it is not ours to choose
