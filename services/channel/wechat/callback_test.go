@@ -12,8 +12,8 @@ import (
 	"time"
 
 	"github.com/kubedesk/kubedesk/services/channel/store"
-	"github.com/kubedesk/kubedesk/services/channel/wechat/mp"
 	"github.com/kubedesk/kubedesk/services/channel/wechat"
+	"github.com/kubedesk/kubedesk/services/channel/wechat/mp"
 )
 
 const (

@@ -1,8 +1,9 @@
 // Package mp speaks the WeChat Official Account platform's (公众平台, mp.weixin.qq.com)
 // protocol: the signatures of a callback URL's verification and of its
 // messages, the AES-256-CBC envelope of safe mode (安全模式), and the XML
-// of the messages and events WeChat posts. It does no I/O: the channel
-// service's callback handler and API client are built on it.
+// of the messages and events WeChat posts, which do no I/O; and Client,
+// which calls WeChat's API (access token, customer-service messages,
+// media). The channel (package wechat) is built on it.
 //
 // Everything here takes untrusted input. Bodies are size-limited before
 // they are read, XML with a DOCTYPE, entity or processing instruction is
