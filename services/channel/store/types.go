@@ -181,6 +181,13 @@ type Store interface {
 	PendingWeChat(ctx context.Context, limit int) ([]WeChatMessage, error)
 	SettleWeChat(ctx context.Context, m WeChatMessage) error
 	LastWeChat(ctx context.Context, tenant, openid string) (time.Time, bool, error)
+	// Agents' replies to WeChat users (see WeChatReply), by comment:
+	// SaveWeChatReply writes one (a known comment gets the new status and
+	// detail), HeldWeChatReplies lists a user's held replies, oldest
+	// first.
+	WeChatReplyByComment(ctx context.Context, tenant, commentID string) (WeChatReply, bool, error)
+	SaveWeChatReply(ctx context.Context, r WeChatReply) error
+	HeldWeChatReplies(ctx context.Context, tenant, openid string, limit int) ([]WeChatReply, error)
 
 	// CreateContact stores c as a new contact (ID made when empty,
 	// version 1, times now) and returns it as stored. An identity held

@@ -113,3 +113,72 @@ func (e *engine) LastWeChat(ctx context.Context, tenant, openid string) (time.Ti
 	}
 	return at.t, true, nil
 }
+
+// The states of a reply to a WeChat user.
+const (
+	ReplySent   = "sent"
+	ReplyHeld   = "held"   // outside the 48-hour window: sent when the user writes again
+	ReplyFailed = "failed" // refused for good (see Detail)
+)
+
+// WeChatReply is an agent's public reply to a WeChat user, by comment.
+type WeChatReply struct {
+	Tenant, CommentID, TicketID, OpenID string
+	Body                                string
+	Status, Detail                      string
+	CreateTime, UpdateTime              time.Time
+}
+
+const replyColumns = `tenant, comment_id, ticket_id, openid, body, status, detail, create_time, update_time`
+
+func scanReply(r scanner) (WeChatReply, error) {
+	var (
+		m                WeChatReply
+		created, updated dbTime
+	)
+	if err := r.Scan(&m.Tenant, &m.CommentID, &m.TicketID, &m.OpenID, &m.Body, &m.Status, &m.Detail, &created, &updated); err != nil {
+		return WeChatReply{}, err
+	}
+	m.CreateTime, m.UpdateTime = created.t, updated.t
+	return m, nil
+}
+
+// WeChatReplyByComment implements Store.
+func (e *engine) WeChatReplyByComment(ctx context.Context, tenant, commentID string) (WeChatReply, bool, error) {
+	r, err := scanReply(e.d.read.queryRow(ctx, `SELECT `+replyColumns+` FROM channel_wechat_outbox WHERE tenant = ? AND comment_id = ?`, tenant, commentID))
+	if e.d.noRows(err) {
+		return WeChatReply{}, false, nil
+	}
+	if err != nil {
+		return WeChatReply{}, false, fmt.Errorf("wechat reply %s: %w", commentID, err)
+	}
+	return r, true, nil
+}
+
+// SaveWeChatReply implements Store.
+func (e *engine) SaveWeChatReply(ctx context.Context, r WeChatReply) error {
+	if err := checkText(text{"comment id", r.CommentID}, text{"body", r.Body}, text{"detail", r.Detail}); err != nil {
+		return fmt.Errorf("save wechat reply: %w", err)
+	}
+	at := e.d.ts(now())
+	_, err := e.d.write(ctx, `INSERT INTO channel_wechat_outbox (`+replyColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT (tenant, comment_id) DO UPDATE SET status = excluded.status, detail = excluded.detail, update_time = excluded.update_time`,
+		r.Tenant, r.CommentID, r.TicketID, r.OpenID, r.Body, r.Status, r.Detail, at, at)
+	if err != nil {
+		return fmt.Errorf("save wechat reply %s: %w", r.CommentID, err)
+	}
+	return nil
+}
+
+// HeldWeChatReplies implements Store.
+func (e *engine) HeldWeChatReplies(ctx context.Context, tenant, openid string, limit int) ([]WeChatReply, error) {
+	if err := checkLimit("held wechat replies", limit); err != nil {
+		return nil, err
+	}
+	out, err := list(ctx, e.d.read, scanReply, `SELECT `+replyColumns+` FROM channel_wechat_outbox
+		WHERE tenant = ? AND openid = ? AND status = 'held' ORDER BY create_time, comment_id LIMIT ?`, []any{tenant, openid, limit})
+	if err != nil {
+		return nil, fmt.Errorf("held wechat replies of %s: %w", openid, err)
+	}
+	return out, nil
+}

@@ -74,3 +74,40 @@ func TestWeChatInbox(t *testing.T) {
 		}
 	})
 }
+
+func TestWeChatReplies(t *testing.T) {
+	contract(t, func(t *testing.T, s Store) {
+		if _, ok, err := s.WeChatReplyByComment(ctx, "acme", "c1"); ok || err != nil {
+			t.Fatalf("an unknown reply = %v, %v", ok, err)
+		}
+		replies := []WeChatReply{
+			{Tenant: "acme", CommentID: "c1", TicketID: "t1", OpenID: "oA", Body: "您好，已重置", Status: ReplyHeld, Detail: "outside the 48-hour window"},
+			{Tenant: "acme", CommentID: "c2", TicketID: "t1", OpenID: "oA", Body: "second", Status: ReplyHeld},
+			{Tenant: "acme", CommentID: "c3", TicketID: "t2", OpenID: "oB", Body: "other user", Status: ReplyHeld},
+			{Tenant: "globex", CommentID: "c4", TicketID: "t3", OpenID: "oA", Body: "other tenant", Status: ReplyHeld},
+			{Tenant: "acme", CommentID: "c5", TicketID: "t1", OpenID: "oA", Body: "sent at once", Status: ReplySent},
+		}
+		for _, r := range replies {
+			if err := s.SaveWeChatReply(ctx, r); err != nil {
+				t.Fatal(err)
+			}
+			time.Sleep(time.Millisecond) // distinct create times: held replies go out in order
+		}
+		held, err := s.HeldWeChatReplies(ctx, "acme", "oA", 10)
+		if err != nil || len(held) != 2 || held[0].CommentID != "c1" || held[1].CommentID != "c2" || held[0].Body != "您好，已重置" {
+			t.Fatalf("held replies of acme/oA: %+v, %v", held, err)
+		}
+		sent := held[0]
+		sent.Status, sent.Detail, sent.Body = ReplySent, "", "ignored: the body stays"
+		if err := s.SaveWeChatReply(ctx, sent); err != nil {
+			t.Fatal(err)
+		}
+		got, ok, err := s.WeChatReplyByComment(ctx, "acme", "c1")
+		if err != nil || !ok || got.Status != ReplySent || got.Body != "您好，已重置" || got.Detail != "" {
+			t.Fatalf("c1 after sending: %+v, %v, %v", got, ok, err)
+		}
+		if held, _ := s.HeldWeChatReplies(ctx, "acme", "oA", 10); len(held) != 1 || held[0].CommentID != "c2" {
+			t.Errorf("held after sending c1: %+v", held)
+		}
+	})
+}

@@ -46,6 +46,9 @@ type Worker struct {
 	// MaxAttempts is how often a message is tried before it is given up
 	// as failed; 20 when zero.
 	MaxAttempts int
+	// Flush, if set, sends the user's held replies once a message of
+	// theirs is in (Outbound.Flush): writing reopens WeChat's window.
+	Flush func(ctx context.Context, tenantID, openid string) error
 }
 
 const batch = 100
@@ -101,6 +104,11 @@ func (w *Worker) Drain(ctx context.Context) (int, error) {
 			}
 			if err := w.Queue.SettleWeChat(ctx, m); err != nil {
 				return settled, err
+			}
+			if m.Status == store.WeChatDone && w.Flush != nil {
+				if err := w.Flush(ctx, m.Tenant, m.OpenID); err != nil {
+					w.log().WarnContext(ctx, "sending held wechat replies", "tenant", m.Tenant, "openid", m.OpenID, "err", err)
+				}
 			}
 			if m.Status != store.WeChatPending {
 				settled++

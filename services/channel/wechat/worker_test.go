@@ -67,7 +67,9 @@ func TestWorker(t *testing.T) {
 	defer st.Close()
 	tickets := serveTickets(t)
 	srv := channel.NewServer(st, tickets, slog.New(slog.DiscardHandler))
-	w := &wechat.Worker{Queue: st, Contacts: contacts{srv}, Tickets: tickets}
+	flushed := map[string]int{}
+	w := &wechat.Worker{Queue: st, Contacts: contacts{srv}, Tickets: tickets,
+		Flush: func(_ context.Context, tenantID, openid string) error { flushed[tenantID+"/"+openid]++; return nil }}
 	at := time.Now().Add(-time.Minute)
 	record := func(key, openid, xml string) {
 		t.Helper()
@@ -122,6 +124,9 @@ func TestWorker(t *testing.T) {
 	want := []string{"还是不行", "[位置 location] 上海市浦东新区 (31.2, 121.5)"}
 	if len(got) != len(want) || got[0] != want[0] || got[1] != want[1] {
 		t.Errorf("comments %q, want %q", got, want)
+	}
+	if flushed["acme/oUser"] != 4 || flushed["acme/oNew"] != 1 || flushed["acme/oOther"] != 1 {
+		t.Errorf("held replies flushed %v; want after each message settled done (oUser 4: three messages and a click)", flushed)
 	}
 	c, err := srv.ListContacts(tenant.With(ctx, "acme"), &channelv1.ListContactsRequest{Filter: "identity = wechat:oNew"})
 	if err != nil || len(c.GetContacts()) != 1 {

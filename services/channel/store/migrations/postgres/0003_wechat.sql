@@ -22,3 +22,21 @@ CREATE TABLE channel_wechat_inbox (
 
 CREATE INDEX channel_wechat_inbox_pending ON channel_wechat_inbox (received_time, tenant, dedup_key) WHERE status = 'pending';
 CREATE INDEX channel_wechat_inbox_user ON channel_wechat_inbox (tenant, openid, received_time);
+
+-- Agents' public replies to WeChat users, by comment: what makes a reply
+-- sent once although ticket events may come twice, and what holds a reply
+-- outside WeChat's 48-hour window until the user writes again.
+CREATE TABLE channel_wechat_outbox (
+    tenant      TEXT COLLATE "C" NOT NULL,
+    comment_id  TEXT COLLATE "C" NOT NULL,
+    ticket_id   TEXT COLLATE "C" NOT NULL,
+    openid      TEXT COLLATE "C" NOT NULL,
+    body        TEXT             NOT NULL,
+    status      TEXT             NOT NULL, -- sent, held, failed
+    detail      TEXT             NOT NULL,
+    create_time TIMESTAMPTZ      NOT NULL,
+    update_time TIMESTAMPTZ      NOT NULL,
+    PRIMARY KEY (tenant, comment_id)
+);
+
+CREATE INDEX channel_wechat_outbox_held ON channel_wechat_outbox (tenant, openid, create_time) WHERE status = 'held';
