@@ -14,7 +14,7 @@ import (
 // TestAttachmentsShared: the AttachmentsShared condition of a PostgreSQL
 // tenant and the ticket's rollout for each place attachments can be.
 func TestAttachmentsShared(t *testing.T) {
-	claim := func(modes ...corev1.PersistentVolumeAccessMode) *corev1.PersistentVolumeClaim {
+	pvc := func(modes ...corev1.PersistentVolumeAccessMode) *corev1.PersistentVolumeClaim {
 		return &corev1.PersistentVolumeClaim{Spec: corev1.PersistentVolumeClaimSpec{AccessModes: modes}}
 	}
 	s3 := &v1alpha1.AttachmentsSpec{S3: &v1alpha1.S3Attachments{URLSecretRef: v1alpha1.SecretKeySelector{Name: "blobs", Key: "url"}}}
@@ -34,13 +34,13 @@ func TestAttachmentsShared(t *testing.T) {
 		{"s3, Secret missing", s3, attachmentStore{}, metav1.ConditionTrue, v1alpha1.ReasonObjectStorage, `Secret "blobs"`, false},
 		{"volume, claim missing", volume, attachmentStore{wantsClaim: true}, metav1.ConditionFalse, v1alpha1.ReasonClaimNotFound,
 			`PersistentVolumeClaim "files" does not exist`, true},
-		{"ReadWriteMany", volume, attachmentStore{wantsClaim: true, claim: claim(corev1.ReadWriteOnce, corev1.ReadWriteMany)},
+		{"ReadWriteMany", volume, attachmentStore{wantsClaim: true, claim: pvc(corev1.ReadWriteOnce, corev1.ReadWriteMany)},
 			metav1.ConditionTrue, v1alpha1.ReasonVolume, `the ReadWriteMany PersistentVolumeClaim "files", mounted at /data/blobs`, false},
-		{"ReadWriteOnce", volume, attachmentStore{wantsClaim: true, claim: claim(corev1.ReadWriteOnce)}, metav1.ConditionFalse, v1alpha1.ReasonClaimNotShared,
+		{"ReadWriteOnce", volume, attachmentStore{wantsClaim: true, claim: pvc(corev1.ReadWriteOnce)}, metav1.ConditionFalse, v1alpha1.ReasonClaimNotShared,
 			`PersistentVolumeClaim "files" is ReadWriteOnce, not ReadWriteMany`, true},
-		{"ReadWriteOncePod", volume, attachmentStore{wantsClaim: true, claim: claim(corev1.ReadWriteOncePod)}, metav1.ConditionFalse, v1alpha1.ReasonClaimNotShared,
+		{"ReadWriteOncePod", volume, attachmentStore{wantsClaim: true, claim: pvc(corev1.ReadWriteOncePod)}, metav1.ConditionFalse, v1alpha1.ReasonClaimNotShared,
 			"is ReadWriteOncePod, not ReadWriteMany", true},
-		{"no access modes", volume, attachmentStore{wantsClaim: true, claim: claim()}, metav1.ConditionFalse, v1alpha1.ReasonClaimNotShared,
+		{"no access modes", volume, attachmentStore{wantsClaim: true, claim: pvc()}, metav1.ConditionFalse, v1alpha1.ReasonClaimNotShared,
 			"is without access modes, not ReadWriteMany", true},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
