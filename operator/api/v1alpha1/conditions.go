@@ -13,6 +13,13 @@ const (
 	// tenant from running as specified and waiting will not fix it, such as
 	// a missing Secret or a configuration that does not render.
 	ConditionDegraded = "Degraded"
+	// ConditionAttachmentsShared (HelpdeskTenant on PostgreSQL, with the
+	// ticket component) is True when every ticket replica keeps
+	// attachments in one store that outlives its pods: spec.attachments
+	// names an S3 bucket or a ReadWriteMany claim. False says what to set.
+	// A tenant on the embedded database (one replica, attachments on its
+	// data claim) has no such condition.
+	ConditionAttachmentsShared = "AttachmentsShared"
 
 	// ConditionAccepted (SLAPolicy) is True when the policy compiles and
 	// names a tenant that exists.
@@ -46,4 +53,23 @@ const (
 	// ReasonConfigError: the tenant's configuration cannot be rendered, e.g.
 	// a referenced Secret or key is missing.
 	ReasonConfigError = "ConfigError"
+
+	// AttachmentsShared reasons.
+
+	// ReasonObjectStorage: attachments are in the S3-compatible bucket of
+	// spec.attachments.s3.
+	ReasonObjectStorage = "ObjectStorage"
+	// ReasonVolume: attachments are on the ReadWriteMany claim of
+	// spec.attachments.volume.
+	ReasonVolume = "Volume"
+	// ReasonEmptyDir: spec.attachments is unset, so each ticket pod keeps
+	// attachments in its emptyDir: lost with the pod, unseen by the other
+	// replicas.
+	ReasonEmptyDir = "EmptyDir"
+	// ReasonClaimNotShared: the claim of spec.attachments.volume is not
+	// ReadWriteMany: ticket pods on other nodes cannot mount it.
+	ReasonClaimNotShared = "ClaimNotShared"
+	// ReasonClaimNotFound: the claim of spec.attachments.volume does not
+	// exist.
+	ReasonClaimNotFound = "ClaimNotFound"
 )

@@ -129,6 +129,14 @@ type HelpdeskTenantSpec struct {
 	// +optional
 	Channels ChannelsSpec `json:"channels,omitempty"`
 
+	// Attachments says where the ticket component keeps the bytes of
+	// attachments, inline images and raw e-mails: exactly one of s3 or
+	// volume. Unset: in the ticket pods' data directory, which with
+	// database.postgres is an emptyDir, lost with the pod and not shared
+	// by replicas (the tenant's AttachmentsShared condition says so).
+	// +optional
+	Attachments *AttachmentsSpec `json:"attachments,omitempty"`
+
 	// Components says which components run and how. gateway, ticket,
 	// channel and worker run unless disabled; routing, knowledge, survey
 	// and reporting are not available in this release and must stay
@@ -206,6 +214,46 @@ type EmailInbound struct {
 	// +kubebuilder:validation:MaxLength=200
 	// +optional
 	Group string `json:"group,omitempty"`
+}
+
+// AttachmentsSpec chooses the blob store of the tenant's attachments.
+// +kubebuilder:validation:XValidation:rule="!has(self.s3) || !has(self.volume)",message="set one of s3 or volume, not both"
+// +kubebuilder:validation:XValidation:rule="has(self.s3) || has(self.volume)",message="set s3 or volume; leave attachments out to keep attachments in the ticket pods' data directory"
+type AttachmentsSpec struct {
+	// S3 keeps attachments in an S3-compatible bucket (AWS S3, MinIO,
+	// Ceph RGW, ...): the scale-out option, shared by every ticket
+	// replica.
+	// +optional
+	S3 *S3Attachments `json:"s3,omitempty"`
+
+	// Volume keeps attachments on an existing PersistentVolumeClaim,
+	// mounted at /data/blobs in the ticket pods. More than one ticket
+	// replica needs a ReadWriteMany claim; with any other access mode the
+	// ticket Deployment is recreated rather than rolled, one pod at a
+	// time.
+	// +optional
+	Volume *VolumeAttachments `json:"volume,omitempty"`
+}
+
+// S3Attachments is an S3-compatible bucket reached by URL.
+type S3Attachments struct {
+	// URLSecretRef names the Secret key holding the bucket's URL with its
+	// credentials, e.g.
+	// s3://KEY:SECRET@bucket/prefix?endpoint=minio.storage:9000&region=us-east-1
+	// (insecure=true for plain HTTP). The operator gives it to the ticket
+	// pods as KUBEDESK_BLOB_URL, never in the configuration, and restarts
+	// them when it changes.
+	URLSecretRef SecretKeySelector `json:"urlSecretRef"`
+}
+
+// VolumeAttachments is a PersistentVolumeClaim in the tenant's namespace.
+type VolumeAttachments struct {
+	// ClaimName names the claim; the operator neither creates nor deletes
+	// it. Its volume must be writable by group 65532 (the pods' fsGroup).
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=253
+	// +kubebuilder:validation:Pattern=`^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$`
+	ClaimName string `json:"claimName"`
 }
 
 // DatabaseSpec chooses the tenant's database.
@@ -525,7 +573,10 @@ type HelpdeskTenantStatus struct {
 
 	// Conditions: Ready (every enabled component available with the
 	// current configuration), Progressing (a rollout is under way),
-	// Degraded (something the operator cannot fix by waiting).
+	// Degraded (something the operator cannot fix by waiting), and for a
+	// tenant on PostgreSQL with the ticket component AttachmentsShared
+	// (whether every ticket replica keeps attachments in one store that
+	// outlives its pods; False says what to set).
 	// +listType=map
 	// +listMapKey=type
 	// +optional

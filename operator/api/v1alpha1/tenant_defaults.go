@@ -6,8 +6,8 @@ import "net/mail"
 // HelpdeskTenant documents of its file, as the API server applies the
 // schema's (+kubebuilder:default on HelpdeskTenantSpec, which must say the
 // same). Only the fields the binary reads are defaulted here; the rest
-// (image, components, database, temporal) are the operator's, and the
-// binary ignores them.
+// (image, components, database, temporal, attachments) are the
+// operator's, and the binary ignores them.
 const (
 	// DefaultLocale is the locale of a tenant that names none.
 	DefaultLocale = "en-US"

@@ -615,9 +615,13 @@ func TestTenantTemplate(t *testing.T) {
 			"--set", "tenant.name=globex,tenant.spec.displayName=极客科技客服中心",
 			"--set", "tenant.spec.ingress.host=help.globex.example,tenant.spec.ingress.className=nginx,tenant.spec.ingress.tlsSecretName=globex-tls",
 			"--set", "tenant.spec.identity.oidc.issuerURL=https://login.globex.example/realms/globex,tenant.spec.identity.oidc.audience=kubedesk",
+			"--set", "tenant.spec.attachments.s3.urlSecretRef.name=globex-blobs,tenant.spec.attachments.s3.urlSecretRef.key=url",
 		}, scaled...),
 		check: func(t *testing.T, objs objects, r release) {
 			s := spec(objs.one(t, "HelpdeskTenant", r.namespace, "globex"))
+			if field(s, "attachments", "s3", "urlSecretRef", "name") != "globex-blobs" || field(s, "attachments", "s3", "urlSecretRef", "key") != "url" {
+				t.Errorf("attachments = %v", s["attachments"])
+			}
 			if field(s, "identity", "oidc", "issuerURL") != "https://login.globex.example/realms/globex" {
 				t.Errorf("identity = %v", s["identity"])
 			}
@@ -688,6 +692,17 @@ func TestTenantTemplate(t *testing.T) {
 		values:  []string{"--set", "tenant.spec.channels.email.relaySecretRef.name=acme-smtp"},
 		errs:    []string{"/tenant/spec/channels/email/relaySecretRef", "key"},
 	}, {
+		name:    "schema: attachments in S3 and on a volume",
+		release: "acme",
+		values: []string{"--set", "tenant.spec.attachments.s3.urlSecretRef.name=acme-blobs,tenant.spec.attachments.s3.urlSecretRef.key=url",
+			"--set", "tenant.spec.attachments.volume.claimName=acme-blobs"},
+		errs: []string{"/tenant/spec/attachments", "oneOf"},
+	}, {
+		name:    "schema: attachments claim not a name",
+		release: "acme",
+		values:  []string{"--set", "tenant.spec.attachments.volume.claimName=Acme_Blobs"},
+		errs:    []string{"/tenant/spec/attachments/volume/claimName", "Acme_Blobs"},
+	}, {
 		name:    "schema: Temporal address",
 		release: "acme",
 		values:  []string{"--set", "tenant.spec.temporal.address=temporal-frontend"},
@@ -740,6 +755,7 @@ func TestApply(t *testing.T) {
 		"--set-json", `tenant.spec.components.ticket.resources={"requests":{"cpu":"100m","memory":"64Mi"},"limits":{"memory":"256Mi"}}`,
 		"--set", "tenant.spec.ingress.host=help.globex.example,tenant.spec.ingress.className=nginx,tenant.spec.ingress.tlsSecretName=globex-tls",
 		"--set", "tenant.spec.identity.oidc.issuerURL=https://login.globex.example/realms/globex,tenant.spec.identity.oidc.audience=kubedesk",
+		"--set", "tenant.spec.attachments.s3.urlSecretRef.name=globex-blobs,tenant.spec.attachments.s3.urlSecretRef.key=url",
 	}}
 	for _, ns := range []string{operatorNamespace, "scoped-system", "team-a", "team-b", "elsewhere"} {
 		nsObj := &unstructured.Unstructured{Object: map[string]any{

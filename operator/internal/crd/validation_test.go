@@ -294,6 +294,41 @@ func TestRejected(t *testing.T) {
 			want: []cause{{"spec.components.worker.replicas", "should be less than or equal to 100"}},
 		},
 		{
+			name: "attachments in both stores", kind: "HelpdeskTenant",
+			spec: `{attachments: {s3: {urlSecretRef: {name: acme-blobs, key: url}}, volume: {claimName: acme-blobs}}}`,
+			want: []cause{{"spec.attachments", "set one of s3 or volume, not both"}},
+		},
+		{
+			name: "attachments in neither store", kind: "HelpdeskTenant",
+			spec: `{attachments: {}}`,
+			want: []cause{{"spec.attachments", "set s3 or volume; leave attachments out to keep attachments in the ticket pods' data directory"}},
+		},
+		{
+			name: "attachments s3 without a Secret", kind: "HelpdeskTenant",
+			spec: `{attachments: {s3: {}}}`,
+			want: []cause{{"spec.attachments.s3.urlSecretRef", "Required value"}},
+		},
+		{
+			name: "attachments s3 Secret without a name", kind: "HelpdeskTenant",
+			spec: `{attachments: {s3: {urlSecretRef: {name: "", key: url}}}}`,
+			want: []cause{{"spec.attachments.s3.urlSecretRef.name", "should be at least 1 chars long"}},
+		},
+		{
+			name: "attachments s3 Secret without a key", kind: "HelpdeskTenant",
+			spec: `{attachments: {s3: {urlSecretRef: {name: acme-blobs, key: ""}}}}`,
+			want: []cause{{"spec.attachments.s3.urlSecretRef.key", "should be at least 1 chars long"}},
+		},
+		{
+			name: "attachments volume without a claim", kind: "HelpdeskTenant",
+			spec: `{attachments: {volume: {claimName: ""}}}`,
+			want: []cause{{"spec.attachments.volume.claimName", "should be at least 1 chars long"}},
+		},
+		{
+			name: "attachments volume claim not a name", kind: "HelpdeskTenant",
+			spec: `{attachments: {volume: {claimName: Acme_Blobs}}}`,
+			want: []cause{{"spec.attachments.volume.claimName", "should match"}},
+		},
+		{
 			name: "unknown pull policy", kind: "HelpdeskTenant",
 			spec: `{imagePullPolicy: Sometimes}`,
 			want: []cause{{"spec.imagePullPolicy", `Unsupported value: "Sometimes"`}},

@@ -61,6 +61,14 @@ spec:
 		}, want: func(c *Config) {
 			c.InternalToken, c.IAM.BootstrapAdminKey = testInternalToken, "kd_"+strings.Repeat("k", 43)
 		}},
+		{name: "blob store from the environment (the operator's KUBEDESK_BLOB_URL)", env: map[string]string{
+			"KUBEDESK_BLOB_URL": "s3://KEY:SECRET@acme-attachments/tickets?endpoint=minio.storage:9000",
+		}, want: func(c *Config) {
+			c.Ticket.BlobURL = "s3://KEY:SECRET@acme-attachments/tickets?endpoint=minio.storage:9000"
+		}},
+		{name: "blob store flag over the environment", args: []string{"--blob-url=file:///srv/blobs"},
+			env:  map[string]string{"KUBEDESK_BLOB_URL": "s3://KEY:SECRET@acme-attachments"},
+			want: func(c *Config) { c.Ticket.BlobURL = "file:///srv/blobs" }},
 		{name: "env over file, flag over env", args: []string{"--config", file, "--temporal-namespace=flag"},
 			env: map[string]string{"KUBEDESK_IDEMPOTENCY_KEY_TTL": "1h", "KUBEDESK_TEMPORAL_NAMESPACE": "env"},
 			want: func(c *Config) {

@@ -21,8 +21,9 @@ import (
 // locale and timeZone are kept for the parts that show them (the web
 // desk, e-mail, reports). Cluster-only fields (image, components,
 // database, temporal, channels.email.relaySecretRef: the binary reads the
-// relay from KUBEDESK_SMTP_RELAY) are accepted and ignored: the operator
-// reads them.
+// relay from KUBEDESK_SMTP_RELAY; attachments: it reads the blob store
+// from --blob-url or KUBEDESK_BLOB_URL) are accepted and ignored: the
+// operator reads them.
 type Config struct {
 	ID   string // metadata.name
 	Spec v1alpha1.HelpdeskTenantSpec

@@ -20,6 +20,7 @@ func TestFromDocumentEmail(t *testing.T) {
 	doc := tenantDoc(`  displayName: Acme Support
   database: {postgres: {urlSecretRef: {name: acme-db, key: url}}}
   temporal: {address: temporal:7233}
+  attachments: {s3: {urlSecretRef: {name: acme-blobs, key: url}}}
   channels:
     email:
       inbound:
@@ -42,6 +43,10 @@ func TestFromDocumentEmail(t *testing.T) {
 	}
 	if diff := cmp.Diff(want, got.Spec.Channels.Email); diff != "" {
 		t.Errorf("spec.channels.email (-want +got):\n%s", diff)
+	}
+	// Cluster-only: accepted, as a document kubectl applies is.
+	if a := got.Spec.Attachments; a == nil || a.S3 == nil || a.S3.URLSecretRef.Name != "acme-blobs" {
+		t.Errorf("spec.attachments = %+v, want the document's", a)
 	}
 }
 

@@ -45,25 +45,48 @@ const SecretIndex = "spec.database.postgres.urlSecretRef.name"
 // SMTP relay URL, so that its change restarts the channel's pods.
 const RelaySecretIndex = "spec.channels.email.relaySecretRef.name"
 
+// BlobSecretIndex indexes HelpdeskTenants by the Secret holding their
+// attachments' S3 URL, so that its change restarts the ticket's pods.
+const BlobSecretIndex = "spec.attachments.s3.urlSecretRef.name"
+
+// secretIndexes are the indexes of HelpdeskTenants by a Secret they name,
+// each with the name it reads from a tenant.
+var secretIndexes = []struct {
+	name   string
+	secret func(*v1alpha1.HelpdeskTenant) string
+}{
+	{SecretIndex, func(t *v1alpha1.HelpdeskTenant) string {
+		if pg := t.Spec.Database.Postgres; pg != nil {
+			return pg.URLSecretRef.Name
+		}
+		return ""
+	}},
+	{RelaySecretIndex, func(t *v1alpha1.HelpdeskTenant) string {
+		if ref := t.Spec.Channels.Email.RelaySecretRef; ref != nil {
+			return ref.Name
+		}
+		return ""
+	}},
+	{BlobSecretIndex, func(t *v1alpha1.HelpdeskTenant) string {
+		if a := t.Spec.Attachments; a != nil && a.S3 != nil {
+			return a.S3.URLSecretRef.Name
+		}
+		return ""
+	}},
+}
+
 // AddIndexes registers the field indexes this package's List calls use.
 func AddIndexes(ctx context.Context, mgr ctrl.Manager) error {
-	err := mgr.GetFieldIndexer().IndexField(ctx, &v1alpha1.HelpdeskTenant{}, SecretIndex, func(o client.Object) []string {
-		if pg := o.(*v1alpha1.HelpdeskTenant).Spec.Database.Postgres; pg != nil {
-			return []string{pg.URLSecretRef.Name}
+	for _, index := range secretIndexes {
+		err := mgr.GetFieldIndexer().IndexField(ctx, &v1alpha1.HelpdeskTenant{}, index.name, func(o client.Object) []string {
+			if name := index.secret(o.(*v1alpha1.HelpdeskTenant)); name != "" {
+				return []string{name}
+			}
+			return nil
+		})
+		if err != nil {
+			return fmt.Errorf("index HelpdeskTenant %s: %w", index.name, err)
 		}
-		return nil
-	})
-	if err != nil {
-		return fmt.Errorf("index HelpdeskTenant %s: %w", SecretIndex, err)
-	}
-	err = mgr.GetFieldIndexer().IndexField(ctx, &v1alpha1.HelpdeskTenant{}, RelaySecretIndex, func(o client.Object) []string {
-		if ref := o.(*v1alpha1.HelpdeskTenant).Spec.Channels.Email.RelaySecretRef; ref != nil {
-			return []string{ref.Name}
-		}
-		return nil
-	})
-	if err != nil {
-		return fmt.Errorf("index HelpdeskTenant %s: %w", RelaySecretIndex, err)
 	}
 	return nil
 }
@@ -134,8 +157,8 @@ func tenantOfClaim(_ context.Context, o client.Object) []reconcile.Request {
 	return []reconcile.Request{{NamespacedName: client.ObjectKey{Namespace: o.GetNamespace(), Name: l[LabelInstance]}}}
 }
 
-// tenantsOfSecret maps a Secret to the tenants whose database or SMTP
-// relay URL it holds, and a credentials Secret to its tenant (by name: one
+// tenantsOfSecret maps a Secret to the tenants whose database, SMTP relay
+// or attachments' URL it holds, and a credentials Secret to its tenant (by name: one
 // made beforehand has no owner reference), so that one deleted is made
 // again and the pods restart on changed credentials.
 func (r *Reconciler) tenantsOfSecret(ctx context.Context, o client.Object) []reconcile.Request {
@@ -143,10 +166,10 @@ func (r *Reconciler) tenantsOfSecret(ctx context.Context, o client.Object) []rec
 	if name, ok := strings.CutSuffix(o.GetName(), credentialsSuffix); ok && name != "" {
 		reqs = append(reqs, reconcile.Request{NamespacedName: client.ObjectKey{Namespace: o.GetNamespace(), Name: name}})
 	}
-	for _, index := range []string{SecretIndex, RelaySecretIndex} {
+	for _, index := range secretIndexes {
 		var list v1alpha1.HelpdeskTenantList
-		if err := r.Client.List(ctx, &list, client.InNamespace(o.GetNamespace()), client.MatchingFields{index: o.GetName()}); err != nil {
-			ctrl.LoggerFrom(ctx).Error(err, "listing the tenants of a Secret", "secret", client.ObjectKeyFromObject(o), "index", index)
+		if err := r.Client.List(ctx, &list, client.InNamespace(o.GetNamespace()), client.MatchingFields{index.name: o.GetName()}); err != nil {
+			ctrl.LoggerFrom(ctx).Error(err, "listing the tenants of a Secret", "secret", client.ObjectKeyFromObject(o), "index", index.name)
 			continue
 		}
 		for _, t := range list.Items {
@@ -196,12 +219,17 @@ func (r *Reconciler) reconcile(ctx context.Context, t *v1alpha1.HelpdeskTenant) 
 		return err
 	}
 	problems = append(problems, p...)
+	store, p, err := r.attachments(ctx, t)
+	if err != nil {
+		return err
+	}
+	problems = append(problems, p...)
 	// Before the Deployments, whose pods cannot start without it.
 	creds, err := r.ensureCredentials(ctx, t)
 	if err != nil {
 		return err
 	}
-	credentials := credentialsHash(creds, nil)
+	credentials := credentialsHash(creds)
 	t.Status.AdminKeySecret = CredentialsSecretName(t)
 	if err := slapolicy.ValidateCalendar(t.Spec.Calendar); err != nil {
 		problems = append(problems, err.Error())
@@ -253,13 +281,18 @@ func (r *Reconciler) reconcile(ctx context.Context, t *v1alpha1.HelpdeskTenant) 
 				return err
 			}
 		}
-		// The channel's pods read the relay URL too, and restart on it.
+		// The channel's pods read the relay URL too, the ticket's the
+		// attachments' URL, and restart on it.
 		podCredentials := credentials
-		if c == v1alpha1.ComponentChannel {
-			podCredentials = credentialsHash(creds, relay)
+		switch {
+		case c == v1alpha1.ComponentChannel && relay != nil:
+			podCredentials = credentialsHash(creds, secretEnv{SMTPRelayEnv, relay})
+		case usesBlobs(c) && store.url != nil:
+			podCredentials = credentialsHash(creds, secretEnv{BlobURLEnv, store.url})
 		}
+		exclusive := keepsData(t, c) || (usesBlobs(c) && store.exclusive())
 		d := &appsv1.Deployment{}
-		if _, err := applyObject(ctx, r, t, "Deployment", key, d, deployment(t, c, cfg.hash, podCredentials), appsv1ac.ExtractDeployment); err != nil {
+		if _, err := applyObject(ctx, r, t, "Deployment", key, d, deployment(t, c, cfg.hash, podCredentials, exclusive), appsv1ac.ExtractDeployment); err != nil {
 			if err := invalid(err); err != nil {
 				return err
 			}
@@ -291,6 +324,7 @@ func (r *Reconciler) reconcile(ctx context.Context, t *v1alpha1.HelpdeskTenant) 
 	}
 
 	setStatus(t, cfg, components, problems)
+	r.setAttachmentsShared(t, store)
 	return nil
 }
 

@@ -120,21 +120,29 @@ func (r *Reconciler) ensureCredentials(ctx context.Context, t *v1alpha1.Helpdesk
 	return s.Data, nil
 }
 
+// secretEnv is a variable a component's pods read from a Secret the
+// tenant's spec names, with the value the Secret holds now.
+type secretEnv struct {
+	name  string
+	value []byte
+}
+
 // credentialsHash is the SHA-256 of the credentials the pods read (not of
-// other keys a Secret made beforehand may hold) and, for the channel's
-// pods, of the SMTP relay URL (nil: none, and the hash is the other
-// pods'). It reveals nothing of them: the generated credentials are 32
-// random bytes each, and the relay URL, whose password might be guessed
-// from a hash of it alone, is hashed in with them.
-func credentialsHash(data map[string][]byte, relay []byte) string {
+// other keys a Secret made beforehand may hold) and of the other secret
+// variables they read: the SMTP relay URL for the channel's pods, the
+// attachments' URL for the ticket's (none: the hash is the other pods').
+// It reveals nothing of them: the generated credentials are 32 random
+// bytes each, and the URLs, whose passwords might be guessed from a hash
+// of one alone, are hashed in with them.
+func credentialsHash(data map[string][]byte, env ...secretEnv) string {
 	h := sha256.New()
 	for _, k := range credentialKeys {
 		fmt.Fprintf(h, "%s\x00%d\x00", k.key, len(data[k.key]))
 		h.Write(data[k.key])
 	}
-	if relay != nil {
-		fmt.Fprintf(h, "%s\x00%d\x00", SMTPRelayEnv, len(relay))
-		h.Write(relay)
+	for _, e := range env {
+		fmt.Fprintf(h, "%s\x00%d\x00", e.name, len(e.value))
+		h.Write(e.value)
 	}
 	return hex.EncodeToString(h.Sum(nil))
 }

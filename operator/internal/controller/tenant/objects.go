@@ -57,6 +57,15 @@ const (
 // URL from (spec.channels.email.relaySecretRef).
 const SMTPRelayEnv = "KUBEDESK_SMTP_RELAY"
 
+// BlobURLEnv is the variable the ticket component reads its blob store's
+// URL from (--blob-url; spec.attachments.s3.urlSecretRef).
+const BlobURLEnv = "KUBEDESK_BLOB_URL"
+
+// blobsDir is where the binary keeps blobs when --blob-url is empty: the
+// blobs directory of its data directory, where the claim of
+// spec.attachments.volume is mounted.
+const blobsDir = dataDir + "/blobs"
+
 // nonroot is the image's user and group (hack/build-image.sh).
 const nonroot = 65532
 
@@ -115,6 +124,12 @@ func keepsData(t *v1alpha1.HelpdeskTenant, c v1alpha1.ComponentName) bool {
 // so gets its URL; the gateway never sees it.
 func usesDatabase(c v1alpha1.ComponentName) bool { return c != v1alpha1.ComponentGateway }
 
+// usesBlobs reports whether a component opens the blob store and so gets
+// spec.attachments: the ticket service, which serves TicketBlobService;
+// the channel (mail and its attachments) and the gateway (downloads) reach
+// the blobs through it.
+func usesBlobs(c v1alpha1.ComponentName) bool { return c == v1alpha1.ComponentTicket }
+
 // ownerRef makes the tenant the controller of an object: the garbage
 // collector deletes the object with the tenant, and the operator's watches
 // map the object's events back to the tenant.
@@ -137,8 +152,12 @@ func configMap(t *v1alpha1.HelpdeskTenant, cfg rendered) *corev1ac.ConfigMapAppl
 
 // deployment runs one component: `kubedesk serve --target=<component>`
 // on the tenant's configuration, locked down (non-root, read-only root
-// file system, no capabilities), with writable /tmp and /data.
-func deployment(t *v1alpha1.HelpdeskTenant, c v1alpha1.ComponentName, hash, credentials string) *appsv1ac.DeploymentApplyConfiguration {
+// file system, no capabilities), with writable /tmp and /data, and for the
+// ticket component the attachments' store of spec.attachments. exclusive
+// says that the pods' volumes take one pod at a time (a data claim, an
+// attachments claim that is not ReadWriteMany): the old pod goes before
+// the new one starts.
+func deployment(t *v1alpha1.HelpdeskTenant, c v1alpha1.ComponentName, hash, credentials string, exclusive bool) *appsv1ac.DeploymentApplyConfiguration {
 	ports := []*corev1ac.ContainerPortApplyConfiguration{
 		corev1ac.ContainerPort().WithName("http").WithContainerPort(httpPort).WithProtocol(corev1.ProtocolTCP),
 		corev1ac.ContainerPort().WithName("grpc").WithContainerPort(grpcPort).WithProtocol(corev1.ProtocolTCP),
@@ -168,8 +187,16 @@ func deployment(t *v1alpha1.HelpdeskTenant, c v1alpha1.ComponentName, hash, cred
 		WithVolumeMounts(
 			corev1ac.VolumeMount().WithName("config").WithMountPath(configDir).WithReadOnly(true),
 			corev1ac.VolumeMount().WithName("data").WithMountPath(dataDir),
-			corev1ac.VolumeMount().WithName("tmp").WithMountPath("/tmp"),
 		)
+	attachments := t.Spec.Attachments
+	if attachments == nil || !usesBlobs(c) {
+		attachments = &v1alpha1.AttachmentsSpec{}
+	}
+	if attachments.Volume != nil {
+		// Inside /data: the binary keeps blobs in <data dir>/blobs.
+		container.WithVolumeMounts(corev1ac.VolumeMount().WithName("attachments").WithMountPath(blobsDir))
+	}
+	container.WithVolumeMounts(corev1ac.VolumeMount().WithName("tmp").WithMountPath("/tmp"))
 	if p := t.Spec.ImagePullPolicy; p != "" {
 		container.WithImagePullPolicy(corev1.PullPolicy(p))
 	}
@@ -195,25 +222,41 @@ func deployment(t *v1alpha1.HelpdeskTenant, c v1alpha1.ComponentName, hash, cred
 			corev1ac.EnvVarSource().WithSecretKeyRef(
 				corev1ac.SecretKeySelector().WithName(ref.Name).WithKey(ref.Key))))
 	}
+	if s3 := attachments.S3; s3 != nil {
+		container.WithEnv(corev1ac.EnvVar().WithName(BlobURLEnv).WithValueFrom(
+			corev1ac.EnvVarSource().WithSecretKeyRef(
+				corev1ac.SecretKeySelector().WithName(s3.URLSecretRef.Name).WithKey(s3.URLSecretRef.Key))))
+	}
 	if r := resources(t.Spec.Components.Get(c)); r != nil {
 		container.WithResources(r)
 	}
 
 	data := corev1ac.Volume().WithName("data")
-	// A claim is ReadWriteOnce and SQLite takes one writer: the old pod
-	// goes before the new one starts. The others roll with the default
-	// surge; given explicitly so that the operator owns the fields and
-	// drops them when the strategy turns to Recreate.
+	// A data claim is ReadWriteOnce and SQLite takes one writer: the old
+	// pod goes before the new one starts (exclusive). The others roll
+	// with the default surge; given explicitly so that the operator owns
+	// the fields and drops them when the strategy turns to Recreate.
 	strategy := appsv1ac.DeploymentStrategy().WithType(appsv1.RollingUpdateDeploymentStrategyType).
 		WithRollingUpdate(appsv1ac.RollingUpdateDeployment().
 			WithMaxSurge(intstr.FromString("25%")).
 			WithMaxUnavailable(intstr.FromString("25%")))
+	if exclusive {
+		strategy = appsv1ac.DeploymentStrategy().WithType(appsv1.RecreateDeploymentStrategyType)
+	}
 	if keepsData(t, c) {
 		data.WithPersistentVolumeClaim(corev1ac.PersistentVolumeClaimVolumeSource().WithClaimName(claimName(t, c)))
-		strategy = appsv1ac.DeploymentStrategy().WithType(appsv1.RecreateDeploymentStrategyType)
 	} else {
 		data.WithEmptyDir(corev1ac.EmptyDirVolumeSource())
 	}
+	volumes := []*corev1ac.VolumeApplyConfiguration{
+		corev1ac.Volume().WithName("config").WithConfigMap(corev1ac.ConfigMapVolumeSource().WithName(configMapName(t))),
+		data,
+	}
+	if v := attachments.Volume; v != nil {
+		volumes = append(volumes, corev1ac.Volume().WithName("attachments").
+			WithPersistentVolumeClaim(corev1ac.PersistentVolumeClaimVolumeSource().WithClaimName(v.ClaimName)))
+	}
+	volumes = append(volumes, corev1ac.Volume().WithName("tmp").WithEmptyDir(corev1ac.EmptyDirVolumeSource()))
 
 	pod := corev1ac.PodSpec().
 		WithContainers(container).
@@ -229,11 +272,7 @@ func deployment(t *v1alpha1.HelpdeskTenant, c v1alpha1.ComponentName, hash, cred
 			WithRunAsGroup(nonroot).
 			WithFSGroup(nonroot).
 			WithSeccompProfile(corev1ac.SeccompProfile().WithType(corev1.SeccompProfileTypeRuntimeDefault))).
-		WithVolumes(
-			corev1ac.Volume().WithName("config").WithConfigMap(corev1ac.ConfigMapVolumeSource().WithName(configMapName(t))),
-			data,
-			corev1ac.Volume().WithName("tmp").WithEmptyDir(corev1ac.EmptyDirVolumeSource()),
-		)
+		WithVolumes(volumes...)
 
 	return appsv1ac.Deployment(componentName(t, c), t.Namespace).
 		WithLabels(Labels(t, string(c))).

@@ -25,8 +25,8 @@ import (
 )
 
 // TestSampleTenant runs the sample tenant (config/samples): PostgreSQL,
-// external Temporal, two gateway and ticket replicas, an Ingress with TLS,
-// and the three sample SLA policies.
+// external Temporal, two gateway and ticket replicas with attachments in
+// S3, an Ingress with TLS, and the three sample SLA policies.
 func TestSampleTenant(t *testing.T) {
 	ctx := context.Background()
 	ns := newNamespace(t, "acme")
@@ -34,6 +34,8 @@ func TestSampleTenant(t *testing.T) {
 	readSample(t, "kubedesk_v1alpha1_helpdesktenant.yaml", "acme", &ht)
 	create(t, ns, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "acme-postgres"},
 		StringData: map[string]string{"url": "postgres://kubedesk:secret@pg.acme.svc:5432/acme?sslmode=require"}})
+	create(t, ns, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "acme-attachments"},
+		StringData: map[string]string{"url": "s3://KEY:SECRET@acme-attachments?endpoint=minio.storage.svc:9000&region=us-east-1"}})
 	create(t, ns, &ht)
 	for _, name := range []string{"acme-standard", "acme-vip", "acme-chat"} {
 		var p v1alpha1.SLAPolicy
@@ -141,6 +143,10 @@ func TestSampleTenant(t *testing.T) {
 						SecretKeyRef: &corev1.SecretKeySelector{LocalObjectReference: corev1.LocalObjectReference{Name: "acme-postgres"}, Key: "url"}}}}
 				}
 				wantEnv = append(wantEnv, credentialEnv("acme", tt.component)...)
+				if tt.component == "ticket" {
+					wantEnv = append(wantEnv, corev1.EnvVar{Name: "KUBEDESK_BLOB_URL", ValueFrom: &corev1.EnvVarSource{
+						SecretKeyRef: &corev1.SecretKeySelector{LocalObjectReference: corev1.LocalObjectReference{Name: "acme-attachments"}, Key: "url"}}})
+				}
 				if diff := cmp.Diff(wantEnv, c.Env); diff != "" {
 					t.Errorf("env (-want +got):\n%s", diff)
 				}
@@ -240,6 +246,7 @@ func TestSampleTenant(t *testing.T) {
 		}{
 			{v1alpha1.ConditionProgressing, metav1.ConditionFalse, v1alpha1.ReasonAvailable},
 			{v1alpha1.ConditionDegraded, metav1.ConditionFalse, v1alpha1.ReasonAvailable},
+			{v1alpha1.ConditionAttachmentsShared, metav1.ConditionTrue, v1alpha1.ReasonObjectStorage},
 		} {
 			if err := hasCondition(got.Status.Conditions, got.Generation, c.typ, c.status, c.reason, ""); err != nil {
 				t.Error(err)
