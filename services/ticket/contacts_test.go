@@ -197,3 +197,34 @@ func TestRequesterContacts(t *testing.T) {
 		}
 	})
 }
+
+// TestChosenID: a caller may name the new ticket's ID; an ID the tenant
+// has is ALREADY_EXISTS, and a retry with the same request ID returns the
+// first ticket whatever ID it names.
+func TestChosenID(t *testing.T) {
+	client := serveTickets(t, openSQLite(t))
+	ctx, cancel := context.WithTimeout(tenant.Outgoing(context.Background(), "acme"), time.Minute)
+	defer cancel()
+	const id, other = "01936f3e-8b7a-7c4d-9e2f-0123456789ab", "01936f3e-8b7a-7c4d-9e2f-0123456789ac"
+	created, err := client.CreateTicket(ctx, &ticketv1.CreateTicketRequest{TicketId: strings.ToUpper(id), RequestId: "k1", Ticket: &ticketv1.Ticket{Subject: "chosen"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if created.GetTicket().GetId() != id {
+		t.Fatalf("id %q, want %q", created.GetTicket().GetId(), id)
+	}
+	if _, err := client.GetTicket(ctx, &ticketv1.GetTicketRequest{Id: id}); err != nil {
+		t.Fatal(err)
+	}
+	_, err = client.CreateTicket(ctx, &ticketv1.CreateTicketRequest{TicketId: id, Ticket: &ticketv1.Ticket{Subject: "again"}})
+	if status.Code(err) != codes.AlreadyExists || !strings.Contains(err.Error(), "ticket_id") {
+		t.Fatalf("the same ID again = %v, want ALREADY_EXISTS naming ticket_id", err)
+	}
+	retry, err := client.CreateTicket(ctx, &ticketv1.CreateTicketRequest{TicketId: other, RequestId: "k1", Ticket: &ticketv1.Ticket{Subject: "chosen"}})
+	if err != nil || retry.GetTicket().GetId() != id {
+		t.Fatalf("a retry naming another ID = %v, %v; want the first ticket", retry.GetTicket().GetId(), err)
+	}
+	if _, err := client.GetTicket(ctx, &ticketv1.GetTicketRequest{Id: other}); status.Code(err) != codes.NotFound {
+		t.Errorf("the retry's ID = %v, want NOT_FOUND (nothing created)", err)
+	}
+}

@@ -304,9 +304,12 @@ func (s *Server) CreateTicket(ctx context.Context, req *ticketv1.CreateTicketReq
 	if err != nil {
 		return nil, err
 	}
+	if id := req.GetTicketId(); id != "" {
+		t.ID = strings.ToLower(id) // a UUID, checked by the request's validation
+	}
 	created, _, err := s.store.CreateTicket(ctx, t, idem)
 	if err != nil {
-		return nil, s.storeError(ctx, err, "")
+		return nil, s.storeError(ctx, err, t.ID)
 	}
 	return &ticketv1.CreateTicketResponse{Ticket: ToProto(created)}, nil
 }
@@ -661,6 +664,8 @@ func (s *Server) storeError(ctx context.Context, err error, id string) error {
 		// The validation interceptor refuses NUL in every field first;
 		// this is for a path it did not cover.
 		return status.Errorf(codes.InvalidArgument, "%v; accepted: text without NUL characters", err)
+	case errors.Is(err, ErrExists):
+		return status.Errorf(codes.AlreadyExists, "ticket_id: %q: the tenant has a ticket with this ID; choose another, or leave it empty", id)
 	case errors.Is(err, ErrIdempotencyMismatch):
 		return status.Error(codes.InvalidArgument, "Idempotency-Key: this key was already used for a different request; use a new key for a new request")
 	case isContextError(err):

@@ -11,6 +11,9 @@ var (
 	// ErrNotFound: no such ticket in the tenant (whether or not another
 	// tenant has one with that ID).
 	ErrNotFound = errors.New("not found")
+	// ErrExists: a new ticket's ID (chosen by the caller) is the ID of a
+	// ticket the tenant has.
+	ErrExists = errors.New("a ticket with this ID exists")
 	// ErrIdempotencyMismatch: the idempotency key was used before with a
 	// different request.
 	ErrIdempotencyMismatch = errors.New("idempotency key reused with a different request")

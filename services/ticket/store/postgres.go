@@ -243,6 +243,9 @@ func (s *Postgres) CreateTicket(ctx context.Context, t ticket.Ticket, idem ticke
 		}
 		return first, false, nil
 	}
+	if pgErr, ok := errors.AsType[*pgconn.PgError](err); ok && pgErr.Code == "23505" && pgErr.ConstraintName == "tickets_pkey" {
+		return ticket.Ticket{}, false, fmt.Errorf("create ticket %s: %w", t.ID, ticket.ErrExists)
+	}
 	if err != nil {
 		return ticket.Ticket{}, false, fmt.Errorf("create ticket %s: %w", t.ID, err)
 	}

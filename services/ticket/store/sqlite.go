@@ -9,6 +9,9 @@ import (
 	"slices"
 	"time"
 
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
+
 	"github.com/kubedesk/kubedesk/services/platform/storage"
 	"github.com/kubedesk/kubedesk/services/ticket"
 )
@@ -174,6 +177,9 @@ func (s *SQLite) CreateTicket(ctx context.Context, t ticket.Ticket, idem ticket.
 			return err
 		}
 		if _, err := tx.StmtContext(ctx, s.w.insertTicket).ExecContext(ctx, sqliteTicketArgs(t)...); err != nil {
+			if e, ok := errors.AsType[*sqlite.Error](err); ok && e.Code() == sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY {
+				return ticket.ErrExists // the caller chose the ID of a ticket the tenant has
+			}
 			return fmt.Errorf("inserting ticket: %w", err)
 		}
 		if err := s.insertTags(ctx, tx, t); err != nil {

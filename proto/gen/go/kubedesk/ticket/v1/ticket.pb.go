@@ -1536,7 +1536,14 @@ type CreateTicketRequest struct {
 	Ticket *Ticket `protobuf:"bytes,1,opt,name=ticket,proto3" json:"ticket,omitempty"`
 	// Idempotency key: a retry with the same key returns the first ticket.
 	// REST clients send it as the `Idempotency-Key` header instead.
-	RequestId     string `protobuf:"bytes,2,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	RequestId string `protobuf:"bytes,2,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	// The ID the ticket gets, when the caller chooses it: a UUID (version 7
+	// keeps tickets in creation order). Empty: one is made. A caller that
+	// records the ticket elsewhere while it is created (the mail channel
+	// stores the message that opens it at the same time) chooses it. An ID
+	// the tenant already has is ALREADY_EXISTS; with request_id, a retry
+	// returns the first ticket whatever ID it names.
+	TicketId      string `protobuf:"bytes,3,opt,name=ticket_id,json=ticketId,proto3" json:"ticket_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1581,6 +1588,13 @@ func (x *CreateTicketRequest) GetTicket() *Ticket {
 func (x *CreateTicketRequest) GetRequestId() string {
 	if x != nil {
 		return x.RequestId
+	}
+	return ""
+}
+
+func (x *CreateTicketRequest) GetTicketId() string {
+	if x != nil {
+		return x.TicketId
 	}
 	return ""
 }
@@ -2495,12 +2509,13 @@ const file_kubedesk_ticket_v1_ticket_proto_rawDesc = "" +
 	"\vcreate_time\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\n" +
 	"createTime\x12 \n" +
 	"\vtraceparent\x18\b \x01(\tR\vtraceparent\x12,\n" +
-	"\x05actor\x18\t \x01(\v2\x16.kubedesk.iam.v1.ActorR\x05actor\"\xcb\x01\n" +
+	"\x05actor\x18\t \x01(\v2\x16.kubedesk.iam.v1.ActorR\x05actor\"\xf5\x01\n" +
 	"\x13CreateTicketRequest\x12\x8a\x01\n" +
 	"\x06ticket\x18\x01 \x01(\v2\x1a.kubedesk.ticket.v1.TicketBV\xe2A\x01\x02\xbaHO\xba\x01I\n" +
 	"\x17ticket.subject.required\x12\x13subject is required\x1a\x19this.subject.trim() != ''\xc8\x01\x01R\x06ticket\x12'\n" +
 	"\n" +
-	"request_id\x18\x02 \x01(\tB\b\xbaH\x05r\x03\x18\xff\x01R\trequestId\"J\n" +
+	"request_id\x18\x02 \x01(\tB\b\xbaH\x05r\x03\x18\xff\x01R\trequestId\x12(\n" +
+	"\tticket_id\x18\x03 \x01(\tB\v\xbaH\b\xd8\x01\x01r\x03\xb0\x01\x01R\bticketId\"J\n" +
 	"\x14CreateTicketResponse\x122\n" +
 	"\x06ticket\x18\x01 \x01(\v2\x1a.kubedesk.ticket.v1.TicketR\x06ticket\"D\n" +
 	"\x10GetTicketRequest\x120\n" +
