@@ -12,8 +12,10 @@ import (
 	"log/slog"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
+	"github.com/google/uuid"
 	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/metric"
@@ -159,13 +161,14 @@ func (in *Inbound) deliver(ctx context.Context, box Mailbox, msg *mail.Message, 
 		}
 		return nil
 	})
-	if first, dup, err := in.admit(ctx, box, msg); err != nil || dup {
+	ad, err := in.admit(ctx, box, msg)
+	if err != nil || ad.duplicate {
 		stop()
 		_ = lookups.Wait()
 		if err != nil {
 			return "", "", err
 		}
-		return outcomeDuplicate, first, nil
+		return outcomeDuplicate, ad.ticketID, nil
 	}
 	up := start()
 	if err := lookups.Wait(); err != nil {
@@ -186,7 +189,7 @@ func (in *Inbound) deliver(ctx context.Context, box Mailbox, msg *mail.Message, 
 	if raw == "" {
 		rec.Raw = data
 	}
-	if t != nil {
+	if t != nil && ad.ticketID == "" {
 		c, err := in.Tickets.AddComment(ctx, &ticketv1.AddCommentRequest{
 			TicketId:  t.GetId(),
 			RequestId: key,
@@ -201,49 +204,108 @@ func (in *Inbound) deliver(ctx context.Context, box Mailbox, msg *mail.Message, 
 		if err != nil {
 			return "", "", fmt.Errorf("add the comment to ticket %s: %w", t.GetId(), err)
 		}
-		rec.TicketID, rec.CommentID, outcome = t.GetId(), c.GetComment().GetId(), outcomeComment
-	} else {
-		created, err := in.Tickets.CreateTicket(ctx, &ticketv1.CreateTicketRequest{
-			RequestId: key,
-			Ticket: &ticketv1.Ticket{
-				Subject:     text.Truncate(cmp.Or(strings.TrimSpace(msg.Subject), "(no subject)"), maxSubject),
-				Description: text.Truncate(body, maxDescription),
-				Channel:     ticketv1.Channel_CHANNEL_EMAIL,
-				Group:       box.Group,
-				Requester: &ticketv1.Requester{
-					Name:      text.Truncate(msg.From.Name, 200),
-					Email:     msg.From.Email,
-					ContactId: contactID,
-				},
-				Attachments: atts,
-			},
-		})
-		if err != nil {
-			return "", "", fmt.Errorf("create the ticket: %w", err)
+		rec.TicketID, rec.CommentID = t.GetId(), c.GetComment().GetId()
+		if _, err := in.Store.RecordMail(ctx, rec); err != nil {
+			return "", "", fmt.Errorf("record message %s: %w", msg.MessageID, err)
 		}
-		rec.TicketID, outcome = created.GetTicket().GetId(), outcomeTicket
+		return outcomeComment, rec.TicketID, nil
 	}
-	if _, err := in.Store.RecordMail(ctx, rec); err != nil {
-		return "", "", fmt.Errorf("record message %s: %w", msg.MessageID, err)
+	// A new ticket: its ID is chosen here, so that the record of the
+	// message (which names it) and the ticket are written at once, two
+	// commits in parallel rather than one after the other. When the
+	// create fails the record is removed again; should that fail too, the
+	// sender's retry finds the record without its ticket, and admit
+	// resumes with the recorded ID.
+	rec.TicketID = cmp.Or(ad.ticketID, uuid.Must(uuid.NewV7()).String())
+	var (
+		created           *ticketv1.CreateTicketResponse
+		recorded          bool
+		recordErr, create error
+		wg                sync.WaitGroup
+	)
+	wg.Go(func() { recorded, recordErr = in.Store.RecordMail(ctx, rec) })
+	created, create = in.Tickets.CreateTicket(ctx, &ticketv1.CreateTicketRequest{
+		RequestId: key,
+		TicketId:  rec.TicketID,
+		Ticket: &ticketv1.Ticket{
+			Subject:     text.Truncate(cmp.Or(strings.TrimSpace(msg.Subject), "(no subject)"), maxSubject),
+			Description: text.Truncate(body, maxDescription),
+			Channel:     ticketv1.Channel_CHANNEL_EMAIL,
+			Group:       box.Group,
+			Requester: &ticketv1.Requester{
+				Name:      text.Truncate(msg.From.Name, 200),
+				Email:     msg.From.Email,
+				ContactId: contactID,
+			},
+			Attachments: atts,
+		},
+	})
+	wg.Wait()
+	if create != nil {
+		// Nothing half-written: the record goes too (if that fails, the
+		// retry resumes with it).
+		if recorded {
+			if err := in.Store.DeleteMail(context.WithoutCancel(ctx), box.Tenant, msg.MessageID); err != nil {
+				in.log().Warn("removing the record of a mail whose ticket failed", "tenant", box.Tenant, "message_id", msg.MessageID, "err", err)
+			}
+		}
+		return "", "", fmt.Errorf("create the ticket: %w", create)
 	}
-	return outcome, rec.TicketID, nil
+	if recordErr != nil {
+		return "", "", fmt.Errorf("record message %s: %w", msg.MessageID, recordErr)
+	}
+	if id := created.GetTicket().GetId(); id != rec.TicketID {
+		// The idempotency key found the ticket an earlier delivery of
+		// this message made, under the ID that delivery chose.
+		if err := in.Store.SetMailTicket(ctx, box.Tenant, msg.MessageID, id); err != nil {
+			return "", "", fmt.Errorf("record message %s: %w", msg.MessageID, err)
+		}
+		rec.TicketID = id
+	}
+	return outcomeTicket, rec.TicketID, nil
+}
+
+// admission is what admit found.
+type admission struct {
+	// duplicate: the message is recorded with its ticket or comment;
+	// ticketID is the ticket its first delivery made.
+	duplicate bool
+	// ticketID, when not a duplicate, is the ticket a first delivery
+	// recorded but did not create (it failed after the record): the
+	// ticket is created under that ID.
+	ticketID string
 }
 
 // admit checks that msg is new (else it returns dup and the ticket the
 // message's first delivery made) and that its sender is within the
 // per-sender rate (else a 451 reply).
-func (in *Inbound) admit(ctx context.Context, box Mailbox, msg *mail.Message) (first string, dup bool, err error) {
+func (in *Inbound) admit(ctx context.Context, box Mailbox, msg *mail.Message) (admission, error) {
 	r, ok, err := in.Store.MailByID(ctx, box.Tenant, msg.MessageID)
-	if err != nil || ok {
-		return r.TicketID, ok, err
+	if err != nil {
+		return admission{}, err
+	}
+	if ok {
+		if r.CommentID != "" || r.Direction != store.MailIn {
+			return admission{duplicate: true, ticketID: r.TicketID}, nil
+		}
+		// The record of a message that opens a ticket is written with
+		// the ticket, not after it: check that the ticket came.
+		_, err := in.Tickets.GetTicket(ctx, &ticketv1.GetTicketRequest{Id: r.TicketID})
+		switch status.Code(err) {
+		case codes.OK:
+			return admission{duplicate: true, ticketID: r.TicketID}, nil
+		case codes.NotFound:
+			return admission{ticketID: r.TicketID}, nil
+		}
+		return admission{}, fmt.Errorf("read ticket %s: %w", r.TicketID, err)
 	}
 	if in.PerSender != nil {
 		if d := in.PerSender.Allow(box.Tenant+"\x00"+msg.From.Email, time.Now()); !d.Allowed {
-			return "", false, &smtpin.Reply{Code: 451, Enhanced: [3]int{4, 7, 1},
+			return admission{}, &smtpin.Reply{Code: 451, Enhanced: [3]int{4, 7, 1},
 				Message: fmt.Sprintf("too many messages from %s; try again in %s", msg.From.Email, d.RetryAfter.Round(time.Second))}
 		}
 	}
-	return "", false, nil
+	return admission{}, nil
 }
 
 // thread finds the ticket msg answers: by In-Reply-To and References

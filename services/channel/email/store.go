@@ -18,6 +18,10 @@ type Store interface {
 	// RecordMail stores m; a mail with the same tenant and Message-ID
 	// already there is left as it is (created false).
 	RecordMail(ctx context.Context, m store.Mail) (created bool, err error)
+	// SetMailTicket sets the ticket of a mail; DeleteMail removes a
+	// mail's record (one whose ticket could not be created).
+	SetMailTicket(ctx context.Context, tenant, messageID, ticketID string) error
+	DeleteMail(ctx context.Context, tenant, messageID string) error
 	// SetMailStatus sets the status and detail of a mail.
 	SetMailStatus(ctx context.Context, tenant, messageID, status, detail string) error
 	// MailThread lists a ticket's mail, oldest first, at most limit.

@@ -148,6 +148,27 @@ func (e *engine) SetMailStatus(ctx context.Context, tenant, messageID, status, d
 	return err
 }
 
+// SetMailTicket sets the ticket of a mail.
+func (e *engine) SetMailTicket(ctx context.Context, tenant, messageID, ticketID string) error {
+	n, err := e.d.write(ctx, `UPDATE channel_mail SET ticket_id = ?, update_time = ? WHERE tenant = ? AND message_id = ?`,
+		ticketID, e.d.ts(now()), tenant, messageID)
+	if err == nil && n == 0 {
+		err = ErrNotFound
+	}
+	if err != nil {
+		return fmt.Errorf("set the ticket of mail %s: %w", messageID, err)
+	}
+	return nil
+}
+
+// DeleteMail removes a mail's record; none is not an error.
+func (e *engine) DeleteMail(ctx context.Context, tenant, messageID string) error {
+	if _, err := e.d.write(ctx, `DELETE FROM channel_mail WHERE tenant = ? AND message_id = ?`, tenant, messageID); err != nil {
+		return fmt.Errorf("delete mail %s: %w", messageID, err)
+	}
+	return nil
+}
+
 // MailThread lists a ticket's mail, oldest first, at most limit.
 func (e *engine) MailThread(ctx context.Context, tenant, ticketID string, limit int) ([]Mail, error) {
 	return list(ctx, e.d.read, scanMail, `SELECT `+mailColumns+` FROM channel_mail WHERE tenant = ? AND ticket_id = ?

@@ -76,3 +76,33 @@ func TestMail(t *testing.T) {
 		}
 	})
 }
+
+func TestMailTicketAndDelete(t *testing.T) {
+	contract(t, func(t *testing.T, s Store) {
+		in := Mail{Tenant: "acme", MessageID: "m@example.com", TicketID: "t-chosen", Direction: MailIn, Status: MailReceived}
+		if _, err := s.RecordMail(ctx, in); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.SetMailTicket(ctx, "acme", "m@example.com", "t-first"); err != nil {
+			t.Fatal(err)
+		}
+		if got, _, _ := s.MailByID(ctx, "acme", "m@example.com"); got.TicketID != "t-first" {
+			t.Errorf("ticket %q after SetMailTicket, want t-first", got.TicketID)
+		}
+		if err := s.SetMailTicket(ctx, "globex", "m@example.com", "x"); !errors.Is(err, ErrNotFound) {
+			t.Errorf("another tenant's SetMailTicket = %v, want ErrNotFound", err)
+		}
+		if err := s.DeleteMail(ctx, "globex", "m@example.com"); err != nil {
+			t.Fatal(err)
+		}
+		if _, ok, _ := s.MailByID(ctx, "acme", "m@example.com"); !ok {
+			t.Fatal("another tenant's DeleteMail removed acme's mail")
+		}
+		if err := s.DeleteMail(ctx, "acme", "m@example.com"); err != nil {
+			t.Fatal(err)
+		}
+		if _, ok, _ := s.MailByID(ctx, "acme", "m@example.com"); ok {
+			t.Error("the mail is still there after DeleteMail")
+		}
+	})
+}

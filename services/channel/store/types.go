@@ -169,6 +169,8 @@ type Store interface {
 	MailTicket(ctx context.Context, tenant string, ids []string) (string, bool, error)
 	RecordMail(ctx context.Context, m Mail) (bool, error)
 	SetMailStatus(ctx context.Context, tenant, messageID, status, detail string) error
+	SetMailTicket(ctx context.Context, tenant, messageID, ticketID string) error
+	DeleteMail(ctx context.Context, tenant, messageID string) error
 	MailThread(ctx context.Context, tenant, ticketID string, limit int) ([]Mail, error)
 
 	// The WeChat channel's inbox (see WeChatMessage). RecordWeChat stores

@@ -1,0 +1,151 @@
+package email
+
+import (
+	"context"
+	"log/slog"
+	"net"
+	"path/filepath"
+	"sync/atomic"
+	"testing"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/status"
+
+	ticketv1 "github.com/kubedesk/kubedesk/proto/gen/go/kubedesk/ticket/v1"
+	"github.com/kubedesk/kubedesk/services/channel/smtpin"
+	"github.com/kubedesk/kubedesk/services/channel/store"
+	"github.com/kubedesk/kubedesk/services/platform/tenant"
+	"github.com/kubedesk/kubedesk/services/platform/tenant/tenanttest"
+	"github.com/kubedesk/kubedesk/services/ticket"
+	ticketstore "github.com/kubedesk/kubedesk/services/ticket/store"
+)
+
+type addresses struct{}
+
+func (addresses) ResolveEmail(context.Context, string, string, string) (string, error) { return "", nil }
+
+// faults breaks CreateTicket calls: before reaching the ticket service
+// (nothing created), or after it answered (created, the answer lost).
+type faults struct{ before, after atomic.Int32 }
+
+func (f *faults) intercept(ctx context.Context, method string, req, reply any, cc *grpc.ClientConn, invoker grpc.UnaryInvoker, opts ...grpc.CallOption) error {
+	if method != ticketv1.TicketService_CreateTicket_FullMethodName {
+		return invoker(ctx, method, req, reply, cc, opts...)
+	}
+	if f.before.Add(-1) >= 0 {
+		return status.Error(codes.Unavailable, "injected: before the ticket service")
+	}
+	err := invoker(ctx, method, req, reply, cc, opts...)
+	if err == nil && f.after.Add(-1) >= 0 {
+		return status.Error(codes.Unavailable, "injected: the answer was lost")
+	}
+	return err
+}
+
+// TestNewTicketWrites: the record of a message that opens a ticket is
+// written while the ticket is created; whatever fails, a retry of the
+// message ends with one ticket and a record naming it, and a failure
+// leaves no record behind.
+func TestNewTicketWrites(t *testing.T) {
+	ctx := context.Background()
+	ts, err := ticketstore.OpenSQLite(ctx, filepath.Join(t.TempDir(), "ticket.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ts.Close()
+	gs := grpc.NewServer(tenanttest.ServerOptions()...)
+	ticket.NewServer(ts, ticket.Config{}, slog.New(slog.DiscardHandler)).Register(gs)
+	lis, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go func() { _ = gs.Serve(lis) }()
+	defer gs.Stop()
+	f := &faults{}
+	conn, err := grpc.NewClient(lis.Addr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()), grpc.WithUnaryInterceptor(f.intercept))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	st, err := store.OpenSQLite(ctx, filepath.Join(t.TempDir(), "channel.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	dir, err := NewDirectory(nil, "acme")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tickets := ticketv1.NewTicketServiceClient(conn)
+	in := &Inbound{Directory: dir, Store: st, Contacts: addresses{}, Tickets: tickets, Blobs: ticketv1.NewTicketBlobServiceClient(conn)}
+	tctx := tenant.Outgoing(ctx, "acme")
+	count := func() int {
+		t.Helper()
+		res, err := tickets.ListTickets(tctx, &ticketv1.ListTicketsRequest{PageSize: 100})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return len(res.GetTickets())
+	}
+	deliver := func(id string) error {
+		msg := "From: li.lei@example.com\r\nTo: " + DefaultAddress + "\r\nMessage-ID: <" + id + ">\r\nSubject: 打印机\r\n\r\n坏了\r\n"
+		return in.Deliver(ctx, smtpin.Envelope{From: "li.lei@example.com", To: []string{DefaultAddress}}, []byte(msg))
+	}
+	tests := []struct {
+		name          string
+		before, after int32
+		seed          string // a record left by an earlier delivery, naming a ticket never made
+	}{
+		{name: "first time"},
+		{name: "the ticket service is down", before: 1},
+		{name: "the ticket is made, its answer lost", after: 1},
+		{name: "a record left without its ticket", seed: "01936f3e-8b7a-7c4d-9e2f-0123456789ab"},
+	}
+	for i, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			id := "m" + string(rune('a'+i)) + "@example.com"
+			if tt.seed != "" {
+				if _, err := st.RecordMail(ctx, store.Mail{Tenant: "acme", MessageID: id, TicketID: tt.seed, Direction: store.MailIn, Status: store.MailReceived}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			before := count()
+			f.before.Store(tt.before)
+			f.after.Store(tt.after)
+			err := deliver(id)
+			if tt.before+tt.after > 0 {
+				if err == nil {
+					t.Fatal("the failed delivery was accepted")
+				}
+				_, recorded, _ := st.MailByID(ctx, "acme", id)
+				if tt.before > 0 && recorded {
+					t.Error("a delivery whose ticket failed left its record")
+				}
+				if err := deliver(id); err != nil { // the sender's retry
+					t.Fatal(err)
+				}
+			} else if err != nil {
+				t.Fatal(err)
+			}
+			if err := deliver(id); err != nil { // and a duplicate
+				t.Fatal(err)
+			}
+			if n := count() - before; n != 1 {
+				t.Fatalf("%d tickets made, want 1", n)
+			}
+			rec, ok, err := st.MailByID(ctx, "acme", id)
+			if err != nil || !ok {
+				t.Fatalf("no record: %v", err)
+			}
+			got, err := tickets.GetTicket(tctx, &ticketv1.GetTicketRequest{Id: rec.TicketID})
+			if err != nil {
+				t.Fatalf("the record names ticket %s: %v", rec.TicketID, err)
+			}
+			if tt.seed != "" && got.GetTicket().GetId() != tt.seed {
+				t.Errorf("resumed under %s, want the recorded %s", got.GetTicket().GetId(), tt.seed)
+			}
+		})
+	}
+}
