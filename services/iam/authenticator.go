@@ -235,10 +235,9 @@ func (s *Server) flushTouches(ctx context.Context) error {
 
 // RunJanitor writes the batched last-used and last-seen times, deletes
 // audit events older than AuditRetention, sessions that ended and expired
-// sign-in codes, once a
-// minute until ctx ends; then it writes the pending times one last time
-// and returns ctx's error. Failures are logged and retried at the next
-// tick.
+// sign-in codes, once a minute until ctx ends; then it writes the pending
+// times one last time and returns ctx's error. Failures are logged and
+// retried at the next tick.
 func (s *Server) RunJanitor(ctx context.Context) error {
 	tick := time.NewTicker(s.janitorEvery)
 	defer tick.Stop()

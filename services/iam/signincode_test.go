@@ -351,3 +351,20 @@ func TestReassignContact(t *testing.T) {
 		t.Errorf("ReassignContact again = %v, %v; want 0", resp, err)
 	}
 }
+
+// TestJanitorDeletesCodes: expired codes go with the janitor's round;
+// live ones stay.
+func TestJanitorDeletesCodes(t *testing.T) {
+	e := newEnv(t)
+	e.issueCode(e.srv, acme, "c-old", "old@example.com")
+	e.clock.Advance(6 * time.Minute)
+	live := e.issueCode(e.srv, acme, "c-live", "live@example.com").GetCode()
+	e.clock.Advance(5 * time.Minute) // the first has expired
+	e.srv.Sweep(context.Background())
+	if n, err := e.st.DeleteSignInCodes(context.Background(), e.clock.Now(), 100); err != nil || n != 0 {
+		t.Errorf("expired codes left after the janitor's round: %d, %v", n, err)
+	}
+	if _, _, err := e.codeSignIn(acme, &iamv1.CreateSessionRequest{Email: "live@example.com", Code: live}); err != nil {
+		t.Errorf("the live code after the janitor's round: %v", err)
+	}
+}

@@ -57,7 +57,7 @@ func TestOnPostgreSQL(t *testing.T) {
 		"NoSecretLeaks":  TestNoSecretLeaks,
 		"CustomerSignIn": TestCustomerSignIn, "SignInCodeFailuresLookAlike": TestSignInCodeFailuresLookAlike,
 		"SignInCodeBadInput": TestSignInCodeBadInput, "CustomerSessions": TestCustomerSessions,
-		"ReassignContact": TestReassignContact,
+		"ReassignContact": TestReassignContact, "JanitorDeletesCodes": TestJanitorDeletesCodes,
 	}
 	onPostgres = true
 	defer func() { onPostgres = false }()
