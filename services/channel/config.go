@@ -19,6 +19,19 @@ type Config struct {
 	SMTP smtpin.Config `json:"smtp,omitzero"`
 	// Email is the e-mail channel's behaviour.
 	Email EmailConfig `json:"email,omitzero"`
+	// SignInCodes limits customers' requests for one-time sign-in codes
+	// (POST /v1/contacts:sendSignInCode).
+	SignInCodes SignInCodeConfig `json:"signInCodes,omitzero"`
+}
+
+// SignInCodeConfig limits the sign-in codes asked for: per e-mail address
+// of a tenant (default 5 an hour, 5 at once), so that nobody floods a
+// mailbox or tries one code after another, and per client address
+// (default 20 at once, then 3 a minute), so that nobody walks through
+// addresses. Each replica counts its own.
+type SignInCodeConfig struct {
+	PerAddress auth.Rate `json:"perAddress,omitzero"`
+	PerClient  auth.Rate `json:"perClient,omitzero"`
 }
 
 // EmailConfig configures the e-mail channel.
@@ -37,6 +50,10 @@ func DefaultConfig() Config {
 	return Config{
 		SMTP:  smtpin.DefaultConfig(),
 		Email: EmailConfig{PerSender: auth.Rate{PerSecond: 30.0 / 3600, Burst: 30}},
+		SignInCodes: SignInCodeConfig{
+			PerAddress: auth.Rate{PerSecond: 5.0 / 3600, Burst: 5},
+			PerClient:  auth.Rate{PerSecond: 3.0 / 60, Burst: 20},
+		},
 	}
 }
 
@@ -48,8 +65,17 @@ func (c Config) Validate() error {
 			errs = append(errs, err)
 		}
 	}
-	if r := c.Email.PerSender; r.PerSecond <= 0 || r.Burst < 1 {
-		errs = append(errs, fmt.Errorf("channel.email.perSender: {perSecond: %g, burst: %d}; accepted: perSecond > 0 and burst >= 1", r.PerSecond, r.Burst))
+	for _, r := range []struct {
+		field string
+		rate  auth.Rate
+	}{
+		{"email.perSender", c.Email.PerSender},
+		{"signInCodes.perAddress", c.SignInCodes.PerAddress},
+		{"signInCodes.perClient", c.SignInCodes.PerClient},
+	} {
+		if r.rate.PerSecond <= 0 || r.rate.Burst < 1 {
+			errs = append(errs, fmt.Errorf("channel.%s: {perSecond: %g, burst: %d}; accepted: perSecond > 0 and burst >= 1", r.field, r.rate.PerSecond, r.rate.Burst))
+		}
 	}
 	return errors.Join(errs...)
 }

@@ -3,7 +3,8 @@
 // tenant) and the organisations they belong to. It serves
 // kubedesk.channel.v1's ContactService and OrganizationService over a
 // store.Store, and gives the mail channel Resolve, which finds or creates
-// the contact of a sender.
+// the contact of a sender. SendSignInCode mails a contact a one-time
+// code, issued by the identity module, to sign in as a customer.
 //
 // Tickets stay the ticket service's: merging two contacts moves the
 // tickets of one to the other through the ticket API (UpdateTicket of

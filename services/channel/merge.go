@@ -21,7 +21,9 @@ import (
 // the tickets of the merged contact move one by one through the ticket
 // API, and their number is added to the audit events. If a ticket move
 // fails the call fails; calling again moves those left (the store merge
-// is then a no-op).
+// is then a no-op). Between the two, the customer sessions and pending
+// sign-in codes of the merged contact move to the surviving one (the
+// identity module's ReassignContact), so a signed-in customer acts as it.
 func (s *Server) MergeContact(ctx context.Context, req *channelv1.MergeContactRequest) (*channelv1.MergeContactResponse, error) {
 	tid, err := callTenant(ctx)
 	if err != nil {
@@ -51,6 +53,11 @@ func (s *Server) MergeContact(ctx context.Context, req *channelv1.MergeContactRe
 	}
 	if err != nil {
 		return nil, s.storeError(ctx, err, "contact "+strconv.Quote(from))
+	}
+	// A customer signed in as the merged contact acts as into from now
+	// on (its tickets move there next).
+	if err := s.reassignSessions(ctx, tid, from, into); err != nil {
+		return nil, status.Errorf(status.Code(err), "contacts merged, but the merged contact's customer sessions did not move: %s; call MergeContact again", status.Convert(err).Message())
 	}
 	moved, err := s.moveTickets(ctx, tid, from, into)
 	if moved > 0 {

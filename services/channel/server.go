@@ -10,6 +10,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	channelv1 "github.com/kubedesk/kubedesk/proto/gen/go/kubedesk/channel/v1"
+	iamv1 "github.com/kubedesk/kubedesk/proto/gen/go/kubedesk/iam/v1"
 	ticketv1 "github.com/kubedesk/kubedesk/proto/gen/go/kubedesk/ticket/v1"
 	"github.com/kubedesk/kubedesk/services/channel/store"
 	"github.com/kubedesk/kubedesk/services/platform/auth"
@@ -24,16 +25,26 @@ type Server struct {
 	store   store.Store
 	tickets ticketv1.TicketServiceClient
 	log     *slog.Logger
+
+	// Customers' sign-in (signin.go): see WithIdentity, WithCodeMail.
+	identity              iamv1.AuthServiceClient
+	mailer                CodeMailer
+	perAddress, perClient *auth.Limiter
+	codes                 chan codeJob
 }
 
 // NewServer returns the channel service's contact server. tickets is the
 // ticket service's client (merges move tickets, summaries read them); log
 // receives store failures (nil discards).
-func NewServer(st store.Store, tickets ticketv1.TicketServiceClient, log *slog.Logger) *Server {
+func NewServer(st store.Store, tickets ticketv1.TicketServiceClient, log *slog.Logger, opts ...Option) *Server {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Server{store: st, tickets: tickets, log: log}
+	s := &Server{store: st, tickets: tickets, log: log, codes: make(chan codeJob, codeQueue)}
+	for _, o := range opts {
+		o(s)
+	}
+	return s
 }
 
 // Register adds ContactService, OrganizationService and the internal

@@ -112,6 +112,9 @@ func (s *Server) authenticateSession(ctx context.Context, token string, now time
 	if !s.sessionAlive(ses, now) {
 		return nil, auth.ErrUnauthenticated
 	}
+	if ses.ContactID != "" {
+		return customerPrincipal(ses), nil
+	}
 	u, err := s.store.GetUser(ctx, ses.Tenant, ses.UserID)
 	switch {
 	case errors.Is(err, ErrNotFound):
@@ -159,7 +162,7 @@ func (s *Server) touched(p *iamv1.Principal, now time.Time) {
 	switch p.GetKind() {
 	case iamv1.PrincipalKind_PRINCIPAL_KIND_API_KEY:
 		s.touch.add(s.touch.keys, p.GetId(), now)
-	case iamv1.PrincipalKind_PRINCIPAL_KIND_USER:
+	case iamv1.PrincipalKind_PRINCIPAL_KIND_USER, iamv1.PrincipalKind_PRINCIPAL_KIND_CUSTOMER:
 		if id := p.GetSessionId(); id != "" {
 			s.touch.add(s.touch.sessions, id, now)
 		}
@@ -231,10 +234,10 @@ func (s *Server) flushTouches(ctx context.Context) error {
 }
 
 // RunJanitor writes the batched last-used and last-seen times, deletes
-// audit events older than AuditRetention and sessions that ended, once a
-// minute until ctx ends; then it writes the pending times one last time
-// and returns ctx's error. Failures are logged and retried at the next
-// tick.
+// audit events older than AuditRetention, sessions that ended and expired
+// sign-in codes, once a minute until ctx ends; then it writes the pending
+// times one last time and returns ctx's error. Failures are logged and
+// retried at the next tick.
 func (s *Server) RunJanitor(ctx context.Context) error {
 	tick := time.NewTicker(s.janitorEvery)
 	defer tick.Stop()
@@ -271,8 +274,14 @@ func (s *Server) sweep(ctx context.Context) {
 	if err != nil {
 		s.log.WarnContext(ctx, "iam janitor: deleting ended sessions", "err", err)
 	}
-	if auditN+sesN > 0 {
-		s.log.DebugContext(ctx, "iam janitor", "auditEventsDeleted", auditN, "sessionsDeleted", sesN)
+	codeN, err := s.deleteBatches(ctx, func(limit int) (int, error) {
+		return s.store.DeleteSignInCodes(ctx, now, limit)
+	})
+	if err != nil {
+		s.log.WarnContext(ctx, "iam janitor: deleting expired sign-in codes", "err", err)
+	}
+	if auditN+sesN+codeN > 0 {
+		s.log.DebugContext(ctx, "iam janitor", "auditEventsDeleted", auditN, "sessionsDeleted", sesN, "signInCodesDeleted", codeN)
 	}
 }
 

@@ -30,6 +30,9 @@ type Config struct {
 	// Argon2 is the cost of hashing a new password. Stored hashes keep
 	// the cost they were made with, so changing it leaves them valid.
 	Argon2 Argon2Config `json:"argon2"`
+	// SignInCodeTTL is how long a customer's one-time sign-in code works
+	// (1m to 1h; 0 is the default, 10m).
+	SignInCodeTTL config.Duration `json:"signInCodeTTL,omitempty"`
 	// MinPasswordLength is the fewest characters a password may have.
 	MinPasswordLength int `json:"minPasswordLength,omitempty"`
 	// MaxConcurrentHashes bounds the password hashes a process computes
@@ -81,6 +84,7 @@ func DefaultConfig() Config {
 		SignIn:                 SignInConfig{MaxFailures: 10, Window: config.Duration(15 * time.Minute)},
 		Argon2:                 DefaultArgon2,
 		MinPasswordLength:      12,
+		SignInCodeTTL:          config.Duration(10 * time.Minute),
 		RateLimit:              auth.Rate{PerSecond: 100, Burst: 200},
 	}
 }
@@ -124,6 +128,9 @@ func (c Config) Validate() error {
 	}
 	if minMem := 8 * uint32(max(a.Threads, 1)); a.MemoryKiB < minMem || a.MemoryKiB > 4<<20 {
 		bad("argon2.memoryKiB", "%d is out of range; accepted: %d (8 per thread) to 4194304 (4 GiB), e.g. 65536", a.MemoryKiB, minMem)
+	}
+	if c.SignInCodeTTL != 0 && (c.SignInCodeTTL < config.Duration(time.Minute) || c.SignInCodeTTL > config.Duration(time.Hour)) {
+		bad("signInCodeTTL", "%s is out of range; accepted: 1m to 1h, e.g. 10m (0: the default, 10m)", d(c.SignInCodeTTL))
 	}
 	if c.MinPasswordLength < 12 || c.MinPasswordLength > 1024 {
 		bad("minPasswordLength", "%d is out of range; accepted: 12 to 1024", c.MinPasswordLength)

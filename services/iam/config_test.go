@@ -29,6 +29,8 @@ func TestConfig(t *testing.T) {
 		{"little memory", func(c *iam.Config) { c.Argon2.MemoryKiB = 8 }, "iam.argon2.memoryKiB: 8 is out of range; accepted: 16 (8 per thread)"},
 		{"no iterations", func(c *iam.Config) { c.Argon2.Iterations = 0 }, "iam.argon2.iterations: 0 is out of range"},
 		{"short passwords", func(c *iam.Config) { c.MinPasswordLength = 8 }, "iam.minPasswordLength: 8 is out of range; accepted: 12 to 1024"},
+		{"code for seconds", func(c *iam.Config) { c.SignInCodeTTL = config.Duration(30 * time.Second) }, "iam.signInCodeTTL: 30s is out of range; accepted: 1m to 1h"},
+		{"code for a day", func(c *iam.Config) { c.SignInCodeTTL = config.Duration(24 * time.Hour) }, "iam.signInCodeTTL: 24h0m0s is out of range; accepted: 1m to 1h"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -44,7 +46,7 @@ func TestConfig(t *testing.T) {
 	// The YAML section's keys.
 	var c iam.Config
 	in := `{"sessionIdleTimeout":"1h","sessionAbsoluteTimeout":"24h","cacheTTL":"5s","auditRetention":"720h",
-		"signIn":{"maxFailures":3,"window":"5m"},"argon2":{"memoryKiB":32768,"iterations":3,"threads":1},"minPasswordLength":16}`
+		"signIn":{"maxFailures":3,"window":"5m"},"argon2":{"memoryKiB":32768,"iterations":3,"threads":1},"minPasswordLength":16,"signInCodeTTL":"15m"}`
 	if err := json.Unmarshal([]byte(in), &c); err != nil {
 		t.Fatal(err)
 	}
@@ -53,6 +55,7 @@ func TestConfig(t *testing.T) {
 		CacheTTL: config.Duration(5 * time.Second), AuditRetention: config.Duration(720 * time.Hour),
 		SignIn: iam.SignInConfig{MaxFailures: 3, Window: config.Duration(5 * time.Minute)},
 		Argon2: iam.Argon2Config{MemoryKiB: 32768, Iterations: 3, Threads: 1}, MinPasswordLength: 16,
+		SignInCodeTTL: config.Duration(15 * time.Minute),
 	}
 	if c != want {
 		t.Errorf("decoded %+v, want %+v", c, want)

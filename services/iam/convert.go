@@ -51,6 +51,7 @@ func sessionToProto(s Session) *iamv1.Session {
 		ExpireTime:   timestamp(s.ExpireTime),
 		ClientIp:     s.ClientIP,
 		UserAgent:    s.UserAgent,
+		ContactId:    s.ContactID,
 	}
 }
 

@@ -1,8 +1,17 @@
 // Package iam is kubedesk's identity and access component: users and their
 // passwords (argon2id), sessions, API keys (SHA-256 digests, one lookup),
-// the audit log of security events, and the Authenticator every gRPC
-// server's access interceptor uses. It serves kubedesk.iam.v1's
-// IdentityService (REST) and AuthService (internal).
+// customers' one-time sign-in codes (salted SHA-256 digests), the audit
+// log of security events, and the Authenticator every gRPC server's
+// access interceptor uses. It serves kubedesk.iam.v1's IdentityService
+// (REST) and AuthService (internal).
+//
+// A customer is a contact of the channel service, which iam does not
+// keep: the channel service has a code issued for a contact's address
+// (AuthService.IssueSignInCode) and mails it; CreateSession with the
+// address and the code makes a session that names the contact, and its
+// principal carries the contact ID and the role customer. A merge moves
+// a contact's sessions and codes to the surviving contact
+// (AuthService.ReassignContact).
 //
 // Secrets are never stored or shown: a session token travels only in the
 // kubedesk-session-token response header of CreateSession (the gateway

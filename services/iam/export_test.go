@@ -3,6 +3,8 @@ package iam
 import (
 	"context"
 	"time"
+
+	iamv1 "github.com/kubedesk/kubedesk/proto/gen/go/kubedesk/iam/v1"
 )
 
 // Sweep runs one round of RunJanitor's work.
@@ -31,3 +33,7 @@ func (s *Server) HoldHashSlots(d time.Duration) (release func()) {
 		}
 	}
 }
+
+// Auth is the server's internal AuthService, to call without a gRPC
+// server.
+func (s *Server) Auth() iamv1.AuthServiceServer { return authServer{s: s} }

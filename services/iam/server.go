@@ -102,6 +102,9 @@ func NewServer(st Store, cfg Config, opts Options) *Server {
 	if cfg.MinPasswordLength <= 0 {
 		cfg.MinPasswordLength = def.MinPasswordLength
 	}
+	if cfg.SignInCodeTTL <= 0 {
+		cfg.SignInCodeTTL = def.SignInCodeTTL
+	}
 	if opts.Log == nil {
 		opts.Log = slog.New(slog.DiscardHandler)
 	}

@@ -32,18 +32,44 @@ func (s *Server) checkPassword(field, password string) error {
 	return nil
 }
 
-// CreateSession implements iamv1.IdentityServiceServer.
+// signInTenant is the tenant a sign-in names: the request's tenant field,
+// which must agree with an X-Kubedesk-Tenant header if one was sent, else
+// the call's (the header, or the default tenant).
+func signInTenant(ctx context.Context, named string) (string, error) {
+	header := auth.IncomingValue(ctx, tenant.MetadataKey)
+	switch {
+	case named == "":
+	case tenant.Validate(named) != nil:
+		return "", status.Errorf(codes.InvalidArgument, "tenant: %q: %v", named, tenant.Validate(named))
+	case header != "" && header != named:
+		return "", status.Errorf(codes.InvalidArgument, "tenant: %q differs from the %s header %q; accepted: one of them, or both the same", named, tenant.HeaderName, header)
+	default:
+		return named, nil
+	}
+	if tid := tenant.From(ctx); tid != "" {
+		return tid, nil
+	}
+	return "", status.Errorf(codes.InvalidArgument, "%s: no tenant named; send the %s header or the tenant field", tenant.HeaderName, tenant.HeaderName)
+}
+
+// CreateSession implements iamv1.IdentityServiceServer: a user signs in
+// with a password, a customer with a one-time code (createCustomerSession).
 func (s *Server) CreateSession(ctx context.Context, req *iamv1.CreateSessionRequest) (*iamv1.CreateSessionResponse, error) {
-	tid := tenant.From(ctx)
-	if tid == "" {
-		return nil, status.Errorf(codes.InvalidArgument, "%s: no tenant named; send the %s header", tenant.HeaderName, tenant.HeaderName)
+	tid, err := signInTenant(ctx, strings.TrimSpace(req.GetTenant()))
+	if err != nil {
+		return nil, err
 	}
 	email := strings.ToLower(strings.TrimSpace(req.GetEmail()))
 	if email == "" {
 		return nil, status.Error(codes.InvalidArgument, "email: is required")
 	}
-	if req.GetPassword() == "" {
-		return nil, status.Error(codes.InvalidArgument, "password: is required")
+	switch {
+	case req.GetPassword() != "" && req.GetCode() != "":
+		return nil, status.Error(codes.InvalidArgument, "code: a password is sent too; accepted: password (a user) or code (a customer), not both")
+	case req.GetCode() != "":
+		return s.createCustomerSession(ctx, tid, email, strings.TrimSpace(req.GetCode()))
+	case req.GetPassword() == "":
+		return nil, status.Error(codes.InvalidArgument, "password: is required (or code, for a customer's one-time sign-in code)")
 	}
 	throttleKey := tid + "\x00" + email
 	now := s.now()
@@ -131,6 +157,9 @@ func (s *Server) ListSessions(ctx context.Context, req *iamv1.ListSessionsReques
 	}
 	tid := callTenant(ctx)
 	userID := strings.TrimPrefix(req.GetUser(), "users/")
+	if userID == "" && p.GetUserId() == "" && p.GetContactId() != "" {
+		return s.listContactSessions(ctx, p, req)
+	}
 	switch {
 	case userID == "" && p.GetUserId() == "":
 		return nil, status.Error(codes.InvalidArgument, "user: is required when the caller is not a user (e.g. an API key); accepted: users/{id}")
@@ -167,6 +196,42 @@ func (s *Server) ListSessions(ctx context.Context, req *iamv1.ListSessionsReques
 	return resp, nil
 }
 
+// listContactSessions is ListSessions for a customer: its contact's own
+// sessions.
+func (s *Server) listContactSessions(ctx context.Context, p *iamv1.Principal, req *iamv1.ListSessionsRequest) (*iamv1.ListSessionsResponse, error) {
+	query := "contact sessions\x00" + p.GetContactId()
+	before, err := paging.Position(req.GetPageToken(), query)
+	if err != nil {
+		return nil, err
+	}
+	size := paging.Size(req.GetPageSize())
+	rows, err := s.store.ListContactSessions(ctx, p.GetTenant(), p.GetContactId(), before, s.now(), size+1)
+	if err != nil {
+		return nil, s.storeError(ctx, err, "sessions")
+	}
+	rows, next := paging.Cut(rows, size, query, func(r Session) string { return r.ID })
+	resp := &iamv1.ListSessionsResponse{NextPageToken: next}
+	for _, r := range rows {
+		ps := sessionToProto(r)
+		if r.ID == p.GetSessionId() {
+			ps.CsrfToken = sessionCSRF(ctx, p)
+		}
+		resp.Sessions = append(resp.Sessions, ps)
+	}
+	return resp, nil
+}
+
+// ownSession reports whether ses is p's: p's own session, or another of
+// the same user or contact.
+func ownSession(ses Session, p *iamv1.Principal) bool {
+	if ses.Tenant != p.GetTenant() {
+		return false
+	}
+	return ses.ID == p.GetSessionId() ||
+		(ses.UserID != "" && ses.UserID == p.GetUserId()) ||
+		(ses.ContactID != "" && ses.ContactID == p.GetContactId())
+}
+
 // sessionCSRF is the CSRF token of the caller's session, computed from
 // the session token the gateway forwards; "" for other credentials.
 func sessionCSRF(ctx context.Context, p *iamv1.Principal) string {
@@ -198,8 +263,7 @@ func (s *Server) DeleteSession(ctx context.Context, req *iamv1.DeleteSessionRequ
 	if err != nil {
 		return nil, s.storeError(ctx, err, "session "+strconv.Quote(id))
 	}
-	own := ses.UserID == p.GetUserId() && ses.Tenant == p.GetTenant()
-	if !own && !auth.HasRole(p, iamv1.Role_ROLE_ADMIN) {
+	if !ownSession(ses, p) && !auth.HasRole(p, iamv1.Role_ROLE_ADMIN) {
 		return nil, notFound // another user's session is not the caller's to see
 	}
 	if err := s.store.RevokeSession(ctx, tid, id, s.now()); err != nil {
@@ -211,7 +275,11 @@ func (s *Server) DeleteSession(ctx context.Context, req *iamv1.DeleteSessionRequ
 		typ = iamv1.AuditEventType_AUDIT_EVENT_TYPE_SIGNED_OUT
 		_ = grpc.SetHeader(ctx, metadata.Pairs(auth.SessionEndedKey, "1"))
 	}
-	s.audit(ctx, tid, typ, actorOf(p), ses.ID, "user "+ses.UserID)
+	owner := "user " + ses.UserID
+	if ses.ContactID != "" {
+		owner = "contact " + ses.ContactID
+	}
+	s.audit(ctx, tid, typ, actorOf(p), ses.ID, owner)
 	return &iamv1.DeleteSessionResponse{}, nil
 }
 

@@ -17,6 +17,9 @@ var (
 	ErrConflict = errors.New("already exists")
 	// ErrStale: the record changed since the version the caller read.
 	ErrStale = errors.New("changed since it was read")
+	// ErrWrongCode: a sign-in code did not match the live code of its
+	// address; the code has one attempt fewer left.
+	ErrWrongCode = errors.New("wrong sign-in code")
 )
 
 // User is a person who signs in: agent, supervisor or admin.
@@ -59,11 +62,20 @@ type APIKey struct {
 }
 
 // Session is a signed-in browser; only the SHA-256 digest of its token is
-// stored.
+// stored. A user's session names the user; a customer's (a contact of the
+// channel service, signed in with a one-time code) names the contact and
+// keeps what its principal shows, since iam holds no record of contacts.
 type Session struct {
-	Tenant       string
-	ID           string
-	UserID       string
+	Tenant string
+	ID     string
+	UserID string // "" for a customer's session
+	// ContactID is the contact a customer's session signs in as; "" for a
+	// user's. Email, DisplayName and Locale are the customer's, as the
+	// sign-in code had them.
+	ContactID    string
+	Email        string
+	DisplayName  string
+	Locale       string
 	Digest       string // hex SHA-256 of the token; unique
 	ClientIP     string
 	UserAgent    string
@@ -71,6 +83,27 @@ type Session struct {
 	LastSeenTime time.Time
 	ExpireTime   time.Time // the absolute limit
 	RevokeTime   time.Time // zero: not revoked
+}
+
+// SignInCode is a customer's one-time sign-in code: made for a contact
+// reached at an e-mail address, mailed by the channel service, used once
+// with CreateSession. Only a digest of the code is stored. An address has
+// at most one code: a new one replaces it.
+type SignInCode struct {
+	Tenant      string
+	ID          string
+	Email       string // stored lower-cased; unique in the tenant
+	ContactID   string
+	DisplayName string
+	Locale      string
+	// Digest is the code's salted SHA-256 (see codeDigest); never the code.
+	Digest string
+	// AttemptsLeft is how many wrong codes may still be tried; at 0 the
+	// code is spent.
+	AttemptsLeft int
+	CreateTime   time.Time
+	ExpireTime   time.Time
+	UsedTime     time.Time // zero: not used
 }
 
 // Actor is who did something, as stored.
@@ -160,6 +193,28 @@ type Store interface {
 	// DeleteSessions removes up to limit sessions that expired or were
 	// revoked before the instant given; returns how many.
 	DeleteSessions(ctx context.Context, before time.Time, limit int) (int, error)
+	// ListContactSessions is ListSessions for the sessions of a contact
+	// (customers).
+	ListContactSessions(ctx context.Context, tenant, contactID, beforeID string, now time.Time, limit int) ([]Session, error)
+
+	// CreateSignInCode stores c (ID, Digest, AttemptsLeft, CreateTime and
+	// ExpireTime set by the caller), replacing any code of the same
+	// tenant and email, in one transaction.
+	CreateSignInCode(ctx context.Context, c SignInCode) error
+	// UseSignInCode finds the live code of the address (not used, not
+	// expired at now, attempts left), case-insensitively, and asks match
+	// about it, in one transaction that locks it: true marks it used at
+	// now and returns it; false spends one attempt and returns
+	// ErrWrongCode. No live code: ErrNotFound (match is not called).
+	UseSignInCode(ctx context.Context, tenant, email string, now time.Time, match func(SignInCode) bool) (SignInCode, error)
+	// ReassignContact makes the sessions and sign-in codes of contact
+	// from name into instead, in one transaction, and returns how many
+	// sessions it changed (ended ones included). Empty from or into is an
+	// error: a user's sessions name no contact.
+	ReassignContact(ctx context.Context, tenant, from, into string) (int, error)
+	// DeleteSignInCodes removes up to limit codes of any tenant that
+	// expired before the instant given; returns how many.
+	DeleteSignInCodes(ctx context.Context, before time.Time, limit int) (int, error)
 
 	// AppendAudit stores an audit event (ID and CreateTime set);
 	// ErrConflict for an ID the tenant has.

@@ -54,7 +54,10 @@ func TestOnPostgreSQL(t *testing.T) {
 		"CreateUser": TestCreateUser, "UpdateUser": TestUpdateUser,
 		"ListUsersPages": TestListUsersPages, "Remote": TestRemote,
 		"OverGRPC": TestOverGRPC, "AuditPages": TestAuditPages,
-		"NoSecretLeaks": TestNoSecretLeaks,
+		"NoSecretLeaks":  TestNoSecretLeaks,
+		"CustomerSignIn": TestCustomerSignIn, "SignInCodeFailuresLookAlike": TestSignInCodeFailuresLookAlike,
+		"SignInCodeBadInput": TestSignInCodeBadInput, "CustomerSessions": TestCustomerSessions,
+		"ReassignContact": TestReassignContact, "JanitorDeletesCodes": TestJanitorDeletesCodes,
 	}
 	onPostgres = true
 	defer func() { onPostgres = false }()

@@ -51,6 +51,9 @@ type Scope struct {
 	RequesterEmails []string
 	// RequesterIdentities match the requester's identity exactly.
 	RequesterIdentities []string
+	// RequesterContacts match the requester's contact (the channel
+	// service's) exactly.
+	RequesterContacts []string
 }
 
 // Contains reports whether t is in s; a nil s contains every ticket.
@@ -59,7 +62,8 @@ func (s *Scope) Contains(t Ticket) bool {
 		return true
 	}
 	if slices.Contains(s.Groups, t.Group) || slices.Contains(s.Assignees, t.Assignee) ||
-		slices.Contains(s.RequesterIdentities, t.Requester.Identity) {
+		slices.Contains(s.RequesterIdentities, t.Requester.Identity) ||
+		(t.Requester.ContactID != "" && slices.Contains(s.RequesterContacts, t.Requester.ContactID)) {
 		return true
 	}
 	email := FoldEmail(t.Requester.Email)
@@ -107,7 +111,10 @@ type access struct {
 //   - admin, supervisor, integration, service: every ticket;
 //   - agent: the tickets of its groups and those assigned to it (by user
 //     ID, principal ID or email);
-//   - customer: the tickets it requested (by email or identity);
+//   - customer: the tickets it requested: those whose requester is its
+//     contact, when its principal names one (a customer signed in with a
+//     one-time code always does); else, for a principal without a
+//     contact, by email or identity;
 //   - agent and customer: both;
 //   - no role: nothing (the access interceptor refuses such a caller
 //     before it gets here).
@@ -126,11 +133,15 @@ func accessOf(ctx context.Context) access {
 		a.scope.Assignees = nonEmpty(p.GetUserId(), p.GetId(), p.GetEmail())
 	}
 	if auth.HasRole(p, iamv1.Role_ROLE_CUSTOMER) {
-		// A ticket's Requester.ContactID would be matched too, but a
-		// principal carries no contact yet (iamv1.Principal has no such
-		// field): a customer sees its tickets by email or identity.
-		a.scope.RequesterEmails = nonEmpty(p.GetEmail())
-		a.scope.RequesterIdentities = nonEmpty(p.GetId())
+		if c := strings.TrimSpace(p.GetContactId()); c != "" {
+			// The contact alone: an address or identity may have moved
+			// to another contact (an edit, a merge) since a ticket named
+			// it, and that contact's tickets are not this customer's.
+			a.scope.RequesterContacts = []string{c}
+		} else {
+			a.scope.RequesterEmails = nonEmpty(p.GetEmail())
+			a.scope.RequesterIdentities = nonEmpty(p.GetId())
+		}
 	}
 	return a
 }
@@ -148,11 +159,16 @@ func (a access) seesComment(c Comment) bool {
 func (a access) service() bool { return auth.HasRole(a.p, iamv1.Role_ROLE_SERVICE) }
 
 // requester is who a customer's new ticket is for: the customer, whatever
-// the request says. The identity is the principal's ID when it has no
-// email, so that the ticket is in its scope either way.
+// the request says, with its contact when the principal names one. The
+// identity is the principal's ID when it has neither email nor contact,
+// so that the ticket is in its scope either way.
 func (a access) requester() Requester {
-	r := Requester{Name: strings.TrimSpace(a.p.GetDisplayName()), Email: a.p.GetEmail()}
-	if r.Email == "" {
+	r := Requester{
+		Name:      strings.TrimSpace(a.p.GetDisplayName()),
+		Email:     a.p.GetEmail(),
+		ContactID: strings.TrimSpace(a.p.GetContactId()),
+	}
+	if r.Email == "" && r.ContactID == "" {
 		r.Identity = a.p.GetId()
 	}
 	return r

@@ -43,6 +43,12 @@ var principals = map[string]*iamv1.Principal{
 		DisplayName: "王芳", Email: "wang@example.com", Roles: []iamv1.Role{iamv1.Role_ROLE_CUSTOMER}},
 	"other customer": {Id: "c-li", Kind: iamv1.PrincipalKind_PRINCIPAL_KIND_CUSTOMER, Tenant: "acme",
 		DisplayName: "Li", Email: "li@example.com", Roles: []iamv1.Role{iamv1.Role_ROLE_CUSTOMER}},
+	// Customers signed in with a one-time code: their principal names
+	// their contact (TestCustomerByContact).
+	"contact wang": {Id: "c-wang", Kind: iamv1.PrincipalKind_PRINCIPAL_KIND_CUSTOMER, Tenant: "acme", SessionId: "s-1",
+		DisplayName: "王芳", Email: "wang@example.com", ContactId: "c-wang", Roles: []iamv1.Role{iamv1.Role_ROLE_CUSTOMER}},
+	"contact li": {Id: "c-li", Kind: iamv1.PrincipalKind_PRINCIPAL_KIND_CUSTOMER, Tenant: "acme", SessionId: "s-2",
+		DisplayName: "Li", Email: "li@example.com", ContactId: "c-li", Roles: []iamv1.Role{iamv1.Role_ROLE_CUSTOMER}},
 }
 
 // as is ctx with tenant acme and the named principal ("" for none).

@@ -12,6 +12,7 @@ import (
 	"google.golang.org/grpc"
 
 	channelv1 "github.com/kubedesk/kubedesk/proto/gen/go/kubedesk/channel/v1"
+	iamv1 "github.com/kubedesk/kubedesk/proto/gen/go/kubedesk/iam/v1"
 	ticketv1 "github.com/kubedesk/kubedesk/proto/gen/go/kubedesk/ticket/v1"
 	"github.com/kubedesk/kubedesk/services/channel"
 	"github.com/kubedesk/kubedesk/services/channel/email"
@@ -27,7 +28,8 @@ import (
 )
 
 // initChannel serves contacts and organisations, receives mail on the
-// SMTP listener, and follows the ticket events to send replies.
+// SMTP listener, follows the ticket events to send replies, and mails
+// customers' sign-in codes.
 func initChannel(ctx context.Context, cfg *Config, h *module.Host) (module.Parts, error) {
 	var parts module.Parts
 	st, err := channelstore.Open(ctx, cfg.DatabaseURL, cfg.DataDir)
@@ -40,9 +42,10 @@ func initChannel(ctx context.Context, cfg *Config, h *module.Host) (module.Parts
 		return parts, err
 	}
 	tickets := ticketv1.NewTicketServiceClient(conn)
-	contacts := channel.NewServer(st, tickets, h.Log)
-	contacts.Register(h.GRPC)
-	parts.Ready = append(parts.Ready, gateway.Check{Name: "channel store", Check: st.Ping})
+	iamConn, err := h.Dial(moduleIAM)
+	if err != nil {
+		return parts, err
+	}
 
 	tenants, err := configuredTenants(cfg)
 	if err != nil {
@@ -52,6 +55,28 @@ func initChannel(ctx context.Context, cfg *Config, h *module.Host) (module.Parts
 	if err != nil {
 		return parts, err
 	}
+	var relay email.Relay
+	if cfg.Channel.Email.Relay != "" {
+		r, err := smtpout.ParseRelay("channel.email.relay", cfg.Channel.Email.Relay)
+		if err != nil {
+			return parts, err
+		}
+		host, _ := os.Hostname()
+		relay = smtpout.NewSender(r, host)
+		h.Log.Info("sending mail", "relay", r.String())
+	} else {
+		h.Log.Warn("no SMTP relay (--smtp-relay): replies by e-mail are held, and their tickets say so; customers get no sign-in codes")
+	}
+
+	// Contacts, and customers' sign-in codes mailed through the tenant's
+	// outbound e-mail.
+	codeMail := &email.CodeMail{Directory: dir, Relay: relay, Log: h.Log}
+	contacts := channel.NewServer(st, tickets, h.Log,
+		channel.WithIdentity(iamv1.NewAuthServiceClient(iamConn)),
+		channel.WithCodeMail(codeMail, cfg.Channel.SignInCodes))
+	contacts.Register(h.GRPC)
+	parts.Ready = append(parts.Ready, gateway.Check{Name: "channel store", Check: st.Ping})
+	parts.Loops = append(parts.Loops, module.Loop{Name: "sign-in code mail", Run: contacts.RunSignInMail})
 
 	// Mail in.
 	in := &email.Inbound{
@@ -78,18 +103,7 @@ func initChannel(ctx context.Context, cfg *Config, h *module.Host) (module.Parts
 	parts.Listeners = map[string]string{"smtp": ln.Addr().String()}
 
 	// Mail out, from the ticket events.
-	out := &email.Outbound{Directory: dir, Store: st, Tickets: tickets, MaxAttachmentBytes: cfg.Channel.SMTP.MaxMessageBytes, Log: h.Log}
-	if cfg.Channel.Email.Relay != "" {
-		relay, err := smtpout.ParseRelay("channel.email.relay", cfg.Channel.Email.Relay)
-		if err != nil {
-			return parts, err
-		}
-		host, _ := os.Hostname()
-		out.Relay = smtpout.NewSender(relay, host)
-		h.Log.Info("sending mail", "relay", relay.String())
-	} else {
-		h.Log.Warn("no SMTP relay (--smtp-relay): replies by e-mail are held, and their tickets say so")
-	}
+	out := &email.Outbound{Directory: dir, Store: st, Tickets: tickets, Relay: relay, MaxAttachmentBytes: cfg.Channel.SMTP.MaxMessageBytes, Log: h.Log}
 	cursors, err := consumer.OpenCursors(ctx, cfg.DatabaseURL, cfg.DataDir, "channel-events.db")
 	if err != nil {
 		return parts, fmt.Errorf("channel event cursors: %w", err)

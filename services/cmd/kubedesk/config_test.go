@@ -32,6 +32,9 @@ spec:
   iam:
     rateLimit: {perSecond: 5, burst: 10}
     oidc: {issuerURL: "https://login.acme.example/realms/acme", audience: kubedesk, tenant: acme}
+    signInCodeTTL: 15m
+  channel:
+    signInCodes: {perAddress: {perSecond: 0.0014, burst: 5}}
 `), 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -55,6 +58,8 @@ spec:
 			c.Gateway.MaxRequestBytes = 2048
 			c.IAM.RateLimit = auth.Rate{PerSecond: 5, Burst: 10}
 			c.IAM.OIDC = oidc.Config{IssuerURL: "https://login.acme.example/realms/acme", Audience: "kubedesk", Tenant: "acme"}
+			c.IAM.SignInCodeTTL = config.Duration(15 * time.Minute)
+			c.Channel.SignInCodes.PerAddress = auth.Rate{PerSecond: 0.0014, Burst: 5} // perClient keeps its default
 		}},
 		{name: "identity from the environment", env: map[string]string{
 			"KUBEDESK_INTERNAL_TOKEN": testInternalToken, "KUBEDESK_BOOTSTRAP_ADMIN_KEY": "kd_" + strings.Repeat("k", 43),
@@ -78,6 +83,8 @@ spec:
 				c.Gateway.MaxRequestBytes = 2048
 				c.IAM.RateLimit = auth.Rate{PerSecond: 5, Burst: 10}
 				c.IAM.OIDC = oidc.Config{IssuerURL: "https://login.acme.example/realms/acme", Audience: "kubedesk", Tenant: "acme"}
+				c.IAM.SignInCodeTTL = config.Duration(15 * time.Minute)
+				c.Channel.SignInCodes.PerAddress = auth.Rate{PerSecond: 0.0014, Burst: 5}
 			}},
 	}
 	for _, tt := range tests {

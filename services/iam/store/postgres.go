@@ -42,7 +42,7 @@ const (
 	pgTouchKey = `UPDATE iam_api_keys SET last_used_time = $2
 		WHERE id = $1 AND (last_used_time IS NULL OR last_used_time < $2)`
 	pgInsertSession = `INSERT INTO iam_sessions (` + sessionColumns + `)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`
 	pgRevokeSession = `UPDATE iam_sessions SET revoke_time = coalesce(revoke_time, $3)
 		WHERE tenant = $1 AND id = $2`
 	pgRevokeUserSessions = `UPDATE iam_sessions SET revoke_time = $4
@@ -53,6 +53,18 @@ const (
 	// waited for.
 	pgDeleteSessions = `DELETE FROM iam_sessions WHERE id IN (
 		SELECT id FROM iam_sessions WHERE expire_time < $1 OR revoke_time < $1
+		LIMIT $2 FOR UPDATE SKIP LOCKED)`
+	pgDeleteAddressCode = `DELETE FROM iam_sign_in_codes WHERE tenant = $1 AND email = $2`
+	pgInsertCode        = `INSERT INTO iam_sign_in_codes (` + codeColumns + `)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`
+	pgLockAddressCode = `SELECT ` + codeColumns + ` FROM iam_sign_in_codes
+		WHERE tenant = $1 AND email = $2 FOR UPDATE`
+	pgUseCode          = `UPDATE iam_sign_in_codes SET used_time = $2 WHERE id = $1`
+	pgSpendCode        = `UPDATE iam_sign_in_codes SET attempts_left = attempts_left - 1 WHERE id = $1`
+	pgReassignSessions = `UPDATE iam_sessions SET contact_id = $3 WHERE tenant = $1 AND contact_id = $2`
+	pgReassignCodes    = `UPDATE iam_sign_in_codes SET contact_id = $3 WHERE tenant = $1 AND contact_id = $2`
+	pgDeleteCodes      = `DELETE FROM iam_sign_in_codes WHERE id IN (
+		SELECT id FROM iam_sign_in_codes WHERE expire_time < $1
 		LIMIT $2 FOR UPDATE SKIP LOCKED)`
 	pgInsertAudit = `INSERT INTO iam_audit_events (` + auditColumns + `)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`
@@ -260,7 +272,8 @@ func (s *Postgres) CreateSession(ctx context.Context, ses iam.Session) error {
 	}
 	ses = normSession(ses)
 	_, err := s.pool.Exec(ctx, pgInsertSession, ses.Tenant, ses.ID, ses.UserID, ses.Digest, ses.ClientIP,
-		ses.UserAgent, ses.CreateTime, nullTime(ses.LastSeenTime), ses.ExpireTime, nullTime(ses.RevokeTime))
+		ses.UserAgent, ses.CreateTime, nullTime(ses.LastSeenTime), ses.ExpireTime, nullTime(ses.RevokeTime),
+		ses.ContactID, ses.Email, ses.DisplayName, ses.Locale)
 	if err != nil {
 		return fmt.Errorf("create session %s: %w", ses.ID, pgConflict(err))
 	}
@@ -281,13 +294,19 @@ func (s *Postgres) LookupSession(ctx context.Context, digest string) (iam.Sessio
 
 // ListSessions implements iam.Store.
 func (s *Postgres) ListSessions(ctx context.Context, tenant, userID, beforeID string, at time.Time, limit int) ([]iam.Session, error) {
-	if err := checkText(text{"tenant", tenant}, text{"user id", userID}, text{"before id", beforeID}); err != nil {
+	return s.listSessions(ctx, "user_id", tenant, userID, beforeID, at, limit)
+}
+
+// ListContactSessions implements iam.Store.
+func (s *Postgres) ListContactSessions(ctx context.Context, tenant, contactID, beforeID string, at time.Time, limit int) ([]iam.Session, error) {
+	return s.listSessions(ctx, "contact_id", tenant, contactID, beforeID, at, limit)
+}
+
+func (s *Postgres) listSessions(ctx context.Context, column, tenant, owner, beforeID string, at time.Time, limit int) ([]iam.Session, error) {
+	if err := checkOwner(column, tenant, owner, beforeID, limit); err != nil {
 		return nil, fmt.Errorf("list sessions: %w", err)
 	}
-	if err := checkLimit("list sessions", limit); err != nil {
-		return nil, err
-	}
-	q, args := listSessionsQuery(true, tenant, userID, beforeID, normTime(at), limit)
+	q, args := listSessionsQuery(true, tenant, column, owner, beforeID, normTime(at), limit)
 	out, err := pgList(ctx, s.pool, scanPGSession, q, args)
 	if err != nil {
 		return nil, fmt.Errorf("list sessions: %w", err)
@@ -356,6 +375,96 @@ func (s *Postgres) DeleteSessions(ctx context.Context, before time.Time, limit i
 	tag, err := s.pool.Exec(ctx, pgDeleteSessions, normTime(before), limit)
 	if err != nil {
 		return 0, fmt.Errorf("delete sessions: %w", err)
+	}
+	return int(tag.RowsAffected()), nil
+}
+
+// CreateSignInCode implements iam.Store in one transaction.
+func (s *Postgres) CreateSignInCode(ctx context.Context, c iam.SignInCode) error {
+	if err := checkCode(c); err != nil {
+		return fmt.Errorf("create sign-in code: %w", err)
+	}
+	c = normCode(c)
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, pgDeleteAddressCode, c.Tenant, c.Email); err != nil {
+			return err
+		}
+		_, err := tx.Exec(ctx, pgInsertCode, c.Tenant, c.ID, c.Email, c.ContactID, c.DisplayName, c.Locale,
+			c.Digest, c.AttemptsLeft, c.CreateTime, c.ExpireTime, nullTime(c.UsedTime))
+		return pgConflict(err)
+	})
+	if err != nil {
+		return fmt.Errorf("create sign-in code %s: %w", c.ID, err)
+	}
+	return nil
+}
+
+// UseSignInCode implements iam.Store: lock the address's code, decide,
+// write, commit. Two sign-ins with the right code: the second waits for
+// the first and finds the code used.
+func (s *Postgres) UseSignInCode(ctx context.Context, tenant, email string, at time.Time, match func(iam.SignInCode) bool) (iam.SignInCode, error) {
+	if err := checkText(text{"tenant", tenant}, text{"email", email}); err != nil {
+		return iam.SignInCode{}, fmt.Errorf("use sign-in code: %w", err)
+	}
+	at = normTime(at)
+	var (
+		out   iam.SignInCode
+		wrong bool // the spent attempt is committed
+	)
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		c, err := scanPGCode(tx.QueryRow(ctx, pgLockAddressCode, tenant, lowerEmail(email)))
+		if err != nil {
+			return err
+		}
+		if !liveCode(c, at) {
+			return iam.ErrNotFound
+		}
+		if !match(c) {
+			if _, err := tx.Exec(ctx, pgSpendCode, c.ID); err != nil {
+				return err
+			}
+			wrong = true
+			return nil
+		}
+		if _, err := tx.Exec(ctx, pgUseCode, c.ID, at); err != nil {
+			return err
+		}
+		c.UsedTime = at
+		out = c
+		return nil
+	})
+	return out, useError(err, wrong)
+}
+
+// ReassignContact implements iam.Store in one transaction.
+func (s *Postgres) ReassignContact(ctx context.Context, tenant, from, into string) (int, error) {
+	if err := checkReassign(tenant, from, into); err != nil {
+		return 0, fmt.Errorf("reassign contact: %w", err)
+	}
+	var n int64
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		tag, err := tx.Exec(ctx, pgReassignSessions, tenant, from, into)
+		if err != nil {
+			return err
+		}
+		n = tag.RowsAffected()
+		_, err = tx.Exec(ctx, pgReassignCodes, tenant, from, into)
+		return err
+	})
+	if err != nil {
+		return 0, fmt.Errorf("reassign contact %s to %s: %w", from, into, err)
+	}
+	return int(n), nil
+}
+
+// DeleteSignInCodes implements iam.Store.
+func (s *Postgres) DeleteSignInCodes(ctx context.Context, before time.Time, limit int) (int, error) {
+	if err := checkLimit("delete sign-in codes", limit); err != nil {
+		return 0, err
+	}
+	tag, err := s.pool.Exec(ctx, pgDeleteCodes, normTime(before), limit)
+	if err != nil {
+		return 0, fmt.Errorf("delete sign-in codes: %w", err)
 	}
 	return int(tag.RowsAffected()), nil
 }
@@ -510,12 +619,27 @@ func scanPGSession(r pgx.Row) (iam.Session, error) {
 		seen, revoked *time.Time
 	)
 	err := r.Scan(&s.Tenant, &s.ID, &s.UserID, &s.Digest, &s.ClientIP, &s.UserAgent, &s.CreateTime,
-		&seen, &s.ExpireTime, &revoked)
+		&seen, &s.ExpireTime, &revoked, &s.ContactID, &s.Email, &s.DisplayName, &s.Locale)
 	if err != nil {
 		return iam.Session{}, pgNotFound(err)
 	}
 	s.LastSeenTime, s.RevokeTime = fromNullTime(seen), fromNullTime(revoked)
 	return normSession(s), nil
+}
+
+// scanPGCode reads codeColumns; no row is ErrNotFound.
+func scanPGCode(r pgx.Row) (iam.SignInCode, error) {
+	var (
+		c    iam.SignInCode
+		used *time.Time
+	)
+	err := r.Scan(&c.Tenant, &c.ID, &c.Email, &c.ContactID, &c.DisplayName, &c.Locale, &c.Digest,
+		&c.AttemptsLeft, &c.CreateTime, &c.ExpireTime, &used)
+	if err != nil {
+		return iam.SignInCode{}, pgNotFound(err)
+	}
+	c.UsedTime = fromNullTime(used)
+	return normCode(c), nil
 }
 
 // scanPGAudit reads auditColumns.

@@ -22,7 +22,7 @@ func TestPostgresCollation(t *testing.T) {
 		  AND (column_name = 'id' OR (table_name = 'iam_users' AND column_name = 'email'))
 		ORDER BY 1`)
 	want := []string{
-		"iam_api_keys.id C", "iam_audit_events.id C", "iam_sessions.id C", "iam_users.email C", "iam_users.id C",
+		"iam_api_keys.id C", "iam_audit_events.id C", "iam_sessions.id C", "iam_sign_in_codes.id C", "iam_users.email C", "iam_users.id C",
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("collations of the columns pages are ordered by (-want +got):\n%s", diff)

@@ -44,7 +44,7 @@ const (
 	sqliteTouchKey = `UPDATE iam_api_keys SET last_used_time = ?1
 		WHERE id = ?2 AND (last_used_time IS NULL OR last_used_time < ?1)`
 	sqliteInsertSession = `INSERT INTO iam_sessions (` + sessionColumns + `)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
 	sqliteRevokeSession = `UPDATE iam_sessions SET revoke_time = coalesce(revoke_time, ?)
 		WHERE tenant = ? AND id = ?`
 	sqliteRevokeUserSessions = `UPDATE iam_sessions SET revoke_time = ?1
@@ -55,6 +55,16 @@ const (
 		SELECT id FROM iam_sessions WHERE expire_time < ?1
 		UNION SELECT id FROM iam_sessions WHERE revoke_time < ?1
 		LIMIT ?2)`
+	sqliteDeleteAddressCode = `DELETE FROM iam_sign_in_codes WHERE tenant = ? AND email = ?`
+	sqliteInsertCode        = `INSERT INTO iam_sign_in_codes (` + codeColumns + `)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+	sqliteGetAddressCode   = `SELECT ` + codeColumns + ` FROM iam_sign_in_codes WHERE tenant = ? AND email = ?`
+	sqliteUseCode          = `UPDATE iam_sign_in_codes SET used_time = ? WHERE id = ?`
+	sqliteSpendCode        = `UPDATE iam_sign_in_codes SET attempts_left = attempts_left - 1 WHERE id = ?`
+	sqliteReassignCodes    = `UPDATE iam_sign_in_codes SET contact_id = ?3 WHERE tenant = ?1 AND contact_id = ?2`
+	sqliteReassignSessions = `UPDATE iam_sessions SET contact_id = ?3 WHERE tenant = ?1 AND contact_id = ?2`
+	sqliteDeleteCodes      = `DELETE FROM iam_sign_in_codes WHERE id IN (
+		SELECT id FROM iam_sign_in_codes WHERE expire_time < ? LIMIT ?)`
 	sqliteInsertAudit = `INSERT INTO iam_audit_events (` + auditColumns + `)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
 	sqliteDeleteAudit = `DELETE FROM iam_audit_events WHERE (tenant, id) IN (
@@ -293,7 +303,7 @@ func (s *SQLite) CreateSession(ctx context.Context, ses iam.Session) error {
 	ses = normSession(ses)
 	_, err := s.db.Write.ExecContext(ctx, sqliteInsertSession, ses.Tenant, ses.ID, ses.UserID, ses.Digest,
 		ses.ClientIP, ses.UserAgent, micros(ses.CreateTime), nullMicros(ses.LastSeenTime),
-		micros(ses.ExpireTime), nullMicros(ses.RevokeTime))
+		micros(ses.ExpireTime), nullMicros(ses.RevokeTime), ses.ContactID, ses.Email, ses.DisplayName, ses.Locale)
 	if err != nil {
 		return fmt.Errorf("create session %s: %w", ses.ID, sqliteConflict(err))
 	}
@@ -314,13 +324,19 @@ func (s *SQLite) LookupSession(ctx context.Context, digest string) (iam.Session,
 
 // ListSessions implements iam.Store.
 func (s *SQLite) ListSessions(ctx context.Context, tenant, userID, beforeID string, at time.Time, limit int) ([]iam.Session, error) {
-	if err := checkText(text{"tenant", tenant}, text{"user id", userID}, text{"before id", beforeID}); err != nil {
+	return s.listSessions(ctx, "user_id", tenant, userID, beforeID, at, limit)
+}
+
+// ListContactSessions implements iam.Store.
+func (s *SQLite) ListContactSessions(ctx context.Context, tenant, contactID, beforeID string, at time.Time, limit int) ([]iam.Session, error) {
+	return s.listSessions(ctx, "contact_id", tenant, contactID, beforeID, at, limit)
+}
+
+func (s *SQLite) listSessions(ctx context.Context, column, tenant, owner, beforeID string, at time.Time, limit int) ([]iam.Session, error) {
+	if err := checkOwner(column, tenant, owner, beforeID, limit); err != nil {
 		return nil, fmt.Errorf("list sessions: %w", err)
 	}
-	if err := checkLimit("list sessions", limit); err != nil {
-		return nil, err
-	}
-	q, args := listSessionsQuery(false, tenant, userID, beforeID, normTime(at), limit)
+	q, args := listSessionsQuery(false, tenant, column, owner, beforeID, normTime(at), limit)
 	out, err := sqliteList(ctx, s.db.Read, scanSQLiteSession, q, args)
 	if err != nil {
 		return nil, fmt.Errorf("list sessions: %w", err)
@@ -390,6 +406,97 @@ func (s *SQLite) DeleteSessions(ctx context.Context, before time.Time, limit int
 	n, err := s.exec(ctx, sqliteDeleteSessions, micros(normTime(before)), limit)
 	if err != nil {
 		return 0, fmt.Errorf("delete sessions: %w", err)
+	}
+	return n, nil
+}
+
+// CreateSignInCode implements iam.Store in one write transaction.
+func (s *SQLite) CreateSignInCode(ctx context.Context, c iam.SignInCode) error {
+	if err := checkCode(c); err != nil {
+		return fmt.Errorf("create sign-in code: %w", err)
+	}
+	c = normCode(c)
+	err := s.db.WriteTx(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, sqliteDeleteAddressCode, c.Tenant, c.Email); err != nil {
+			return err
+		}
+		_, err := tx.ExecContext(ctx, sqliteInsertCode, c.Tenant, c.ID, c.Email, c.ContactID, c.DisplayName,
+			c.Locale, c.Digest, c.AttemptsLeft, micros(c.CreateTime), micros(c.ExpireTime), nullMicros(c.UsedTime))
+		return sqliteConflict(err)
+	})
+	if err != nil {
+		return fmt.Errorf("create sign-in code %s: %w", c.ID, err)
+	}
+	return nil
+}
+
+// UseSignInCode implements iam.Store in one write transaction (the only
+// writer: the code cannot change between the read and the write).
+func (s *SQLite) UseSignInCode(ctx context.Context, tenant, email string, at time.Time, match func(iam.SignInCode) bool) (iam.SignInCode, error) {
+	if err := checkText(text{"tenant", tenant}, text{"email", email}); err != nil {
+		return iam.SignInCode{}, fmt.Errorf("use sign-in code: %w", err)
+	}
+	at = normTime(at)
+	var (
+		out   iam.SignInCode
+		wrong bool // the spent attempt is committed
+	)
+	err := s.db.WriteTx(ctx, func(tx *sql.Tx) error {
+		c, err := scanSQLiteCode(tx.QueryRowContext(ctx, sqliteGetAddressCode, tenant, lowerEmail(email)))
+		if err != nil {
+			return err
+		}
+		if !liveCode(c, at) {
+			return iam.ErrNotFound
+		}
+		if !match(c) {
+			if _, err := tx.ExecContext(ctx, sqliteSpendCode, c.ID); err != nil {
+				return err
+			}
+			wrong = true
+			return nil
+		}
+		if _, err := tx.ExecContext(ctx, sqliteUseCode, micros(at), c.ID); err != nil {
+			return err
+		}
+		c.UsedTime = at
+		out = c
+		return nil
+	})
+	return out, useError(err, wrong)
+}
+
+// ReassignContact implements iam.Store in one write transaction.
+func (s *SQLite) ReassignContact(ctx context.Context, tenant, from, into string) (int, error) {
+	if err := checkReassign(tenant, from, into); err != nil {
+		return 0, fmt.Errorf("reassign contact: %w", err)
+	}
+	var n int64
+	err := s.db.WriteTx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, sqliteReassignSessions, tenant, from, into)
+		if err != nil {
+			return err
+		}
+		if n, err = res.RowsAffected(); err != nil {
+			return err
+		}
+		_, err = tx.ExecContext(ctx, sqliteReassignCodes, tenant, from, into)
+		return err
+	})
+	if err != nil {
+		return 0, fmt.Errorf("reassign contact %s to %s: %w", from, into, err)
+	}
+	return int(n), nil
+}
+
+// DeleteSignInCodes implements iam.Store.
+func (s *SQLite) DeleteSignInCodes(ctx context.Context, before time.Time, limit int) (int, error) {
+	if err := checkLimit("delete sign-in codes", limit); err != nil {
+		return 0, err
+	}
+	n, err := s.exec(ctx, sqliteDeleteCodes, micros(normTime(before)), limit)
+	if err != nil {
+		return 0, fmt.Errorf("delete sign-in codes: %w", err)
 	}
 	return n, nil
 }
@@ -589,13 +696,29 @@ func scanSQLiteSession(r scanner) (iam.Session, error) {
 		seen, revoked   sql.NullInt64
 	)
 	err := r.Scan(&s.Tenant, &s.ID, &s.UserID, &s.Digest, &s.ClientIP, &s.UserAgent, &created,
-		&seen, &expire, &revoked)
+		&seen, &expire, &revoked, &s.ContactID, &s.Email, &s.DisplayName, &s.Locale)
 	if err != nil {
 		return iam.Session{}, notFound(err)
 	}
 	s.CreateTime, s.LastSeenTime = fromMicros(created), fromNullMicros(seen)
 	s.ExpireTime, s.RevokeTime = fromMicros(expire), fromNullMicros(revoked)
 	return s, nil
+}
+
+// scanSQLiteCode reads codeColumns; no row is ErrNotFound.
+func scanSQLiteCode(r scanner) (iam.SignInCode, error) {
+	var (
+		c               iam.SignInCode
+		created, expire int64
+		used            sql.NullInt64
+	)
+	err := r.Scan(&c.Tenant, &c.ID, &c.Email, &c.ContactID, &c.DisplayName, &c.Locale, &c.Digest,
+		&c.AttemptsLeft, &created, &expire, &used)
+	if err != nil {
+		return iam.SignInCode{}, notFound(err)
+	}
+	c.CreateTime, c.ExpireTime, c.UsedTime = fromMicros(created), fromMicros(expire), fromNullMicros(used)
+	return normCode(c), nil
 }
 
 // scanSQLiteAudit reads auditColumns.

@@ -1,5 +1,5 @@
-// Package store keeps the iam service's users, API keys, sessions and
-// audit log in SQLite (embedded, the default) or PostgreSQL (production).
+// Package store keeps the iam service's users, API keys, sessions,
+// customers' sign-in codes and audit log in SQLite (embedded, the default) or PostgreSQL (production).
 // Both implement iam.Store and are held to it by one contract suite
 // (store_test.go). The tables are named iam_* so that the service can share
 // a database with the others.
@@ -86,9 +86,16 @@ func normKey(k iam.APIKey) iam.APIKey {
 }
 
 func normSession(s iam.Session) iam.Session {
+	s.Email = lowerEmail(s.Email)
 	s.CreateTime, s.LastSeenTime = normTime(s.CreateTime), normTime(s.LastSeenTime)
 	s.ExpireTime, s.RevokeTime = normTime(s.ExpireTime), normTime(s.RevokeTime)
 	return s
+}
+
+func normCode(c iam.SignInCode) iam.SignInCode {
+	c.Email = lowerEmail(c.Email)
+	c.CreateTime, c.ExpireTime, c.UsedTime = normTime(c.CreateTime), normTime(c.ExpireTime), normTime(c.UsedTime)
+	return c
 }
 
 func normAudit(e iam.AuditEvent) iam.AuditEvent {
@@ -136,8 +143,76 @@ func keyText(k iam.APIKey) []text {
 func sessionText(s iam.Session) []text {
 	return []text{
 		{"tenant", s.Tenant}, {"id", s.ID}, {"user id", s.UserID}, {"digest", s.Digest},
-		{"client IP", s.ClientIP}, {"user agent", s.UserAgent},
+		{"client IP", s.ClientIP}, {"user agent", s.UserAgent}, {"contact id", s.ContactID},
+		{"email", s.Email}, {"display name", s.DisplayName}, {"locale", s.Locale},
 	}
+}
+
+func codeText(c iam.SignInCode) []text {
+	return []text{
+		{"tenant", c.Tenant}, {"id", c.ID}, {"email", c.Email}, {"contact id", c.ContactID},
+		{"display name", c.DisplayName}, {"locale", c.Locale}, {"digest", c.Digest},
+	}
+}
+
+// checkCode refuses what the sign-in codes table cannot keep, naming the
+// field.
+func checkCode(c iam.SignInCode) error {
+	if err := checkText(codeText(c)...); err != nil {
+		return err
+	}
+	switch {
+	case c.Tenant == "", c.ID == "", c.Email == "", c.ContactID == "", c.Digest == "":
+		return errors.New("tenant, id, email, contact id and digest: are required")
+	case c.ExpireTime.IsZero():
+		return errors.New("expire time: is zero; a sign-in code needs an end")
+	case c.AttemptsLeft < 1:
+		return fmt.Errorf("attempts left: %d; a new code needs at least 1", c.AttemptsLeft)
+	}
+	return nil
+}
+
+// checkReassign refuses an empty contact ID: every user's session names
+// the contact "".
+func checkReassign(tenant, from, into string) error {
+	if err := checkText(text{"tenant", tenant}, text{"from", from}, text{"into", into}); err != nil {
+		return err
+	}
+	if from == "" || into == "" {
+		return fmt.Errorf("from %q, into %q: both contacts are required", from, into)
+	}
+	return nil
+}
+
+// useError is what UseSignInCode returns after its transaction: its
+// error, or ErrWrongCode when it spent an attempt.
+func useError(err error, wrong bool) error {
+	switch {
+	case err != nil:
+		return fmt.Errorf("use sign-in code: %w", err)
+	case wrong:
+		return fmt.Errorf("use sign-in code: %w", iam.ErrWrongCode)
+	}
+	return nil
+}
+
+// checkOwner checks the arguments of a session list; owner is the
+// user's or contact's ID, which must be given (users' sessions all have
+// the contact "" and customers' the user "").
+func checkOwner(column, tenant, owner, beforeID string, limit int) error {
+	name := strings.ReplaceAll(column, "_", " ")
+	if err := checkText(text{"tenant", tenant}, text{name, owner}, text{"before id", beforeID}); err != nil {
+		return err
+	}
+	if owner == "" {
+		return fmt.Errorf("%s: is required", name)
+	}
+	return checkLimit("list sessions", limit)
+}
+
+// liveCode reports whether c may still be used at now.
+func liveCode(c iam.SignInCode, at time.Time) bool {
+	return c.UsedTime.IsZero() && at.Before(c.ExpireTime) && c.AttemptsLeft > 0
 }
 
 func auditText(e iam.AuditEvent) []text {
@@ -236,7 +311,9 @@ const (
 	keyColumns = `tenant, id, display_name, role, digest, prefix, tenants, creator_id,
 		creator_kind, creator_name, create_time, expire_time, last_used_time, revoke_time`
 	sessionColumns = `tenant, id, user_id, digest, client_ip, user_agent, create_time,
-		last_seen_time, expire_time, revoke_time`
+		last_seen_time, expire_time, revoke_time, contact_id, email, display_name, locale`
+	codeColumns = `tenant, id, email, contact_id, display_name, locale, digest, attempts_left,
+		create_time, expire_time, used_time`
 	auditColumns = `tenant, id, type, actor_id, actor_kind, actor_name, subject, client_ip,
 		detail, trace_id, create_time`
 )
@@ -307,10 +384,12 @@ func listKeysQuery(postgres bool, tenant, beforeID string, limit int) (string, [
 	return sql, q.args
 }
 
-func listSessionsQuery(postgres bool, tenant, userID, beforeID string, at time.Time, limit int) (string, []any) {
+// listSessionsQuery pages the live sessions whose owner column (user_id
+// or contact_id) is owner.
+func listSessionsQuery(postgres bool, tenant, column, owner, beforeID string, at time.Time, limit int) (string, []any) {
 	q := &query{postgres: postgres}
 	sql := `SELECT ` + sessionColumns + ` FROM iam_sessions WHERE tenant = ` + q.arg(tenant) +
-		` AND user_id = ` + q.arg(userID) + q.before(beforeID) +
+		` AND ` + column + ` = ` + q.arg(owner) + q.before(beforeID) +
 		` AND revoke_time IS NULL AND expire_time > ` + q.time(at) +
 		` ORDER BY id DESC LIMIT ` + q.arg(limit)
 	return sql, q.args

@@ -120,6 +120,7 @@ func session(tenant, userID string, n int) iam.Session {
 }
 
 func storedSession(s iam.Session) iam.Session {
+	s.Email = strings.ToLower(s.Email)
 	s.CreateTime, s.LastSeenTime, s.ExpireTime, s.RevokeTime = us(s.CreateTime), us(s.LastSeenTime), us(s.ExpireTime), us(s.RevokeTime)
 	return s
 }
@@ -1038,6 +1039,12 @@ func TestNULText(t *testing.T) {
 			{"revoke session", s.RevokeSession(ctx, "acme", nul, base), `revoke session: id "a\x00b": `},
 			{"revoke user sessions", second(s.RevokeUserSessions(ctx, "acme", u.ID, nul, base)), `revoke user sessions: except id "a\x00b": `},
 			{"touch sessions", s.TouchSessions(ctx, map[string]time.Time{nul: base}), `touch sessions: id "a\x00b": `},
+			{"create session: contact", s.CreateSession(ctx, withSession(func(s *iam.Session) { s.ContactID = nul })),
+				`create session: contact id "a\x00b": `},
+			{"list contact sessions", second(s.ListContactSessions(ctx, "acme", nul, "", base, 10)), `list sessions: contact id "a\x00b": `},
+			{"create code: email", s.CreateSignInCode(ctx, code("acme", nul, 6)), `create sign-in code: email "a\x00b": `},
+			{"use code: email", second(s.UseSignInCode(ctx, "acme", nul, base, nil)), `use sign-in code: email "a\x00b": `},
+			{"reassign contact", second(s.ReassignContact(ctx, "acme", nul, "c")), `reassign contact: from "a\x00b": `},
 			{"append audit: detail", s.AppendAudit(ctx, withEvent(func(e *iam.AuditEvent) { e.Detail = nul })),
 				`append audit event: detail "a\x00b": `},
 			{"list audit", second(s.ListAudit(ctx, nul, nil, "", 10)), `list audit events: tenant "a\x00b": `},
@@ -1069,12 +1076,14 @@ func TestNULText(t *testing.T) {
 func TestLimits(t *testing.T) {
 	contract(t, func(t *testing.T, s iam.Store) {
 		for name, err := range map[string]error{
-			"ListUsers":      second(s.ListUsers(ctx, "acme", "", 0)),
-			"ListAPIKeys":    second(s.ListAPIKeys(ctx, "acme", "", -1)),
-			"ListSessions":   second(s.ListSessions(ctx, "acme", "u", "", base, 0)),
-			"ListAudit":      second(s.ListAudit(ctx, "acme", nil, "", 0)),
-			"DeleteSessions": second(s.DeleteSessions(ctx, base, 0)),
-			"DeleteAudit":    second(s.DeleteAudit(ctx, base, 0)),
+			"ListUsers":           second(s.ListUsers(ctx, "acme", "", 0)),
+			"ListAPIKeys":         second(s.ListAPIKeys(ctx, "acme", "", -1)),
+			"ListSessions":        second(s.ListSessions(ctx, "acme", "u", "", base, 0)),
+			"ListAudit":           second(s.ListAudit(ctx, "acme", nil, "", 0)),
+			"DeleteSessions":      second(s.DeleteSessions(ctx, base, 0)),
+			"DeleteAudit":         second(s.DeleteAudit(ctx, base, 0)),
+			"DeleteSignInCodes":   second(s.DeleteSignInCodes(ctx, base, 0)),
+			"ListContactSessions": second(s.ListContactSessions(ctx, "acme", "c", "", base, 0)),
 		} {
 			if err == nil || !strings.Contains(err.Error(), "must be > 0") {
 				t.Errorf("%s with a limit <= 0: err = %v, want one naming the limit", name, err)
@@ -1129,7 +1138,7 @@ func TestTables(t *testing.T) {
 			tables = pgStrings(t, s, `SELECT table_name::text FROM information_schema.tables WHERE table_schema = current_schema() ORDER BY 1`)
 			scopes = pgStrings(t, s, `SELECT DISTINCT scope FROM schema_migrations`)
 		}
-		want := []string{"iam_api_keys", "iam_audit_events", "iam_sessions", "iam_users", "schema_migrations"}
+		want := []string{"iam_api_keys", "iam_audit_events", "iam_sessions", "iam_sign_in_codes", "iam_users", "schema_migrations"}
 		if diff := cmp.Diff(want, tables); diff != "" {
 			t.Errorf("tables (-want +got):\n%s", diff)
 		}

@@ -105,6 +105,9 @@ func inScope(t ticket.Ticket, s *ticket.Scope) bool {
 			return true
 		}
 	}
+	if t.Requester.ContactID != "" && slices.Contains(s.RequesterContacts, t.Requester.ContactID) {
+		return true
+	}
 	return slices.Contains(s.Groups, t.Group) || slices.Contains(s.Assignees, t.Assignee) ||
 		slices.Contains(s.RequesterIdentities, t.Requester.Identity)
 }
@@ -128,6 +131,11 @@ func TestListScope(t *testing.T) {
 		{"unknown requester", &ticket.Scope{RequesterEmails: []string{"nobody@example.com"}}, ticket.Filter{}},
 		{"non-ASCII email, ASCII letters in another case", &ticket.Scope{RequesterEmails: []string{"ÄRGER@example.COM"}}, ticket.Filter{}},
 		{"non-ASCII letters do not fold", &ticket.Scope{RequesterEmails: []string{"ärger@example.com"}}, ticket.Filter{}},
+		{"requester contact", &ticket.Scope{RequesterContacts: []string{"c-1"}}, ticket.Filter{}},
+		{"requester contact, another's email", &ticket.Scope{RequesterContacts: []string{"c-2"}, RequesterEmails: []string{"user1@example.com"}}, ticket.Filter{}},
+		{"no contact matches no ticket without one", &ticket.Scope{RequesterContacts: []string{""}}, ticket.Filter{}},
+		{"requester contact and filter", &ticket.Scope{RequesterContacts: []string{"c-1", "c-2"}},
+			ticket.Filter{Statuses: []ticket.Status{ticket.StatusNew, ticket.StatusOpen}}},
 		{"scope and filter", &ticket.Scope{Groups: []string{"billing", "sales"}, Assignees: []string{"ana"}},
 			ticket.Filter{Statuses: []ticket.Status{ticket.StatusNew, ticket.StatusOpen}, Groups: []string{"billing", "it"}}},
 	}
@@ -140,6 +148,14 @@ func TestListScope(t *testing.T) {
 				tk.Requester.Email = "User1@EXAMPLE.com" // stored in another case
 			case i%7 == 0:
 				tk.Requester.Email = "Ärger@Example.com"
+			}
+			// Some requesters are contacts, named with or without their
+			// email (the fixture's) in another contact's scope.
+			switch i % 6 {
+			case 1:
+				tk.Requester.ContactID = "c-1"
+			case 2, 3:
+				tk.Requester.ContactID = "c-2"
 			}
 			all = append(all, create(t, s, tk))
 			other := fixture("other", i) // same requesters and groups, another tenant: never listed

@@ -277,7 +277,7 @@ func filterText(q ticket.ListQuery) []text {
 		{"filter assignee", f.Assignees}, {"filter group", f.Groups}, {"filter requester", f.Requesters}, {"filter tag", f.Tags},
 		{"filter contact", f.Contacts},
 		{"scope group", s.Groups}, {"scope assignee", s.Assignees}, {"scope requester email", s.RequesterEmails},
-		{"scope requester identity", s.RequesterIdentities},
+		{"scope requester identity", s.RequesterIdentities}, {"scope requester contact", s.RequesterContacts},
 	} {
 		for _, v := range vs.values {
 			out = append(out, text{vs.field, v})
@@ -909,6 +909,10 @@ func (q *listQuery) scope(s ticket.Scope) string {
 	if len(s.RequesterIdentities) > 0 {
 		anyOf = append(anyOf, q.in("requester_identity", s.RequesterIdentities))
 	}
+	if contacts := nonEmptyStrings(s.RequesterContacts); len(contacts) > 0 {
+		// '' is no contact: it never matches one.
+		anyOf = append(anyOf, q.in("requester_contact_id", contacts))
+	}
 	if len(anyOf) == 0 {
 		return "1 = 0"
 	}
@@ -949,4 +953,15 @@ func traceParent(ctx context.Context) string {
 	carrier := propagation.MapCarrier{}
 	propagation.TraceContext{}.Inject(ctx, carrier)
 	return carrier["traceparent"]
+}
+
+// nonEmptyStrings is vs without its empty strings.
+func nonEmptyStrings(vs []string) []string {
+	var out []string
+	for _, v := range vs {
+		if v != "" {
+			out = append(out, v)
+		}
+	}
+	return out
 }

@@ -1465,6 +1465,89 @@ func (x *ListContactAuditEventsResponse) GetNextPageToken() string {
 	return ""
 }
 
+type SendSignInCodeRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The address to send the code to: an e-mail identity of a contact.
+	Email         string `protobuf:"bytes,1,opt,name=email,proto3" json:"email,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SendSignInCodeRequest) Reset() {
+	*x = SendSignInCodeRequest{}
+	mi := &file_kubedesk_channel_v1_channel_proto_msgTypes[19]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SendSignInCodeRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SendSignInCodeRequest) ProtoMessage() {}
+
+func (x *SendSignInCodeRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_kubedesk_channel_v1_channel_proto_msgTypes[19]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SendSignInCodeRequest.ProtoReflect.Descriptor instead.
+func (*SendSignInCodeRequest) Descriptor() ([]byte, []int) {
+	return file_kubedesk_channel_v1_channel_proto_rawDescGZIP(), []int{19}
+}
+
+func (x *SendSignInCodeRequest) GetEmail() string {
+	if x != nil {
+		return x.Email
+	}
+	return ""
+}
+
+// SendSignInCodeResponse says nothing about the address: it is the same
+// whether a code was sent or not.
+type SendSignInCodeResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SendSignInCodeResponse) Reset() {
+	*x = SendSignInCodeResponse{}
+	mi := &file_kubedesk_channel_v1_channel_proto_msgTypes[20]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SendSignInCodeResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SendSignInCodeResponse) ProtoMessage() {}
+
+func (x *SendSignInCodeResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_kubedesk_channel_v1_channel_proto_msgTypes[20]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SendSignInCodeResponse.ProtoReflect.Descriptor instead.
+func (*SendSignInCodeResponse) Descriptor() ([]byte, []int) {
+	return file_kubedesk_channel_v1_channel_proto_rawDescGZIP(), []int{20}
+}
+
 type CreateOrganizationRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Organization  *Organization          `protobuf:"bytes,1,opt,name=organization,proto3" json:"organization,omitempty"`
@@ -1474,7 +1557,7 @@ type CreateOrganizationRequest struct {
 
 func (x *CreateOrganizationRequest) Reset() {
 	*x = CreateOrganizationRequest{}
-	mi := &file_kubedesk_channel_v1_channel_proto_msgTypes[19]
+	mi := &file_kubedesk_channel_v1_channel_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1486,7 +1569,7 @@ func (x *CreateOrganizationRequest) String() string {
 func (*CreateOrganizationRequest) ProtoMessage() {}
 
 func (x *CreateOrganizationRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_kubedesk_channel_v1_channel_proto_msgTypes[19]
+	mi := &file_kubedesk_channel_v1_channel_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1499,7 +1582,7 @@ func (x *CreateOrganizationRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateOrganizationRequest.ProtoReflect.Descriptor instead.
 func (*CreateOrganizationRequest) Descriptor() ([]byte, []int) {
-	return file_kubedesk_channel_v1_channel_proto_rawDescGZIP(), []int{19}
+	return file_kubedesk_channel_v1_channel_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *CreateOrganizationRequest) GetOrganization() *Organization {
@@ -1518,7 +1601,7 @@ type CreateOrganizationResponse struct {
 
 func (x *CreateOrganizationResponse) Reset() {
 	*x = CreateOrganizationResponse{}
-	mi := &file_kubedesk_channel_v1_channel_proto_msgTypes[20]
+	mi := &file_kubedesk_channel_v1_channel_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1530,7 +1613,7 @@ func (x *CreateOrganizationResponse) String() string {
 func (*CreateOrganizationResponse) ProtoMessage() {}
 
 func (x *CreateOrganizationResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_kubedesk_channel_v1_channel_proto_msgTypes[20]
+	mi := &file_kubedesk_channel_v1_channel_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1543,7 +1626,7 @@ func (x *CreateOrganizationResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateOrganizationResponse.ProtoReflect.Descriptor instead.
 func (*CreateOrganizationResponse) Descriptor() ([]byte, []int) {
-	return file_kubedesk_channel_v1_channel_proto_rawDescGZIP(), []int{20}
+	return file_kubedesk_channel_v1_channel_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *CreateOrganizationResponse) GetOrganization() *Organization {
@@ -1562,7 +1645,7 @@ type GetOrganizationRequest struct {
 
 func (x *GetOrganizationRequest) Reset() {
 	*x = GetOrganizationRequest{}
-	mi := &file_kubedesk_channel_v1_channel_proto_msgTypes[21]
+	mi := &file_kubedesk_channel_v1_channel_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1574,7 +1657,7 @@ func (x *GetOrganizationRequest) String() string {
 func (*GetOrganizationRequest) ProtoMessage() {}
 
 func (x *GetOrganizationRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_kubedesk_channel_v1_channel_proto_msgTypes[21]
+	mi := &file_kubedesk_channel_v1_channel_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1587,7 +1670,7 @@ func (x *GetOrganizationRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetOrganizationRequest.ProtoReflect.Descriptor instead.
 func (*GetOrganizationRequest) Descriptor() ([]byte, []int) {
-	return file_kubedesk_channel_v1_channel_proto_rawDescGZIP(), []int{21}
+	return file_kubedesk_channel_v1_channel_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *GetOrganizationRequest) GetId() string {
@@ -1606,7 +1689,7 @@ type GetOrganizationResponse struct {
 
 func (x *GetOrganizationResponse) Reset() {
 	*x = GetOrganizationResponse{}
-	mi := &file_kubedesk_channel_v1_channel_proto_msgTypes[22]
+	mi := &file_kubedesk_channel_v1_channel_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1618,7 +1701,7 @@ func (x *GetOrganizationResponse) String() string {
 func (*GetOrganizationResponse) ProtoMessage() {}
 
 func (x *GetOrganizationResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_kubedesk_channel_v1_channel_proto_msgTypes[22]
+	mi := &file_kubedesk_channel_v1_channel_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1631,7 +1714,7 @@ func (x *GetOrganizationResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetOrganizationResponse.ProtoReflect.Descriptor instead.
 func (*GetOrganizationResponse) Descriptor() ([]byte, []int) {
-	return file_kubedesk_channel_v1_channel_proto_rawDescGZIP(), []int{22}
+	return file_kubedesk_channel_v1_channel_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *GetOrganizationResponse) GetOrganization() *Organization {
@@ -1655,7 +1738,7 @@ type ListOrganizationsRequest struct {
 
 func (x *ListOrganizationsRequest) Reset() {
 	*x = ListOrganizationsRequest{}
-	mi := &file_kubedesk_channel_v1_channel_proto_msgTypes[23]
+	mi := &file_kubedesk_channel_v1_channel_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1667,7 +1750,7 @@ func (x *ListOrganizationsRequest) String() string {
 func (*ListOrganizationsRequest) ProtoMessage() {}
 
 func (x *ListOrganizationsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_kubedesk_channel_v1_channel_proto_msgTypes[23]
+	mi := &file_kubedesk_channel_v1_channel_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1680,7 +1763,7 @@ func (x *ListOrganizationsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListOrganizationsRequest.ProtoReflect.Descriptor instead.
 func (*ListOrganizationsRequest) Descriptor() ([]byte, []int) {
-	return file_kubedesk_channel_v1_channel_proto_rawDescGZIP(), []int{23}
+	return file_kubedesk_channel_v1_channel_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *ListOrganizationsRequest) GetPageSize() int32 {
@@ -1714,7 +1797,7 @@ type ListOrganizationsResponse struct {
 
 func (x *ListOrganizationsResponse) Reset() {
 	*x = ListOrganizationsResponse{}
-	mi := &file_kubedesk_channel_v1_channel_proto_msgTypes[24]
+	mi := &file_kubedesk_channel_v1_channel_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1726,7 +1809,7 @@ func (x *ListOrganizationsResponse) String() string {
 func (*ListOrganizationsResponse) ProtoMessage() {}
 
 func (x *ListOrganizationsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_kubedesk_channel_v1_channel_proto_msgTypes[24]
+	mi := &file_kubedesk_channel_v1_channel_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1739,7 +1822,7 @@ func (x *ListOrganizationsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListOrganizationsResponse.ProtoReflect.Descriptor instead.
 func (*ListOrganizationsResponse) Descriptor() ([]byte, []int) {
-	return file_kubedesk_channel_v1_channel_proto_rawDescGZIP(), []int{24}
+	return file_kubedesk_channel_v1_channel_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *ListOrganizationsResponse) GetOrganizations() []*Organization {
@@ -1768,7 +1851,7 @@ type UpdateOrganizationRequest struct {
 
 func (x *UpdateOrganizationRequest) Reset() {
 	*x = UpdateOrganizationRequest{}
-	mi := &file_kubedesk_channel_v1_channel_proto_msgTypes[25]
+	mi := &file_kubedesk_channel_v1_channel_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1780,7 +1863,7 @@ func (x *UpdateOrganizationRequest) String() string {
 func (*UpdateOrganizationRequest) ProtoMessage() {}
 
 func (x *UpdateOrganizationRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_kubedesk_channel_v1_channel_proto_msgTypes[25]
+	mi := &file_kubedesk_channel_v1_channel_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1793,7 +1876,7 @@ func (x *UpdateOrganizationRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateOrganizationRequest.ProtoReflect.Descriptor instead.
 func (*UpdateOrganizationRequest) Descriptor() ([]byte, []int) {
-	return file_kubedesk_channel_v1_channel_proto_rawDescGZIP(), []int{25}
+	return file_kubedesk_channel_v1_channel_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *UpdateOrganizationRequest) GetOrganization() *Organization {
@@ -1819,7 +1902,7 @@ type UpdateOrganizationResponse struct {
 
 func (x *UpdateOrganizationResponse) Reset() {
 	*x = UpdateOrganizationResponse{}
-	mi := &file_kubedesk_channel_v1_channel_proto_msgTypes[26]
+	mi := &file_kubedesk_channel_v1_channel_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1831,7 +1914,7 @@ func (x *UpdateOrganizationResponse) String() string {
 func (*UpdateOrganizationResponse) ProtoMessage() {}
 
 func (x *UpdateOrganizationResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_kubedesk_channel_v1_channel_proto_msgTypes[26]
+	mi := &file_kubedesk_channel_v1_channel_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1844,7 +1927,7 @@ func (x *UpdateOrganizationResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateOrganizationResponse.ProtoReflect.Descriptor instead.
 func (*UpdateOrganizationResponse) Descriptor() ([]byte, []int) {
-	return file_kubedesk_channel_v1_channel_proto_rawDescGZIP(), []int{26}
+	return file_kubedesk_channel_v1_channel_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *UpdateOrganizationResponse) GetOrganization() *Organization {
@@ -1980,7 +2063,10 @@ const file_kubedesk_channel_v1_channel_proto_rawDesc = "" +
 	"page_token\x18\x03 \x01(\tB\b\xbaH\x05r\x03\x18\x80\bR\tpageToken\"\x93\x01\n" +
 	"\x1eListContactAuditEventsResponse\x12I\n" +
 	"\faudit_events\x18\x01 \x03(\v2&.kubedesk.channel.v1.ContactAuditEventR\vauditEvents\x12&\n" +
-	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"n\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"=\n" +
+	"\x15SendSignInCodeRequest\x12$\n" +
+	"\x05email\x18\x01 \x01(\tB\x0e\xe2A\x01\x02\xbaH\ar\x05\x10\x01\x18\xfe\x01R\x05email\"\x18\n" +
+	"\x16SendSignInCodeResponse\"n\n" +
 	"\x19CreateOrganizationRequest\x12Q\n" +
 	"\forganization\x18\x01 \x01(\v2!.kubedesk.channel.v1.OrganizationB\n" +
 	"\xe2A\x01\x02\xbaH\x03\xc8\x01\x01R\forganization\"c\n" +
@@ -2024,7 +2110,7 @@ const file_kubedesk_channel_v1_channel_proto_rawDesc = "" +
 	"\x15ContactAuditEventType\x12(\n" +
 	"$CONTACT_AUDIT_EVENT_TYPE_UNSPECIFIED\x10\x00\x12(\n" +
 	"$CONTACT_AUDIT_EVENT_TYPE_MERGED_INTO\x10\x01\x12(\n" +
-	"$CONTACT_AUDIT_EVENT_TYPE_MERGED_FROM\x10\x022\xde\b\n" +
+	"$CONTACT_AUDIT_EVENT_TYPE_MERGED_FROM\x10\x022\xf8\t\n" +
 	"\x0eContactService\x12\x99\x01\n" +
 	"\rCreateContact\x12).kubedesk.channel.v1.CreateContactRequest\x1a*.kubedesk.channel.v1.CreateContactResponse\"1\xf2\x81\x19\a\n" +
 	"\x05\x01\x02\x03\x05\x06\x82\xd3\xe4\x93\x02 :\acontactb\acontact\"\f/v1/contacts\x12\x8c\x01\n" +
@@ -2040,7 +2126,8 @@ const file_kubedesk_channel_v1_channel_proto_rawDesc = "" +
 	"\x11GetContactSummary\x12-.kubedesk.channel.v1.GetContactSummaryRequest\x1a..kubedesk.channel.v1.GetContactSummaryResponse\"+\xf2\x81\x19\x06\n" +
 	"\x04\x01\x02\x03\x05\x82\xd3\xe4\x93\x02\x1b\x12\x19/v1/contacts/{id}:summary\x12\xb2\x01\n" +
 	"\x16ListContactAuditEvents\x122.kubedesk.channel.v1.ListContactAuditEventsRequest\x1a3.kubedesk.channel.v1.ListContactAuditEventsResponse\"/\xf2\x81\x19\x06\n" +
-	"\x04\x01\x02\x03\x05\x82\xd3\xe4\x93\x02\x1f\x12\x1d/v1/contacts/{id}/auditEvents2\xda\x05\n" +
+	"\x04\x01\x02\x03\x05\x82\xd3\xe4\x93\x02\x1f\x12\x1d/v1/contacts/{id}/auditEvents\x12\x97\x01\n" +
+	"\x0eSendSignInCode\x12*.kubedesk.channel.v1.SendSignInCodeRequest\x1a+.kubedesk.channel.v1.SendSignInCodeResponse\",\xf2\x81\x19\x02\x10\x01\x82\xd3\xe4\x93\x02 :\x01*\"\x1b/v1/contacts:sendSignInCode2\xda\x05\n" +
 	"\x13OrganizationService\x12\xb6\x01\n" +
 	"\x12CreateOrganization\x12..kubedesk.channel.v1.CreateOrganizationRequest\x1a/.kubedesk.channel.v1.CreateOrganizationResponse\"?\xf2\x81\x19\x06\n" +
 	"\x04\x01\x02\x03\x05\x82\xd3\xe4\x93\x02/:\forganizationb\forganization\"\x11/v1/organizations\x12\xa4\x01\n" +
@@ -2064,7 +2151,7 @@ func file_kubedesk_channel_v1_channel_proto_rawDescGZIP() []byte {
 }
 
 var file_kubedesk_channel_v1_channel_proto_enumTypes = make([]protoimpl.EnumInfo, 3)
-var file_kubedesk_channel_v1_channel_proto_msgTypes = make([]protoimpl.MessageInfo, 29)
+var file_kubedesk_channel_v1_channel_proto_msgTypes = make([]protoimpl.MessageInfo, 31)
 var file_kubedesk_channel_v1_channel_proto_goTypes = []any{
 	(IdentityType)(0),                      // 0: kubedesk.channel.v1.IdentityType
 	(OrganizationSize)(0),                  // 1: kubedesk.channel.v1.OrganizationSize
@@ -2088,45 +2175,47 @@ var file_kubedesk_channel_v1_channel_proto_goTypes = []any{
 	(*GetContactSummaryResponse)(nil),      // 19: kubedesk.channel.v1.GetContactSummaryResponse
 	(*ListContactAuditEventsRequest)(nil),  // 20: kubedesk.channel.v1.ListContactAuditEventsRequest
 	(*ListContactAuditEventsResponse)(nil), // 21: kubedesk.channel.v1.ListContactAuditEventsResponse
-	(*CreateOrganizationRequest)(nil),      // 22: kubedesk.channel.v1.CreateOrganizationRequest
-	(*CreateOrganizationResponse)(nil),     // 23: kubedesk.channel.v1.CreateOrganizationResponse
-	(*GetOrganizationRequest)(nil),         // 24: kubedesk.channel.v1.GetOrganizationRequest
-	(*GetOrganizationResponse)(nil),        // 25: kubedesk.channel.v1.GetOrganizationResponse
-	(*ListOrganizationsRequest)(nil),       // 26: kubedesk.channel.v1.ListOrganizationsRequest
-	(*ListOrganizationsResponse)(nil),      // 27: kubedesk.channel.v1.ListOrganizationsResponse
-	(*UpdateOrganizationRequest)(nil),      // 28: kubedesk.channel.v1.UpdateOrganizationRequest
-	(*UpdateOrganizationResponse)(nil),     // 29: kubedesk.channel.v1.UpdateOrganizationResponse
-	nil,                                    // 30: kubedesk.channel.v1.Contact.CustomFieldsEntry
-	nil,                                    // 31: kubedesk.channel.v1.Organization.CustomFieldsEntry
-	(*timestamppb.Timestamp)(nil),          // 32: google.protobuf.Timestamp
-	(*v1.Ticket)(nil),                      // 33: kubedesk.ticket.v1.Ticket
-	(*v11.Actor)(nil),                      // 34: kubedesk.iam.v1.Actor
-	(*fieldmaskpb.FieldMask)(nil),          // 35: google.protobuf.FieldMask
+	(*SendSignInCodeRequest)(nil),          // 22: kubedesk.channel.v1.SendSignInCodeRequest
+	(*SendSignInCodeResponse)(nil),         // 23: kubedesk.channel.v1.SendSignInCodeResponse
+	(*CreateOrganizationRequest)(nil),      // 24: kubedesk.channel.v1.CreateOrganizationRequest
+	(*CreateOrganizationResponse)(nil),     // 25: kubedesk.channel.v1.CreateOrganizationResponse
+	(*GetOrganizationRequest)(nil),         // 26: kubedesk.channel.v1.GetOrganizationRequest
+	(*GetOrganizationResponse)(nil),        // 27: kubedesk.channel.v1.GetOrganizationResponse
+	(*ListOrganizationsRequest)(nil),       // 28: kubedesk.channel.v1.ListOrganizationsRequest
+	(*ListOrganizationsResponse)(nil),      // 29: kubedesk.channel.v1.ListOrganizationsResponse
+	(*UpdateOrganizationRequest)(nil),      // 30: kubedesk.channel.v1.UpdateOrganizationRequest
+	(*UpdateOrganizationResponse)(nil),     // 31: kubedesk.channel.v1.UpdateOrganizationResponse
+	nil,                                    // 32: kubedesk.channel.v1.Contact.CustomFieldsEntry
+	nil,                                    // 33: kubedesk.channel.v1.Organization.CustomFieldsEntry
+	(*timestamppb.Timestamp)(nil),          // 34: google.protobuf.Timestamp
+	(*v1.Ticket)(nil),                      // 35: kubedesk.ticket.v1.Ticket
+	(*v11.Actor)(nil),                      // 36: kubedesk.iam.v1.Actor
+	(*fieldmaskpb.FieldMask)(nil),          // 37: google.protobuf.FieldMask
 }
 var file_kubedesk_channel_v1_channel_proto_depIdxs = []int32{
 	0,  // 0: kubedesk.channel.v1.Identity.type:type_name -> kubedesk.channel.v1.IdentityType
 	3,  // 1: kubedesk.channel.v1.Contact.identities:type_name -> kubedesk.channel.v1.Identity
-	30, // 2: kubedesk.channel.v1.Contact.custom_fields:type_name -> kubedesk.channel.v1.Contact.CustomFieldsEntry
-	32, // 3: kubedesk.channel.v1.Contact.create_time:type_name -> google.protobuf.Timestamp
-	32, // 4: kubedesk.channel.v1.Contact.update_time:type_name -> google.protobuf.Timestamp
+	32, // 2: kubedesk.channel.v1.Contact.custom_fields:type_name -> kubedesk.channel.v1.Contact.CustomFieldsEntry
+	34, // 3: kubedesk.channel.v1.Contact.create_time:type_name -> google.protobuf.Timestamp
+	34, // 4: kubedesk.channel.v1.Contact.update_time:type_name -> google.protobuf.Timestamp
 	1,  // 5: kubedesk.channel.v1.Organization.size:type_name -> kubedesk.channel.v1.OrganizationSize
-	31, // 6: kubedesk.channel.v1.Organization.custom_fields:type_name -> kubedesk.channel.v1.Organization.CustomFieldsEntry
-	32, // 7: kubedesk.channel.v1.Organization.create_time:type_name -> google.protobuf.Timestamp
-	32, // 8: kubedesk.channel.v1.Organization.update_time:type_name -> google.protobuf.Timestamp
+	33, // 6: kubedesk.channel.v1.Organization.custom_fields:type_name -> kubedesk.channel.v1.Organization.CustomFieldsEntry
+	34, // 7: kubedesk.channel.v1.Organization.create_time:type_name -> google.protobuf.Timestamp
+	34, // 8: kubedesk.channel.v1.Organization.update_time:type_name -> google.protobuf.Timestamp
 	4,  // 9: kubedesk.channel.v1.ContactSummary.contact:type_name -> kubedesk.channel.v1.Contact
 	5,  // 10: kubedesk.channel.v1.ContactSummary.organization:type_name -> kubedesk.channel.v1.Organization
-	33, // 11: kubedesk.channel.v1.ContactSummary.open_tickets:type_name -> kubedesk.ticket.v1.Ticket
-	33, // 12: kubedesk.channel.v1.ContactSummary.recent_tickets:type_name -> kubedesk.ticket.v1.Ticket
+	35, // 11: kubedesk.channel.v1.ContactSummary.open_tickets:type_name -> kubedesk.ticket.v1.Ticket
+	35, // 12: kubedesk.channel.v1.ContactSummary.recent_tickets:type_name -> kubedesk.ticket.v1.Ticket
 	2,  // 13: kubedesk.channel.v1.ContactAuditEvent.type:type_name -> kubedesk.channel.v1.ContactAuditEventType
 	3,  // 14: kubedesk.channel.v1.ContactAuditEvent.identities:type_name -> kubedesk.channel.v1.Identity
-	34, // 15: kubedesk.channel.v1.ContactAuditEvent.actor:type_name -> kubedesk.iam.v1.Actor
-	32, // 16: kubedesk.channel.v1.ContactAuditEvent.create_time:type_name -> google.protobuf.Timestamp
+	36, // 15: kubedesk.channel.v1.ContactAuditEvent.actor:type_name -> kubedesk.iam.v1.Actor
+	34, // 16: kubedesk.channel.v1.ContactAuditEvent.create_time:type_name -> google.protobuf.Timestamp
 	4,  // 17: kubedesk.channel.v1.CreateContactRequest.contact:type_name -> kubedesk.channel.v1.Contact
 	4,  // 18: kubedesk.channel.v1.CreateContactResponse.contact:type_name -> kubedesk.channel.v1.Contact
 	4,  // 19: kubedesk.channel.v1.GetContactResponse.contact:type_name -> kubedesk.channel.v1.Contact
 	4,  // 20: kubedesk.channel.v1.ListContactsResponse.contacts:type_name -> kubedesk.channel.v1.Contact
 	4,  // 21: kubedesk.channel.v1.UpdateContactRequest.contact:type_name -> kubedesk.channel.v1.Contact
-	35, // 22: kubedesk.channel.v1.UpdateContactRequest.update_mask:type_name -> google.protobuf.FieldMask
+	37, // 22: kubedesk.channel.v1.UpdateContactRequest.update_mask:type_name -> google.protobuf.FieldMask
 	4,  // 23: kubedesk.channel.v1.UpdateContactResponse.contact:type_name -> kubedesk.channel.v1.Contact
 	4,  // 24: kubedesk.channel.v1.MergeContactResponse.contact:type_name -> kubedesk.channel.v1.Contact
 	6,  // 25: kubedesk.channel.v1.GetContactSummaryResponse.summary:type_name -> kubedesk.channel.v1.ContactSummary
@@ -2136,7 +2225,7 @@ var file_kubedesk_channel_v1_channel_proto_depIdxs = []int32{
 	5,  // 29: kubedesk.channel.v1.GetOrganizationResponse.organization:type_name -> kubedesk.channel.v1.Organization
 	5,  // 30: kubedesk.channel.v1.ListOrganizationsResponse.organizations:type_name -> kubedesk.channel.v1.Organization
 	5,  // 31: kubedesk.channel.v1.UpdateOrganizationRequest.organization:type_name -> kubedesk.channel.v1.Organization
-	35, // 32: kubedesk.channel.v1.UpdateOrganizationRequest.update_mask:type_name -> google.protobuf.FieldMask
+	37, // 32: kubedesk.channel.v1.UpdateOrganizationRequest.update_mask:type_name -> google.protobuf.FieldMask
 	5,  // 33: kubedesk.channel.v1.UpdateOrganizationResponse.organization:type_name -> kubedesk.channel.v1.Organization
 	8,  // 34: kubedesk.channel.v1.ContactService.CreateContact:input_type -> kubedesk.channel.v1.CreateContactRequest
 	10, // 35: kubedesk.channel.v1.ContactService.GetContact:input_type -> kubedesk.channel.v1.GetContactRequest
@@ -2145,23 +2234,25 @@ var file_kubedesk_channel_v1_channel_proto_depIdxs = []int32{
 	16, // 38: kubedesk.channel.v1.ContactService.MergeContact:input_type -> kubedesk.channel.v1.MergeContactRequest
 	18, // 39: kubedesk.channel.v1.ContactService.GetContactSummary:input_type -> kubedesk.channel.v1.GetContactSummaryRequest
 	20, // 40: kubedesk.channel.v1.ContactService.ListContactAuditEvents:input_type -> kubedesk.channel.v1.ListContactAuditEventsRequest
-	22, // 41: kubedesk.channel.v1.OrganizationService.CreateOrganization:input_type -> kubedesk.channel.v1.CreateOrganizationRequest
-	24, // 42: kubedesk.channel.v1.OrganizationService.GetOrganization:input_type -> kubedesk.channel.v1.GetOrganizationRequest
-	26, // 43: kubedesk.channel.v1.OrganizationService.ListOrganizations:input_type -> kubedesk.channel.v1.ListOrganizationsRequest
-	28, // 44: kubedesk.channel.v1.OrganizationService.UpdateOrganization:input_type -> kubedesk.channel.v1.UpdateOrganizationRequest
-	9,  // 45: kubedesk.channel.v1.ContactService.CreateContact:output_type -> kubedesk.channel.v1.CreateContactResponse
-	11, // 46: kubedesk.channel.v1.ContactService.GetContact:output_type -> kubedesk.channel.v1.GetContactResponse
-	13, // 47: kubedesk.channel.v1.ContactService.ListContacts:output_type -> kubedesk.channel.v1.ListContactsResponse
-	15, // 48: kubedesk.channel.v1.ContactService.UpdateContact:output_type -> kubedesk.channel.v1.UpdateContactResponse
-	17, // 49: kubedesk.channel.v1.ContactService.MergeContact:output_type -> kubedesk.channel.v1.MergeContactResponse
-	19, // 50: kubedesk.channel.v1.ContactService.GetContactSummary:output_type -> kubedesk.channel.v1.GetContactSummaryResponse
-	21, // 51: kubedesk.channel.v1.ContactService.ListContactAuditEvents:output_type -> kubedesk.channel.v1.ListContactAuditEventsResponse
-	23, // 52: kubedesk.channel.v1.OrganizationService.CreateOrganization:output_type -> kubedesk.channel.v1.CreateOrganizationResponse
-	25, // 53: kubedesk.channel.v1.OrganizationService.GetOrganization:output_type -> kubedesk.channel.v1.GetOrganizationResponse
-	27, // 54: kubedesk.channel.v1.OrganizationService.ListOrganizations:output_type -> kubedesk.channel.v1.ListOrganizationsResponse
-	29, // 55: kubedesk.channel.v1.OrganizationService.UpdateOrganization:output_type -> kubedesk.channel.v1.UpdateOrganizationResponse
-	45, // [45:56] is the sub-list for method output_type
-	34, // [34:45] is the sub-list for method input_type
+	22, // 41: kubedesk.channel.v1.ContactService.SendSignInCode:input_type -> kubedesk.channel.v1.SendSignInCodeRequest
+	24, // 42: kubedesk.channel.v1.OrganizationService.CreateOrganization:input_type -> kubedesk.channel.v1.CreateOrganizationRequest
+	26, // 43: kubedesk.channel.v1.OrganizationService.GetOrganization:input_type -> kubedesk.channel.v1.GetOrganizationRequest
+	28, // 44: kubedesk.channel.v1.OrganizationService.ListOrganizations:input_type -> kubedesk.channel.v1.ListOrganizationsRequest
+	30, // 45: kubedesk.channel.v1.OrganizationService.UpdateOrganization:input_type -> kubedesk.channel.v1.UpdateOrganizationRequest
+	9,  // 46: kubedesk.channel.v1.ContactService.CreateContact:output_type -> kubedesk.channel.v1.CreateContactResponse
+	11, // 47: kubedesk.channel.v1.ContactService.GetContact:output_type -> kubedesk.channel.v1.GetContactResponse
+	13, // 48: kubedesk.channel.v1.ContactService.ListContacts:output_type -> kubedesk.channel.v1.ListContactsResponse
+	15, // 49: kubedesk.channel.v1.ContactService.UpdateContact:output_type -> kubedesk.channel.v1.UpdateContactResponse
+	17, // 50: kubedesk.channel.v1.ContactService.MergeContact:output_type -> kubedesk.channel.v1.MergeContactResponse
+	19, // 51: kubedesk.channel.v1.ContactService.GetContactSummary:output_type -> kubedesk.channel.v1.GetContactSummaryResponse
+	21, // 52: kubedesk.channel.v1.ContactService.ListContactAuditEvents:output_type -> kubedesk.channel.v1.ListContactAuditEventsResponse
+	23, // 53: kubedesk.channel.v1.ContactService.SendSignInCode:output_type -> kubedesk.channel.v1.SendSignInCodeResponse
+	25, // 54: kubedesk.channel.v1.OrganizationService.CreateOrganization:output_type -> kubedesk.channel.v1.CreateOrganizationResponse
+	27, // 55: kubedesk.channel.v1.OrganizationService.GetOrganization:output_type -> kubedesk.channel.v1.GetOrganizationResponse
+	29, // 56: kubedesk.channel.v1.OrganizationService.ListOrganizations:output_type -> kubedesk.channel.v1.ListOrganizationsResponse
+	31, // 57: kubedesk.channel.v1.OrganizationService.UpdateOrganization:output_type -> kubedesk.channel.v1.UpdateOrganizationResponse
+	46, // [46:58] is the sub-list for method output_type
+	34, // [34:46] is the sub-list for method input_type
 	34, // [34:34] is the sub-list for extension type_name
 	34, // [34:34] is the sub-list for extension extendee
 	0,  // [0:34] is the sub-list for field type_name
@@ -2178,7 +2269,7 @@ func file_kubedesk_channel_v1_channel_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_kubedesk_channel_v1_channel_proto_rawDesc), len(file_kubedesk_channel_v1_channel_proto_rawDesc)),
 			NumEnums:      3,
-			NumMessages:   29,
+			NumMessages:   31,
 			NumExtensions: 0,
 			NumServices:   2,
 		},

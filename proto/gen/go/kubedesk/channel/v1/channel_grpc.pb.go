@@ -26,6 +26,7 @@ const (
 	ContactService_MergeContact_FullMethodName           = "/kubedesk.channel.v1.ContactService/MergeContact"
 	ContactService_GetContactSummary_FullMethodName      = "/kubedesk.channel.v1.ContactService/GetContactSummary"
 	ContactService_ListContactAuditEvents_FullMethodName = "/kubedesk.channel.v1.ContactService/ListContactAuditEvents"
+	ContactService_SendSignInCode_FullMethodName         = "/kubedesk.channel.v1.ContactService/SendSignInCode"
 )
 
 // ContactServiceClient is the client API for ContactService service.
@@ -68,6 +69,13 @@ type ContactServiceClient interface {
 	// ListContactAuditEvents pages through what happened to a contact's
 	// identity (merges, identities moved), newest first.
 	ListContactAuditEvents(ctx context.Context, in *ListContactAuditEventsRequest, opts ...grpc.CallOption) (*ListContactAuditEventsResponse, error)
+	// SendSignInCode mails a one-time sign-in code to an address, when it
+	// is an identity of a contact of the tenant (X-Kubedesk-Tenant, else
+	// the default tenant); the code signs the contact in as a customer with
+	// POST /v1/sessions {email, code}. The answer is the same whether or
+	// not the address is known, and the mail goes out after it. Calls are
+	// limited per address and per client address (429 with Retry-After).
+	SendSignInCode(ctx context.Context, in *SendSignInCodeRequest, opts ...grpc.CallOption) (*SendSignInCodeResponse, error)
 }
 
 type contactServiceClient struct {
@@ -148,6 +156,16 @@ func (c *contactServiceClient) ListContactAuditEvents(ctx context.Context, in *L
 	return out, nil
 }
 
+func (c *contactServiceClient) SendSignInCode(ctx context.Context, in *SendSignInCodeRequest, opts ...grpc.CallOption) (*SendSignInCodeResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(SendSignInCodeResponse)
+	err := c.cc.Invoke(ctx, ContactService_SendSignInCode_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // ContactServiceServer is the server API for ContactService service.
 // All implementations must embed UnimplementedContactServiceServer
 // for forward compatibility.
@@ -188,6 +206,13 @@ type ContactServiceServer interface {
 	// ListContactAuditEvents pages through what happened to a contact's
 	// identity (merges, identities moved), newest first.
 	ListContactAuditEvents(context.Context, *ListContactAuditEventsRequest) (*ListContactAuditEventsResponse, error)
+	// SendSignInCode mails a one-time sign-in code to an address, when it
+	// is an identity of a contact of the tenant (X-Kubedesk-Tenant, else
+	// the default tenant); the code signs the contact in as a customer with
+	// POST /v1/sessions {email, code}. The answer is the same whether or
+	// not the address is known, and the mail goes out after it. Calls are
+	// limited per address and per client address (429 with Retry-After).
+	SendSignInCode(context.Context, *SendSignInCodeRequest) (*SendSignInCodeResponse, error)
 	mustEmbedUnimplementedContactServiceServer()
 }
 
@@ -218,6 +243,9 @@ func (UnimplementedContactServiceServer) GetContactSummary(context.Context, *Get
 }
 func (UnimplementedContactServiceServer) ListContactAuditEvents(context.Context, *ListContactAuditEventsRequest) (*ListContactAuditEventsResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method ListContactAuditEvents not implemented")
+}
+func (UnimplementedContactServiceServer) SendSignInCode(context.Context, *SendSignInCodeRequest) (*SendSignInCodeResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method SendSignInCode not implemented")
 }
 func (UnimplementedContactServiceServer) mustEmbedUnimplementedContactServiceServer() {}
 func (UnimplementedContactServiceServer) testEmbeddedByValue()                        {}
@@ -366,6 +394,24 @@ func _ContactService_ListContactAuditEvents_Handler(srv interface{}, ctx context
 	return interceptor(ctx, in, info, handler)
 }
 
+func _ContactService_SendSignInCode_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(SendSignInCodeRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ContactServiceServer).SendSignInCode(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ContactService_SendSignInCode_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ContactServiceServer).SendSignInCode(ctx, req.(*SendSignInCodeRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // ContactService_ServiceDesc is the grpc.ServiceDesc for ContactService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -400,6 +446,10 @@ var ContactService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "ListContactAuditEvents",
 			Handler:    _ContactService_ListContactAuditEvents_Handler,
+		},
+		{
+			MethodName: "SendSignInCode",
+			Handler:    _ContactService_SendSignInCode_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},

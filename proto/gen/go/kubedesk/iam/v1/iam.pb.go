@@ -38,7 +38,8 @@ const (
 	PrincipalKind_PRINCIPAL_KIND_OIDC PrincipalKind = 3
 	// One of kubedesk's own modules.
 	PrincipalKind_PRINCIPAL_KIND_SERVICE PrincipalKind = 4
-	// A customer (a contact of the channel service).
+	// A customer (a contact of the channel service) signed in with a
+	// one-time code.
 	PrincipalKind_PRINCIPAL_KIND_CUSTOMER PrincipalKind = 5
 )
 
@@ -106,6 +107,8 @@ const (
 	AuditEventType_AUDIT_EVENT_TYPE_PASSWORD_CHANGED    AuditEventType = 10
 	AuditEventType_AUDIT_EVENT_TYPE_CROSS_TENANT_DENIED AuditEventType = 11
 	AuditEventType_AUDIT_EVENT_TYPE_SIGN_IN_THROTTLED   AuditEventType = 12
+	// A one-time sign-in code was made for a contact (never the code).
+	AuditEventType_AUDIT_EVENT_TYPE_SIGN_IN_CODE_ISSUED AuditEventType = 13
 )
 
 // Enum value maps for AuditEventType.
@@ -124,6 +127,7 @@ var (
 		10: "AUDIT_EVENT_TYPE_PASSWORD_CHANGED",
 		11: "AUDIT_EVENT_TYPE_CROSS_TENANT_DENIED",
 		12: "AUDIT_EVENT_TYPE_SIGN_IN_THROTTLED",
+		13: "AUDIT_EVENT_TYPE_SIGN_IN_CODE_ISSUED",
 	}
 	AuditEventType_value = map[string]int32{
 		"AUDIT_EVENT_TYPE_UNSPECIFIED":         0,
@@ -139,6 +143,7 @@ var (
 		"AUDIT_EVENT_TYPE_PASSWORD_CHANGED":    10,
 		"AUDIT_EVENT_TYPE_CROSS_TENANT_DENIED": 11,
 		"AUDIT_EVENT_TYPE_SIGN_IN_THROTTLED":   12,
+		"AUDIT_EVENT_TYPE_SIGN_IN_CODE_ISSUED": 13,
 	}
 )
 
@@ -307,9 +312,12 @@ type Principal struct {
 	// The session behind a cookie, if any.
 	SessionId string `protobuf:"bytes,10,opt,name=session_id,json=sessionId,proto3" json:"session_id,omitempty"`
 	// When the credential stops working; unset for none.
-	ExpireTime    *timestamppb.Timestamp `protobuf:"bytes,11,opt,name=expire_time,json=expireTime,proto3" json:"expire_time,omitempty"`
-	Locale        string                 `protobuf:"bytes,12,opt,name=locale,proto3" json:"locale,omitempty"`
-	TimeZone      string                 `protobuf:"bytes,13,opt,name=time_zone,json=timeZone,proto3" json:"time_zone,omitempty"`
+	ExpireTime *timestamppb.Timestamp `protobuf:"bytes,11,opt,name=expire_time,json=expireTime,proto3" json:"expire_time,omitempty"`
+	Locale     string                 `protobuf:"bytes,12,opt,name=locale,proto3" json:"locale,omitempty"`
+	TimeZone   string                 `protobuf:"bytes,13,opt,name=time_zone,json=timeZone,proto3" json:"time_zone,omitempty"`
+	// The contact (of the channel service) a customer signed in as; its
+	// tickets are those whose requester.contact_id names it.
+	ContactId     string `protobuf:"bytes,14,opt,name=contact_id,json=contactId,proto3" json:"contact_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -431,6 +439,13 @@ func (x *Principal) GetLocale() string {
 func (x *Principal) GetTimeZone() string {
 	if x != nil {
 		return x.TimeZone
+	}
+	return ""
+}
+
+func (x *Principal) GetContactId() string {
+	if x != nil {
+		return x.ContactId
 	}
 	return ""
 }
@@ -600,8 +615,10 @@ type Session struct {
 	// session cookie. Set only when the session is the caller's own.
 	CsrfToken string `protobuf:"bytes,6,opt,name=csrf_token,json=csrfToken,proto3" json:"csrf_token,omitempty"`
 	// The client address and user agent that signed in.
-	ClientIp      string `protobuf:"bytes,7,opt,name=client_ip,json=clientIp,proto3" json:"client_ip,omitempty"`
-	UserAgent     string `protobuf:"bytes,8,opt,name=user_agent,json=userAgent,proto3" json:"user_agent,omitempty"`
+	ClientIp  string `protobuf:"bytes,7,opt,name=client_ip,json=clientIp,proto3" json:"client_ip,omitempty"`
+	UserAgent string `protobuf:"bytes,8,opt,name=user_agent,json=userAgent,proto3" json:"user_agent,omitempty"`
+	// The contact a customer's session signs in as (then user_id is empty).
+	ContactId     string `protobuf:"bytes,9,opt,name=contact_id,json=contactId,proto3" json:"contact_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -688,6 +705,13 @@ func (x *Session) GetClientIp() string {
 func (x *Session) GetUserAgent() string {
 	if x != nil {
 		return x.UserAgent
+	}
+	return ""
+}
+
+func (x *Session) GetContactId() string {
+	if x != nil {
+		return x.ContactId
 	}
 	return ""
 }
@@ -950,9 +974,16 @@ func (x *AuditEvent) GetTraceId() string {
 }
 
 type CreateSessionRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Email         string                 `protobuf:"bytes,1,opt,name=email,proto3" json:"email,omitempty"`
-	Password      string                 `protobuf:"bytes,2,opt,name=password,proto3" json:"password,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Email string                 `protobuf:"bytes,1,opt,name=email,proto3" json:"email,omitempty"`
+	// A user's password; exactly one of password and code is sent.
+	Password string `protobuf:"bytes,2,opt,name=password,proto3" json:"password,omitempty"`
+	// A customer's one-time code: the 6 digits mailed by
+	// POST /v1/contacts:sendSignInCode.
+	Code string `protobuf:"bytes,3,opt,name=code,proto3" json:"code,omitempty"`
+	// The tenant to sign in to, for clients that cannot set the
+	// X-Kubedesk-Tenant header; when both are sent they must agree.
+	Tenant        string `protobuf:"bytes,4,opt,name=tenant,proto3" json:"tenant,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1001,10 +1032,24 @@ func (x *CreateSessionRequest) GetPassword() string {
 	return ""
 }
 
+func (x *CreateSessionRequest) GetCode() string {
+	if x != nil {
+		return x.Code
+	}
+	return ""
+}
+
+func (x *CreateSessionRequest) GetTenant() string {
+	if x != nil {
+		return x.Tenant
+	}
+	return ""
+}
+
 type CreateSessionResponse struct {
 	state   protoimpl.MessageState `protogen:"open.v1"`
 	Session *Session               `protobuf:"bytes,1,opt,name=session,proto3" json:"session,omitempty"`
-	// The user signed in.
+	// The user signed in; unset for a customer.
 	User          *User `protobuf:"bytes,2,opt,name=user,proto3" json:"user,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -2371,6 +2416,230 @@ func (*RecordAuditEventResponse) Descriptor() ([]byte, []int) {
 	return file_kubedesk_iam_v1_iam_proto_rawDescGZIP(), []int{35}
 }
 
+type IssueSignInCodeRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The contact the code signs in as.
+	ContactId string `protobuf:"bytes,1,opt,name=contact_id,json=contactId,proto3" json:"contact_id,omitempty"`
+	// The address the code is mailed to and signed in with.
+	Email string `protobuf:"bytes,2,opt,name=email,proto3" json:"email,omitempty"`
+	// The contact's name and locale, for the session's principal.
+	DisplayName   string `protobuf:"bytes,3,opt,name=display_name,json=displayName,proto3" json:"display_name,omitempty"`
+	Locale        string `protobuf:"bytes,4,opt,name=locale,proto3" json:"locale,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *IssueSignInCodeRequest) Reset() {
+	*x = IssueSignInCodeRequest{}
+	mi := &file_kubedesk_iam_v1_iam_proto_msgTypes[36]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *IssueSignInCodeRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*IssueSignInCodeRequest) ProtoMessage() {}
+
+func (x *IssueSignInCodeRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_kubedesk_iam_v1_iam_proto_msgTypes[36]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use IssueSignInCodeRequest.ProtoReflect.Descriptor instead.
+func (*IssueSignInCodeRequest) Descriptor() ([]byte, []int) {
+	return file_kubedesk_iam_v1_iam_proto_rawDescGZIP(), []int{36}
+}
+
+func (x *IssueSignInCodeRequest) GetContactId() string {
+	if x != nil {
+		return x.ContactId
+	}
+	return ""
+}
+
+func (x *IssueSignInCodeRequest) GetEmail() string {
+	if x != nil {
+		return x.Email
+	}
+	return ""
+}
+
+func (x *IssueSignInCodeRequest) GetDisplayName() string {
+	if x != nil {
+		return x.DisplayName
+	}
+	return ""
+}
+
+func (x *IssueSignInCodeRequest) GetLocale() string {
+	if x != nil {
+		return x.Locale
+	}
+	return ""
+}
+
+type IssueSignInCodeResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The code, 6 digits: to be mailed, never stored or logged.
+	Code string `protobuf:"bytes,1,opt,name=code,proto3" json:"code,omitempty"`
+	// When the code stops working.
+	ExpireTime    *timestamppb.Timestamp `protobuf:"bytes,2,opt,name=expire_time,json=expireTime,proto3" json:"expire_time,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *IssueSignInCodeResponse) Reset() {
+	*x = IssueSignInCodeResponse{}
+	mi := &file_kubedesk_iam_v1_iam_proto_msgTypes[37]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *IssueSignInCodeResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*IssueSignInCodeResponse) ProtoMessage() {}
+
+func (x *IssueSignInCodeResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_kubedesk_iam_v1_iam_proto_msgTypes[37]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use IssueSignInCodeResponse.ProtoReflect.Descriptor instead.
+func (*IssueSignInCodeResponse) Descriptor() ([]byte, []int) {
+	return file_kubedesk_iam_v1_iam_proto_rawDescGZIP(), []int{37}
+}
+
+func (x *IssueSignInCodeResponse) GetCode() string {
+	if x != nil {
+		return x.Code
+	}
+	return ""
+}
+
+func (x *IssueSignInCodeResponse) GetExpireTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.ExpireTime
+	}
+	return nil
+}
+
+type ReassignContactRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The contact merged away.
+	ContactId string `protobuf:"bytes,1,opt,name=contact_id,json=contactId,proto3" json:"contact_id,omitempty"`
+	// The contact it was merged into.
+	IntoContactId string `protobuf:"bytes,2,opt,name=into_contact_id,json=intoContactId,proto3" json:"into_contact_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ReassignContactRequest) Reset() {
+	*x = ReassignContactRequest{}
+	mi := &file_kubedesk_iam_v1_iam_proto_msgTypes[38]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ReassignContactRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ReassignContactRequest) ProtoMessage() {}
+
+func (x *ReassignContactRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_kubedesk_iam_v1_iam_proto_msgTypes[38]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ReassignContactRequest.ProtoReflect.Descriptor instead.
+func (*ReassignContactRequest) Descriptor() ([]byte, []int) {
+	return file_kubedesk_iam_v1_iam_proto_rawDescGZIP(), []int{38}
+}
+
+func (x *ReassignContactRequest) GetContactId() string {
+	if x != nil {
+		return x.ContactId
+	}
+	return ""
+}
+
+func (x *ReassignContactRequest) GetIntoContactId() string {
+	if x != nil {
+		return x.IntoContactId
+	}
+	return ""
+}
+
+type ReassignContactResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// How many live sessions now act as into_contact_id.
+	SessionsMoved int32 `protobuf:"varint,1,opt,name=sessions_moved,json=sessionsMoved,proto3" json:"sessions_moved,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ReassignContactResponse) Reset() {
+	*x = ReassignContactResponse{}
+	mi := &file_kubedesk_iam_v1_iam_proto_msgTypes[39]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ReassignContactResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ReassignContactResponse) ProtoMessage() {}
+
+func (x *ReassignContactResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_kubedesk_iam_v1_iam_proto_msgTypes[39]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ReassignContactResponse.ProtoReflect.Descriptor instead.
+func (*ReassignContactResponse) Descriptor() ([]byte, []int) {
+	return file_kubedesk_iam_v1_iam_proto_rawDescGZIP(), []int{39}
+}
+
+func (x *ReassignContactResponse) GetSessionsMoved() int32 {
+	if x != nil {
+		return x.SessionsMoved
+	}
+	return 0
+}
+
 var File_kubedesk_iam_v1_iam_proto protoreflect.FileDescriptor
 
 const file_kubedesk_iam_v1_iam_proto_rawDesc = "" +
@@ -2379,7 +2648,7 @@ const file_kubedesk_iam_v1_iam_proto_rawDesc = "" +
 	"\x05Actor\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12<\n" +
 	"\x04kind\x18\x02 \x01(\x0e2\x1e.kubedesk.iam.v1.PrincipalKindB\b\xbaH\x05\x82\x01\x02\x10\x01R\x04kind\x12!\n" +
-	"\fdisplay_name\x18\x03 \x01(\tR\vdisplayName\"\xa9\x03\n" +
+	"\fdisplay_name\x18\x03 \x01(\tR\vdisplayName\"\xc8\x03\n" +
 	"\tPrincipal\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x122\n" +
 	"\x04kind\x18\x02 \x01(\x0e2\x1e.kubedesk.iam.v1.PrincipalKindR\x04kind\x12\x16\n" +
@@ -2396,7 +2665,9 @@ const file_kubedesk_iam_v1_iam_proto_rawDesc = "" +
 	"\vexpire_time\x18\v \x01(\v2\x1a.google.protobuf.TimestampR\n" +
 	"expireTime\x12\x16\n" +
 	"\x06locale\x18\f \x01(\tR\x06locale\x12\x1b\n" +
-	"\ttime_zone\x18\r \x01(\tR\btimeZone\"\xf1\x04\n" +
+	"\ttime_zone\x18\r \x01(\tR\btimeZone\x12\x1d\n" +
+	"\n" +
+	"contact_id\x18\x0e \x01(\tR\tcontactId\"\xf1\x04\n" +
 	"\x04User\x12\x14\n" +
 	"\x02id\x18\x01 \x01(\tB\x04\xe2A\x01\x03R\x02id\x12\x1c\n" +
 	"\x06tenant\x18\x02 \x01(\tB\x04\xe2A\x01\x03R\x06tenant\x12#\n" +
@@ -2416,7 +2687,7 @@ const file_kubedesk_iam_v1_iam_proto_rawDesc = "" +
 	"updateTime\x12\x12\n" +
 	"\x04etag\x18\r \x01(\tR\x04etag:0\xeaA-\n" +
 	"\x10kubedesk.io/User\x12\fusers/{user}*\x05users2\x04userB\v\n" +
-	"\t_password\"\xcf\x03\n" +
+	"\t_password\"\xf4\x03\n" +
 	"\aSession\x12\x14\n" +
 	"\x02id\x18\x01 \x01(\tB\x04\xe2A\x01\x03R\x02id\x122\n" +
 	"\auser_id\x18\x02 \x01(\tB\x19\xe2A\x01\x03\xfaA\x12\n" +
@@ -2430,7 +2701,9 @@ const file_kubedesk_iam_v1_iam_proto_rawDesc = "" +
 	"csrf_token\x18\x06 \x01(\tB\x04\xe2A\x01\x03R\tcsrfToken\x12!\n" +
 	"\tclient_ip\x18\a \x01(\tB\x04\xe2A\x01\x03R\bclientIp\x12#\n" +
 	"\n" +
-	"user_agent\x18\b \x01(\tB\x04\xe2A\x01\x03R\tuserAgent:?\xeaA<\n" +
+	"user_agent\x18\b \x01(\tB\x04\xe2A\x01\x03R\tuserAgent\x12#\n" +
+	"\n" +
+	"contact_id\x18\t \x01(\tB\x04\xe2A\x01\x03R\tcontactId:?\xeaA<\n" +
 	"\x13kubedesk.io/Session\x12\x12sessions/{session}*\bsessions2\asession\"\x86\x05\n" +
 	"\x06ApiKey\x12\x14\n" +
 	"\x02id\x18\x01 \x01(\tB\x04\xe2A\x01\x03R\x02id\x12\x1c\n" +
@@ -2465,10 +2738,12 @@ const file_kubedesk_iam_v1_iam_proto_rawDesc = "" +
 	"createTime\x12\"\n" +
 	"\btrace_id\x18\t \x01(\tB\a\xbaH\x04r\x02\x18@R\atraceId:O\xeaAL\n" +
 	"\x16kubedesk.io/AuditEvent\x12\x19auditEvents/{audit_event}*\vauditEvents2\n" +
-	"auditEvent\"h\n" +
+	"auditEvent\"\xa0\x01\n" +
 	"\x14CreateSessionRequest\x12$\n" +
-	"\x05email\x18\x01 \x01(\tB\x0e\xe2A\x01\x02\xbaH\ar\x05\x10\x01\x18\xfe\x01R\x05email\x12*\n" +
-	"\bpassword\x18\x02 \x01(\tB\x0e\xe2A\x01\x02\xbaH\ar\x05\x10\x01\x18\x80\bR\bpassword\"v\n" +
+	"\x05email\x18\x01 \x01(\tB\x0e\xe2A\x01\x02\xbaH\ar\x05\x10\x01\x18\xfe\x01R\x05email\x12$\n" +
+	"\bpassword\x18\x02 \x01(\tB\b\xbaH\x05r\x03\x18\x80\bR\bpassword\x12\x1b\n" +
+	"\x04code\x18\x03 \x01(\tB\a\xbaH\x04r\x02\x18@R\x04code\x12\x1f\n" +
+	"\x06tenant\x18\x04 \x01(\tB\a\xbaH\x04r\x02\x18?R\x06tenant\"v\n" +
 	"\x15CreateSessionResponse\x122\n" +
 	"\asession\x18\x01 \x01(\v2\x18.kubedesk.iam.v1.SessionR\asession\x12)\n" +
 	"\x04user\x18\x02 \x01(\v2\x15.kubedesk.iam.v1.UserR\x04user\"\x8f\x01\n" +
@@ -2554,14 +2829,31 @@ const file_kubedesk_iam_v1_iam_proto_rawDesc = "" +
 	"\tprincipal\x18\x01 \x01(\v2\x1a.kubedesk.iam.v1.PrincipalR\tprincipal\"T\n" +
 	"\x17RecordAuditEventRequest\x129\n" +
 	"\x05event\x18\x01 \x01(\v2\x1b.kubedesk.iam.v1.AuditEventB\x06\xbaH\x03\xc8\x01\x01R\x05event\"\x1a\n" +
-	"\x18RecordAuditEventResponse*\xb6\x01\n" +
+	"\x18RecordAuditEventResponse\"\xb2\x01\n" +
+	"\x16IssueSignInCodeRequest\x12(\n" +
+	"\n" +
+	"contact_id\x18\x01 \x01(\tB\t\xbaH\x06r\x04\x10\x01\x18@R\tcontactId\x12 \n" +
+	"\x05email\x18\x02 \x01(\tB\n" +
+	"\xbaH\ar\x05\x10\x01\x18\xfe\x01R\x05email\x12+\n" +
+	"\fdisplay_name\x18\x03 \x01(\tB\b\xbaH\x05r\x03\x18\xc8\x01R\vdisplayName\x12\x1f\n" +
+	"\x06locale\x18\x04 \x01(\tB\a\xbaH\x04r\x02\x18#R\x06locale\"j\n" +
+	"\x17IssueSignInCodeResponse\x12\x12\n" +
+	"\x04code\x18\x01 \x01(\tR\x04code\x12;\n" +
+	"\vexpire_time\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"expireTime\"u\n" +
+	"\x16ReassignContactRequest\x12(\n" +
+	"\n" +
+	"contact_id\x18\x01 \x01(\tB\t\xbaH\x06r\x04\x10\x01\x18@R\tcontactId\x121\n" +
+	"\x0finto_contact_id\x18\x02 \x01(\tB\t\xbaH\x06r\x04\x10\x01\x18@R\rintoContactId\"@\n" +
+	"\x17ReassignContactResponse\x12%\n" +
+	"\x0esessions_moved\x18\x01 \x01(\x05R\rsessionsMoved*\xb6\x01\n" +
 	"\rPrincipalKind\x12\x1e\n" +
 	"\x1aPRINCIPAL_KIND_UNSPECIFIED\x10\x00\x12\x17\n" +
 	"\x13PRINCIPAL_KIND_USER\x10\x01\x12\x1a\n" +
 	"\x16PRINCIPAL_KIND_API_KEY\x10\x02\x12\x17\n" +
 	"\x13PRINCIPAL_KIND_OIDC\x10\x03\x12\x1a\n" +
 	"\x16PRINCIPAL_KIND_SERVICE\x10\x04\x12\x1b\n" +
-	"\x17PRINCIPAL_KIND_CUSTOMER\x10\x05*\xfe\x03\n" +
+	"\x17PRINCIPAL_KIND_CUSTOMER\x10\x05*\xa8\x04\n" +
 	"\x0eAuditEventType\x12 \n" +
 	"\x1cAUDIT_EVENT_TYPE_UNSPECIFIED\x10\x00\x12&\n" +
 	"\"AUDIT_EVENT_TYPE_SIGN_IN_SUCCEEDED\x10\x01\x12#\n" +
@@ -2576,7 +2868,8 @@ const file_kubedesk_iam_v1_iam_proto_rawDesc = "" +
 	"!AUDIT_EVENT_TYPE_PASSWORD_CHANGED\x10\n" +
 	"\x12(\n" +
 	"$AUDIT_EVENT_TYPE_CROSS_TENANT_DENIED\x10\v\x12&\n" +
-	"\"AUDIT_EVENT_TYPE_SIGN_IN_THROTTLED\x10\f*j\n" +
+	"\"AUDIT_EVENT_TYPE_SIGN_IN_THROTTLED\x10\f\x12(\n" +
+	"$AUDIT_EVENT_TYPE_SIGN_IN_CODE_ISSUED\x10\r*j\n" +
 	"\x0eCredentialKind\x12\x1f\n" +
 	"\x1bCREDENTIAL_KIND_UNSPECIFIED\x10\x00\x12\x1a\n" +
 	"\x16CREDENTIAL_KIND_BEARER\x10\x01\x12\x1b\n" +
@@ -2608,11 +2901,15 @@ const file_kubedesk_iam_v1_iam_proto_rawDesc = "" +
 	"\fDeleteApiKey\x12$.kubedesk.iam.v1.DeleteApiKeyRequest\x1a%.kubedesk.iam.v1.DeleteApiKeyResponse\"\x1f\xf2\x81\x19\x03\n" +
 	"\x01\x01\x82\xd3\xe4\x93\x02\x12*\x10/v1/apiKeys/{id}\x12\x84\x01\n" +
 	"\x0fListAuditEvents\x12'.kubedesk.iam.v1.ListAuditEventsRequest\x1a(.kubedesk.iam.v1.ListAuditEventsResponse\"\x1e\xf2\x81\x19\x03\n" +
-	"\x01\x01\x82\xd3\xe4\x93\x02\x11\x12\x0f/v1/auditEvents2\xe5\x01\n" +
+	"\x01\x01\x82\xd3\xe4\x93\x02\x11\x12\x0f/v1/auditEvents2\xc3\x03\n" +
 	"\vAuthService\x12d\n" +
 	"\fAuthenticate\x12$.kubedesk.iam.v1.AuthenticateRequest\x1a%.kubedesk.iam.v1.AuthenticateResponse\"\a\xf2\x81\x19\x03\n" +
 	"\x01\x06\x12p\n" +
 	"\x10RecordAuditEvent\x12(.kubedesk.iam.v1.RecordAuditEventRequest\x1a).kubedesk.iam.v1.RecordAuditEventResponse\"\a\xf2\x81\x19\x03\n" +
+	"\x01\x06\x12m\n" +
+	"\x0fIssueSignInCode\x12'.kubedesk.iam.v1.IssueSignInCodeRequest\x1a(.kubedesk.iam.v1.IssueSignInCodeResponse\"\a\xf2\x81\x19\x03\n" +
+	"\x01\x06\x12m\n" +
+	"\x0fReassignContact\x12'.kubedesk.iam.v1.ReassignContactRequest\x1a(.kubedesk.iam.v1.ReassignContactResponse\"\a\xf2\x81\x19\x03\n" +
 	"\x01\x06BAZ?github.com/kubedesk/kubedesk/proto/gen/go/kubedesk/iam/v1;iamv1b\x06proto3"
 
 var (
@@ -2628,7 +2925,7 @@ func file_kubedesk_iam_v1_iam_proto_rawDescGZIP() []byte {
 }
 
 var file_kubedesk_iam_v1_iam_proto_enumTypes = make([]protoimpl.EnumInfo, 3)
-var file_kubedesk_iam_v1_iam_proto_msgTypes = make([]protoimpl.MessageInfo, 36)
+var file_kubedesk_iam_v1_iam_proto_msgTypes = make([]protoimpl.MessageInfo, 40)
 var file_kubedesk_iam_v1_iam_proto_goTypes = []any{
 	(PrincipalKind)(0),               // 0: kubedesk.iam.v1.PrincipalKind
 	(AuditEventType)(0),              // 1: kubedesk.iam.v1.AuditEventType
@@ -2669,30 +2966,34 @@ var file_kubedesk_iam_v1_iam_proto_goTypes = []any{
 	(*AuthenticateResponse)(nil),     // 36: kubedesk.iam.v1.AuthenticateResponse
 	(*RecordAuditEventRequest)(nil),  // 37: kubedesk.iam.v1.RecordAuditEventRequest
 	(*RecordAuditEventResponse)(nil), // 38: kubedesk.iam.v1.RecordAuditEventResponse
-	(Role)(0),                        // 39: kubedesk.iam.v1.Role
-	(*timestamppb.Timestamp)(nil),    // 40: google.protobuf.Timestamp
-	(*fieldmaskpb.FieldMask)(nil),    // 41: google.protobuf.FieldMask
+	(*IssueSignInCodeRequest)(nil),   // 39: kubedesk.iam.v1.IssueSignInCodeRequest
+	(*IssueSignInCodeResponse)(nil),  // 40: kubedesk.iam.v1.IssueSignInCodeResponse
+	(*ReassignContactRequest)(nil),   // 41: kubedesk.iam.v1.ReassignContactRequest
+	(*ReassignContactResponse)(nil),  // 42: kubedesk.iam.v1.ReassignContactResponse
+	(Role)(0),                        // 43: kubedesk.iam.v1.Role
+	(*timestamppb.Timestamp)(nil),    // 44: google.protobuf.Timestamp
+	(*fieldmaskpb.FieldMask)(nil),    // 45: google.protobuf.FieldMask
 }
 var file_kubedesk_iam_v1_iam_proto_depIdxs = []int32{
 	0,  // 0: kubedesk.iam.v1.Actor.kind:type_name -> kubedesk.iam.v1.PrincipalKind
 	0,  // 1: kubedesk.iam.v1.Principal.kind:type_name -> kubedesk.iam.v1.PrincipalKind
-	39, // 2: kubedesk.iam.v1.Principal.roles:type_name -> kubedesk.iam.v1.Role
-	40, // 3: kubedesk.iam.v1.Principal.expire_time:type_name -> google.protobuf.Timestamp
-	39, // 4: kubedesk.iam.v1.User.roles:type_name -> kubedesk.iam.v1.Role
-	40, // 5: kubedesk.iam.v1.User.create_time:type_name -> google.protobuf.Timestamp
-	40, // 6: kubedesk.iam.v1.User.update_time:type_name -> google.protobuf.Timestamp
-	40, // 7: kubedesk.iam.v1.Session.create_time:type_name -> google.protobuf.Timestamp
-	40, // 8: kubedesk.iam.v1.Session.last_seen_time:type_name -> google.protobuf.Timestamp
-	40, // 9: kubedesk.iam.v1.Session.expire_time:type_name -> google.protobuf.Timestamp
-	39, // 10: kubedesk.iam.v1.ApiKey.role:type_name -> kubedesk.iam.v1.Role
-	40, // 11: kubedesk.iam.v1.ApiKey.create_time:type_name -> google.protobuf.Timestamp
-	40, // 12: kubedesk.iam.v1.ApiKey.expire_time:type_name -> google.protobuf.Timestamp
-	40, // 13: kubedesk.iam.v1.ApiKey.last_used_time:type_name -> google.protobuf.Timestamp
-	40, // 14: kubedesk.iam.v1.ApiKey.revoke_time:type_name -> google.protobuf.Timestamp
+	43, // 2: kubedesk.iam.v1.Principal.roles:type_name -> kubedesk.iam.v1.Role
+	44, // 3: kubedesk.iam.v1.Principal.expire_time:type_name -> google.protobuf.Timestamp
+	43, // 4: kubedesk.iam.v1.User.roles:type_name -> kubedesk.iam.v1.Role
+	44, // 5: kubedesk.iam.v1.User.create_time:type_name -> google.protobuf.Timestamp
+	44, // 6: kubedesk.iam.v1.User.update_time:type_name -> google.protobuf.Timestamp
+	44, // 7: kubedesk.iam.v1.Session.create_time:type_name -> google.protobuf.Timestamp
+	44, // 8: kubedesk.iam.v1.Session.last_seen_time:type_name -> google.protobuf.Timestamp
+	44, // 9: kubedesk.iam.v1.Session.expire_time:type_name -> google.protobuf.Timestamp
+	43, // 10: kubedesk.iam.v1.ApiKey.role:type_name -> kubedesk.iam.v1.Role
+	44, // 11: kubedesk.iam.v1.ApiKey.create_time:type_name -> google.protobuf.Timestamp
+	44, // 12: kubedesk.iam.v1.ApiKey.expire_time:type_name -> google.protobuf.Timestamp
+	44, // 13: kubedesk.iam.v1.ApiKey.last_used_time:type_name -> google.protobuf.Timestamp
+	44, // 14: kubedesk.iam.v1.ApiKey.revoke_time:type_name -> google.protobuf.Timestamp
 	3,  // 15: kubedesk.iam.v1.ApiKey.creator:type_name -> kubedesk.iam.v1.Actor
 	1,  // 16: kubedesk.iam.v1.AuditEvent.type:type_name -> kubedesk.iam.v1.AuditEventType
 	3,  // 17: kubedesk.iam.v1.AuditEvent.actor:type_name -> kubedesk.iam.v1.Actor
-	40, // 18: kubedesk.iam.v1.AuditEvent.create_time:type_name -> google.protobuf.Timestamp
+	44, // 18: kubedesk.iam.v1.AuditEvent.create_time:type_name -> google.protobuf.Timestamp
 	6,  // 19: kubedesk.iam.v1.CreateSessionResponse.session:type_name -> kubedesk.iam.v1.Session
 	5,  // 20: kubedesk.iam.v1.CreateSessionResponse.user:type_name -> kubedesk.iam.v1.User
 	6,  // 21: kubedesk.iam.v1.ListSessionsResponse.sessions:type_name -> kubedesk.iam.v1.Session
@@ -2703,7 +3004,7 @@ var file_kubedesk_iam_v1_iam_proto_depIdxs = []int32{
 	5,  // 26: kubedesk.iam.v1.GetUserResponse.user:type_name -> kubedesk.iam.v1.User
 	5,  // 27: kubedesk.iam.v1.ListUsersResponse.users:type_name -> kubedesk.iam.v1.User
 	5,  // 28: kubedesk.iam.v1.UpdateUserRequest.user:type_name -> kubedesk.iam.v1.User
-	41, // 29: kubedesk.iam.v1.UpdateUserRequest.update_mask:type_name -> google.protobuf.FieldMask
+	45, // 29: kubedesk.iam.v1.UpdateUserRequest.update_mask:type_name -> google.protobuf.FieldMask
 	5,  // 30: kubedesk.iam.v1.UpdateUserResponse.user:type_name -> kubedesk.iam.v1.User
 	7,  // 31: kubedesk.iam.v1.CreateApiKeyRequest.api_key:type_name -> kubedesk.iam.v1.ApiKey
 	7,  // 32: kubedesk.iam.v1.CreateApiKeyResponse.api_key:type_name -> kubedesk.iam.v1.ApiKey
@@ -2713,41 +3014,46 @@ var file_kubedesk_iam_v1_iam_proto_depIdxs = []int32{
 	2,  // 36: kubedesk.iam.v1.AuthenticateRequest.kind:type_name -> kubedesk.iam.v1.CredentialKind
 	4,  // 37: kubedesk.iam.v1.AuthenticateResponse.principal:type_name -> kubedesk.iam.v1.Principal
 	8,  // 38: kubedesk.iam.v1.RecordAuditEventRequest.event:type_name -> kubedesk.iam.v1.AuditEvent
-	9,  // 39: kubedesk.iam.v1.IdentityService.CreateSession:input_type -> kubedesk.iam.v1.CreateSessionRequest
-	11, // 40: kubedesk.iam.v1.IdentityService.ListSessions:input_type -> kubedesk.iam.v1.ListSessionsRequest
-	13, // 41: kubedesk.iam.v1.IdentityService.DeleteSession:input_type -> kubedesk.iam.v1.DeleteSessionRequest
-	15, // 42: kubedesk.iam.v1.IdentityService.GetMe:input_type -> kubedesk.iam.v1.GetMeRequest
-	17, // 43: kubedesk.iam.v1.IdentityService.ChangePassword:input_type -> kubedesk.iam.v1.ChangePasswordRequest
-	19, // 44: kubedesk.iam.v1.IdentityService.CreateUser:input_type -> kubedesk.iam.v1.CreateUserRequest
-	21, // 45: kubedesk.iam.v1.IdentityService.GetUser:input_type -> kubedesk.iam.v1.GetUserRequest
-	23, // 46: kubedesk.iam.v1.IdentityService.ListUsers:input_type -> kubedesk.iam.v1.ListUsersRequest
-	25, // 47: kubedesk.iam.v1.IdentityService.UpdateUser:input_type -> kubedesk.iam.v1.UpdateUserRequest
-	27, // 48: kubedesk.iam.v1.IdentityService.CreateApiKey:input_type -> kubedesk.iam.v1.CreateApiKeyRequest
-	29, // 49: kubedesk.iam.v1.IdentityService.ListApiKeys:input_type -> kubedesk.iam.v1.ListApiKeysRequest
-	31, // 50: kubedesk.iam.v1.IdentityService.DeleteApiKey:input_type -> kubedesk.iam.v1.DeleteApiKeyRequest
-	33, // 51: kubedesk.iam.v1.IdentityService.ListAuditEvents:input_type -> kubedesk.iam.v1.ListAuditEventsRequest
-	35, // 52: kubedesk.iam.v1.AuthService.Authenticate:input_type -> kubedesk.iam.v1.AuthenticateRequest
-	37, // 53: kubedesk.iam.v1.AuthService.RecordAuditEvent:input_type -> kubedesk.iam.v1.RecordAuditEventRequest
-	10, // 54: kubedesk.iam.v1.IdentityService.CreateSession:output_type -> kubedesk.iam.v1.CreateSessionResponse
-	12, // 55: kubedesk.iam.v1.IdentityService.ListSessions:output_type -> kubedesk.iam.v1.ListSessionsResponse
-	14, // 56: kubedesk.iam.v1.IdentityService.DeleteSession:output_type -> kubedesk.iam.v1.DeleteSessionResponse
-	16, // 57: kubedesk.iam.v1.IdentityService.GetMe:output_type -> kubedesk.iam.v1.GetMeResponse
-	18, // 58: kubedesk.iam.v1.IdentityService.ChangePassword:output_type -> kubedesk.iam.v1.ChangePasswordResponse
-	20, // 59: kubedesk.iam.v1.IdentityService.CreateUser:output_type -> kubedesk.iam.v1.CreateUserResponse
-	22, // 60: kubedesk.iam.v1.IdentityService.GetUser:output_type -> kubedesk.iam.v1.GetUserResponse
-	24, // 61: kubedesk.iam.v1.IdentityService.ListUsers:output_type -> kubedesk.iam.v1.ListUsersResponse
-	26, // 62: kubedesk.iam.v1.IdentityService.UpdateUser:output_type -> kubedesk.iam.v1.UpdateUserResponse
-	28, // 63: kubedesk.iam.v1.IdentityService.CreateApiKey:output_type -> kubedesk.iam.v1.CreateApiKeyResponse
-	30, // 64: kubedesk.iam.v1.IdentityService.ListApiKeys:output_type -> kubedesk.iam.v1.ListApiKeysResponse
-	32, // 65: kubedesk.iam.v1.IdentityService.DeleteApiKey:output_type -> kubedesk.iam.v1.DeleteApiKeyResponse
-	34, // 66: kubedesk.iam.v1.IdentityService.ListAuditEvents:output_type -> kubedesk.iam.v1.ListAuditEventsResponse
-	36, // 67: kubedesk.iam.v1.AuthService.Authenticate:output_type -> kubedesk.iam.v1.AuthenticateResponse
-	38, // 68: kubedesk.iam.v1.AuthService.RecordAuditEvent:output_type -> kubedesk.iam.v1.RecordAuditEventResponse
-	54, // [54:69] is the sub-list for method output_type
-	39, // [39:54] is the sub-list for method input_type
-	39, // [39:39] is the sub-list for extension type_name
-	39, // [39:39] is the sub-list for extension extendee
-	0,  // [0:39] is the sub-list for field type_name
+	44, // 39: kubedesk.iam.v1.IssueSignInCodeResponse.expire_time:type_name -> google.protobuf.Timestamp
+	9,  // 40: kubedesk.iam.v1.IdentityService.CreateSession:input_type -> kubedesk.iam.v1.CreateSessionRequest
+	11, // 41: kubedesk.iam.v1.IdentityService.ListSessions:input_type -> kubedesk.iam.v1.ListSessionsRequest
+	13, // 42: kubedesk.iam.v1.IdentityService.DeleteSession:input_type -> kubedesk.iam.v1.DeleteSessionRequest
+	15, // 43: kubedesk.iam.v1.IdentityService.GetMe:input_type -> kubedesk.iam.v1.GetMeRequest
+	17, // 44: kubedesk.iam.v1.IdentityService.ChangePassword:input_type -> kubedesk.iam.v1.ChangePasswordRequest
+	19, // 45: kubedesk.iam.v1.IdentityService.CreateUser:input_type -> kubedesk.iam.v1.CreateUserRequest
+	21, // 46: kubedesk.iam.v1.IdentityService.GetUser:input_type -> kubedesk.iam.v1.GetUserRequest
+	23, // 47: kubedesk.iam.v1.IdentityService.ListUsers:input_type -> kubedesk.iam.v1.ListUsersRequest
+	25, // 48: kubedesk.iam.v1.IdentityService.UpdateUser:input_type -> kubedesk.iam.v1.UpdateUserRequest
+	27, // 49: kubedesk.iam.v1.IdentityService.CreateApiKey:input_type -> kubedesk.iam.v1.CreateApiKeyRequest
+	29, // 50: kubedesk.iam.v1.IdentityService.ListApiKeys:input_type -> kubedesk.iam.v1.ListApiKeysRequest
+	31, // 51: kubedesk.iam.v1.IdentityService.DeleteApiKey:input_type -> kubedesk.iam.v1.DeleteApiKeyRequest
+	33, // 52: kubedesk.iam.v1.IdentityService.ListAuditEvents:input_type -> kubedesk.iam.v1.ListAuditEventsRequest
+	35, // 53: kubedesk.iam.v1.AuthService.Authenticate:input_type -> kubedesk.iam.v1.AuthenticateRequest
+	37, // 54: kubedesk.iam.v1.AuthService.RecordAuditEvent:input_type -> kubedesk.iam.v1.RecordAuditEventRequest
+	39, // 55: kubedesk.iam.v1.AuthService.IssueSignInCode:input_type -> kubedesk.iam.v1.IssueSignInCodeRequest
+	41, // 56: kubedesk.iam.v1.AuthService.ReassignContact:input_type -> kubedesk.iam.v1.ReassignContactRequest
+	10, // 57: kubedesk.iam.v1.IdentityService.CreateSession:output_type -> kubedesk.iam.v1.CreateSessionResponse
+	12, // 58: kubedesk.iam.v1.IdentityService.ListSessions:output_type -> kubedesk.iam.v1.ListSessionsResponse
+	14, // 59: kubedesk.iam.v1.IdentityService.DeleteSession:output_type -> kubedesk.iam.v1.DeleteSessionResponse
+	16, // 60: kubedesk.iam.v1.IdentityService.GetMe:output_type -> kubedesk.iam.v1.GetMeResponse
+	18, // 61: kubedesk.iam.v1.IdentityService.ChangePassword:output_type -> kubedesk.iam.v1.ChangePasswordResponse
+	20, // 62: kubedesk.iam.v1.IdentityService.CreateUser:output_type -> kubedesk.iam.v1.CreateUserResponse
+	22, // 63: kubedesk.iam.v1.IdentityService.GetUser:output_type -> kubedesk.iam.v1.GetUserResponse
+	24, // 64: kubedesk.iam.v1.IdentityService.ListUsers:output_type -> kubedesk.iam.v1.ListUsersResponse
+	26, // 65: kubedesk.iam.v1.IdentityService.UpdateUser:output_type -> kubedesk.iam.v1.UpdateUserResponse
+	28, // 66: kubedesk.iam.v1.IdentityService.CreateApiKey:output_type -> kubedesk.iam.v1.CreateApiKeyResponse
+	30, // 67: kubedesk.iam.v1.IdentityService.ListApiKeys:output_type -> kubedesk.iam.v1.ListApiKeysResponse
+	32, // 68: kubedesk.iam.v1.IdentityService.DeleteApiKey:output_type -> kubedesk.iam.v1.DeleteApiKeyResponse
+	34, // 69: kubedesk.iam.v1.IdentityService.ListAuditEvents:output_type -> kubedesk.iam.v1.ListAuditEventsResponse
+	36, // 70: kubedesk.iam.v1.AuthService.Authenticate:output_type -> kubedesk.iam.v1.AuthenticateResponse
+	38, // 71: kubedesk.iam.v1.AuthService.RecordAuditEvent:output_type -> kubedesk.iam.v1.RecordAuditEventResponse
+	40, // 72: kubedesk.iam.v1.AuthService.IssueSignInCode:output_type -> kubedesk.iam.v1.IssueSignInCodeResponse
+	42, // 73: kubedesk.iam.v1.AuthService.ReassignContact:output_type -> kubedesk.iam.v1.ReassignContactResponse
+	57, // [57:74] is the sub-list for method output_type
+	40, // [40:57] is the sub-list for method input_type
+	40, // [40:40] is the sub-list for extension type_name
+	40, // [40:40] is the sub-list for extension extendee
+	0,  // [0:40] is the sub-list for field type_name
 }
 
 func init() { file_kubedesk_iam_v1_iam_proto_init() }
@@ -2763,7 +3069,7 @@ func file_kubedesk_iam_v1_iam_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_kubedesk_iam_v1_iam_proto_rawDesc), len(file_kubedesk_iam_v1_iam_proto_rawDesc)),
 			NumEnums:      3,
-			NumMessages:   36,
+			NumMessages:   40,
 			NumExtensions: 0,
 			NumServices:   2,
 		},

@@ -42,11 +42,13 @@ const (
 // keys, and keeps the audit log of security events. The tenant is always
 // the caller's, taken from its credential.
 type IdentityServiceClient interface {
-	// CreateSession signs a user in with email and password. The session
-	// token travels in the `kubedesk-session-token` response header
-	// metadata; the REST gateway turns it into an HttpOnly cookie and never
-	// puts it in the body. Unknown email and wrong password get the same
-	// answer, in the same time.
+	// CreateSession signs a user in with email and password, or a customer
+	// (a contact of the channel service) with email and the one-time code
+	// that POST /v1/contacts:sendSignInCode mailed to it. The session token
+	// travels in the `kubedesk-session-token` response header metadata; the
+	// REST gateway turns it into an HttpOnly cookie and never puts it in the
+	// body. Unknown email and wrong password get the same answer, in the
+	// same time; so do an unknown address and a wrong, expired or used code.
 	CreateSession(ctx context.Context, in *CreateSessionRequest, opts ...grpc.CallOption) (*CreateSessionResponse, error)
 	// ListSessions pages through the caller's own sessions that are still
 	// valid; an admin may name another user of the tenant.
@@ -230,11 +232,13 @@ func (c *identityServiceClient) ListAuditEvents(ctx context.Context, in *ListAud
 // keys, and keeps the audit log of security events. The tenant is always
 // the caller's, taken from its credential.
 type IdentityServiceServer interface {
-	// CreateSession signs a user in with email and password. The session
-	// token travels in the `kubedesk-session-token` response header
-	// metadata; the REST gateway turns it into an HttpOnly cookie and never
-	// puts it in the body. Unknown email and wrong password get the same
-	// answer, in the same time.
+	// CreateSession signs a user in with email and password, or a customer
+	// (a contact of the channel service) with email and the one-time code
+	// that POST /v1/contacts:sendSignInCode mailed to it. The session token
+	// travels in the `kubedesk-session-token` response header metadata; the
+	// REST gateway turns it into an HttpOnly cookie and never puts it in the
+	// body. Unknown email and wrong password get the same answer, in the
+	// same time; so do an unknown address and a wrong, expired or used code.
 	CreateSession(context.Context, *CreateSessionRequest) (*CreateSessionResponse, error)
 	// ListSessions pages through the caller's own sessions that are still
 	// valid; an admin may name another user of the tenant.
@@ -641,6 +645,8 @@ var IdentityService_ServiceDesc = grpc.ServiceDesc{
 const (
 	AuthService_Authenticate_FullMethodName     = "/kubedesk.iam.v1.AuthService/Authenticate"
 	AuthService_RecordAuditEvent_FullMethodName = "/kubedesk.iam.v1.AuthService/RecordAuditEvent"
+	AuthService_IssueSignInCode_FullMethodName  = "/kubedesk.iam.v1.AuthService/IssueSignInCode"
+	AuthService_ReassignContact_FullMethodName  = "/kubedesk.iam.v1.AuthService/ReassignContact"
 )
 
 // AuthServiceClient is the client API for AuthService service.
@@ -657,6 +663,17 @@ type AuthServiceClient interface {
 	// RecordAuditEvent appends a security event seen by another service
 	// (a cross-tenant denial, a rate-limited caller).
 	RecordAuditEvent(ctx context.Context, in *RecordAuditEventRequest, opts ...grpc.CallOption) (*RecordAuditEventResponse, error)
+	// IssueSignInCode makes a one-time sign-in code for a contact of the
+	// call's tenant, reached at an e-mail address, and returns it so that
+	// the channel service can mail it. Only a digest is stored; a new code
+	// for the address replaces the one before. CreateSession with the
+	// address and the code signs the contact in as a customer.
+	IssueSignInCode(ctx context.Context, in *IssueSignInCodeRequest, opts ...grpc.CallOption) (*IssueSignInCodeResponse, error)
+	// ReassignContact moves the customer sessions and pending sign-in codes
+	// of a contact to another: the channel service calls it when it merges
+	// the first into the second, so that a signed-in customer acts as the
+	// contact that took its place.
+	ReassignContact(ctx context.Context, in *ReassignContactRequest, opts ...grpc.CallOption) (*ReassignContactResponse, error)
 }
 
 type authServiceClient struct {
@@ -687,6 +704,26 @@ func (c *authServiceClient) RecordAuditEvent(ctx context.Context, in *RecordAudi
 	return out, nil
 }
 
+func (c *authServiceClient) IssueSignInCode(ctx context.Context, in *IssueSignInCodeRequest, opts ...grpc.CallOption) (*IssueSignInCodeResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(IssueSignInCodeResponse)
+	err := c.cc.Invoke(ctx, AuthService_IssueSignInCode_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *authServiceClient) ReassignContact(ctx context.Context, in *ReassignContactRequest, opts ...grpc.CallOption) (*ReassignContactResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ReassignContactResponse)
+	err := c.cc.Invoke(ctx, AuthService_ReassignContact_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // AuthServiceServer is the server API for AuthService service.
 // All implementations must embed UnimplementedAuthServiceServer
 // for forward compatibility.
@@ -701,6 +738,17 @@ type AuthServiceServer interface {
 	// RecordAuditEvent appends a security event seen by another service
 	// (a cross-tenant denial, a rate-limited caller).
 	RecordAuditEvent(context.Context, *RecordAuditEventRequest) (*RecordAuditEventResponse, error)
+	// IssueSignInCode makes a one-time sign-in code for a contact of the
+	// call's tenant, reached at an e-mail address, and returns it so that
+	// the channel service can mail it. Only a digest is stored; a new code
+	// for the address replaces the one before. CreateSession with the
+	// address and the code signs the contact in as a customer.
+	IssueSignInCode(context.Context, *IssueSignInCodeRequest) (*IssueSignInCodeResponse, error)
+	// ReassignContact moves the customer sessions and pending sign-in codes
+	// of a contact to another: the channel service calls it when it merges
+	// the first into the second, so that a signed-in customer acts as the
+	// contact that took its place.
+	ReassignContact(context.Context, *ReassignContactRequest) (*ReassignContactResponse, error)
 	mustEmbedUnimplementedAuthServiceServer()
 }
 
@@ -716,6 +764,12 @@ func (UnimplementedAuthServiceServer) Authenticate(context.Context, *Authenticat
 }
 func (UnimplementedAuthServiceServer) RecordAuditEvent(context.Context, *RecordAuditEventRequest) (*RecordAuditEventResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method RecordAuditEvent not implemented")
+}
+func (UnimplementedAuthServiceServer) IssueSignInCode(context.Context, *IssueSignInCodeRequest) (*IssueSignInCodeResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method IssueSignInCode not implemented")
+}
+func (UnimplementedAuthServiceServer) ReassignContact(context.Context, *ReassignContactRequest) (*ReassignContactResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ReassignContact not implemented")
 }
 func (UnimplementedAuthServiceServer) mustEmbedUnimplementedAuthServiceServer() {}
 func (UnimplementedAuthServiceServer) testEmbeddedByValue()                     {}
@@ -774,6 +828,42 @@ func _AuthService_RecordAuditEvent_Handler(srv interface{}, ctx context.Context,
 	return interceptor(ctx, in, info, handler)
 }
 
+func _AuthService_IssueSignInCode_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(IssueSignInCodeRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(AuthServiceServer).IssueSignInCode(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: AuthService_IssueSignInCode_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(AuthServiceServer).IssueSignInCode(ctx, req.(*IssueSignInCodeRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _AuthService_ReassignContact_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ReassignContactRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(AuthServiceServer).ReassignContact(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: AuthService_ReassignContact_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(AuthServiceServer).ReassignContact(ctx, req.(*ReassignContactRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // AuthService_ServiceDesc is the grpc.ServiceDesc for AuthService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -788,6 +878,14 @@ var AuthService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "RecordAuditEvent",
 			Handler:    _AuthService_RecordAuditEvent_Handler,
+		},
+		{
+			MethodName: "IssueSignInCode",
+			Handler:    _AuthService_IssueSignInCode_Handler,
+		},
+		{
+			MethodName: "ReassignContact",
+			Handler:    _AuthService_ReassignContact_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},
