@@ -6,7 +6,6 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/testing/protocmp"
 	"google.golang.org/protobuf/types/known/fieldmaskpb"
 
@@ -14,16 +13,6 @@ import (
 	ticketv1 "github.com/kubedesk/kubedesk/proto/gen/go/kubedesk/ticket/v1"
 	"github.com/kubedesk/kubedesk/services/platform/tenant"
 )
-
-// needContactTickets skips t while the ticket service does not know the
-// contact filter (it comes with requester.contact_id on branch wt-ticket).
-func (e *env) needContactTickets(t *testing.T) {
-	t.Helper()
-	_, err := e.tickets.ListTickets(tenant.Outgoing(t.Context(), acme), &ticketv1.ListTicketsRequest{Filter: "contact = x"})
-	if status.Code(err) == codes.InvalidArgument {
-		t.Skipf("the ticket service has no contact filter yet: %v", err)
-	}
-}
 
 // ticketFor opens a ticket requested by contact id in tid, in status st.
 func (e *env) ticketFor(tid, contactID, subject string, st ticketv1.Status) *ticketv1.Ticket {
@@ -54,7 +43,6 @@ func contactOf(tk *ticketv1.Ticket) string { return tk.GetRequester().GetContact
 
 func TestMergeContact(t *testing.T) {
 	e := newEnv(t)
-	e.needContactTickets(t)
 	from := e.createContact(acme, &channelv1.Contact{DisplayName: "Old", Identities: []*channelv1.Identity{
 		emailID("old@acme.example"), {Type: wechatType, Value: "oOld"}}})
 	into := e.createContact(acme, &channelv1.Contact{DisplayName: "New", Identities: []*channelv1.Identity{emailID("new@acme.example")}})
@@ -113,7 +101,6 @@ func TestMergeContact(t *testing.T) {
 
 func TestMergeMovesTickets(t *testing.T) {
 	e := newEnv(t)
-	e.needContactTickets(t)
 	from := e.createContact(acme, &channelv1.Contact{Identities: []*channelv1.Identity{emailID("old@acme.example")}})
 	into := e.createContact(acme, &channelv1.Contact{Identities: []*channelv1.Identity{emailID("new@acme.example")}})
 	var open []*ticketv1.Ticket
@@ -154,7 +141,6 @@ func TestMergeMovesTickets(t *testing.T) {
 
 func TestContactSummary(t *testing.T) {
 	e := newEnv(t)
-	e.needContactTickets(t)
 	org := e.createOrg(acme, &channelv1.Organization{Name: "Acme"})
 	c := e.createContact(acme, &channelv1.Contact{OrganizationId: org.GetId(), Identities: []*channelv1.Identity{emailID("li@acme.example")}})
 	other := e.createContact(acme, &channelv1.Contact{})
