@@ -688,6 +688,18 @@ func TestTenantTemplate(t *testing.T) {
 		values:  []string{"--set", "tenant.spec.channels.email.relaySecretRef.name=acme-smtp"},
 		errs:    []string{"/tenant/spec/channels/email/relaySecretRef", "key"},
 	}, {
+		name:    "schema: mail template locale",
+		release: "acme",
+		values:  []string{"--set-json", `tenant.spec.channels={"email":{"templates":{"acknowledgement":{"zh_CN":{"subject":"已受理 {{.Token}}"}}}}}`},
+		// The location helm gives for a property name is garbled; the
+		// name and the pattern are right.
+		errs: []string{"invalid propertyName 'zh_CN'", "does not match pattern"},
+	}, {
+		name:    "schema: mail template subject on two lines",
+		release: "acme",
+		values:  []string{"--set-json", `tenant.spec.channels={"email":{"templates":{"reply":{"en":{"subject":"Re: {{.Subject}}\nBcc: x@evil.example"}}}}}`},
+		errs:    []string{"/tenant/spec/channels/email/templates/reply/en/subject"},
+	}, {
 		name:    "schema: Temporal address",
 		release: "acme",
 		values:  []string{"--set", "tenant.spec.temporal.address=temporal-frontend"},
