@@ -77,18 +77,18 @@ type HelpdeskTenantSpec struct {
 	ImagePullPolicy string `json:"imagePullPolicy,omitempty"`
 
 	// DisplayName is the help desk's name as agents and customers see it,
-	// in any script, e.g. 极客科技客服中心. Reserved: validated and carried
-	// into the tenant's configuration; nothing shows it until the web desk
-	// and e-mail exist.
+	// in any script, e.g. 极客科技客服中心: the name of the e-mail sender
+	// when spec.channels.email.from gives none, and {{.Tenant}} in mail
+	// templates.
 	// +kubebuilder:validation:MaxLength=200
 	// +optional
 	DisplayName string `json:"displayName,omitempty"`
 
 	// Locale is the default language and region of what the tenant's
 	// customers read, as a BCP 47 tag: language, optional script, optional
-	// region, e.g. en-US, zh-CN, zh-Hans-CN. Reserved: validated and
-	// carried into the tenant's configuration; nothing is localised by it
-	// until the web desk, e-mail and surveys exist.
+	// region, e.g. en-US, zh-CN, zh-Hans-CN. E-mail is written in it when
+	// nothing closer to the customer says otherwise (the contact's locale,
+	// spec.channels.email.defaultLocale, the script of their text).
 	// +kubebuilder:default="en-US"
 	// +kubebuilder:validation:MaxLength=35
 	// +kubebuilder:validation:Pattern=`^[a-z]{2,3}(-[A-Z][a-z]{3})?(-([A-Z]{2}|[0-9]{3}))?$`
