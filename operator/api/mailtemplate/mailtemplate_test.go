@@ -25,7 +25,7 @@ func TestParse(t *testing.T) {
 		{"if, with, range, else", Acknowledgement, Text, "{{if .Requester}}{{.Requester}}{{else}}customer{{end}} {{with .Subject}}{{.}}{{else}}{{$.Number}}{{end}} {{range $i := len .Locale}}{{$i}}{{end}}", ""},
 		{"functions", Acknowledgement, Subject, `{{printf "%05d" .Number}} {{.Subject | html}} {{len .Subject}}`, ""},
 		{"misspelt field", Acknowledgement, Subject, "{{.Nubmer}}", "template: line 1:2: unknown field .Nubmer; accepted: " + ackFields},
-		{"field in a branch the sample skips", Acknowledgement, Text, "{{if .Requester}}hi{{else}}{{.Nmae}}{{end}}", "template: line 1:29: unknown field .Nmae; accepted: " + ackFields},
+		{"field in a branch the sample skips", Acknowledgement, Text, "{{if .Requester}}hi{{else}}{{.Customer}}{{end}}", "template: line 1:29: unknown field .Customer; accepted: " + ackFields},
 		{"field through $", Acknowledgement, Text, "{{with .Subject}}{{$.Ticket}}{{end}}", "template: line 1:20: unknown field .Ticket; accepted: " + ackFields},
 		{"field through a variable", Acknowledgement, Text, "{{$d := .}}{{$d.Ticket}}", "template: line 1:15: unknown field .Ticket; accepted: " + ackFields},
 		{"reply field in an acknowledgement", Acknowledgement, Text, "line one\n{{.Body}}", "template: line 2:2: unknown field .Body; accepted: " + ackFields},
@@ -129,7 +129,7 @@ func TestCheck(t *testing.T) {
 // data either (it may fail there, e.g. {{index .Subject 9}} on a short
 // subject: the channel then sends the built-in template).
 func FuzzParse(f *testing.F) {
-	for _, s := range []string{"{{.Number}}", "{{if .Requester}}{{.Requester}}{{else}}{{.Nmae}}{{end}}", "<a href='{{.ReplyTo}}'>", "{{range .Subject}}{{.}}{{end}}", "{{define \"a\"}}{{.}}{{end}}{{template \"a\" .Body}}"} {
+	for _, s := range []string{"{{.Number}}", "{{if .Requester}}{{.Requester}}{{else}}{{.Customer}}{{end}}", "<a href='{{.ReplyTo}}'>", "{{range .Subject}}{{.}}{{end}}", "{{define \"a\"}}{{.}}{{end}}{{template \"a\" .Body}}"} {
 		f.Add(s, "subject", "李娜")
 	}
 	f.Fuzz(func(t *testing.T, src, subject, name string) {
