@@ -122,6 +122,8 @@ func TestLoadTenantErrors(t *testing.T) {
 			`document 1: HelpdeskTenant acme is declared twice (first in document 0)`},
 		{"policy of another tenant", head + "metadata: {name: acme}\n" + strings.ReplaceAll(policy, "%s", "initech"),
 			`document 1: SLAPolicy p: spec.tenantRef.name: "initech" is not a HelpdeskTenant of this file; accepted: acme`},
+		{"mail template", head + "metadata: {name: acme}\nspec: {channels: {email: {templates: {acknowledgement: {zh-CN: {subject: \"{{.Nubmer}}\"}}}}}}\n",
+			`document 0: HelpdeskTenant acme: spec.channels.email.templates.acknowledgement.zh-CN.subject: template: line 1:2: unknown field .Nubmer; accepted: .Number, .Token`},
 		{"inherited calendar checked with the policy", head + "metadata: {name: acme}\nspec: {calendar: {holidays: [{name: x, from: \"2026-02-30\"}]}}\n",
 			`document 0: HelpdeskTenant acme: spec.calendar.holidays[0].from`},
 	}

@@ -67,6 +67,54 @@ func TestEmailAddressPatternMatchesSchema(t *testing.T) {
 	}
 }
 
+// TestLocalePatternMatchesSchema checks that the binary's rule for a
+// locale (LocalePattern) is the CRD schema's for spec.locale and
+// spec.channels.email.defaultLocale.
+func TestLocalePatternMatchesSchema(t *testing.T) {
+	raw, err := os.ReadFile("../../config/crd/bases/kubedesk.io_helpdesktenants.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	type pattern struct {
+		Pattern string `json:"pattern"`
+	}
+	var doc struct {
+		Spec struct {
+			Versions []struct {
+				Schema struct {
+					OpenAPIV3Schema struct {
+						Properties struct {
+							Spec struct {
+								Properties struct {
+									Locale   pattern `json:"locale"`
+									Channels struct {
+										Properties struct {
+											Email struct {
+												Properties struct {
+													DefaultLocale pattern `json:"defaultLocale"`
+												} `json:"properties"`
+											} `json:"email"`
+										} `json:"properties"`
+									} `json:"channels"`
+								} `json:"properties"`
+							} `json:"spec"`
+						} `json:"properties"`
+					} `json:"openAPIV3Schema"`
+				} `json:"schema"`
+			} `json:"versions"`
+		} `json:"spec"`
+	}
+	if err := yaml.Unmarshal(raw, &doc); err != nil || len(doc.Spec.Versions) != 1 {
+		t.Fatalf("CRD: %v (%d versions)", err, len(doc.Spec.Versions))
+	}
+	spec := doc.Spec.Versions[0].Schema.OpenAPIV3Schema.Properties.Spec.Properties
+	for field, got := range map[string]string{"spec.locale": spec.Locale.Pattern, "spec.channels.email.defaultLocale": spec.Channels.Properties.Email.Properties.DefaultLocale.Pattern} {
+		if got != v1alpha1.LocalePattern {
+			t.Errorf("%s pattern in the CRD:\n%s\nLocalePattern:\n%s", field, got, v1alpha1.LocalePattern)
+		}
+	}
+}
+
 func TestEmailAddressPattern(t *testing.T) {
 	re := regexp.MustCompile(v1alpha1.EmailAddressPattern)
 	for addr, want := range map[string]bool{

@@ -7,10 +7,16 @@ import (
 	"testing"
 )
 
-// The kubedesk binary imports this package; it must stay cheap to import,
-// i.e. depend on k8s.io/apimachinery only.
+// The kubedesk binary imports this package and mailtemplate; they must
+// stay cheap to import, i.e. depend on k8s.io/apimachinery only.
 func TestDependsOnAPIMachineryOnly(t *testing.T) {
-	const pkg = "github.com/kubedesk/kubedesk/operator/api/v1alpha1"
+	for _, pkg := range []string{"github.com/kubedesk/kubedesk/operator/api/v1alpha1", "github.com/kubedesk/kubedesk/operator/api/mailtemplate"} {
+		dependsOnAPIMachineryOnly(t, pkg)
+	}
+}
+
+func dependsOnAPIMachineryOnly(t *testing.T, pkg string) {
+	t.Helper()
 	out, err := exec.Command("go", "list", "-deps", pkg).Output()
 	if err != nil {
 		var stderr []byte

@@ -77,18 +77,18 @@ type HelpdeskTenantSpec struct {
 	ImagePullPolicy string `json:"imagePullPolicy,omitempty"`
 
 	// DisplayName is the help desk's name as agents and customers see it,
-	// in any script, e.g. 极客科技客服中心. Reserved: validated and carried
-	// into the tenant's configuration; nothing shows it until the web desk
-	// and e-mail exist.
+	// in any script, e.g. 极客科技客服中心: the name of the e-mail sender
+	// when spec.channels.email.from gives none, and {{.Tenant}} in mail
+	// templates.
 	// +kubebuilder:validation:MaxLength=200
 	// +optional
 	DisplayName string `json:"displayName,omitempty"`
 
 	// Locale is the default language and region of what the tenant's
 	// customers read, as a BCP 47 tag: language, optional script, optional
-	// region, e.g. en-US, zh-CN, zh-Hans-CN. Reserved: validated and
-	// carried into the tenant's configuration; nothing is localised by it
-	// until the web desk, e-mail and surveys exist.
+	// region, e.g. en-US, zh-CN, zh-Hans-CN. E-mail is written in it when
+	// nothing closer to the customer says otherwise (the contact's locale,
+	// spec.channels.email.defaultLocale, the script of their text).
 	// +kubebuilder:default="en-US"
 	// +kubebuilder:validation:MaxLength=35
 	// +kubebuilder:validation:Pattern=`^[a-z]{2,3}(-[A-Z][a-z]{3})?(-([A-Z]{2}|[0-9]{3}))?$`
@@ -194,6 +194,80 @@ type EmailChannelSpec struct {
 	// +kubebuilder:default=true
 	// +optional
 	AutoAcknowledge *bool `json:"autoAcknowledge,omitempty"`
+
+	// DefaultLocale is the language of the mail sent to a contact who has
+	// no locale of their own, as a BCP 47 tag such as zh-CN or en. Unset:
+	// the language of the customer's own text when it is written in
+	// Chinese, Japanese or Korean, else spec.locale. Whichever locale is
+	// chosen, the mail is in the first of them the tenant has a template
+	// for (its own, or the built-in zh and en ones), English last.
+	// +kubebuilder:validation:MaxLength=35
+	// +kubebuilder:validation:Pattern=`^[a-z]{2,3}(-[A-Z][a-z]{3})?(-([A-Z]{2}|[0-9]{3}))?$`
+	// +optional
+	DefaultLocale string `json:"defaultLocale,omitempty"`
+
+	// Templates are the tenant's own wording of the mail the channel
+	// sends, per kind of mail and locale; what they leave out is taken
+	// from the built-in templates (zh and en). docs/email.md lists the
+	// placeholders.
+	// +optional
+	Templates *EmailTemplates `json:"templates,omitempty"`
+}
+
+// LocalePattern is what spec.locale, spec.channels.email.defaultLocale
+// and the locale keys of spec.channels.email.templates match: a BCP 47 tag
+// of language, optional script and optional region, as the CRD schema says
+// (TestLocalePatternMatchesSchema compares them).
+const LocalePattern = `^[a-z]{2,3}(-[A-Z][a-z]{3})?(-([A-Z]{2}|[0-9]{3}))?$`
+
+// EmailTemplates holds a tenant's mail templates: for each kind of mail,
+// a template per locale (a BCP 47 tag such as zh-CN, en or ja). Each
+// template is Go text/template (html/template for html) over the
+// placeholders of its kind, e.g. {{.Number}}, {{.Subject}},
+// {{.Requester}}; one that does not parse or names a placeholder that
+// does not exist is refused when the configuration is read, and the
+// operator keeps the tenant's previous configuration.
+type EmailTemplates struct {
+	// Acknowledgement is the mail that answers a new ticket that came by
+	// e-mail (spec.channels.email.autoAcknowledge).
+	// +kubebuilder:validation:MaxProperties=20
+	// +kubebuilder:validation:XValidation:rule="self.all(k, k.matches('^[a-z]{2,3}(-[A-Z][a-z]{3})?(-([A-Z]{2}|[0-9]{3}))?$'))",messageExpression="'locale ' + self.filter(k, !k.matches('^[a-z]{2,3}(-[A-Z][a-z]{3})?(-([A-Z]{2}|[0-9]{3}))?$'))[0] + ' is not a BCP 47 tag; accepted: language, optional script, optional region, e.g. en, zh-CN, zh-Hant-TW'"
+	// +optional
+	Acknowledgement map[string]EmailTemplate `json:"acknowledgement,omitempty"`
+
+	// Reply is the mail that carries an agent's public reply: its
+	// placeholders add {{.Body}} (the reply) and {{.Agent}} (who wrote
+	// it).
+	// +kubebuilder:validation:MaxProperties=20
+	// +kubebuilder:validation:XValidation:rule="self.all(k, k.matches('^[a-z]{2,3}(-[A-Z][a-z]{3})?(-([A-Z]{2}|[0-9]{3}))?$'))",messageExpression="'locale ' + self.filter(k, !k.matches('^[a-z]{2,3}(-[A-Z][a-z]{3})?(-([A-Z]{2}|[0-9]{3}))?$'))[0] + ' is not a BCP 47 tag; accepted: language, optional script, optional region, e.g. en, zh-CN, zh-Hant-TW'"
+	// +optional
+	Reply map[string]EmailTemplate `json:"reply,omitempty"`
+}
+
+// EmailTemplate is one kind of mail in one locale. A field left empty is
+// the built-in template's of the same language (zh or, for any other
+// language, en).
+type EmailTemplate struct {
+	// Subject is the subject line. The mail always carries the ticket's
+	// [#number] token, which threads the customer's answer: a subject
+	// whose text lacks it gets it appended. Built-in: Re: <the ticket's
+	// subject> [#number].
+	// +kubebuilder:validation:MaxLength=500
+	// +kubebuilder:validation:XValidation:rule="self.matches('^[^\\r\\n]*$')",message="subject must be one line"
+	// +optional
+	Subject string `json:"subject,omitempty"`
+
+	// Text is the plain-text body.
+	// +kubebuilder:validation:MaxLength=16384
+	// +optional
+	Text string `json:"text,omitempty"`
+
+	// HTML is the HTML body, as html/template: placeholders are escaped
+	// for where they stand. Unset: the text body, escaped, with its line
+	// breaks kept.
+	// +kubebuilder:validation:MaxLength=32768
+	// +optional
+	HTML string `json:"html,omitempty"`
 }
 
 // EmailAddressPattern is what an inbound address must match: a lower-case

@@ -703,6 +703,18 @@ func TestTenantTemplate(t *testing.T) {
 		values:  []string{"--set", "tenant.spec.attachments.volume.claimName=Acme_Blobs"},
 		errs:    []string{"/tenant/spec/attachments/volume/claimName", "Acme_Blobs"},
 	}, {
+		name:    "schema: mail template locale",
+		release: "acme",
+		values:  []string{"--set-json", `tenant.spec.channels={"email":{"templates":{"acknowledgement":{"zh_CN":{"subject":"已受理 {{.Token}}"}}}}}`},
+		// The location helm gives for a property name is garbled; the
+		// name and the pattern are right.
+		errs: []string{"invalid propertyName 'zh_CN'", "does not match pattern"},
+	}, {
+		name:    "schema: mail template subject on two lines",
+		release: "acme",
+		values:  []string{"--set-json", `tenant.spec.channels={"email":{"templates":{"reply":{"en":{"subject":"Re: {{.Subject}}\nBcc: x@evil.example"}}}}}`},
+		errs:    []string{"/tenant/spec/channels/email/templates/reply/en/subject"},
+	}, {
 		name:    "schema: Temporal address",
 		release: "acme",
 		values:  []string{"--set", "tenant.spec.temporal.address=temporal-frontend"},

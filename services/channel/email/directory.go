@@ -28,9 +28,16 @@ type Sender struct {
 	// AutoAcknowledge sends an acknowledgement for every new ticket that
 	// came by e-mail.
 	AutoAcknowledge bool
-	// Locale chooses the acknowledgement's language (zh* is Chinese,
-	// anything else English).
+	// Locale is the tenant's spec.locale: the language of its mail when
+	// nothing closer to the customer says (zh* is Chinese, anything else
+	// English, unless Templates has it).
 	Locale string
+	// DefaultLocale is spec.channels.email.defaultLocale: the language
+	// of mail to a contact without a locale ("": the customer's script,
+	// else Locale).
+	DefaultLocale string
+	// Templates are the tenant's mail templates over the built-in ones.
+	Templates *Templates
 	// Name is the tenant's display name, shown in templates.
 	Name string
 }
@@ -57,9 +64,15 @@ func NewDirectory(tenants []tenant.Config, defaultTenant string) (*Directory, er
 			}
 			d.boxes[addr] = Mailbox{Address: addr, Tenant: t.ID, Group: in.Group}
 		}
+		templates, err := NewTemplates(e.Templates)
+		if err != nil {
+			return nil, fmt.Errorf("HelpdeskTenant %s: %w", t.ID, err)
+		}
 		s := Sender{
 			AutoAcknowledge: e.AutoAcknowledges(),
 			Locale:          t.Spec.Locale,
+			DefaultLocale:   e.DefaultLocale,
+			Templates:       templates,
 			Name:            cmp.Or(t.Spec.DisplayName, t.ID),
 		}
 		switch {

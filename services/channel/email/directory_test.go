@@ -4,6 +4,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/kubedesk/kubedesk/operator/api/mailtemplate"
 	"github.com/kubedesk/kubedesk/operator/api/v1alpha1"
 	"github.com/kubedesk/kubedesk/services/platform/tenant"
 )
@@ -19,6 +20,8 @@ func tenantWith(id, from string, inbound ...v1alpha1.EmailInbound) tenant.Config
 func TestDirectory(t *testing.T) {
 	acme := tenantWith("acme", "", v1alpha1.EmailInbound{Address: "Support@Acme.Example", Group: "support"}, v1alpha1.EmailInbound{Address: "billing@acme.example", Group: "billing"})
 	globex := tenantWith("globex", "Globex Help <help@globex.example>", v1alpha1.EmailInbound{Address: "help@globex.example"})
+	globex.Spec.Channels.Email.DefaultLocale = "ja"
+	globex.Spec.Channels.Email.Templates = &v1alpha1.EmailTemplates{Acknowledgement: map[string]v1alpha1.EmailTemplate{"ja": {Subject: "受付 {{.Token}}"}}}
 	d, err := NewDirectory([]tenant.Config{acme, globex}, "default")
 	if err != nil {
 		t.Fatal(err)
@@ -46,8 +49,10 @@ func TestDirectory(t *testing.T) {
 	if s, ok := d.Sender("acme"); !ok || s.From.Address != "support@acme.example" || !s.AutoAcknowledge {
 		t.Errorf("acme sender %+v, %v: want the first inbound address, acknowledging", s, ok)
 	}
-	if s, _ := d.Sender("globex"); s.From.Name != "Globex Help" || s.From.Address != "help@globex.example" {
+	if s, _ := d.Sender("globex"); s.From.Name != "Globex Help" || s.From.Address != "help@globex.example" || s.DefaultLocale != "ja" {
 		t.Errorf("globex sender %+v", s)
+	} else if r, err := s.Templates.Render(mailtemplate.Acknowledgement, []string{s.DefaultLocale}, mailtemplate.Data{Number: 3, Subject: "印刷"}); err != nil || r.Subject != "受付 [#3]" || r.Locale != "ja" {
+		t.Errorf("globex's acknowledgement %+v, %v", r, err)
 	}
 	if _, ok := d.Sender("default"); ok {
 		t.Error("the default tenant has a sender though it has no address")
@@ -80,6 +85,11 @@ func TestDirectoryErrors(t *testing.T) {
 		}, "HelpdeskTenant globex: spec.channels.email.inbound[0].address: help@shared.example is already an inbound address of tenant acme; accepted: each address once across tenants"},
 		{"bad from", []tenant.Config{tenantWith("acme", "not an address")},
 			`HelpdeskTenant acme: spec.channels.email.from: "not an address": mail: no angle-addr; accepted: an address such as Acme Support <support@acme.example>`},
+		{"bad template", []tenant.Config{func() tenant.Config {
+			c := tenantWith("acme", "", v1alpha1.EmailInbound{Address: "support@acme.example"})
+			c.Spec.Channels.Email.Templates = &v1alpha1.EmailTemplates{Acknowledgement: map[string]v1alpha1.EmailTemplate{"en": {Text: "{{.Ticket}}"}}}
+			return c
+		}()}, "HelpdeskTenant acme: spec.channels.email.templates.acknowledgement.en.text: template: line 1:2: unknown field .Ticket; accepted: .Number, .Token"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

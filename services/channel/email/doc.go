@@ -24,5 +24,10 @@
 // Outbound, Outbound follows the ticket event stream: an auto-
 // acknowledgement for a new e-mail ticket and every public agent reply on
 // a ticket that came by e-mail are sent with a Message-ID derived from the
-// event, so a retried send is recognisable as the same mail.
+// event, so a retried send is recognisable as the same mail. Each is
+// written by the tenant's templates (spec.channels.email.templates) over
+// the built-in ones in templates/, in the requester's contact's locale,
+// else the tenant's defaultLocale, else the script of the customer's
+// text, else the tenant's locale: the first the tenant has a template
+// for, English last (Templates.Render).
 package email

@@ -7,6 +7,7 @@ import (
 	"html"
 	"io"
 	"log/slog"
+	"regexp"
 	"strings"
 	"time"
 
@@ -14,6 +15,8 @@ import (
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/metric"
 
+	"github.com/kubedesk/kubedesk/operator/api/mailtemplate"
+	"github.com/kubedesk/kubedesk/operator/api/v1alpha1"
 	iamv1 "github.com/kubedesk/kubedesk/proto/gen/go/kubedesk/iam/v1"
 	ticketv1 "github.com/kubedesk/kubedesk/proto/gen/go/kubedesk/ticket/v1"
 	"github.com/kubedesk/kubedesk/services/channel/smtpout"
@@ -210,7 +213,6 @@ func (o *Outbound) compose(ctx context.Context, from Sender, t *ticketv1.Ticket,
 	m := smtpout.Mail{
 		From:      smtpout.Address{Name: from.From.Name, Email: from.From.Address},
 		To:        []smtpout.Address{{Name: t.GetRequester().GetName(), Email: t.GetRequester().GetEmail()}},
-		Subject:   Subject(t),
 		MessageID: id,
 		Headers:   map[string]string{"X-Kubedesk-Ticket": fmt.Sprint(t.GetNumber())},
 	}
@@ -223,19 +225,61 @@ func (o *Outbound) compose(ctx context.Context, from Sender, t *ticketv1.Ticket,
 			m.InReplyTo = r.MessageID
 		}
 	}
+	kind, data := mailtemplate.Acknowledgement, mailtemplate.Data{
+		Number:         t.GetNumber(),
+		Subject:        t.GetSubject(),
+		Requester:      t.GetRequester().GetName(),
+		RequesterEmail: t.GetRequester().GetEmail(),
+		Description:    t.GetDescription(),
+		Tenant:         from.Name,
+		ReplyTo:        from.From.Address,
+	}
 	if c == nil {
-		if m.Text, err = acknowledgement(from, t); err != nil {
-			return m, err
-		}
 		m.Headers["Auto-Submitted"] = "auto-replied" // RFC 3834: autoresponders leave it alone
 	} else {
-		m.Text = c.GetBody()
+		kind, data.Body, data.Agent = mailtemplate.Reply, c.GetBody(), c.GetAuthor()
 		if m.Attachments, err = o.attachments(ctx, t, c); err != nil {
 			return m, err
 		}
 	}
-	m.HTML = textToHTML(m.Text)
+	locales, err := o.locales(ctx, from, t)
+	if err != nil {
+		return m, err
+	}
+	r, err := from.Templates.Render(kind, locales, data)
+	if err != nil {
+		return m, consumer.Permanent(fmt.Errorf("render the %s of ticket %s: %w", kind, t.GetId(), err))
+	}
+	for _, err := range r.Fallbacks {
+		o.log().Warn("mail template failed; the built-in one is sent", "tenant", t.GetTenant(), "ticket", t.GetId(), "message_id", id, "err", err)
+	}
+	m.Subject, m.Text, m.HTML = r.Subject, r.Text, r.HTML
+	if localePattern.MatchString(r.Locale) {
+		m.Headers["Content-Language"] = r.Locale
+	}
 	return m, nil
+}
+
+// locales lists the locales t's mail may be written in, most preferred
+// first: the requester's contact's, the tenant's default for e-mail, the
+// language of the customer's text (Chinese, Japanese or Korean script),
+// the tenant's locale. Templates.Render takes the first it has a
+// template for, English last.
+func (o *Outbound) locales(ctx context.Context, from Sender, t *ticketv1.Ticket) ([]string, error) {
+	var contact string
+	if id := t.GetRequester().GetContactId(); id != "" {
+		c, err := o.Store.GetContact(ctx, t.GetTenant(), id)
+		if err != nil && !errors.Is(err, store.ErrNotFound) {
+			return nil, fmt.Errorf("read the requester's contact %s: %w", id, err)
+		}
+		if c.MergedInto != "" {
+			if into, err := o.Store.GetContact(ctx, t.GetTenant(), c.MergedInto); err == nil {
+				c = into
+			}
+		}
+		contact = c.Locale
+	}
+	return []string{contact, from.DefaultLocale, DetectLocale(t.GetSubject() + "\n" + t.GetDescription()), from.Locale}, nil
 }
 
 // attachments reads a comment's attachments from the ticket service, up
@@ -290,6 +334,10 @@ func (o *Outbound) note(ctx context.Context, t *ticketv1.Ticket, id, text string
 	return nil
 }
 
+// localePattern is a locale fit for the Content-Language header; a
+// contact's locale may be anything.
+var localePattern = regexp.MustCompile(v1alpha1.LocalePattern)
+
 // NoteAuthor is the author of the notes the e-mail channel writes.
 const NoteAuthor = "E-mail"
 
@@ -297,12 +345,16 @@ const maxReferences = 20
 
 // Subject is the subject of kubedesk's mail about t: the ticket's, as an
 // answer, with the number token that threads the customer's reply.
-func Subject(t *ticketv1.Ticket) string {
-	s := strings.TrimSpace(t.GetSubject())
+func Subject(t *ticketv1.Ticket) string { return builtinSubject(t.GetSubject(), t.GetNumber()) }
+
+// builtinSubject is the subject of the built-in templates: the ticket's
+// subject as an answer (one Re: only), then its number token.
+func builtinSubject(subject string, number int64) string {
+	s := strings.Join(strings.Fields(subject), " ")
 	if !hasReplyPrefix(s) {
 		s = "Re: " + s
 	}
-	return fmt.Sprintf("%s [#%d]", s, t.GetNumber())
+	return s + " " + mailtemplate.Token(number)
 }
 
 func hasReplyPrefix(s string) bool {

@@ -26,4 +26,7 @@ type Store interface {
 	SetMailStatus(ctx context.Context, tenant, messageID, status, detail string) error
 	// MailThread lists a ticket's mail, oldest first, at most limit.
 	MailThread(ctx context.Context, tenant, ticketID string, limit int) ([]store.Mail, error)
+	// GetContact returns a contact (store.ErrNotFound when there is
+	// none): the locale of the requester chooses the language of mail.
+	GetContact(ctx context.Context, tenant, id string) (store.Contact, error)
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"cmp"
+	"context"
 	"encoding/base64"
 	"errors"
 	"fmt"
@@ -446,4 +447,208 @@ func TestChannelSplit(t *testing.T) {
 		t.Errorf("REST ticket for wu.fan@example.com names contact %q, want %s", got, contact)
 	}
 	gw.mustCall(t, http.StatusOK, "GET", "/readyz", nil)
+}
+
+// templateTenants is a tenant in English by default (spec.locale en-US)
+// with its own acknowledgement in Chinese and English and its own reply
+// wrapper in English.
+const templateTenants = `apiVersion: kubedesk.io/v1alpha1
+kind: HelpdeskTenant
+metadata: {name: initech}
+spec:
+  displayName: Initech 客服
+  channels:
+    email:
+      inbound: [{address: help@initech.example}]
+      templates:
+        acknowledgement:
+          zh-CN:
+            subject: "【{{.Tenant}}】工单已受理：{{.Subject}}"
+            text: |
+              {{with .Requester}}{{.}}，{{end}}您好！
+              您的工单 #{{.Number}} 已创建，我们会尽快回复。
+              补充信息请直接回复本邮件（{{.ReplyTo}}），并保留主题中的 {{.Token}}。
+          en:
+            subject: "[{{.Tenant}}] We got it: {{.Subject}} {{.Token}}"
+            text: |
+              Hello {{or .Requester "there"}},
+              your ticket #{{.Number}} is open ({{.Locale}}).
+            html: "<p>Hello {{.Requester}}, ticket <b>#{{.Number}}</b>: {{.Subject}}</p>"
+        reply:
+          en:
+            text: "{{.Body}}\n\n-- {{.Agent}}, {{.Tenant}}"
+`
+
+// TestEmailTemplates: a tenant's own templates write its mail, in the
+// contact's language, else in the language of the customer's text, else
+// in the tenant's; the subject keeps the number token that threads the
+// answer, and what the tenant left out is built in.
+func TestEmailTemplates(t *testing.T) {
+	sink := smtptest.Start(t)
+	file := filepath.Join(t.TempDir(), "kubedesk.yaml")
+	writeFile(t, file, templateTenants)
+	srv := startServe(t, "--config="+file, "--smtp-relay="+sink.URL())
+	m := &mailbox{t: t, srv: srv, sink: sink}
+	const tenantID = "initech"
+	contact := func(email, name, locale string) {
+		srv.mustCall(t, http.StatusOK, "POST", "/v1/contacts", map[string]any{
+			"displayName": name, "locale": locale,
+			"identities": []map[string]any{{"type": "IDENTITY_TYPE_EMAIL", "value": email, "primary": true}},
+		}, "X-Kubedesk-Tenant", tenantID)
+	}
+	contact("li.na@example.com", "李娜", "zh-CN")
+	contact("mark@example.com", "Mark", "en-GB")
+
+	for i, tt := range []struct {
+		name    string
+		mail    mailText
+		locale  string
+		subject string // %d stands for the ticket's number, here and below
+		text    []string
+		html    string
+	}{
+		{
+			name:    "the contact's language over the text's",
+			mail:    mailText{from: "Li Na <li.na@example.com>", subject: "VPN keeps dropping", body: "The VPN drops every ten minutes."},
+			locale:  "zh-CN",
+			subject: "【Initech 客服】工单已受理：VPN keeps dropping [#%d]",
+			text:    []string{"Li Na，您好！", "您的工单 #%d 已创建", "（help@initech.example），并保留主题中的 [#%d]。"},
+		},
+		{
+			name:    "the contact's language over the text's, in English",
+			mail:    mailText{from: "Mark <mark@example.com>", subject: "打印机坏了", body: "三楼的打印机连不上。"},
+			locale:  "en",
+			subject: "[Initech 客服] We got it: 打印机坏了 [#%d]",
+			text:    []string{"Hello Mark,", "your ticket #%d is open (en)."},
+			html:    "<p>Hello Mark, ticket <b>#%d</b>: 打印机坏了</p>",
+		},
+		{
+			name:    "no contact locale: the text is Chinese",
+			mail:    mailText{from: "=?UTF-8?B?546L6Iqz?= <wang.fang@example.com>", subject: "发票抬头写错了", body: "请帮忙重新开一张发票。"},
+			locale:  "zh-CN",
+			subject: "【Initech 客服】工单已受理：发票抬头写错了 [#%d]",
+			text:    []string{"王芳，您好！", "您的工单 #%d 已创建"},
+		},
+		{
+			name:    "no contact locale, English text: the tenant's locale",
+			mail:    mailText{from: "bob@example.com", subject: "Password reset", body: "I cannot sign in."},
+			locale:  "en",
+			subject: "[Initech 客服] We got it: Password reset [#%d]",
+			text:    []string{"Hello there,", "your ticket #%d is open (en)."},
+		},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			tt.mail.to, tt.mail.id = "help@initech.example", fmt.Sprintf("tmpl-%d@example.com", i)
+			m.send(t, tenantID, tt.mail)
+			addr := tt.mail.from
+			if j := strings.LastIndexByte(addr, '<'); j >= 0 {
+				addr = strings.Trim(addr[j:], "<>")
+			}
+			tk := m.ticketOf(t, tenantID, addr, tt.mail.subject)
+			n := fmt.Sprint(tk["number"])
+			num := func(s string) string { return strings.ReplaceAll(s, "%d", n) }
+			ack := m.sink.Wait(t, i+1, 10*time.Second)[i]
+			if ack.To[0] != addr {
+				t.Fatalf("mail %d went to %v, want %s", i, ack.To, addr)
+			}
+			h := header(t, ack.Data)
+			if subj, _ := h.Subject(); subj != num(tt.subject) {
+				t.Errorf("subject %q, want %q", subj, num(tt.subject))
+			}
+			if got := h.Get("Content-Language"); got != tt.locale {
+				t.Errorf("Content-Language %q, want %s", got, tt.locale)
+			}
+			if h.Get("Auto-Submitted") != "auto-replied" || h.Get("In-Reply-To") != "<"+tt.mail.id+">" {
+				t.Errorf("acknowledgement headers %v", h.Header)
+			}
+			text := body(t, ack.Data)
+			for _, want := range tt.text {
+				if want = num(want); !strings.Contains(text, want) {
+					t.Errorf("text lacks %q:\n%s", want, text)
+				}
+			}
+			if tt.html != "" {
+				if want := num(tt.html); !strings.Contains(htmlBody(t, ack.Data), want) {
+					t.Errorf("html lacks %q:\n%s", want, htmlBody(t, ack.Data))
+				}
+			}
+		})
+	}
+
+	// An agent's reply to Mark goes out in the tenant's English wrapper,
+	// under the built-in subject; the customer's answer to it threads.
+	tk := m.ticketOf(t, tenantID, "mark@example.com", "打印机坏了")
+	id, n := tk["id"].(string), fmt.Sprint(tk["number"])
+	srv.mustCall(t, http.StatusOK, "POST", "/v1/tickets/"+id+"/comments", map[string]any{"body": "Please restart the printer."}, "X-Kubedesk-Tenant", tenantID)
+	reply := m.sink.Wait(t, 5, 10*time.Second)[4]
+	rh := header(t, reply.Data)
+	if subj, _ := rh.Subject(); subj != "Re: 打印机坏了 [#"+n+"]" {
+		t.Errorf("reply subject %q", subj)
+	}
+	if text := body(t, reply.Data); !strings.HasPrefix(text, "Please restart the printer.\r\n\r\n-- ") || !strings.Contains(text, ", Initech 客服") {
+		t.Errorf("reply text %q, want the tenant's wrapper", text)
+	}
+	m.send(t, tenantID, mailText{from: "mark@example.com", to: "help@initech.example", id: "tmpl-answer@example.com", subject: "Re: 打印机坏了 [#" + n + "]", body: "Done, it works."})
+	if c := m.waitComments(t, tenantID, id, 2)[1]; c["body"] != "Done, it works." {
+		t.Errorf("the answer to the reply: %v", c)
+	}
+}
+
+// TestEmailTemplatesRefusedAtStart: a template that does not parse or
+// names a placeholder that does not exist stops the start, naming the
+// file, the document, the field and what is accepted.
+func TestEmailTemplatesRefusedAtStart(t *testing.T) {
+	for _, tt := range []struct {
+		name, from, to, want string
+	}{
+		{"misspelt placeholder", "工单已受理：{{.Subject}}", "工单已受理：{{.Sbject}}",
+			"spec.channels.email.templates.acknowledgement.zh-CN.subject: template: line 1:21: unknown field .Sbject; accepted: .Number, .Token, .Subject, .Requester, .RequesterEmail, .Description, .Tenant, .ReplyTo, .Locale"},
+		{"reply placeholder in an acknowledgement", "is open ({{.Locale}})", "is open ({{.Agent}})",
+			"spec.channels.email.templates.acknowledgement.en.text: template: line 2:36: unknown field .Agent; accepted: .Number, .Token, .Subject, .Requester, .RequesterEmail, .Description, .Tenant, .ReplyTo, .Locale"},
+		{"does not parse", "ticket <b>#{{.Number}}</b>", "ticket <b>#{{.Number}</b>",
+			"spec.channels.email.templates.acknowledgement.en.html: template: line 1: bad character U+007D '}'"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			file := filepath.Join(t.TempDir(), "kubedesk.yaml")
+			body := strings.Replace(templateTenants, tt.from, tt.to, 1)
+			if body == templateTenants {
+				t.Fatalf("%q is not in the configuration", tt.from)
+			}
+			writeFile(t, file, "apiVersion: kubedesk.io/v1alpha1\nkind: KubedeskConfig\nspec: {logLevel: warn}\n---\n"+body)
+			err := run(context.Background(), []string{"serve", "--config=" + file, "--http-addr=127.0.0.1:0", "--grpc-addr=127.0.0.1:0", "--smtp-addr=127.0.0.1:0", "--data-dir=" + t.TempDir()},
+				func(string) string { return "" }, io.Discard, io.Discard)
+			if err == nil {
+				t.Fatal("serve started with an invalid template")
+			}
+			for _, want := range []string{file + ": document 1: HelpdeskTenant initech: ", tt.want} {
+				if !strings.Contains(err.Error(), want) {
+					t.Errorf("error %q does not contain %q", err, want)
+				}
+			}
+		})
+	}
+}
+
+// htmlBody is the text/html part of a sent mail, decoded.
+func htmlBody(t *testing.T, raw []byte) string {
+	t.Helper()
+	r, err := gomail.CreateReader(bytes.NewReader(raw))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for {
+		p, err := r.NextPart()
+		if errors.Is(err, io.EOF) {
+			return ""
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		if h, ok := p.Header.(*gomail.InlineHeader); ok {
+			if ct, _, _ := h.ContentType(); ct == "text/html" {
+				b, _ := io.ReadAll(p.Body)
+				return string(b)
+			}
+		}
+	}
 }

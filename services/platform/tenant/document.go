@@ -17,7 +17,7 @@ import (
 // that what works in the cluster works on a laptop. The binary reads the
 // tenant's ID, its default business calendar (for its SLA policies), its
 // e-mail channel (spec.channels.email: inbound addresses, sender,
-// acknowledgements) and the settings later modules add; displayName,
+// acknowledgements, default locale and templates) and the settings later modules add; displayName,
 // locale and timeZone are kept for the parts that show them (the web
 // desk, e-mail, reports). Cluster-only fields (image, components,
 // database, temporal, channels.email.relaySecretRef: the binary reads the
@@ -29,7 +29,7 @@ type Config struct {
 	Spec v1alpha1.HelpdeskTenantSpec
 }
 
-var localePattern = regexp.MustCompile(`^[a-z]{2,3}(-[A-Z][a-z]{3})?(-([A-Z]{2}|[0-9]{3}))?$`)
+var localePattern = regexp.MustCompile(v1alpha1.LocalePattern)
 
 // FromDocument decodes one HelpdeskTenant document strictly, applies the
 // schema's defaults and checks what the binary reads. Errors name the

@@ -50,6 +50,33 @@ func TestFromDocumentEmail(t *testing.T) {
 	}
 }
 
+func TestFromDocumentEmailTemplates(t *testing.T) {
+	got, err := FromDocument(tenantDoc(`  channels:
+    email:
+      defaultLocale: zh-CN
+      templates:
+        acknowledgement:
+          zh-CN: {subject: "工单 {{.Token}} 已受理：{{.Subject}}", text: "{{with .Requester}}{{.}}，{{end}}您好：我们已收到您的问题。"}
+          en: {text: "Hello {{.Requester}}, we have your request {{.Token}}.", html: "<p>Hello {{.Requester}}</p>"}
+        reply:
+          ja: {text: "{{.Agent}}より：\n{{.Body}}"}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := got.Spec.Channels.Email
+	want := &v1alpha1.EmailTemplates{
+		Acknowledgement: map[string]v1alpha1.EmailTemplate{
+			"zh-CN": {Subject: "工单 {{.Token}} 已受理：{{.Subject}}", Text: "{{with .Requester}}{{.}}，{{end}}您好：我们已收到您的问题。"},
+			"en":    {Text: "Hello {{.Requester}}, we have your request {{.Token}}.", HTML: "<p>Hello {{.Requester}}</p>"},
+		},
+		Reply: map[string]v1alpha1.EmailTemplate{"ja": {Text: "{{.Agent}}より：\n{{.Body}}"}},
+	}
+	if diff := cmp.Diff(want, e.Templates); diff != "" || e.DefaultLocale != "zh-CN" {
+		t.Errorf("defaultLocale %q, templates (-want +got):\n%s", e.DefaultLocale, diff)
+	}
+}
+
 func TestFromDocumentEmailDefaults(t *testing.T) {
 	got, err := FromDocument(tenantDoc("  displayName: Acme\n  channels: {email: {inbound: [{address: support@acme.example}]}}\n"))
 	if err != nil {
@@ -119,6 +146,31 @@ func TestFromDocumentEmailBadInput(t *testing.T) {
 			"from with a header after it",
 			`{from: "Acme <support@acme.example>\r\nBcc: all@acme.example"}`,
 			`spec.channels.email.from: "Acme <support@acme.example>\r\nBcc: all@acme.example" spans more than one line; accepted: one address, e.g. Acme Support <support@acme.example>`,
+		},
+		{
+			"default locale",
+			`{defaultLocale: zh_CN}`,
+			`spec.channels.email.defaultLocale: "zh_CN" is not a BCP 47 tag; accepted: language, optional script, optional region, e.g. en, zh-CN, zh-Hans-CN`,
+		},
+		{
+			"template with a misspelt placeholder",
+			`{templates: {acknowledgement: {zh-CN: {subject: "已受理 {{.Nubmer}}"}}}}`,
+			`spec.channels.email.templates.acknowledgement.zh-CN.subject: template: line 1:6: unknown field .Nubmer; accepted: .Number, .Token, .Subject, .Requester, .RequesterEmail, .Description, .Tenant, .ReplyTo, .Locale`,
+		},
+		{
+			"template that does not parse",
+			`{templates: {reply: {en: {text: "{{.Body", html: "<p>{{.Body}}</p>"}}}}`,
+			`spec.channels.email.templates.reply.en.text: template: line 1: unclosed action`,
+		},
+		{
+			"template locale",
+			`{templates: {reply: {english: {text: "{{.Body}}"}}}}`,
+			`spec.channels.email.templates.reply.english: "english" is not a BCP 47 tag; accepted: language, optional script, optional region, e.g. en, zh-CN, zh-Hant-TW`,
+		},
+		{
+			"unknown kind of mail",
+			`{templates: {survey: {en: {text: "x"}}}}`,
+			`error unmarshaling JSON: while decoding JSON: json: unknown field "survey"`,
 		},
 		{
 			"unknown field",

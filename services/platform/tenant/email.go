@@ -7,6 +7,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"github.com/kubedesk/kubedesk/operator/api/mailtemplate"
 	"github.com/kubedesk/kubedesk/operator/api/v1alpha1"
 )
 
@@ -22,7 +23,9 @@ var emailAddressPattern = regexp.MustCompile(v1alpha1.EmailAddressPattern)
 
 // validateEmail checks spec.channels.email as the API server does (the
 // schema's limits, patterns and unique addresses) and, beyond it, that
-// from parses as an RFC 5322 address. Each error names its field path.
+// from parses as an RFC 5322 address and that every template parses and
+// names only placeholders that exist (mailtemplate.Check, as the operator
+// checks them). Each error names its field path.
 func validateEmail(e v1alpha1.EmailChannelSpec) []error {
 	const path = "spec.channels.email"
 	var errs []error
@@ -48,7 +51,10 @@ func validateEmail(e v1alpha1.EmailChannelSpec) []error {
 			errs = append(errs, fmt.Errorf("%s.from: %w", path, err))
 		}
 	}
-	return errs
+	if e.DefaultLocale != "" && !localePattern.MatchString(e.DefaultLocale) {
+		errs = append(errs, fmt.Errorf("%s.defaultLocale: %q is not a BCP 47 tag; accepted: language, optional script, optional region, e.g. en, zh-CN, zh-Hans-CN", path, e.DefaultLocale))
+	}
+	return append(errs, mailtemplate.Check(path+".templates", e.Templates)...)
 }
 
 // checkInboundAddress checks one inbound address against the schema.

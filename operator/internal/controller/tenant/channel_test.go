@@ -215,7 +215,8 @@ func podCredentials(t *testing.T, ns, tenantName string) map[string]string {
 
 // TestChannelSchema: the API server refuses an inbound address twice, an
 // address that is not a lower-case e-mail address, a from on two lines,
-// and channel replicas on the embedded database.
+// a mail template under a locale that is not a BCP 47 tag or with a
+// subject on two lines, and channel replicas on the embedded database.
 func TestChannelSchema(t *testing.T) {
 	ns := newNamespace(t, "schema")
 	base := func() *v1alpha1.HelpdeskTenant {
@@ -250,6 +251,25 @@ func TestChannelSchema(t *testing.T) {
 		{"group too long", func(ht *v1alpha1.HelpdeskTenant) {
 			ht.Spec.Channels.Email.Inbound = []v1alpha1.EmailInbound{{Address: "support@acme.example", Group: strings.Repeat("g", 201)}}
 		}, "spec.channels.email.inbound[0].group: Too long: may not be more than 200"},
+		{"mail templates", func(ht *v1alpha1.HelpdeskTenant) {
+			ht.Spec.Channels.Email.DefaultLocale = "zh-CN"
+			ht.Spec.Channels.Email.Templates = &v1alpha1.EmailTemplates{
+				Acknowledgement: map[string]v1alpha1.EmailTemplate{"zh-CN": {Subject: "已受理 {{.Token}}"}, "en": {Text: "Hello {{.Requester}}"}, "zh-Hant-TW": {Text: "您好"}},
+				Reply:           map[string]v1alpha1.EmailTemplate{"ja": {HTML: "<p>{{.Body}}</p>"}},
+			}
+		}, ""},
+		{"default locale", func(ht *v1alpha1.HelpdeskTenant) {
+			ht.Spec.Channels.Email.DefaultLocale = "chinese"
+		}, `spec.channels.email.defaultLocale: Invalid value: "chinese"`},
+		{"mail template locale", func(ht *v1alpha1.HelpdeskTenant) {
+			ht.Spec.Channels.Email.Templates = &v1alpha1.EmailTemplates{Acknowledgement: map[string]v1alpha1.EmailTemplate{"en": {}, "zh_CN": {Subject: "已受理"}}}
+		}, "spec.channels.email.templates.acknowledgement: Invalid value: locale zh_CN is not a BCP 47 tag; accepted: language, optional script, optional region, e.g. en, zh-CN, zh-Hant-TW"},
+		{"mail template subject on two lines", func(ht *v1alpha1.HelpdeskTenant) {
+			ht.Spec.Channels.Email.Templates = &v1alpha1.EmailTemplates{Reply: map[string]v1alpha1.EmailTemplate{"en": {Subject: "Re: {{.Subject}}\r\nBcc: all@acme.example"}}}
+		}, `spec.channels.email.templates.reply[en].subject: Invalid value: "Re: {{.Subject}}\r\nBcc: all@acme.example": subject must be one line`},
+		{"mail template too long", func(ht *v1alpha1.HelpdeskTenant) {
+			ht.Spec.Channels.Email.Templates = &v1alpha1.EmailTemplates{Reply: map[string]v1alpha1.EmailTemplate{"en": {Text: strings.Repeat("x", 16385)}}}
+		}, "spec.channels.email.templates.reply.en.text: Too long: may not be more than 16384 bytes"},
 		{"channel replicas on the embedded database", func(ht *v1alpha1.HelpdeskTenant) {
 			ht.Spec.Components.Channel = &v1alpha1.ComponentSpec{Replicas: ptr.To[int32](2)}
 		}, "database.embedded needs every component at replicas <= 1"},
@@ -267,5 +287,70 @@ func TestChannelSchema(t *testing.T) {
 				t.Errorf("error %q, want it to contain %q", err, tt.want)
 			}
 		})
+	}
+}
+
+// TestMailTemplates: a tenant's mail templates reach its configuration;
+// one that names a placeholder that does not exist makes the tenant
+// Degraded, naming the field and the placeholders accepted, and its pods
+// stay on the configuration they run.
+func TestMailTemplates(t *testing.T) {
+	ns := newNamespace(t, "initech")
+	ht := &v1alpha1.HelpdeskTenant{
+		ObjectMeta: metav1.ObjectMeta{Name: "initech"},
+		Spec: v1alpha1.HelpdeskTenantSpec{
+			Database: v1alpha1.DatabaseSpec{Embedded: &v1alpha1.EmbeddedDatabase{}},
+			Temporal: v1alpha1.TemporalSpec{Embedded: &v1alpha1.EmbeddedTemporal{}},
+			Channels: v1alpha1.ChannelsSpec{Email: v1alpha1.EmailChannelSpec{
+				Inbound: []v1alpha1.EmailInbound{{Address: "help@initech.example"}},
+				Templates: &v1alpha1.EmailTemplates{Acknowledgement: map[string]v1alpha1.EmailTemplate{
+					"zh-CN": {Subject: "工单 {{.Token}} 已受理"},
+				}},
+			}},
+		},
+	}
+	create(t, ns, ht)
+	waitFor(t, "the templates in the configuration", func() error {
+		cfg, err := configOf(ns, "initech")
+		if err != nil {
+			return err
+		}
+		if !strings.Contains(cfg, "subject: 工单 {{.Token}} 已受理") {
+			return fmt.Errorf("no template in the configuration:\n%s", cfg)
+		}
+		return onConfig(ns, "initech")
+	})
+	before, err := configOf(ns, "initech")
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	update(t, ht, func(ht *v1alpha1.HelpdeskTenant) {
+		ht.Spec.Channels.Email.Templates.Acknowledgement["zh-CN"] = v1alpha1.EmailTemplate{Subject: "工单 #{{.Nubmer}} 已受理"}
+	})
+	tenantCondition(t, ns, "initech", v1alpha1.ConditionDegraded, metav1.ConditionTrue, v1alpha1.ReasonConfigError,
+		"spec.channels.email.templates.acknowledgement.zh-CN.subject: template: line 1:6: unknown field .Nubmer; accepted: .Number, .Token, .Subject, .Requester, .RequesterEmail, .Description, .Tenant, .ReplyTo, .Locale; the pods stay on the last configuration")
+	if after, err := configOf(ns, "initech"); err != nil || after != before {
+		t.Errorf("the configuration changed under a refused template (err %v):\n%s", err, after)
+	}
+	if err := onConfig(ns, "initech"); err != nil {
+		t.Error(err)
+	}
+
+	update(t, ht, func(ht *v1alpha1.HelpdeskTenant) {
+		ht.Spec.Channels.Email.Templates.Acknowledgement["zh-CN"] = v1alpha1.EmailTemplate{Subject: "工单 #{{.Number}} 已受理"}
+	})
+	waitFor(t, "the corrected template in the configuration", func() error {
+		cfg, err := configOf(ns, "initech")
+		if err != nil {
+			return err
+		}
+		if !strings.Contains(cfg, "subject: '工单 #{{.Number}} 已受理'") && !strings.Contains(cfg, "subject: 工单 #{{.Number}} 已受理") {
+			return fmt.Errorf("no corrected template in the configuration:\n%s", cfg)
+		}
+		return nil
+	})
+	if ht := tenantCondition(t, ns, "initech", v1alpha1.ConditionDegraded, metav1.ConditionFalse, v1alpha1.ReasonRolling, ""); ht == nil {
+		t.Fatal("no tenant")
 	}
 }

@@ -33,6 +33,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
+	"github.com/kubedesk/kubedesk/operator/api/mailtemplate"
 	"github.com/kubedesk/kubedesk/operator/api/v1alpha1"
 	"github.com/kubedesk/kubedesk/operator/internal/controller/slapolicy"
 )
@@ -233,6 +234,16 @@ func (r *Reconciler) reconcile(ctx context.Context, t *v1alpha1.HelpdeskTenant) 
 	t.Status.AdminKeySecret = CredentialsSecretName(t)
 	if err := slapolicy.ValidateCalendar(t.Spec.Calendar); err != nil {
 		problems = append(problems, err.Error())
+	}
+
+	// The pods refuse a configuration whose mail templates do not parse
+	// or name placeholders that do not exist: they stay on the last one.
+	if errs := mailtemplate.Check("spec.channels.email.templates", t.Spec.Channels.Email.Templates); len(errs) > 0 {
+		for _, err := range errs {
+			problems = append(problems, err.Error())
+		}
+		setConfigError(t, append(problems, "the pods stay on the last configuration"))
+		return nil
 	}
 
 	policies, err := r.acceptedPolicies(ctx, t)

@@ -35,6 +35,14 @@ func TestRenderReadsAsTheBinaryReads(t *testing.T) {
 				From:            "Acme Support <support@acme.example>",
 				RelaySecretRef:  &v1alpha1.SecretKeySelector{Name: "acme-smtp", Key: "url"},
 				AutoAcknowledge: ptr.To(true),
+				DefaultLocale:   "zh-CN",
+				Templates: &v1alpha1.EmailTemplates{
+					Acknowledgement: map[string]v1alpha1.EmailTemplate{
+						"zh-CN": {Subject: "【{{.Tenant}}】已受理：{{.Subject}} {{.Token}}", Text: "{{with .Requester}}{{.}}，{{end}}您好！\n您的工单 #{{.Number}} 已创建。"},
+						"en":    {Subject: "[{{.Tenant}}] We got it: {{.Subject}}", Text: "Hello {{or .Requester \"there\"}},\nticket #{{.Number}} is open.", HTML: "<p>Hello {{.Requester}}, ticket <b>#{{.Number}}</b> is open.</p>"},
+					},
+					Reply: map[string]v1alpha1.EmailTemplate{"en": {Text: "{{.Body}}\n\n-- {{.Agent}}, {{.Tenant}}"}},
+				},
 			}},
 		},
 	}
