@@ -24,7 +24,9 @@ import (
 
 type addresses struct{}
 
-func (addresses) ResolveEmail(context.Context, string, string, string) (string, error) { return "", nil }
+func (addresses) ResolveEmail(context.Context, string, string, string) (string, error) {
+	return "", nil
+}
 
 // faults breaks CreateTicket calls: before reaching the ticket service
 // (nothing created), or after it answered (created, the answer lost).
