@@ -125,7 +125,7 @@ func ParseBytes(body []byte) (*Message, error) {
 	}
 	var m Message
 	if err := xml.Unmarshal(body, &m); err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrMalformed, err)
+		return nil, fmt.Errorf("%w: %w", ErrMalformed, err)
 	}
 	if m.Encrypt != "" && m.MsgType == "" {
 		return &m, nil // the safe-mode envelope
@@ -160,7 +160,7 @@ func plainXML(body []byte) error {
 			return nil
 		}
 		if err != nil {
-			return fmt.Errorf("%w: %v", ErrMalformed, err)
+			return fmt.Errorf("%w: %w", ErrMalformed, err)
 		}
 		switch t := tok.(type) {
 		case xml.Directive:
