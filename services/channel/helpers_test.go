@@ -21,9 +21,7 @@ import (
 	"github.com/kubedesk/kubedesk/services/channel/store"
 	"github.com/kubedesk/kubedesk/services/platform/auth"
 	"github.com/kubedesk/kubedesk/services/platform/tenant"
-	"github.com/kubedesk/kubedesk/services/platform/tenant/tenanttest"
-	"github.com/kubedesk/kubedesk/services/ticket"
-	ticketstore "github.com/kubedesk/kubedesk/services/ticket/store"
+	"github.com/kubedesk/kubedesk/services/ticket/tickettest"
 )
 
 const (
@@ -57,14 +55,7 @@ func newEnv(t *testing.T) *env {
 // listener, with the tenant its calls name trusted, and returns a client.
 func serveTickets(t *testing.T) ticketv1.TicketServiceClient {
 	t.Helper()
-	s, err := ticketstore.OpenSQLite(context.Background(), filepath.Join(t.TempDir(), "ticket.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { s.Close() })
-	gs := grpc.NewServer(tenanttest.ServerOptions()...)
-	ticket.NewServer(s, ticket.Config{}, slog.New(slog.DiscardHandler)).Register(gs)
-	return ticketv1.NewTicketServiceClient(serve(t, gs))
+	return ticketv1.NewTicketServiceClient(tickettest.Start(t))
 }
 
 // serve runs gs on a loopback listener until the test ends and returns a

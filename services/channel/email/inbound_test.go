@@ -2,24 +2,19 @@ package email
 
 import (
 	"context"
-	"log/slog"
-	"net"
 	"path/filepath"
 	"sync/atomic"
 	"testing"
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/status"
 
 	ticketv1 "github.com/kubedesk/kubedesk/proto/gen/go/kubedesk/ticket/v1"
 	"github.com/kubedesk/kubedesk/services/channel/smtpin"
 	"github.com/kubedesk/kubedesk/services/channel/store"
 	"github.com/kubedesk/kubedesk/services/platform/tenant"
-	"github.com/kubedesk/kubedesk/services/platform/tenant/tenanttest"
-	"github.com/kubedesk/kubedesk/services/ticket"
-	ticketstore "github.com/kubedesk/kubedesk/services/ticket/store"
+	"github.com/kubedesk/kubedesk/services/ticket/tickettest"
 )
 
 type addresses struct{}
@@ -52,25 +47,8 @@ func (f *faults) intercept(ctx context.Context, method string, req, reply any, c
 // leaves no record behind.
 func TestNewTicketWrites(t *testing.T) {
 	ctx := context.Background()
-	ts, err := ticketstore.OpenSQLite(ctx, filepath.Join(t.TempDir(), "ticket.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ts.Close()
-	gs := grpc.NewServer(tenanttest.ServerOptions()...)
-	ticket.NewServer(ts, ticket.Config{}, slog.New(slog.DiscardHandler)).Register(gs)
-	lis, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	go func() { _ = gs.Serve(lis) }()
-	defer gs.Stop()
 	f := &faults{}
-	conn, err := grpc.NewClient(lis.Addr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()), grpc.WithUnaryInterceptor(f.intercept))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
+	conn := tickettest.Start(t, grpc.WithUnaryInterceptor(f.intercept))
 	st, err := store.OpenSQLite(ctx, filepath.Join(t.TempDir(), "channel.db"))
 	if err != nil {
 		t.Fatal(err)

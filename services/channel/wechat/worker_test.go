@@ -3,13 +3,10 @@ package wechat_test
 import (
 	"context"
 	"log/slog"
-	"net"
 	"path/filepath"
 	"testing"
 	"time"
 
-	"google.golang.org/grpc"
-	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/protobuf/types/known/fieldmaskpb"
 
 	channelv1 "github.com/kubedesk/kubedesk/proto/gen/go/kubedesk/channel/v1"
@@ -18,9 +15,7 @@ import (
 	"github.com/kubedesk/kubedesk/services/channel/store"
 	"github.com/kubedesk/kubedesk/services/channel/wechat"
 	"github.com/kubedesk/kubedesk/services/platform/tenant"
-	"github.com/kubedesk/kubedesk/services/platform/tenant/tenanttest"
-	"github.com/kubedesk/kubedesk/services/ticket"
-	ticketstore "github.com/kubedesk/kubedesk/services/ticket/store"
+	"github.com/kubedesk/kubedesk/services/ticket/tickettest"
 )
 
 // contacts resolves openids through the channel server, as the binary does.
@@ -32,26 +27,7 @@ func (c contacts) ResolveWeChat(ctx context.Context, tenantID, openid string) (s
 }
 
 func serveTickets(t *testing.T) ticketv1.TicketServiceClient {
-	t.Helper()
-	s, err := ticketstore.OpenSQLite(context.Background(), filepath.Join(t.TempDir(), "ticket.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { s.Close() })
-	gs := grpc.NewServer(tenanttest.ServerOptions()...)
-	ticket.NewServer(s, ticket.Config{}, slog.New(slog.DiscardHandler)).Register(gs)
-	lis, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	go func() { _ = gs.Serve(lis) }()
-	t.Cleanup(gs.Stop)
-	conn, err := grpc.NewClient(lis.Addr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = conn.Close() })
-	return ticketv1.NewTicketServiceClient(conn)
+	return ticketv1.NewTicketServiceClient(tickettest.Start(t))
 }
 
 // TestWorker: a user's first message opens a ticket on channel wechat,
