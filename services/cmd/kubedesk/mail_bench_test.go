@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net/smtp"
+	"os"
 	"slices"
 	"strings"
 	"sync/atomic"
@@ -36,7 +37,10 @@ func BenchmarkMailIn(b *testing.B) {
 		b.Run(engine, func(b *testing.B) {
 			sink := smtptest.Start(b)
 			addr := freeAddr(b)
-			args := []string{"--smtp-addr=" + addr, "--smtp-relay=" + sink.URL(), writeBenchConfig(b, b.TempDir(), benchLimits+mailBenchSenders)}
+			// KUBEDESK_BENCH_SERVE_ARGS adds flags, e.g.
+			// --pprof-addr=127.0.0.1:6060 to profile the server.
+			args := append([]string{"--smtp-addr=" + addr, "--smtp-relay=" + sink.URL(), writeBenchConfig(b, b.TempDir(), benchLimits+mailBenchSenders)},
+				strings.Fields(os.Getenv("KUBEDESK_BENCH_SERVE_ARGS"))...)
 			if engine == "postgres" {
 				args = append(args, "--database-url="+pg.NewDatabase(b))
 			}
