@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 	"unicode"
+	"unicode/utf8"
 
 	"github.com/kubedesk/kubedesk/operator/api/mailtemplate"
 	"github.com/kubedesk/kubedesk/operator/api/v1alpha1"
@@ -242,9 +243,20 @@ func builtinLanguage(locale string) string {
 // when they are a good part of it (a name in Chinese under an English
 // mail is not); "" otherwise (Latin script says little of the language).
 func DetectLocale(text string) string {
+	const detectSample = 4096
 	var han, kana, hangul, other int
+	seen := 0
 	for _, r := range text {
+		// The first few thousand characters tell the script as well as
+		// the whole of a long mail, and it is read for every mail sent.
+		if seen++; seen > detectSample {
+			break
+		}
 		switch {
+		case r < utf8.RuneSelf:
+			if 'a' <= r|0x20 && r|0x20 <= 'z' {
+				other++
+			}
 		case unicode.Is(unicode.Hiragana, r), unicode.Is(unicode.Katakana, r):
 			kana++
 		case unicode.Is(unicode.Hangul, r):
