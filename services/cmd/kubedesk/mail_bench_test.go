@@ -74,7 +74,7 @@ func BenchmarkMailIn(b *testing.B) {
 				}
 				conns <- c
 			}
-			var lat latencies
+			var lat, plain, attached latencies
 			runWorkers(b, mailConns, "mails/s", func(i int64) error {
 				c := <-conns
 				defer func() { conns <- c }()
@@ -96,7 +96,13 @@ func BenchmarkMailIn(b *testing.B) {
 				if err := w.Close(); err != nil { // the final dot, and the 250
 					return err
 				}
-				lat.add(time.Since(t0))
+				d := time.Since(t0)
+				lat.add(d)
+				if m.attached {
+					attached.add(d)
+				} else {
+					plain.add(d)
+				}
 				return nil
 			})
 			close(done)
@@ -105,6 +111,16 @@ func BenchmarkMailIn(b *testing.B) {
 			if len(lat.d) > 0 {
 				b.ReportMetric(float64(lat.d[len(lat.d)*99/100].Microseconds())/1000, "p99-data-to-250-ms")
 				b.ReportMetric(float64(lat.d[len(lat.d)/2].Microseconds())/1000, "p50-data-to-250-ms")
+			}
+			// The mails with a 1 MB attachment make the p99: each kind's
+			// own p99 says how far each is from the target.
+			for _, k := range []struct {
+				name string
+				l    *latencies
+			}{{"p99-plain-ms", &plain}, {"p99-attached-ms", &attached}} {
+				if slices.Sort(k.l.d); len(k.l.d) > 0 {
+					b.ReportMetric(float64(k.l.d[len(k.l.d)*99/100].Microseconds())/1000, k.name)
+				}
 			}
 			b.ReportMetric(float64(peak.Load())/(1<<20), "peak-RSS-MiB")
 			for range mailConns {
@@ -124,8 +140,9 @@ const mailBenchSenders = `  channel:
 `
 
 type benchMail struct {
-	from string
-	data []byte
+	from     string
+	data     []byte
+	attached bool // holds a 1 MB attachment
 }
 
 // benchMails builds n test mails of about 20 KB: every third in GB2312
@@ -176,7 +193,7 @@ func benchMails(n int) []benchMail {
 		} else {
 			fmt.Fprintf(&h, "Content-Type: text/plain; charset=%s\r\nContent-Transfer-Encoding: 8bit\r\n\r\n%s", charset, content)
 		}
-		out[i] = benchMail{from: from, data: []byte(h.String())}
+		out[i] = benchMail{from: from, data: []byte(h.String()), attached: i%10 == 0}
 	}
 	return out
 }
