@@ -3,7 +3,6 @@ package channel
 import (
 	"context"
 	"math"
-	"net/netip"
 	"strconv"
 	"time"
 
@@ -91,7 +90,7 @@ func (s *Server) SendSignInCode(ctx context.Context, req *channelv1.SendSignInCo
 	}
 	now := time.Now()
 	client := auth.ClientIP(ctx)
-	if d := s.perClient.Allow(clientKey(client), now); !d.Allowed {
+	if d := s.perClient.Allow(auth.ClientKey(client), now); !d.Allowed {
 		return nil, throttled(ctx, d, "too many sign-in codes asked for from "+client)
 	}
 	if d := s.perAddress.Allow(tid+"\x00"+id.Value, now); !d.Allowed {
@@ -184,19 +183,4 @@ func throttled(ctx context.Context, d auth.Decision, what string) error {
 		auth.RateLimitResetKey, strconv.FormatInt(max(int64(math.Ceil(d.Reset.Seconds())), 1), 10),
 	)) // a call without a transport (a unit test) has no headers to set
 	return status.Errorf(codes.ResourceExhausted, "%s; retry after %d seconds", what, retry)
-}
-
-// clientKey is the per-client limit's key for an address: an IPv4
-// address, or the /64 an IPv6 address is in (one host commonly holds a
-// whole /64).
-func clientKey(ip string) string {
-	a, err := netip.ParseAddr(ip)
-	if err != nil || a.Unmap().Is4() {
-		return ip
-	}
-	p, err := a.Prefix(64)
-	if err != nil {
-		return ip
-	}
-	return p.String()
 }

@@ -156,3 +156,19 @@ func ClientIP(ctx context.Context) string {
 	}
 	return ""
 }
+
+// ClientKey is the key a per-client rate limit counts an address under:
+// an IPv4 address as it is, an IPv6 address by the /64 it is in (one host
+// commonly holds a whole /64 and could take a fresh address for every
+// attempt). What is not an address is its own key.
+func ClientKey(ip string) string {
+	a, err := netip.ParseAddr(ip)
+	if err != nil || a.Unmap().Is4() {
+		return ip
+	}
+	p, err := a.Prefix(64)
+	if err != nil {
+		return ip
+	}
+	return p.String()
+}

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"math"
 	"net/http"
-	"net/netip"
 	"strconv"
 	"time"
 
@@ -29,7 +28,7 @@ func (o Options) limitSignIn(next http.Handler) http.Handler {
 			return
 		}
 		ip := o.clientIP(r)
-		d := l.Allow(signInKey(ip), now())
+		d := l.Allow(auth.ClientKey(ip), now())
 		if d.Allowed {
 			next.ServeHTTP(w, r)
 			return
@@ -43,21 +42,6 @@ func (o Options) limitSignIn(next http.Handler) http.Handler {
 			"POST /v1/sessions: too many sign-ins from %s; the limit (gateway.signInRate) is %d at once, then %g per second; retry after %s seconds",
 			ip, d.Limit, o.SignInRate.PerSecond, seconds(d.RetryAfter)))
 	})
-}
-
-// signInKey is the limiter's key for a client address: an IPv4 address,
-// or the /64 an IPv6 address is in, since one host commonly holds a whole
-// /64 and could take a fresh address for every attempt.
-func signInKey(ip string) string {
-	a, err := netip.ParseAddr(ip)
-	if err != nil || a.Unmap().Is4() {
-		return ip
-	}
-	p, err := a.Prefix(64)
-	if err != nil {
-		return ip
-	}
-	return p.String()
 }
 
 // seconds is d in whole seconds, rounded up: a client that waits that long
