@@ -9,7 +9,6 @@ import (
 	"io"
 	"log/slog"
 	"mime"
-	"net"
 	"strings"
 	"testing"
 	"time"
@@ -18,7 +17,6 @@ import (
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/types/known/fieldmaskpb"
@@ -46,19 +44,7 @@ func newBlobFixture(t *testing.T, cfg ticket.Config) *blobFixture {
 	}
 	t.Cleanup(func() { bs.Close() })
 	st := openSQLite(t)
-	gs := grpc.NewServer(principalInterceptors()...)
-	ticket.NewServer(st, cfg, slog.New(slog.DiscardHandler), ticket.WithBlobs(bs)).Register(gs)
-	lis, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	go func() { _ = gs.Serve(lis) }()
-	t.Cleanup(gs.Stop)
-	conn, err := grpc.NewClient(lis.Addr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = conn.Close() })
+	conn := serveServer(t, ticket.NewServer(st, cfg, slog.New(slog.DiscardHandler), ticket.WithBlobs(bs)), principalInterceptors()...)
 	ctx, cancel := context.WithTimeout(tenant.Outgoing(context.Background(), "acme"), time.Minute)
 	t.Cleanup(cancel)
 	return &blobFixture{tickets: ticketv1.NewTicketServiceClient(conn), blobs: ticketv1.NewTicketBlobServiceClient(conn), store: st, ctx: ctx}

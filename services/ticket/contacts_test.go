@@ -3,15 +3,12 @@ package ticket_test
 import (
 	"context"
 	"log/slog"
-	"net"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
-	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/types/known/fieldmaskpb"
@@ -60,19 +57,7 @@ func (b *addressBook) take() []string {
 func TestRequesterContacts(t *testing.T) {
 	book := &addressBook{ids: map[string]string{}}
 	st := openSQLite(t)
-	gs := grpc.NewServer(principalInterceptors()...)
-	ticket.NewServer(st, ticket.Config{}, slog.New(slog.DiscardHandler), ticket.WithContacts(book)).Register(gs)
-	lis, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	go func() { _ = gs.Serve(lis) }()
-	t.Cleanup(gs.Stop)
-	conn, err := grpc.NewClient(lis.Addr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = conn.Close() })
+	conn := serveServer(t, ticket.NewServer(st, ticket.Config{}, slog.New(slog.DiscardHandler), ticket.WithContacts(book)), principalInterceptors()...)
 	client := ticketv1.NewTicketServiceClient(conn)
 	ctx, cancel := context.WithTimeout(tenant.Outgoing(context.Background(), "acme"), time.Minute)
 	defer cancel()

@@ -28,8 +28,15 @@ import (
 // with opts, until the test ends, and returns a client of it.
 func serveTickets(t *testing.T, s ticket.Store, opts ...grpc.ServerOption) ticketv1.TicketServiceClient {
 	t.Helper()
+	return ticketv1.NewTicketServiceClient(serveServer(t, ticket.NewServer(s, ticket.Config{}, slog.New(slog.DiscardHandler)), opts...))
+}
+
+// serveServer registers srv on a gRPC server with opts, serves it on a
+// loopback listener until the test ends, and returns a connection to it.
+func serveServer(t *testing.T, srv *ticket.Server, opts ...grpc.ServerOption) *grpc.ClientConn {
+	t.Helper()
 	gs := grpc.NewServer(opts...)
-	ticket.NewServer(s, ticket.Config{}, slog.New(slog.DiscardHandler)).Register(gs)
+	srv.Register(gs)
 	lis, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -41,7 +48,7 @@ func serveTickets(t *testing.T, s ticket.Store, opts ...grpc.ServerOption) ticke
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = conn.Close() })
-	return ticketv1.NewTicketServiceClient(conn)
+	return conn
 }
 
 func openSQLite(t *testing.T) ticket.Store {
