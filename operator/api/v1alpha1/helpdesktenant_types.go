@@ -156,6 +156,100 @@ type ChannelsSpec struct {
 	// replies go out.
 	// +optional
 	Email EmailChannelSpec `json:"email,omitempty"`
+
+	// WeChat is the tenant's WeChat Official Account (微信公众号): its
+	// callback URL is /channels/wechat/<tenant> on the gateway, its
+	// users' messages become tickets and comments on channel wechat, and
+	// agents' public replies go back through the customer-service message
+	// API.
+	// +optional
+	WeChat *WeChatChannelSpec `json:"wechat,omitempty"`
+}
+
+// The modes of spec.channels.wechat.mode (消息加解密方式).
+const (
+	WeChatModePlain      = "plain"      // 明文模式
+	WeChatModeCompatible = "compatible" // 兼容模式
+	WeChatModeSafe       = "safe"       // 安全模式
+)
+
+// DefaultWeChatAPIBaseURL is spec.channels.wechat.apiBaseURL when unset.
+const DefaultWeChatAPIBaseURL = "https://api.weixin.qq.com"
+
+// The patterns of spec.channels.wechat, as the CRD schema says
+// (TestWeChatPatternsMatchSchema compares them).
+const (
+	WeChatAppIDPattern  = `^wx[0-9a-f]{16}$`
+	WeChatTokenPattern  = `^[A-Za-z0-9]{3,32}$`
+	WeChatAESKeyPattern = `^[A-Za-z0-9]{43}$`
+)
+
+// WeChatChannelSpec is a tenant's WeChat Official Account, as set up
+// under 设置与开发 > 基本配置 of the account's console (or a test
+// account's page).
+// +kubebuilder:validation:XValidation:rule="self.mode == 'plain' || has(self.encodingAESKey)",message="encodingAESKey is required in compatible and safe mode (safe is the default); set it, or set mode: plain"
+type WeChatChannelSpec struct {
+	// AppID is the account's AppID (开发者ID), e.g. wx1234567890abcdef.
+	// +kubebuilder:validation:Pattern=`^wx[0-9a-f]{16}$`
+	AppID string `json:"appID"`
+
+	// AppSecret is the account's AppSecret (开发者密码), with which the
+	// channel gets access tokens.
+	AppSecret SecretSource `json:"appSecret"`
+
+	// Token is the callback's token (令牌): 3 to 32 letters and digits,
+	// the same as in the account's console. WeChat signs every callback
+	// with it.
+	Token SecretSource `json:"token"`
+
+	// EncodingAESKey is the message encryption key (消息加解密密钥): 43
+	// letters and digits. Required in compatible and safe mode.
+	// +optional
+	EncodingAESKey *SecretSource `json:"encodingAESKey,omitempty"`
+
+	// Mode is the message encryption mode set in the console: plain
+	// (明文), compatible (兼容: plain and encrypted side by side) or safe
+	// (安全: encrypted only). Test accounts offer only plain.
+	// +kubebuilder:validation:Enum=plain;compatible;safe
+	// +kubebuilder:default=safe
+	// +optional
+	Mode string `json:"mode,omitempty"`
+
+	// APIBaseURL is where WeChat's API is reached: its https scheme and
+	// host, with an optional path prefix. Unset: https://api.weixin.qq.com.
+	// Tests point it at a local server.
+	// +kubebuilder:validation:MaxLength=2048
+	// +kubebuilder:validation:Pattern=`^https?://[^\s/?#]+(/[^\s?#]*)?$`
+	// +optional
+	APIBaseURL string `json:"apiBaseURL,omitempty"`
+
+	// Group the account's tickets go to. Empty: no group.
+	// +kubebuilder:validation:MaxLength=200
+	// +optional
+	Group string `json:"group,omitempty"`
+}
+
+// SecretSource is where a secret comes from: in a cluster, a key of a
+// Secret in the tenant's namespace (the operator gives it to the pods
+// that need it, never in the configuration); in a --config file, the
+// value itself or the name of an environment variable holding it.
+// Exactly one is set.
+// +kubebuilder:validation:XValidation:rule="[has(self.secretKeyRef), has(self.env), has(self.value)].filter(x, x).size() == 1",message="set exactly one of secretKeyRef (in a cluster), env or value (in a --config file)"
+type SecretSource struct {
+	// SecretKeyRef names the Secret key holding it.
+	// +optional
+	SecretKeyRef *SecretKeySelector `json:"secretKeyRef,omitempty"`
+
+	// Env names the environment variable holding it (a --config file).
+	// +kubebuilder:validation:Pattern=`^[A-Za-z_][A-Za-z0-9_]*$`
+	// +kubebuilder:validation:MaxLength=253
+	// +optional
+	Env string `json:"env,omitempty"`
+
+	// Value is the secret itself (a --config file).
+	// +kubebuilder:validation:MaxLength=4096
+	// +optional
+	Value string `json:"value,omitempty"`
 }
 
 // EmailChannelSpec is the e-mail channel of a tenant: the channel

@@ -28,6 +28,9 @@ func (s *HelpdeskTenantSpec) SetDefaults() {
 		acknowledge := DefaultAutoAcknowledge
 		s.Channels.Email.AutoAcknowledge = &acknowledge
 	}
+	if w := s.Channels.WeChat; w != nil && w.Mode == "" {
+		w.Mode = WeChatModeSafe
+	}
 }
 
 // DefaultAutoAcknowledge is spec.channels.email.autoAcknowledge when unset.
