@@ -1,6 +1,8 @@
 package v1alpha1
 
 import (
+	"time"
+
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
@@ -164,6 +166,37 @@ type ChannelsSpec struct {
 	// API.
 	// +optional
 	WeChat *WeChatChannelSpec `json:"wechat,omitempty"`
+
+	// Chat is the live web chat: the widget the gateway serves at
+	// /widget.js (embedded with data-tenant set to the tenant's name)
+	// opens chats that are tickets on channel chat. It is on for every
+	// tenant; this says who is offered its chats and how long a visitor
+	// waits for them.
+	// +optional
+	Chat ChatChannelSpec `json:"chat,omitempty"`
+}
+
+// DefaultChatOfferWait is spec.channels.chat.offerWait when unset.
+const DefaultChatOfferWait = 2 * time.Minute
+
+// ChatChannelSpec is how the tenant's web chats reach agents.
+type ChatChannelSpec struct {
+	// Group whose agents new chats are offered to while they are online
+	// (and the tickets' group). Empty: no group; every agent online is
+	// offered them.
+	// +kubebuilder:validation:MaxLength=200
+	// +optional
+	Group string `json:"group,omitempty"`
+
+	// OfferWait is how long a new chat waits for an agent of its group to
+	// be online before the visitor is asked for an e-mail address, to be
+	// answered by e-mail: a Go duration from 5s to 24h. Unset: 2m.
+	// +kubebuilder:validation:Type=string
+	// +kubebuilder:validation:MaxLength=32
+	// +kubebuilder:validation:Pattern=`^([0-9]+([.][0-9]+)?(ns|us|ms|s|m|h))+$`
+	// +kubebuilder:validation:XValidation:rule="!self.matches('^([0-9]+([.][0-9]+)?(ns|us|ms|s|m|h))+$') || (duration(self) >= duration('5s') && duration(self) <= duration('24h'))",message="offerWait must be from 5s to 24h"
+	// +optional
+	OfferWait *metav1.Duration `json:"offerWait,omitempty"`
 }
 
 // The modes of spec.channels.wechat.mode (消息加解密方式).

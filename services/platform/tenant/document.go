@@ -19,7 +19,8 @@ import (
 // e-mail channel (spec.channels.email: inbound addresses, sender,
 // acknowledgements, default locale and templates), its WeChat Official
 // Account (spec.channels.wechat, whose secrets it reads from their values
-// or environment variables: Config.WeChat) and the settings later modules
+// or environment variables: Config.WeChat), its web chat
+// (spec.channels.chat: Config.Chat) and the settings later modules
 // add; displayName,
 // locale and timeZone are kept for the parts that show them (the web
 // desk, e-mail, reports). Cluster-only fields (image, components,
@@ -58,6 +59,7 @@ func FromDocument(doc []byte) (Config, error) {
 	}
 	errs = append(errs, validateEmail(t.Spec.Channels.Email)...)
 	errs = append(errs, validateWeChat(t.Spec.Channels.WeChat)...)
+	errs = append(errs, validateChat(t.Spec.Channels.Chat)...)
 	if err := errors.Join(errs...); err != nil {
 		return Config{}, fmt.Errorf("HelpdeskTenant %s: %w", t.Name, err)
 	}
