@@ -191,6 +191,35 @@ type Store interface {
 	SaveWeChatReply(ctx context.Context, r WeChatReply) error
 	HeldWeChatReplies(ctx context.Context, tenant, openid string, limit int) ([]WeChatReply, error)
 
+	// The live web chat (see ChatConversation). SaveChatVisitor writes a
+	// visitor (a known one gets the new contact, chat and locale);
+	// OpenChat stores a new chat (state waiting) and makes it its
+	// visitor's current one, in one transaction (ErrNotFound for an
+	// unknown visitor); UpdateChat runs mutate on a chat in one
+	// transaction and writes the result when mutate reports a change
+	// (its seq and identity stay); AppendChatMessage gives a message the
+	// chat's next seq, once per source (a known source returns its
+	// message, created false), and an agent's message makes a chat that
+	// waits answered; AwaitingChats lists the chats of every tenant
+	// waiting for an agent, oldest first; ChatOffers a tenant's, of the
+	// groups given and of no group; ReportChatPresence replaces an
+	// agent's presence (an expiry not after now: away); ChatGroupsOnline
+	// maps each tenant to its groups with an agent online at at ("" for
+	// agents of no group); ChatByEmail reports whether a ticket's chat
+	// goes on by e-mail.
+	ChatVisitor(ctx context.Context, tenant, id string) (ChatVisitor, bool, error)
+	SaveChatVisitor(ctx context.Context, v ChatVisitor) (ChatVisitor, error)
+	OpenChat(ctx context.Context, c ChatConversation) (ChatConversation, error)
+	ChatConversation(ctx context.Context, tenant, ticketID string) (ChatConversation, bool, error)
+	UpdateChat(ctx context.Context, tenant, ticketID string, mutate func(*ChatConversation) (bool, error)) (ChatConversation, bool, error)
+	AppendChatMessage(ctx context.Context, m ChatMessage) (ChatMessage, ChatConversation, bool, error)
+	ChatMessages(ctx context.Context, tenant, ticketID string, afterSeq int64, limit int) ([]ChatMessage, error)
+	AwaitingChats(ctx context.Context, limit int) ([]ChatConversation, error)
+	ChatOffers(ctx context.Context, tenant string, groups []string, limit int) ([]ChatConversation, error)
+	ReportChatPresence(ctx context.Context, p ChatPresence) error
+	ChatGroupsOnline(ctx context.Context, at time.Time) (map[string][]string, error)
+	ChatByEmail(ctx context.Context, tenant, ticketID string) (bool, error)
+
 	// CreateContact stores c as a new contact (ID made when empty,
 	// version 1, times now) and returns it as stored. An identity held
 	// by another contact is a *ConflictError.
