@@ -22,7 +22,41 @@ type Config struct {
 	// SignInCodes limits customers' requests for one-time sign-in codes
 	// (POST /v1/contacts:sendSignInCode).
 	SignInCodes SignInCodeConfig `json:"signInCodes,omitzero"`
+	// Chat is the live web chat's (the widget's) limits and key.
+	Chat ChatConfig `json:"chat,omitzero"`
 }
+
+// ChatConfig configures the web chat. Who is offered a tenant's chats,
+// and how long a visitor waits for them, is the tenant's
+// (spec.channels.chat).
+type ChatConfig struct {
+	// VisitorKey signs visitors' tokens (prefer KUBEDESK_CHAT_VISITOR_KEY):
+	// every process running the channel module needs the same one.
+	// Empty: derived from the internal token, or in an all-in-one
+	// without one, made once and kept in the data directory
+	// (chat-visitor.key). Changing it makes every visitor a new one
+	// (their chats stay as tickets).
+	VisitorKey string `json:"visitorKey,omitempty"`
+	// MaxMessageBytes is the longest message a visitor may send, in
+	// bytes of UTF-8 (default 4096, at most 65536); the gateway and the
+	// channel service both refuse longer ones, saying so.
+	MaxMessageBytes int `json:"maxMessageBytes,omitempty"`
+	// PerVisitor limits one visitor's messages (default 20 at once, then
+	// one a second); typing and read receipts may come ten times as
+	// often.
+	PerVisitor auth.Rate `json:"perVisitor,omitzero"`
+	// NewVisitors limits the visitors one client address starts
+	// (default 60 at once, then one a second), so that nobody dodges
+	// PerVisitor with fresh tokens.
+	NewVisitors auth.Rate `json:"newVisitors,omitzero"`
+}
+
+// The bounds of channel.chat.maxMessageBytes.
+const (
+	DefaultChatMessageBytes = 4096
+	MaxChatMessageBytes     = 65536 // the ceiling of ChatVisitorService's text
+	minChatVisitorKey       = 32
+)
 
 // SignInCodeConfig limits the sign-in codes asked for: per e-mail address
 // of a tenant (default 5 an hour, 5 at once), so that nobody floods a
@@ -54,6 +88,11 @@ func DefaultConfig() Config {
 			PerAddress: auth.Rate{PerSecond: 5.0 / 3600, Burst: 5},
 			PerClient:  auth.Rate{PerSecond: 3.0 / 60, Burst: 20},
 		},
+		Chat: ChatConfig{
+			MaxMessageBytes: DefaultChatMessageBytes,
+			PerVisitor:      auth.Rate{PerSecond: 1, Burst: 20},
+			NewVisitors:     auth.Rate{PerSecond: 1, Burst: 60},
+		},
 	}
 }
 
@@ -72,10 +111,19 @@ func (c Config) Validate() error {
 		{"email.perSender", c.Email.PerSender},
 		{"signInCodes.perAddress", c.SignInCodes.PerAddress},
 		{"signInCodes.perClient", c.SignInCodes.PerClient},
+		{"chat.perVisitor", c.Chat.PerVisitor},
+		{"chat.newVisitors", c.Chat.NewVisitors},
 	} {
 		if r.rate.PerSecond <= 0 || r.rate.Burst < 1 {
 			errs = append(errs, fmt.Errorf("channel.%s: {perSecond: %g, burst: %d}; accepted: perSecond > 0 and burst >= 1", r.field, r.rate.PerSecond, r.rate.Burst))
 		}
+	}
+	if n := c.Chat.MaxMessageBytes; n < 1 || n > MaxChatMessageBytes {
+		errs = append(errs, fmt.Errorf("channel.chat.maxMessageBytes: %d; accepted: 1 to %d", n, MaxChatMessageBytes))
+	}
+	if k := c.Chat.VisitorKey; k != "" && len(k) < minChatVisitorKey {
+		// The key itself is never echoed.
+		errs = append(errs, fmt.Errorf("channel.chat.visitorKey: has %d characters; accepted: at least %d, or empty to derive it from the internal token", len(k), minChatVisitorKey))
 	}
 	return errors.Join(errs...)
 }

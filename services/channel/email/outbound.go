@@ -51,7 +51,11 @@ type Outbound struct {
 	// MaxAttachmentBytes bounds the attachments of one mail (0: 25 MiB);
 	// what is over is linked instead of attached.
 	MaxAttachmentBytes int64
-	Log                *slog.Logger
+	// HandedOff reports whether another channel handed a ticket on to
+	// e-mail (a web chat whose visitor left an address, and no agent was
+	// there): agents' replies on it go by e-mail too. Nil: none does.
+	HandedOff func(ctx context.Context, tenant, ticketID string) (bool, error)
+	Log       *slog.Logger
 
 	sent metric.Int64Counter
 }
@@ -128,10 +132,16 @@ const inboundQuiet = 10 * time.Second
 var errInboundPending = errors.New("the mail that opened the ticket is not recorded yet")
 
 // byMail reports whether replies on t go out by e-mail: it came by
-// e-mail, or its requester has written by e-mail since.
+// e-mail, another channel handed it on to e-mail, or its requester has
+// written by e-mail since.
 func (o *Outbound) byMail(ctx context.Context, t *ticketv1.Ticket) (bool, error) {
 	if t.GetChannel() == ticketv1.Channel_CHANNEL_EMAIL {
 		return true, nil
+	}
+	if o.HandedOff != nil {
+		if handed, err := o.HandedOff(ctx, t.GetTenant(), t.GetId()); err != nil || handed {
+			return handed, err
+		}
 	}
 	thread, err := o.Store.MailThread(ctx, t.GetTenant(), t.GetId(), 1)
 	return len(thread) > 0, err

@@ -337,9 +337,12 @@ func (e *engine) ChatOffers(ctx context.Context, tenant string, groups []string,
 	if err := checkLimit("chat offers", limit); err != nil {
 		return nil, err
 	}
+	if len(groups) == 0 {
+		return []ChatConversation{}, nil
+	}
 	args := []any{tenant}
-	in := make([]string, 0, len(groups)+1)
-	for _, g := range append([]string{""}, groups...) {
+	in := make([]string, 0, len(groups))
+	for _, g := range groups {
 		in = append(in, "?")
 		args = append(args, g)
 	}

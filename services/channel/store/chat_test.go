@@ -183,9 +183,12 @@ func TestChatPresenceAndOffers(t *testing.T) {
 		if slices.Sort(ids); !slices.Equal(ids, []string{"t1", "t2", "t4"}) {
 			t.Errorf("awaiting %v, want t1, t2, t4", ids)
 		}
-		offers, err := s.ChatOffers(ctx, "acme", []string{"sales"}, 10)
+		offers, err := s.ChatOffers(ctx, "acme", []string{"sales", ""}, 10)
 		if err != nil || len(offers) != 2 || offers[0].TicketID != "t1" || offers[1].TicketID != "t2" {
-			t.Errorf("offers to sales: %+v, %v; want t1 (sales), t2 (no group)", offers, err)
+			t.Errorf("offers to sales and no group: %+v, %v; want t1 (sales), t2 (no group)", offers, err)
+		}
+		if offers, err := s.ChatOffers(ctx, "acme", []string{"support"}, 10); err != nil || len(offers) != 0 {
+			t.Errorf("offers to support: %+v, %v; want none (its chat is answered)", offers, err)
 		}
 
 		for _, p := range []ChatPresence{

@@ -202,7 +202,7 @@ type Store interface {
 	// message, created false), and an agent's message makes a chat that
 	// waits answered; AwaitingChats lists the chats of every tenant
 	// waiting for an agent, oldest first; ChatOffers a tenant's, of the
-	// groups given and of no group; ReportChatPresence replaces an
+	// groups given ("" for chats of no group); ReportChatPresence replaces an
 	// agent's presence (an expiry not after now: away); ChatGroupsOnline
 	// maps each tenant to its groups with an agent online at at ("" for
 	// agents of no group); ChatByEmail reports whether a ticket's chat

@@ -18,6 +18,7 @@ import (
 	iamv1 "github.com/kubedesk/kubedesk/proto/gen/go/kubedesk/iam/v1"
 	ticketv1 "github.com/kubedesk/kubedesk/proto/gen/go/kubedesk/ticket/v1"
 	"github.com/kubedesk/kubedesk/services/channel"
+	"github.com/kubedesk/kubedesk/services/channel/chat"
 	"github.com/kubedesk/kubedesk/services/channel/email"
 	"github.com/kubedesk/kubedesk/services/channel/smtpin"
 	"github.com/kubedesk/kubedesk/services/channel/smtpout"
@@ -143,6 +144,17 @@ func initChannel(ctx context.Context, cfg *Config, h *module.Host) (module.Parts
 		groups = append(groups, followers(wechat.ConsumerName, wechat.OutboundEvents, replies, tickets, cursors, h))
 		h.Log.Info("WeChat Official Accounts", "tenants", ids, "callback", wechat.CallbackPath)
 	}
+	// Web chat (chat.go): visitors reach it through the gateway's
+	// /chat/{tenant}/ endpoints; its follower numbers the chats' messages,
+	// and handed-on chats' replies go by e-mail.
+	chatLoops, chatFollower, err := initChat(ctx, cfg, h, st, tickets, tenants)
+	if err != nil {
+		return parts, err
+	}
+	parts.Loops = append(parts.Loops, chatLoops...)
+	groups = append(groups, followers(chat.ConsumerName, chat.FollowerEvents, chatFollower, tickets, cursors, h))
+	out.HandedOff = st.ChatByEmail
+
 	// Every tenant of the configuration is followed, and the default one.
 	follow := slices.Sorted(maps.Keys(tenants))
 	if cfg.DefaultTenant != "" && !slices.Contains(follow, cfg.DefaultTenant) {
@@ -223,12 +235,13 @@ func weChatAccounts(tenants map[string]tenant.Config) (*wechat.Directory, error)
 }
 
 // channelEndpoints are the channel module's HTTP endpoints on a gateway:
-// the tenants' WeChat callback URLs, forwarded to the channel service.
-func channelEndpoints(conn *grpc.ClientConn, log *slog.Logger) []gateway.Endpoint {
-	return []gateway.Endpoint{{
+// the tenants' WeChat callback URLs and the web chat, forwarded to the
+// channel service.
+func channelEndpoints(cfg *Config, conn *grpc.ClientConn, log *slog.Logger) []gateway.Endpoint {
+	return append([]gateway.Endpoint{{
 		Pattern: wechat.CallbackPath,
 		Handler: wechat.Handler(channelv1.NewWeChatCallbackServiceClient(conn), log),
-	}}
+	}}, chatEndpoints(cfg, conn, log)...)
 }
 
 // contactResolver resolves senders and requesters to contacts through
@@ -253,12 +266,13 @@ func (c contactResolver) ResolveWeChat(ctx context.Context, tenantID, openid str
 	return contact.ID, contact.DisplayName, nil
 }
 
-// registerChannelREST serves the channel module's REST API: contacts and
-// organisations.
+// registerChannelREST serves the channel module's REST API: contacts,
+// organisations and the agents' side of the web chat.
 func registerChannelREST(ctx context.Context, mux *runtime.ServeMux, conn *grpc.ClientConn) error {
 	return errors.Join(
 		channelv1.RegisterContactServiceHandler(ctx, mux, conn),
 		channelv1.RegisterOrganizationServiceHandler(ctx, mux, conn),
+		channelv1.RegisterChatServiceHandler(ctx, mux, conn),
 	)
 }
 

@@ -55,6 +55,7 @@ func (c *Config) Options() []config.Option {
 		config.String("smtp-relay", "SMTP relay replies go out through: smtp://user:password@host:587 (STARTTLS when offered; ?tls=required-starttls or none), smtps://... for implicit TLS; empty holds replies", &c.Channel.Email.Relay),
 		config.String("smtp-tls-cert", "PEM certificate the SMTP server offers STARTTLS with (with --smtp-tls-key)", &c.Channel.SMTP.TLSCertFile),
 		config.String("smtp-tls-key", "PEM private key of --smtp-tls-cert", &c.Channel.SMTP.TLSKeyFile),
+		config.String("chat-visitor-key", "secret that signs web chat visitors' tokens, the same in every channel process (prefer KUBEDESK_CHAT_VISITOR_KEY); empty derives it from the internal token", &c.Channel.Chat.VisitorKey),
 		config.String("blob-url", "where attachments' bytes are kept: empty for the blobs directory in --data-dir, or an s3:// URL (see blob.Open)", &c.Ticket.BlobURL),
 		config.Int64("max-attachment-bytes", "largest accepted attachment upload", &c.Ticket.MaxAttachmentBytes),
 		config.Int64("max-request-bytes", "largest accepted REST request body", &c.Gateway.MaxRequestBytes),

@@ -3,7 +3,10 @@ package main
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"time"
+
+	"google.golang.org/grpc"
 
 	channelv1 "github.com/kubedesk/kubedesk/proto/gen/go/kubedesk/channel/v1"
 	iamv1 "github.com/kubedesk/kubedesk/proto/gen/go/kubedesk/iam/v1"
@@ -74,10 +77,14 @@ func modules(cfg *Config) module.Table {
 				channelv1.OrganizationService_ServiceDesc.ServiceName,
 				channelv1.ContactResolverService_ServiceDesc.ServiceName, // internal: no REST routes
 				channelv1.WeChatCallbackService_ServiceDesc.ServiceName,  // internal: the gateway's WeChat callback URL
+				channelv1.ChatService_ServiceDesc.ServiceName,
+				channelv1.ChatVisitorService_ServiceDesc.ServiceName, // internal: the gateway's web chat endpoints
 			},
-			REST:      registerChannelREST,
-			Endpoints: channelEndpoints,
-			Init:      func(ctx context.Context, h *module.Host) (module.Parts, error) { return initChannel(ctx, cfg, h) },
+			REST: registerChannelREST,
+			Endpoints: func(conn *grpc.ClientConn, log *slog.Logger) []gateway.Endpoint {
+				return channelEndpoints(cfg, conn, log)
+			},
+			Init: func(ctx context.Context, h *module.Host) (module.Parts, error) { return initChannel(ctx, cfg, h) },
 		},
 	}
 	// The gateway serves the REST API of every module it can reach; it is

@@ -75,7 +75,10 @@ type Route struct {
 // Endpoint is a plain HTTP endpoint: a net/http ServeMux pattern such as
 // "/channels/wechat/{tenant}" and its handler. It gets none of the REST
 // API's request handling (credentials, CSRF check, body limit): the
-// handler checks what it is sent itself.
+// handler checks what it is sent itself. Its request's RemoteAddr is the
+// client's address as the REST API sees it (X-Forwarded-For where
+// trusted), and its context ends when shutdown begins, so that a long
+// stream (the web chat's) does not hold the server open.
 type Endpoint struct {
 	Pattern string
 	Handler http.Handler
@@ -93,7 +96,9 @@ func NewHandler(ctx context.Context, opts Options) (http.Handler, error) {
 		mux.Handle("GET /metrics", opts.Metrics)
 	}
 	for _, e := range opts.Endpoints {
-		mux.Handle(e.Pattern, e.Handler)
+		// The client address as the REST API takes it; streams (the web
+		// chat's) end when shutdown begins.
+		mux.Handle(e.Pattern, opts.forwardedFor(opts.untilShutdown(e.Handler)))
 	}
 	if len(opts.Routes) > 0 {
 		rest, err := opts.restMux(ctx)
@@ -200,6 +205,21 @@ func (o Options) endStreams(next http.Handler) http.Handler {
 			r = r.WithContext(ctx)
 		}
 		next.ServeHTTP(w, r)
+	})
+}
+
+// untilShutdown ties a request to o.Streams: it ends when shutdown
+// begins.
+func (o Options) untilShutdown(next http.Handler) http.Handler {
+	if o.Streams == nil {
+		return next
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ctx, cancel := context.WithCancel(r.Context())
+		defer cancel()
+		stop := context.AfterFunc(o.Streams, cancel)
+		defer stop()
+		next.ServeHTTP(w, r.WithContext(ctx))
 	})
 }
 
