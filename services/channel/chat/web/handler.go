@@ -192,7 +192,13 @@ func (h *handler) send(w http.ResponseWriter, r *http.Request) {
 		h.refuse(w, r, err, "")
 		return
 	}
-	reply, err := h.dispatch(ctx, r.Header.Get(TokenHeader), f)
+	token := r.Header.Get(TokenHeader)
+	if token == "" {
+		writeJSON(w, http.StatusUnauthorized, &ErrorFrame{Type: "error", Code: CodeToken, ID: f.ID,
+			Message: TokenHeader + ": missing; accepted: the token POST /chat/" + r.PathValue("tenant") + "/visit returned"})
+		return
+	}
+	reply, err := h.dispatch(ctx, token, f)
 	if err != nil {
 		h.refuse(w, r, err, f.ID)
 		return

@@ -186,9 +186,15 @@ func (h *handler) events(w http.ResponseWriter, r *http.Request) {
 		h.refuse(w, r, err, "")
 		return
 	}
+	token := r.Header.Get(TokenHeader)
+	if token == "" {
+		writeJSON(w, http.StatusUnauthorized, &ErrorFrame{Type: "error", Code: CodeToken,
+			Message: TokenHeader + ": missing; accepted: the token POST /chat/" + r.PathValue("tenant") + "/visit returned"})
+		return
+	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	stream, err := h.follow(ctx, r.Header.Get(TokenHeader), chat, after)
+	stream, err := h.follow(ctx, token, chat, after)
 	var first *channelv1.FollowChatVisitResponse
 	if err == nil {
 		// A refused token comes with the first answer: still in time for

@@ -126,7 +126,7 @@
 
   // ---- messages: by seq once the chat has numbered them; a message being
   // sent by its id until the chat's stream brings it back.
-  var bySeq = {}, pending = {}, pendingOrder = [];
+  var bySeq = {}, pending = {}, pendingOrder = [], acked = {};
   var chatState = '', chatEmail = '', agentRead = 0, maxBytes = 4096, online = false, notice = '';
 
   function bubble(author, name, text) {
@@ -162,13 +162,19 @@
     renderReads();
     renderStatus();
   }
+  function settle(id) {
+    delete pending[id];
+    pendingOrder = pendingOrder.filter(function (p) { return p.id !== id; });
+  }
   function onMessage(m) {
     if (m.chat && m.chat !== st.chat) onChat({ id: m.chat, state: chatState });
-    if (bySeq[m.seq]) return; // seen (a resumed stream repeats nothing, but an ack may come first)
-    var b = m.id && pending[m.id];
+    if (bySeq[m.seq]) return; // seen
+    // The visitor's own message: by its id, or (when the chat saw it in
+    // the ticket events first, without the id) by its ack's seq.
+    var id = m.id && pending[m.id] ? m.id : acked[st.chat + '/' + m.seq];
+    var b = id && pending[id];
     if (b) {
-      delete pending[m.id];
-      pendingOrder = pendingOrder.filter(function (p) { return p.id !== m.id; });
+      settle(id);
     } else {
       b = bubble(m.author, m.author === 'visitor' ? T.you : m.name, m.text);
     }
@@ -310,7 +316,14 @@
       case 'message': onMessage(f); break;
       case 'typing': showTyping(f); break;
       case 'ack':
-        if (pending[f.id]) mark(pending[f.id], T.sent);
+        var b = pending[f.id], seen = f.chat === st.chat && bySeq[f.seq];
+        if (b && seen && seen !== b) { // the stream brought it first, without its id
+          settle(f.id);
+          if (b.parentNode) b.parentNode.removeChild(b);
+        } else if (b) {
+          acked[f.chat + '/' + f.seq] = f.id;
+          mark(b, T.sent);
+        }
         break;
       case 'error': onError(f); break;
     }
@@ -331,8 +344,7 @@
       return;
     }
     if (b) {
-      delete pending[e.id];
-      pendingOrder = pendingOrder.filter(function (p) { return p.id !== e.id; });
+      settle(e.id);
       b.classList.add('failed');
       mark(b, T.failed + e.message);
       return;
