@@ -577,3 +577,38 @@ func testChatOffer(t *testing.T, srv *instance) {
 		t.Errorf("presence for another group: %d %s", r.code, r.body)
 	}
 }
+
+// TestChatSplit runs the chat as a cluster does: the ticket service, two
+// replicas of the channel service and two gateways, each gateway
+// forwarding to its own replica. The visitor talks to one, the agent to
+// the other: messages reach each through the ticket events, typing
+// through PostgreSQL's NOTIFY between the replicas.
+func TestChatSplit(t *testing.T) {
+	gw1GRPC, gw2GRPC, ch1GRPC, ch2GRPC := freeAddr(t), freeAddr(t), freeAddr(t), freeAddr(t)
+	db := pg.NewDatabase(t)
+	backend := startServe(t, "--target=ticket", "--database-url="+db, "--services=iam="+gw1GRPC+",channel="+ch1GRPC)
+	for _, addr := range []string{ch1GRPC, ch2GRPC} {
+		startServe(t, "--target=channel", "--grpc-addr="+addr, "--database-url="+db, "--services=iam="+gw1GRPC+",ticket="+backend.grpc)
+	}
+	gw1 := startServe(t, "--target=gateway", "--grpc-addr="+gw1GRPC, "--database-url="+db, "--services=ticket="+backend.grpc+",channel="+ch1GRPC)
+	key := gw1.key(t, "default")
+	gw2 := startServe(t, "--target=gateway", "--grpc-addr="+gw2GRPC, "--database-url="+db, "--services=ticket="+backend.grpc+",channel="+ch2GRPC)
+	auth := []string{"Authorization", "Bearer " + key}
+
+	ws := dialChat(t, gw1, "default", "", "", 0)
+	ws.send(t, frame{"type": "message", "id": "x1", "text": "分开部署也能聊"})
+	chat := ws.until(t, "ack", nil).str("chat")
+	agent := agentWatch(t, gw2, "default", chat, 0, auth...)
+	agentFrame(t, agent, "message", func(m map[string]any) bool { return m["seq"] == "1" && m["text"] == "分开部署也能聊" })
+	ws.send(t, frame{"type": "typing", "typing": true})
+	agentFrame(t, agent, "typing", func(ty map[string]any) bool { return ty["author"] == "CHAT_AUTHOR_VISITOR" })
+
+	gw2.mustCall(t, http.StatusOK, "POST", "/v1/tickets/"+chat+"/comments", map[string]any{"body": "另一台也收到了"}, auth...)
+	if m := ws.until(t, "message", func(f frame) bool { return f.str("author") == "agent" }); m.num("seq") != 2 || m.str("text") != "另一台也收到了" {
+		t.Errorf("the reply through the other replica: %v", m)
+	}
+	gw2.mustCall(t, http.StatusOK, "POST", "/v1/chats/"+chat+":signal", map[string]any{"typing": true, "readSeq": 2}, auth...)
+	ws.until(t, "typing", func(f frame) bool { return f["typing"] == true })
+	ws.until(t, "chat", func(f frame) bool { return f.num("agentRead") == 2 })
+	agentFrame(t, agent, "message", func(m map[string]any) bool { return m["seq"] == "2" })
+}
