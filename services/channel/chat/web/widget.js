@@ -36,11 +36,15 @@
     tooLong: function (n) { return 'Message too long: at most ' + n + ' bytes.'; }, offline: 'Reconnecting…'
   };
 
-  // The visitor's token, chat and last seq seen: in local storage and a
-  // cookie of the page's own site (either restores the other).
+  // The visitor's token and chat (and the last seq seen): in local
+  // storage and a cookie of the page's own site (either restores the
+  // token).
   var key = 'kubedesk-chat:' + tenant;
   var cookieName = 'kubedesk_chat_' + tenant.replace(/[^a-z0-9-]/g, '');
   var st = load();
+  // A page (re)loaded shows the chat from its first message; a
+  // reconnection within the page resumes after the last seq seen.
+  st.seq = 0;
   function load() {
     try {
       var s = JSON.parse(localStorage.getItem(key) || 'null');
