@@ -475,7 +475,7 @@ func (s *Service) emailContact(ctx context.Context, v store.ChatVisitor, addr, l
 			if have.Type == id.Type && have.Value == id.Value {
 				return errHas
 			}
-			primary = primary && !(have.Type == id.Type && have.Primary)
+			primary = primary && (have.Type != id.Type || !have.Primary)
 		}
 		c.Identities = append(c.Identities, store.Identity{Type: id.Type, Value: id.Value, Primary: primary})
 		if c.Locale == "" {

@@ -2,6 +2,7 @@ package chat
 
 import (
 	"context"
+	"errors"
 	"io"
 	"net"
 	"path/filepath"
@@ -114,7 +115,6 @@ func (f *fixture) follow(t *testing.T, tenantID, after string) string {
 		if err := fl.Handle(context.Background(), resp.GetEvent()); err != nil {
 			t.Fatal(err)
 		}
-		after = resp.GetEvent().GetCursor()
 	}
 }
 
@@ -296,7 +296,7 @@ func TestConversation(t *testing.T) {
 	cancel()
 	for {
 		if _, err := stream.Recv(); err != nil {
-			if err != io.EOF && status.Code(err) != codes.Canceled {
+			if !errors.Is(err, io.EOF) && status.Code(err) != codes.Canceled {
 				t.Errorf("stream end: %v", err)
 			}
 			break

@@ -66,9 +66,9 @@ func BenchmarkChatVisitors(b *testing.B) {
 			landed := make(chan struct{}, b.N*chatBenchMessages)
 			ctx, cancel := context.WithCancel(b.Context())
 			defer cancel()
-			req, _ := http.NewRequestWithContext(ctx, "GET", srv.base+"/v1/events:watch?types=EVENT_TYPE_TICKET_CREATED&types=EVENT_TYPE_COMMENT_ADDED", nil)
+			req, _ := http.NewRequestWithContext(ctx, http.MethodGet, srv.base+"/v1/events:watch?types=EVENT_TYPE_TICKET_CREATED&types=EVENT_TYPE_COMMENT_ADDED", nil)
 			req.Header.Set("Authorization", "Bearer "+srv.key(b, "default"))
-			resp, err := http.DefaultClient.Do(req)
+			resp, err := http.DefaultClient.Do(req) //nolint:bodyclose // the reader below closes it
 			if err != nil || resp.StatusCode != http.StatusOK {
 				b.Fatalf("events:watch: %v %v", resp, err)
 			}
@@ -102,11 +102,11 @@ func BenchmarkChatVisitors(b *testing.B) {
 			// Every visitor connects first; then all send at once.
 			socks := make([]*websocket.Conn, b.N)
 			for i := range socks {
-				c, _, err := websocket.Dial(ctx, "ws"+srv.base[len("http"):]+"/chat/default/ws", nil)
+				c, _, err := websocket.Dial(ctx, "ws"+srv.base[len("http"):]+"/chat/default/ws", nil) //nolint:bodyclose // Dial closes it
 				if err != nil {
 					b.Fatalf("visitor %d: %v", i, err)
 				}
-				defer c.CloseNow()
+				defer func() { _ = c.CloseNow() }()
 				if err := c.Write(ctx, websocket.MessageText, []byte(`{"type":"hello"}`)); err != nil {
 					b.Fatal(err)
 				}

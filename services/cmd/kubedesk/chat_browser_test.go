@@ -65,11 +65,11 @@ func TestChatWidgetInBrowser(t *testing.T) {
 			); err != nil {
 				t.Fatal(err)
 			}
-			send := eval[string](t, ctx, root+`.querySelector('.compose button').textContent`)
-			placeholder := eval[string](t, ctx, root+`.querySelector('textarea').placeholder`)
+			send := eval[string](ctx, t, root+`.querySelector('.compose button').textContent`)
+			placeholder := eval[string](ctx, t, root+`.querySelector('textarea').placeholder`)
 			// The style sheet applies although the page allows no style
 			// (a constructed sheet is no inline style).
-			if bg := eval[string](t, ctx, `getComputedStyle(`+root+`.querySelector('header')).backgroundColor`); bg != "rgb(31, 111, 235)" {
+			if bg := eval[string](ctx, t, `getComputedStyle(`+root+`.querySelector('header')).backgroundColor`); bg != "rgb(31, 111, 235)" {
 				t.Errorf("the widget's header has background %q: its style sheet did not apply", bg)
 			}
 			if send != tt.send || placeholder != tt.placeholder {
@@ -97,7 +97,7 @@ func TestChatWidgetInBrowser(t *testing.T) {
 			wantLog := func(ctx context.Context, texts ...string) {
 				t.Helper()
 				for deadline := time.Now().Add(15 * time.Second); ; time.Sleep(50 * time.Millisecond) {
-					log := eval[string](t, ctx, root+`.querySelector('.log').textContent`)
+					log := eval[string](ctx, t, root+`.querySelector('.log').textContent`)
 					all := true
 					for _, s := range texts {
 						all = all && strings.Contains(log, s)
@@ -111,12 +111,12 @@ func TestChatWidgetInBrowser(t *testing.T) {
 				}
 			}
 			wantLog(ctx, visitorText, agentText)
-			images := eval[int](t, ctx, root+`.querySelectorAll('img, script').length + document.querySelectorAll('img').length`)
-			title := eval[string](t, ctx, `document.title`)
+			images := eval[int](ctx, t, root+`.querySelectorAll('img, script').length + document.querySelectorAll('img').length`)
+			title := eval[string](ctx, t, `document.title`)
 			if images != 0 || title != "小店" {
 				t.Errorf("markup in messages became elements (%d img/script) or ran (title %q)", images, title)
 			}
-			if bubbles := eval[int](t, ctx, root+`.querySelectorAll('.msg').length`); bubbles != 2 {
+			if bubbles := eval[int](ctx, t, root+`.querySelectorAll('.msg').length`); bubbles != 2 {
 				t.Errorf("%d messages shown, want 2 (the visitor's own once)", bubbles)
 			}
 			// A reload: the same visitor, its chat shown again.
@@ -136,7 +136,7 @@ func TestChatWidgetInBrowser(t *testing.T) {
 }
 
 // eval evaluates a JavaScript expression in the page.
-func eval[T any](t *testing.T, ctx context.Context, expr string) T {
+func eval[T any](ctx context.Context, t *testing.T, expr string) T {
 	t.Helper()
 	v, err := chromedp.Run(ctx, chromedp.Evaluate[T](expr))
 	if err != nil {

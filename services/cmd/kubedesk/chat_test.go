@@ -54,7 +54,7 @@ func dialChat(t *testing.T, srv *instance, tenantID, token, chat string, after i
 	t.Helper()
 	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
 	defer cancel()
-	c, _, err := websocket.Dial(ctx, strings.Replace(srv.base, "http", "ws", 1)+"/chat/"+tenantID+"/ws", nil)
+	c, _, err := websocket.Dial(ctx, strings.Replace(srv.base, "http", "ws", 1)+"/chat/"+tenantID+"/ws", nil) //nolint:bodyclose // Dial closes it ("you never need to close resp.Body")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -136,18 +136,19 @@ func agentWatch(t *testing.T, srv *instance, tenantID, chat string, after int64,
 	t.Helper()
 	ctx, cancel := context.WithCancel(t.Context())
 	t.Cleanup(cancel)
-	req, _ := http.NewRequestWithContext(ctx, "GET", fmt.Sprintf("%s/v1/chats/%s:watch?after_seq=%d", srv.base, chat, after), nil)
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, fmt.Sprintf("%s/v1/chats/%s:watch?after_seq=%d", srv.base, chat, after), nil)
 	req.Header.Set("X-Kubedesk-Tenant", tenantID)
 	for i := 0; i+1 < len(headers); i += 2 {
 		req.Header.Set(headers[i], headers[i+1])
 	}
 	srv.authorize(t, req)
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := http.DefaultClient.Do(req) //nolint:bodyclose // closed by the reader below, or at once on failure
 	if err != nil {
 		t.Fatal(err)
 	}
 	if resp.StatusCode != http.StatusOK {
 		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
 		t.Fatalf("watch chat %s: %d %s", chat, resp.StatusCode, body)
 	}
 	out := make(chan map[string]any, 256)
@@ -344,17 +345,18 @@ func openChatEvents(t *testing.T, srv *instance, tenantID, token string, headers
 	t.Helper()
 	ctx, cancel := context.WithCancel(t.Context())
 	t.Cleanup(cancel)
-	req, _ := http.NewRequestWithContext(ctx, "GET", srv.base+"/chat/"+tenantID+"/events", nil)
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, srv.base+"/chat/"+tenantID+"/events", nil)
 	req.Header.Set("X-Kubedesk-Visitor", token)
 	for i := 0; i+1 < len(headers); i += 2 {
 		req.Header.Set(headers[i], headers[i+1])
 	}
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := http.DefaultClient.Do(req) //nolint:bodyclose // the test closes s.body, or the context ends the request
 	if err != nil {
 		t.Fatal(err)
 	}
 	if resp.StatusCode != http.StatusOK || resp.Header.Get("Content-Type") != "text/event-stream" {
 		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
 		t.Fatalf("events: %d %s %s", resp.StatusCode, resp.Header.Get("Content-Type"), body)
 	}
 	s := &sse{body: resp.Body, events: make(chan [3]string, 256)}
@@ -496,11 +498,11 @@ func testChatRefusals(t *testing.T, srv *instance) {
 		t.Errorf("after refusals: description %q, comments %s", tk.str("description"), comments.body)
 	}
 	// A first frame that is not hello ends the connection.
-	c, _, err := websocket.Dial(t.Context(), strings.Replace(srv.base, "http", "ws", 1)+"/chat/acme/ws", nil)
+	c, _, err := websocket.Dial(t.Context(), strings.Replace(srv.base, "http", "ws", 1)+"/chat/acme/ws", nil) //nolint:bodyclose // Dial closes it
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer c.CloseNow()
+	defer func() { _ = c.CloseNow() }()
 	_ = c.Write(t.Context(), websocket.MessageText, []byte(`{"type":"message","id":"m1","text":"hi"}`))
 	_, data, _ := c.Read(t.Context())
 	if !strings.Contains(string(data), `type: \"message\" before hello`) {

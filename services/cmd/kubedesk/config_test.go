@@ -66,6 +66,8 @@ spec:
 		}, want: func(c *Config) {
 			c.InternalToken, c.IAM.BootstrapAdminKey = testInternalToken, "kd_"+strings.Repeat("k", 43)
 		}},
+		{name: "chat visitor key from the environment", env: map[string]string{"KUBEDESK_CHAT_VISITOR_KEY": strings.Repeat("c", 32)},
+			want: func(c *Config) { c.Channel.Chat.VisitorKey = strings.Repeat("c", 32) }},
 		{name: "blob store from the environment (the operator's KUBEDESK_BLOB_URL)", env: map[string]string{
 			"KUBEDESK_BLOB_URL": "s3://KEY:SECRET@acme-attachments/tickets?endpoint=minio.storage:9000",
 		}, want: func(c *Config) {
@@ -108,12 +110,19 @@ func TestParseSectionErrors(t *testing.T) {
 	if err := os.WriteFile(badMatrix, []byte("apiVersion: kubedesk.io/v1alpha1\nkind: KubedeskConfig\nspec:\n  ticket: {priorityMatrix: [\"P1 P2\"]}\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
+	chat := filepath.Join(dir, "chat.yaml")
+	if err := os.WriteFile(chat, []byte("apiVersion: kubedesk.io/v1alpha1\nkind: KubedeskConfig\nspec:\n  channel: {chat: {maxMessageBytes: 100000, perVisitor: {perSecond: 0, burst: 1}}}\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	tests := []struct {
 		name string
 		args []string
 		env  map[string]string
 		want string
 	}{
+		{"short chat visitor key", []string{"--chat-visitor-key=hunter2"}, nil, "channel.chat.visitorKey: has 7 characters; accepted: at least 32, or empty to derive it from the internal token"},
+		{"chat message limit", []string{"--config", chat}, nil, "channel.chat.maxMessageBytes: 100000; accepted: 1 to 65536"},
+		{"chat rate", []string{"--config", chat}, nil, "channel.chat.perVisitor: {perSecond: 0, burst: 1}; accepted: perSecond > 0 and burst >= 1"},
 		{"zero idempotency key TTL", []string{"--idempotency-key-ttl=0s"}, nil, "ticket.idempotencyKeyTTL: 0s is not positive; accepted: e.g. 24h"},
 		{"bad idempotency key TTL", nil, map[string]string{"KUBEDESK_IDEMPOTENCY_KEY_TTL": "a day"}, `KUBEDESK_IDEMPOTENCY_KEY_TTL: "a day" is not a duration; accepted: e.g. 15s, 24h`},
 		{"bad priority matrix", []string{"--config", badMatrix}, nil, "priorityMatrix: has 1 rows; accepted: 3 rows"},
