@@ -171,9 +171,9 @@ type ChannelsSpec struct {
 	// /widget.js (embedded with data-tenant set to the tenant's name)
 	// opens chats that are tickets on channel chat. It is on for every
 	// tenant; this says who is offered its chats and how long a visitor
-	// waits for them.
+	// waits for them (unset: no group, 2m).
 	// +optional
-	Chat ChatChannelSpec `json:"chat,omitempty"`
+	Chat *ChatChannelSpec `json:"chat,omitempty"`
 }
 
 // DefaultChatOfferWait is spec.channels.chat.offerWait when unset.

@@ -274,6 +274,16 @@ func TestRejected(t *testing.T) {
 			want: []cause{{"spec.displayName", "may not be more than 200"}},
 		},
 		{
+			name: "chat wait too short", kind: "HelpdeskTenant",
+			spec: `{channels: {chat: {group: support, offerWait: 1s}}}`,
+			want: []cause{{"spec.channels.chat.offerWait", "offerWait must be from 5s to 24h"}},
+		},
+		{
+			name: "chat wait not a duration", kind: "HelpdeskTenant",
+			spec: `{channels: {chat: {offerWait: "two minutes"}}}`,
+			want: []cause{{"spec.channels.chat.offerWait", "should match"}},
+		},
+		{
 			name: "bad ingress host", kind: "HelpdeskTenant",
 			spec: `{ingress: {host: Help_Desk.acme.example}}`,
 			want: []cause{{"spec.ingress.host", "should match"}},

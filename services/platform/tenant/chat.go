@@ -16,7 +16,10 @@ const (
 )
 
 // validateChat checks spec.channels.chat as the API server does.
-func validateChat(c v1alpha1.ChatChannelSpec) []error {
+func validateChat(c *v1alpha1.ChatChannelSpec) []error {
+	if c == nil {
+		return nil
+	}
 	const path = "spec.channels.chat"
 	var errs []error
 	if n := utf8.RuneCountInString(c.Group); n > maxGroupChars {
@@ -39,9 +42,12 @@ type ChatSettings struct {
 
 // Chat reads spec.channels.chat with its defaults.
 func (c Config) Chat() ChatSettings {
-	s := ChatSettings{Group: c.Spec.Channels.Chat.Group, OfferWait: v1alpha1.DefaultChatOfferWait}
-	if w := c.Spec.Channels.Chat.OfferWait; w != nil {
-		s.OfferWait = w.Duration
+	s := ChatSettings{OfferWait: v1alpha1.DefaultChatOfferWait}
+	if chat := c.Spec.Channels.Chat; chat != nil {
+		s.Group = chat.Group
+		if chat.OfferWait != nil {
+			s.OfferWait = chat.OfferWait.Duration
+		}
 	}
 	return s
 }

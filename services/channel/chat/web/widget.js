@@ -337,6 +337,7 @@
       st = { token: '', chat: '', seq: 0 };
       save();
       if (ws) ws.close();
+      else if (events && events.abort) events.abort(); // the events stream ends, and reconnects
       return;
     }
     var b = e.id && pending[e.id];
