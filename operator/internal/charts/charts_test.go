@@ -715,6 +715,11 @@ func TestTenantTemplate(t *testing.T) {
 		values:  []string{"--set-json", `tenant.spec.channels={"email":{"templates":{"reply":{"en":{"subject":"Re: {{.Subject}}\nBcc: x@evil.example"}}}}}`},
 		errs:    []string{"/tenant/spec/channels/email/templates/reply/en/subject"},
 	}, {
+		name:    "schema: chat wait not a duration",
+		release: "acme",
+		values:  []string{"--set-json", `tenant.spec.channels={"chat":{"group":"support","offerWait":"two minutes"}}`},
+		errs:    []string{"/tenant/spec/channels/chat/offerWait", "two minutes"},
+	}, {
 		name:    "schema: Temporal address",
 		release: "acme",
 		values:  []string{"--set", "tenant.spec.temporal.address=temporal-frontend"},
