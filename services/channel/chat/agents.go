@@ -104,6 +104,7 @@ func (s *Service) WatchChat(req *channelv1.WatchChatRequest, stream channelv1.Ch
 	}
 	sub, cancel := s.hub.Subscribe(ChatTopic(tid, req.GetTicketId()))
 	defer cancel()
+	defer s.metrics.stream(ctx, "agent")()
 	f := &follow{s: s, tid: tid, after: req.GetAfterSeq(), send: func(frame *channelv1.ChatFrame) error {
 		return stream.Send(&channelv1.WatchChatResponse{Frame: frame})
 	}}

@@ -31,6 +31,8 @@ type Follower struct {
 	Store Store
 	Hub   *Hub
 	Log   *slog.Logger
+
+	metrics *metrics // Service.Follower's; none when nil
 }
 
 var _ consumer.Handler = (*Follower)(nil)
@@ -94,6 +96,7 @@ func (f *Follower) append(ctx context.Context, m store.ChatMessage) error {
 		return err
 	}
 	if created {
+		f.metrics.message(ctx, m.Author)
 		f.Hub.Wake(ChatTopic(conv.Tenant, conv.TicketID), VisitorTopic(conv.Tenant, conv.VisitorID))
 	}
 	return nil

@@ -77,6 +77,7 @@ type Service struct {
 	log     *slog.Logger
 
 	perVisitor, perSignal, newVisitors *auth.Limiter
+	metrics                            *metrics
 
 	// PresenceTTL is how long a presence report holds (60 s when zero).
 	PresenceTTL time.Duration
@@ -93,7 +94,14 @@ func NewService(st Store, tickets ticketv1.TicketServiceClient, tokens *Tokens, 
 		store: st, tickets: tickets, tokens: tokens, hub: hub, tenants: tenants, limits: limits, log: log,
 		perVisitor: auth.NewLimiter(limits.PerVisitor), newVisitors: auth.NewLimiter(limits.NewVisitors),
 		perSignal: auth.NewLimiter(auth.Rate{PerSecond: 10 * limits.PerVisitor.PerSecond, Burst: 10 * limits.PerVisitor.Burst}),
+		metrics:   newMetrics(),
 	}
+}
+
+// Follower is the follower of the ticket events for this service's
+// chats: the same store, hub and metrics.
+func (s *Service) Follower() *Follower {
+	return &Follower{Store: s.store, Hub: s.hub, Log: s.log, metrics: s.metrics}
 }
 
 // Register serves ChatVisitorService and ChatService on g.
@@ -335,6 +343,7 @@ func (s *Service) append(ctx context.Context, m store.ChatMessage) (store.ChatMe
 		return got, conv, s.storeError(ctx, err)
 	}
 	if created {
+		s.metrics.message(ctx, m.Author)
 		s.hub.Wake(ChatTopic(conv.Tenant, conv.TicketID), VisitorTopic(conv.Tenant, conv.VisitorID))
 	}
 	return got, conv, nil

@@ -28,6 +28,7 @@ func (s *Service) FollowChatVisit(req *channelv1.FollowChatVisitRequest, stream 
 	}
 	sub, cancel := s.hub.Subscribe(VisitorTopic(tid, vid))
 	defer cancel()
+	defer s.metrics.stream(ctx, "visitor")()
 	f := &follow{s: s, tid: tid, after: req.GetAfterSeq(), send: func(frame *channelv1.ChatFrame) error {
 		return stream.Send(&channelv1.FollowChatVisitResponse{Frame: frame})
 	}}

@@ -63,7 +63,7 @@ func initChat(ctx context.Context, cfg *Config, h *module.Host, st channelstore.
 		chat.Limits{MaxMessageBytes: c.MaxMessageBytes, PerVisitor: c.PerVisitor, NewVisitors: c.NewVisitors}, h.Log)
 	svc.Register(h.GRPC)
 	sweeper := &chat.Sweeper{Store: st, Tickets: tickets, Hub: hub, Tenants: chatting, Log: h.Log}
-	return []module.Loop{{Name: "chat sweeper", Run: sweeper.Run}}, &chat.Follower{Store: st, Hub: hub, Log: h.Log}, nil
+	return []module.Loop{{Name: "chat sweeper", Run: sweeper.Run}}, svc.Follower(), nil
 }
 
 // chatVisitorKey is the key visitors' tokens are signed with: the

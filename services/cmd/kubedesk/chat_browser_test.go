@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os/exec"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -128,8 +129,18 @@ func TestChatWidgetInBrowser(t *testing.T) {
 				t.Fatal(err)
 			}
 			wantLog(ctx, visitorText, agentText)
-			if n := len(srv.listAll(t, "filter=channel%3Dchat")); n == 0 {
-				t.Error("no chat tickets")
+			// The server counts the messages and the stream open. (Only
+			// here: the metrics go to the meter provider of the process,
+			// which parallel tests' servers would share.)
+			metrics := string(srv.mustCall(t, http.StatusOK, "GET", "/metrics", nil).body)
+			for _, want := range []*regexp.Regexp{
+				regexp.MustCompile(`(?m)^kubedesk_chat_messages_total\{author="agent".*\} [1-9]`),
+				regexp.MustCompile(`(?m)^kubedesk_chat_messages_total\{author="visitor".*\} [1-9]`),
+				regexp.MustCompile(`(?m)^kubedesk_chat_streams\{.*side="visitor".*\} [1-9]`),
+			} {
+				if !want.MatchString(metrics) {
+					t.Errorf("/metrics has nothing matching %s", want)
+				}
 			}
 		})
 	}

@@ -264,6 +264,7 @@ func testChatConversation(t *testing.T, srv *instance) {
 	ws.until(t, "chat", func(f frame) bool { return f.num("agentRead") == 2 })
 	ws.send(t, frame{"type": "read", "seq": 2})
 	agentFrame(t, agent, "conversation", func(c map[string]any) bool { return c["visitorReadSeq"] == "2" })
+
 }
 
 // testChatResume: a visitor that reconnects with the last seq it saw gets
