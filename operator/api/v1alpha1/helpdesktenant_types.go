@@ -164,6 +164,23 @@ type ChannelsSpec struct {
 	// API.
 	// +optional
 	WeChat *WeChatChannelSpec `json:"wechat,omitempty"`
+
+	// Webhooks configures the tenant's outgoing webhooks (POST
+	// /v1/webhooks, docs/webhooks.md).
+	// +optional
+	Webhooks *WebhooksChannelSpec `json:"webhooks,omitempty"`
+}
+
+// WebhooksChannelSpec configures a tenant's outgoing webhooks.
+type WebhooksChannelSpec struct {
+	// AllowPrivateNetworks lets the tenant's webhooks target loopback,
+	// link-local, private (RFC 1918, fc00::/7) and carrier-grade NAT
+	// (100.64.0.0/10) addresses: receivers inside the cluster or the
+	// company's network. Cloud metadata, multicast, unspecified and
+	// reserved addresses stay refused. Default: false, public addresses
+	// only.
+	// +optional
+	AllowPrivateNetworks bool `json:"allowPrivateNetworks,omitempty"`
 }
 
 // The modes of spec.channels.wechat.mode (消息加解密方式).
