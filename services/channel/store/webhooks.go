@@ -140,7 +140,7 @@ type Webhooks interface {
 	ListWebhookDeliveries(ctx context.Context, tenant, webhookID string, q DeliveryQuery) ([]Delivery, error)
 	// PruneWebhookDeliveries removes, in every tenant, the deliveries done
 	// with (succeeded or dead-lettered) whose last attempt was before
-	// `before`, and returns how many.
+	// `before`, and those of webhooks that are gone, and returns how many.
 	PruneWebhookDeliveries(ctx context.Context, before time.Time) (int64, error)
 }
 
@@ -573,7 +573,10 @@ func (e *engine) ListWebhookDeliveries(ctx context.Context, tenant, webhookID st
 
 // PruneWebhookDeliveries implements Webhooks.
 func (e *engine) PruneWebhookDeliveries(ctx context.Context, before time.Time) (int64, error) {
-	n, err := e.d.write(ctx, `DELETE FROM channel_webhook_deliveries WHERE update_time < ? AND state <> 'pending'`, e.d.ts(before))
+	// A delivery saved while its webhook was being deleted goes too.
+	n, err := e.d.write(ctx, `DELETE FROM channel_webhook_deliveries WHERE (update_time < ? AND state <> 'pending')
+		OR NOT EXISTS (SELECT 1 FROM channel_webhooks w WHERE w.tenant = channel_webhook_deliveries.tenant AND w.id = channel_webhook_deliveries.webhook_id)`,
+		e.d.ts(before))
 	if err != nil {
 		return 0, fmt.Errorf("prune webhook deliveries: %w", err)
 	}

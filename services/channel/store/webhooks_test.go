@@ -258,11 +258,12 @@ func TestWebhookDeliveries(t *testing.T) {
 
 		// More: a replay's delivery of the same event, a dead letter, a
 		// pending one of another ticket, another tenant's.
+		g := mustWebhook(t, s, Webhook{Tenant: "globex", URL: "https://hooks.example/g", Events: []string{"ticket.created"}, Secret: "first-secret-0123"})
 		for _, x := range []Delivery{
 			{Tenant: "acme", WebhookID: w.ID, Generation: 2, Replay: true, EventID: "s1:1", EventType: "ticket.created", TicketID: "t1", State: DeliverySucceeded, Attempts: 1},
 			{Tenant: "acme", WebhookID: w.ID, Generation: 2, Replay: true, EventID: "s1:2", EventType: "comment.added", TicketID: "t1", State: DeliveryDeadLettered, Attempts: 9},
 			{Tenant: "acme", WebhookID: w.ID, Generation: 2, EventID: "s1:3", EventType: "ticket.created", TicketID: "t2", State: DeliveryPending, Attempts: 1},
-			{Tenant: "globex", WebhookID: w.ID, Generation: 1, EventID: "s1:4", EventType: "ticket.created", TicketID: "t9", State: DeliverySucceeded, Attempts: 1},
+			{Tenant: "globex", WebhookID: g.ID, Generation: 1, EventID: "s1:4", EventType: "ticket.created", TicketID: "t9", State: DeliverySucceeded, Attempts: 1},
 		} {
 			if _, err := s.SaveWebhookDelivery(ctx, x); err != nil {
 				t.Fatal(err)
@@ -309,6 +310,14 @@ func TestWebhookDeliveries(t *testing.T) {
 		}
 		if diff := cmp.Diff([]string{"s1:3/pending"}, events(DeliveryQuery{Limit: 10})); diff != "" {
 			t.Errorf("after pruning (-want +got):\n%s", diff)
+		}
+
+		// A delivery saved while its webhook was deleted is pruned too.
+		if _, err := s.SaveWebhookDelivery(ctx, Delivery{Tenant: "globex", WebhookID: w.ID, Generation: 1, EventID: "s1:5", State: DeliveryPending}); err != nil {
+			t.Fatal(err)
+		}
+		if n, err = s.PruneWebhookDeliveries(ctx, time.Now().Add(-time.Hour)); err != nil || n != 1 {
+			t.Errorf("prune of a delivery without its webhook = %d, %v; want 1", n, err)
 		}
 
 		// Deleting the webhook takes its secrets and deliveries.
