@@ -72,6 +72,7 @@ func modules(cfg *Config) module.Table {
 			Services: []string{
 				channelv1.ContactService_ServiceDesc.ServiceName,
 				channelv1.OrganizationService_ServiceDesc.ServiceName,
+				channelv1.WebhookService_ServiceDesc.ServiceName,
 				channelv1.ContactResolverService_ServiceDesc.ServiceName, // internal: no REST routes
 			},
 			REST: registerChannelREST,
