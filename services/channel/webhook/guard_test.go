@@ -92,7 +92,7 @@ func TestRefusedErrorText(t *testing.T) {
 func TestCheckURL(t *testing.T) {
 	const accepted = "; accepted: an http or https URL whose host resolves to public addresses, e.g. https://hooks.example.com/kubedesk"
 	for _, tt := range []struct {
-		url, err string
+		url, err     string
 		allowPrivate bool
 	}{
 		{url: "https://93.184.215.14/hooks"},

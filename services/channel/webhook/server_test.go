@@ -199,9 +199,9 @@ func TestReplayAndDeliveriesBadInput(t *testing.T) {
 	}
 
 	for filter, msg := range map[string]string{
-		"state = lost":                      `filter: state "lost" is not a state; accepted: pending, succeeded, dead_lettered`,
-		"status = pending":                  `filter: "status" is not a field; accepted: state, ticket`,
-		"state":                             `filter: "state" is not a comparison; accepted: state = STATE and ticket = ID, joined by AND`,
+		"state = lost":                       `filter: state "lost" is not a state; accepted: pending, succeeded, dead_lettered`,
+		"status = pending":                   `filter: "status" is not a field; accepted: state, ticket`,
+		"state":                              `filter: "state" is not a comparison; accepted: state = STATE and ticket = ID, joined by AND`,
 		"state = pending AND state = failed": "filter: state is compared twice; accepted: each field once",
 	} {
 		_, err := r.srv.ListWebhookDeliveries(r.ctx(), &channelv1.ListWebhookDeliveriesRequest{Id: w.GetId(), Filter: filter})
