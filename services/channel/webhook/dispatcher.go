@@ -89,6 +89,9 @@ const (
 	maxErrorBody    = 512
 )
 
+// saveTimeout bounds recording an attempt when the follower is stopping.
+const saveTimeout = 5 * time.Second
+
 // restartFollowing spaces the restarts of a webhook whose following
 // stopped for good (the stream refused its cursor).
 const restartFollowing = time.Minute
@@ -445,8 +448,9 @@ func (f *follower) Handle(ctx context.Context, ev *ticketv1.Event) error {
 	for {
 		h := f.hook.Load()
 		code, latency, failure := d.attempt(ctx, h, rec, body)
-		if ctx.Err() != nil {
-			return ctx.Err()
+		stopped := ctx.Err()
+		if stopped != nil && code == 0 {
+			return stopped // cut short: the event comes again
 		}
 		now := d.Clock.Now()
 		rec.Attempts++
@@ -471,11 +475,18 @@ func (f *follower) Handle(ctx context.Context, ev *ticketv1.Event) error {
 		d.deliveries.Add(ctx, 1, metric.WithAttributes(attribute.String("outcome", outcome)))
 		span.AddEvent("attempt", trace.WithAttributes(attribute.Int("attempt", rec.Attempts), attribute.Int("http.response.status_code", code),
 			attribute.String("outcome", outcome)))
-		if rec, err = d.Store.SaveWebhookDelivery(ctx, rec); err != nil {
+		// An answer is recorded even when the follower is stopping (a
+		// replay, a shutdown): the receiver got the event.
+		saveCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), saveTimeout)
+		rec, err = d.Store.SaveWebhookDelivery(saveCtx, rec)
+		cancel()
+		switch {
+		case err != nil:
 			return err
-		}
-		if rec.State != store.DeliveryPending {
+		case rec.State != store.DeliveryPending:
 			return nil
+		case stopped != nil:
+			return stopped
 		}
 		if !d.Clock.Sleep(ctx, rec.NextAttemptTime.Sub(now)) {
 			return ctx.Err()
