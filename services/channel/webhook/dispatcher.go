@@ -46,6 +46,8 @@ type Store interface {
 	WebhookDelivery(ctx context.Context, tenant, webhookID string, generation int64, eventID string) (store.Delivery, bool, error)
 	SaveWebhookDelivery(ctx context.Context, d store.Delivery) (store.Delivery, error)
 	PruneWebhookDeliveries(ctx context.Context, before time.Time) (int64, error)
+	HoldWebhookLease(ctx context.Context, holder string, ttl time.Duration) (bool, error)
+	ReleaseWebhookLease(ctx context.Context, holder string) error
 }
 
 // Clock is the time retries and deadlines go by; tests give a fake one
@@ -108,6 +110,11 @@ const restartFollowing = time.Minute
 // The set of webhooks is read from the store when Run starts, on Notify
 // (a change made here), and every Config.Refresh (changes made through
 // another replica).
+//
+// One process delivers at a time: the one holding the deliveries' lease
+// in the store, renewed every Refresh for three times that. Another
+// replica of the channel service waits, and takes over when the holder
+// stops (it gives the lease up) or stops renewing it (it runs out).
 type Dispatcher struct {
 	Store  Store
 	Stream consumer.Stream
@@ -130,6 +137,8 @@ type Dispatcher struct {
 	mu        sync.Mutex
 	followers map[string]*follower // by tenant/id
 	lastErr   error                // of the last reading of the webhooks
+	holder    string               // this process, in the lease
+	heldUntil time.Time            // when the lease runs out, as far as this process knows
 }
 
 // follower follows one generation of one webhook.
@@ -165,6 +174,7 @@ func (d *Dispatcher) init() {
 		d.clients = [2]*http.Client{newClient(d.cfg, Guard{}), newClient(d.cfg, Guard{AllowPrivate: true})}
 		d.kick = make(chan struct{}, 1)
 		d.followers = map[string]*follower{}
+		d.holder = store.NewID()
 		meter := otel.Meter(instrumentation)
 		d.deliveries, _ = meter.Int64Counter("kubedesk_webhook_attempts_total",
 			metric.WithDescription("Webhook delivery attempts by outcome: succeeded, failed (retried later) or dead_lettered (the last)."))
@@ -211,14 +221,33 @@ func (d *Dispatcher) Notify() {
 // position) and returns nil.
 func (d *Dispatcher) Run(ctx context.Context) error {
 	d.init()
-	defer d.stopAll()
+	defer func() {
+		d.stopAll()
+		// The next holder need not wait for the lease to run out.
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), saveTimeout)
+		defer cancel()
+		if err := d.Store.ReleaseWebhookLease(ctx, d.holder); err != nil {
+			d.Log.Warn("giving up the webhook deliveries' lease failed; another replica takes over when it runs out", "err", err)
+		}
+	}()
 	refresh := time.NewTicker(time.Duration(d.cfg.Refresh))
 	defer refresh.Stop()
 	prune := time.NewTicker(time.Hour)
 	defer prune.Stop()
-	d.prune(ctx)
+	waiting := false
 	for {
-		err := d.reconcile(ctx)
+		held, err := d.hold(ctx)
+		switch {
+		case err == nil && held:
+			if waiting {
+				d.Log.Info("delivering webhooks: this replica holds the lease now")
+				waiting = false
+			}
+			err = d.reconcile(ctx)
+		case err == nil && !waiting:
+			d.Log.Info("another replica delivers webhooks; this one waits for its lease to end")
+			waiting = true
+		}
 		if ctx.Err() != nil {
 			return nil
 		}
@@ -234,9 +263,27 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 		case <-d.kick:
 		case <-refresh.C:
 		case <-prune.C:
-			d.prune(ctx)
+			if held {
+				d.prune(ctx)
+			}
 		}
 	}
+}
+
+// hold takes or renews the lease. When this process does not hold it, or
+// cannot tell and its lease has run out meanwhile, its followers stop.
+func (d *Dispatcher) hold(ctx context.Context) (bool, error) {
+	ttl := 3 * time.Duration(d.cfg.Refresh)
+	asked := time.Now()
+	held, err := d.Store.HoldWebhookLease(ctx, d.holder, ttl)
+	if err == nil && held {
+		d.heldUntil = asked.Add(ttl)
+		return true, nil
+	}
+	if err == nil || time.Now().After(d.heldUntil) {
+		d.stopAll()
+	}
+	return false, err
 }
 
 // Healthy returns nil unless reading the webhooks failed last time, or a

@@ -164,6 +164,8 @@ type rig struct {
 	d            *Dispatcher
 	srv          *Server
 	allowPrivate atomic.Bool
+	// stop stops d.
+	stop func()
 }
 
 const rigTenant = "acme"
@@ -181,16 +183,26 @@ func newRig(t *testing.T, cfg Config) *rig {
 	allow := func(string) bool { return r.allowPrivate.Load() }
 	r.d = &Dispatcher{Store: st, Stream: tickets, Config: cfg, AllowPrivate: allow, Clock: r.clock, Log: slog.New(slog.NewTextHandler(t.Output(), nil))}
 	r.srv = &Server{Store: st, Stream: tickets, Config: cfg, AllowPrivate: allow, Notify: r.d.Notify}
+	r.stop = r.run(r.d)
+	return r
+}
+
+// run runs d until the test ends or stop is called.
+func (r *rig) run(d *Dispatcher) (stop func()) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- r.d.Run(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("Run: %v", err)
-		}
-	})
-	return r
+	go func() { done <- d.Run(ctx) }()
+	var once sync.Once
+	stop = func() {
+		once.Do(func() {
+			cancel()
+			if err := <-done; err != nil {
+				r.t.Errorf("Run: %v", err)
+			}
+		})
+	}
+	r.t.Cleanup(stop)
+	return stop
 }
 
 func (r *rig) ctx() context.Context { return tenant.With(context.Background(), rigTenant) }
@@ -668,5 +680,46 @@ func TestBackoff(t *testing.T) {
 		if len(seen) < 50 {
 			t.Errorf("backoff(%d) took %d values in 200 draws; want jitter", n, len(seen))
 		}
+	}
+}
+
+// TestOneReplicaDelivers: of two processes delivering from one store,
+// one delivers (each event once); when it stops, the other takes over.
+func TestOneReplicaDelivers(t *testing.T) {
+	cfg := Config{Refresh: config.Duration(50 * time.Millisecond)}
+	r := newRig(t, cfg)
+	other := &Dispatcher{Store: r.st, Stream: r.tickets, Config: cfg, AllowPrivate: func(string) bool { return true },
+		Clock: r.clock, Log: slog.New(slog.NewTextHandler(t.Output(), nil))}
+	stopOther := r.run(other)
+	rc := newReceiver(t, nil)
+	r.webhook(rc.srv.URL, TicketCreated)
+	time.Sleep(200 * time.Millisecond) // both have read the webhook
+	for i := range 5 {
+		r.ticket(fmt.Sprintf("ticket %d", i))
+	}
+	rc.waitDelivered(5)
+	time.Sleep(300 * time.Millisecond)
+	if n := len(rc.requests()); n != 5 {
+		t.Fatalf("two replicas made %d requests of 5 events", n)
+	}
+	// The holder stops; the other takes over.
+	r.d.mu.Lock()
+	rigHolds := len(r.d.followers) > 0
+	r.d.mu.Unlock()
+	other.mu.Lock()
+	otherHolds := len(other.followers) > 0
+	other.mu.Unlock()
+	if rigHolds == otherHolds {
+		t.Fatalf("the rig's dispatcher follows %v, the other %v; want exactly one", rigHolds, otherHolds)
+	}
+	if rigHolds {
+		r.stop()
+	} else {
+		stopOther()
+	}
+	r.ticket("after the stop")
+	got := rc.waitDelivered(6)
+	if got[5].Type != TicketCreated || len(rc.requests()) != 6 {
+		t.Errorf("after one stopped: %d requests", len(rc.requests()))
 	}
 }

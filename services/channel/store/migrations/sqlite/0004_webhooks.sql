@@ -68,3 +68,12 @@ CREATE TABLE channel_webhook_deliveries (
 CREATE UNIQUE INDEX channel_webhook_deliveries_event ON channel_webhook_deliveries (tenant, webhook_id, generation, event_id);
 CREATE INDEX channel_webhook_deliveries_list ON channel_webhook_deliveries (tenant, webhook_id, id);
 CREATE INDEX channel_webhook_deliveries_age ON channel_webhook_deliveries (update_time);
+
+-- Who delivers: one process at a time (a lease it renews), so that
+-- replicas of the channel service do not each deliver every event.
+CREATE TABLE channel_webhook_lease (
+    name        TEXT    NOT NULL, -- 'deliveries'
+    holder      TEXT    NOT NULL,
+    expire_time INTEGER NOT NULL,
+    PRIMARY KEY (name)
+) STRICT;
