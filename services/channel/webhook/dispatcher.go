@@ -178,8 +178,9 @@ func (d *Dispatcher) init() {
 		meter := otel.Meter(instrumentation)
 		d.deliveries, _ = meter.Int64Counter("kubedesk_webhook_attempts_total",
 			metric.WithDescription("Webhook delivery attempts by outcome: succeeded, failed (retried later) or dead_lettered (the last)."))
-		d.latency, _ = meter.Float64Histogram("kubedesk_webhook_attempt_duration_seconds",
-			metric.WithDescription("How long a webhook delivery attempt took, to the answer's headers."), metric.WithUnit("s"))
+		d.latency, _ = meter.Float64Histogram("kubedesk_webhook_attempt_duration",
+			metric.WithDescription("How long a webhook delivery attempt took, to the answer's headers."), metric.WithUnit("s"),
+			metric.WithExplicitBucketBoundaries(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10))
 	})
 }
 
