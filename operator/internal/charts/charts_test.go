@@ -639,6 +639,20 @@ func TestTenantTemplate(t *testing.T) {
 			}
 		},
 	}, {
+		name:    "webhooks to private networks",
+		release: "acme",
+		values:  []string{"--set", "tenant.spec.channels.webhooks.allowPrivateNetworks=true"},
+		check: func(t *testing.T, objs objects, r release) {
+			if v := field(spec(objs.one(t, "HelpdeskTenant", r.namespace, "acme")), "channels", "webhooks", "allowPrivateNetworks"); v != true {
+				t.Errorf("channels.webhooks.allowPrivateNetworks = %v, want true", v)
+			}
+		},
+	}, {
+		name:    "schema: webhooks setting not a boolean",
+		release: "acme",
+		values:  []string{"--set", "tenant.spec.channels.webhooks.allowPrivateNetworks=sometimes"},
+		errs:    []string{"/tenant/spec/channels/webhooks/allowPrivateNetworks", "boolean"},
+	}, {
 		name:    "no SLA policies",
 		release: "acme",
 		values:  []string{"--set-json", "slaPolicies=[]"},
