@@ -78,9 +78,8 @@ func TestWebhooks(t *testing.T) {
 // hook is a receiver of one webhook: a loopback HTTP server that checks
 // and records every delivery.
 type hook struct {
-	t      *testing.T
-	srv    *httptest.Server
-	secret string
+	t   *testing.T
+	srv *httptest.Server
 
 	mu     sync.Mutex
 	got    []delivery
