@@ -125,6 +125,8 @@ type Dispatcher struct {
 	AllowPrivate func(tenant string) bool
 	// Clock is nil for the real one.
 	Clock Clock
+	// Meter makes the metrics; nil: the global meter provider's.
+	Meter metric.Meter
 	Log   *slog.Logger
 
 	once       sync.Once
@@ -175,7 +177,10 @@ func (d *Dispatcher) init() {
 		d.kick = make(chan struct{}, 1)
 		d.followers = map[string]*follower{}
 		d.holder = store.NewID()
-		meter := otel.Meter(instrumentation)
+		meter := d.Meter
+		if meter == nil {
+			meter = otel.Meter(instrumentation)
+		}
 		d.deliveries, _ = meter.Int64Counter("kubedesk_webhook_attempts_total",
 			metric.WithDescription("Webhook delivery attempts by outcome: succeeded, failed (retried later) or dead_lettered (the last)."))
 		d.latency, _ = meter.Float64Histogram("kubedesk_webhook_attempt_duration",

@@ -19,6 +19,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+	otelprom "go.opentelemetry.io/otel/exporters/prometheus"
+	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	channelv1 "github.com/kubedesk/kubedesk/proto/gen/go/kubedesk/channel/v1"
@@ -166,6 +169,31 @@ type rig struct {
 	allowPrivate atomic.Bool
 	// stop stops d.
 	stop func()
+	// metrics has d's metrics, as /metrics shows them.
+	metrics *prometheus.Registry
+}
+
+// attempts is kubedesk_webhook_attempts_total of an outcome.
+func (r *rig) attempts(outcome string) float64 {
+	r.t.Helper()
+	families, err := r.metrics.Gather()
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	var n float64
+	for _, f := range families {
+		if f.GetName() != "kubedesk_webhook_attempts_total" {
+			continue
+		}
+		for _, m := range f.GetMetric() {
+			for _, l := range m.GetLabel() {
+				if l.GetName() == "outcome" && l.GetValue() == outcome {
+					n += m.GetCounter().GetValue()
+				}
+			}
+		}
+	}
+	return n
 }
 
 const rigTenant = "acme"
@@ -181,7 +209,15 @@ func newRig(t *testing.T, cfg Config) *rig {
 	r := &rig{t: t, st: st, tickets: tickets, clock: &fakeClock{now: time.Now()}}
 	r.allowPrivate.Store(true) // the receivers are on loopback
 	allow := func(string) bool { return r.allowPrivate.Load() }
-	r.d = &Dispatcher{Store: st, Stream: tickets, Config: cfg, AllowPrivate: allow, Clock: r.clock, Log: slog.New(slog.NewTextHandler(t.Output(), nil))}
+	r.metrics = prometheus.NewRegistry()
+	exp, err := otelprom.New(otelprom.WithRegisterer(r.metrics))
+	if err != nil {
+		t.Fatal(err)
+	}
+	mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(exp))
+	t.Cleanup(func() { _ = mp.Shutdown(context.Background()) })
+	r.d = &Dispatcher{Store: st, Stream: tickets, Config: cfg, AllowPrivate: allow, Clock: r.clock, Meter: mp.Meter(instrumentation),
+		Log: slog.New(slog.NewTextHandler(t.Output(), nil))}
 	r.srv = &Server{Store: st, Stream: tickets, Config: cfg, AllowPrivate: allow, Notify: r.d.Notify}
 	r.stop = r.run(r.d)
 	return r
@@ -447,6 +483,10 @@ func TestDeadLetter(t *testing.T) {
 	}
 	if attempts != int(d.GetAttempts()) {
 		t.Errorf("the receiver got %d attempts, the log says %d", attempts, d.GetAttempts())
+	}
+	waitFor(t, "the succeeded attempts counted", func() bool { return r.attempts("succeeded") == 2 })
+	if failed, dead := r.attempts("failed"), r.attempts("dead_lettered"); int(failed) != attempts-1 || dead != 1 {
+		t.Errorf("kubedesk_webhook_attempts_total: failed %v, dead_lettered %v; want %d and 1", failed, dead, attempts-1)
 	}
 	// The comment came after the last attempt of the dead letter.
 	reqs := rc.requests()
