@@ -367,10 +367,27 @@ func TestDeliveries(t *testing.T) {
 		}
 	}
 	// The cursor moves on once the events are done with.
+	var cursor string
 	waitFor(t, "the webhook's cursor", func() bool {
 		got, err := r.srv.GetWebhook(r.ctx(), &channelv1.GetWebhookRequest{Id: w.GetId()})
-		return err == nil && got.GetWebhook().GetCursor() != ""
+		cursor = got.GetWebhook().GetCursor()
+		return err == nil && cursor != ""
 	})
+	// A second webhook starts from there rather than from the first
+	// event, and gets only what comes after it.
+	rc2 := newReceiver(t, nil)
+	w2 := r.webhook(rc2.srv.URL, TicketCreated, CommentAdded)
+	if w2.GetCursor() != cursor {
+		t.Errorf("the second webhook starts at %q, want the first's cursor %q", w2.GetCursor(), cursor)
+	}
+	later := r.ticket("after the second webhook")
+	if got := rc2.waitDelivered(1); got[0].TicketID != later {
+		t.Errorf("the second webhook got %v first, want the creation of %s", order(got), later)
+	}
+	time.Sleep(100 * time.Millisecond)
+	if n := len(rc2.requests()); n != 1 {
+		t.Errorf("the second webhook got %d requests, want 1: %v", n, order(rc2.requests()))
+	}
 }
 
 // TestReceiverDownForAnHour: a receiver answering 500 for an hour gets

@@ -217,8 +217,13 @@ func (s *Server) CreateWebhook(ctx context.Context, req *channelv1.CreateWebhook
 	// which was committed before now: starting there spares reading the
 	// tenant's whole history to find now (the events between it and now
 	// are passed over by their time).
-	if others, err := s.Store.ListWebhooks(ctx, tid, "", 1); err == nil && len(others) > 0 {
-		w.Cursor = others[0].Cursor
+	if others, err := s.Store.ListWebhooks(ctx, tid, "", 10); err == nil {
+		for _, o := range others {
+			if o.Cursor != "" {
+				w.Cursor = o.Cursor
+				break
+			}
+		}
 	}
 	out, created, err := s.Store.CreateWebhook(ctx, w)
 	if err != nil {
