@@ -8,7 +8,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"slices"
 	"strings"
@@ -24,6 +23,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	ticketv1 "github.com/kubedesk/kubedesk/proto/gen/go/kubedesk/ticket/v1"
+	"github.com/kubedesk/kubedesk/services/channel/blobs"
 	"github.com/kubedesk/kubedesk/services/channel/mail"
 	"github.com/kubedesk/kubedesk/services/channel/smtpin"
 	"github.com/kubedesk/kubedesk/services/channel/store"
@@ -384,7 +384,7 @@ func (in *Inbound) upload(ctx context.Context, tenantID string, msg *mail.Messag
 	g.SetLimit(4)
 	if len(data) > inlineRawMax {
 		g.Go(func() (err error) {
-			if up.raw, err = in.put(gctx, tenantID, data); err != nil {
+			if up.raw, err = blobs.Put(gctx, in.Blobs, tenantID, data); err != nil {
 				return fmt.Errorf("store the message: %w", err)
 			}
 			return nil
@@ -392,7 +392,7 @@ func (in *Inbound) upload(ctx context.Context, tenantID string, msg *mail.Messag
 	}
 	for i, a := range parts {
 		g.Go(func() error {
-			digest, err := in.put(gctx, tenantID, a.Data)
+			digest, err := blobs.Put(gctx, in.Blobs, tenantID, a.Data)
 			if err != nil {
 				return fmt.Errorf("store attachment %q: %w", a.Filename, err)
 			}
@@ -413,34 +413,6 @@ func (in *Inbound) upload(ctx context.Context, tenantID string, msg *mail.Messag
 	return up
 }
 
-// put streams data to the ticket service's blob store and returns its
-// digest.
-func (in *Inbound) put(ctx context.Context, tenantID string, data []byte) (string, error) {
-	stream, err := in.Blobs.UploadBlob(tenant.Outgoing(ctx, tenantID))
-	if err != nil {
-		return "", err
-	}
-	r := bytes.NewReader(data)
-	buf := make([]byte, uploadChunk)
-	for {
-		n, rerr := r.Read(buf)
-		if n > 0 {
-			if err := stream.Send(&ticketv1.UploadBlobRequest{Chunk: buf[:n]}); err != nil {
-				// The server's reason comes with CloseAndRecv.
-				break
-			}
-		}
-		if rerr == io.EOF {
-			break
-		}
-	}
-	res, err := stream.CloseAndRecv()
-	if err != nil {
-		return "", err
-	}
-	return res.GetSha256(), nil
-}
-
 func (in *Inbound) count(ctx context.Context, outcome string) {
 	if in.outcomes == nil {
 		in.outcomes, _ = otel.Meter(meterName).Int64Counter("kubedesk_mail_inbound_total",
@@ -459,8 +431,7 @@ func (in *Inbound) log() *slog.Logger {
 }
 
 const (
-	meterName   = "kubedesk/channel/email"
-	uploadChunk = 512 << 10
+	meterName = "kubedesk/channel/email"
 	// inlineRawMax is the largest message kept whole with its record in
 	// the channel's own database; a larger one goes to the blob store.
 	// Most mail is below it, and so costs no blob write.

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"mime"
 	"strings"
 	"time"
 
@@ -13,6 +14,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	ticketv1 "github.com/kubedesk/kubedesk/proto/gen/go/kubedesk/ticket/v1"
+	"github.com/kubedesk/kubedesk/services/channel/blobs"
 	"github.com/kubedesk/kubedesk/services/channel/store"
 	"github.com/kubedesk/kubedesk/services/channel/wechat/mp"
 	"github.com/kubedesk/kubedesk/services/platform/tenant"
@@ -30,15 +32,29 @@ type Contacts interface {
 	ResolveWeChat(ctx context.Context, tenantID, openid string) (contactID, name string, err error)
 }
 
+// MediaSource fetches the media a user sent (media/get); *mp.Client is
+// one per account.
+type MediaSource interface {
+	Media(ctx context.Context, mediaID string) (data []byte, contentType string, err error)
+}
+
 // Worker turns stored WeChat messages into tickets and comments: a
 // user's first message opens a ticket on channel wechat, later ones are
 // comments on the user's ticket that is not closed (a comment on a solved
-// ticket reopens it), and subscribe makes the user a contact.
+// ticket reopens it), and subscribe makes the user a contact. The image,
+// voice or video a message carries is fetched from WeChat (which keeps it
+// for three days) into the blob store and attached.
 type Worker struct {
 	Queue    Queue
 	Contacts Contacts
 	Tickets  ticketv1.TicketServiceClient
 	Log      *slog.Logger
+	// Group is the group a tenant's new tickets go to; nil or "": none.
+	Group func(tenantID string) string
+	// Media is the tenant's account to fetch media with, and Blobs where
+	// it is stored; without them media is described, not attached.
+	Media func(tenantID string) (MediaSource, bool)
+	Blobs ticketv1.TicketBlobServiceClient
 	// Wake is signalled when a message is stored; Poll is how often the
 	// worker looks anyway (for retries), 5 s when zero.
 	Wake <-chan struct{}
@@ -146,6 +162,10 @@ func (w *Worker) process(ctx context.Context, m *store.WeChatMessage) error {
 		return fmt.Errorf("resolve %s: %w", msg.FromUserName, err)
 	}
 	body := Describe(msg)
+	atts, err := w.attachMedia(ctx, m, msg)
+	if err != nil {
+		return err
+	}
 	key := "wechat:" + m.Tenant + ":" + m.DedupKey
 	open, err := w.Tickets.ListTickets(ctx, &ticketv1.ListTicketsRequest{
 		Filter:   fmt.Sprintf(`contact = %q AND channel = wechat AND status = (new OR open OR pending OR on_hold OR solved)`, contactID),
@@ -158,7 +178,7 @@ func (w *Worker) process(ctx context.Context, m *store.WeChatMessage) error {
 	if ts := open.GetTickets(); len(ts) > 0 {
 		c, err := w.Tickets.AddComment(ctx, &ticketv1.AddCommentRequest{
 			TicketId: ts[0].GetId(), RequestId: key,
-			Comment: &ticketv1.Comment{Author: author, AuthorType: ticketv1.AuthorType_AUTHOR_TYPE_CUSTOMER, Body: body, Visibility: ticketv1.Visibility_VISIBILITY_PUBLIC},
+			Comment: &ticketv1.Comment{Author: author, AuthorType: ticketv1.AuthorType_AUTHOR_TYPE_CUSTOMER, Body: body, Visibility: ticketv1.Visibility_VISIBILITY_PUBLIC, Attachments: atts},
 		})
 		if err != nil {
 			return fmt.Errorf("add the comment to ticket %s: %w", ts[0].GetId(), err)
@@ -172,6 +192,8 @@ func (w *Worker) process(ctx context.Context, m *store.WeChatMessage) error {
 			Subject:     text.Truncate(firstLine(body), 80),
 			Description: body,
 			Channel:     ticketv1.Channel_CHANNEL_WECHAT,
+			Group:       w.group(m.Tenant),
+			Attachments: atts,
 			Requester:   &ticketv1.Requester{Name: text.Truncate(name, 200), Identity: "wechat:" + msg.FromUserName, ContactId: contactID},
 		},
 	})
@@ -180,6 +202,84 @@ func (w *Worker) process(ctx context.Context, m *store.WeChatMessage) error {
 	}
 	m.TicketID = created.GetTicket().GetId()
 	return nil
+}
+
+// mediaAttempts is how often fetching a message's media is tried before
+// the message goes in without it.
+const mediaAttempts = 5
+
+// attachMedia fetches the media msg carries and stores it, returning the
+// attachment to name; none for a message without media. WeChat refusing
+// the media (expired, unknown) is not retried, and neither is a fetch
+// that failed mediaAttempts times: the message goes in without it, and
+// its text says so. Any other failure is returned, to be retried.
+func (w *Worker) attachMedia(ctx context.Context, m *store.WeChatMessage, msg *mp.Message) ([]*ticketv1.Attachment, error) {
+	kind, ok := mediaKinds[msg.MsgType]
+	if !ok || msg.MediaID == "" || w.Media == nil || w.Blobs == nil {
+		return nil, nil
+	}
+	src, ok := w.Media(m.Tenant)
+	if !ok {
+		return nil, nil
+	}
+	data, contentType, err := src.Media(ctx, msg.MediaID)
+	if err == nil {
+		var digest string
+		if digest, err = blobs.Put(ctx, w.Blobs, m.Tenant, data); err == nil {
+			return []*ticketv1.Attachment{{
+				Filename:    mediaFilename(kind, msg, contentType),
+				ContentType: text.Truncate(contentType, 255),
+				Sha256:      digest,
+			}}, nil
+		}
+	}
+	var apiErr *mp.APIError
+	if errors.As(err, &apiErr) || m.Attempts+1 >= mediaAttempts {
+		w.log().WarnContext(ctx, "wechat media left out", "tenant", m.Tenant, "key", m.DedupKey, "media", msg.MediaID, "err", err)
+		m.Detail = "media not fetched: " + err.Error()
+		return nil, nil
+	}
+	return nil, fmt.Errorf("fetch the %s %s: %w", kind, msg.MediaID, err)
+}
+
+// mediaKinds names the media of the message types that carry one.
+var mediaKinds = map[mp.Type]string{
+	mp.TypeImage: "image", mp.TypeVoice: "voice", mp.TypeVideo: "video", mp.TypeShortVideo: "video",
+}
+
+// mediaFilename names a fetched medium after its kind and message, with
+// the extension of its type (or the voice format WeChat named).
+func mediaFilename(kind string, msg *mp.Message, contentType string) string {
+	ext := ""
+	mt, _, _ := mime.ParseMediaType(contentType)
+	switch {
+	case msg.MsgType == mp.TypeVoice && msg.Format != "":
+		ext = "." + strings.ToLower(msg.Format)
+	case commonExt[mt] != "":
+		ext = commonExt[mt]
+	case mt != "":
+		if exts, _ := mime.ExtensionsByType(mt); len(exts) > 0 {
+			ext = exts[0]
+		}
+	}
+	if len(ext) > 10 || strings.ContainsAny(ext, "/\\") {
+		ext = ""
+	}
+	return fmt.Sprintf("wechat-%s-%d%s", kind, msg.MsgID, ext)
+}
+
+// commonExt is the usual extension of the types WeChat's media come in,
+// where mime's first (alphabetical) one is not it.
+var commonExt = map[string]string{
+	"image/jpeg": ".jpg", "image/png": ".png", "image/gif": ".gif",
+	"audio/amr": ".amr", "audio/mpeg": ".mp3", "video/mp4": ".mp4",
+}
+
+func (w *Worker) group(tenantID string) string {
+	if w.Group == nil {
+		return ""
+	}
+	return w.Group(tenantID)
 }
 
 // Describe is the text a message becomes, in the user's words where it

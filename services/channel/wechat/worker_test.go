@@ -1,6 +1,7 @@
 package wechat_test
 
 import (
+	"bytes"
 	"context"
 	"log/slog"
 	"path/filepath"
@@ -14,6 +15,8 @@ import (
 	"github.com/kubedesk/kubedesk/services/channel"
 	"github.com/kubedesk/kubedesk/services/channel/store"
 	"github.com/kubedesk/kubedesk/services/channel/wechat"
+	"github.com/kubedesk/kubedesk/services/channel/wechat/mp"
+	"github.com/kubedesk/kubedesk/services/channel/wechat/mp/mptest"
 	"github.com/kubedesk/kubedesk/services/platform/tenant"
 	"github.com/kubedesk/kubedesk/services/ticket/tickettest"
 )
@@ -142,3 +145,75 @@ func TestWorker(t *testing.T) {
 }
 
 func mask(paths ...string) *fieldmaskpb.FieldMask { return &fieldmaskpb.FieldMask{Paths: paths} }
+
+// TestWorkerMedia: an image a user sends is fetched through the media API
+// into the blob store and attached to the ticket; a voice message whose
+// media WeChat no longer has goes in as its text alone; new tickets go to
+// the account's group.
+func TestWorkerMedia(t *testing.T) {
+	ctx := context.Background()
+	st, err := store.OpenSQLite(ctx, filepath.Join(t.TempDir(), "channel.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	conn := tickettest.Start(t)
+	tickets := ticketv1.NewTicketServiceClient(conn)
+	srv := channel.NewServer(st, tickets, slog.New(slog.DiscardHandler))
+	api := mptest.Start(t, appID, "secret")
+	photo := bytes.Repeat([]byte("\xff\xd8\xff\xe0 jpeg "), 40000) // ~360 KB
+	api.AddMedia("media-photo", "image/jpeg", photo)
+	client := &mp.Client{BaseURL: api.URL(), AppID: appID, AppSecret: "secret"}
+	w := &wechat.Worker{Queue: st, Contacts: contacts{srv}, Tickets: tickets,
+		Group: func(string) string { return "wechat-support" },
+		Media: func(string) (wechat.MediaSource, bool) { return client, true },
+		Blobs: ticketv1.NewTicketBlobServiceClient(conn)}
+	at := time.Now().Add(-time.Minute)
+	for _, m := range []struct{ key, xml string }{
+		{"msg:11", "<xml><FromUserName>oPic</FromUserName><CreateTime>1765000000</CreateTime><MsgType>image</MsgType><PicUrl>http://mmbiz.example/x</PicUrl><MediaId>media-photo</MediaId><MsgId>11</MsgId></xml>"},
+		{"msg:12", "<xml><FromUserName>oPic</FromUserName><CreateTime>1765000001</CreateTime><MsgType>voice</MsgType><MediaId>media-gone</MediaId><Format>amr</Format><Recognition>打印机卡纸了</Recognition><MsgId>12</MsgId></xml>"},
+	} {
+		at = at.Add(time.Millisecond)
+		if _, err := st.RecordWeChat(ctx, store.WeChatMessage{Tenant: "acme", DedupKey: m.key, OpenID: "oPic", MsgType: "x", Payload: []byte(m.xml), ReceivedTime: at}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n, err := w.Drain(ctx); err != nil || n != 2 {
+		t.Fatalf("Drain = %d, %v; want 2 settled", n, err)
+	}
+	tctx := tenant.Outgoing(ctx, "acme")
+	list, err := tickets.ListTickets(tctx, &ticketv1.ListTicketsRequest{PageSize: 10})
+	if err != nil || len(list.GetTickets()) != 1 {
+		t.Fatalf("tickets %v, %v; want one", list, err)
+	}
+	tk := list.GetTickets()[0]
+	if tk.GetGroup() != "wechat-support" {
+		t.Errorf("group %q, want the account's wechat-support", tk.GetGroup())
+	}
+	atts := tk.GetAttachments()
+	if len(atts) != 1 || atts[0].GetFilename() != "wechat-image-11.jpg" || atts[0].GetContentType() != "image/jpeg" || atts[0].GetSize() != int64(len(photo)) {
+		t.Fatalf("attachments %v, want the photo as wechat-image-11.jpg", atts)
+	}
+	stream, err := tickets.GetAttachmentContent(tctx, &ticketv1.GetAttachmentContentRequest{TicketId: tk.GetId(), AttachmentId: atts[0].GetId()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []byte
+	for {
+		chunk, err := stream.Recv()
+		if err != nil {
+			break
+		}
+		got = append(got, chunk.GetData()...)
+	}
+	if !bytes.Equal(got, photo) {
+		t.Errorf("stored photo has %d bytes, want the %d sent", len(got), len(photo))
+	}
+	comments, err := tickets.ListComments(tctx, &ticketv1.ListCommentsRequest{TicketId: tk.GetId()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c := comments.GetComments(); len(c) != 1 || c[0].GetBody() != "打印机卡纸了" || len(c[0].GetAttachments()) != 0 {
+		t.Errorf("comments %v, want the voice message's recognised text without media", c)
+	}
+}

@@ -4,9 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"maps"
+	"net/http"
 	"os"
 	"slices"
+	"time"
 
 	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
 	"google.golang.org/grpc"
@@ -20,6 +23,7 @@ import (
 	"github.com/kubedesk/kubedesk/services/channel/smtpout"
 	channelstore "github.com/kubedesk/kubedesk/services/channel/store"
 	"github.com/kubedesk/kubedesk/services/channel/webhook"
+	"github.com/kubedesk/kubedesk/services/channel/wechat"
 	"github.com/kubedesk/kubedesk/services/platform/auth"
 	"github.com/kubedesk/kubedesk/services/platform/config"
 	"github.com/kubedesk/kubedesk/services/platform/consumer"
@@ -124,6 +128,33 @@ func initChannel(ctx context.Context, cfg *Config, h *module.Host) (module.Parts
 	groups := []*consumer.Group{
 		followers(email.ConsumerName, email.OutboundEvents, out, tickets, cursors, h),
 	}
+
+	// WeChat: the callback stores what WeChat posts (the gateway forwards
+	// it here), the worker turns it into tickets and comments, and the
+	// agents' replies go back through the accounts' API.
+	accounts, err := weChatAccounts(tenants)
+	if err != nil {
+		return parts, err
+	}
+	wake := make(chan struct{}, 1)
+	callback := &wechat.Callback{Accounts: accounts, Inbox: st, Log: h.Log, Received: func() {
+		select {
+		case wake <- struct{}{}:
+		default:
+		}
+	}}
+	(&wechat.Service{Callback: callback}).Register(h.GRPC)
+	if ids := accounts.Tenants(); len(ids) > 0 {
+		replies := &wechat.Outbound{Outbox: st, Tickets: tickets, Sender: accounts.Sender, Log: h.Log}
+		worker := &wechat.Worker{
+			Queue: st, Contacts: contactResolver{contacts}, Tickets: tickets, Log: h.Log, Wake: wake,
+			Group: accounts.Group, Media: accounts.Media, Blobs: ticketv1.NewTicketBlobServiceClient(conn),
+			Flush: replies.Flush,
+		}
+		parts.Loops = append(parts.Loops, module.Loop{Name: "wechat inbox", Run: worker.Run})
+		groups = append(groups, followers(wechat.ConsumerName, wechat.OutboundEvents, replies, tickets, cursors, h))
+		h.Log.Info("WeChat Official Accounts", "tenants", ids, "callback", wechat.CallbackPath)
+	}
 	// Every tenant of the configuration is followed, and the default one.
 	follow := slices.Sorted(maps.Keys(tenants))
 	if cfg.DefaultTenant != "" && !slices.Contains(follow, cfg.DefaultTenant) {
@@ -182,6 +213,36 @@ func configuredTenants(cfg *Config) (map[string]tenant.Config, error) {
 	return config.Tenants(cfg.File, docs, nil)
 }
 
+// weChatAccounts reads the WeChat Official Accounts of the configured
+// tenants, their secrets from the values or environment variables the
+// configuration names; their API calls time out after 10 s.
+func weChatAccounts(tenants map[string]tenant.Config) (*wechat.Directory, error) {
+	accounts := map[string]tenant.WeChatAccount{}
+	var errs []error
+	for id, t := range tenants {
+		a, ok, err := t.WeChat(os.Getenv)
+		switch {
+		case err != nil:
+			errs = append(errs, err)
+		case ok:
+			accounts[id] = a
+		}
+	}
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	return wechat.NewDirectory(accounts, &http.Client{Timeout: 10 * time.Second})
+}
+
+// channelEndpoints are the channel module's HTTP endpoints on a gateway:
+// the tenants' WeChat callback URLs, forwarded to the channel service.
+func channelEndpoints(conn *grpc.ClientConn, log *slog.Logger) []gateway.Endpoint {
+	return []gateway.Endpoint{{
+		Pattern: wechat.CallbackPath,
+		Handler: wechat.Handler(channelv1.NewWeChatCallbackServiceClient(conn), log),
+	}}
+}
+
 // contactResolver resolves senders and requesters to contacts through
 // the channel server's store.
 type contactResolver struct{ s *channel.Server }
@@ -193,6 +254,15 @@ func (c contactResolver) ResolveEmail(ctx context.Context, tenantID, address, na
 		return "", err
 	}
 	return contact.ID, nil
+}
+
+// ResolveWeChat implements wechat.Contacts.
+func (c contactResolver) ResolveWeChat(ctx context.Context, tenantID, openid string) (string, string, error) {
+	contact, _, err := c.s.Resolve(tenant.With(ctx, tenantID), channelstore.Identity{Type: channelv1.IdentityType_IDENTITY_TYPE_WECHAT, Value: openid}, "")
+	if err != nil {
+		return "", "", err
+	}
+	return contact.ID, contact.DisplayName, nil
 }
 
 // registerChannelREST serves the channel module's REST API: contacts,

@@ -20,6 +20,7 @@ import (
 	gomail "github.com/emersion/go-message/mail"
 
 	"github.com/kubedesk/kubedesk/services/channel/smtpout/smtptest"
+	"github.com/kubedesk/kubedesk/services/channel/wechat/mp/mptest"
 )
 
 // mailTenants are two tenants with their own inbound addresses, in
@@ -427,7 +428,12 @@ func TestChannelSplit(t *testing.T) {
 	// The ticket service calls the channel service (requesters named by
 	// e-mail become contacts) only while serving, so it starts first.
 	backend := startServe(t, "--target=ticket", "--database-url="+db, "--services=iam="+gwGRPC+",channel="+channelGRPC)
-	channel := startServe(t, "--target=channel", "--grpc-addr="+channelGRPC, "--database-url="+db, "--services=iam="+gwGRPC+",ticket="+backend.grpc)
+	// The channel process has the WeChat accounts; WeChat calls the
+	// gateway, which forwards to it.
+	api := mptest.Start(t, wxAppID, wxSecret)
+	file := filepath.Join(t.TempDir(), "kubedesk.yaml")
+	writeFile(t, file, strings.Replace(weChatTenants(api.URL()), "name: globex", "name: default", 1))
+	channel := startServe(t, "--target=channel", "--grpc-addr="+channelGRPC, "--database-url="+db, "--services=iam="+gwGRPC+",ticket="+backend.grpc, "--config="+file)
 	if channel.smtp == "" {
 		t.Fatal("the channel target reported no SMTP address")
 	}
@@ -442,9 +448,17 @@ func TestChannelSplit(t *testing.T) {
 	}
 	// A ticket created through REST for the same address names the same
 	// contact: the ticket process asked the channel process.
-	api := gw.create(t, map[string]any{"subject": "再问一次", "requester": map[string]any{"email": "wu.fan@example.com"}})
-	if got, _ := api.json["requester"].(map[string]any)["contactId"].(string); got != contact {
+	created := gw.create(t, map[string]any{"subject": "再问一次", "requester": map[string]any{"email": "wu.fan@example.com"}})
+	if got, _ := created.json["requester"].(map[string]any)["contactId"].(string); got != contact {
 		t.Errorf("REST ticket for wu.fan@example.com names contact %q, want %s", got, contact)
+	}
+	// A WeChat message to the gateway's callback URL becomes a ticket.
+	wx := &weChatUser{srv: gw, tenant: "default"}
+	if code, body := wx.post(t, wx.message("oSplit", "微信也能用"), time.Now()); code != http.StatusOK || body != "success" {
+		t.Fatalf("WeChat callback through the gateway: %d %q", code, body)
+	}
+	if tk := waitWeChatTicket(t, wx, "oSplit"); tk["subject"] != "微信也能用" {
+		t.Errorf("WeChat ticket %v", tk)
 	}
 	gw.mustCall(t, http.StatusOK, "GET", "/readyz", nil)
 }

@@ -74,9 +74,11 @@ func modules(cfg *Config) module.Table {
 				channelv1.OrganizationService_ServiceDesc.ServiceName,
 				channelv1.WebhookService_ServiceDesc.ServiceName,
 				channelv1.ContactResolverService_ServiceDesc.ServiceName, // internal: no REST routes
+				channelv1.WeChatCallbackService_ServiceDesc.ServiceName,  // internal: the gateway's WeChat callback URL
 			},
-			REST: registerChannelREST,
-			Init: func(ctx context.Context, h *module.Host) (module.Parts, error) { return initChannel(ctx, cfg, h) },
+			REST:      registerChannelREST,
+			Endpoints: channelEndpoints,
+			Init:      func(ctx context.Context, h *module.Host) (module.Parts, error) { return initChannel(ctx, cfg, h) },
 		},
 	}
 	// The gateway serves the REST API of every module it can reach; it is
@@ -186,6 +188,16 @@ func initGateway(_ context.Context, _ *Config, h *module.Host) (module.Parts, er
 		parts.Routes = append(parts.Routes, gateway.Route{Name: m.Name, Conn: conn, Register: m.REST})
 		for _, s := range m.Services {
 			parts.Ready = append(parts.Ready, module.Serving(conn, s))
+		}
+		if m.Endpoints != nil {
+			// Outside systems send no credential the identity module
+			// knows: the module checks them, and is called as the
+			// process itself.
+			own, err := h.Dial(m.Name)
+			if err != nil {
+				return parts, err
+			}
+			parts.Endpoints = append(parts.Endpoints, m.Endpoints(own, h.Log)...)
 		}
 	}
 	return parts, nil

@@ -150,6 +150,7 @@ func start(ctx context.Context, cfg *Config, log *slog.Logger, table module.Tabl
 	var (
 		ready     []gateway.Check
 		routes    []gateway.Route
+		endpoints []gateway.Endpoint
 		listeners []any // name, address: logged with the start
 	)
 	for _, m := range plan.Order {
@@ -162,6 +163,7 @@ func start(ctx context.Context, cfg *Config, log *slog.Logger, table module.Tabl
 		}
 		ready = append(ready, parts.Ready...)
 		routes = append(routes, parts.Routes...)
+		endpoints = append(endpoints, parts.Endpoints...)
 		for name, addr := range parts.Listeners {
 			listeners = append(listeners, name, addr)
 		}
@@ -193,6 +195,7 @@ func start(ctx context.Context, cfg *Config, log *slog.Logger, table module.Tabl
 	handler, err := gateway.NewHandler(ctx, gateway.Options{
 		Log:                 log,
 		Routes:              routes,
+		Endpoints:           endpoints,
 		MaxRequestBytes:     cfg.Gateway.MaxRequestBytes,
 		SignInRate:          cfg.Gateway.SignInRate,
 		TrustForwardedFor:   cfg.Gateway.TrustForwardedFor,

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/kubedesk/kubedesk/services/platform/config"
 	"github.com/kubedesk/kubedesk/services/sla"
 )
 
@@ -152,8 +153,21 @@ func TestExamplesLoad(t *testing.T) {
 			if err := in.Load(f); err != nil {
 				t.Fatal(err)
 			}
-			if n := len(in.Current().Entries); n == 0 {
-				t.Errorf("%s holds no SLA policy", f)
+			tenants, err := configuredTenants(&Config{Common: config.Common{File: f}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(in.Current().Entries) == 0 && len(tenants) == 0 {
+				t.Errorf("%s holds no SLA policy and no tenant", f)
+			}
+			// A laptop's WeChat account reads its secrets from the
+			// environment the example names.
+			for _, tc := range tenants {
+				if w := tc.Spec.Channels.WeChat; w != nil && w.AppSecret.SecretKeyRef == nil {
+					if _, _, err := tc.WeChat(func(string) string { return "set" }); err != nil {
+						t.Error(err)
+					}
+				}
 			}
 		})
 	}

@@ -35,6 +35,9 @@ type Options struct {
 	// serves no REST API (a process running only backend modules still
 	// serves the probes and metrics).
 	Routes []Route
+	// Endpoints are plain HTTP endpoints for outside systems that speak
+	// their own protocol rather than the REST API (WeChat's callback).
+	Endpoints []Endpoint
 	// MaxRequestBytes limits request bodies; larger ones get 413.
 	MaxRequestBytes int64
 	// Metrics serves /metrics.
@@ -69,6 +72,15 @@ type Route struct {
 	Register func(context.Context, *runtime.ServeMux, *grpc.ClientConn) error
 }
 
+// Endpoint is a plain HTTP endpoint: a net/http ServeMux pattern such as
+// "/channels/wechat/{tenant}" and its handler. It gets none of the REST
+// API's request handling (credentials, CSRF check, body limit): the
+// handler checks what it is sent itself.
+type Endpoint struct {
+	Pattern string
+	Handler http.Handler
+}
+
 // NewHandler returns the process's HTTP handler.
 func NewHandler(ctx context.Context, opts Options) (http.Handler, error) {
 	mux := http.NewServeMux()
@@ -79,6 +91,9 @@ func NewHandler(ctx context.Context, opts Options) (http.Handler, error) {
 	mux.HandleFunc("GET /readyz", opts.readyz)
 	if opts.Metrics != nil {
 		mux.Handle("GET /metrics", opts.Metrics)
+	}
+	for _, e := range opts.Endpoints {
+		mux.Handle(e.Pattern, e.Handler)
 	}
 	if len(opts.Routes) > 0 {
 		rest, err := opts.restMux(ctx)

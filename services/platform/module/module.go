@@ -10,6 +10,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"slices"
 	"strings"
 
@@ -49,6 +50,11 @@ type Module struct {
 	// REST registers the module's REST routes (grpc-gateway) on a
 	// gateway's mux, forwarding to conn; nil when it has none.
 	REST func(ctx context.Context, mux *runtime.ServeMux, conn *grpc.ClientConn) error
+	// Endpoints are the module's plain HTTP endpoints on a gateway (for
+	// outside systems with their own protocol, such as WeChat's
+	// callback), forwarding to conn, which carries the process's own
+	// service credential: the module checks the callers itself.
+	Endpoints func(conn *grpc.ClientConn, log *slog.Logger) []gateway.Endpoint
 	// Init starts the module. What it opens it hands to h.OnStop, which
 	// stops it in reverse order (also when a later module fails to
 	// start); what it runs in the background it returns as Loops.
@@ -64,6 +70,9 @@ type Parts struct {
 	// Routes are REST APIs the process's HTTP listener serves (the
 	// gateway module's), beside the probes and metrics every process has.
 	Routes []gateway.Route
+	// Endpoints are plain HTTP endpoints the listener serves (the
+	// gateway module's, for the modules it reaches).
+	Endpoints []gateway.Endpoint
 	// Listeners are the addresses of listeners of the module's own
 	// (e.g. "smtp"), logged with the process's start.
 	Listeners map[string]string

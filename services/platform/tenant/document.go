@@ -17,7 +17,10 @@ import (
 // that what works in the cluster works on a laptop. The binary reads the
 // tenant's ID, its default business calendar (for its SLA policies), its
 // e-mail channel (spec.channels.email: inbound addresses, sender,
-// acknowledgements, default locale and templates) and the settings later modules add; displayName,
+// acknowledgements, default locale and templates), its WeChat Official
+// Account (spec.channels.wechat, whose secrets it reads from their values
+// or environment variables: Config.WeChat) and the settings later modules
+// add; displayName,
 // locale and timeZone are kept for the parts that show them (the web
 // desk, e-mail, reports). Cluster-only fields (image, components,
 // database, temporal, channels.email.relaySecretRef: the binary reads the
@@ -54,6 +57,7 @@ func FromDocument(doc []byte) (Config, error) {
 		errs = append(errs, fmt.Errorf("spec.timeZone: %w", err))
 	}
 	errs = append(errs, validateEmail(t.Spec.Channels.Email)...)
+	errs = append(errs, validateWeChat(t.Spec.Channels.WeChat)...)
 	if err := errors.Join(errs...); err != nil {
 		return Config{}, fmt.Errorf("HelpdeskTenant %s: %w", t.Name, err)
 	}

@@ -14,12 +14,14 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
 
+	"github.com/kubedesk/kubedesk/services/platform/blob"
 	"github.com/kubedesk/kubedesk/services/platform/tenant/tenanttest"
 	"github.com/kubedesk/kubedesk/services/ticket"
 	"github.com/kubedesk/kubedesk/services/ticket/store"
 )
 
-// Start runs the ticket service and returns a connection to it, dialled
+// Start runs the ticket service, with a blob store for attachments in a
+// temporary directory, and returns a connection to it, dialled
 // with opts besides plain-text transport (a test's fault-injecting
 // interceptor, say).
 func Start(tb testing.TB, opts ...grpc.DialOption) *grpc.ClientConn {
@@ -29,8 +31,12 @@ func Start(tb testing.TB, opts ...grpc.DialOption) *grpc.ClientConn {
 		tb.Fatal(err)
 	}
 	tb.Cleanup(func() { s.Close() })
+	blobs, err := blob.NewFS(tb.TempDir())
+	if err != nil {
+		tb.Fatal(err)
+	}
 	gs := grpc.NewServer(tenanttest.ServerOptions()...)
-	ticket.NewServer(s, ticket.Config{}, slog.New(slog.DiscardHandler)).Register(gs)
+	ticket.NewServer(s, ticket.Config{}, slog.New(slog.DiscardHandler), ticket.WithBlobs(blobs)).Register(gs)
 	lis, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		tb.Fatal(err)
