@@ -127,15 +127,7 @@ func BenchmarkWebhooks(b *testing.B) {
 				}
 				return nil
 			}
-			// The tenant's first ticket alone: on PostgreSQL, concurrent
-			// first tickets of a tenant race to create its number
-			// sequence, and all but one fail (a ticket service bug, not
-			// what this measures).
-			if err := ticket(0); err != nil {
-				b.Fatal(err)
-			}
 			var nextTicket atomic.Int64
-			nextTicket.Store(1)
 			var wg sync.WaitGroup
 			var failed atomic.Value
 			for range 8 {
