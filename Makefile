@@ -92,7 +92,7 @@ images: ## Build the kubedesk:dev and kubedesk-operator:dev images FROM scratch 
 	VERSION='$(VERSION)' LDFLAGS='$(OPERATOR_LDFLAGS)' IMAGE_PKG=./operator/cmd/kubedesk-operator hack/build-image.sh kubedesk-operator kubedesk-operator:dev
 
 .PHONY: bench
-bench: ## Benchmarks: REST create (SQLite, PostgreSQL with and without credentials, raw pgx), sign-in, start-up, RSS, 10k SLA breaches, 1,000 mails over SMTP, 2,000 WeChat messages, 500 chat visitors, calendar, Temporal start.
+bench: ## Benchmarks: REST create (SQLite, PostgreSQL with and without credentials, raw pgx), sign-in, start-up, RSS, 10k SLA breaches, 1,000 mails over SMTP, 2,000 WeChat messages, 10,000 webhook deliveries, 500 chat visitors, calendar, Temporal start.
 	hack/ensure-postgres.sh
 	$(GO) test -run '^$$' -bench 'Create' -benchtime 20000x -count 1 ./services/cmd/kubedesk
 	$(GO) test -run '^$$' -bench 'SignIn' -benchtime 200x -count 1 ./services/cmd/kubedesk
@@ -101,6 +101,7 @@ bench: ## Benchmarks: REST create (SQLite, PostgreSQL with and without credentia
 	$(GO) test -run '^$$' -bench 'SLABreaches' -benchtime 10000x -count 1 -timeout 30m ./services/cmd/kubedesk
 	$(GO) test -run '^$$' -bench 'MailIn' -benchtime 1000x -count 1 -timeout 30m ./services/cmd/kubedesk
 	$(GO) test -run '^$$' -bench 'WeChatIn' -benchtime 2000x -count 1 -timeout 30m ./services/cmd/kubedesk
+	$(GO) test -run '^$$' -bench 'Webhooks' -benchtime 10000x -count 1 -timeout 30m ./services/cmd/kubedesk
 	$(GO) test -run '^$$' -bench 'ChatVisitors' -benchtime 500x -count 1 -timeout 30m ./services/cmd/kubedesk
 	$(GO) test -run '^$$' -bench . -count 1 ./services/channel/mail ./services/platform/blob
 	$(GO) test -run '^$$' -bench . -count 1 ./workflows/calendar

@@ -6,6 +6,7 @@ import (
 
 	"github.com/kubedesk/kubedesk/services/channel/smtpin"
 	"github.com/kubedesk/kubedesk/services/channel/smtpout"
+	"github.com/kubedesk/kubedesk/services/channel/webhook"
 	"github.com/kubedesk/kubedesk/services/platform/auth"
 )
 
@@ -14,6 +15,7 @@ import (
 //	channel:
 //	  smtp: {addr: ":2525", maxMessageBytes: 26214400, tlsCertFile: ..., tlsKeyFile: ...}
 //	  email: {relay: "smtp://user:password@relay.example:587", perSender: {perSecond: 0.0083, burst: 30}}
+//	  webhooks: {timeout: 10s, retry: {initial: 10s, max: 10m, window: 24h}, secretRotationWindow: 24h}
 type Config struct {
 	// SMTP is the inbound SMTP listener.
 	SMTP smtpin.Config `json:"smtp,omitzero"`
@@ -22,6 +24,9 @@ type Config struct {
 	// SignInCodes limits customers' requests for one-time sign-in codes
 	// (POST /v1/contacts:sendSignInCode).
 	SignInCodes SignInCodeConfig `json:"signInCodes,omitzero"`
+	// Webhooks is the outgoing webhooks' timeout, retries and secret
+	// rotation window (see webhook.Config).
+	Webhooks webhook.Config `json:"webhooks,omitzero"`
 	// Chat is the live web chat's (the widget's) limits and key.
 	Chat ChatConfig `json:"chat,omitzero"`
 }
@@ -88,6 +93,7 @@ func DefaultConfig() Config {
 			PerAddress: auth.Rate{PerSecond: 5.0 / 3600, Burst: 5},
 			PerClient:  auth.Rate{PerSecond: 3.0 / 60, Burst: 20},
 		},
+		Webhooks: webhook.DefaultConfig(),
 		Chat: ChatConfig{
 			MaxMessageBytes: DefaultChatMessageBytes,
 			PerVisitor:      auth.Rate{PerSecond: 1, Burst: 20},
@@ -98,7 +104,7 @@ func DefaultConfig() Config {
 
 // Validate checks the section; errors name the field as channel.<path>.
 func (c Config) Validate() error {
-	errs := []error{c.SMTP.Validate()}
+	errs := []error{c.SMTP.Validate(), c.Webhooks.Validate()}
 	if c.Email.Relay != "" {
 		if _, err := smtpout.ParseRelay("channel.email.relay", c.Email.Relay); err != nil {
 			errs = append(errs, err)

@@ -108,18 +108,26 @@ func (s *Server) CreateSession(ctx context.Context, req *iamv1.CreateSessionRequ
 	}
 	s.signIn.succeeded(throttleKey)
 
-	token := newToken()
-	ses := Session{
-		Tenant:       tid,
-		ID:           newID(),
-		UserID:       u.ID,
-		Digest:       digest(token),
-		ClientIP:     auth.ClientIP(ctx),
-		UserAgent:    userAgent(ctx),
-		CreateTime:   now,
-		LastSeenTime: now,
-		ExpireTime:   now.Add(time.Duration(s.cfg.SessionAbsoluteTimeout)),
+	out, err := s.startSession(ctx, Session{Tenant: tid, UserID: u.ID}, now)
+	if err != nil {
+		return nil, err
 	}
+	actor := Actor{ID: u.ID, Kind: iamv1.PrincipalKind_PRINCIPAL_KIND_USER, DisplayName: u.DisplayName}
+	s.audit(ctx, tid, iamv1.AuditEventType_AUDIT_EVENT_TYPE_SIGN_IN_SUCCEEDED, actor, u.ID, "session "+out.GetId())
+	return &iamv1.CreateSessionResponse{Session: out, User: userToProto(u)}, nil
+}
+
+// startSession stores ses (whose tenant and owner the caller sets) as a
+// new session from now, with a fresh token the gateway sets as the
+// cookie, and returns it with its CSRF token.
+func (s *Server) startSession(ctx context.Context, ses Session, now time.Time) (*iamv1.Session, error) {
+	token := newToken()
+	ses.ID = newID()
+	ses.Digest = digest(token)
+	ses.ClientIP = auth.ClientIP(ctx)
+	ses.UserAgent = userAgent(ctx)
+	ses.CreateTime, ses.LastSeenTime = now, now
+	ses.ExpireTime = now.Add(time.Duration(s.cfg.SessionAbsoluteTimeout))
 	if err := s.store.CreateSession(ctx, ses); err != nil {
 		return nil, s.storeError(ctx, err, "session")
 	}
@@ -129,11 +137,9 @@ func (s *Server) CreateSession(ctx context.Context, req *iamv1.CreateSessionRequ
 		s.revokeQuietly(ctx, ses)
 		return nil, status.Errorf(codes.Internal, "sending the session token: %v", err)
 	}
-	actor := Actor{ID: u.ID, Kind: iamv1.PrincipalKind_PRINCIPAL_KIND_USER, DisplayName: u.DisplayName}
-	s.audit(ctx, tid, iamv1.AuditEventType_AUDIT_EVENT_TYPE_SIGN_IN_SUCCEEDED, actor, u.ID, "session "+ses.ID)
 	out := sessionToProto(ses)
 	out.CsrfToken = auth.CSRFToken(token)
-	return &iamv1.CreateSessionResponse{Session: out, User: userToProto(u)}, nil
+	return out, nil
 }
 
 func (s *Server) revokeQuietly(ctx context.Context, ses Session) {

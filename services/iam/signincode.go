@@ -13,9 +13,7 @@ import (
 	"strings"
 	"time"
 
-	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
@@ -147,33 +145,13 @@ func (s *Server) createCustomerSession(ctx context.Context, tid, email, code str
 		return nil, s.storeError(ctx, err, "sign-in code")
 	}
 
-	token := newToken()
-	ses := Session{
-		Tenant:       tid,
-		ID:           newID(),
-		ContactID:    c.ContactID,
-		Email:        c.Email,
-		DisplayName:  c.DisplayName,
-		Locale:       c.Locale,
-		Digest:       digest(token),
-		ClientIP:     auth.ClientIP(ctx),
-		UserAgent:    userAgent(ctx),
-		CreateTime:   now,
-		LastSeenTime: now,
-		ExpireTime:   now.Add(time.Duration(s.cfg.SessionAbsoluteTimeout)),
-	}
-	if err := s.store.CreateSession(ctx, ses); err != nil {
-		return nil, s.storeError(ctx, err, "session")
-	}
-	if err := grpc.SetHeader(ctx, metadata.Pairs(auth.SessionTokenKey, token)); err != nil {
-		s.revokeQuietly(ctx, ses)
-		return nil, status.Errorf(codes.Internal, "sending the session token: %v", err)
+	out, err := s.startSession(ctx, Session{Tenant: tid, ContactID: c.ContactID, Email: c.Email, DisplayName: c.DisplayName, Locale: c.Locale}, now)
+	if err != nil {
+		return nil, err
 	}
 	actor := Actor{ID: c.ContactID, Kind: iamv1.PrincipalKind_PRINCIPAL_KIND_CUSTOMER, DisplayName: c.DisplayName}
 	s.audit(ctx, tid, iamv1.AuditEventType_AUDIT_EVENT_TYPE_SIGN_IN_SUCCEEDED, actor, c.Email,
-		"customer session "+ses.ID+" with a one-time code")
-	out := sessionToProto(ses)
-	out.CsrfToken = auth.CSRFToken(token)
+		"customer session "+out.GetId()+" with a one-time code")
 	return &iamv1.CreateSessionResponse{Session: out}, nil
 }
 

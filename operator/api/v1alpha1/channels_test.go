@@ -4,6 +4,7 @@ import (
 	"net/mail"
 	"os"
 	"regexp"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -111,6 +112,78 @@ func TestLocalePatternMatchesSchema(t *testing.T) {
 	for field, got := range map[string]string{"spec.locale": spec.Locale.Pattern, "spec.channels.email.defaultLocale": spec.Channels.Properties.Email.Properties.DefaultLocale.Pattern} {
 		if got != v1alpha1.LocalePattern {
 			t.Errorf("%s pattern in the CRD:\n%s\nLocalePattern:\n%s", field, got, v1alpha1.LocalePattern)
+		}
+	}
+}
+
+// TestWeChatPatternsMatchSchema checks that the binary's rule for an
+// AppID (WeChatAppIDPattern) is the CRD schema's for
+// spec.channels.wechat.appID. The token and the key have no pattern in
+// the schema, which sees only where they are kept (a Secret key);
+// TestWeChatPatterns pins those.
+func TestWeChatPatternsMatchSchema(t *testing.T) {
+	raw, err := os.ReadFile("../../config/crd/bases/kubedesk.io_helpdesktenants.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	type pattern struct {
+		Pattern string `json:"pattern"`
+	}
+	var doc struct {
+		Spec struct {
+			Versions []struct {
+				Schema struct {
+					OpenAPIV3Schema struct {
+						Properties struct {
+							Spec struct {
+								Properties struct {
+									Channels struct {
+										Properties struct {
+											WeChat struct {
+												Properties struct {
+													AppID pattern `json:"appID"`
+												} `json:"properties"`
+											} `json:"wechat"`
+										} `json:"properties"`
+									} `json:"channels"`
+								} `json:"properties"`
+							} `json:"spec"`
+						} `json:"properties"`
+					} `json:"openAPIV3Schema"`
+				} `json:"schema"`
+			} `json:"versions"`
+		} `json:"spec"`
+	}
+	if err := yaml.Unmarshal(raw, &doc); err != nil || len(doc.Spec.Versions) != 1 {
+		t.Fatalf("CRD: %v (%d versions)", err, len(doc.Spec.Versions))
+	}
+	w := doc.Spec.Versions[0].Schema.OpenAPIV3Schema.Properties.Spec.Properties.Channels.Properties.WeChat.Properties
+	if w.AppID.Pattern != v1alpha1.WeChatAppIDPattern {
+		t.Errorf("spec.channels.wechat.appID pattern in the CRD:\n%s\nWeChatAppIDPattern:\n%s", w.AppID.Pattern, v1alpha1.WeChatAppIDPattern)
+	}
+}
+
+func TestWeChatPatterns(t *testing.T) {
+	for _, tc := range []struct {
+		pattern, s string
+		want       bool
+	}{
+		{v1alpha1.WeChatAppIDPattern, "wx1234567890abcdef", true},
+		{v1alpha1.WeChatAppIDPattern, "wx1234567890ABCDEF", false},
+		{v1alpha1.WeChatAppIDPattern, "wx1234567890abcde", false},
+		{v1alpha1.WeChatAppIDPattern, "gh_1234567890ab", false},
+		{v1alpha1.WeChatTokenPattern, "abc", true},
+		{v1alpha1.WeChatTokenPattern, "kubedeskToken2026", true},
+		{v1alpha1.WeChatTokenPattern, "ab", false},
+		{v1alpha1.WeChatTokenPattern, strings.Repeat("a", 33), false},
+		{v1alpha1.WeChatTokenPattern, "token\n", false},
+		{v1alpha1.WeChatTokenPattern, "to-ken", false},
+		{v1alpha1.WeChatAESKeyPattern, strings.Repeat("aB3", 14) + "x", true},
+		{v1alpha1.WeChatAESKeyPattern, strings.Repeat("a", 42), false},
+		{v1alpha1.WeChatAESKeyPattern, strings.Repeat("a", 43) + "=", false},
+	} {
+		if got := regexp.MustCompile(tc.pattern).MatchString(tc.s); got != tc.want {
+			t.Errorf("%s matches %q: %v, want %v", tc.pattern, tc.s, got, tc.want)
 		}
 	}
 }

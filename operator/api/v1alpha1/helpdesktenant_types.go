@@ -167,6 +167,11 @@ type ChannelsSpec struct {
 	// +optional
 	WeChat *WeChatChannelSpec `json:"wechat,omitempty"`
 
+	// Webhooks configures the tenant's outgoing webhooks (POST
+	// /v1/webhooks, docs/webhooks.md).
+	// +optional
+	Webhooks *WebhooksChannelSpec `json:"webhooks,omitempty"`
+
 	// Chat is the live web chat: the widget the gateway serves at
 	// /widget.js (embedded with data-tenant set to the tenant's name)
 	// opens chats that are tickets on channel chat. It is on for every
@@ -176,14 +181,26 @@ type ChannelsSpec struct {
 	Chat *ChatChannelSpec `json:"chat,omitempty"`
 }
 
+// WebhooksChannelSpec configures a tenant's outgoing webhooks.
+type WebhooksChannelSpec struct {
+	// AllowPrivateNetworks lets the tenant's webhooks target loopback,
+	// link-local, private (RFC 1918, fc00::/7) and carrier-grade NAT
+	// (100.64.0.0/10) addresses: receivers inside the cluster or the
+	// company's network. Cloud metadata, multicast, unspecified and
+	// reserved addresses stay refused. Default: false, public addresses
+	// only.
+	// +optional
+	AllowPrivateNetworks bool `json:"allowPrivateNetworks,omitempty"`
+}
+
 // DefaultChatOfferWait is spec.channels.chat.offerWait when unset.
 const DefaultChatOfferWait = 2 * time.Minute
 
 // ChatChannelSpec is how the tenant's web chats reach agents.
 type ChatChannelSpec struct {
 	// Group whose agents new chats are offered to while they are online
-	// (and the tickets' group). Empty: no group; every agent online is
-	// offered them.
+	// (and the tickets' group). Empty: no group; the admins and
+	// supervisors online are offered them.
 	// +kubebuilder:validation:MaxLength=200
 	// +optional
 	Group string `json:"group,omitempty"`
@@ -209,8 +226,12 @@ const (
 // DefaultWeChatAPIBaseURL is spec.channels.wechat.apiBaseURL when unset.
 const DefaultWeChatAPIBaseURL = "https://api.weixin.qq.com"
 
-// The patterns of spec.channels.wechat, as the CRD schema says
-// (TestWeChatPatternsMatchSchema compares them).
+// The patterns of spec.channels.wechat. WeChatAppIDPattern is the CRD
+// schema's for appID (TestWeChatPatternsMatchSchema compares them); the
+// token and the key are secrets, which the schema never sees: the
+// operator checks the Secret keys it gives the channel's pods against
+// WeChatTokenPattern and WeChatAESKeyPattern, and the binary the values
+// it reads.
 const (
 	WeChatAppIDPattern  = `^wx[0-9a-f]{16}$`
 	WeChatTokenPattern  = `^[A-Za-z0-9]{3,32}$`
@@ -220,23 +241,42 @@ const (
 // WeChatChannelSpec is a tenant's WeChat Official Account, as set up
 // under 设置与开发 > 基本配置 of the account's console (or a test
 // account's page).
+//
+// In a cluster its secrets are secretKeyRefs only: the operator gives
+// the channel's pods the Secret keys as environment variables, but cannot
+// give them a variable of the author's own (env), and a value would be
+// copied into the tenant's ConfigMap. The rules saying so are the CRD's
+// alone: `kubedesk serve --config` reads this type without them, and
+// there env and value are what a laptop uses.
+//
 // +kubebuilder:validation:XValidation:rule="self.mode == 'plain' || has(self.encodingAESKey)",message="encodingAESKey is required in compatible and safe mode (safe is the default); set it, or set mode: plain"
+// +kubebuilder:validation:XValidation:rule="!has(self.appSecret.value)",message="a secret value in the HelpdeskTenant would be copied into a ConfigMap; in a cluster give secretKeyRef (value is for a --config file)",fieldPath=".appSecret.value",reason=FieldValueForbidden
+// +kubebuilder:validation:XValidation:rule="!has(self.appSecret.env)",message="the operator cannot give the channel's pods a variable of your own; in a cluster give secretKeyRef (env is for a --config file)",fieldPath=".appSecret.env",reason=FieldValueForbidden
+// +kubebuilder:validation:XValidation:rule="!has(self.token.value)",message="a secret value in the HelpdeskTenant would be copied into a ConfigMap; in a cluster give secretKeyRef (value is for a --config file)",fieldPath=".token.value",reason=FieldValueForbidden
+// +kubebuilder:validation:XValidation:rule="!has(self.token.env)",message="the operator cannot give the channel's pods a variable of your own; in a cluster give secretKeyRef (env is for a --config file)",fieldPath=".token.env",reason=FieldValueForbidden
+// +kubebuilder:validation:XValidation:rule="!has(self.encodingAESKey) || !has(self.encodingAESKey.value)",message="a secret value in the HelpdeskTenant would be copied into a ConfigMap; in a cluster give secretKeyRef (value is for a --config file)",fieldPath=".encodingAESKey.value",reason=FieldValueForbidden
+// +kubebuilder:validation:XValidation:rule="!has(self.encodingAESKey) || !has(self.encodingAESKey.env)",message="the operator cannot give the channel's pods a variable of your own; in a cluster give secretKeyRef (env is for a --config file)",fieldPath=".encodingAESKey.env",reason=FieldValueForbidden
 type WeChatChannelSpec struct {
 	// AppID is the account's AppID (开发者ID), e.g. wx1234567890abcdef.
 	// +kubebuilder:validation:Pattern=`^wx[0-9a-f]{16}$`
 	AppID string `json:"appID"`
 
 	// AppSecret is the account's AppSecret (开发者密码), with which the
-	// channel gets access tokens.
+	// channel gets access tokens. In a cluster a secretKeyRef, which the
+	// operator gives the channel's pods as KUBEDESK_WECHAT_APP_SECRET
+	// (restarting them when the key changes).
 	AppSecret SecretSource `json:"appSecret"`
 
 	// Token is the callback's token (令牌): 3 to 32 letters and digits,
 	// the same as in the account's console. WeChat signs every callback
-	// with it.
+	// with it. In a cluster a secretKeyRef, given to the channel's pods
+	// as KUBEDESK_WECHAT_TOKEN.
 	Token SecretSource `json:"token"`
 
 	// EncodingAESKey is the message encryption key (消息加解密密钥): 43
-	// letters and digits. Required in compatible and safe mode.
+	// letters and digits. Required in compatible and safe mode. In a
+	// cluster a secretKeyRef, given to the channel's pods as
+	// KUBEDESK_WECHAT_ENCODING_AES_KEY.
 	// +optional
 	EncodingAESKey *SecretSource `json:"encodingAESKey,omitempty"`
 

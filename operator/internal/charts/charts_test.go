@@ -639,6 +639,20 @@ func TestTenantTemplate(t *testing.T) {
 			}
 		},
 	}, {
+		name:    "webhooks to private networks",
+		release: "acme",
+		values:  []string{"--set", "tenant.spec.channels.webhooks.allowPrivateNetworks=true"},
+		check: func(t *testing.T, objs objects, r release) {
+			if v := field(spec(objs.one(t, "HelpdeskTenant", r.namespace, "acme")), "channels", "webhooks", "allowPrivateNetworks"); v != true {
+				t.Errorf("channels.webhooks.allowPrivateNetworks = %v, want true", v)
+			}
+		},
+	}, {
+		name:    "schema: webhooks setting not a boolean",
+		release: "acme",
+		values:  []string{"--set", "tenant.spec.channels.webhooks.allowPrivateNetworks=sometimes"},
+		errs:    []string{"/tenant/spec/channels/webhooks/allowPrivateNetworks", "boolean"},
+	}, {
 		name:    "no SLA policies",
 		release: "acme",
 		values:  []string{"--set-json", "slaPolicies=[]"},
@@ -714,6 +728,29 @@ func TestTenantTemplate(t *testing.T) {
 		release: "acme",
 		values:  []string{"--set-json", `tenant.spec.channels={"email":{"templates":{"reply":{"en":{"subject":"Re: {{.Subject}}\nBcc: x@evil.example"}}}}}`},
 		errs:    []string{"/tenant/spec/channels/email/templates/reply/en/subject"},
+	}, {
+		name:    "WeChat account from a Secret",
+		release: "acme",
+		values: []string{"--set-json", `tenant.spec.channels={"wechat":{"appID":"wx1234567890abcdef","appSecret":{"secretKeyRef":{"name":"acme-wechat","key":"appSecret"}},` +
+			`"token":{"secretKeyRef":{"name":"acme-wechat","key":"token"}},"mode":"plain","group":"微信客服"}}`},
+		check: func(t *testing.T, objs objects, r release) {
+			s := spec(objs.one(t, "HelpdeskTenant", r.namespace, "acme"))
+			if field(s, "channels", "wechat", "token", "secretKeyRef", "name") != "acme-wechat" || field(s, "channels", "wechat", "mode") != "plain" {
+				t.Errorf("channels.wechat = %v", field(s, "channels", "wechat"))
+			}
+		},
+	}, {
+		name:    "schema: WeChat secret as a value",
+		release: "acme",
+		values: []string{"--set-json", `tenant.spec.channels={"wechat":{"appID":"wx1234567890abcdef","appSecret":{"value":"s3cr3t"},` +
+			`"token":{"secretKeyRef":{"name":"acme-wechat","key":"token"}},"mode":"plain"}}`},
+		errs: []string{"/tenant/spec/channels/wechat/appSecret", "value"},
+	}, {
+		name:    "schema: WeChat safe mode without a key",
+		release: "acme",
+		values: []string{"--set-json", `tenant.spec.channels={"wechat":{"appID":"wx1234567890abcdef","appSecret":{"secretKeyRef":{"name":"acme-wechat","key":"appSecret"}},` +
+			`"token":{"secretKeyRef":{"name":"acme-wechat","key":"token"}}}}`},
+		errs: []string{"/tenant/spec/channels/wechat", "encodingAESKey"},
 	}, {
 		name:    "schema: chat wait not a duration",
 		release: "acme",

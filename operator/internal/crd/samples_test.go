@@ -4,12 +4,17 @@ import (
 	"bufio"
 	"bytes"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
+	"regexp"
+	"slices"
 	"testing"
 
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/yaml"
 
 	"github.com/kubedesk/kubedesk/operator/api/v1alpha1"
@@ -129,5 +134,80 @@ func TestSLAPolicySampleCoversEveryPriority(t *testing.T) {
 		if !have[p] {
 			t.Errorf("no sample SLAPolicy has a target for %s", p)
 		}
+	}
+}
+
+// commentedBlock is a field left commented out in a sample: a line
+// `<indent># key:` and the commented lines under it, indented further
+// (`<indent>#   ...`; Go's regexp has no back-references, so uncomment
+// checks that the indents agree).
+var commentedBlock = regexp.MustCompile(`(?m)^( *)# [A-Za-z][A-Za-z0-9]*:\n(?: *#   .*\n)+`)
+
+// uncomment returns doc with each commented block's lines uncommented,
+// and how many blocks there were.
+func uncomment(doc []byte) ([]byte, int) {
+	n := 0
+	out := commentedBlock.ReplaceAllFunc(doc, func(block []byte) []byte {
+		indent := commentedBlock.FindSubmatch(block)[1]
+		prefix := append(slices.Clip(indent), "# "...)
+		var b bytes.Buffer
+		for line := range bytes.Lines(block) {
+			rest, ok := bytes.CutPrefix(line, prefix)
+			if !ok {
+				return block // lines of another indent: not one block
+			}
+			b.Write(indent)
+			b.Write(rest)
+		}
+		n++
+		return b.Bytes()
+	})
+	return out, n
+}
+
+// TestCommentedSamplesAccepted: the fields a sample shows commented out
+// (the HelpdeskTenant's WeChat account) decode strictly and the API
+// server accepts them, once uncommented.
+func TestCommentedSamplesAccepted(t *testing.T) {
+	wechat := false
+	for _, d := range samples(t) {
+		doc, n := uncomment(d.yaml)
+		if n == 0 {
+			continue
+		}
+		t.Run(fmt.Sprintf("%s#%d", d.file, d.index), func(t *testing.T) {
+			switch d.kind {
+			case "HelpdeskTenant":
+				var ht v1alpha1.HelpdeskTenant
+				if err := yaml.UnmarshalStrict(doc, &ht); err != nil {
+					t.Fatalf("uncommented: %v\n%s", err, doc)
+				}
+				wechat = wechat || ht.Spec.Channels.WeChat != nil
+			case "SLAPolicy":
+				if err := yaml.UnmarshalStrict(doc, &v1alpha1.SLAPolicy{}); err != nil {
+					t.Fatalf("uncommented: %v\n%s", err, doc)
+				}
+			}
+			u := &unstructured.Unstructured{}
+			if err := yaml.Unmarshal(doc, &u.Object); err != nil {
+				t.Fatal(err)
+			}
+			ensureNamespace(t.Context(), t, u.GetNamespace())
+			if err := env.Client.Create(t.Context(), u, client.DryRunAll); err != nil {
+				t.Fatalf("create %s %s/%s uncommented: %v", u.GetKind(), u.GetNamespace(), u.GetName(), describe(err))
+			}
+		})
+	}
+	if !wechat {
+		t.Error("no sample HelpdeskTenant shows a commented spec.channels.wechat")
+	}
+}
+
+func TestUncomment(t *testing.T) {
+	doc := "spec:\n  # A note.\n  # channels:\n  #   wechat:\n  #     appID: wx1\n  ingress:\n    host: x\n    # ignored: this is a note\n"
+	want := "spec:\n  # A note.\n  channels:\n    wechat:\n      appID: wx1\n  ingress:\n    host: x\n    # ignored: this is a note\n"
+	got, n := uncomment([]byte(doc))
+	if string(got) != want || n != 1 {
+		t.Errorf("uncomment: %d blocks\n%s\nwant 1\n%s", n, got, want)
 	}
 }

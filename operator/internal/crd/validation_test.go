@@ -193,6 +193,29 @@ targets:
 `
 )
 
+// wechatBase is a valid spec.channels.wechat: its secrets are keys of
+// Secrets, as in a cluster they must be.
+const wechatBase = `{appID: wx1234567890abcdef, appSecret: {secretKeyRef: {name: acme-wechat, key: appSecret}}, token: {secretKeyRef: {name: acme-wechat, key: token}}, encodingAESKey: {secretKeyRef: {name: acme-wechat, key: encodingAESKey}}}`
+
+// TestWeChatAccepted: what a WeChat account in a cluster looks like, and
+// the mode the schema gives it.
+func TestWeChatAccepted(t *testing.T) {
+	for _, tc := range []struct{ name, wechat, mode string }{
+		{"safe mode", wechatBase, "safe"},
+		{"plain mode without a key, own API", `{appID: wx1234567890abcdef, appSecret: {secretKeyRef: {name: acme-wechat, key: appSecret}}, token: {secretKeyRef: {name: acme-wechat-token, key: token}}, mode: plain, apiBaseURL: "http://wechat-api.test.svc:8080/prefix"}`, "plain"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			u := object(t, "HelpdeskTenant", "wechat", baseTenant, `{channels: {wechat: `+tc.wechat+`}}`)
+			if err := env.Client.Create(t.Context(), u, client.DryRunAll); err != nil {
+				t.Fatalf("refused: %v", describe(err))
+			}
+			if mode, _, _ := unstructured.NestedString(u.Object, "spec", "channels", "wechat", "mode"); mode != tc.mode {
+				t.Errorf("mode = %q, want %q", mode, tc.mode)
+			}
+		})
+	}
+}
+
 // cause is one field error the API server must report.
 type cause struct {
 	field string // e.g. spec.database
@@ -205,7 +228,10 @@ func TestRejected(t *testing.T) {
 		kind string // HelpdeskTenant or SLAPolicy
 		meta string // metadata.name, when it matters
 		spec string // merge patch onto the base spec
-		want []cause
+		// wechat, when set, is a merge patch onto a valid
+		// spec.channels.wechat (wechatBase).
+		wechat string
+		want   []cause
 	}{
 		// HelpdeskTenant
 		{
@@ -369,6 +395,67 @@ func TestRejected(t *testing.T) {
 			want: []cause{{"spec.database.postgres.urlSecretRef.key", "should match"}},
 		},
 		{
+			name: "wechat secret as a value", kind: "HelpdeskTenant",
+			wechat: `{appSecret: {secretKeyRef: null, value: s3cr3t}}`,
+			want:   []cause{{"spec.channels.wechat.appSecret.value", "a secret value in the HelpdeskTenant would be copied into a ConfigMap; in a cluster give secretKeyRef (value is for a --config file)"}},
+		},
+		{
+			name: "wechat secrets from the environment", kind: "HelpdeskTenant",
+			wechat: `{token: {secretKeyRef: null, env: WECHAT_TOKEN}, encodingAESKey: {secretKeyRef: null, env: WECHAT_AES_KEY}}`,
+			want: []cause{
+				{"spec.channels.wechat.token.env", "the operator cannot give the channel's pods a variable of your own; in a cluster give secretKeyRef (env is for a --config file)"},
+				{"spec.channels.wechat.encodingAESKey.env", "the operator cannot give the channel's pods a variable of your own"},
+			},
+		},
+		{
+			name: "wechat key from a Secret and a value", kind: "HelpdeskTenant",
+			wechat: `{encodingAESKey: {value: k}}`,
+			want: []cause{
+				{"spec.channels.wechat.encodingAESKey", "set exactly one of secretKeyRef (in a cluster), env or value (in a --config file)"},
+				{"spec.channels.wechat.encodingAESKey.value", "a secret value in the HelpdeskTenant would be copied into a ConfigMap"},
+			},
+		},
+		{
+			name: "wechat secret from nowhere", kind: "HelpdeskTenant",
+			wechat: `{appSecret: {secretKeyRef: null}}`,
+			want:   []cause{{"spec.channels.wechat.appSecret", "set exactly one of secretKeyRef (in a cluster), env or value (in a --config file)"}},
+		},
+		{
+			name: "wechat without a token", kind: "HelpdeskTenant",
+			wechat: `{token: null}`,
+			want:   []cause{{"spec.channels.wechat.token", "Required value"}},
+		},
+		{
+			name: "wechat safe mode (the default) without a key", kind: "HelpdeskTenant",
+			wechat: `{encodingAESKey: null}`,
+			want:   []cause{{"spec.channels.wechat", "encodingAESKey is required in compatible and safe mode (safe is the default); set it, or set mode: plain"}},
+		},
+		{
+			name: "wechat compatible mode without a key", kind: "HelpdeskTenant",
+			wechat: `{encodingAESKey: null, mode: compatible}`,
+			want:   []cause{{"spec.channels.wechat", "encodingAESKey is required in compatible and safe mode"}},
+		},
+		{
+			name: "wechat unknown mode", kind: "HelpdeskTenant",
+			wechat: `{mode: aes}`,
+			want:   []cause{{"spec.channels.wechat.mode", `Unsupported value: "aes"`}},
+		},
+		{
+			name: "wechat AppID", kind: "HelpdeskTenant",
+			wechat: `{appID: WX1234567890ABCDEF}`,
+			want:   []cause{{"spec.channels.wechat.appID", "should match '^wx[0-9a-f]{16}$'"}},
+		},
+		{
+			name: "wechat API over ftp", kind: "HelpdeskTenant",
+			wechat: `{apiBaseURL: "ftp://api.weixin.qq.com"}`,
+			want:   []cause{{"spec.channels.wechat.apiBaseURL", "should match"}},
+		},
+		{
+			name: "wechat Secret key with a slash", kind: "HelpdeskTenant",
+			wechat: `{appSecret: {secretKeyRef: {key: app/secret}}}`,
+			want:   []cause{{"spec.channels.wechat.appSecret.secretKeyRef.key", "should match"}},
+		},
+		{
 			name: "name not a DNS label", kind: "HelpdeskTenant", meta: "1-acme",
 			want: []cause{{"<nil>", "metadata.name must be a DNS label of at most 50 characters starting with a letter"}},
 		},
@@ -489,6 +576,16 @@ func TestRejected(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			base := map[string]string{"HelpdeskTenant": baseTenant, "SLAPolicy": basePolicy}[tc.kind]
 			u := object(t, tc.kind, cmpOr(tc.meta, "bad"), base, tc.spec)
+			if tc.wechat != "" {
+				var w, p map[string]any
+				if err := yaml.Unmarshal([]byte(wechatBase), &w); err != nil {
+					t.Fatal(err)
+				}
+				if err := yaml.Unmarshal([]byte(tc.wechat), &p); err != nil {
+					t.Fatalf("wechat patch: %v", err)
+				}
+				u.Object["spec"].(map[string]any)["channels"] = map[string]any{"wechat": mergePatch(w, p)}
+			}
 			err := env.Client.Create(t.Context(), u, client.DryRunAll)
 			if err == nil {
 				t.Fatalf("created; want it rejected with %v", tc.want)

@@ -39,7 +39,7 @@ func TestPostgresCollation(t *testing.T) {
 	want := []string{
 		"channel_contact_audit.id C", "channel_contacts.id C", "channel_contacts.name_fold C",
 		"channel_identities.value C", "channel_org_domains.domain C", "channel_organizations.id C",
-		"channel_organizations.name_fold C",
+		"channel_organizations.name_fold C", "channel_webhook_deliveries.id C", "channel_webhooks.id C",
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("collations (-want +got):\n%s", diff)

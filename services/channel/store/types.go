@@ -261,6 +261,9 @@ type Store interface {
 	// (compared lower-cased).
 	OrganizationByDomain(ctx context.Context, tenant, domain string) (Organization, error)
 
+	// The outgoing webhooks, their secrets and deliveries (webhooks.go).
+	Webhooks
+
 	Ping(ctx context.Context) error
 	Close() error
 }

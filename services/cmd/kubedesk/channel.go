@@ -23,6 +23,7 @@ import (
 	"github.com/kubedesk/kubedesk/services/channel/smtpin"
 	"github.com/kubedesk/kubedesk/services/channel/smtpout"
 	channelstore "github.com/kubedesk/kubedesk/services/channel/store"
+	"github.com/kubedesk/kubedesk/services/channel/webhook"
 	"github.com/kubedesk/kubedesk/services/channel/wechat"
 	"github.com/kubedesk/kubedesk/services/platform/auth"
 	"github.com/kubedesk/kubedesk/services/platform/config"
@@ -33,8 +34,8 @@ import (
 )
 
 // initChannel serves contacts and organisations, receives mail on the
-// SMTP listener, follows the ticket events to send replies, and mails
-// customers' sign-in codes.
+// SMTP listener, follows the ticket events to send replies and to deliver
+// webhooks, and mails customers' sign-in codes.
 func initChannel(ctx context.Context, cfg *Config, h *module.Host) (module.Parts, error) {
 	var parts module.Parts
 	st, err := channelstore.Open(ctx, cfg.DatabaseURL, cfg.DataDir)
@@ -106,6 +107,17 @@ func initChannel(ctx context.Context, cfg *Config, h *module.Host) (module.Parts
 		return smtp.Serve(ctx, ln)
 	}})
 	parts.Listeners = map[string]string{"smtp": ln.Addr().String()}
+
+	// Outgoing webhooks: their API, and their deliveries, each webhook
+	// following the ticket events from its own cursor.
+	allowPrivate := func(tenantID string) bool {
+		w := tenants[tenantID].Spec.Channels.Webhooks
+		return w != nil && w.AllowPrivateNetworks
+	}
+	hooks := &webhook.Dispatcher{Store: st, Stream: tickets, Config: cfg.Channel.Webhooks, AllowPrivate: allowPrivate, Log: h.Log}
+	(&webhook.Server{Store: st, Stream: tickets, Config: cfg.Channel.Webhooks, AllowPrivate: allowPrivate, Notify: hooks.Notify, Log: h.Log}).Register(h.GRPC)
+	parts.Loops = append(parts.Loops, module.Loop{Name: "webhook deliveries", Run: hooks.Run})
+	parts.Ready = append(parts.Ready, gateway.Check{Name: "webhook deliveries", Check: hooks.Healthy})
 
 	// Mail out, from the ticket events.
 	out := &email.Outbound{Directory: dir, Store: st, Tickets: tickets, Relay: relay, MaxAttachmentBytes: cfg.Channel.SMTP.MaxMessageBytes, Log: h.Log}
@@ -267,12 +279,13 @@ func (c contactResolver) ResolveWeChat(ctx context.Context, tenantID, openid str
 }
 
 // registerChannelREST serves the channel module's REST API: contacts,
-// organisations and the agents' side of the web chat.
+// organisations, webhooks and the agents' side of the web chat.
 func registerChannelREST(ctx context.Context, mux *runtime.ServeMux, conn *grpc.ClientConn) error {
 	return errors.Join(
 		channelv1.RegisterContactServiceHandler(ctx, mux, conn),
 		channelv1.RegisterOrganizationServiceHandler(ctx, mux, conn),
 		channelv1.RegisterChatServiceHandler(ctx, mux, conn),
+		channelv1.RegisterWebhookServiceHandler(ctx, mux, conn),
 	)
 }
 

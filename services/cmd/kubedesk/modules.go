@@ -75,6 +75,7 @@ func modules(cfg *Config) module.Table {
 			Services: []string{
 				channelv1.ContactService_ServiceDesc.ServiceName,
 				channelv1.OrganizationService_ServiceDesc.ServiceName,
+				channelv1.WebhookService_ServiceDesc.ServiceName,
 				channelv1.ContactResolverService_ServiceDesc.ServiceName, // internal: no REST routes
 				channelv1.WeChatCallbackService_ServiceDesc.ServiceName,  // internal: the gateway's WeChat callback URL
 				channelv1.ChatService_ServiceDesc.ServiceName,

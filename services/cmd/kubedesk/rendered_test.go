@@ -1,10 +1,14 @@
 package main
 
 import (
+	"net/http"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/kubedesk/kubedesk/services/channel/wechat/mp"
 )
 
 // renderedConfig is a tenant's configuration as the operator renders it
@@ -69,5 +73,27 @@ spec:
 	spec := r.json["slaPolicies"].([]any)[0].(map[string]any)["spec"].(map[string]any)
 	if tz := spec["calendar"].(map[string]any)["timeZone"]; tz != "Asia/Shanghai" {
 		t.Errorf("acme's policy calendar is in %v, want the tenant's Asia/Shanghai", tz)
+	}
+}
+
+// TestOperatorRenderedWeChat starts the binary on the configuration the
+// operator renders for a tenant with a WeChat account: the secrets are
+// environment variables the operator sets from their Secret keys, and a
+// signed, encrypted message to the callback URL is taken.
+func TestOperatorRenderedWeChat(t *testing.T) {
+	t.Setenv("KUBEDESK_WECHAT_APP_SECRET", wxSecret)
+	t.Setenv("KUBEDESK_WECHAT_TOKEN", wxToken)
+	t.Setenv("KUBEDESK_WECHAT_ENCODING_AES_KEY", wxAESKey)
+	srv := startServe(t, "--config="+filepath.Join(filepath.Dir(renderedConfig), "wechat.kubedesk.yaml"))
+	cipher, err := mp.NewCipher(wxAESKey, "wx1234567890abcdef") // the rendered appID
+	if err != nil {
+		t.Fatal(err)
+	}
+	u := &weChatUser{srv: srv, tenant: "acme", cipher: cipher}
+	if code, body := u.post(t, u.message("oRendered", "集群里的配置"), time.Now()); code != http.StatusOK || body != "success" {
+		t.Fatalf("callback: %d %q", code, body)
+	}
+	if tk := waitWeChatTicket(t, u, "oRendered"); tk["group"] != "微信客服" {
+		t.Errorf("ticket %v, want the rendered group 微信客服", tk)
 	}
 }

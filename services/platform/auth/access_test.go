@@ -36,6 +36,7 @@ func TestKubedeskServicesDeclareAccess(t *testing.T) {
 	iamv1.RegisterAuthServiceServer(s, iamv1.UnimplementedAuthServiceServer{})
 	channelv1.RegisterContactServiceServer(s, channelv1.UnimplementedContactServiceServer{})
 	channelv1.RegisterOrganizationServiceServer(s, channelv1.UnimplementedOrganizationServiceServer{})
+	channelv1.RegisterWebhookServiceServer(s, channelv1.UnimplementedWebhookServiceServer{})
 	healthpb.RegisterHealthServer(s, health.NewServer())
 	reflection.Register(s)
 	if err := auth.CheckDeclared(s); err != nil {

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"crypto/sha256"
+	"encoding/binary"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -13,6 +14,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
+	"golang.org/x/sync/singleflight"
 
 	"github.com/kubedesk/kubedesk/services/platform/storage"
 	"github.com/kubedesk/kubedesk/services/ticket"
@@ -32,6 +34,7 @@ type Postgres struct {
 	// sequences are the tenants whose number sequence this process knows
 	// to exist (tenant -> its name).
 	sequences sync.Map
+	creating  singleflight.Group // a sequence being created, by tenant
 }
 
 // notifyChannel is the LISTEN/NOTIFY channel; the payload is the tenant.
@@ -260,22 +263,20 @@ func (s *Postgres) CreateTicket(ctx context.Context, t ticket.Ticket, idem ticke
 // tenant (any text) and started past the tenant's highest number (those
 // the migration gave existing tickets).
 //
-// Two replicas may create it at once. CREATE SEQUENCE IF NOT EXISTS is not
-// safe against that: the loser can fail with a unique violation on the
-// catalog (pg_type or pg_class) instead of seeing the sequence. It is
-// retried once; by then the sequence exists.
+// Creates in this process share one creation (single flight), and
+// replicas take turns under an advisory lock keyed by the sequence: CREATE
+// SEQUENCE IF NOT EXISTS alone is not safe when two run at once (the loser
+// can fail with a unique violation on the catalog instead of seeing the
+// sequence), and under the lock the second finds the first's committed.
 func (s *Postgres) numberSequence(ctx context.Context, tenant string) (string, error) {
 	if name, ok := s.sequences.Load(tenant); ok {
 		return name.(string), nil
 	}
 	sum := sha256.Sum256([]byte(tenant))
 	name := "ticket_number_" + hex.EncodeToString(sum[:16])
-	var err error
-	for range 2 {
-		if err = s.createSequence(ctx, tenant, name); !isUniqueViolation(err) {
-			break
-		}
-	}
+	_, err, _ := s.creating.Do(tenant, func() (any, error) {
+		return nil, s.createSequence(context.WithoutCancel(ctx), tenant, name, int64(binary.BigEndian.Uint64(sum[16:24])))
+	})
 	if err != nil {
 		return "", fmt.Errorf("creating the ticket number sequence %s: %w", name, err)
 	}
@@ -283,21 +284,22 @@ func (s *Postgres) numberSequence(ctx context.Context, tenant string) (string, e
 	return name, nil
 }
 
-func (s *Postgres) createSequence(ctx context.Context, tenant, name string) error {
-	var next int64
-	if err := s.pool.QueryRow(ctx, `SELECT coalesce(max(number), 0) + 1 FROM tickets WHERE tenant = $1`, tenant).Scan(&next); err != nil {
+// createSequence creates the sequence called name, starting past the
+// tenant's highest number, holding the advisory lock lockKey meanwhile.
+func (s *Postgres) createSequence(ctx context.Context, tenant, name string, lockKey int64) error {
+	return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, lockKey); err != nil {
+			return err
+		}
+		var next int64
+		if err := tx.QueryRow(ctx, `SELECT coalesce(max(number), 0) + 1 FROM tickets WHERE tenant = $1`, tenant).Scan(&next); err != nil {
+			return err
+		}
+		// name is hex from our hash and next a number: nothing to quote.
+		// DDL takes no parameters.
+		_, err := tx.Exec(ctx, `CREATE SEQUENCE IF NOT EXISTS `+name+` AS bigint START WITH `+strconv.FormatInt(next, 10))
 		return err
-	}
-	// name is hex from our hash and next a number: nothing to quote. DDL
-	// takes no parameters.
-	_, err := s.pool.Exec(ctx, `CREATE SEQUENCE IF NOT EXISTS `+name+` AS bigint START WITH `+strconv.FormatInt(next, 10))
-	return err
-}
-
-// isUniqueViolation reports whether err is PostgreSQL's unique_violation.
-func isUniqueViolation(err error) bool {
-	var pgErr *pgconn.PgError
-	return errors.As(err, &pgErr) && pgErr.Code == "23505"
+	})
 }
 
 // replayTicket returns the ticket an already used key created.

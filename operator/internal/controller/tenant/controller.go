@@ -50,40 +50,43 @@ const RelaySecretIndex = "spec.channels.email.relaySecretRef.name"
 // attachments' S3 URL, so that its change restarts the ticket's pods.
 const BlobSecretIndex = "spec.attachments.s3.urlSecretRef.name"
 
+// WeChatSecretIndex indexes HelpdeskTenants by the Secrets holding the
+// secrets of their WeChat account (appSecret, token, encodingAESKey: one
+// Secret or several), so that a change restarts the channel's pods.
+const WeChatSecretIndex = "spec.channels.wechat.secretKeyRef.name"
+
 // secretIndexes are the indexes of HelpdeskTenants by a Secret they name,
-// each with the name it reads from a tenant.
+// each with the names it reads from a tenant.
 var secretIndexes = []struct {
-	name   string
-	secret func(*v1alpha1.HelpdeskTenant) string
+	name    string
+	secrets func(*v1alpha1.HelpdeskTenant) []string
 }{
-	{SecretIndex, func(t *v1alpha1.HelpdeskTenant) string {
+	{SecretIndex, func(t *v1alpha1.HelpdeskTenant) []string {
 		if pg := t.Spec.Database.Postgres; pg != nil {
-			return pg.URLSecretRef.Name
+			return []string{pg.URLSecretRef.Name}
 		}
-		return ""
+		return nil
 	}},
-	{RelaySecretIndex, func(t *v1alpha1.HelpdeskTenant) string {
+	{RelaySecretIndex, func(t *v1alpha1.HelpdeskTenant) []string {
 		if ref := t.Spec.Channels.Email.RelaySecretRef; ref != nil {
-			return ref.Name
+			return []string{ref.Name}
 		}
-		return ""
+		return nil
 	}},
-	{BlobSecretIndex, func(t *v1alpha1.HelpdeskTenant) string {
+	{BlobSecretIndex, func(t *v1alpha1.HelpdeskTenant) []string {
 		if a := t.Spec.Attachments; a != nil && a.S3 != nil {
-			return a.S3.URLSecretRef.Name
+			return []string{a.S3.URLSecretRef.Name}
 		}
-		return ""
+		return nil
 	}},
+	{WeChatSecretIndex, wechatSecretNames},
 }
 
 // AddIndexes registers the field indexes this package's List calls use.
 func AddIndexes(ctx context.Context, mgr ctrl.Manager) error {
 	for _, index := range secretIndexes {
 		err := mgr.GetFieldIndexer().IndexField(ctx, &v1alpha1.HelpdeskTenant{}, index.name, func(o client.Object) []string {
-			if name := index.secret(o.(*v1alpha1.HelpdeskTenant)); name != "" {
-				return []string{name}
-			}
-			return nil
+			return index.secrets(o.(*v1alpha1.HelpdeskTenant))
 		})
 		if err != nil {
 			return fmt.Errorf("index HelpdeskTenant %s: %w", index.name, err)
@@ -158,10 +161,11 @@ func tenantOfClaim(_ context.Context, o client.Object) []reconcile.Request {
 	return []reconcile.Request{{NamespacedName: client.ObjectKey{Namespace: o.GetNamespace(), Name: l[LabelInstance]}}}
 }
 
-// tenantsOfSecret maps a Secret to the tenants whose database, SMTP relay
-// or attachments' URL it holds, and a credentials Secret to its tenant (by name: one
-// made beforehand has no owner reference), so that one deleted is made
-// again and the pods restart on changed credentials.
+// tenantsOfSecret maps a Secret to the tenants whose database, SMTP relay,
+// attachments' URL or WeChat account's secrets it holds, and a
+// credentials Secret to its tenant (by name: one made beforehand has no
+// owner reference), so that one deleted is made again and the pods
+// restart on changed credentials.
 func (r *Reconciler) tenantsOfSecret(ctx context.Context, o client.Object) []reconcile.Request {
 	var reqs []reconcile.Request
 	if name, ok := strings.CutSuffix(o.GetName(), credentialsSuffix); ok && name != "" {
@@ -225,23 +229,32 @@ func (r *Reconciler) reconcile(ctx context.Context, t *v1alpha1.HelpdeskTenant) 
 		return err
 	}
 	problems = append(problems, p...)
+	wechat, p, err := r.wechatKeys(ctx, t)
+	if err != nil {
+		return err
+	}
+	problems = append(problems, p...)
 	// Before the Deployments, whose pods cannot start without it.
 	creds, err := r.ensureCredentials(ctx, t)
 	if err != nil {
 		return err
 	}
-	credentials := credentialsHash(creds)
 	t.Status.AdminKeySecret = CredentialsSecretName(t)
 	if err := slapolicy.ValidateCalendar(t.Spec.Calendar); err != nil {
 		problems = append(problems, err.Error())
 	}
 
 	// The pods refuse a configuration whose mail templates do not parse
-	// or name placeholders that do not exist: they stay on the last one.
-	if errs := mailtemplate.Check("spec.channels.email.templates", t.Spec.Channels.Email.Templates); len(errs) > 0 {
-		for _, err := range errs {
-			problems = append(problems, err.Error())
-		}
+	// or name placeholders that do not exist, and a WeChat secret given
+	// other than by secretKeyRef has no place in the ConfigMap: the pods
+	// stay on the last configuration.
+	var refused []string
+	for _, err := range mailtemplate.Check("spec.channels.email.templates", t.Spec.Channels.Email.Templates) {
+		refused = append(refused, err.Error())
+	}
+	refused = append(refused, wechatRefused(t)...)
+	if len(refused) > 0 {
+		problems = append(problems, refused...)
 		setConfigError(t, append(problems, "the pods stay on the last configuration"))
 		return nil
 	}
@@ -292,15 +305,20 @@ func (r *Reconciler) reconcile(ctx context.Context, t *v1alpha1.HelpdeskTenant) 
 				return err
 			}
 		}
-		// The channel's pods read the relay URL too, the ticket's the
-		// attachments' URL, and restart on it.
-		podCredentials := credentials
+		// The channel's pods read the relay URL and the WeChat account's
+		// secrets too, the ticket's the attachments' URL, and restart on
+		// them.
+		var env []secretEnv
 		switch {
-		case c == v1alpha1.ComponentChannel && relay != nil:
-			podCredentials = credentialsHash(creds, secretEnv{SMTPRelayEnv, relay})
+		case c == v1alpha1.ComponentChannel:
+			if relay != nil {
+				env = append(env, secretEnv{SMTPRelayEnv, relay})
+			}
+			env = append(env, wechat...)
 		case usesBlobs(c) && store.url != nil:
-			podCredentials = credentialsHash(creds, secretEnv{BlobURLEnv, store.url})
+			env = append(env, secretEnv{BlobURLEnv, store.url})
 		}
+		podCredentials := credentialsHash(creds, env...)
 		exclusive := keepsData(t, c) || (usesBlobs(c) && store.exclusive())
 		d := &appsv1.Deployment{}
 		if _, err := applyObject(ctx, r, t, "Deployment", key, d, deployment(t, c, cfg.hash, podCredentials, exclusive), appsv1ac.ExtractDeployment); err != nil {
@@ -375,21 +393,32 @@ func (r *Reconciler) secretKey(ctx context.Context, t *v1alpha1.HelpdeskTenant, 
 	case err != nil:
 		return nil, nil, fmt.Errorf("get the Secret %s/%s of %s: %w", t.Namespace, ref.Name, field, err)
 	}
+	v, problem := secretValue(&s, field, ref)
+	if problem != "" {
+		return nil, []string{problem}, nil
+	}
+	return v, nil, nil
+}
+
+// secretValue returns the value of the key of s that the reference at
+// field names, or a message saying that s has no such key and which it
+// has.
+func secretValue(s *corev1.Secret, field string, ref v1alpha1.SecretKeySelector) ([]byte, string) {
 	if v, ok := s.Data[ref.Key]; ok {
 		if v == nil {
 			v = []byte{}
 		}
-		return v, nil, nil
+		return v, ""
 	}
 	if v, ok := s.StringData[ref.Key]; ok {
-		return []byte(v), nil, nil
+		return []byte(v), ""
 	}
 	keys := slices.Sorted(maps.Keys(s.Data))
 	has := "it has no keys"
 	if len(keys) > 0 {
 		has = "it has: " + strings.Join(keys, ", ")
 	}
-	return nil, []string{fmt.Sprintf("%s.key: Secret %q has no key %q; %s", field, ref.Name, ref.Key, has)}, nil
+	return nil, fmt.Sprintf("%s.key: Secret %q has no key %q; %s", field, ref.Name, ref.Key, has)
 }
 
 // acceptedPolicies returns the tenant's SLA policies that Resolve accepts,

@@ -129,11 +129,12 @@ type secretEnv struct {
 
 // credentialsHash is the SHA-256 of the credentials the pods read (not of
 // other keys a Secret made beforehand may hold) and of the other secret
-// variables they read: the SMTP relay URL for the channel's pods, the
-// attachments' URL for the ticket's (none: the hash is the other pods').
-// It reveals nothing of them: the generated credentials are 32 random
-// bytes each, and the URLs, whose passwords might be guessed from a hash
-// of one alone, are hashed in with them.
+// variables they read: the SMTP relay URL and the WeChat account's
+// secrets for the channel's pods, the attachments' URL for the ticket's
+// (none: the hash is the other pods'). It reveals nothing of them: the
+// generated credentials are 32 random bytes each, and the URLs and
+// WeChat secrets, which might be guessed from a hash of one alone, are
+// hashed in with them.
 func credentialsHash(data map[string][]byte, env ...secretEnv) string {
 	h := sha256.New()
 	for _, k := range credentialKeys {

@@ -57,6 +57,17 @@ const (
 // URL from (spec.channels.email.relaySecretRef).
 const SMTPRelayEnv = "KUBEDESK_SMTP_RELAY"
 
+// The variables the channel component reads the secrets of the tenant's
+// WeChat Official Account from (spec.channels.wechat: appSecret, token,
+// encodingAESKey). The operator sets each from the Secret key its
+// secretKeyRef names, and the rendered configuration says `env:` with
+// the variable's name in place of the reference.
+const (
+	WeChatAppSecretEnv      = "KUBEDESK_WECHAT_APP_SECRET"
+	WeChatTokenEnv          = "KUBEDESK_WECHAT_TOKEN"
+	WeChatEncodingAESKeyEnv = "KUBEDESK_WECHAT_ENCODING_AES_KEY"
+)
+
 // BlobURLEnv is the variable the ticket component reads its blob store's
 // URL from (--blob-url; spec.attachments.s3.urlSecretRef).
 const BlobURLEnv = "KUBEDESK_BLOB_URL"
@@ -221,6 +232,15 @@ func deployment(t *v1alpha1.HelpdeskTenant, c v1alpha1.ComponentName, hash, cred
 		container.WithEnv(corev1ac.EnvVar().WithName(SMTPRelayEnv).WithValueFrom(
 			corev1ac.EnvVarSource().WithSecretKeyRef(
 				corev1ac.SecretKeySelector().WithName(ref.Name).WithKey(ref.Key))))
+	}
+	if c == v1alpha1.ComponentChannel {
+		for _, w := range wechatSecrets(t) {
+			if ref := w.source.SecretKeyRef; ref != nil {
+				container.WithEnv(corev1ac.EnvVar().WithName(w.env).WithValueFrom(
+					corev1ac.EnvVarSource().WithSecretKeyRef(
+						corev1ac.SecretKeySelector().WithName(ref.Name).WithKey(ref.Key))))
+			}
+		}
 	}
 	if s3 := attachments.S3; s3 != nil {
 		container.WithEnv(corev1ac.EnvVar().WithName(BlobURLEnv).WithValueFrom(

@@ -95,8 +95,9 @@ type temporalSection struct {
 // it: what the binary reads of a tenant (its name, display name, locale,
 // time zone, default calendar and channels, and the per-tenant settings
 // later modules add), without what only the operator reads (image,
-// components, database, temporal, and the relay Secret's name: the
-// channel's pods read the relay from KUBEDESK_SMTP_RELAY).
+// components, database, temporal, and the names of the Secrets of the
+// relay and the WeChat account: the channel's pods read those from
+// KUBEDESK_SMTP_RELAY and KUBEDESK_WECHAT_...).
 type tenantDocument struct {
 	APIVersion string         `json:"apiVersion"`
 	Kind       string         `json:"kind"`
@@ -211,10 +212,22 @@ func iam(t *v1alpha1.HelpdeskTenant) *iamSection {
 }
 
 // channels is the tenant's spec.channels as the binary reads it: without
-// the relay Secret's name, which only the operator reads.
+// the relay Secret's name, which only the operator reads, and with each
+// WeChat secret as the variable the operator gives the channel's pods
+// (env: KUBEDESK_WECHAT_...) in place of its secretKeyRef. Whatever the
+// source says, the rendered one is that variable, so no value ever
+// reaches the ConfigMap; reconcile refuses the sources other than
+// secretKeyRef before it renders (wechatRefused).
 func channels(t *v1alpha1.HelpdeskTenant) v1alpha1.ChannelsSpec {
 	c := *t.Spec.Channels.DeepCopy()
 	c.Email.RelaySecretRef = nil
+	if w := c.WeChat; w != nil {
+		w.AppSecret = v1alpha1.SecretSource{Env: WeChatAppSecretEnv}
+		w.Token = v1alpha1.SecretSource{Env: WeChatTokenEnv}
+		if w.EncodingAESKey != nil {
+			w.EncodingAESKey = &v1alpha1.SecretSource{Env: WeChatEncodingAESKeyEnv}
+		}
+	}
 	return c
 }
 

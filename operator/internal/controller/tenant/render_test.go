@@ -43,7 +43,7 @@ func TestRenderReadsAsTheBinaryReads(t *testing.T) {
 					},
 					Reply: map[string]v1alpha1.EmailTemplate{"en": {Text: "{{.Body}}\n\n-- {{.Agent}}, {{.Tenant}}"}},
 				},
-			}},
+			}, Webhooks: &v1alpha1.WebhooksChannelSpec{AllowPrivateNetworks: true}},
 		},
 	}
 	var policies []policy
