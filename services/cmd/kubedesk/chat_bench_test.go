@@ -5,7 +5,9 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"math/rand/v2"
 	"net/http"
+	"os"
 	"sync"
 	"testing"
 	"time"
@@ -16,6 +18,14 @@ import (
 // chatBenchMessages is how many messages each of BenchmarkChatVisitors'
 // visitors sends.
 const chatBenchMessages = 20
+
+// chatBenchPause is how long a visitor waits after a message's ack before
+// writing the next, as people do in a chat (and then some: most write
+// less often). Without it the visitors would send back to back, and with
+// 500 of them the latency would be Little's law's queue (500 messages in
+// flight over the server's messages/s), not what a visitor sees.
+// KUBEDESK_BENCH_CHAT_PAUSE overrides it (0: back to back).
+const chatBenchPause = 2 * time.Second
 
 // chatBenchLimits lifts the chat's limits for the benchmark's visitors,
 // which all come from one address.
@@ -31,8 +41,8 @@ spec:
 
 // BenchmarkChatVisitors connects b.N visitors at once over WebSockets to a
 // gateway running in its own process (the ticket and channel services in
-// another, as in a cluster), each sending 20 messages, one after the
-// other's ack. It reports message-to-agent-stream latency (from the
+// another, as in a cluster), each sending 20 messages, each 2 s after the
+// last one's ack (chatBenchPause). It reports message-to-agent-stream latency (from the
 // visitor's send to the message's event on an agent's event stream,
 // GET /v1/events:watch through the same gateway) at p50 and p99, and the
 // gateway process's resident memory idle and at its peak, on SQLite and
@@ -99,7 +109,15 @@ func BenchmarkChatVisitors(b *testing.B) {
 				}
 			}()
 
-			// Every visitor connects first; then all send at once.
+			pause := chatBenchPause
+			if v := os.Getenv("KUBEDESK_BENCH_CHAT_PAUSE"); v != "" {
+				if pause, err = time.ParseDuration(v); err != nil {
+					b.Fatalf("KUBEDESK_BENCH_CHAT_PAUSE: %v", err)
+				}
+			}
+
+			// Every visitor connects first; then all start, spread over
+			// one pause.
 			socks := make([]*websocket.Conn, b.N)
 			for i := range socks {
 				c, _, err := websocket.Dial(ctx, "ws"+srv.base[len("http"):]+"/chat/default/ws", nil) //nolint:bodyclose // Dial closes it
@@ -118,7 +136,7 @@ func BenchmarkChatVisitors(b *testing.B) {
 			errs := make(chan error, b.N)
 			for i, c := range socks {
 				wg.Go(func() {
-					if err := chatBenchVisitor(ctx, c, i, &sent); err != nil {
+					if err := chatBenchVisitor(ctx, c, i, pause, &sent); err != nil {
 						errs <- fmt.Errorf("visitor %d: %w", i, err)
 					}
 				})
@@ -148,10 +166,21 @@ func BenchmarkChatVisitors(b *testing.B) {
 	}
 }
 
-// chatBenchVisitor sends one visitor's messages, each after the last's
-// ack, noting when each went.
-func chatBenchVisitor(ctx context.Context, c *websocket.Conn, visitor int, sent *sync.Map) error {
+// chatBenchVisitor sends one visitor's messages, the first after a
+// random part of pause, each next one pause after the last's ack, noting
+// when each went.
+func chatBenchVisitor(ctx context.Context, c *websocket.Conn, visitor int, pause time.Duration, sent *sync.Map) error {
+	wait := time.Duration(0)
+	if pause > 0 {
+		wait = rand.N(pause)
+	}
 	for n := range chatBenchMessages {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(wait):
+		}
+		wait = pause
 		text := fmt.Sprintf("访客 %d 的第 %d 条消息", visitor, n+1)
 		id := fmt.Sprintf("b%d-%d", visitor, n)
 		frame, _ := json.Marshal(map[string]string{"type": "message", "id": id, "text": text})
