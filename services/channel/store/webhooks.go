@@ -138,16 +138,12 @@ type Webhooks interface {
 	SaveWebhookDelivery(ctx context.Context, d Delivery) (Delivery, error)
 	// ListWebhookDeliveries pages a webhook's deliveries, newest first.
 	ListWebhookDeliveries(ctx context.Context, tenant, webhookID string, q DeliveryQuery) ([]Delivery, error)
-	// HoldWebhookLease takes or renews the lease of the deliveries for
-	// holder until now+ttl, and reports whether holder has it: it does
-	// unless another holder's lease runs on.
-	HoldWebhookLease(ctx context.Context, holder string, ttl time.Duration) (bool, error)
-	// ReleaseWebhookLease gives up holder's lease, if it has it.
-	ReleaseWebhookLease(ctx context.Context, holder string) error
 	// PruneWebhookDeliveries removes, in every tenant, the deliveries done
 	// with (succeeded or dead-lettered) whose last attempt was before
 	// `before`, and those of webhooks that are gone, and returns how many.
 	PruneWebhookDeliveries(ctx context.Context, before time.Time) (int64, error)
+	// The deliveries run in one process at a time (LeaseWebhookDeliveries).
+	Leases
 }
 
 const (
@@ -587,31 +583,4 @@ func (e *engine) PruneWebhookDeliveries(ctx context.Context, before time.Time) (
 		return 0, fmt.Errorf("prune webhook deliveries: %w", err)
 	}
 	return n, nil
-}
-
-// webhookLease is the name of the deliveries' lease row.
-const webhookLease = "deliveries"
-
-// HoldWebhookLease implements Webhooks.
-func (e *engine) HoldWebhookLease(ctx context.Context, holder string, ttl time.Duration) (bool, error) {
-	if err := checkText(text{"holder", holder}); err != nil {
-		return false, fmt.Errorf("webhook lease: %w", err)
-	}
-	at := now()
-	n, err := e.d.write(ctx, `INSERT INTO channel_webhook_lease (name, holder, expire_time) VALUES (?, ?, ?)
-		ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, expire_time = excluded.expire_time
-		WHERE channel_webhook_lease.holder = excluded.holder OR channel_webhook_lease.expire_time <= ?`,
-		webhookLease, holder, e.d.ts(at.Add(ttl)), e.d.ts(at))
-	if err != nil {
-		return false, fmt.Errorf("webhook lease: %w", err)
-	}
-	return n == 1, nil
-}
-
-// ReleaseWebhookLease implements Webhooks.
-func (e *engine) ReleaseWebhookLease(ctx context.Context, holder string) error {
-	if _, err := e.d.write(ctx, `DELETE FROM channel_webhook_lease WHERE name = ? AND holder = ?`, webhookLease, holder); err != nil {
-		return fmt.Errorf("release the webhook lease: %w", err)
-	}
-	return nil
 }

@@ -341,27 +341,3 @@ func TestWebhookDeliveries(t *testing.T) {
 		}
 	})
 }
-
-func TestWebhookLease(t *testing.T) {
-	contract(t, func(t *testing.T, s Store) {
-		hold := func(holder string, ttl time.Duration, want bool) {
-			t.Helper()
-			if got, err := s.HoldWebhookLease(ctx, holder, ttl); err != nil || got != want {
-				t.Errorf("HoldWebhookLease(%s) = %v, %v; want %v", holder, got, err, want)
-			}
-		}
-		hold("a", time.Hour, true)
-		hold("a", time.Hour, true) // renewed
-		hold("b", time.Hour, false)
-		if err := s.ReleaseWebhookLease(ctx, "b"); err != nil { // not b's: nothing happens
-			t.Fatal(err)
-		}
-		hold("b", time.Hour, false)
-		if err := s.ReleaseWebhookLease(ctx, "a"); err != nil {
-			t.Fatal(err)
-		}
-		hold("b", -time.Second, true) // a lease that has run out at once
-		hold("a", time.Hour, true)    // so a takes it
-		hold("b", time.Hour, false)
-	})
-}

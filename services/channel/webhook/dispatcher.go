@@ -46,8 +46,7 @@ type Store interface {
 	WebhookDelivery(ctx context.Context, tenant, webhookID string, generation int64, eventID string) (store.Delivery, bool, error)
 	SaveWebhookDelivery(ctx context.Context, d store.Delivery) (store.Delivery, error)
 	PruneWebhookDeliveries(ctx context.Context, before time.Time) (int64, error)
-	HoldWebhookLease(ctx context.Context, holder string, ttl time.Duration) (bool, error)
-	ReleaseWebhookLease(ctx context.Context, holder string) error
+	store.Leases
 }
 
 // Clock is the time retries and deadlines go by; tests give a fake one
@@ -232,7 +231,7 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 		// The next holder need not wait for the lease to run out.
 		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), saveTimeout)
 		defer cancel()
-		if err := d.Store.ReleaseWebhookLease(ctx, d.holder); err != nil {
+		if err := d.Store.ReleaseLease(ctx, store.LeaseWebhookDeliveries, d.holder); err != nil {
 			d.Log.Warn("giving up the webhook deliveries' lease failed; another replica takes over when it runs out", "err", err)
 		}
 	}()
@@ -281,7 +280,7 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 func (d *Dispatcher) hold(ctx context.Context) (bool, error) {
 	ttl := 3 * time.Duration(d.cfg.Refresh)
 	asked := time.Now()
-	held, err := d.Store.HoldWebhookLease(ctx, d.holder, ttl)
+	held, err := d.Store.HoldLease(ctx, store.LeaseWebhookDeliveries, d.holder, ttl)
 	if err == nil && held {
 		d.heldUntil = asked.Add(ttl)
 		return true, nil

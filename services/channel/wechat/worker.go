@@ -65,18 +65,42 @@ type Worker struct {
 	// Flush, if set, sends the user's held replies once a message of
 	// theirs is in (Outbound.Flush): writing reopens WeChat's window.
 	Flush func(ctx context.Context, tenantID, openid string) error
+	// Lease, if set, makes Run drain only while this process holds the
+	// inbox's lease (store.LeaseWeChatInbox) as Holder, so that replicas
+	// of the channel service do not each take every message; another
+	// takes over within LeaseTTL (30 s when zero) of this one stopping.
+	Lease    store.Leases
+	Holder   string
+	LeaseTTL time.Duration
 }
 
 const batch = 100
 
-// Run processes pending messages until ctx ends.
+// Run processes pending messages until ctx ends, while it holds the
+// inbox's lease (when Lease is set).
 func (w *Worker) Run(ctx context.Context) error {
 	poll := cmp.Or(w.Poll, 5*time.Second)
 	t := time.NewTicker(poll)
 	defer t.Stop()
+	if w.Lease != nil {
+		defer func() {
+			// The next holder need not wait for the lease to run out.
+			rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+			defer cancel()
+			if err := w.Lease.ReleaseLease(rctx, store.LeaseWeChatInbox, w.Holder); err != nil {
+				w.log().WarnContext(ctx, "giving up the wechat inbox's lease failed; another replica takes over when it runs out", "err", err)
+			}
+		}()
+	}
 	for {
-		if _, err := w.Drain(ctx); err != nil && ctx.Err() == nil {
-			w.log().WarnContext(ctx, "wechat inbox", "err", err)
+		held, err := w.hold(ctx)
+		if err != nil && ctx.Err() == nil {
+			w.log().WarnContext(ctx, "wechat inbox lease", "err", err)
+		}
+		if held {
+			if _, err := w.Drain(ctx); err != nil && ctx.Err() == nil {
+				w.log().WarnContext(ctx, "wechat inbox", "err", err)
+			}
 		}
 		select {
 		case <-ctx.Done():
@@ -87,13 +111,27 @@ func (w *Worker) Run(ctx context.Context) error {
 	}
 }
 
+// hold takes or renews the inbox's lease; true without a Lease.
+func (w *Worker) hold(ctx context.Context) (bool, error) {
+	if w.Lease == nil {
+		return true, nil
+	}
+	return w.Lease.HoldLease(ctx, store.LeaseWeChatInbox, w.Holder, cmp.Or(w.LeaseTTL, 30*time.Second))
+}
+
 // Drain processes what is pending, oldest first, and says how many
 // messages it settled. A message that fails stays pending (its attempts
 // counted) and the user's later messages wait behind it, so a user's
 // messages reach the ticket in order.
 func (w *Worker) Drain(ctx context.Context) (int, error) {
 	settled := 0
-	for {
+	for first := true; ; first = false {
+		if !first {
+			// A long backlog: keep the lease for the next batch.
+			if held, err := w.hold(ctx); err != nil || !held {
+				return settled, err
+			}
+		}
 		pending, err := w.Queue.PendingWeChat(ctx, batch)
 		if err != nil || len(pending) == 0 {
 			return settled, err

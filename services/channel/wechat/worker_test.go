@@ -3,6 +3,7 @@ package wechat_test
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"log/slog"
 	"path/filepath"
 	"testing"
@@ -215,5 +216,67 @@ func TestWorkerMedia(t *testing.T) {
 	}
 	if c := comments.GetComments(); len(c) != 1 || c[0].GetBody() != "打印机卡纸了" || len(c[0].GetAttachments()) != 0 {
 		t.Errorf("comments %v, want the voice message's recognised text without media", c)
+	}
+}
+
+// TestWorkerLease: of two replicas' workers on one inbox, only the one
+// holding the lease takes messages; when it stops, the other takes over.
+func TestWorkerLease(t *testing.T) {
+	ctx := context.Background()
+	st, err := store.OpenSQLite(ctx, filepath.Join(t.TempDir(), "channel.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	tickets := serveTickets(t)
+	srv := channel.NewServer(st, tickets, slog.New(slog.DiscardHandler))
+	settled := map[string]chan struct{}{"a": make(chan struct{}, 10), "b": make(chan struct{}, 10)}
+	worker := func(holder string) *wechat.Worker {
+		return &wechat.Worker{Queue: st, Contacts: contacts{srv}, Tickets: tickets, Poll: 20 * time.Millisecond,
+			Lease: st, Holder: holder, LeaseTTL: time.Minute,
+			Flush: func(context.Context, string, string) error { settled[holder] <- struct{}{}; return nil }}
+	}
+	record := func(id int) {
+		t.Helper()
+		if _, err := st.RecordWeChat(ctx, store.WeChatMessage{Tenant: "acme", DedupKey: fmt.Sprintf("msg:%d", id), OpenID: "oLease", MsgType: "text",
+			Payload: []byte(textMessage("oLease", id, "租约")), ReceivedTime: time.Now()}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	wait := func(holder string) {
+		t.Helper()
+		select {
+		case <-settled[holder]:
+		case <-time.After(10 * time.Second):
+			t.Fatalf("worker %s took no message within 10s", holder)
+		}
+	}
+
+	// a holds the lease first; b runs beside it and takes nothing.
+	if held, err := st.HoldLease(ctx, store.LeaseWeChatInbox, "a", time.Minute); err != nil || !held {
+		t.Fatalf("HoldLease(a) = %v, %v", held, err)
+	}
+	actx, stopA := context.WithCancel(ctx)
+	aDone := make(chan error, 1)
+	go func() { aDone <- worker("a").Run(actx) }()
+	bctx, stopB := context.WithCancel(ctx)
+	defer stopB()
+	go func() { _ = worker("b").Run(bctx) }()
+	record(1)
+	wait("a")
+	time.Sleep(100 * time.Millisecond) // b polls several times meanwhile
+	if n := len(settled["b"]); n != 0 {
+		t.Fatalf("b took %d messages while a held the lease", n)
+	}
+
+	// a stops and gives the lease up: b takes the next message.
+	stopA()
+	if err := <-aDone; err != nil {
+		t.Fatal(err)
+	}
+	record(2)
+	wait("b")
+	if n := len(settled["a"]); n != 0 {
+		t.Errorf("a took %d messages after it stopped", n)
 	}
 }

@@ -151,6 +151,8 @@ func initChannel(ctx context.Context, cfg *Config, h *module.Host) (module.Parts
 			Queue: st, Contacts: contactResolver{contacts}, Tickets: tickets, Log: h.Log, Wake: wake,
 			Group: accounts.Group, Media: accounts.Media, Blobs: ticketv1.NewTicketBlobServiceClient(conn),
 			Flush: replies.Flush,
+			// One replica at a time takes the inbox.
+			Lease: st, Holder: channelstore.NewID(),
 		}
 		parts.Loops = append(parts.Loops, module.Loop{Name: "wechat inbox", Run: worker.Run})
 		groups = append(groups, followers(wechat.ConsumerName, wechat.OutboundEvents, replies, tickets, cursors, h))
