@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -84,6 +85,16 @@ type Activities struct {
 	Tickets TicketUpdater
 	// HTTP posts webhooks; nil means http.DefaultClient.
 	HTTP *http.Client
+	// HTTPFor, when set, is the client of a tenant's webhooks, in place
+	// of HTTP: the binary's guards the addresses a tenant may reach.
+	HTTPFor func(tenant string) *http.Client
+}
+
+// permanent is an error no retry cures, such as an address the client's
+// guard refuses.
+type permanent interface {
+	error
+	Permanent() bool
 }
 
 // WriteSLA writes the SLA state back to the ticket.
@@ -148,10 +159,16 @@ func (a *Activities) CallWebhook(ctx context.Context, in BreachInput) error {
 	}
 	req.Header.Set("Content-Type", "application/json")
 	hc := a.HTTP
+	if a.HTTPFor != nil {
+		hc = a.HTTPFor(in.Tenant)
+	}
 	if hc == nil {
 		hc = http.DefaultClient
 	}
 	resp, err := hc.Do(req)
+	if p, ok := errors.AsType[permanent](err); ok && p.Permanent() {
+		return temporal.NewNonRetryableApplicationError(fmt.Sprintf("webhook %s: %v", in.Action.URL, err), ErrTypeWebhookRejected, err)
+	}
 	if err != nil {
 		return fmt.Errorf("webhook %s: %w", in.Action.URL, err)
 	}

@@ -188,11 +188,17 @@ func (d *Dispatcher) init() {
 	})
 }
 
-// newClient is the HTTP client of deliveries under guard: no proxy
-// (the address connected to is the one checked), the guard at every
-// connection, no redirects, cfg.Timeout for the whole exchange.
+// newClient is the HTTP client of deliveries under guard.
 func newClient(cfg Config, guard Guard) *http.Client {
-	timeout := time.Duration(cfg.Timeout)
+	return GuardedClient(guard, time.Duration(cfg.Timeout), cfg.Lanes)
+}
+
+// GuardedClient is an HTTP client for a tenant's outgoing calls (its
+// webhooks, and its SLA policies' webhook actions) under guard: no proxy
+// (the address connected to is the one checked), the guard at every
+// connection, no redirects, timeout for the whole exchange, and up to
+// idlePerHost idle connections kept per host.
+func GuardedClient(guard Guard, timeout time.Duration, idlePerHost int) *http.Client {
 	dialer := &net.Dialer{Timeout: timeout, KeepAlive: 30 * time.Second, Control: guard.Control}
 	return &http.Client{
 		Transport: &http.Transport{
@@ -200,7 +206,7 @@ func newClient(cfg Config, guard Guard) *http.Client {
 			DialContext:           dialer.DialContext,
 			ForceAttemptHTTP2:     true,
 			MaxIdleConns:          256,
-			MaxIdleConnsPerHost:   cfg.Lanes,
+			MaxIdleConnsPerHost:   idlePerHost,
 			IdleConnTimeout:       90 * time.Second,
 			TLSHandshakeTimeout:   timeout,
 			ResponseHeaderTimeout: timeout,

@@ -80,6 +80,10 @@ type RefusedError struct {
 	Private bool
 }
 
+// Permanent says that no retry reaches the address: callers that retry
+// what fails (the SLA webhook action) give up on it at once.
+func (e *RefusedError) Permanent() bool { return true }
+
 func (e *RefusedError) Error() string {
 	if e.Private {
 		return fmt.Sprintf("%s is %s %s address (rule %q: refused unless the tenant sets spec.channels.webhooks.allowPrivateNetworks)", e.Addr, e.article, e.Rule, e.Rule)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"time"
 
 	"go.temporal.io/sdk/client"
@@ -11,9 +12,11 @@ import (
 	"go.temporal.io/sdk/interceptor"
 	sdklog "go.temporal.io/sdk/log"
 
+	"github.com/kubedesk/kubedesk/services/channel/webhook"
 	"github.com/kubedesk/kubedesk/services/platform/consumer"
 	"github.com/kubedesk/kubedesk/services/platform/gateway"
 	"github.com/kubedesk/kubedesk/services/platform/module"
+	"github.com/kubedesk/kubedesk/services/platform/tenant"
 	"github.com/kubedesk/kubedesk/services/sla"
 	"github.com/kubedesk/kubedesk/services/sla/relay"
 	"github.com/kubedesk/kubedesk/workflows/escalation"
@@ -73,7 +76,11 @@ func startClocks(ctx context.Context, cfg *Config, h *module.Host,
 	}
 	h.OnStop("Temporal client", func(context.Context) error { c.Close(); return nil })
 
-	w := worker.NewSLA(c, &escalation.Activities{Tickets: tickets}, worker.Options{})
+	tenants, err := configuredTenants(cfg)
+	if err != nil {
+		return parts, err
+	}
+	w := worker.NewSLA(c, &escalation.Activities{Tickets: tickets, HTTPFor: slaWebhookClients(tenants)}, worker.Options{})
 	if err := w.Start(); err != nil {
 		return parts, fmt.Errorf("SLA worker: %w", err)
 	}
@@ -191,3 +198,19 @@ func (h warnOnly) Enabled(ctx context.Context, l slog.Level) bool {
 }
 func (h warnOnly) WithAttrs(as []slog.Attr) slog.Handler { return warnOnly{h.Handler.WithAttrs(as)} }
 func (h warnOnly) WithGroup(n string) slog.Handler       { return warnOnly{h.Handler.WithGroup(n)} }
+
+// slaWebhookClients gives each tenant's SLA webhook actions the client of
+// its webhooks: the same address rules (no loopback, private or metadata
+// address unless the tenant's spec.channels.webhooks.allowPrivateNetworks
+// says so), no redirects, 10 s.
+func slaWebhookClients(tenants map[string]tenant.Config) func(tenant string) *http.Client {
+	const timeout = 10 * time.Second
+	guarded := webhook.GuardedClient(webhook.Guard{}, timeout, 4)
+	private := webhook.GuardedClient(webhook.Guard{AllowPrivate: true}, timeout, 4)
+	return func(id string) *http.Client {
+		if w := tenants[id].Spec.Channels.Webhooks; w != nil && w.AllowPrivateNetworks {
+			return private
+		}
+		return guarded
+	}
+}
