@@ -118,9 +118,15 @@ func (o *Outbound) send(ctx context.Context, send Sender, r store.WeChatReply) e
 		if err := o.Outbox.SaveWeChatReply(ctx, r); err != nil {
 			return err
 		}
-		return o.note(ctx, r, "Not sent by WeChat: "+apiErr.Error())
+		return o.note(ctx, r, r.Status, "Not sent by WeChat: "+apiErr.Error())
 	}
-	return fmt.Errorf("send the reply %s by WeChat: %w", r.CommentID, err)
+	// WeChat busy or out of reach: the consumer tries again until it
+	// goes (and the replies after it wait); the agents are told once.
+	err = fmt.Errorf("send the reply %s by WeChat: %w", r.CommentID, err)
+	if nerr := o.note(ctx, r, "retrying", "Not sent yet: WeChat did not take it ("+err.Error()+"); it is tried again until it goes."); nerr != nil {
+		o.log().WarnContext(ctx, "noting a wechat reply that waits", "tenant", r.Tenant, "ticket", r.TicketID, "err", nerr)
+	}
+	return err
 }
 
 func (o *Outbound) hold(ctx context.Context, r store.WeChatReply, why string) error {
@@ -131,14 +137,15 @@ func (o *Outbound) hold(ctx context.Context, r store.WeChatReply, why string) er
 	if err := o.Outbox.SaveWeChatReply(ctx, r); err != nil {
 		return err
 	}
-	return o.note(ctx, r, "Held, not sent by WeChat: "+why+".")
+	return o.note(ctx, r, r.Status, "Held, not sent by WeChat: "+why+".")
 }
 
-// note tells the agents on the ticket, once per reply (its request ID).
-func (o *Outbound) note(ctx context.Context, r store.WeChatReply, text string) error {
+// note tells the agents on the ticket, once per reply and kind of news
+// (its request ID).
+func (o *Outbound) note(ctx context.Context, r store.WeChatReply, kind, text string) error {
 	_, err := o.Tickets.AddComment(tenant.Outgoing(ctx, r.Tenant), &ticketv1.AddCommentRequest{
 		TicketId:  r.TicketID,
-		RequestId: "wechat-note:" + r.Tenant + ":" + r.CommentID + ":" + r.Status,
+		RequestId: "wechat-note:" + r.Tenant + ":" + r.CommentID + ":" + kind,
 		Comment: &ticketv1.Comment{
 			Author: "kubedesk", AuthorType: ticketv1.AuthorType_AUTHOR_TYPE_SYSTEM,
 			Body: text, Visibility: ticketv1.Visibility_VISIBILITY_INTERNAL,
