@@ -2,13 +2,10 @@ package channel
 
 import (
 	"context"
-	"math"
-	"strconv"
 	"time"
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 
 	channelv1 "github.com/kubedesk/kubedesk/proto/gen/go/kubedesk/channel/v1"
@@ -175,12 +172,7 @@ func (s *Server) reassignSessions(ctx context.Context, tid, from, into string) e
 // throttled is the RESOURCE_EXHAUSTED of a rate limit, with the headers
 // the gateway turns into Retry-After and RateLimit-*.
 func throttled(ctx context.Context, d auth.Decision, what string) error {
-	retry := max(int64(math.Ceil(d.RetryAfter.Seconds())), 1)
-	_ = grpc.SetHeader(ctx, metadata.Pairs(
-		auth.RetryAfterKey, strconv.FormatInt(retry, 10),
-		auth.RateLimitLimitKey, strconv.Itoa(d.Limit),
-		auth.RateLimitRemainingKey, strconv.Itoa(d.Remaining),
-		auth.RateLimitResetKey, strconv.FormatInt(max(int64(math.Ceil(d.Reset.Seconds())), 1), 10),
-	)) // a call without a transport (a unit test) has no headers to set
+	md, retry := d.Refusal()
+	_ = grpc.SetHeader(ctx, md) // a call without a transport (a unit test) has no headers to set
 	return status.Errorf(codes.ResourceExhausted, "%s; retry after %d seconds", what, retry)
 }

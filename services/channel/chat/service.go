@@ -6,8 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"math"
-	"strconv"
 	"strings"
 	"time"
 	"unicode"
@@ -15,7 +13,6 @@ import (
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/types/known/fieldmaskpb"
 	"google.golang.org/protobuf/types/known/timestamppb"
@@ -528,13 +525,8 @@ func addNote(ctx context.Context, tickets ticketv1.TicketServiceClient, log *slo
 // throttled is the error of a refused request, with the Retry-After and
 // RateLimit metadata the gateway turns into headers.
 func throttled(ctx context.Context, d auth.Decision, what string) error {
-	retry := max(int64(math.Ceil(d.RetryAfter.Seconds())), 1)
-	_ = grpc.SetHeader(ctx, metadata.Pairs(
-		auth.RetryAfterKey, strconv.FormatInt(retry, 10),
-		auth.RateLimitLimitKey, strconv.Itoa(d.Limit),
-		auth.RateLimitRemainingKey, strconv.Itoa(d.Remaining),
-		auth.RateLimitResetKey, strconv.FormatInt(max(int64(math.Ceil(d.Reset.Seconds())), 1), 10),
-	))
+	md, retry := d.Refusal()
+	_ = grpc.SetHeader(ctx, md)
 	return status.Errorf(codes.ResourceExhausted, "too many %s; retry in %d s", what, retry)
 }
 

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"log/slog"
-	"math"
 	"strconv"
 	"strings"
 	"sync"
@@ -280,13 +279,7 @@ func credential(ctx context.Context) (Credential, error) {
 // limited sends the rate limit's response headers and returns the error
 // of a refused call.
 func (i *Interceptor) limited(ctx context.Context, d Decision, setHeader func(context.Context, metadata.MD) error) error {
-	retry := max(int64(math.Ceil(d.RetryAfter.Seconds())), 1)
-	md := metadata.Pairs(
-		RetryAfterKey, strconv.FormatInt(retry, 10),
-		RateLimitLimitKey, strconv.Itoa(d.Limit),
-		RateLimitRemainingKey, strconv.Itoa(d.Remaining),
-		RateLimitResetKey, strconv.FormatInt(max(int64(math.Ceil(d.Reset.Seconds())), 1), 10),
-	)
+	md, retry := d.Refusal()
 	if err := setHeader(ctx, md); err != nil {
 		i.log.DebugContext(ctx, "rate limit headers not sent", "error", err)
 	}

@@ -2,8 +2,11 @@ package auth
 
 import (
 	"math"
+	"strconv"
 	"sync"
 	"time"
+
+	"google.golang.org/grpc/metadata"
 )
 
 // Rate is a token bucket's shape: Burst requests at once, refilled at
@@ -23,6 +26,19 @@ type Decision struct {
 	RetryAfter time.Duration
 	// Reset is how long until the bucket is full again.
 	Reset time.Duration
+}
+
+// Refusal is the response metadata of a call the decision refused, which
+// the gateway turns into the Retry-After and RateLimit-* headers, and the
+// whole seconds to wait that it names (at least 1).
+func (d Decision) Refusal() (md metadata.MD, retry int64) {
+	retry = max(int64(math.Ceil(d.RetryAfter.Seconds())), 1)
+	return metadata.Pairs(
+		RetryAfterKey, strconv.FormatInt(retry, 10),
+		RateLimitLimitKey, strconv.Itoa(d.Limit),
+		RateLimitRemainingKey, strconv.Itoa(d.Remaining),
+		RateLimitResetKey, strconv.FormatInt(max(int64(math.Ceil(d.Reset.Seconds())), 1), 10),
+	), retry
 }
 
 // Limiter keeps one token bucket per key (a credential, a client IP, an
