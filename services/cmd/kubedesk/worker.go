@@ -76,11 +76,8 @@ func startClocks(ctx context.Context, cfg *Config, h *module.Host,
 	}
 	h.OnStop("Temporal client", func(context.Context) error { c.Close(); return nil })
 
-	tenants, err := configuredTenants(cfg)
-	if err != nil {
-		return parts, err
-	}
-	w := worker.NewSLA(c, &escalation.Activities{Tickets: tickets, HTTPFor: slaWebhookClients(tenants)}, worker.Options{})
+	// The tenants of the file as the policies were read at start.
+	w := worker.NewSLA(c, &escalation.Activities{Tickets: tickets, HTTPFor: slaWebhookClients(policies.Current().Tenants)}, worker.Options{})
 	if err := w.Start(); err != nil {
 		return parts, fmt.Errorf("SLA worker: %w", err)
 	}
