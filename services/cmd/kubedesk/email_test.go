@@ -368,6 +368,13 @@ func header(t *testing.T, raw []byte) gomail.Header {
 // body is the text/plain part of a sent mail, decoded.
 func body(t *testing.T, raw []byte) string {
 	t.Helper()
+	return inlinePart(t, raw, "text/plain")
+}
+
+// inlinePart is the first inline part of a sent mail of content type ct,
+// decoded; "" when it has none.
+func inlinePart(t *testing.T, raw []byte, ct string) string {
+	t.Helper()
 	r, err := gomail.CreateReader(bytes.NewReader(raw))
 	if err != nil {
 		t.Fatal(err)
@@ -381,7 +388,7 @@ func body(t *testing.T, raw []byte) string {
 			t.Fatal(err)
 		}
 		if h, ok := p.Header.(*gomail.InlineHeader); ok {
-			if ct, _, _ := h.ContentType(); ct == "text/plain" {
+			if got, _, _ := h.ContentType(); got == ct {
 				b, _ := io.ReadAll(p.Body)
 				return string(b)
 			}
@@ -646,23 +653,5 @@ func TestEmailTemplatesRefusedAtStart(t *testing.T) {
 // htmlBody is the text/html part of a sent mail, decoded.
 func htmlBody(t *testing.T, raw []byte) string {
 	t.Helper()
-	r, err := gomail.CreateReader(bytes.NewReader(raw))
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		p, err := r.NextPart()
-		if errors.Is(err, io.EOF) {
-			return ""
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		if h, ok := p.Header.(*gomail.InlineHeader); ok {
-			if ct, _, _ := h.ContentType(); ct == "text/html" {
-				b, _ := io.ReadAll(p.Body)
-				return string(b)
-			}
-		}
-	}
+	return inlinePart(t, raw, "text/html")
 }
