@@ -29,6 +29,17 @@ func (a accounts) Account(tenant string) (wechat.Account, bool) {
 	return acct, ok
 }
 
+// openStore opens a channel store of the test's own, closed when it ends.
+func openStore(t *testing.T) *store.SQLite {
+	t.Helper()
+	st, err := store.OpenSQLite(context.Background(), filepath.Join(t.TempDir(), "channel.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = st.Close() })
+	return st
+}
+
 func textMessage(openid string, msgID int, content string) string {
 	return "<xml><ToUserName><![CDATA[gh_1]]></ToUserName><FromUserName><![CDATA[" + openid + "]]></FromUserName><CreateTime>1765000000</CreateTime>" +
 		"<MsgType><![CDATA[text]]></MsgType><Content><![CDATA[" + content + "]]></Content><MsgId>" + strconv.Itoa(msgID) + "</MsgId></xml>"
@@ -46,11 +57,7 @@ func signed(at time.Time, extra ...string) url.Values {
 
 func TestCallback(t *testing.T) {
 	ctx := context.Background()
-	st, err := store.OpenSQLite(ctx, filepath.Join(t.TempDir(), "channel.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
+	st := openStore(t)
 	cipher, err := mp.NewCipher(aesKey, appID)
 	if err != nil {
 		t.Fatal(err)

@@ -3,7 +3,6 @@ package wechat_test
 import (
 	"context"
 	"net/http"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -18,11 +17,7 @@ import (
 
 func TestOutbound(t *testing.T) {
 	ctx := context.Background()
-	st, err := store.OpenSQLite(ctx, filepath.Join(t.TempDir(), "channel.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
+	st := openStore(t)
 	tickets := serveTickets(t)
 	api := mptest.Start(t, "wxapp", "secret")
 	client := &mp.Client{BaseURL: api.URL(), AppID: "wxapp", AppSecret: "secret", HTTP: &http.Client{Timeout: 5 * time.Second}}

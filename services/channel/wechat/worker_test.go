@@ -5,7 +5,6 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -40,11 +39,7 @@ func serveTickets(t *testing.T) ticketv1.TicketServiceClient {
 // next message a new ticket.
 func TestWorker(t *testing.T) {
 	ctx := context.Background()
-	st, err := store.OpenSQLite(ctx, filepath.Join(t.TempDir(), "channel.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
+	st := openStore(t)
 	tickets := serveTickets(t)
 	srv := channel.NewServer(st, tickets, slog.New(slog.DiscardHandler))
 	flushed := map[string]int{}
@@ -153,11 +148,7 @@ func mask(paths ...string) *fieldmaskpb.FieldMask { return &fieldmaskpb.FieldMas
 // the account's group.
 func TestWorkerMedia(t *testing.T) {
 	ctx := context.Background()
-	st, err := store.OpenSQLite(ctx, filepath.Join(t.TempDir(), "channel.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
+	st := openStore(t)
 	conn := tickettest.Start(t)
 	tickets := ticketv1.NewTicketServiceClient(conn)
 	srv := channel.NewServer(st, tickets, slog.New(slog.DiscardHandler))
@@ -223,11 +214,7 @@ func TestWorkerMedia(t *testing.T) {
 // holding the lease takes messages; when it stops, the other takes over.
 func TestWorkerLease(t *testing.T) {
 	ctx := context.Background()
-	st, err := store.OpenSQLite(ctx, filepath.Join(t.TempDir(), "channel.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
+	st := openStore(t)
 	tickets := serveTickets(t)
 	srv := channel.NewServer(st, tickets, slog.New(slog.DiscardHandler))
 	settled := map[string]chan struct{}{"a": make(chan struct{}, 10), "b": make(chan struct{}, 10)}
