@@ -22,7 +22,7 @@ var (
 // patterns, the mode, exactly one source per secret, a key unless the
 // mode is plain, and an http(s) API base URL. A secret given as a value
 // is checked here; one in an environment variable when it is read
-// (WeChatSecret).
+// (Config.WeChat).
 func validateWeChat(w *v1alpha1.WeChatChannelSpec) []error {
 	if w == nil {
 		return nil
@@ -100,12 +100,12 @@ func checkAPIBaseURL(s string) error {
 	return nil
 }
 
-// WeChatSecret reads the secret at field (e.g.
+// weChatSecret reads the secret at field (e.g.
 // spec.channels.wechat.appSecret): its value, or the environment variable
 // it names, through getenv. A Secret reference is the operator's to turn
 // into an environment variable; in a --config file it cannot be read. The
 // secret is checked against pattern when not nil.
-func WeChatSecret(field string, s v1alpha1.SecretSource, getenv func(string) string) (string, error) {
+func weChatSecret(field string, s v1alpha1.SecretSource, getenv func(string) string) (string, error) {
 	var v string
 	switch {
 	case s.SecretKeyRef != nil:
@@ -144,7 +144,7 @@ func (c Config) WeChat(getenv func(string) string) (acct WeChatAccount, ok bool,
 	}
 	var errs []error
 	read := func(field string, s v1alpha1.SecretSource, pattern *regexp.Regexp) string {
-		v, err := WeChatSecret(path+"."+field, s, getenv)
+		v, err := weChatSecret(path+"."+field, s, getenv)
 		if err == nil && pattern != nil && !pattern.MatchString(v) {
 			err = fmt.Errorf("%s.%s: %s", path, field, describePattern(pattern))
 		}
