@@ -31,6 +31,7 @@ func addKnownTypes(s *runtime.Scheme) error {
 	s.AddKnownTypes(GroupVersion,
 		&HelpdeskTenant{}, &HelpdeskTenantList{},
 		&SLAPolicy{}, &SLAPolicyList{},
+		&RoutingRule{}, &RoutingRuleList{},
 	)
 	metav1.AddToGroupVersion(s, GroupVersion)
 	return nil

@@ -512,6 +512,11 @@ const (
 	// changes lists the clocks that moved, e.g. field "sla.first_response"
 	// from "ok" to "breached".
 	EventType_EVENT_TYPE_SLA_CHANGED EventType = 4
+	// The routing service decided about the ticket (assigned it, moved it
+	// to a group); routing holds the decision. The changes it made to the
+	// ticket come as an EVENT_TYPE_TICKET_UPDATED event just before, which
+	// carries the same routing summary.
+	EventType_EVENT_TYPE_ROUTING_ASSIGNED EventType = 5
 )
 
 // Enum value maps for EventType.
@@ -522,13 +527,15 @@ var (
 		2: "EVENT_TYPE_TICKET_UPDATED",
 		3: "EVENT_TYPE_COMMENT_ADDED",
 		4: "EVENT_TYPE_SLA_CHANGED",
+		5: "EVENT_TYPE_ROUTING_ASSIGNED",
 	}
 	EventType_value = map[string]int32{
-		"EVENT_TYPE_UNSPECIFIED":    0,
-		"EVENT_TYPE_TICKET_CREATED": 1,
-		"EVENT_TYPE_TICKET_UPDATED": 2,
-		"EVENT_TYPE_COMMENT_ADDED":  3,
-		"EVENT_TYPE_SLA_CHANGED":    4,
+		"EVENT_TYPE_UNSPECIFIED":      0,
+		"EVENT_TYPE_TICKET_CREATED":   1,
+		"EVENT_TYPE_TICKET_UPDATED":   2,
+		"EVENT_TYPE_COMMENT_ADDED":    3,
+		"EVENT_TYPE_SLA_CHANGED":      4,
+		"EVENT_TYPE_ROUTING_ASSIGNED": 5,
 	}
 )
 
@@ -1308,6 +1315,109 @@ func (x *Comment) GetAttachments() []*Attachment {
 	return nil
 }
 
+// RoutingSummary is a routing decision as the ticket's events carry it;
+// the routing service keeps the whole decision with its candidates
+// (GET /v1/tickets/{id}/routing).
+type RoutingSummary struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The decision's ID in the routing service.
+	Id string `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	// What caused it: "created", "group_changed", "returned",
+	// "agent_available", "overflow", "claim", "transfer".
+	Trigger string `protobuf:"bytes,2,opt,name=trigger,proto3" json:"trigger,omitempty"`
+	// What it did: "assigned", "queued", "offered", "unrouted".
+	Outcome string `protobuf:"bytes,3,opt,name=outcome,proto3" json:"outcome,omitempty"`
+	// The group after the decision.
+	Group string `protobuf:"bytes,4,opt,name=group,proto3" json:"group,omitempty"`
+	// The agent assigned, if any.
+	Agent string `protobuf:"bytes,5,opt,name=agent,proto3" json:"agent,omitempty"`
+	// The rules that matched, by name.
+	Rules []string `protobuf:"bytes,6,rep,name=rules,proto3" json:"rules,omitempty"`
+	// The explanation, in the tenant's language.
+	Explanation   string `protobuf:"bytes,7,opt,name=explanation,proto3" json:"explanation,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RoutingSummary) Reset() {
+	*x = RoutingSummary{}
+	mi := &file_kubedesk_ticket_v1_ticket_proto_msgTypes[6]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RoutingSummary) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RoutingSummary) ProtoMessage() {}
+
+func (x *RoutingSummary) ProtoReflect() protoreflect.Message {
+	mi := &file_kubedesk_ticket_v1_ticket_proto_msgTypes[6]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RoutingSummary.ProtoReflect.Descriptor instead.
+func (*RoutingSummary) Descriptor() ([]byte, []int) {
+	return file_kubedesk_ticket_v1_ticket_proto_rawDescGZIP(), []int{6}
+}
+
+func (x *RoutingSummary) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *RoutingSummary) GetTrigger() string {
+	if x != nil {
+		return x.Trigger
+	}
+	return ""
+}
+
+func (x *RoutingSummary) GetOutcome() string {
+	if x != nil {
+		return x.Outcome
+	}
+	return ""
+}
+
+func (x *RoutingSummary) GetGroup() string {
+	if x != nil {
+		return x.Group
+	}
+	return ""
+}
+
+func (x *RoutingSummary) GetAgent() string {
+	if x != nil {
+		return x.Agent
+	}
+	return ""
+}
+
+func (x *RoutingSummary) GetRules() []string {
+	if x != nil {
+		return x.Rules
+	}
+	return nil
+}
+
+func (x *RoutingSummary) GetExplanation() string {
+	if x != nil {
+		return x.Explanation
+	}
+	return ""
+}
+
 // FieldChange is one field's old and new value.
 //
 // before and after hold the values typed as the field is, so that a
@@ -1345,7 +1455,7 @@ type FieldChange struct {
 
 func (x *FieldChange) Reset() {
 	*x = FieldChange{}
-	mi := &file_kubedesk_ticket_v1_ticket_proto_msgTypes[6]
+	mi := &file_kubedesk_ticket_v1_ticket_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1357,7 +1467,7 @@ func (x *FieldChange) String() string {
 func (*FieldChange) ProtoMessage() {}
 
 func (x *FieldChange) ProtoReflect() protoreflect.Message {
-	mi := &file_kubedesk_ticket_v1_ticket_proto_msgTypes[6]
+	mi := &file_kubedesk_ticket_v1_ticket_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1370,7 +1480,7 @@ func (x *FieldChange) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FieldChange.ProtoReflect.Descriptor instead.
 func (*FieldChange) Descriptor() ([]byte, []int) {
-	return file_kubedesk_ticket_v1_ticket_proto_rawDescGZIP(), []int{6}
+	return file_kubedesk_ticket_v1_ticket_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *FieldChange) GetField() string {
@@ -1432,14 +1542,17 @@ type Event struct {
 	Traceparent string `protobuf:"bytes,8,opt,name=traceparent,proto3" json:"traceparent,omitempty"`
 	// Who made the change, from the caller's credential; unset for events
 	// written before kubedesk authenticated callers.
-	Actor         *v1.Actor `protobuf:"bytes,9,opt,name=actor,proto3" json:"actor,omitempty"`
+	Actor *v1.Actor `protobuf:"bytes,9,opt,name=actor,proto3" json:"actor,omitempty"`
+	// The routing decision, for EVENT_TYPE_ROUTING_ASSIGNED and for the
+	// EVENT_TYPE_TICKET_UPDATED event of the changes it made.
+	Routing       *RoutingSummary `protobuf:"bytes,10,opt,name=routing,proto3" json:"routing,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Event) Reset() {
 	*x = Event{}
-	mi := &file_kubedesk_ticket_v1_ticket_proto_msgTypes[7]
+	mi := &file_kubedesk_ticket_v1_ticket_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1451,7 +1564,7 @@ func (x *Event) String() string {
 func (*Event) ProtoMessage() {}
 
 func (x *Event) ProtoReflect() protoreflect.Message {
-	mi := &file_kubedesk_ticket_v1_ticket_proto_msgTypes[7]
+	mi := &file_kubedesk_ticket_v1_ticket_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1464,7 +1577,7 @@ func (x *Event) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Event.ProtoReflect.Descriptor instead.
 func (*Event) Descriptor() ([]byte, []int) {
-	return file_kubedesk_ticket_v1_ticket_proto_rawDescGZIP(), []int{7}
+	return file_kubedesk_ticket_v1_ticket_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *Event) GetCursor() string {
@@ -1530,6 +1643,13 @@ func (x *Event) GetActor() *v1.Actor {
 	return nil
 }
 
+func (x *Event) GetRouting() *RoutingSummary {
+	if x != nil {
+		return x.Routing
+	}
+	return nil
+}
+
 type CreateTicketRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The ticket to create; output-only fields are ignored.
@@ -1550,7 +1670,7 @@ type CreateTicketRequest struct {
 
 func (x *CreateTicketRequest) Reset() {
 	*x = CreateTicketRequest{}
-	mi := &file_kubedesk_ticket_v1_ticket_proto_msgTypes[8]
+	mi := &file_kubedesk_ticket_v1_ticket_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1562,7 +1682,7 @@ func (x *CreateTicketRequest) String() string {
 func (*CreateTicketRequest) ProtoMessage() {}
 
 func (x *CreateTicketRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_kubedesk_ticket_v1_ticket_proto_msgTypes[8]
+	mi := &file_kubedesk_ticket_v1_ticket_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1575,7 +1695,7 @@ func (x *CreateTicketRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateTicketRequest.ProtoReflect.Descriptor instead.
 func (*CreateTicketRequest) Descriptor() ([]byte, []int) {
-	return file_kubedesk_ticket_v1_ticket_proto_rawDescGZIP(), []int{8}
+	return file_kubedesk_ticket_v1_ticket_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *CreateTicketRequest) GetTicket() *Ticket {
@@ -1608,7 +1728,7 @@ type CreateTicketResponse struct {
 
 func (x *CreateTicketResponse) Reset() {
 	*x = CreateTicketResponse{}
-	mi := &file_kubedesk_ticket_v1_ticket_proto_msgTypes[9]
+	mi := &file_kubedesk_ticket_v1_ticket_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1620,7 +1740,7 @@ func (x *CreateTicketResponse) String() string {
 func (*CreateTicketResponse) ProtoMessage() {}
 
 func (x *CreateTicketResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_kubedesk_ticket_v1_ticket_proto_msgTypes[9]
+	mi := &file_kubedesk_ticket_v1_ticket_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1633,7 +1753,7 @@ func (x *CreateTicketResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateTicketResponse.ProtoReflect.Descriptor instead.
 func (*CreateTicketResponse) Descriptor() ([]byte, []int) {
-	return file_kubedesk_ticket_v1_ticket_proto_rawDescGZIP(), []int{9}
+	return file_kubedesk_ticket_v1_ticket_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *CreateTicketResponse) GetTicket() *Ticket {
@@ -1653,7 +1773,7 @@ type GetTicketRequest struct {
 
 func (x *GetTicketRequest) Reset() {
 	*x = GetTicketRequest{}
-	mi := &file_kubedesk_ticket_v1_ticket_proto_msgTypes[10]
+	mi := &file_kubedesk_ticket_v1_ticket_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1665,7 +1785,7 @@ func (x *GetTicketRequest) String() string {
 func (*GetTicketRequest) ProtoMessage() {}
 
 func (x *GetTicketRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_kubedesk_ticket_v1_ticket_proto_msgTypes[10]
+	mi := &file_kubedesk_ticket_v1_ticket_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1678,7 +1798,7 @@ func (x *GetTicketRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetTicketRequest.ProtoReflect.Descriptor instead.
 func (*GetTicketRequest) Descriptor() ([]byte, []int) {
-	return file_kubedesk_ticket_v1_ticket_proto_rawDescGZIP(), []int{10}
+	return file_kubedesk_ticket_v1_ticket_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *GetTicketRequest) GetId() string {
@@ -1697,7 +1817,7 @@ type GetTicketResponse struct {
 
 func (x *GetTicketResponse) Reset() {
 	*x = GetTicketResponse{}
-	mi := &file_kubedesk_ticket_v1_ticket_proto_msgTypes[11]
+	mi := &file_kubedesk_ticket_v1_ticket_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1709,7 +1829,7 @@ func (x *GetTicketResponse) String() string {
 func (*GetTicketResponse) ProtoMessage() {}
 
 func (x *GetTicketResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_kubedesk_ticket_v1_ticket_proto_msgTypes[11]
+	mi := &file_kubedesk_ticket_v1_ticket_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1722,7 +1842,7 @@ func (x *GetTicketResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetTicketResponse.ProtoReflect.Descriptor instead.
 func (*GetTicketResponse) Descriptor() ([]byte, []int) {
-	return file_kubedesk_ticket_v1_ticket_proto_rawDescGZIP(), []int{11}
+	return file_kubedesk_ticket_v1_ticket_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *GetTicketResponse) GetTicket() *Ticket {
@@ -1755,7 +1875,7 @@ type ListTicketsRequest struct {
 
 func (x *ListTicketsRequest) Reset() {
 	*x = ListTicketsRequest{}
-	mi := &file_kubedesk_ticket_v1_ticket_proto_msgTypes[12]
+	mi := &file_kubedesk_ticket_v1_ticket_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1767,7 +1887,7 @@ func (x *ListTicketsRequest) String() string {
 func (*ListTicketsRequest) ProtoMessage() {}
 
 func (x *ListTicketsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_kubedesk_ticket_v1_ticket_proto_msgTypes[12]
+	mi := &file_kubedesk_ticket_v1_ticket_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1780,7 +1900,7 @@ func (x *ListTicketsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListTicketsRequest.ProtoReflect.Descriptor instead.
 func (*ListTicketsRequest) Descriptor() ([]byte, []int) {
-	return file_kubedesk_ticket_v1_ticket_proto_rawDescGZIP(), []int{12}
+	return file_kubedesk_ticket_v1_ticket_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *ListTicketsRequest) GetPageSize() int32 {
@@ -1822,7 +1942,7 @@ type ListTicketsResponse struct {
 
 func (x *ListTicketsResponse) Reset() {
 	*x = ListTicketsResponse{}
-	mi := &file_kubedesk_ticket_v1_ticket_proto_msgTypes[13]
+	mi := &file_kubedesk_ticket_v1_ticket_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1834,7 +1954,7 @@ func (x *ListTicketsResponse) String() string {
 func (*ListTicketsResponse) ProtoMessage() {}
 
 func (x *ListTicketsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_kubedesk_ticket_v1_ticket_proto_msgTypes[13]
+	mi := &file_kubedesk_ticket_v1_ticket_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1847,7 +1967,7 @@ func (x *ListTicketsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListTicketsResponse.ProtoReflect.Descriptor instead.
 func (*ListTicketsResponse) Descriptor() ([]byte, []int) {
-	return file_kubedesk_ticket_v1_ticket_proto_rawDescGZIP(), []int{13}
+	return file_kubedesk_ticket_v1_ticket_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *ListTicketsResponse) GetTickets() []*Ticket {
@@ -1879,7 +1999,7 @@ type UpdateTicketRequest struct {
 
 func (x *UpdateTicketRequest) Reset() {
 	*x = UpdateTicketRequest{}
-	mi := &file_kubedesk_ticket_v1_ticket_proto_msgTypes[14]
+	mi := &file_kubedesk_ticket_v1_ticket_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1891,7 +2011,7 @@ func (x *UpdateTicketRequest) String() string {
 func (*UpdateTicketRequest) ProtoMessage() {}
 
 func (x *UpdateTicketRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_kubedesk_ticket_v1_ticket_proto_msgTypes[14]
+	mi := &file_kubedesk_ticket_v1_ticket_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1904,7 +2024,7 @@ func (x *UpdateTicketRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateTicketRequest.ProtoReflect.Descriptor instead.
 func (*UpdateTicketRequest) Descriptor() ([]byte, []int) {
-	return file_kubedesk_ticket_v1_ticket_proto_rawDescGZIP(), []int{14}
+	return file_kubedesk_ticket_v1_ticket_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *UpdateTicketRequest) GetTicket() *Ticket {
@@ -1930,7 +2050,7 @@ type UpdateTicketResponse struct {
 
 func (x *UpdateTicketResponse) Reset() {
 	*x = UpdateTicketResponse{}
-	mi := &file_kubedesk_ticket_v1_ticket_proto_msgTypes[15]
+	mi := &file_kubedesk_ticket_v1_ticket_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1942,7 +2062,7 @@ func (x *UpdateTicketResponse) String() string {
 func (*UpdateTicketResponse) ProtoMessage() {}
 
 func (x *UpdateTicketResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_kubedesk_ticket_v1_ticket_proto_msgTypes[15]
+	mi := &file_kubedesk_ticket_v1_ticket_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1955,7 +2075,7 @@ func (x *UpdateTicketResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateTicketResponse.ProtoReflect.Descriptor instead.
 func (*UpdateTicketResponse) Descriptor() ([]byte, []int) {
-	return file_kubedesk_ticket_v1_ticket_proto_rawDescGZIP(), []int{15}
+	return file_kubedesk_ticket_v1_ticket_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *UpdateTicketResponse) GetTicket() *Ticket {
@@ -1978,7 +2098,7 @@ type AddCommentRequest struct {
 
 func (x *AddCommentRequest) Reset() {
 	*x = AddCommentRequest{}
-	mi := &file_kubedesk_ticket_v1_ticket_proto_msgTypes[16]
+	mi := &file_kubedesk_ticket_v1_ticket_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1990,7 +2110,7 @@ func (x *AddCommentRequest) String() string {
 func (*AddCommentRequest) ProtoMessage() {}
 
 func (x *AddCommentRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_kubedesk_ticket_v1_ticket_proto_msgTypes[16]
+	mi := &file_kubedesk_ticket_v1_ticket_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2003,7 +2123,7 @@ func (x *AddCommentRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AddCommentRequest.ProtoReflect.Descriptor instead.
 func (*AddCommentRequest) Descriptor() ([]byte, []int) {
-	return file_kubedesk_ticket_v1_ticket_proto_rawDescGZIP(), []int{16}
+	return file_kubedesk_ticket_v1_ticket_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *AddCommentRequest) GetTicketId() string {
@@ -2036,7 +2156,7 @@ type AddCommentResponse struct {
 
 func (x *AddCommentResponse) Reset() {
 	*x = AddCommentResponse{}
-	mi := &file_kubedesk_ticket_v1_ticket_proto_msgTypes[17]
+	mi := &file_kubedesk_ticket_v1_ticket_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2048,7 +2168,7 @@ func (x *AddCommentResponse) String() string {
 func (*AddCommentResponse) ProtoMessage() {}
 
 func (x *AddCommentResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_kubedesk_ticket_v1_ticket_proto_msgTypes[17]
+	mi := &file_kubedesk_ticket_v1_ticket_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2061,7 +2181,7 @@ func (x *AddCommentResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AddCommentResponse.ProtoReflect.Descriptor instead.
 func (*AddCommentResponse) Descriptor() ([]byte, []int) {
-	return file_kubedesk_ticket_v1_ticket_proto_rawDescGZIP(), []int{17}
+	return file_kubedesk_ticket_v1_ticket_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *AddCommentResponse) GetComment() *Comment {
@@ -2084,7 +2204,7 @@ type ListCommentsRequest struct {
 
 func (x *ListCommentsRequest) Reset() {
 	*x = ListCommentsRequest{}
-	mi := &file_kubedesk_ticket_v1_ticket_proto_msgTypes[18]
+	mi := &file_kubedesk_ticket_v1_ticket_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2096,7 +2216,7 @@ func (x *ListCommentsRequest) String() string {
 func (*ListCommentsRequest) ProtoMessage() {}
 
 func (x *ListCommentsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_kubedesk_ticket_v1_ticket_proto_msgTypes[18]
+	mi := &file_kubedesk_ticket_v1_ticket_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2109,7 +2229,7 @@ func (x *ListCommentsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListCommentsRequest.ProtoReflect.Descriptor instead.
 func (*ListCommentsRequest) Descriptor() ([]byte, []int) {
-	return file_kubedesk_ticket_v1_ticket_proto_rawDescGZIP(), []int{18}
+	return file_kubedesk_ticket_v1_ticket_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *ListCommentsRequest) GetTicketId() string {
@@ -2143,7 +2263,7 @@ type ListCommentsResponse struct {
 
 func (x *ListCommentsResponse) Reset() {
 	*x = ListCommentsResponse{}
-	mi := &file_kubedesk_ticket_v1_ticket_proto_msgTypes[19]
+	mi := &file_kubedesk_ticket_v1_ticket_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2155,7 +2275,7 @@ func (x *ListCommentsResponse) String() string {
 func (*ListCommentsResponse) ProtoMessage() {}
 
 func (x *ListCommentsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_kubedesk_ticket_v1_ticket_proto_msgTypes[19]
+	mi := &file_kubedesk_ticket_v1_ticket_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2168,7 +2288,7 @@ func (x *ListCommentsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListCommentsResponse.ProtoReflect.Descriptor instead.
 func (*ListCommentsResponse) Descriptor() ([]byte, []int) {
-	return file_kubedesk_ticket_v1_ticket_proto_rawDescGZIP(), []int{19}
+	return file_kubedesk_ticket_v1_ticket_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *ListCommentsResponse) GetComments() []*Comment {
@@ -2199,7 +2319,7 @@ type WatchEventsRequest struct {
 
 func (x *WatchEventsRequest) Reset() {
 	*x = WatchEventsRequest{}
-	mi := &file_kubedesk_ticket_v1_ticket_proto_msgTypes[20]
+	mi := &file_kubedesk_ticket_v1_ticket_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2211,7 +2331,7 @@ func (x *WatchEventsRequest) String() string {
 func (*WatchEventsRequest) ProtoMessage() {}
 
 func (x *WatchEventsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_kubedesk_ticket_v1_ticket_proto_msgTypes[20]
+	mi := &file_kubedesk_ticket_v1_ticket_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2224,7 +2344,7 @@ func (x *WatchEventsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WatchEventsRequest.ProtoReflect.Descriptor instead.
 func (*WatchEventsRequest) Descriptor() ([]byte, []int) {
-	return file_kubedesk_ticket_v1_ticket_proto_rawDescGZIP(), []int{20}
+	return file_kubedesk_ticket_v1_ticket_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *WatchEventsRequest) GetAfterCursor() string {
@@ -2256,7 +2376,7 @@ type WatchEventsResponse struct {
 
 func (x *WatchEventsResponse) Reset() {
 	*x = WatchEventsResponse{}
-	mi := &file_kubedesk_ticket_v1_ticket_proto_msgTypes[21]
+	mi := &file_kubedesk_ticket_v1_ticket_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2268,7 +2388,7 @@ func (x *WatchEventsResponse) String() string {
 func (*WatchEventsResponse) ProtoMessage() {}
 
 func (x *WatchEventsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_kubedesk_ticket_v1_ticket_proto_msgTypes[21]
+	mi := &file_kubedesk_ticket_v1_ticket_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2281,7 +2401,7 @@ func (x *WatchEventsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WatchEventsResponse.ProtoReflect.Descriptor instead.
 func (*WatchEventsResponse) Descriptor() ([]byte, []int) {
-	return file_kubedesk_ticket_v1_ticket_proto_rawDescGZIP(), []int{21}
+	return file_kubedesk_ticket_v1_ticket_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *WatchEventsResponse) GetEvent() *Event {
@@ -2310,7 +2430,7 @@ type Bookmark struct {
 
 func (x *Bookmark) Reset() {
 	*x = Bookmark{}
-	mi := &file_kubedesk_ticket_v1_ticket_proto_msgTypes[22]
+	mi := &file_kubedesk_ticket_v1_ticket_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2322,7 +2442,7 @@ func (x *Bookmark) String() string {
 func (*Bookmark) ProtoMessage() {}
 
 func (x *Bookmark) ProtoReflect() protoreflect.Message {
-	mi := &file_kubedesk_ticket_v1_ticket_proto_msgTypes[22]
+	mi := &file_kubedesk_ticket_v1_ticket_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2335,7 +2455,7 @@ func (x *Bookmark) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Bookmark.ProtoReflect.Descriptor instead.
 func (*Bookmark) Descriptor() ([]byte, []int) {
-	return file_kubedesk_ticket_v1_ticket_proto_rawDescGZIP(), []int{22}
+	return file_kubedesk_ticket_v1_ticket_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *Bookmark) GetCursor() string {
@@ -2357,7 +2477,7 @@ type GetAttachmentContentRequest struct {
 
 func (x *GetAttachmentContentRequest) Reset() {
 	*x = GetAttachmentContentRequest{}
-	mi := &file_kubedesk_ticket_v1_ticket_proto_msgTypes[23]
+	mi := &file_kubedesk_ticket_v1_ticket_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2369,7 +2489,7 @@ func (x *GetAttachmentContentRequest) String() string {
 func (*GetAttachmentContentRequest) ProtoMessage() {}
 
 func (x *GetAttachmentContentRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_kubedesk_ticket_v1_ticket_proto_msgTypes[23]
+	mi := &file_kubedesk_ticket_v1_ticket_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2382,7 +2502,7 @@ func (x *GetAttachmentContentRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetAttachmentContentRequest.ProtoReflect.Descriptor instead.
 func (*GetAttachmentContentRequest) Descriptor() ([]byte, []int) {
-	return file_kubedesk_ticket_v1_ticket_proto_rawDescGZIP(), []int{23}
+	return file_kubedesk_ticket_v1_ticket_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *GetAttachmentContentRequest) GetTicketId() string {
@@ -2491,13 +2611,21 @@ const file_kubedesk_ticket_v1_ticket_proto_rawDesc = "" +
 	"createTime\x122\n" +
 	"\x05actor\x18\b \x01(\v2\x16.kubedesk.iam.v1.ActorB\x04\xe2A\x01\x03R\x05actor\x12J\n" +
 	"\vattachments\x18\t \x03(\v2\x1e.kubedesk.ticket.v1.AttachmentB\b\xbaH\x05\x92\x01\x02\x10dR\vattachments:P\xeaAM\n" +
-	"\x13kubedesk.io/Comment\x12#tickets/{ticket}/comments/{comment}*\bcomments2\acomment\"\xbb\x01\n" +
+	"\x13kubedesk.io/Comment\x12#tickets/{ticket}/comments/{comment}*\bcomments2\acomment\"\xfe\x01\n" +
+	"\x0eRoutingSummary\x12\x19\n" +
+	"\x02id\x18\x01 \x01(\tB\t\xbaH\x06r\x04\x10\x01\x18@R\x02id\x12!\n" +
+	"\atrigger\x18\x02 \x01(\tB\a\xbaH\x04r\x02\x18 R\atrigger\x12!\n" +
+	"\aoutcome\x18\x03 \x01(\tB\a\xbaH\x04r\x02\x18 R\aoutcome\x12\x1e\n" +
+	"\x05group\x18\x04 \x01(\tB\b\xbaH\x05r\x03\x18\xc8\x01R\x05group\x12\x1e\n" +
+	"\x05agent\x18\x05 \x01(\tB\b\xbaH\x05r\x03\x18\xc8\x01R\x05agent\x12\x1f\n" +
+	"\x05rules\x18\x06 \x03(\tB\t\xbaH\x06\x92\x01\x03\x10\xc8\x01R\x05rules\x12*\n" +
+	"\vexplanation\x18\a \x01(\tB\b\xbaH\x05r\x03\x18\x80@R\vexplanation\"\xbb\x01\n" +
 	"\vFieldChange\x12\x14\n" +
 	"\x05field\x18\x01 \x01(\tR\x05field\x12\x1b\n" +
 	"\told_value\x18\x02 \x01(\tR\boldValue\x12\x1b\n" +
 	"\tnew_value\x18\x03 \x01(\tR\bnewValue\x12.\n" +
 	"\x06before\x18\x04 \x01(\v2\x16.google.protobuf.ValueR\x06before\x12,\n" +
-	"\x05after\x18\x05 \x01(\v2\x16.google.protobuf.ValueR\x05after\"\xbb\x03\n" +
+	"\x05after\x18\x05 \x01(\v2\x16.google.protobuf.ValueR\x05after\"\xf9\x03\n" +
 	"\x05Event\x12\x16\n" +
 	"\x06cursor\x18\x01 \x01(\tR\x06cursor\x121\n" +
 	"\x04type\x18\x02 \x01(\x0e2\x1d.kubedesk.ticket.v1.EventTypeR\x04type\x124\n" +
@@ -2509,7 +2637,9 @@ const file_kubedesk_ticket_v1_ticket_proto_rawDesc = "" +
 	"\vcreate_time\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\n" +
 	"createTime\x12 \n" +
 	"\vtraceparent\x18\b \x01(\tR\vtraceparent\x12,\n" +
-	"\x05actor\x18\t \x01(\v2\x16.kubedesk.iam.v1.ActorR\x05actor\"\xf5\x01\n" +
+	"\x05actor\x18\t \x01(\v2\x16.kubedesk.iam.v1.ActorR\x05actor\x12<\n" +
+	"\arouting\x18\n" +
+	" \x01(\v2\".kubedesk.ticket.v1.RoutingSummaryR\arouting\"\xf5\x01\n" +
 	"\x13CreateTicketRequest\x12\x8a\x01\n" +
 	"\x06ticket\x18\x01 \x01(\v2\x1a.kubedesk.ticket.v1.TicketBV\xe2A\x01\x02\xbaHO\xba\x01I\n" +
 	"\x17ticket.subject.required\x12\x13subject is required\x1a\x19this.subject.trim() != ''\xc8\x01\x01R\x06ticket\x12'\n" +
@@ -2619,13 +2749,14 @@ const file_kubedesk_ticket_v1_ticket_proto_rawDesc = "" +
 	"\x17AUTHOR_TYPE_UNSPECIFIED\x10\x00\x12\x15\n" +
 	"\x11AUTHOR_TYPE_AGENT\x10\x01\x12\x18\n" +
 	"\x14AUTHOR_TYPE_CUSTOMER\x10\x02\x12\x16\n" +
-	"\x12AUTHOR_TYPE_SYSTEM\x10\x03*\x9f\x01\n" +
+	"\x12AUTHOR_TYPE_SYSTEM\x10\x03*\xc0\x01\n" +
 	"\tEventType\x12\x1a\n" +
 	"\x16EVENT_TYPE_UNSPECIFIED\x10\x00\x12\x1d\n" +
 	"\x19EVENT_TYPE_TICKET_CREATED\x10\x01\x12\x1d\n" +
 	"\x19EVENT_TYPE_TICKET_UPDATED\x10\x02\x12\x1c\n" +
 	"\x18EVENT_TYPE_COMMENT_ADDED\x10\x03\x12\x1a\n" +
-	"\x16EVENT_TYPE_SLA_CHANGED\x10\x042\xbf\t\n" +
+	"\x16EVENT_TYPE_SLA_CHANGED\x10\x04\x12\x1f\n" +
+	"\x1bEVENT_TYPE_ROUTING_ASSIGNED\x10\x052\xbf\t\n" +
 	"\rTicketService\x12\x92\x01\n" +
 	"\fCreateTicket\x12'.kubedesk.ticket.v1.CreateTicketRequest\x1a(.kubedesk.ticket.v1.CreateTicketResponse\"/\xf2\x81\x19\b\n" +
 	"\x06\x01\x02\x03\x04\x05\x06\x82\xd3\xe4\x93\x02\x1d:\x06ticketb\x06ticket\"\v/v1/tickets\x12\x86\x01\n" +
@@ -2658,7 +2789,7 @@ func file_kubedesk_ticket_v1_ticket_proto_rawDescGZIP() []byte {
 }
 
 var file_kubedesk_ticket_v1_ticket_proto_enumTypes = make([]protoimpl.EnumInfo, 9)
-var file_kubedesk_ticket_v1_ticket_proto_msgTypes = make([]protoimpl.MessageInfo, 25)
+var file_kubedesk_ticket_v1_ticket_proto_msgTypes = make([]protoimpl.MessageInfo, 26)
 var file_kubedesk_ticket_v1_ticket_proto_goTypes = []any{
 	(Status)(0),                         // 0: kubedesk.ticket.v1.Status
 	(Priority)(0),                       // 1: kubedesk.ticket.v1.Priority
@@ -2675,102 +2806,104 @@ var file_kubedesk_ticket_v1_ticket_proto_goTypes = []any{
 	(*SLAClockStatus)(nil),              // 12: kubedesk.ticket.v1.SLAClockStatus
 	(*TicketSLA)(nil),                   // 13: kubedesk.ticket.v1.TicketSLA
 	(*Comment)(nil),                     // 14: kubedesk.ticket.v1.Comment
-	(*FieldChange)(nil),                 // 15: kubedesk.ticket.v1.FieldChange
-	(*Event)(nil),                       // 16: kubedesk.ticket.v1.Event
-	(*CreateTicketRequest)(nil),         // 17: kubedesk.ticket.v1.CreateTicketRequest
-	(*CreateTicketResponse)(nil),        // 18: kubedesk.ticket.v1.CreateTicketResponse
-	(*GetTicketRequest)(nil),            // 19: kubedesk.ticket.v1.GetTicketRequest
-	(*GetTicketResponse)(nil),           // 20: kubedesk.ticket.v1.GetTicketResponse
-	(*ListTicketsRequest)(nil),          // 21: kubedesk.ticket.v1.ListTicketsRequest
-	(*ListTicketsResponse)(nil),         // 22: kubedesk.ticket.v1.ListTicketsResponse
-	(*UpdateTicketRequest)(nil),         // 23: kubedesk.ticket.v1.UpdateTicketRequest
-	(*UpdateTicketResponse)(nil),        // 24: kubedesk.ticket.v1.UpdateTicketResponse
-	(*AddCommentRequest)(nil),           // 25: kubedesk.ticket.v1.AddCommentRequest
-	(*AddCommentResponse)(nil),          // 26: kubedesk.ticket.v1.AddCommentResponse
-	(*ListCommentsRequest)(nil),         // 27: kubedesk.ticket.v1.ListCommentsRequest
-	(*ListCommentsResponse)(nil),        // 28: kubedesk.ticket.v1.ListCommentsResponse
-	(*WatchEventsRequest)(nil),          // 29: kubedesk.ticket.v1.WatchEventsRequest
-	(*WatchEventsResponse)(nil),         // 30: kubedesk.ticket.v1.WatchEventsResponse
-	(*Bookmark)(nil),                    // 31: kubedesk.ticket.v1.Bookmark
-	(*GetAttachmentContentRequest)(nil), // 32: kubedesk.ticket.v1.GetAttachmentContentRequest
-	nil,                                 // 33: kubedesk.ticket.v1.Ticket.CustomFieldsEntry
-	(*timestamppb.Timestamp)(nil),       // 34: google.protobuf.Timestamp
-	(*durationpb.Duration)(nil),         // 35: google.protobuf.Duration
-	(*v1.Actor)(nil),                    // 36: kubedesk.iam.v1.Actor
-	(*structpb.Value)(nil),              // 37: google.protobuf.Value
-	(*fieldmaskpb.FieldMask)(nil),       // 38: google.protobuf.FieldMask
-	(*httpbody.HttpBody)(nil),           // 39: google.api.HttpBody
+	(*RoutingSummary)(nil),              // 15: kubedesk.ticket.v1.RoutingSummary
+	(*FieldChange)(nil),                 // 16: kubedesk.ticket.v1.FieldChange
+	(*Event)(nil),                       // 17: kubedesk.ticket.v1.Event
+	(*CreateTicketRequest)(nil),         // 18: kubedesk.ticket.v1.CreateTicketRequest
+	(*CreateTicketResponse)(nil),        // 19: kubedesk.ticket.v1.CreateTicketResponse
+	(*GetTicketRequest)(nil),            // 20: kubedesk.ticket.v1.GetTicketRequest
+	(*GetTicketResponse)(nil),           // 21: kubedesk.ticket.v1.GetTicketResponse
+	(*ListTicketsRequest)(nil),          // 22: kubedesk.ticket.v1.ListTicketsRequest
+	(*ListTicketsResponse)(nil),         // 23: kubedesk.ticket.v1.ListTicketsResponse
+	(*UpdateTicketRequest)(nil),         // 24: kubedesk.ticket.v1.UpdateTicketRequest
+	(*UpdateTicketResponse)(nil),        // 25: kubedesk.ticket.v1.UpdateTicketResponse
+	(*AddCommentRequest)(nil),           // 26: kubedesk.ticket.v1.AddCommentRequest
+	(*AddCommentResponse)(nil),          // 27: kubedesk.ticket.v1.AddCommentResponse
+	(*ListCommentsRequest)(nil),         // 28: kubedesk.ticket.v1.ListCommentsRequest
+	(*ListCommentsResponse)(nil),        // 29: kubedesk.ticket.v1.ListCommentsResponse
+	(*WatchEventsRequest)(nil),          // 30: kubedesk.ticket.v1.WatchEventsRequest
+	(*WatchEventsResponse)(nil),         // 31: kubedesk.ticket.v1.WatchEventsResponse
+	(*Bookmark)(nil),                    // 32: kubedesk.ticket.v1.Bookmark
+	(*GetAttachmentContentRequest)(nil), // 33: kubedesk.ticket.v1.GetAttachmentContentRequest
+	nil,                                 // 34: kubedesk.ticket.v1.Ticket.CustomFieldsEntry
+	(*timestamppb.Timestamp)(nil),       // 35: google.protobuf.Timestamp
+	(*durationpb.Duration)(nil),         // 36: google.protobuf.Duration
+	(*v1.Actor)(nil),                    // 37: kubedesk.iam.v1.Actor
+	(*structpb.Value)(nil),              // 38: google.protobuf.Value
+	(*fieldmaskpb.FieldMask)(nil),       // 39: google.protobuf.FieldMask
+	(*httpbody.HttpBody)(nil),           // 40: google.api.HttpBody
 }
 var file_kubedesk_ticket_v1_ticket_proto_depIdxs = []int32{
 	0,  // 0: kubedesk.ticket.v1.Ticket.status:type_name -> kubedesk.ticket.v1.Status
 	1,  // 1: kubedesk.ticket.v1.Ticket.priority:type_name -> kubedesk.ticket.v1.Priority
 	2,  // 2: kubedesk.ticket.v1.Ticket.channel:type_name -> kubedesk.ticket.v1.Channel
 	9,  // 3: kubedesk.ticket.v1.Ticket.requester:type_name -> kubedesk.ticket.v1.Requester
-	33, // 4: kubedesk.ticket.v1.Ticket.custom_fields:type_name -> kubedesk.ticket.v1.Ticket.CustomFieldsEntry
-	34, // 5: kubedesk.ticket.v1.Ticket.create_time:type_name -> google.protobuf.Timestamp
-	34, // 6: kubedesk.ticket.v1.Ticket.update_time:type_name -> google.protobuf.Timestamp
-	34, // 7: kubedesk.ticket.v1.Ticket.solve_time:type_name -> google.protobuf.Timestamp
+	34, // 4: kubedesk.ticket.v1.Ticket.custom_fields:type_name -> kubedesk.ticket.v1.Ticket.CustomFieldsEntry
+	35, // 5: kubedesk.ticket.v1.Ticket.create_time:type_name -> google.protobuf.Timestamp
+	35, // 6: kubedesk.ticket.v1.Ticket.update_time:type_name -> google.protobuf.Timestamp
+	35, // 7: kubedesk.ticket.v1.Ticket.solve_time:type_name -> google.protobuf.Timestamp
 	13, // 8: kubedesk.ticket.v1.Ticket.sla:type_name -> kubedesk.ticket.v1.TicketSLA
 	10, // 9: kubedesk.ticket.v1.Ticket.attachments:type_name -> kubedesk.ticket.v1.Attachment
 	5,  // 10: kubedesk.ticket.v1.SLAClockStatus.clock:type_name -> kubedesk.ticket.v1.SLAClock
 	3,  // 11: kubedesk.ticket.v1.SLAClockStatus.state:type_name -> kubedesk.ticket.v1.SLAState
 	4,  // 12: kubedesk.ticket.v1.SLAClockStatus.colour:type_name -> kubedesk.ticket.v1.SLAColour
-	34, // 13: kubedesk.ticket.v1.SLAClockStatus.due_time:type_name -> google.protobuf.Timestamp
-	35, // 14: kubedesk.ticket.v1.SLAClockStatus.remaining:type_name -> google.protobuf.Duration
-	35, // 15: kubedesk.ticket.v1.SLAClockStatus.target:type_name -> google.protobuf.Duration
-	34, // 16: kubedesk.ticket.v1.SLAClockStatus.breach_time:type_name -> google.protobuf.Timestamp
+	35, // 13: kubedesk.ticket.v1.SLAClockStatus.due_time:type_name -> google.protobuf.Timestamp
+	36, // 14: kubedesk.ticket.v1.SLAClockStatus.remaining:type_name -> google.protobuf.Duration
+	36, // 15: kubedesk.ticket.v1.SLAClockStatus.target:type_name -> google.protobuf.Duration
+	35, // 16: kubedesk.ticket.v1.SLAClockStatus.breach_time:type_name -> google.protobuf.Timestamp
 	12, // 17: kubedesk.ticket.v1.TicketSLA.clocks:type_name -> kubedesk.ticket.v1.SLAClockStatus
 	3,  // 18: kubedesk.ticket.v1.TicketSLA.state:type_name -> kubedesk.ticket.v1.SLAState
 	4,  // 19: kubedesk.ticket.v1.TicketSLA.colour:type_name -> kubedesk.ticket.v1.SLAColour
-	34, // 20: kubedesk.ticket.v1.TicketSLA.next_due_time:type_name -> google.protobuf.Timestamp
-	34, // 21: kubedesk.ticket.v1.TicketSLA.update_time:type_name -> google.protobuf.Timestamp
+	35, // 20: kubedesk.ticket.v1.TicketSLA.next_due_time:type_name -> google.protobuf.Timestamp
+	35, // 21: kubedesk.ticket.v1.TicketSLA.update_time:type_name -> google.protobuf.Timestamp
 	7,  // 22: kubedesk.ticket.v1.Comment.author_type:type_name -> kubedesk.ticket.v1.AuthorType
 	6,  // 23: kubedesk.ticket.v1.Comment.visibility:type_name -> kubedesk.ticket.v1.Visibility
-	34, // 24: kubedesk.ticket.v1.Comment.create_time:type_name -> google.protobuf.Timestamp
-	36, // 25: kubedesk.ticket.v1.Comment.actor:type_name -> kubedesk.iam.v1.Actor
+	35, // 24: kubedesk.ticket.v1.Comment.create_time:type_name -> google.protobuf.Timestamp
+	37, // 25: kubedesk.ticket.v1.Comment.actor:type_name -> kubedesk.iam.v1.Actor
 	10, // 26: kubedesk.ticket.v1.Comment.attachments:type_name -> kubedesk.ticket.v1.Attachment
-	37, // 27: kubedesk.ticket.v1.FieldChange.before:type_name -> google.protobuf.Value
-	37, // 28: kubedesk.ticket.v1.FieldChange.after:type_name -> google.protobuf.Value
+	38, // 27: kubedesk.ticket.v1.FieldChange.before:type_name -> google.protobuf.Value
+	38, // 28: kubedesk.ticket.v1.FieldChange.after:type_name -> google.protobuf.Value
 	8,  // 29: kubedesk.ticket.v1.Event.type:type_name -> kubedesk.ticket.v1.EventType
 	11, // 30: kubedesk.ticket.v1.Event.ticket:type_name -> kubedesk.ticket.v1.Ticket
 	14, // 31: kubedesk.ticket.v1.Event.comment:type_name -> kubedesk.ticket.v1.Comment
-	15, // 32: kubedesk.ticket.v1.Event.changes:type_name -> kubedesk.ticket.v1.FieldChange
-	34, // 33: kubedesk.ticket.v1.Event.create_time:type_name -> google.protobuf.Timestamp
-	36, // 34: kubedesk.ticket.v1.Event.actor:type_name -> kubedesk.iam.v1.Actor
-	11, // 35: kubedesk.ticket.v1.CreateTicketRequest.ticket:type_name -> kubedesk.ticket.v1.Ticket
-	11, // 36: kubedesk.ticket.v1.CreateTicketResponse.ticket:type_name -> kubedesk.ticket.v1.Ticket
-	11, // 37: kubedesk.ticket.v1.GetTicketResponse.ticket:type_name -> kubedesk.ticket.v1.Ticket
-	11, // 38: kubedesk.ticket.v1.ListTicketsResponse.tickets:type_name -> kubedesk.ticket.v1.Ticket
-	11, // 39: kubedesk.ticket.v1.UpdateTicketRequest.ticket:type_name -> kubedesk.ticket.v1.Ticket
-	38, // 40: kubedesk.ticket.v1.UpdateTicketRequest.update_mask:type_name -> google.protobuf.FieldMask
-	11, // 41: kubedesk.ticket.v1.UpdateTicketResponse.ticket:type_name -> kubedesk.ticket.v1.Ticket
-	14, // 42: kubedesk.ticket.v1.AddCommentRequest.comment:type_name -> kubedesk.ticket.v1.Comment
-	14, // 43: kubedesk.ticket.v1.AddCommentResponse.comment:type_name -> kubedesk.ticket.v1.Comment
-	14, // 44: kubedesk.ticket.v1.ListCommentsResponse.comments:type_name -> kubedesk.ticket.v1.Comment
-	8,  // 45: kubedesk.ticket.v1.WatchEventsRequest.types:type_name -> kubedesk.ticket.v1.EventType
-	16, // 46: kubedesk.ticket.v1.WatchEventsResponse.event:type_name -> kubedesk.ticket.v1.Event
-	31, // 47: kubedesk.ticket.v1.WatchEventsResponse.bookmark:type_name -> kubedesk.ticket.v1.Bookmark
-	17, // 48: kubedesk.ticket.v1.TicketService.CreateTicket:input_type -> kubedesk.ticket.v1.CreateTicketRequest
-	19, // 49: kubedesk.ticket.v1.TicketService.GetTicket:input_type -> kubedesk.ticket.v1.GetTicketRequest
-	21, // 50: kubedesk.ticket.v1.TicketService.ListTickets:input_type -> kubedesk.ticket.v1.ListTicketsRequest
-	23, // 51: kubedesk.ticket.v1.TicketService.UpdateTicket:input_type -> kubedesk.ticket.v1.UpdateTicketRequest
-	25, // 52: kubedesk.ticket.v1.TicketService.AddComment:input_type -> kubedesk.ticket.v1.AddCommentRequest
-	27, // 53: kubedesk.ticket.v1.TicketService.ListComments:input_type -> kubedesk.ticket.v1.ListCommentsRequest
-	32, // 54: kubedesk.ticket.v1.TicketService.GetAttachmentContent:input_type -> kubedesk.ticket.v1.GetAttachmentContentRequest
-	29, // 55: kubedesk.ticket.v1.TicketService.WatchEvents:input_type -> kubedesk.ticket.v1.WatchEventsRequest
-	18, // 56: kubedesk.ticket.v1.TicketService.CreateTicket:output_type -> kubedesk.ticket.v1.CreateTicketResponse
-	20, // 57: kubedesk.ticket.v1.TicketService.GetTicket:output_type -> kubedesk.ticket.v1.GetTicketResponse
-	22, // 58: kubedesk.ticket.v1.TicketService.ListTickets:output_type -> kubedesk.ticket.v1.ListTicketsResponse
-	24, // 59: kubedesk.ticket.v1.TicketService.UpdateTicket:output_type -> kubedesk.ticket.v1.UpdateTicketResponse
-	26, // 60: kubedesk.ticket.v1.TicketService.AddComment:output_type -> kubedesk.ticket.v1.AddCommentResponse
-	28, // 61: kubedesk.ticket.v1.TicketService.ListComments:output_type -> kubedesk.ticket.v1.ListCommentsResponse
-	39, // 62: kubedesk.ticket.v1.TicketService.GetAttachmentContent:output_type -> google.api.HttpBody
-	30, // 63: kubedesk.ticket.v1.TicketService.WatchEvents:output_type -> kubedesk.ticket.v1.WatchEventsResponse
-	56, // [56:64] is the sub-list for method output_type
-	48, // [48:56] is the sub-list for method input_type
-	48, // [48:48] is the sub-list for extension type_name
-	48, // [48:48] is the sub-list for extension extendee
-	0,  // [0:48] is the sub-list for field type_name
+	16, // 32: kubedesk.ticket.v1.Event.changes:type_name -> kubedesk.ticket.v1.FieldChange
+	35, // 33: kubedesk.ticket.v1.Event.create_time:type_name -> google.protobuf.Timestamp
+	37, // 34: kubedesk.ticket.v1.Event.actor:type_name -> kubedesk.iam.v1.Actor
+	15, // 35: kubedesk.ticket.v1.Event.routing:type_name -> kubedesk.ticket.v1.RoutingSummary
+	11, // 36: kubedesk.ticket.v1.CreateTicketRequest.ticket:type_name -> kubedesk.ticket.v1.Ticket
+	11, // 37: kubedesk.ticket.v1.CreateTicketResponse.ticket:type_name -> kubedesk.ticket.v1.Ticket
+	11, // 38: kubedesk.ticket.v1.GetTicketResponse.ticket:type_name -> kubedesk.ticket.v1.Ticket
+	11, // 39: kubedesk.ticket.v1.ListTicketsResponse.tickets:type_name -> kubedesk.ticket.v1.Ticket
+	11, // 40: kubedesk.ticket.v1.UpdateTicketRequest.ticket:type_name -> kubedesk.ticket.v1.Ticket
+	39, // 41: kubedesk.ticket.v1.UpdateTicketRequest.update_mask:type_name -> google.protobuf.FieldMask
+	11, // 42: kubedesk.ticket.v1.UpdateTicketResponse.ticket:type_name -> kubedesk.ticket.v1.Ticket
+	14, // 43: kubedesk.ticket.v1.AddCommentRequest.comment:type_name -> kubedesk.ticket.v1.Comment
+	14, // 44: kubedesk.ticket.v1.AddCommentResponse.comment:type_name -> kubedesk.ticket.v1.Comment
+	14, // 45: kubedesk.ticket.v1.ListCommentsResponse.comments:type_name -> kubedesk.ticket.v1.Comment
+	8,  // 46: kubedesk.ticket.v1.WatchEventsRequest.types:type_name -> kubedesk.ticket.v1.EventType
+	17, // 47: kubedesk.ticket.v1.WatchEventsResponse.event:type_name -> kubedesk.ticket.v1.Event
+	32, // 48: kubedesk.ticket.v1.WatchEventsResponse.bookmark:type_name -> kubedesk.ticket.v1.Bookmark
+	18, // 49: kubedesk.ticket.v1.TicketService.CreateTicket:input_type -> kubedesk.ticket.v1.CreateTicketRequest
+	20, // 50: kubedesk.ticket.v1.TicketService.GetTicket:input_type -> kubedesk.ticket.v1.GetTicketRequest
+	22, // 51: kubedesk.ticket.v1.TicketService.ListTickets:input_type -> kubedesk.ticket.v1.ListTicketsRequest
+	24, // 52: kubedesk.ticket.v1.TicketService.UpdateTicket:input_type -> kubedesk.ticket.v1.UpdateTicketRequest
+	26, // 53: kubedesk.ticket.v1.TicketService.AddComment:input_type -> kubedesk.ticket.v1.AddCommentRequest
+	28, // 54: kubedesk.ticket.v1.TicketService.ListComments:input_type -> kubedesk.ticket.v1.ListCommentsRequest
+	33, // 55: kubedesk.ticket.v1.TicketService.GetAttachmentContent:input_type -> kubedesk.ticket.v1.GetAttachmentContentRequest
+	30, // 56: kubedesk.ticket.v1.TicketService.WatchEvents:input_type -> kubedesk.ticket.v1.WatchEventsRequest
+	19, // 57: kubedesk.ticket.v1.TicketService.CreateTicket:output_type -> kubedesk.ticket.v1.CreateTicketResponse
+	21, // 58: kubedesk.ticket.v1.TicketService.GetTicket:output_type -> kubedesk.ticket.v1.GetTicketResponse
+	23, // 59: kubedesk.ticket.v1.TicketService.ListTickets:output_type -> kubedesk.ticket.v1.ListTicketsResponse
+	25, // 60: kubedesk.ticket.v1.TicketService.UpdateTicket:output_type -> kubedesk.ticket.v1.UpdateTicketResponse
+	27, // 61: kubedesk.ticket.v1.TicketService.AddComment:output_type -> kubedesk.ticket.v1.AddCommentResponse
+	29, // 62: kubedesk.ticket.v1.TicketService.ListComments:output_type -> kubedesk.ticket.v1.ListCommentsResponse
+	40, // 63: kubedesk.ticket.v1.TicketService.GetAttachmentContent:output_type -> google.api.HttpBody
+	31, // 64: kubedesk.ticket.v1.TicketService.WatchEvents:output_type -> kubedesk.ticket.v1.WatchEventsResponse
+	57, // [57:65] is the sub-list for method output_type
+	49, // [49:57] is the sub-list for method input_type
+	49, // [49:49] is the sub-list for extension type_name
+	49, // [49:49] is the sub-list for extension extendee
+	0,  // [0:49] is the sub-list for field type_name
 }
 
 func init() { file_kubedesk_ticket_v1_ticket_proto_init() }
@@ -2784,7 +2917,7 @@ func file_kubedesk_ticket_v1_ticket_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_kubedesk_ticket_v1_ticket_proto_rawDesc), len(file_kubedesk_ticket_v1_ticket_proto_rawDesc)),
 			NumEnums:      9,
-			NumMessages:   25,
+			NumMessages:   26,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

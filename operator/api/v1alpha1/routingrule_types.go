@@ -1,0 +1,185 @@
+package v1alpha1
+
+import (
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
+// RoutingRuleSpec is one rule of a tenant's routing: which tickets it
+// matches and what it does to them. A tenant's rules are tried in order
+// (spec.order, then name); the first that matches wins, unless it says
+// continue, in which case the next matching rule applies too (later
+// actions add to earlier ones; a later group replaces an earlier one).
+type RoutingRuleSpec struct {
+	// TenantRef names the HelpdeskTenant the rule belongs to (in the
+	// all-in-one binary: the tenant ID).
+	TenantRef LocalObjectReference `json:"tenantRef"`
+
+	// Order places the rule among its tenant's rules: lower first, equal
+	// orders by name. 0 is the unset value, which reads as 100.
+	// +kubebuilder:default=100
+	// +kubebuilder:validation:Minimum=1
+	// +kubebuilder:validation:Maximum=100000
+	// +optional
+	Order int32 `json:"order,omitempty"`
+
+	// Continue goes on to the next matching rule after this one matched,
+	// so that rules stack (a rule that only adds a tag, then one that
+	// picks the group).
+	// +optional
+	Continue bool `json:"continue,omitempty"`
+
+	// When says which tickets the rule matches: every condition given
+	// must hold (AND); a list holds when any of its items does (OR).
+	// Empty matches every ticket.
+	// +optional
+	When RoutingConditions `json:"when,omitempty"`
+
+	// Then is what the rule does to a ticket it matches.
+	Then RoutingActions `json:"then"`
+}
+
+// RoutingConditions are the tests of a rule; each one given must hold.
+type RoutingConditions struct {
+	// Channels the ticket came in on.
+	// +listType=set
+	// +kubebuilder:validation:MaxItems=6
+	// +optional
+	Channels []Channel `json:"channels,omitempty"`
+	// CustomerTiers: the requester's contact's tier (or its
+	// organisation's), e.g. VIP; compared case-insensitively.
+	// +kubebuilder:validation:MaxItems=20
+	// +kubebuilder:validation:items:MaxLength=64
+	// +optional
+	CustomerTiers []string `json:"customerTiers,omitempty"`
+	// Organizations: the requester's organisation, by ID or by name
+	// (names compared case-insensitively).
+	// +kubebuilder:validation:MaxItems=100
+	// +kubebuilder:validation:items:MaxLength=200
+	// +optional
+	Organizations []string `json:"organizations,omitempty"`
+	// Priorities of the ticket.
+	// +listType=set
+	// +kubebuilder:validation:MaxItems=5
+	// +optional
+	Priorities []Priority `json:"priorities,omitempty"`
+	// Tags: the ticket has at least one of them.
+	// +kubebuilder:validation:MaxItems=50
+	// +kubebuilder:validation:items:MaxLength=100
+	// +optional
+	Tags []string `json:"tags,omitempty"`
+	// CustomFields: for each field named, the ticket's value is one of
+	// those listed ("" for a field the ticket does not have).
+	// +kubebuilder:validation:MaxProperties=20
+	// +optional
+	CustomFields map[string][]string `json:"customFields,omitempty"`
+	// Requesters: the requester's e-mail address, "*@example.com" for a
+	// whole domain, or a channel identity such as "wechat:oAbc...".
+	// +kubebuilder:validation:MaxItems=200
+	// +kubebuilder:validation:items:MaxLength=254
+	// +optional
+	Requesters []string `json:"requesters,omitempty"`
+	// Keywords: the subject or the description contains one of them. A
+	// keyword in Latin script matches whole words, ignoring case (so
+	// "VPN" matches "vpn down" but not "vpns"); one with Chinese,
+	// Japanese or Korean characters matches anywhere in the text.
+	// Full-width letters and digits count as their ASCII forms.
+	// +kubebuilder:validation:MaxItems=200
+	// +kubebuilder:validation:items:MinLength=1
+	// +kubebuilder:validation:items:MaxLength=100
+	// +optional
+	Keywords []string `json:"keywords,omitempty"`
+	// InboundAddresses: the address the customer wrote to (the mailbox of
+	// an e-mail ticket), compared case-insensitively.
+	// +kubebuilder:validation:MaxItems=50
+	// +kubebuilder:validation:items:MaxLength=254
+	// +optional
+	InboundAddresses []string `json:"inboundAddresses,omitempty"`
+	// BusinessHours: true matches tickets created inside the calendar's
+	// working hours, false those created outside them.
+	// +optional
+	BusinessHours *bool `json:"businessHours,omitempty"`
+	// Calendar is the business calendar businessHours reads. Empty means
+	// the tenant's calendar (the HelpdeskTenant's spec.calendar), else
+	// Monday to Friday, 09:00 to 18:00 in the tenant's time zone.
+	// +optional
+	Calendar BusinessCalendar `json:"calendar,omitempty"`
+}
+
+// RoutingActions are what a matching rule does.
+type RoutingActions struct {
+	// Group moves the ticket to this routing group (its ID), which then
+	// picks the agent by its strategy.
+	// +kubebuilder:validation:MaxLength=63
+	// +optional
+	Group string `json:"group,omitempty"`
+	// RequireSkills: only agents with each of these skills, at least at
+	// the level given, may take the ticket.
+	// +kubebuilder:validation:MaxItems=10
+	// +optional
+	RequireSkills []SkillRequirement `json:"requireSkills,omitempty"`
+	// AddTags adds these tags to the ticket.
+	// +kubebuilder:validation:MaxItems=20
+	// +kubebuilder:validation:items:MinLength=1
+	// +kubebuilder:validation:items:MaxLength=100
+	// +optional
+	AddTags []string `json:"addTags,omitempty"`
+	// PriorityAtLeast raises the ticket's priority to this one when it is
+	// lower (P4 to P2); a higher priority stays.
+	// +optional
+	PriorityAtLeast Priority `json:"priorityAtLeast,omitempty"`
+	// SetCustomFields sets these custom fields on the ticket.
+	// +kubebuilder:validation:MaxProperties=20
+	// +optional
+	SetCustomFields map[string]string `json:"setCustomFields,omitempty"`
+}
+
+// SkillRequirement is a skill an agent must have, at a level.
+type SkillRequirement struct {
+	// Name of the skill, e.g. billing, zh, network.
+	// +kubebuilder:validation:Pattern=`^[a-z][a-z0-9_-]{0,39}$`
+	Name string `json:"name"`
+	// MinLevel is the lowest level (1 to 5) that will do; 0 reads as 1.
+	// +kubebuilder:validation:Minimum=0
+	// +kubebuilder:validation:Maximum=5
+	// +optional
+	MinLevel int32 `json:"minLevel,omitempty"`
+}
+
+// RoutingRuleStatus reports whether the rule was taken.
+type RoutingRuleStatus struct {
+	// ObservedGeneration is the generation the conditions describe.
+	// +optional
+	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
+	// Conditions: Accepted (the spec is valid and names an existing
+	// tenant) and Applied (rendered into the tenant's configuration).
+	// +listType=map
+	// +listMapKey=type
+	// +optional
+	Conditions []metav1.Condition `json:"conditions,omitempty"`
+}
+
+// +kubebuilder:object:root=true
+// +kubebuilder:subresource:status
+// +kubebuilder:resource:shortName=rr,categories=kubedesk
+// +kubebuilder:printcolumn:name="Tenant",type=string,JSONPath=`.spec.tenantRef.name`
+// +kubebuilder:printcolumn:name="Order",type=integer,JSONPath=`.spec.order`
+// +kubebuilder:printcolumn:name="Group",type=string,JSONPath=`.spec.then.group`
+// +kubebuilder:printcolumn:name="Accepted",type=string,JSONPath=`.status.conditions[?(@.type=="Accepted")].status`
+
+// RoutingRule is one rule that routes a tenant's tickets to a group.
+type RoutingRule struct {
+	metav1.TypeMeta   `json:",inline"`
+	metav1.ObjectMeta `json:"metadata,omitempty"`
+
+	Spec   RoutingRuleSpec   `json:"spec"`
+	Status RoutingRuleStatus `json:"status,omitempty"`
+}
+
+// +kubebuilder:object:root=true
+
+// RoutingRuleList is a list of RoutingRules.
+type RoutingRuleList struct {
+	metav1.TypeMeta `json:",inline"`
+	metav1.ListMeta `json:"metadata,omitempty"`
+	Items           []RoutingRule `json:"items"`
+}
