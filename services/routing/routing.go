@@ -196,6 +196,10 @@ type Decision struct {
 	// Notes are reasons about the decision as a whole ("the group is
 	// closed until 09:00", "moved to the overflow group after 30m").
 	Notes []Reason
+	// Actions are what the decision does to the ticket besides its group
+	// and assignee, kept so that a decision applied again after a crash
+	// does the same.
+	Actions Actions
 	// Actor is the user who caused it (a claim, a transfer); empty for
 	// the service's own.
 	ActorID          string
@@ -205,6 +209,21 @@ type Decision struct {
 	// succeeded). A decision stored but not applied is applied again by
 	// the service after a restart.
 	Applied bool
+}
+
+// Actions are the changes a decision makes to a ticket besides its group
+// and assignee: the rules' (tags, a priority floor, custom fields) and a
+// transfer's internal note.
+type Actions struct {
+	AddTags         []string          `json:"addTags,omitempty"`
+	PriorityAtLeast int               `json:"priorityAtLeast,omitempty"`
+	SetCustomFields map[string]string `json:"setCustomFields,omitempty"`
+	Note            string            `json:"note,omitempty"`
+}
+
+// IsZero reports whether a changes nothing.
+func (a Actions) IsZero() bool {
+	return len(a.AddTags) == 0 && a.PriorityAtLeast == 0 && len(a.SetCustomFields) == 0 && a.Note == ""
 }
 
 // Errors the store returns.

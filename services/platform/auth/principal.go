@@ -17,6 +17,7 @@ import (
 	"google.golang.org/grpc/peer"
 
 	iamv1 "github.com/kubedesk/kubedesk/proto/gen/go/kubedesk/iam/v1"
+	"github.com/kubedesk/kubedesk/services/platform/tenant"
 )
 
 // Metadata keys a credential travels under.
@@ -171,4 +172,18 @@ func ClientKey(ip string) string {
 		return ip
 	}
 	return p.String()
+}
+
+// ForwardCaller returns ctx with the incoming call's credential (and the
+// client address) as outgoing metadata, for a call made on the caller's
+// behalf to another module, which then applies the caller's own rights
+// (a ticket an agent may not see stays unseen).
+func ForwardCaller(ctx context.Context) context.Context {
+	var kv []string
+	for _, k := range []string{AuthorizationKey, SessionKey, ClientIPKey, tenant.MetadataKey} {
+		if v := IncomingValue(ctx, k); v != "" {
+			kv = append(kv, k, v)
+		}
+	}
+	return metadata.NewOutgoingContext(ctx, metadata.Pairs(kv...))
 }

@@ -2127,12 +2127,12 @@ const file_kubedesk_channel_v1_channel_proto_rawDesc = "" +
 	"\x04\x01\x02\x03\x05\x82\xd3\xe4\x93\x02\x1b\x12\x19/v1/contacts/{id}:summary\x12\xb2\x01\n" +
 	"\x16ListContactAuditEvents\x122.kubedesk.channel.v1.ListContactAuditEventsRequest\x1a3.kubedesk.channel.v1.ListContactAuditEventsResponse\"/\xf2\x81\x19\x06\n" +
 	"\x04\x01\x02\x03\x05\x82\xd3\xe4\x93\x02\x1f\x12\x1d/v1/contacts/{id}/auditEvents\x12\x97\x01\n" +
-	"\x0eSendSignInCode\x12*.kubedesk.channel.v1.SendSignInCodeRequest\x1a+.kubedesk.channel.v1.SendSignInCodeResponse\",\xf2\x81\x19\x02\x10\x01\x82\xd3\xe4\x93\x02 :\x01*\"\x1b/v1/contacts:sendSignInCode2\xda\x05\n" +
+	"\x0eSendSignInCode\x12*.kubedesk.channel.v1.SendSignInCodeRequest\x1a+.kubedesk.channel.v1.SendSignInCodeResponse\",\xf2\x81\x19\x02\x10\x01\x82\xd3\xe4\x93\x02 :\x01*\"\x1b/v1/contacts:sendSignInCode2\xdb\x05\n" +
 	"\x13OrganizationService\x12\xb6\x01\n" +
 	"\x12CreateOrganization\x12..kubedesk.channel.v1.CreateOrganizationRequest\x1a/.kubedesk.channel.v1.CreateOrganizationResponse\"?\xf2\x81\x19\x06\n" +
-	"\x04\x01\x02\x03\x05\x82\xd3\xe4\x93\x02/:\forganizationb\forganization\"\x11/v1/organizations\x12\xa4\x01\n" +
-	"\x0fGetOrganization\x12+.kubedesk.channel.v1.GetOrganizationRequest\x1a,.kubedesk.channel.v1.GetOrganizationResponse\"6\xf2\x81\x19\x06\n" +
-	"\x04\x01\x02\x03\x05\x82\xd3\xe4\x93\x02&b\forganization\x12\x16/v1/organizations/{id}\x12\x97\x01\n" +
+	"\x04\x01\x02\x03\x05\x82\xd3\xe4\x93\x02/:\forganizationb\forganization\"\x11/v1/organizations\x12\xa5\x01\n" +
+	"\x0fGetOrganization\x12+.kubedesk.channel.v1.GetOrganizationRequest\x1a,.kubedesk.channel.v1.GetOrganizationResponse\"7\xf2\x81\x19\a\n" +
+	"\x05\x01\x02\x03\x05\x06\x82\xd3\xe4\x93\x02&b\forganization\x12\x16/v1/organizations/{id}\x12\x97\x01\n" +
 	"\x11ListOrganizations\x12-.kubedesk.channel.v1.ListOrganizationsRequest\x1a..kubedesk.channel.v1.ListOrganizationsResponse\"#\xf2\x81\x19\x06\n" +
 	"\x04\x01\x02\x03\x05\x82\xd3\xe4\x93\x02\x13\x12\x11/v1/organizations\x12\xc8\x01\n" +
 	"\x12UpdateOrganization\x12..kubedesk.channel.v1.UpdateOrganizationRequest\x1a/.kubedesk.channel.v1.UpdateOrganizationResponse\"Q\xf2\x81\x19\x06\n" +

@@ -80,11 +80,14 @@ type RoutingServiceClient interface {
 	// rule no ticket can reach) and the error of the last load that was
 	// refused, if any.
 	ListRoutingRules(ctx context.Context, in *ListRoutingRulesRequest, opts ...grpc.CallOption) (*ListRoutingRulesResponse, error)
-	// ClaimTicket assigns a ticket offered in a pool group to the caller.
-	// Of concurrent claims exactly one wins; the others fail with
-	// ABORTED (409) naming the winner. A claim beyond the caller's
-	// capacity fails with FAILED_PRECONDITION (409) naming the limit, one
-	// by an agent outside the ticket's group with PERMISSION_DENIED.
+	// ClaimTicket assigns an unassigned ticket of one of the caller's
+	// groups (a pool group's offer, or a queued ticket) to the caller. Of
+	// concurrent claims exactly one wins; the others fail with ABORTED
+	// (HTTP 409) naming the winner. A claim beyond the caller's capacity,
+	// or of a solved or closed ticket, fails with ABORTED (409) saying
+	// why; one by an agent outside the ticket's group with
+	// PERMISSION_DENIED (403). Claiming again a ticket one holds returns
+	// the claim.
 	ClaimTicket(ctx context.Context, in *ClaimTicketRequest, opts ...grpc.CallOption) (*ClaimTicketResponse, error)
 	// TransferTicket moves a ticket to another group (which routes it by
 	// its strategy) or straight to an agent, adding the note as an
@@ -280,11 +283,14 @@ type RoutingServiceServer interface {
 	// rule no ticket can reach) and the error of the last load that was
 	// refused, if any.
 	ListRoutingRules(context.Context, *ListRoutingRulesRequest) (*ListRoutingRulesResponse, error)
-	// ClaimTicket assigns a ticket offered in a pool group to the caller.
-	// Of concurrent claims exactly one wins; the others fail with
-	// ABORTED (409) naming the winner. A claim beyond the caller's
-	// capacity fails with FAILED_PRECONDITION (409) naming the limit, one
-	// by an agent outside the ticket's group with PERMISSION_DENIED.
+	// ClaimTicket assigns an unassigned ticket of one of the caller's
+	// groups (a pool group's offer, or a queued ticket) to the caller. Of
+	// concurrent claims exactly one wins; the others fail with ABORTED
+	// (HTTP 409) naming the winner. A claim beyond the caller's capacity,
+	// or of a solved or closed ticket, fails with ABORTED (409) saying
+	// why; one by an agent outside the ticket's group with
+	// PERMISSION_DENIED (403). Claiming again a ticket one holds returns
+	// the claim.
 	ClaimTicket(context.Context, *ClaimTicketRequest) (*ClaimTicketResponse, error)
 	// TransferTicket moves a ticket to another group (which routes it by
 	// its strategy) or straight to an agent, adding the note as an

@@ -1,0 +1,740 @@
+package routing
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/google/uuid"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/proto"
+
+	ticketv1 "github.com/kubedesk/kubedesk/proto/gen/go/kubedesk/ticket/v1"
+	"github.com/kubedesk/kubedesk/services/platform/tenant"
+	"github.com/kubedesk/kubedesk/workflows/calendar"
+)
+
+// ConsumerName is the routing service's name as a follower of the ticket
+// events: the key of its stored cursors.
+const ConsumerName = "routing"
+
+// EventTypes are the ticket events the router follows.
+var EventTypes = []ticketv1.EventType{
+	ticketv1.EventType_EVENT_TYPE_TICKET_CREATED,
+	ticketv1.EventType_EVENT_TYPE_TICKET_UPDATED,
+	ticketv1.EventType_EVENT_TYPE_COMMENT_ADDED,
+}
+
+// Tickets is what the router calls of the ticket service.
+type Tickets interface {
+	GetTicket(ctx context.Context, tenantID, id string) (*ticketv1.Ticket, error)
+	AssignTicket(ctx context.Context, tenantID string, in *ticketv1.AssignTicketRequest) (*ticketv1.AssignTicketResponse, error)
+}
+
+// Directory tells the router about users: their names (for the
+// explanations) and whether they may work tickets.
+type Directory interface {
+	User(ctx context.Context, tenantID, id string) (User, error)
+}
+
+// User is what the router knows of a user.
+type User struct {
+	ID          string
+	DisplayName string
+	Locale      string
+	Agent       bool // holds the agent, supervisor or admin role, and is active
+}
+
+// Router takes the routing decisions: it follows the ticket events
+// (Handle), serves claims and transfers, and runs the periodic sweep
+// (queues, overflow, lapsed presence, offline agents' tickets).
+type Router struct {
+	Store     Store
+	Rules     Rules
+	Tickets   Tickets
+	Users     Directory
+	Customers Customers // nil: tiers and organisations come from custom fields only
+	// Locale is a tenant's language for the explanation the ticket's
+	// events carry.
+	Locale func(tenantID string) string
+	// OfflineGrace is how long an offline agent keeps its unanswered
+	// tickets before they return to their queues.
+	OfflineGrace time.Duration
+	Now          func() time.Time
+	Log          *slog.Logger
+
+	mu      sync.Mutex
+	tenants map[string]*sync.Mutex
+	cals    sync.Map // group key -> *calendarEntry
+	kicks   sync.Map // tenant -> chan struct{}
+}
+
+type calendarEntry struct {
+	version int64
+	cal     *calendar.Calendar
+}
+
+func (r *Router) now() time.Time {
+	if r.Now != nil {
+		return r.Now()
+	}
+	return time.Now()
+}
+
+func (r *Router) log() *slog.Logger {
+	if r.Log != nil {
+		return r.Log
+	}
+	return slog.Default()
+}
+
+// lock serialises one tenant's decisions in this process, so that round
+// robin turns and capacity are read and written in order.
+func (r *Router) lock(tenantID string) func() {
+	r.mu.Lock()
+	if r.tenants == nil {
+		r.tenants = map[string]*sync.Mutex{}
+	}
+	m, ok := r.tenants[tenantID]
+	if !ok {
+		m = &sync.Mutex{}
+		r.tenants[tenantID] = m
+	}
+	r.mu.Unlock()
+	m.Lock()
+	return m.Unlock
+}
+
+func (r *Router) kick(tenantID string) chan struct{} {
+	ch, _ := r.kicks.LoadOrStore(tenantID, make(chan struct{}, 1))
+	return ch.(chan struct{})
+}
+
+// Kicked returns the channel that is signalled when a tenant's queues
+// may move (an agent came online, a ticket was solved).
+func (r *Router) Kicked(tenantID string) <-chan struct{} { return r.kick(tenantID) }
+
+// Kick signals that a tenant's queues may move.
+func (r *Router) Kick(tenantID string) {
+	select {
+	case r.kick(tenantID) <- struct{}{}:
+	default:
+	}
+}
+
+// Handle acts on one ticket event. It is idempotent: a decision taken
+// for an event is stored under the event's cursor, so an event that
+// comes again re-applies that decision instead of taking another.
+func (r *Router) Handle(ctx context.Context, ev *ticketv1.Event) error {
+	t := ev.GetTicket()
+	if t == nil {
+		return nil
+	}
+	tenantID := t.GetTenant()
+	ctx = tenant.With(ctx, tenantID)
+	switch ev.GetType() {
+	case ticketv1.EventType_EVENT_TYPE_COMMENT_ADDED:
+		c := ev.GetComment()
+		if c.GetVisibility() != ticketv1.Visibility_VISIBILITY_PUBLIC {
+			return nil
+		}
+		a, held, err := r.Store.Assignment(ctx, tenantID, t.GetId())
+		if err != nil || !held || a.Answered || c.GetActor().GetId() != a.Agent {
+			return err
+		}
+		return r.Store.MarkAnswered(ctx, tenantID, t.GetId())
+	case ticketv1.EventType_EVENT_TYPE_TICKET_CREATED:
+		if err := r.reconcile(ctx, tenantID, t); err != nil {
+			return err
+		}
+		if t.GetAssignee() != "" || !open(t) {
+			return nil
+		}
+		return r.route(ctx, tenantID, t, routeOpts{trigger: TriggerCreated, key: "event:" + ev.GetCursor(), rules: true})
+	case ticketv1.EventType_EVENT_TYPE_TICKET_UPDATED:
+		if err := r.reconcile(ctx, tenantID, t); err != nil {
+			return err
+		}
+		if ev.GetRouting() != nil {
+			return nil // the router's own change
+		}
+		if !open(t) {
+			r.Kick(tenantID) // room for another ticket
+			return nil
+		}
+		var groupChanged, unassigned bool
+		var from string
+		for _, c := range ev.GetChanges() {
+			switch c.GetField() {
+			case "group":
+				groupChanged = true
+			case "assignee":
+				unassigned = t.GetAssignee() == ""
+				from = c.GetBefore().GetStringValue()
+			case "status":
+				r.Kick(tenantID)
+			}
+		}
+		key := "event:" + ev.GetCursor()
+		switch {
+		case groupChanged:
+			if t.GetAssignee() != "" {
+				if g, err := r.Store.GetGroup(ctx, tenantID, t.GetGroup()); err != nil || slices.Contains(g.Members, t.GetAssignee()) {
+					return nil // not a routing group, or the agent is in it: the ticket stays
+				}
+			}
+			return r.route(ctx, tenantID, t, routeOpts{trigger: TriggerGroupChanged, key: key, unassign: t.GetAssignee() != ""})
+		case unassigned:
+			r.Kick(tenantID)
+			return r.route(ctx, tenantID, t, routeOpts{trigger: TriggerReturned, key: key, exclude: from, notes: []Reason{{Code: "note.unassigned"}}})
+		}
+	}
+	return nil
+}
+
+// reconcile brings the load ledger in line with the ticket as the event
+// shows it: who holds it, on which channel, and whether it is done.
+func (r *Router) reconcile(ctx context.Context, tenantID string, t *ticketv1.Ticket) error {
+	if !open(t) {
+		if _, _, err := r.Store.Unassign(ctx, tenantID, t.GetId()); err != nil {
+			return err
+		}
+		return r.Store.Dequeue(ctx, tenantID, t.GetId())
+	}
+	a, held, err := r.Store.Assignment(ctx, tenantID, t.GetId())
+	if err != nil {
+		return err
+	}
+	switch who := t.GetAssignee(); {
+	case who == "" && held:
+		_, _, err = r.Store.Unassign(ctx, tenantID, t.GetId())
+	case who != "" && (!held || a.Agent != who):
+		err = r.Store.SetAssignment(ctx, Assignment{
+			Tenant: tenantID, TicketID: t.GetId(), Agent: who, Group: t.GetGroup(),
+			Channel: ChannelName(t.GetChannel()), AssignTime: r.now(),
+		})
+	}
+	return err
+}
+
+type routeOpts struct {
+	trigger  Trigger
+	key      string
+	rules    bool   // run the rules (on creation)
+	group    string // route in this group rather than the ticket's
+	exclude  string // an agent not to pick
+	unassign bool   // the ticket's current assignee goes (group changed)
+	notes    []Reason
+	actor    User
+	note     string             // an internal note for the ticket
+	skills   []SkillRequirement // required when the rules do not run (a ticket moving on)
+}
+
+// route decides for t and applies the decision.
+func (r *Router) route(ctx context.Context, tenantID string, t *ticketv1.Ticket, o routeOpts) error {
+	d, err := r.decide(ctx, tenantID, t, o)
+	if err != nil || d == nil {
+		return err
+	}
+	return r.apply(ctx, tenantID, t, *d, o.unassign)
+}
+
+// decide takes and stores the decision for t; a decision stored under
+// o.key already is returned as it was (nil result: nothing to add).
+func (r *Router) decide(ctx context.Context, tenantID string, t *ticketv1.Ticket, o routeOpts) (*Decision, error) {
+	unlock := r.lock(tenantID)
+	defer unlock()
+	if o.key != "" {
+		if d, found, err := r.Store.DecisionByKey(ctx, tenantID, o.key); err != nil || found {
+			if found && !d.Applied {
+				return &d, nil
+			}
+			return nil, err
+		}
+	}
+	res := RuleResult{RequireSkills: o.skills}
+	if o.rules && r.Rules != nil {
+		var cust Customer
+		if id := t.GetRequester().GetContactId(); id != "" && r.Customers != nil {
+			c, err := r.Customers.Customer(ctx, id)
+			if err != nil {
+				r.log().Warn("routing without the customer's tier and organisation", "tenant", tenantID, "contact", id, "err", err)
+			}
+			cust = c
+		}
+		res = r.Rules.Evaluate(tenantID, factsOf(t, cust), r.now())
+	}
+	if o.unassign {
+		// The current holder lets go, so the group may pick anyone.
+		if _, _, err := r.Store.Unassign(ctx, tenantID, t.GetId()); err != nil {
+			return nil, err
+		}
+	}
+	group := o.group
+	if group == "" {
+		group = res.Group
+	}
+	if group == "" {
+		group = t.GetGroup()
+	}
+	for attempt := 0; ; attempt++ {
+		d, entry, a, limit, err := r.choose(ctx, tenantID, t, group, res, o)
+		if err != nil {
+			return nil, err
+		}
+		switch {
+		case d.Outcome == Assigned:
+			err = r.Store.Assign(ctx, a, limit, d.Strategy == RoundRobin, d)
+		case d.Outcome == Unrouted:
+			err = r.Store.AddDecision(ctx, d)
+		default:
+			err = r.Store.Enqueue(ctx, entry, d)
+		}
+		var capErr *CapacityError
+		var taken *TakenError
+		switch {
+		case err == nil:
+			return &d, nil
+		case errors.Is(err, ErrDuplicate):
+			return nil, nil
+		case (errors.As(err, &capErr) || errors.As(err, &taken)) && attempt < 3:
+			// Another replica's claim or decision took the room or the
+			// ticket between the read and the write: read again.
+			continue
+		default:
+			return nil, err
+		}
+	}
+}
+
+// choose builds the decision for t in group from the current state.
+func (r *Router) choose(ctx context.Context, tenantID string, t *ticketv1.Ticket, group string, res RuleResult, o routeOpts) (Decision, QueueEntry, Assignment, int, error) {
+	now := r.now()
+	d := Decision{
+		Tenant: tenantID, ID: uuid.Must(uuid.NewV7()).String(), TicketID: t.GetId(), Key: o.key,
+		Trigger: o.trigger, Group: group, Rules: res.Matched, Notes: slices.Clone(o.notes),
+		ActorID: o.actor.ID, ActorDisplayName: o.actor.DisplayName, CreateTime: now,
+		Actions: Actions{AddTags: res.AddTags, PriorityAtLeast: res.PriorityAtLeast, SetCustomFields: res.SetCustomFields, Note: o.note},
+	}
+	prio := max(int(t.GetPriority()), 1)
+	if res.PriorityAtLeast > 0 {
+		prio = min(prio, res.PriorityAtLeast)
+	}
+	entry := QueueEntry{
+		Tenant: tenantID, TicketID: t.GetId(), Group: group, Channel: ChannelName(t.GetChannel()),
+		Priority: prio, Skills: res.RequireSkills, TicketCreateTime: t.GetCreateTime().AsTime(), EnqueueTime: now,
+	}
+	g, err := r.Store.GetGroup(ctx, tenantID, group)
+	if errors.Is(err, ErrNotFound) || group == "" {
+		if group != "" {
+			d.Notes = append(d.Notes, Reason{Code: "note.unknown_group", Args: map[string]string{"group": group}})
+		}
+		d.Outcome = Unrouted
+		return d, entry, Assignment{}, 0, nil
+	}
+	if err != nil {
+		return d, entry, Assignment{}, 0, err
+	}
+	d.Strategy = g.Strategy
+	if g.Strategy == Pool {
+		d.Outcome = Offered
+		return d, entry, Assignment{}, 0, nil
+	}
+	if cal := r.calendar(g); cal != nil && !cal.IsOpen(now) {
+		d.Outcome = Queued
+		d.Notes = append(d.Notes, Reason{Code: "note.group_closed", Args: map[string]string{
+			"group": group, "opens": cal.NextOpen(now).In(cal.Location()).Format("2006-01-02 15:04 MST"),
+		}})
+		return d, entry, Assignment{}, 0, nil
+	}
+	agents, err := r.Store.AgentsByID(ctx, tenantID, g.Members)
+	if err != nil {
+		return d, entry, Assignment{}, 0, err
+	}
+	loads, err := r.Store.Loads(ctx, tenantID)
+	if err != nil {
+		return d, entry, Assignment{}, 0, err
+	}
+	last, err := r.Store.LastPicked(ctx, tenantID, group)
+	if err != nil {
+		return d, entry, Assignment{}, 0, err
+	}
+	var exclude []string
+	if o.exclude != "" {
+		exclude = []string{o.exclude}
+	}
+	p := Choose(Situation{Group: g, Channel: entry.Channel, Skills: res.RequireSkills, Agents: agents, Loads: loads, LastPicked: last, Exclude: exclude})
+	d.Candidates = p.Candidates
+	if p.Agent == "" {
+		d.Outcome = Queued
+		return d, entry, Assignment{}, 0, nil
+	}
+	d.Outcome, d.Agent = Assigned, p.Agent
+	a := Assignment{Tenant: tenantID, TicketID: t.GetId(), Agent: p.Agent, Group: group, Channel: entry.Channel, AssignTime: now, DecisionID: d.ID}
+	prof := agents[p.Agent]
+	return d, entry, a, prof.CapacityFor(entry.Channel), nil
+}
+
+// calendar is the group's business calendar; nil when it works around
+// the clock or its calendar cannot be built (checked on save).
+func (r *Router) calendar(g Group) *calendar.Calendar {
+	if len(g.Calendar.WorkingHours) == 0 && len(g.Calendar.Holidays) == 0 {
+		return nil
+	}
+	key := g.Tenant + "/" + g.ID
+	if e, ok := r.cals.Load(key); ok && e.(*calendarEntry).version == g.Version {
+		return e.(*calendarEntry).cal
+	}
+	cal, err := CompileCalendar(g.Calendar)
+	if err != nil {
+		r.log().Warn("group calendar ignored", "group", g.ID, "err", err)
+		return nil
+	}
+	r.cals.Store(key, &calendarEntry{version: g.Version, cal: cal})
+	return cal
+}
+
+// apply writes the decision to the ticket and marks it applied. A ticket
+// that changed meanwhile (another assignee, solved) keeps that change:
+// the decision's hold on the ledger is undone and the change's own event
+// routes it again if need be.
+func (r *Router) apply(ctx context.Context, tenantID string, t *ticketv1.Ticket, d Decision, unassign bool) error {
+	_, err := r.applyDecision(ctx, tenantID, t, d, unassign)
+	return err
+}
+
+// applyDecision is apply, reporting whether the ticket had changed
+// (overtaken) so that the decision did not apply.
+func (r *Router) applyDecision(ctx context.Context, tenantID string, t *ticketv1.Ticket, d Decision, unassign bool) (overtaken bool, err error) {
+	if d.Outcome == Unrouted && d.Actions.IsZero() {
+		// Nothing changes on the ticket: no event for it.
+		return false, r.Store.MarkApplied(ctx, tenantID, d.ID)
+	}
+	in := r.assignRequest(ctx, tenantID, t, d, unassign)
+	_, err = r.Tickets.AssignTicket(ctx, tenantID, in)
+	switch status.Code(err) {
+	case codes.OK:
+		return false, r.Store.MarkApplied(ctx, tenantID, d.ID)
+	case codes.Aborted, codes.FailedPrecondition, codes.NotFound:
+		r.log().Info("routing decision overtaken by a change to the ticket", "tenant", tenantID, "ticket", t.GetId(), "decision", d.ID, "err", err)
+		if d.Outcome == Assigned {
+			if a, held, aerr := r.Store.Assignment(ctx, tenantID, t.GetId()); aerr == nil && held && a.DecisionID == d.ID {
+				if _, _, err := r.Store.Unassign(ctx, tenantID, t.GetId()); err != nil {
+					return true, err
+				}
+			}
+		}
+		if err := r.Store.MarkApplied(ctx, tenantID, d.ID); err != nil {
+			return true, err
+		}
+		if current, gerr := r.Tickets.GetTicket(ctx, tenantID, t.GetId()); gerr == nil {
+			return true, r.reconcile(ctx, tenantID, current)
+		}
+		return true, nil
+	default:
+		return false, fmt.Errorf("apply routing decision %s to ticket %s: %w", d.ID, t.GetId(), err)
+	}
+}
+
+func (r *Router) assignRequest(ctx context.Context, tenantID string, t *ticketv1.Ticket, d Decision, unassign bool) *ticketv1.AssignTicketRequest {
+	lang := English
+	if r.Locale != nil {
+		lang = LangOf(r.Locale(tenantID))
+	}
+	names := r.names(ctx, tenantID)
+	sum := &ticketv1.RoutingSummary{
+		Id: d.ID, Trigger: string(d.Trigger), Outcome: string(d.Outcome), Group: d.Group, Agent: d.Agent,
+		Explanation: truncate(Explain(d, lang, names), 8000),
+	}
+	for _, m := range d.Rules {
+		sum.Rules = append(sum.Rules, m.Rule)
+	}
+	act := d.Actions
+	in := &ticketv1.AssignTicketRequest{
+		TicketId: t.GetId(), Decision: sum, AddTags: act.AddTags, SetCustomFields: act.SetCustomFields, Note: act.Note,
+	}
+	if act.PriorityAtLeast > 0 {
+		in.PriorityAtLeast = ticketv1.Priority(act.PriorityAtLeast)
+	}
+	if d.Group != "" && d.Group != t.GetGroup() {
+		in.Group = proto.String(d.Group)
+	}
+	switch {
+	case d.Outcome == Assigned:
+		in.Assignee = proto.String(d.Agent)
+		in.ExpectAssignee = proto.String(t.GetAssignee())
+		if unassign || d.Trigger == TriggerTransfer {
+			break
+		}
+		in.ExpectAssignee = proto.String("")
+	case unassign && t.GetAssignee() != "":
+		in.Assignee = proto.String("")
+		in.ExpectAssignee = proto.String(t.GetAssignee())
+	}
+	return in
+}
+
+// names resolves user IDs to display names for one explanation.
+func (r *Router) names(ctx context.Context, tenantID string) Names {
+	seen := map[string]string{}
+	return func(id string) string {
+		if n, ok := seen[id]; ok {
+			return n
+		}
+		n := id
+		if r.Users != nil {
+			if u, err := r.Users.User(ctx, tenantID, id); err == nil && u.DisplayName != "" {
+				n = u.DisplayName
+			}
+		}
+		seen[id] = n
+		return n
+	}
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && s[n]&0xC0 == 0x80 {
+		n--
+	}
+	return s[:n]
+}
+
+// Sweep does a tenant's periodic work: online agents whose heartbeat
+// lapsed become away; the unanswered tickets of agents offline longer
+// than the grace return to their queues; tickets queued longer than their
+// group's overflow wait move on; queued tickets go to agents who may now
+// take them; decisions stored but not applied (a crash between the two)
+// are applied.
+func (r *Router) Sweep(ctx context.Context, tenantID string) error {
+	ctx = tenant.With(ctx, tenantID)
+	now := r.now()
+	if _, err := r.Store.LapsePresence(ctx, tenantID, now); err != nil {
+		return err
+	}
+	if err := r.returnFromOffline(ctx, tenantID, now); err != nil {
+		return err
+	}
+	if err := r.overflow(ctx, tenantID, now); err != nil {
+		return err
+	}
+	if err := r.Drain(ctx, tenantID); err != nil {
+		return err
+	}
+	return r.reapply(ctx, tenantID, now.Add(-5*time.Second))
+}
+
+func (r *Router) returnFromOffline(ctx context.Context, tenantID string, now time.Time) error {
+	after := ""
+	for {
+		agents, err := r.Store.ListAgents(ctx, tenantID, after, 500)
+		if err != nil || len(agents) == 0 {
+			return err
+		}
+		after = agents[len(agents)-1].ID
+		for _, a := range agents {
+			if a.Presence != Offline || now.Sub(a.PresenceTime) < r.OfflineGrace {
+				continue
+			}
+			held, err := r.Store.Assignments(ctx, tenantID, a.ID)
+			if err != nil {
+				return err
+			}
+			for _, h := range held {
+				if h.Answered {
+					continue
+				}
+				t, err := r.Tickets.GetTicket(ctx, tenantID, h.TicketID)
+				if status.Code(err) == codes.NotFound {
+					_, _, _ = r.Store.Unassign(ctx, tenantID, h.TicketID)
+					continue
+				}
+				if err != nil {
+					return err
+				}
+				if t.GetAssignee() != a.ID || !open(t) {
+					if err := r.reconcile(ctx, tenantID, t); err != nil {
+						return err
+					}
+					continue
+				}
+				if err := r.route(ctx, tenantID, t, routeOpts{
+					trigger: TriggerReturned, key: "return:" + h.TicketID + ":" + h.DecisionID + ":" + strconv.FormatInt(h.AssignTime.UnixMicro(), 10),
+					exclude: a.ID, unassign: true,
+					notes: []Reason{{Code: "note.returned", Args: map[string]string{"agent": a.ID}}},
+				}); err != nil {
+					return err
+				}
+			}
+		}
+	}
+}
+
+func (r *Router) overflow(ctx context.Context, tenantID string, now time.Time) error {
+	entries, err := r.Store.Queue(ctx, tenantID, "", 10000)
+	if err != nil {
+		return err
+	}
+	groups := map[string]*Group{}
+	for _, e := range entries {
+		g, ok := groups[e.Group]
+		if !ok {
+			gg, err := r.Store.GetGroup(ctx, tenantID, e.Group)
+			if err != nil && !errors.Is(err, ErrNotFound) {
+				return err
+			}
+			if err == nil {
+				g = &gg
+			}
+			groups[e.Group] = g
+		}
+		if g == nil || g.Overflow == nil || g.Overflow.Group == "" || now.Sub(e.EnqueueTime) < g.Overflow.After {
+			continue
+		}
+		t, err := r.Tickets.GetTicket(ctx, tenantID, e.TicketID)
+		if status.Code(err) == codes.NotFound {
+			_ = r.Store.Dequeue(ctx, tenantID, e.TicketID)
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		if !open(t) || t.GetAssignee() != "" || t.GetGroup() != e.Group {
+			if err := r.reconcile(ctx, tenantID, t); err != nil {
+				return err
+			}
+			if t.GetAssignee() != "" || !open(t) {
+				_ = r.Store.Dequeue(ctx, tenantID, e.TicketID)
+			}
+			continue
+		}
+		if err := r.route(ctx, tenantID, t, routeOpts{
+			trigger: TriggerOverflow, group: g.Overflow.Group,
+			key:     "overflow:" + e.TicketID + ":" + e.Group + ":" + strconv.FormatInt(e.EnqueueTime.UnixMicro(), 10),
+			notes:  []Reason{{Code: "note.overflow", Args: map[string]string{"from": e.Group, "after": g.Overflow.After.String()}}},
+			skills: e.Skills,
+		}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Drain offers the tenant's queued tickets, highest priority and oldest
+// first, to the agents who may take them now.
+func (r *Router) Drain(ctx context.Context, tenantID string) error {
+	ctx = tenant.With(ctx, tenantID)
+	entries, err := r.Store.Queue(ctx, tenantID, "", 10000)
+	if err != nil {
+		return err
+	}
+	full := map[string]bool{} // groups with nobody left to take a ticket
+	for _, e := range entries {
+		if full[e.Group] {
+			continue
+		}
+		g, err := r.Store.GetGroup(ctx, tenantID, e.Group)
+		if errors.Is(err, ErrNotFound) {
+			full[e.Group] = true
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		if g.Strategy == Pool {
+			full[e.Group] = true
+			continue
+		}
+		if cal := r.calendar(g); cal != nil && !cal.IsOpen(r.now()) {
+			full[e.Group] = true
+			continue
+		}
+		d, ok, err := r.drainOne(ctx, tenantID, g, e)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			// Nobody may take this one; a later ticket of the group may
+			// still fit (another channel, other skills).
+			continue
+		}
+		t, err := r.Tickets.GetTicket(ctx, tenantID, e.TicketID)
+		if status.Code(err) == codes.NotFound {
+			_, _, _ = r.Store.Unassign(ctx, tenantID, e.TicketID)
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		if err := r.apply(ctx, tenantID, t, d, false); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// drainOne picks an agent for one queued ticket and records the
+// assignment; ok is false when nobody may take it.
+func (r *Router) drainOne(ctx context.Context, tenantID string, g Group, e QueueEntry) (Decision, bool, error) {
+	unlock := r.lock(tenantID)
+	defer unlock()
+	agents, err := r.Store.AgentsByID(ctx, tenantID, g.Members)
+	if err != nil {
+		return Decision{}, false, err
+	}
+	loads, err := r.Store.Loads(ctx, tenantID)
+	if err != nil {
+		return Decision{}, false, err
+	}
+	last, err := r.Store.LastPicked(ctx, tenantID, g.ID)
+	if err != nil {
+		return Decision{}, false, err
+	}
+	p := Choose(Situation{Group: g, Channel: e.Channel, Skills: e.Skills, Agents: agents, Loads: loads, LastPicked: last})
+	if p.Agent == "" {
+		return Decision{}, false, nil
+	}
+	now := r.now()
+	d := Decision{
+		Tenant: tenantID, ID: uuid.Must(uuid.NewV7()).String(), TicketID: e.TicketID, Trigger: TriggerAgentAvailable,
+		Outcome: Assigned, Group: g.ID, Agent: p.Agent, Strategy: g.Strategy, Candidates: p.Candidates, CreateTime: now,
+	}
+	a := Assignment{Tenant: tenantID, TicketID: e.TicketID, Agent: p.Agent, Group: g.ID, Channel: e.Channel, AssignTime: now, DecisionID: d.ID}
+	err = r.Store.Assign(ctx, a, agents[p.Agent].CapacityFor(e.Channel), g.Strategy == RoundRobin, d)
+	var capErr *CapacityError
+	var taken *TakenError
+	if errors.As(err, &capErr) || errors.As(err, &taken) {
+		return Decision{}, false, nil
+	}
+	return d, err == nil, err
+}
+
+// reapply applies decisions stored but never applied.
+func (r *Router) reapply(ctx context.Context, tenantID string, olderThan time.Time) error {
+	ds, err := r.Store.Unapplied(ctx, tenantID, olderThan, 100)
+	if err != nil {
+		return err
+	}
+	for _, d := range ds {
+		t, err := r.Tickets.GetTicket(ctx, tenantID, d.TicketID)
+		if status.Code(err) == codes.NotFound {
+			_ = r.Store.MarkApplied(ctx, tenantID, d.ID)
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		if err := r.apply(ctx, tenantID, t, d, d.Outcome != Assigned || d.Trigger == TriggerReturned || d.Trigger == TriggerGroupChanged); err != nil {
+			return err
+		}
+	}
+	return nil
+}
