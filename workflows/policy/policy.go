@@ -216,8 +216,22 @@ func priorityIndex(p v1alpha1.Priority) (int, bool) {
 // IANA time zone`. A tenant's default calendar is checked with it, by the
 // operator and by `kubedesk serve --config` alike.
 func CheckCalendar(c v1alpha1.BusinessCalendar, prefix string) error {
-	_, errs := compileCalendar(c, prefix)
-	return errors.Join(errs...)
+	_, err := CompileCalendar(c, prefix)
+	return err
+}
+
+// CompileCalendar builds a business calendar by the rules Compile applies
+// to a policy's (no working hours: open around the clock; no time zone:
+// UTC), or returns its problems as CheckCalendar does. It is for the
+// other documents that carry a calendar of the same shape, such as a
+// routing rule's businessHours condition, so that one calendar means the
+// same everywhere.
+func CompileCalendar(c v1alpha1.BusinessCalendar, prefix string) (*calendar.Calendar, error) {
+	business, errs := compileCalendar(c, prefix)
+	if len(errs) > 0 {
+		return nil, errors.Join(errs...)
+	}
+	return business, nil
 }
 
 // compileCalendar builds c, or returns its problems with field paths

@@ -202,3 +202,40 @@ func TestNewSpec(t *testing.T) {
 		t.Error("NewSpec accepted an empty policy")
 	}
 }
+
+func TestCompileCalendar(t *testing.T) {
+	cal, err := CompileCalendar(v1alpha1.BusinessCalendar{
+		TimeZone:     "Asia/Shanghai",
+		WorkingHours: []v1alpha1.WorkingHours{{Days: []v1alpha1.Weekday{"Mon", "Tue", "Wed", "Thu", "Fri"}, Start: "09:00", End: "18:00"}},
+	}, "spec.when.calendar")
+	if err != nil {
+		t.Fatal(err)
+	}
+	shanghai := cal.Location()
+	for _, c := range []struct {
+		at   time.Time
+		open bool
+	}{
+		{time.Date(2026, 3, 2, 9, 0, 0, 0, shanghai), true},   // Monday 09:00
+		{time.Date(2026, 3, 2, 18, 0, 0, 0, shanghai), false}, // closing instant
+		{time.Date(2026, 3, 7, 10, 0, 0, 0, shanghai), false}, // Saturday
+	} {
+		if got := cal.IsOpen(c.at); got != c.open {
+			t.Errorf("IsOpen(%s) = %v, want %v", c.at, got, c.open)
+		}
+	}
+
+	always, err := CompileCalendar(v1alpha1.BusinessCalendar{}, "spec.calendar")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !always.IsOpen(time.Date(2026, 3, 7, 3, 0, 0, 0, time.UTC)) {
+		t.Error("a calendar without working hours is closed on Saturday night; want open around the clock")
+	}
+
+	_, err = CompileCalendar(v1alpha1.BusinessCalendar{TimeZone: "Mars/Base"}, "spec.when.calendar")
+	want := `spec.when.calendar.timeZone: "Mars/Base" is not an IANA time zone (e.g. "Asia/Shanghai", "Europe/Berlin", "UTC")`
+	if err == nil || err.Error() != want {
+		t.Errorf("CompileCalendar error = %v, want %s", err, want)
+	}
+}
