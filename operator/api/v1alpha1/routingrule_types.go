@@ -62,27 +62,32 @@ type RoutingConditions struct {
 	// +kubebuilder:validation:MaxItems=5
 	// +optional
 	Priorities []Priority `json:"priorities,omitempty"`
-	// Tags: the ticket has at least one of them.
+	// Tags: the ticket has at least one of them (compared exactly).
 	// +kubebuilder:validation:MaxItems=50
 	// +kubebuilder:validation:items:MaxLength=100
 	// +optional
 	Tags []string `json:"tags,omitempty"`
 	// CustomFields: for each field named, the ticket's value is one of
-	// those listed ("" for a field the ticket does not have).
+	// those listed, compared exactly ("" for a field the ticket does not
+	// have).
 	// +kubebuilder:validation:MaxProperties=20
 	// +optional
 	CustomFields map[string][]string `json:"customFields,omitempty"`
-	// Requesters: the requester's e-mail address, "*@example.com" for a
-	// whole domain, or a channel identity such as "wechat:oAbc...".
+	// Requesters: the requester's e-mail address (ignoring case),
+	// "*@example.com" for every address of a domain, a channel identity
+	// such as "wechat:oAbc..." (compared exactly), or "contact:<ID>" for
+	// a contact of the channel service.
 	// +kubebuilder:validation:MaxItems=200
 	// +kubebuilder:validation:items:MaxLength=254
 	// +optional
 	Requesters []string `json:"requesters,omitempty"`
 	// Keywords: the subject or the description contains one of them. A
 	// keyword in Latin script matches whole words, ignoring case (so
-	// "VPN" matches "vpn down" but not "vpns"); one with Chinese,
-	// Japanese or Korean characters matches anywhere in the text.
-	// Full-width letters and digits count as their ASCII forms.
+	// "VPN" matches "vpn down" and "VPN断线" but not "vpns"); one with
+	// Chinese, Japanese or Korean characters matches anywhere in the
+	// text. Full-width letters and digits count as their ASCII forms; a
+	// space matches any run of white space, and next to a CJK character
+	// none ("VPN 断线" matches "VPN断线").
 	// +kubebuilder:validation:MaxItems=200
 	// +kubebuilder:validation:items:MinLength=1
 	// +kubebuilder:validation:items:MaxLength=100
@@ -95,12 +100,15 @@ type RoutingConditions struct {
 	// +optional
 	InboundAddresses []string `json:"inboundAddresses,omitempty"`
 	// BusinessHours: true matches tickets created inside the calendar's
-	// working hours, false those created outside them.
+	// working hours, false those created outside them (for a ticket
+	// whose creation time is unknown: the time it is routed).
 	// +optional
 	BusinessHours *bool `json:"businessHours,omitempty"`
-	// Calendar is the business calendar businessHours reads. Empty means
-	// the tenant's calendar (the HelpdeskTenant's spec.calendar), else
-	// Monday to Friday, 09:00 to 18:00 in the tenant's time zone.
+	// Calendar is the business calendar businessHours reads, of the same
+	// shape and rules as an SLAPolicy's (no working hours: open around
+	// the clock). Empty means the tenant's calendar (the HelpdeskTenant's
+	// spec.calendar), else Monday to Friday, 09:00 to 18:00 in the
+	// tenant's time zone. Without businessHours it is not read.
 	// +optional
 	Calendar BusinessCalendar `json:"calendar,omitempty"`
 }
@@ -108,12 +116,15 @@ type RoutingConditions struct {
 // RoutingActions are what a matching rule does.
 type RoutingActions struct {
 	// Group moves the ticket to this routing group (its ID), which then
-	// picks the agent by its strategy.
+	// picks the agent by its strategy. The group must exist in the
+	// routing service when the rules are loaded.
 	// +kubebuilder:validation:MaxLength=63
 	// +optional
 	Group string `json:"group,omitempty"`
 	// RequireSkills: only agents with each of these skills, at least at
-	// the level given, may take the ticket.
+	// the level given, may take the ticket. Each must be a skill some
+	// agent of the tenant has when the rules are loaded; when several
+	// matching rules require one skill, the highest level counts.
 	// +kubebuilder:validation:MaxItems=10
 	// +optional
 	RequireSkills []SkillRequirement `json:"requireSkills,omitempty"`

@@ -215,7 +215,7 @@ type Document struct {
 
 // Kinds lists the document kinds a --config file may hold: this package
 // reads KubedeskConfig; the modules that own the others read theirs.
-var Kinds = []string{Kind, "HelpdeskTenant", "SLAPolicy"}
+var Kinds = []string{Kind, "HelpdeskTenant", "SLAPolicy", "RoutingRule"}
 
 // ReadDocuments returns the documents of a YAML file (several may be
 // separated by ---), refusing kinds not in Kinds.

@@ -158,7 +158,7 @@ func TestParseErrors(t *testing.T) {
 		{"section check", []string{"--mail-max-bytes=-1"}, nil, `mail.maxBytes: is negative`},
 		{"unknown key", []string{"--config", unknown}, nil, `unknown field "httpAdr"`},
 		{"unknown key in a section", []string{"--config", unknownInSection}, nil, `unknown field "relai"`},
-		{"unknown kind", []string{"--config", wrongKind}, nil, `document 1: kind "Pod" (apiVersion "v1") is not supported; accepted: apiVersion kubedesk.io/v1alpha1 with kind KubedeskConfig, HelpdeskTenant, SLAPolicy`},
+		{"unknown kind", []string{"--config", wrongKind}, nil, `document 1: kind "Pod" (apiVersion "v1") is not supported; accepted: apiVersion kubedesk.io/v1alpha1 with kind KubedeskConfig, HelpdeskTenant, SLAPolicy, RoutingRule`},
 		{"missing file", []string{"--config", filepath.Join(dir, "nope.yaml")}, nil, "no such file"},
 		{"stray argument", []string{"extra"}, nil, `unexpected argument "extra"`},
 		{"bad pprof address", []string{"--pprof-addr=6060"}, nil, `pprofAddr: "6060" is not host:port`},

@@ -120,7 +120,7 @@ func EnvName(flagName string) string {
 func Parse(name string, args []string, getenv func(string) string, stderr io.Writer, cfg Configuration) error {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	configPath := fs.String("config", "", "YAML configuration file: KubedeskConfig, HelpdeskTenant and SLAPolicy documents (env KUBEDESK_CONFIG)")
+	configPath := fs.String("config", "", "YAML configuration file: KubedeskConfig, HelpdeskTenant, SLAPolicy and RoutingRule documents (env KUBEDESK_CONFIG)")
 	options := cfg.Options()
 	given := map[string][]string{}
 	for _, o := range options {
