@@ -38,10 +38,11 @@ var (
 		VisibilityPublic: ticketv1.Visibility_VISIBILITY_PUBLIC, VisibilityInternal: ticketv1.Visibility_VISIBILITY_INTERNAL,
 	}
 	eventToProto = map[EventType]ticketv1.EventType{
-		EventTicketCreated: ticketv1.EventType_EVENT_TYPE_TICKET_CREATED,
-		EventTicketUpdated: ticketv1.EventType_EVENT_TYPE_TICKET_UPDATED,
-		EventCommentAdded:  ticketv1.EventType_EVENT_TYPE_COMMENT_ADDED,
-		EventSLAChanged:    ticketv1.EventType_EVENT_TYPE_SLA_CHANGED,
+		EventTicketCreated:   ticketv1.EventType_EVENT_TYPE_TICKET_CREATED,
+		EventTicketUpdated:   ticketv1.EventType_EVENT_TYPE_TICKET_UPDATED,
+		EventCommentAdded:    ticketv1.EventType_EVENT_TYPE_COMMENT_ADDED,
+		EventSLAChanged:      ticketv1.EventType_EVENT_TYPE_SLA_CHANGED,
+		EventRoutingAssigned: ticketv1.EventType_EVENT_TYPE_ROUTING_ASSIGNED,
 	}
 	slaStateToProto = map[SLAState]ticketv1.SLAState{
 		SLAOK: ticketv1.SLAState_SLA_STATE_OK, SLAWarning: ticketv1.SLAState_SLA_STATE_WARNING,
@@ -268,6 +269,7 @@ func EventToProto(e Event) *ticketv1.Event {
 		CreateTime:  timestamp(e.CreateTime),
 		Traceparent: e.TraceParent,
 		Actor:       ActorToProto(e.Actor),
+		Routing:     RoutingToProto(e.Routing),
 	}
 	if e.Comment != nil {
 		out.Comment = CommentToProto(*e.Comment)
@@ -276,6 +278,35 @@ func EventToProto(e Event) *ticketv1.Event {
 		out.Changes = append(out.Changes, ChangeToProto(c))
 	}
 	return out
+}
+
+// RoutingToProto renders a routing decision as events carry it; nil stays
+// unset.
+func RoutingToProto(r *Routing) *ticketv1.RoutingSummary {
+	if r == nil {
+		return nil
+	}
+	return &ticketv1.RoutingSummary{Id: r.ID, Trigger: r.Trigger, Outcome: r.Outcome, Group: r.Group,
+		Agent: r.Agent, Rules: r.Rules, Explanation: r.Explanation}
+}
+
+func routingFromProto(in *ticketv1.RoutingSummary) Routing {
+	return Routing{ID: in.GetId(), Trigger: in.GetTrigger(), Outcome: in.GetOutcome(), Group: in.GetGroup(),
+		Agent: in.GetAgent(), Rules: slices.Clone(in.GetRules()), Explanation: in.GetExplanation()}
+}
+
+// assignmentFromProto reads what an AssignTicket request does; an unset
+// optional field is nil (left alone, or not checked).
+func assignmentFromProto(req *ticketv1.AssignTicketRequest) Assignment {
+	return Assignment{
+		Group:           req.Group,
+		Assignee:        req.Assignee,
+		ExpectAssignee:  req.ExpectAssignee,
+		ExpectGroup:     req.ExpectGroup,
+		AddTags:         req.GetAddTags(),
+		PriorityAtLeast: Priority(req.GetPriorityAtLeast()),
+		SetCustomFields: req.GetSetCustomFields(),
+	}
 }
 
 // ChangeToProto renders a change with its values typed (FieldChange.before

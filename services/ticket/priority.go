@@ -46,6 +46,32 @@ func RaiseStep(impact, urgency int) (newImpact, newUrgency int, field string, ok
 	return impact, urgency, "", false
 }
 
+// RaiseTo returns the impact and urgency (1 = high .. 3 = low) that give
+// at least priority floor in m, raised as little as reaches it: urgency
+// first, and impact only as far as urgency alone cannot reach the floor
+// (as RaiseStep raises, urgency before impact). Neither is ever lowered:
+// a ticket at or above the floor keeps both. When no raise reaches the
+// floor (a matrix without it), both go as far as m's highest priority
+// within reach asks.
+func (m Matrix) RaiseTo(impact, urgency int, floor Priority) (newImpact, newUrgency int) {
+	// The highest priority within reach, should the floor be out of it.
+	best := m.Priority(impact, urgency)
+	for i := impact; i >= 1; i-- {
+		for u := urgency; u >= 1; u-- {
+			best = min(best, m.Priority(i, u))
+		}
+	}
+	floor = max(floor, best)
+	for i := impact; i >= 1; i-- {
+		for u := urgency; u >= 1; u-- {
+			if m.Priority(i, u) <= floor {
+				return i, u
+			}
+		}
+	}
+	return impact, urgency // unreachable: best is within reach
+}
+
 // Validate checks that every cell holds P1..P5.
 func (m Matrix) Validate() error {
 	for i, row := range m {

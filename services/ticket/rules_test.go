@@ -50,6 +50,100 @@ func TestRaiseStep(t *testing.T) {
 	}
 }
 
+func TestRaiseTo(t *testing.T) {
+	// A matrix whose best is P2: no raise reaches P1.
+	flat := Matrix{{P2, P2, P3}, {P2, P3, P4}, {P3, P4, P5}}
+	for _, tt := range []struct {
+		m                       Matrix
+		impact, urgency         int
+		floor                   Priority
+		wantImpact, wantUrgency int
+	}{
+		{DefaultMatrix, 2, 2, P3, 2, 2},                                    // at the floor
+		{DefaultMatrix, 1, 1, P5, 1, 1},                                    // above it: never lowered
+		{DefaultMatrix, 2, 3, P3, 2, 2},                                    // urgency one step
+		{DefaultMatrix, 2, 3, P2, 2, 1},                                    // urgency two steps rather than impact
+		{DefaultMatrix, 3, 3, P2, 2, 1},                                    // urgency cannot: impact one step, urgency as needed
+		{DefaultMatrix, 3, 3, P1, 1, 1},                                    // both all the way
+		{DefaultMatrix, 1, 3, P1, 1, 1},                                    // urgency alone
+		{DefaultMatrix, 3, 1, P2, 2, 1},                                    // impact alone
+		{flat, 3, 3, P1, 2, 1},                                             // out of reach: the highest within it, least raised
+		{flat, 2, 2, P1, 2, 1},                                             // likewise
+		{flat, 1, 2, P1, 1, 2},                                             // at the highest already
+		{DefaultMatrix, 3, 3, P4, 3, 2},                                    // one step of urgency
+		{Matrix{{P1, P1, P1}, {P1, P1, P1}, {P5, P5, P5}}, 3, 3, P3, 2, 3}, // only impact helps
+	} {
+		i, u := tt.m.RaiseTo(tt.impact, tt.urgency, tt.floor)
+		if i != tt.wantImpact || u != tt.wantUrgency {
+			t.Errorf("%v.RaiseTo(%d, %d, %s) = %d, %d; want %d, %d", tt.m, tt.impact, tt.urgency, tt.floor, i, u, tt.wantImpact, tt.wantUrgency)
+		}
+	}
+}
+
+func TestRoute(t *testing.T) {
+	now := time.Date(2026, 12, 7, 9, 0, 0, 0, time.UTC)
+	str := func(s string) *string { return &s }
+	base := Ticket{ID: "t1", Status: StatusNew, Impact: 2, Urgency: 2, Priority: P3, Group: "it", Assignee: "",
+		Tags: []string{"vip"}, CustomFields: map[string]string{"a": "1"}}
+	for _, tt := range []struct {
+		name    string
+		status  Status
+		a       Assignment
+		want    []Change
+		wantErr string
+	}{
+		{name: "nothing to do", a: Assignment{ExpectAssignee: str(""), ExpectGroup: str(" it ")}},
+		{name: "same values change nothing", a: Assignment{Group: str("it"), Assignee: str(""), AddTags: []string{"vip"},
+			SetCustomFields: map[string]string{"a": "1"}, PriorityAtLeast: P4}},
+		{name: "everything", status: StatusPending, a: Assignment{Group: str(" billing "), Assignee: str("u-wang"), AddTags: []string{"zh", "vip", " "},
+			SetCustomFields: map[string]string{"b": "2"}, PriorityAtLeast: P1}, want: []Change{
+			{Field: "group", Old: "it", New: "billing"},
+			{Field: "assignee", Old: "", New: "u-wang"},
+			{Field: "tags", Old: []string{"vip"}, New: []string{"vip", "zh"}},
+			{Field: "custom_fields", Old: map[string]string{"a": "1"}, New: map[string]string{"a": "1", "b": "2"}},
+			{Field: "urgency", Old: 2, New: 1},
+			{Field: "impact", Old: 2, New: 1},
+			{Field: "priority", Old: P3, New: P1},
+		}},
+		{name: "unassign", a: Assignment{Assignee: str("")}},
+		{name: "assignee moved", a: Assignment{ExpectAssignee: str("u-li")}, wantErr: `ticket t1: assignee is "" now, not "u-li"`},
+		{name: "group moved", a: Assignment{ExpectAssignee: str(""), ExpectGroup: str("billing")}, wantErr: `ticket t1: group is "it" now, not "billing"`},
+		{name: "solved", status: StatusSolved, a: Assignment{ExpectGroup: str("billing")},
+			wantErr: `ticket t1: status is "solved"; routing applies to new, open, pending and on_hold tickets only`},
+		{name: "closed", status: StatusClosed, wantErr: `ticket t1: status is "closed"; routing applies to new, open, pending and on_hold tickets only`},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			tk := base
+			tk.Tags, tk.CustomFields = slices.Clone(base.Tags), map[string]string{"a": "1"}
+			if tt.status != "" {
+				tk.Status = tt.status
+			}
+			got, err := tk.Route(tt.a, DefaultMatrix, now)
+			if tt.wantErr != "" {
+				if err == nil || err.Error() != tt.wantErr {
+					t.Fatalf("Route = %v, want %s", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(tt.want, got); diff != "" {
+				t.Errorf("changes (-want +got):\n%s", diff)
+			}
+		})
+	}
+	// The caller's maps and slices are not edited.
+	tk := base
+	in := map[string]string{"b": "2"}
+	if _, err := tk.Route(Assignment{SetCustomFields: in, AddTags: []string{"x"}}, DefaultMatrix, now); err != nil {
+		t.Fatal(err)
+	}
+	if len(base.CustomFields) != 1 || len(base.Tags) != 1 || len(in) != 1 {
+		t.Errorf("Route edited what it was given: ticket fields %v tags %v, assignment fields %v", base.CustomFields, base.Tags, in)
+	}
+}
+
 func TestParseMatrix(t *testing.T) {
 	tests := []struct {
 		name    string

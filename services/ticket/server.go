@@ -209,12 +209,13 @@ func (s *Server) SweepIdempotencyKeys(ctx context.Context) (int, error) {
 }
 
 // Register adds the ticket service to a gRPC server: the public
-// TicketService and the internal TicketSLAService and TicketBlobService,
-// which the gateway does not expose.
+// TicketService and the internal TicketSLAService, TicketBlobService and
+// TicketRoutingService, which the gateway does not expose.
 func (s *Server) Register(g grpc.ServiceRegistrar) {
 	ticketv1.RegisterTicketServiceServer(g, s)
 	ticketv1.RegisterTicketSLAServiceServer(g, slaServer{s: s})
 	ticketv1.RegisterTicketBlobServiceServer(g, blobServer{s: s})
+	ticketv1.RegisterTicketRoutingServiceServer(g, routingServer{s: s})
 }
 
 // slaServer implements the internal ticketv1.TicketSLAServiceServer on the
@@ -250,6 +251,82 @@ func (x slaServer) SetTicketSLA(ctx context.Context, req *ticketv1.SetTicketSLAR
 		return nil, s.storeError(ctx, err, req.GetTicketId())
 	}
 	return &ticketv1.SetTicketSLAResponse{Ticket: ToProto(t)}, nil
+}
+
+// routingServer implements the internal ticketv1.TicketRoutingServiceServer
+// on the ticket service's store.
+type routingServer struct {
+	ticketv1.UnimplementedTicketRoutingServiceServer
+	s *Server
+}
+
+// AssignTicket implements ticketv1.TicketRoutingServiceServer. The routing
+// service calls it to apply its decisions.
+func (x routingServer) AssignTicket(ctx context.Context, req *ticketv1.AssignTicketRequest) (*ticketv1.AssignTicketResponse, error) {
+	s := x.s
+	acc := accessOf(ctx)
+	if acc.p != nil && !acc.service() {
+		// The access declaration lets only kubedesk's modules in; this is
+		// in case it changes.
+		return nil, status.Error(codes.PermissionDenied, "AssignTicket applies the routing service's decisions; it is for kubedesk's own modules")
+	}
+	switch {
+	case req.GetTicketId() == "":
+		return nil, status.Error(codes.InvalidArgument, "ticket_id: is required")
+	case req.GetDecision().GetId() == "":
+		return nil, status.Error(codes.InvalidArgument, "decision.id: is required; accepted: the routing decision's ID")
+	case req.GetPriorityAtLeast() < 0 || req.GetPriorityAtLeast() > ticketv1.Priority_PRIORITY_P5:
+		return nil, status.Errorf(codes.InvalidArgument, "priority_at_least: %d is not a priority; accepted: PRIORITY_P1 to PRIORITY_P5, or unset for no floor", req.GetPriorityAtLeast())
+	}
+	r := routingFromProto(req.GetDecision())
+	a := assignmentFromProto(req)
+	now := s.now()
+	var note *Comment
+	if body := req.GetNote(); strings.TrimSpace(body) != "" {
+		// Written as by the caller, the routing service: the note's text
+		// as it is, its actor the service.
+		note = &Comment{
+			ID:         newID(),
+			Tenant:     tenant.From(ctx),
+			TicketID:   req.GetTicketId(),
+			Body:       body,
+			Visibility: VisibilityInternal,
+			CreateTime: now,
+			Actor:      ActorFrom(ctx),
+		}
+		note.Author, note.AuthorType = acc.author("", "")
+		if acc.p == nil { // no principal: only in unit tests
+			note.Author, note.AuthorType = "routing", AuthorSystem
+		}
+	}
+	t, applied, err := s.store.ApplyRouting(ctx, tenant.From(ctx), req.GetTicketId(), r, note, func(t *Ticket) ([]Change, error) {
+		changes, err := t.Route(a, s.matrix, now)
+		return changes, routeError(err)
+	})
+	if errors.Is(err, ErrDecisionReused) {
+		return nil, status.Errorf(codes.InvalidArgument, "decision.id: %q was applied to another ticket; accepted: a new ID for each decision", r.ID)
+	}
+	if err != nil {
+		return nil, s.storeError(ctx, err, req.GetTicketId())
+	}
+	return &ticketv1.AssignTicketResponse{Ticket: ToProto(t), Applied: applied}, nil
+}
+
+// routeError turns an error of Ticket.Route into a gRPC status: ABORTED
+// for a decision the ticket has moved past (decide again),
+// FAILED_PRECONDITION for a ticket no longer routed.
+func routeError(err error) error {
+	var (
+		stale       *StaleError
+		notRoutable *NotRoutableError
+	)
+	switch {
+	case errors.As(err, &stale):
+		return status.Error(codes.Aborted, err.Error())
+	case errors.As(err, &notRoutable):
+		return status.Error(codes.FailedPrecondition, err.Error())
+	}
+	return ruleError(err)
 }
 
 // CreateTicket implements ticketv1.TicketServiceServer.

@@ -23,6 +23,9 @@ var (
 	// character (U+0000). PostgreSQL cannot store it and SQLite can, so
 	// every engine refuses it alike, before it runs a statement.
 	ErrNULText = errors.New("text holds the NUL character (U+0000)")
+	// ErrDecisionReused: a routing decision's ID was applied to another
+	// ticket of the tenant; a decision is about one ticket.
+	ErrDecisionReused = errors.New("routing decision applied to another ticket")
 )
 
 // Idempotency identifies a retryable create. The zero value means the
@@ -148,6 +151,26 @@ type Store interface {
 	// It returns the ticket as stored afterwards; ErrNotFound for an
 	// unknown ticket.
 	SetSLA(ctx context.Context, tenant, id string, sla SLA, escalate Mutation) (Ticket, error)
+	// ApplyRouting applies routing decision r to the ticket in one
+	// transaction under the ticket's write lock. When the tenant has
+	// applied a decision with r.ID to this ticket before, it writes nothing
+	// and returns the ticket as stored with applied == false (to another
+	// ticket: ErrDecisionReused). Else it runs mutate on the locked
+	// ticket, as UpdateTicket does (its error aborts the transaction and
+	// is returned as it is), and writes, in order:
+	//
+	//   - when note is not nil, the note (ID, Tenant, TicketID, CreateTime
+	//     set; no attachments) as a comment of the ticket;
+	//   - when mutate changed something or there is a note, the ticket
+	//     with Version+1 and UpdateTime = now;
+	//   - when mutate changed something, an EventTicketUpdated event with
+	//     the changes and Routing r;
+	//   - always, an EventRoutingAssigned event with Routing r, the ticket
+	//     after the decision and the note as its Comment;
+	//   - the record that r.ID was applied.
+	//
+	// ErrNotFound for an unknown ticket.
+	ApplyRouting(ctx context.Context, tenant, id string, r Routing, note *Comment, mutate Mutation) (_ Ticket, applied bool, _ error)
 	// GetAttachment returns the attachment of the ticket with the given ID,
 	// of its description or of one of its comments, or ErrNotFound.
 	GetAttachment(ctx context.Context, tenant, ticketID, id string) (AttachmentRef, error)

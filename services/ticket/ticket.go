@@ -151,6 +151,11 @@ const (
 	// entry per clock, e.g. Field "sla.first_response", Old "ok", New
 	// "breached".
 	EventSLAChanged EventType = "sla.changed"
+	// EventRoutingAssigned: a routing decision was applied (Store.ApplyRouting);
+	// Routing holds it, Ticket is the ticket after it, and Comment its
+	// internal note, if it had one. The changes it made come in the
+	// EventTicketUpdated just before, which carries the same Routing.
+	EventRoutingAssigned EventType = "routing.assigned"
 )
 
 // Event is one change to a ticket, written in the same transaction as the
@@ -163,7 +168,7 @@ type Event struct {
 	Tenant     string
 	TicketID   string
 	Ticket     Ticket   // the ticket after the change
-	Comment    *Comment // set for EventCommentAdded
+	Comment    *Comment // set for EventCommentAdded, and EventRoutingAssigned with a note
 	Changes    []Change // set for EventTicketUpdated and EventSLAChanged
 	CreateTime time.Time
 	// TraceParent is the W3C trace context of the request that made the
@@ -172,6 +177,9 @@ type Event struct {
 	// Actor is who made the change (ActorFrom of the writer's context);
 	// zero when it was made without a principal.
 	Actor Actor
+	// Routing is the routing decision, for EventRoutingAssigned and the
+	// EventTicketUpdated of the changes it made; nil otherwise.
+	Routing *Routing
 }
 
 // ActorKind is the kind of principal an Actor was.

@@ -64,6 +64,11 @@ const (
 	outcomeDropped   = "dropped"
 )
 
+// InboundAddressField is the custom field of a ticket opened by e-mail
+// that holds the inbound address the message came to (as configured,
+// lower-case, without a "+suffix"), so that routing rules can match it.
+const InboundAddressField = "inbound_address"
+
 // Recipient implements smtpin.Backend: only inbound addresses of the
 // directory receive mail.
 func (in *Inbound) Recipient(_ context.Context, addr string) error {
@@ -232,6 +237,9 @@ func (in *Inbound) deliver(ctx context.Context, box Mailbox, msg *mail.Message, 
 			Description: text.Truncate(body, maxDescription),
 			Channel:     ticketv1.Channel_CHANNEL_EMAIL,
 			Group:       box.Group,
+			// Which of the tenant's addresses the customer wrote to, for
+			// the routing rules that tell billing@ from support@.
+			CustomFields: map[string]string{InboundAddressField: box.Address},
 			Requester: &ticketv1.Requester{
 				Name:      text.Truncate(msg.From.Name, 200),
 				Email:     msg.From.Email,

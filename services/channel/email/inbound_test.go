@@ -3,6 +3,7 @@ package email
 import (
 	"context"
 	"path/filepath"
+	"strings"
 	"sync/atomic"
 	"testing"
 
@@ -10,6 +11,7 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
+	"github.com/kubedesk/kubedesk/operator/api/v1alpha1"
 	ticketv1 "github.com/kubedesk/kubedesk/proto/gen/go/kubedesk/ticket/v1"
 	"github.com/kubedesk/kubedesk/services/channel/smtpin"
 	"github.com/kubedesk/kubedesk/services/channel/store"
@@ -125,6 +127,58 @@ func TestNewTicketWrites(t *testing.T) {
 			}
 			if tt.seed != "" && got.GetTicket().GetId() != tt.seed {
 				t.Errorf("resumed under %s, want the recorded %s", got.GetTicket().GetId(), tt.seed)
+			}
+		})
+	}
+}
+
+// TestInboundAddressField: a ticket opened by mail names, in its
+// inbound_address custom field, the tenant's address the mail came to, as
+// configured: the routing rules match on it.
+func TestInboundAddressField(t *testing.T) {
+	ctx := context.Background()
+	conn := tickettest.Start(t)
+	st, err := store.OpenSQLite(ctx, filepath.Join(t.TempDir(), "channel.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	dir, err := NewDirectory([]tenant.Config{tenantWith("acme", "",
+		v1alpha1.EmailInbound{Address: "Support@Acme.Example", Group: "support"},
+		v1alpha1.EmailInbound{Address: "billing@acme.example", Group: "billing"})}, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tickets := ticketv1.NewTicketServiceClient(conn)
+	in := &Inbound{Directory: dir, Store: st, Contacts: addresses{}, Tickets: tickets, Blobs: ticketv1.NewTicketBlobServiceClient(conn)}
+	for _, tt := range []struct {
+		name      string
+		to        []string
+		wantAddr  string
+		wantGroup string
+	}{
+		{"billing", []string{"billing@acme.example"}, "billing@acme.example", "billing"},
+		{"any case, as configured", []string{"SUPPORT@acme.example"}, "support@acme.example", "support"},
+		{"a +suffix reaches its base address", []string{"support+vip@acme.example"}, "support@acme.example", "support"},
+		{"two of the tenant's addresses: the first", []string{"billing@acme.example", "support@acme.example"}, "billing@acme.example", "billing"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			id := strings.ReplaceAll(tt.name, " ", "-") + "@example.com"
+			msg := "From: li.lei@example.com\r\nTo: " + strings.Join(tt.to, ", ") + "\r\nMessage-ID: <" + id + ">\r\nSubject: 发票开错了\r\n\r\n请重开发票\r\n"
+			if err := in.Deliver(ctx, smtpin.Envelope{From: "li.lei@example.com", To: tt.to}, []byte(msg)); err != nil {
+				t.Fatal(err)
+			}
+			rec, ok, err := st.MailByID(ctx, "acme", id)
+			if err != nil || !ok {
+				t.Fatalf("no record: %v", err)
+			}
+			got, err := tickets.GetTicket(tenant.Outgoing(ctx, "acme"), &ticketv1.GetTicketRequest{Id: rec.TicketID})
+			if err != nil {
+				t.Fatal(err)
+			}
+			tk := got.GetTicket()
+			if tk.GetCustomFields()[InboundAddressField] != tt.wantAddr || tk.GetGroup() != tt.wantGroup || len(tk.GetCustomFields()) != 1 {
+				t.Errorf("custom fields %v, group %q; want inbound_address %s alone, group %s", tk.GetCustomFields(), tk.GetGroup(), tt.wantAddr, tt.wantGroup)
 			}
 		})
 	}

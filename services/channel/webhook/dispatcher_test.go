@@ -22,6 +22,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	otelprom "go.opentelemetry.io/otel/exporters/prometheus"
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
+	"google.golang.org/protobuf/encoding/protojson"
+	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	channelv1 "github.com/kubedesk/kubedesk/proto/gen/go/kubedesk/channel/v1"
@@ -163,6 +165,7 @@ type rig struct {
 	t            *testing.T
 	st           store.Store
 	tickets      ticketv1.TicketServiceClient
+	routing      ticketv1.TicketRoutingServiceClient
 	clock        *fakeClock
 	d            *Dispatcher
 	srv          *Server
@@ -205,8 +208,9 @@ func newRig(t *testing.T, cfg Config) *rig {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
-	tickets := ticketv1.NewTicketServiceClient(tickettest.Start(t))
-	r := &rig{t: t, st: st, tickets: tickets, clock: &fakeClock{now: time.Now()}}
+	conn := tickettest.Start(t)
+	tickets := ticketv1.NewTicketServiceClient(conn)
+	r := &rig{t: t, st: st, tickets: tickets, routing: ticketv1.NewTicketRoutingServiceClient(conn), clock: &fakeClock{now: time.Now()}}
 	r.allowPrivate.Store(true) // the receivers are on loopback
 	allow := func(string) bool { return r.allowPrivate.Load() }
 	r.metrics = prometheus.NewRegistry()
@@ -387,6 +391,46 @@ func TestDeliveries(t *testing.T) {
 	time.Sleep(100 * time.Millisecond)
 	if n := len(rc2.requests()); n != 1 {
 		t.Errorf("the second webhook got %d requests, want 1: %v", n, order(rc2.requests()))
+	}
+}
+
+// TestRoutingDeliveries: a routing decision reaches the webhooks of
+// routing.assigned with its summary, after the ticket.updated of its
+// changes, which carries the same summary.
+func TestRoutingDeliveries(t *testing.T) {
+	r := newRig(t, Config{})
+	rc := newReceiver(t, nil)
+	r.webhook(rc.srv.URL, TicketUpdated, RoutingAssigned)
+	id := r.ticket("发票开错了")
+	decision := &ticketv1.RoutingSummary{Id: "d-1", Trigger: "created", Outcome: "assigned", Group: "billing", Agent: "u-wang",
+		Rules: []string{"账单"}, Explanation: "规则“账单”匹配：主题含“发票”。"}
+	if _, err := r.routing.AssignTicket(r.out(), &ticketv1.AssignTicketRequest{TicketId: id, Decision: decision,
+		Group: proto.String("billing"), Assignee: proto.String("u-wang"), Note: "转给账单组"}); err != nil {
+		t.Fatal(err)
+	}
+	got := rc.waitDelivered(2)
+	if ts := []string{got[0].Type, got[1].Type}; !slices.Equal(ts, []string{TicketUpdated, RoutingAssigned}) {
+		t.Fatalf("deliveries %v, want ticket.updated then routing.assigned", ts)
+	}
+	for _, g := range got {
+		var body struct {
+			Event struct {
+				Routing json.RawMessage
+				Ticket  struct{ Assignee string }
+				Comment struct{ Body, Visibility string }
+			}
+		}
+		if err := json.Unmarshal(g.body, &body); err != nil {
+			t.Fatal(err)
+		}
+		e := body.Event
+		routing := &ticketv1.RoutingSummary{}
+		if err := protojson.Unmarshal(e.Routing, routing); err != nil || !proto.Equal(routing, decision) || e.Ticket.Assignee != "u-wang" || g.header.Get(HeaderEventType) != g.Type {
+			t.Errorf("%s: routing %s (%v), assignee %q; want the decision and u-wang in %s", g.Type, e.Routing, err, e.Ticket.Assignee, g.body)
+		}
+		if wantNote := g.Type == RoutingAssigned; wantNote != (e.Comment.Body == "转给账单组" && e.Comment.Visibility == "VISIBILITY_INTERNAL") {
+			t.Errorf("%s: comment %+v; the note comes with routing.assigned only", g.Type, e.Comment)
+		}
 	}
 }
 

@@ -27,10 +27,14 @@ const (
 	// the webhooks of SLAChanged.
 	SLAChanged  = "sla.changed"
 	SLABreached = "sla.breached"
+	// RoutingAssigned is a routing decision about a ticket (assigned,
+	// queued, offered); event.routing holds it. Its changes to the ticket
+	// come as a ticket.updated just before, with the same routing.
+	RoutingAssigned = "routing.assigned"
 )
 
 // Events are the accepted event names, in the order errors list them.
-var Events = []string{TicketCreated, TicketUpdated, CommentAdded, SLAChanged, SLABreached}
+var Events = []string{TicketCreated, TicketUpdated, CommentAdded, SLAChanged, SLABreached, RoutingAssigned}
 
 // TypeOf is the name ev is delivered under; "" for an event no webhook
 // receives.
@@ -49,6 +53,8 @@ func TypeOf(ev *ticketv1.Event) string {
 			}
 		}
 		return SLAChanged
+	case ticketv1.EventType_EVENT_TYPE_ROUTING_ASSIGNED:
+		return RoutingAssigned
 	}
 	return ""
 }

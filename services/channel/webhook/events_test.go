@@ -30,6 +30,7 @@ func TestTypeOf(t *testing.T) {
 		), SLABreached},
 		{"breach written as text", sla(&ticketv1.FieldChange{Field: "sla.resolution", NewValue: "breached"}), SLABreached},
 		{"breach over", sla(&ticketv1.FieldChange{Field: "sla.resolution", Before: structpb.NewStringValue("breached"), After: structpb.NewStringValue("met")}), SLAChanged},
+		{"routing", &ticketv1.Event{Type: ticketv1.EventType_EVENT_TYPE_ROUTING_ASSIGNED, Routing: &ticketv1.RoutingSummary{Id: "d-1"}}, RoutingAssigned},
 		{"unspecified", &ticketv1.Event{}, ""},
 	} {
 		if got := TypeOf(tt.ev); got != tt.want {
@@ -51,6 +52,8 @@ func TestSubscribed(t *testing.T) {
 		{[]string{SLABreached}, SLAChanged, false},
 		{[]string{SLABreached}, SLABreached, true},
 		{[]string{TicketCreated}, "", false},
+		{[]string{RoutingAssigned}, RoutingAssigned, true},
+		{[]string{TicketUpdated}, RoutingAssigned, false},
 	} {
 		if got := Subscribed(tt.events, tt.typ); got != tt.want {
 			t.Errorf("Subscribed(%v, %q) = %v, want %v", tt.events, tt.typ, got, tt.want)
@@ -59,7 +62,7 @@ func TestSubscribed(t *testing.T) {
 }
 
 func TestCheckEvents(t *testing.T) {
-	const accepted = "accepted: ticket.created, ticket.updated, comment.added, sla.changed, sla.breached"
+	const accepted = "accepted: ticket.created, ticket.updated, comment.added, sla.changed, sla.breached, routing.assigned"
 	for _, tt := range []struct {
 		events []string
 		want   string

@@ -62,8 +62,9 @@ func modules(cfg *Config) module.Table {
 			Lazy:  []string{moduleChannel}, // requesters named by e-mail become contacts
 			Services: []string{
 				ticketv1.TicketService_ServiceDesc.ServiceName,
-				ticketv1.TicketSLAService_ServiceDesc.ServiceName,  // internal: no REST routes
-				ticketv1.TicketBlobService_ServiceDesc.ServiceName, // internal: no REST routes
+				ticketv1.TicketSLAService_ServiceDesc.ServiceName,     // internal: no REST routes
+				ticketv1.TicketBlobService_ServiceDesc.ServiceName,    // internal: no REST routes
+				ticketv1.TicketRoutingService_ServiceDesc.ServiceName, // internal: no REST routes
 			},
 			REST: ticketv1.RegisterTicketServiceHandler,
 			Init: func(ctx context.Context, h *module.Host) (module.Parts, error) { return initTicket(ctx, cfg, h) },

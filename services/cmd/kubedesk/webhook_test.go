@@ -343,7 +343,7 @@ func testWebhookBadInput(t *testing.T, srv *instance) {
 		{"not http", "hooks-order", map[string]any{"url": "file:///etc/passwd", "events": events, "secret": secret}, 400,
 			`webhook.url: "file:///etc/passwd": scheme "file" is not accepted` + accepted},
 		{"unknown event", "hooks-order", map[string]any{"url": "https://93.184.215.14/hooks", "events": []string{"ticket.created", "ticket.exploded"}, "secret": secret}, 400,
-			`webhook.events[1]: "ticket.exploded" is not an event; accepted: ticket.created, ticket.updated, comment.added, sla.changed, sla.breached`},
+			`webhook.events[1]: "ticket.exploded" is not an event; accepted: ticket.created, ticket.updated, comment.added, sla.changed, sla.breached, routing.assigned`},
 		{"no secret", "hooks-order", map[string]any{"url": "https://93.184.215.14/hooks", "events": events}, 400,
 			"webhook.secret: is required; accepted: 16 to 256 bytes of text without control characters, e.g. 32 random bytes in hex"},
 	} {

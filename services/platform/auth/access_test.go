@@ -31,6 +31,7 @@ func TestKubedeskServicesDeclareAccess(t *testing.T) {
 	ticketv1.RegisterTicketServiceServer(s, ticketv1.UnimplementedTicketServiceServer{})
 	ticketv1.RegisterTicketSLAServiceServer(s, ticketv1.UnimplementedTicketSLAServiceServer{})
 	ticketv1.RegisterTicketBlobServiceServer(s, ticketv1.UnimplementedTicketBlobServiceServer{})
+	ticketv1.RegisterTicketRoutingServiceServer(s, ticketv1.UnimplementedTicketRoutingServiceServer{})
 	slav1.RegisterSLAPolicyServiceServer(s, slav1.UnimplementedSLAPolicyServiceServer{})
 	iamv1.RegisterIdentityServiceServer(s, iamv1.UnimplementedIdentityServiceServer{})
 	iamv1.RegisterAuthServiceServer(s, iamv1.UnimplementedAuthServiceServer{})

@@ -48,7 +48,8 @@ const CustomerTierField = "customer_tier"
 const ConsumerName = "sla"
 
 // EventTypes are the events the relay follows. Not EVENT_TYPE_SLA_CHANGED:
-// those are the workflows' own writes.
+// those are the workflows' own writes; nor EVENT_TYPE_ROUTING_ASSIGNED: a
+// routing decision's changes come as an EVENT_TYPE_TICKET_UPDATED.
 var EventTypes = []ticketv1.EventType{
 	ticketv1.EventType_EVENT_TYPE_TICKET_CREATED,
 	ticketv1.EventType_EVENT_TYPE_TICKET_UPDATED,
@@ -79,8 +80,14 @@ type Relay struct {
 // clocks' writes and escalations, join the trace of the customer's or
 // agent's request.
 func (r *Relay) Handle(ctx context.Context, ev *ticketv1.Event) error {
-	if ev.GetType() == ticketv1.EventType_EVENT_TYPE_SLA_CHANGED {
+	switch ev.GetType() {
+	case ticketv1.EventType_EVENT_TYPE_SLA_CHANGED:
 		return nil // the workflow's own writes
+	case ticketv1.EventType_EVENT_TYPE_ROUTING_ASSIGNED:
+		// The decision alone: the changes it made (a group, a priority)
+		// came in the EVENT_TYPE_TICKET_UPDATED just before, which is
+		// followed as any update.
+		return nil
 	}
 	ctx = otel.GetTextMapPropagator().Extract(ctx, propagation.MapCarrier{"traceparent": ev.GetTraceparent()})
 	ctx, span := tracer.Start(ctx, "sla-relay "+enumName(ev.GetType().String(), "EVENT_TYPE_"),

@@ -28,6 +28,10 @@ func TestSignals(t *testing.T) {
 	note := &ticketv1.Comment{AuthorType: ticketv1.AuthorType_AUTHOR_TYPE_AGENT, Visibility: ticketv1.Visibility_VISIBILITY_INTERNAL}
 	customer := &ticketv1.Comment{AuthorType: ticketv1.AuthorType_AUTHOR_TYPE_CUSTOMER}
 	system := &ticketv1.Comment{AuthorType: ticketv1.AuthorType_AUTHOR_TYPE_SYSTEM, Visibility: ticketv1.Visibility_VISIBILITY_INTERNAL}
+	routed := func(ev *ticketv1.Event) *ticketv1.Event {
+		ev.Routing = &ticketv1.RoutingSummary{Id: "d-1", Trigger: "created", Outcome: "assigned", Group: "billing", Agent: "u-wang"}
+		return ev
+	}
 	sig := func(part int, e escalation.TicketEvent) escalation.TicketEvent {
 		e.At, e.Version, e.Part = at, 7, part
 		return e
@@ -55,6 +59,10 @@ func TestSignals(t *testing.T) {
 				sig(1, escalation.TicketEvent{Kind: escalation.EventPriorityChange, Priority: 1}),
 			}},
 		{"sla change signals nothing", event(ticketv1.EventType_EVENT_TYPE_SLA_CHANGED, nil, change("sla.first_response", ticket.SLAOK, ticket.SLAWarning)), nil},
+		{"a routing decision's update signals as any update", routed(event(ticketv1.EventType_EVENT_TYPE_TICKET_UPDATED, nil,
+			change("group", "", "billing"), change("assignee", "", "u-wang"), change("urgency", 2, 1), change("priority", ticket.P3, ticket.P1))),
+			[]escalation.TicketEvent{sig(0, escalation.TicketEvent{Kind: escalation.EventPriorityChange, Priority: 1})}},
+		{"the routing decision itself signals nothing", routed(event(ticketv1.EventType_EVENT_TYPE_ROUTING_ASSIGNED, note)), nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			if diff := cmp.Diff(tc.want, Signals(tc.ev)); diff != "" {
@@ -149,5 +157,17 @@ func TestChangedForRunning(t *testing.T) {
 	}
 	if diff := cmp.Diff([]string{"added", "edited"}, names); diff != "" {
 		t.Errorf("ChangedForRunning (-want +got):\n%s", diff)
+	}
+}
+
+// TestHandleSkipsRoutingDecisions: a routing.assigned event reaches no
+// workflow (a relay without Temporal or policies would fail on one that
+// did); its changes are followed in the ticket.updated before it.
+func TestHandleSkipsRoutingDecisions(t *testing.T) {
+	ev := &ticketv1.Event{Type: ticketv1.EventType_EVENT_TYPE_ROUTING_ASSIGNED, TicketId: "t1",
+		Ticket:  &ticketv1.Ticket{Id: "t1", Group: "billing", Priority: ticketv1.Priority_PRIORITY_P1},
+		Routing: &ticketv1.RoutingSummary{Id: "d-1", Outcome: "assigned", Group: "billing", Agent: "u-wang"}}
+	if err := (&Relay{Tenant: "acme"}).Handle(t.Context(), ev); err != nil {
+		t.Errorf("Handle(routing.assigned) = %v, want nil", err)
 	}
 }

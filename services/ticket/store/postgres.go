@@ -162,6 +162,17 @@ const (
 	pgSetSLAEvent = `WITH u AS (` + pgSetSLA + `)
 	INSERT INTO ticket_events (` + pgEventColumns + `) VALUES ($1, $2, 'sla.changed', $7, $8)`
 
+	// pgInsertComment writes a comment without attachments: $1 tenant,
+	// $2 ticket id, then as pgCommentValues' $23..$31 at $3..$11.
+	pgInsertComment = `INSERT INTO comments (` + commentColumns + `) VALUES ($1, $3, $2, $4, $5, $6, $7, $8, $9, $10, $11)`
+	// pgInsertEvent writes one event: $1 tenant, $2 ticket id, $3 type,
+	// $4 payload, $5 create time.
+	pgInsertEvent = `INSERT INTO ticket_events (` + pgEventColumns + `) VALUES ($1, $2, $3, $4, $5)`
+	// pgApplied finds the ticket a decision was applied to.
+	pgApplied       = `SELECT ticket_id FROM ticket_routing_applied WHERE tenant = $1 AND decision_id = $2`
+	pgInsertApplied = `INSERT INTO ticket_routing_applied (tenant, decision_id, ticket_id, create_time)
+		VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING`
+
 	pgDeleteKeys = `DELETE FROM idempotency_keys WHERE (tenant, key) IN (
 		SELECT tenant, key FROM idempotency_keys WHERE create_time < $1
 		ORDER BY create_time LIMIT $2 FOR UPDATE SKIP LOCKED)`
@@ -479,6 +490,86 @@ func (s *Postgres) SetSLA(ctx context.Context, tenant, id string, sla ticket.SLA
 		s.committed(tenant)
 	}
 	return out, nil
+}
+
+// ApplyRouting implements ticket.Store: lock the ticket as UpdateTicket
+// does (its events stay in commit order, and a decision sent twice at
+// once finds the first one's record), look the decision up, mutate, then
+// write the note, the ticket with the first event, the routing event and
+// the record, commit.
+func (s *Postgres) ApplyRouting(ctx context.Context, tenant, id string, r ticket.Routing, note *ticket.Comment, mutate ticket.Mutation) (ticket.Ticket, bool, error) {
+	if err := checkText(append(routingText(r, note), text{"tenant", tenant}, text{"id", id})...); err != nil {
+		return ticket.Ticket{}, false, fmt.Errorf("apply routing: %w", err)
+	}
+	var (
+		out     ticket.Ticket
+		applied bool
+		mutErr  error
+	)
+	err := s.inTx(ctx, func(tx pgx.Tx) error {
+		cur, _, err := s.lockTicket(ctx, tx, tenant, id, ticket.Idempotency{})
+		if err != nil {
+			return err
+		}
+		var appliedTo string
+		switch err := tx.QueryRow(ctx, pgApplied, tenant, r.ID).Scan(&appliedTo); {
+		case err == nil && appliedTo == id:
+			out = cur
+			return errNothingToWrite
+		case err == nil:
+			return fmt.Errorf("decision %s was applied to ticket %s: %w", r.ID, appliedTo, ticket.ErrDecisionReused)
+		case !errors.Is(err, pgx.ErrNoRows):
+			return fmt.Errorf("reading applied decisions: %w", err)
+		}
+		w, err := planRouting(ctx, cur, r, note, mutate, now())
+		if err != nil {
+			mutErr = err
+			return err
+		}
+		b := &pgx.Batch{}
+		if c := w.note; c != nil {
+			b.Queue(pgInsertComment, c.Tenant, c.TicketID, c.ID, c.Author, string(c.AuthorType), c.Body,
+				string(c.Visibility), c.CreateTime, c.Actor.ID, string(c.Actor.Kind), c.Actor.DisplayName)
+		}
+		switch {
+		case w.updated != nil: // the ticket and its update event at once
+			b.Queue(pgUpdateTicket, pgWriteArgs(w.next, ticket.EventTicketUpdated, w.updated)...)
+		case w.bump: // a note alone: the ticket and the routing event at once
+			b.Queue(pgUpdateTicket, pgWriteArgs(w.next, ticket.EventRoutingAssigned, w.assigned)...)
+		}
+		if !w.bump || w.updated != nil {
+			b.Queue(pgInsertEvent, tenant, id, string(ticket.EventRoutingAssigned), w.assigned, w.at)
+		}
+		b.Queue(pgInsertApplied, tenant, r.ID, id, w.at)
+		results := tx.SendBatch(ctx, b)
+		var tag pgconn.CommandTag
+		for range b.Len() {
+			if tag, err = results.Exec(); err != nil {
+				results.Close()
+				return fmt.Errorf("writing routing decision: %w", err)
+			}
+		}
+		if err := results.Close(); err != nil {
+			return fmt.Errorf("writing routing decision: %w", err)
+		}
+		if tag.RowsAffected() == 0 {
+			// The same decision, for another ticket (whose lock is not
+			// ours), committed since our look-up.
+			return fmt.Errorf("decision %s: %w", r.ID, ticket.ErrDecisionReused)
+		}
+		out, applied = w.next, true
+		return nil
+	})
+	if mutErr != nil {
+		return ticket.Ticket{}, false, mutErr // the caller's own error, untouched
+	}
+	if err != nil {
+		return ticket.Ticket{}, false, fmt.Errorf("apply routing decision %s to ticket %s: %w", r.ID, id, err)
+	}
+	if applied {
+		s.committed(tenant)
+	}
+	return out, applied, nil
 }
 
 // errNothingToWrite ends a transaction early without an error to report.

@@ -36,6 +36,7 @@ type sqliteWriteStmts struct {
 	insertEvent                           *sql.Stmt
 	getKey, insertKey                     *sql.Stmt
 	nextNumber, insertAttachment          *sql.Stmt
+	getApplied, insertApplied             *sql.Stmt
 }
 
 type sqliteReadStmts struct {
@@ -93,7 +94,9 @@ const (
 		WHERE tenant = ? AND key = ?`
 	sqliteDeleteKeys = `DELETE FROM idempotency_keys WHERE (tenant, key) IN (
 		SELECT tenant, key FROM idempotency_keys WHERE create_time < ? ORDER BY create_time LIMIT ?)`
-	sqliteInsertKey = `INSERT INTO idempotency_keys (tenant, key, request_hash, resource_kind, resource_id, create_time)
+	sqliteGetApplied    = `SELECT ticket_id FROM ticket_routing_applied WHERE tenant = ? AND decision_id = ?`
+	sqliteInsertApplied = `INSERT INTO ticket_routing_applied (tenant, decision_id, ticket_id, create_time) VALUES (?, ?, ?, ?)`
+	sqliteInsertKey     = `INSERT INTO idempotency_keys (tenant, key, request_hash, resource_kind, resource_id, create_time)
 		VALUES (?, ?, ?, ?, ?, ?)`
 )
 
@@ -134,6 +137,8 @@ func (s *SQLite) init(ctx context.Context) error {
 		{s.db.Write, &s.w.insertKey, sqliteInsertKey},
 		{s.db.Write, &s.w.nextNumber, sqliteNextNumber},
 		{s.db.Write, &s.w.insertAttachment, sqliteInsertAttachment},
+		{s.db.Write, &s.w.getApplied, sqliteGetApplied},
+		{s.db.Write, &s.w.insertApplied, sqliteInsertApplied},
 		{s.db.Read, &s.r.getAttachment, sqliteGetAttachment},
 		{s.db.Read, &s.r.getTicket, sqliteGetTicket},
 		{s.db.Read, &s.r.ticketExists, `SELECT 1 FROM tickets WHERE tenant = ? AND id = ?`},
@@ -420,6 +425,72 @@ func (s *SQLite) SetSLA(ctx context.Context, tenant, id string, sla ticket.SLA, 
 		s.hub.Notify(tenant)
 	}
 	return out, nil
+}
+
+// ApplyRouting implements ticket.Store.
+func (s *SQLite) ApplyRouting(ctx context.Context, tenant, id string, r ticket.Routing, note *ticket.Comment, mutate ticket.Mutation) (ticket.Ticket, bool, error) {
+	if err := checkText(append(routingText(r, note), text{"tenant", tenant}, text{"id", id})...); err != nil {
+		return ticket.Ticket{}, false, fmt.Errorf("apply routing: %w", err)
+	}
+	var (
+		out     ticket.Ticket
+		applied bool
+		mutErr  error
+	)
+	err := s.db.WriteTx(ctx, func(tx *sql.Tx) error {
+		cur, err := scanSQLiteTicket(tx.StmtContext(ctx, s.w.getTicket).QueryRowContext(ctx, tenant, id))
+		if err != nil {
+			return err
+		}
+		var appliedTo string
+		switch err := tx.StmtContext(ctx, s.w.getApplied).QueryRowContext(ctx, tenant, r.ID).Scan(&appliedTo); {
+		case err == nil && appliedTo == id:
+			out = cur
+			return nil
+		case err == nil:
+			return fmt.Errorf("decision %s was applied to ticket %s: %w", r.ID, appliedTo, ticket.ErrDecisionReused)
+		case !errors.Is(err, sql.ErrNoRows):
+			return fmt.Errorf("reading applied decisions: %w", err)
+		}
+		w, err := planRouting(ctx, cur, r, note, mutate, now())
+		if err != nil {
+			mutErr = err
+			return err
+		}
+		if w.note != nil {
+			if _, err := tx.StmtContext(ctx, s.w.insertComment).ExecContext(ctx, sqliteCommentArgs(*w.note)...); err != nil {
+				return fmt.Errorf("inserting note: %w", err)
+			}
+		}
+		if w.bump {
+			if err := s.writeTicket(ctx, tx, cur, w.next); err != nil {
+				return err
+			}
+		}
+		if w.updated != nil {
+			if err := s.insertEvent(ctx, tx, w.next, ticket.EventTicketUpdated, w.updated, w.at); err != nil {
+				return err
+			}
+		}
+		if err := s.insertEvent(ctx, tx, w.next, ticket.EventRoutingAssigned, w.assigned, w.at); err != nil {
+			return err
+		}
+		if _, err := tx.StmtContext(ctx, s.w.insertApplied).ExecContext(ctx, tenant, r.ID, id, micros(w.at)); err != nil {
+			return fmt.Errorf("recording decision %s: %w", r.ID, err)
+		}
+		out, applied = w.next, true
+		return nil
+	})
+	if mutErr != nil {
+		return ticket.Ticket{}, false, mutErr // the caller's own error, untouched
+	}
+	if err != nil {
+		return ticket.Ticket{}, false, fmt.Errorf("apply routing decision %s to ticket %s: %w", r.ID, id, err)
+	}
+	if applied {
+		s.hub.Notify(tenant)
+	}
+	return out, applied, nil
 }
 
 // writeTicket stores next over cur, re-indexing the tags when they changed.

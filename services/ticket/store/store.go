@@ -322,6 +322,36 @@ type eventPayload struct {
 	// Actor is who made the change; absent when nobody known did (and in
 	// rows written before kubedesk authenticated callers).
 	Actor *actorJSON `json:"actor,omitempty"`
+	// Routing is the routing decision of a routing.assigned event and of
+	// the ticket.updated event of its changes.
+	Routing *routingJSON `json:"routing,omitempty"`
+}
+
+// routingJSON is a ticket.Routing in an event row.
+type routingJSON struct {
+	ID          string   `json:"id"`
+	Trigger     string   `json:"trigger,omitempty"`
+	Outcome     string   `json:"outcome,omitempty"`
+	Group       string   `json:"group,omitempty"`
+	Agent       string   `json:"agent,omitempty"`
+	Rules       []string `json:"rules,omitempty"`
+	Explanation string   `json:"explanation,omitempty"`
+}
+
+func toRoutingJSON(r *ticket.Routing) *routingJSON {
+	if r == nil {
+		return nil
+	}
+	return &routingJSON{ID: r.ID, Trigger: r.Trigger, Outcome: r.Outcome, Group: r.Group, Agent: r.Agent,
+		Rules: slices.Clone(r.Rules), Explanation: r.Explanation}
+}
+
+func fromRoutingJSON(j *routingJSON) *ticket.Routing {
+	if j == nil {
+		return nil
+	}
+	return &ticket.Routing{ID: j.ID, Trigger: j.Trigger, Outcome: j.Outcome, Group: j.Group, Agent: j.Agent,
+		Rules: slices.Clone(j.Rules), Explanation: j.Explanation}
 }
 
 // actorJSON is a ticket.Actor in an event row.
@@ -580,6 +610,65 @@ func (w slaWrite) result() ticket.Ticket {
 	return w.withSLA
 }
 
+// routingText is every text value of a routing decision and its note,
+// for checkText.
+func routingText(r ticket.Routing, note *ticket.Comment) []text {
+	out := []text{{"decision id", r.ID}, {"decision trigger", r.Trigger}, {"decision outcome", r.Outcome},
+		{"decision group", r.Group}, {"decision agent", r.Agent}, {"decision explanation", r.Explanation}}
+	for _, rule := range r.Rules {
+		out = append(out, text{"decision rule", rule})
+	}
+	if note != nil {
+		out = append(out, commentText(*note, ticket.Idempotency{})...)
+	}
+	return out
+}
+
+// routingWrite is what ApplyRouting writes, worked out from the locked
+// ticket before anything is written; both engines share it.
+type routingWrite struct {
+	at      time.Time
+	next    ticket.Ticket   // the ticket after the decision (cur when nothing changes)
+	changes []ticket.Change // mutate's: an EventTicketUpdated when any
+	// note is the comment to add, with its time set; nil for none.
+	note *ticket.Comment
+	// bump: the ticket row is written (a change or a note).
+	bump bool
+	// updated and assigned are the payloads of the two events; updated
+	// is nil without changes.
+	updated, assigned []byte
+}
+
+// planRouting applies mutate to cur in memory and encodes the events. An
+// error from mutate is its own, and nothing is to be written.
+func planRouting(ctx context.Context, cur ticket.Ticket, r ticket.Routing, note *ticket.Comment, mutate ticket.Mutation, at time.Time) (routingWrite, error) {
+	w := routingWrite{at: at}
+	next, changes, err := mutateTicket(cur, mutate, at)
+	if err != nil {
+		return routingWrite{}, err
+	}
+	if note != nil {
+		n := normComment(*note)
+		n.Attachments = nil
+		w.note = &n
+	}
+	w.changes, w.bump = changes, len(changes) > 0 || w.note != nil
+	if w.bump {
+		w.next = next
+	} else {
+		w.next = normTicket(cur)
+	}
+	if len(changes) > 0 {
+		if w.updated, err = encodeRoutedPayload(ctx, w.next, nil, changes, &r); err != nil {
+			return routingWrite{}, err
+		}
+	}
+	if w.assigned, err = encodeRoutedPayload(ctx, w.next, w.note, nil, &r); err != nil {
+		return routingWrite{}, err
+	}
+	return w, nil
+}
+
 type commentJSON struct {
 	ID         string            `json:"id"`
 	Author     string            `json:"author"`
@@ -593,6 +682,12 @@ type commentJSON struct {
 }
 
 func encodePayload(ctx context.Context, t ticket.Ticket, c *ticket.Comment, changes []ticket.Change) ([]byte, error) {
+	return encodeRoutedPayload(ctx, t, c, changes, nil)
+}
+
+// encodeRoutedPayload is encodePayload of an event that carries a routing
+// decision (nil: none).
+func encodeRoutedPayload(ctx context.Context, t ticket.Ticket, c *ticket.Comment, changes []ticket.Change, r *ticket.Routing) ([]byte, error) {
 	typed, err := encodeChanges(changes)
 	if err != nil {
 		return nil, fmt.Errorf("encoding event: %w", err)
@@ -610,6 +705,7 @@ func encodePayload(ctx context.Context, t ticket.Ticket, c *ticket.Comment, chan
 			Number: t.Number, Attachments: toAttachmentsJSON(t.Attachments),
 		},
 		Changes: typed,
+		Routing: toRoutingJSON(r),
 	}
 	if !t.SolveTime.IsZero() {
 		p.Ticket.SolveTime = &t.SolveTime
@@ -636,6 +732,7 @@ func decodeEvent(e *ticket.Event, payload []byte) error {
 	}
 	e.TraceParent = p.TraceParent
 	e.Actor = fromActorJSON(p.Actor)
+	e.Routing = fromRoutingJSON(p.Routing)
 	j := p.Ticket
 	e.Ticket = normTicket(ticket.Ticket{
 		ID: j.ID, Tenant: j.Tenant, Subject: j.Subject, Description: j.Description,

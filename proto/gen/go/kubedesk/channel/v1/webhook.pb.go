@@ -101,8 +101,9 @@ type Webhook struct {
 	// elsewhere gains nothing. Required when creating.
 	Url string `protobuf:"bytes,2,opt,name=url,proto3" json:"url,omitempty"`
 	// The events delivered: ticket.created, ticket.updated, comment.added,
-	// sla.changed (every change of an SLA clock) and sla.breached (a clock
-	// that breached). At least one when creating.
+	// sla.changed (every change of an SLA clock), sla.breached (a clock
+	// that breached) and routing.assigned (a routing decision). At least
+	// one when creating.
 	Events []string `protobuf:"bytes,3,rep,name=events,proto3" json:"events,omitempty"`
 	// What the receiver is, for people.
 	Description string `protobuf:"bytes,4,opt,name=description,proto3" json:"description,omitempty"`
@@ -256,7 +257,7 @@ type WebhookDelivery struct {
 	// the IDs it handled can drop a delivery that comes twice.
 	EventId string `protobuf:"bytes,3,opt,name=event_id,json=eventId,proto3" json:"event_id,omitempty"`
 	// The event's type as delivered: ticket.created, ticket.updated,
-	// comment.added, sla.changed or sla.breached.
+	// comment.added, sla.changed, sla.breached or routing.assigned.
 	EventType string               `protobuf:"bytes,4,opt,name=event_type,json=eventType,proto3" json:"event_type,omitempty"`
 	TicketId  string               `protobuf:"bytes,5,opt,name=ticket_id,json=ticketId,proto3" json:"ticket_id,omitempty"`
 	State     WebhookDeliveryState `protobuf:"varint,6,opt,name=state,proto3,enum=kubedesk.channel.v1.WebhookDeliveryState" json:"state,omitempty"`

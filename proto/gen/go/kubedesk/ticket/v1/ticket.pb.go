@@ -1530,7 +1530,9 @@ type Event struct {
 	TicketId string `protobuf:"bytes,3,opt,name=ticket_id,json=ticketId,proto3" json:"ticket_id,omitempty"`
 	// The ticket as it was after the change.
 	Ticket *Ticket `protobuf:"bytes,4,opt,name=ticket,proto3" json:"ticket,omitempty"`
-	// The comment added, for EVENT_TYPE_COMMENT_ADDED.
+	// The comment added, for EVENT_TYPE_COMMENT_ADDED; for
+	// EVENT_TYPE_ROUTING_ASSIGNED, the decision's internal note, if it had
+	// one (a note that comes with no EVENT_TYPE_COMMENT_ADDED of its own).
 	Comment *Comment `protobuf:"bytes,5,opt,name=comment,proto3" json:"comment,omitempty"`
 	// The fields that changed, for EVENT_TYPE_TICKET_UPDATED.
 	Changes []*FieldChange `protobuf:"bytes,6,rep,name=changes,proto3" json:"changes,omitempty"`
