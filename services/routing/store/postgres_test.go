@@ -82,7 +82,7 @@ func TestPostgresAssignMeetsUncommittedHolder(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			defer tx.Rollback(ctx)
+			defer func() { _ = tx.Rollback(ctx) }() // after Commit: a no-op
 			if _, err := tx.Exec(ctx, `INSERT INTO routing_assignments (`+assignmentColumns+`)
 				VALUES ('acme', '1', $1, 'billing', 'chat', false, now(), 'other')`, c.holder); err != nil {
 				t.Fatal(err)
