@@ -160,6 +160,9 @@ func (s *Server) UpdateUser(ctx context.Context, req *iamv1.UpdateUserRequest) (
 		return nil, err
 	}
 	has := func(f string) bool { return slices.Contains(paths, f) }
+	if auth.HasRole(p, iamv1.Role_ROLE_SERVICE) && !slices.Equal(paths, []string{"groups"}) {
+		return nil, status.Errorf(codes.PermissionDenied, "update_mask: kubedesk's modules change user.groups only, not %s", strings.Join(paths, ", "))
+	}
 	email := strings.ToLower(strings.TrimSpace(in.GetEmail()))
 	if has("email") && email == "" {
 		return nil, status.Error(codes.InvalidArgument, "user.email: is required when email is in update_mask; accepted: an email address")

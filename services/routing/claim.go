@@ -42,6 +42,11 @@ func (r *Router) Claim(ctx context.Context, tenantID string, t *ticketv1.Ticket,
 	d, err := func() (Decision, error) {
 		unlock := r.lock(tenantID)
 		defer unlock()
+		if held, ok, err := r.Store.Assignment(ctx, tenantID, t.GetId()); err != nil {
+			return Decision{}, storeError(err, "claim")
+		} else if ok && held.Agent == user.ID {
+			return Decision{}, errClaimedAlready // a retry of the caller's own claim
+		}
 		prof, err := r.Store.GetAgent(ctx, tenantID, user.ID)
 		if err != nil && !errors.Is(err, ErrNotFound) {
 			return Decision{}, storeError(err, "agent "+user.ID)
@@ -67,6 +72,9 @@ func (r *Router) Claim(ctx context.Context, tenantID string, t *ticketv1.Ticket,
 		}
 		return d, nil
 	}()
+	if errors.Is(err, errClaimedAlready) {
+		return r.lastDecision(ctx, tenantID, t.GetId())
+	}
 	if err != nil {
 		return Decision{}, err
 	}
@@ -76,6 +84,9 @@ func (r *Router) Claim(ctx context.Context, tenantID string, t *ticketv1.Ticket,
 	}
 	if overtaken {
 		current, err := r.Tickets.GetTicket(ctx, tenantID, t.GetId())
+		if err == nil && current.GetAssignee() == user.ID {
+			return r.lastDecision(ctx, tenantID, t.GetId())
+		}
 		if err == nil && current.GetAssignee() != "" {
 			return Decision{}, r.takenBy(ctx, tenantID, number, current.GetAssignee())
 		}
@@ -84,6 +95,9 @@ func (r *Router) Claim(ctx context.Context, tenantID string, t *ticketv1.Ticket,
 	r.Kick(tenantID)
 	return d, nil
 }
+
+// errClaimedAlready: the claimer holds the ticket already.
+var errClaimedAlready = errors.New("claimed by the caller already")
 
 // takenBy is the refusal of a claim the named agent won.
 func (r *Router) takenBy(ctx context.Context, tenantID, number, agent string) error {

@@ -357,7 +357,7 @@ func (r *Router) choose(ctx context.Context, tenantID string, t *ticketv1.Ticket
 	if err != nil {
 		return d, entry, Assignment{}, 0, err
 	}
-	loads, err := r.Store.Loads(ctx, tenantID)
+	loads, err := r.Store.Loads(ctx, tenantID, g.Members)
 	if err != nil {
 		return d, entry, Assignment{}, 0, err
 	}
@@ -618,7 +618,7 @@ func (r *Router) overflow(ctx context.Context, tenantID string, now time.Time) e
 		}
 		if err := r.route(ctx, tenantID, t, routeOpts{
 			trigger: TriggerOverflow, group: g.Overflow.Group,
-			key:     "overflow:" + e.TicketID + ":" + e.Group + ":" + strconv.FormatInt(e.EnqueueTime.UnixMicro(), 10),
+			key:    "overflow:" + e.TicketID + ":" + e.Group + ":" + strconv.FormatInt(e.EnqueueTime.UnixMicro(), 10),
 			notes:  []Reason{{Code: "note.overflow", Args: map[string]string{"from": e.Group, "after": g.Overflow.After.String()}}},
 			skills: e.Skills,
 		}); err != nil {
@@ -690,7 +690,7 @@ func (r *Router) drainOne(ctx context.Context, tenantID string, g Group, e Queue
 	if err != nil {
 		return Decision{}, false, err
 	}
-	loads, err := r.Store.Loads(ctx, tenantID)
+	loads, err := r.Store.Loads(ctx, tenantID, g.Members)
 	if err != nil {
 		return Decision{}, false, err
 	}

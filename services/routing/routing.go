@@ -237,7 +237,9 @@ var (
 // TakenError: the ticket is held by another agent already.
 type TakenError struct{ Agent string }
 
-func (e *TakenError) Error() string { return fmt.Sprintf("the ticket is assigned to %s already", e.Agent) }
+func (e *TakenError) Error() string {
+	return fmt.Sprintf("the ticket is assigned to %s already", e.Agent)
+}
 
 // CapacityError: the agent holds as many tickets on the channel as its
 // capacity allows.
@@ -299,8 +301,9 @@ type Store interface {
 	Assignment(ctx context.Context, tenant, ticketID string) (Assignment, bool, error)
 	// MarkAnswered records the holder's public reply.
 	MarkAnswered(ctx context.Context, tenant, ticketID string) error
-	// Loads counts each agent's assignments per channel.
-	Loads(ctx context.Context, tenant string) (map[string]map[string]int, error)
+	// Loads counts the assignments per channel of agents (nil: every
+	// agent of the tenant).
+	Loads(ctx context.Context, tenant string, agents []string) (map[string]map[string]int, error)
 	// Assignments returns the agent's assignments, oldest first.
 	Assignments(ctx context.Context, tenant, agent string) ([]Assignment, error)
 

@@ -53,11 +53,19 @@ type CallerTickets interface {
 	GetTicket(ctx context.Context, in *ticketv1.GetTicketRequest, opts ...grpc.CallOption) (*ticketv1.GetTicketResponse, error)
 }
 
+// Memberships keeps users' groups, which decide the tickets an agent
+// sees, in line with the routing groups' members.
+type Memberships interface {
+	SetMember(ctx context.Context, tenantID, userID, group string, member bool) error
+}
+
 // Server implements routingv1.RoutingServiceServer.
 type Server struct {
 	routingv1.UnimplementedRoutingServiceServer
 	Router *Router
 	Rules  RuleListing
+	// Members (nil: none) is told of every change of a group's members.
+	Members Memberships
 	// Visible reads a ticket as the caller (nil: every ticket of the
 	// tenant is visible to every caller the RPC admits).
 	Visible CallerTickets
@@ -138,8 +146,33 @@ func (s *Server) CreateGroup(ctx context.Context, req *routingv1.CreateGroupRequ
 	if err != nil {
 		return nil, storeError(err, "group "+strconv.Quote(id))
 	}
+	s.syncMembers(ctx, tenantID, id, nil, out.Members)
 	s.groupsChanged(tenantID)
 	return &routingv1.CreateGroupResponse{Group: s.groupToProto(ctx, out)}, nil
+}
+
+// syncMembers tells Members who joined and who left group. A failure is
+// logged: the group is stored, and the next change of its members
+// brings the users in line again.
+func (s *Server) syncMembers(ctx context.Context, tenantID, group string, before, after []string) {
+	if s.Members == nil {
+		return
+	}
+	ctx = context.WithoutCancel(ctx)
+	for _, id := range after {
+		if !slices.Contains(before, id) {
+			if err := s.Members.SetMember(ctx, tenantID, id, group, true); err != nil {
+				s.Router.log().Warn("a group member does not see the group's tickets", "tenant", tenantID, "group", group, "user", id, "err", err)
+			}
+		}
+	}
+	for _, id := range before {
+		if !slices.Contains(after, id) {
+			if err := s.Members.SetMember(ctx, tenantID, id, group, false); err != nil {
+				s.Router.log().Warn("a former group member still sees the group's tickets", "tenant", tenantID, "group", group, "user", id, "err", err)
+			}
+		}
+	}
 }
 
 // groupsChanged reloads the rules (one may name a group that exists now)
@@ -285,6 +318,7 @@ func (s *Server) UpdateGroup(ctx context.Context, req *routingv1.UpdateGroupRequ
 	if want != 0 && want != g.Version {
 		return nil, status.Errorf(codes.Aborted, "etag: group %q is at %s now, not %s; read it again and resend your change", g.ID, etag.Format(g.Version), etag.Format(want))
 	}
+	before := slices.Clone(g.Members)
 	if err := s.setGroupFields(ctx, &g, in, paths); err != nil {
 		return nil, err
 	}
@@ -292,6 +326,7 @@ func (s *Server) UpdateGroup(ctx context.Context, req *routingv1.UpdateGroupRequ
 	if err != nil {
 		return nil, storeError(err, "group "+strconv.Quote(g.ID))
 	}
+	s.syncMembers(ctx, tenantID, g.ID, before, out.Members)
 	s.groupsChanged(tenantID)
 	return &routingv1.UpdateGroupResponse{Group: s.groupToProto(ctx, out)}, nil
 }
@@ -300,7 +335,8 @@ func (s *Server) UpdateGroup(ctx context.Context, req *routingv1.UpdateGroupRequ
 func (s *Server) DeleteGroup(ctx context.Context, req *routingv1.DeleteGroupRequest) (*routingv1.DeleteGroupResponse, error) {
 	tenantID := tenant.From(ctx)
 	id := req.GetId()
-	if _, err := s.store().GetGroup(ctx, tenantID, id); err != nil {
+	g, err := s.store().GetGroup(ctx, tenantID, id)
+	if err != nil {
 		return nil, storeError(err, "group "+strconv.Quote(id))
 	}
 	if s.Rules != nil {
@@ -329,6 +365,7 @@ func (s *Server) DeleteGroup(ctx context.Context, req *routingv1.DeleteGroupRequ
 	if err := s.store().DeleteGroup(ctx, tenantID, id); err != nil {
 		return nil, storeError(err, "group "+strconv.Quote(id))
 	}
+	s.syncMembers(ctx, tenantID, id, g.Members, nil)
 	return &routingv1.DeleteGroupResponse{}, nil
 }
 
@@ -636,7 +673,12 @@ func (s *Server) visibleTicket(ctx context.Context, id string) (*ticketv1.Ticket
 func (s *Server) ClaimTicket(ctx context.Context, req *routingv1.ClaimTicketRequest) (*routingv1.ClaimTicketResponse, error) {
 	tenantID := tenant.From(ctx)
 	p := auth.From(ctx)
-	t, err := s.visibleTicket(ctx, req.GetId())
+	// Membership of the ticket's group is what lets an agent claim it,
+	// whether or not the ticket is already among those it sees.
+	t, err := s.Router.Tickets.GetTicket(ctx, tenantID, req.GetId())
+	if status.Code(err) == codes.NotFound {
+		return nil, status.Errorf(codes.NotFound, "ticket %q: not found", req.GetId())
+	}
 	if err != nil {
 		return nil, err
 	}

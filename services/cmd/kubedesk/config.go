@@ -8,6 +8,7 @@ import (
 	"github.com/kubedesk/kubedesk/services/iam"
 	"github.com/kubedesk/kubedesk/services/platform/config"
 	"github.com/kubedesk/kubedesk/services/platform/gateway"
+	"github.com/kubedesk/kubedesk/services/routing"
 	"github.com/kubedesk/kubedesk/services/sla"
 	"github.com/kubedesk/kubedesk/services/ticket"
 )
@@ -28,6 +29,7 @@ type Config struct {
 	Ticket  ticket.Config  `json:"ticket,omitzero"`
 	Worker  sla.Config     `json:"worker,omitzero"`
 	Channel channel.Config `json:"channel,omitzero"`
+	Routing routing.Config `json:"routing,omitzero"`
 	Gateway gateway.Config `json:"gateway,omitzero"`
 }
 
@@ -40,6 +42,7 @@ func defaultConfig() Config {
 			MaxAttachmentBytes: ticket.DefaultMaxAttachmentBytes},
 		Worker:  sla.DefaultConfig(),
 		Channel: channel.DefaultConfig(),
+		Routing: routing.DefaultConfig(),
 		Gateway: gateway.DefaultConfig(),
 	}
 }
@@ -61,13 +64,14 @@ func (c *Config) Options() []config.Option {
 		config.Int64("max-request-bytes", "largest accepted REST request body", &c.Gateway.MaxRequestBytes),
 		config.String("bootstrap-admin-key", "admin API key of the default tenant to register on start (prefer KUBEDESK_BOOTSTRAP_ADMIN_KEY); without it the first start writes one to --data-dir/admin.key", &c.IAM.BootstrapAdminKey),
 		config.String("oidc-issuer-url", "OpenID Connect issuer whose JWT bearer tokens are accepted; empty accepts none", &c.IAM.OIDC.IssuerURL),
+		config.DurationOf("routing-offline-grace", "how long an offline agent keeps its unanswered tickets before they return to their queues", &c.Routing.OfflineGrace),
 		config.String("oidc-audience", "audience (aud) the issuer's tokens must carry", &c.IAM.OIDC.Audience),
 	)
 }
 
 // Validate checks every section and which modules the targets need.
 func (c *Config) Validate() error {
-	errs := []error{c.Common.Validate(), c.IAM.Validate(), c.Ticket.Validate(), c.Worker.Validate(), c.Channel.Validate(), c.Gateway.Validate()}
+	errs := []error{c.Common.Validate(), c.IAM.Validate(), c.Ticket.Validate(), c.Worker.Validate(), c.Channel.Validate(), c.Routing.Validate(), c.Gateway.Validate()}
 	if err := errors.Join(errs...); err != nil {
 		return err
 	}

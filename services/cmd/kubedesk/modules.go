@@ -10,6 +10,7 @@ import (
 
 	channelv1 "github.com/kubedesk/kubedesk/proto/gen/go/kubedesk/channel/v1"
 	iamv1 "github.com/kubedesk/kubedesk/proto/gen/go/kubedesk/iam/v1"
+	routingv1 "github.com/kubedesk/kubedesk/proto/gen/go/kubedesk/routing/v1"
 	slav1 "github.com/kubedesk/kubedesk/proto/gen/go/kubedesk/sla/v1"
 	ticketv1 "github.com/kubedesk/kubedesk/proto/gen/go/kubedesk/ticket/v1"
 	"github.com/kubedesk/kubedesk/services/platform/blob"
@@ -87,6 +88,14 @@ func modules(cfg *Config) module.Table {
 				return channelEndpoints(cfg, conn, log)
 			},
 			Init: func(ctx context.Context, h *module.Host) (module.Parts, error) { return initChannel(ctx, cfg, h) },
+		},
+		{
+			Name:     moduleRouting,
+			Calls:    []string{moduleIAM, moduleTicket}, // users' names and roles; it assigns through the ticket API
+			Optional: []string{moduleChannel},           // customers' tiers and organisations
+			Services: []string{routingv1.RoutingService_ServiceDesc.ServiceName},
+			REST:     routingv1.RegisterRoutingServiceHandler,
+			Init:     func(ctx context.Context, h *module.Host) (module.Parts, error) { return initRouting(ctx, cfg, h) },
 		},
 	}
 	// The gateway serves the REST API of every module it can reach; it is

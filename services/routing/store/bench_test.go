@@ -64,7 +64,7 @@ func BenchmarkAssign(b *testing.B) {
 			s := e.open(b)
 			seedLedger(b, s, 1000, 5)
 			for b.Loop() {
-				loads, err := s.Loads(ctx, "acme")
+				loads, err := s.Loads(ctx, "acme", nil)
 				if err != nil || len(loads) != 1000 {
 					b.Fatalf("Loads = %d agents, %v; want 1000", len(loads), err)
 				}

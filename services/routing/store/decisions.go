@@ -9,7 +9,7 @@ import (
 )
 
 const decisionColumns = `tenant, id, ticket_id, dedup_key, trigger_kind, outcome, group_id, agent,
-	strategy, rules, candidates, notes, actor_id, actor_name, create_time, applied`
+	strategy, rules, candidates, notes, actions, actor_id, actor_name, create_time, applied`
 
 // checkDecision refuses what the decisions table cannot keep, naming the
 // field.
@@ -30,10 +30,10 @@ func checkDecision(d routing.Decision) error {
 // decision ID stored already is an error.
 func (e *engine) insertDecision(ctx context.Context, q queryer, d routing.Decision) (bool, error) {
 	n, err := q.exec(ctx, `INSERT INTO routing_decisions (`+decisionColumns+`)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (tenant, dedup_key) WHERE dedup_key <> '' DO NOTHING`,
 		d.Tenant, d.ID, d.TicketID, d.Key, string(d.Trigger), string(d.Outcome), d.Group, d.Agent,
-		string(d.Strategy), toJSON(nonNil(d.Rules)), toJSON(nonNil(d.Candidates)), toJSON(nonNil(d.Notes)),
+		string(d.Strategy), toJSON(nonNil(d.Rules)), toJSON(nonNil(d.Candidates)), toJSON(nonNil(d.Notes)), toJSON(d.Actions),
 		d.ActorID, d.ActorDisplayName, e.ts(orNow(d.CreateTime)), d.Applied)
 	switch {
 	case err != nil && e.d.unique(err):
@@ -61,10 +61,11 @@ func scanDecision(r scanner) (routing.Decision, error) {
 		d                          routing.Decision
 		trigger, outcome, strategy string
 		rules, candidates, notes   string
+		actions                    string
 		created                    dbTime
 	)
 	if err := r.Scan(&d.Tenant, &d.ID, &d.TicketID, &d.Key, &trigger, &outcome, &d.Group, &d.Agent,
-		&strategy, &rules, &candidates, &notes, &d.ActorID, &d.ActorDisplayName, &created, &d.Applied); err != nil {
+		&strategy, &rules, &candidates, &notes, &actions, &d.ActorID, &d.ActorDisplayName, &created, &d.Applied); err != nil {
 		return routing.Decision{}, err
 	}
 	d.Trigger, d.Outcome, d.Strategy = routing.Trigger(trigger), routing.Outcome(outcome), routing.Strategy(strategy)
@@ -76,6 +77,9 @@ func scanDecision(r scanner) (routing.Decision, error) {
 	}
 	if err := fromJSON(notes, &d.Notes); err != nil {
 		return routing.Decision{}, fmt.Errorf("decision %s: notes: %w", d.ID, err)
+	}
+	if err := fromJSON(actions, &d.Actions); err != nil {
+		return routing.Decision{}, fmt.Errorf("decision %s: actions: %w", d.ID, err)
 	}
 	d.CreateTime = created.t
 	return d, nil

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/kubedesk/kubedesk/services/routing"
 )
@@ -240,9 +241,19 @@ func (e *engine) MarkAnswered(ctx context.Context, tenant, ticketID string) erro
 }
 
 // Loads implements routing.Store; agents holding nothing are left out.
-func (e *engine) Loads(ctx context.Context, tenant string) (map[string]map[string]int, error) {
+func (e *engine) Loads(ctx context.Context, tenant string, agents []string) (map[string]map[string]int, error) {
 	if err := checkText(text{"tenant", tenant}); err != nil {
 		return nil, fmt.Errorf("loads: %w", err)
+	}
+	query, args := `SELECT agent, channel, count(*) FROM routing_assignments WHERE tenant = ?`, []any{tenant}
+	if agents != nil {
+		if len(agents) == 0 {
+			return map[string]map[string]int{}, nil
+		}
+		query += ` AND agent IN (?` + strings.Repeat(", ?", len(agents)-1) + `)`
+		for _, a := range agents {
+			args = append(args, a)
+		}
 	}
 	type load struct {
 		agent, channel string
@@ -252,7 +263,7 @@ func (e *engine) Loads(ctx context.Context, tenant string) (map[string]map[strin
 		var l load
 		err := r.Scan(&l.agent, &l.channel, &l.n)
 		return l, err
-	}, `SELECT agent, channel, count(*) FROM routing_assignments WHERE tenant = ? GROUP BY agent, channel`, tenant)
+	}, query+` GROUP BY agent, channel`, args...)
 	if err != nil {
 		return nil, fmt.Errorf("loads: %w", err)
 	}

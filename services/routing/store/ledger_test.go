@@ -139,13 +139,28 @@ func TestAssign(t *testing.T) {
 		for i := range 5 {
 			mustAssign(t, s, assignment("acme", fmt.Sprintf("u%d", i), "ana"), -1, false, decision("acme", fmt.Sprintf("u%d", i), 100+i))
 		}
-		loads, err := s.Loads(ctx, "acme")
+		loads, err := s.Loads(ctx, "acme", nil)
 		if err != nil {
 			t.Fatal(err)
 		}
 		wantLoads := map[string]map[string]int{"ana": {"chat": 7, "email": 1}, "bo": {"chat": 1}}
 		if diff := cmp.Diff(wantLoads, loads); diff != "" {
 			t.Errorf("Loads (-want +got):\n%s", diff)
+		}
+		for _, tt := range []struct {
+			agents []string
+			want   map[string]map[string]int
+		}{
+			{[]string{"bo", "cy"}, map[string]map[string]int{"bo": {"chat": 1}}},
+			{[]string{}, map[string]map[string]int{}},
+		} {
+			got, err := s.Loads(ctx, "acme", tt.agents)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(tt.want, got); diff != "" {
+				t.Errorf("Loads of %v (-want +got):\n%s", tt.agents, diff)
+			}
 		}
 	})
 }
@@ -251,7 +266,7 @@ func TestCapacityRace(t *testing.T) {
 		if ok != limit {
 			t.Errorf("%d assignments succeeded, want %d", ok, limit)
 		}
-		loads, err := stores[1].Loads(ctx, "acme")
+		loads, err := stores[1].Loads(ctx, "acme", nil)
 		if err != nil || loads["ana"]["chat"] != limit || loads["ana"]["email"] != 1 {
 			t.Errorf("Loads = %v, %v; want ana at chat %d, email 1", loads, err, limit)
 		}
@@ -328,7 +343,7 @@ func TestLedger(t *testing.T) {
 		if _, ok, _ := s.Assignment(ctx, "acme", "1"); ok {
 			t.Error("Assignment(1) after Unassign: still held")
 		}
-		loads, err := s.Loads(ctx, "acme")
+		loads, err := s.Loads(ctx, "acme", nil)
 		if diff := cmp.Diff(map[string]map[string]int{"ana": {"chat": 1}, "bo": {"chat": 2}}, loads); err != nil || diff != "" {
 			t.Errorf("Loads (-want +got), %v:\n%s", err, diff)
 		}

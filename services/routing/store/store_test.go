@@ -95,7 +95,9 @@ func decision(tenant, ticket string, n int) routing.Decision {
 			{Agent: "ana", Chosen: true, Reason: routing.Reason{Code: "candidate.least_loaded", Args: map[string]string{"load": "1"}}},
 			{Agent: "bo", Reason: routing.Reason{Code: "candidate.offline"}},
 		},
-		Notes:      []routing.Reason{{Code: "note.open"}},
+		Notes: []routing.Reason{{Code: "note.open"}},
+		Actions: routing.Actions{AddTags: []string{"账单"}, PriorityAtLeast: 2,
+			SetCustomFields: map[string]string{"queue": "finance"}, Note: "转给账单组"},
 		CreateTime: base.Add(time.Duration(n) * time.Second),
 	}
 }
@@ -241,7 +243,7 @@ func TestTenantIsolation(t *testing.T) {
 		if _, ok, err := s.Assignment(ctx, g, "1"); ok || err != nil {
 			t.Errorf("Assignment(globex, 1) = %v, %v; want none", ok, err)
 		}
-		if got, err := s.Loads(ctx, g); err != nil || len(got) != 0 {
+		if got, err := s.Loads(ctx, g, nil); err != nil || len(got) != 0 {
 			t.Errorf("Loads(globex) = %v, %v; want none", got, err)
 		}
 		if got, err := s.Assignments(ctx, g, "ana"); err != nil || len(got) != 0 {

@@ -91,6 +91,7 @@ CREATE TABLE routing_decisions (
     rules         text        NOT NULL, -- JSON array of RuleMatch
     candidates    text        NOT NULL, -- JSON array of Candidate
     notes         text        NOT NULL, -- JSON array of Reason
+    actions       text        NOT NULL, -- JSON object of Actions
     actor_id      text        NOT NULL,
     actor_name    text        NOT NULL,
     create_time   timestamptz NOT NULL,

@@ -90,6 +90,7 @@ CREATE TABLE routing_decisions (
     rules         TEXT    NOT NULL, -- JSON array of RuleMatch
     candidates    TEXT    NOT NULL, -- JSON array of Candidate
     notes         TEXT    NOT NULL, -- JSON array of Reason
+    actions       TEXT    NOT NULL, -- JSON object of Actions
     actor_id      TEXT    NOT NULL,
     actor_name    TEXT    NOT NULL,
     create_time   INTEGER NOT NULL,

@@ -2873,7 +2873,7 @@ const file_kubedesk_iam_v1_iam_proto_rawDesc = "" +
 	"\x0eCredentialKind\x12\x1f\n" +
 	"\x1bCREDENTIAL_KIND_UNSPECIFIED\x10\x00\x12\x1a\n" +
 	"\x16CREDENTIAL_KIND_BEARER\x10\x01\x12\x1b\n" +
-	"\x17CREDENTIAL_KIND_SESSION\x10\x022\x80\r\n" +
+	"\x17CREDENTIAL_KIND_SESSION\x10\x022\x81\r\n" +
 	"\x0fIdentityService\x12\x86\x01\n" +
 	"\rCreateSession\x12%.kubedesk.iam.v1.CreateSessionRequest\x1a&.kubedesk.iam.v1.CreateSessionResponse\"&\xf2\x81\x19\x02\x10\x01\x82\xd3\xe4\x93\x02\x1a:\x01*b\asession\"\f/v1/sessions\x12{\n" +
 	"\fListSessions\x12$.kubedesk.iam.v1.ListSessionsRequest\x1a%.kubedesk.iam.v1.ListSessionsResponse\"\x1e\xf2\x81\x19\x06\n" +
@@ -2890,10 +2890,10 @@ const file_kubedesk_iam_v1_iam_proto_rawDesc = "" +
 	"\aGetUser\x12\x1f.kubedesk.iam.v1.GetUserRequest\x1a .kubedesk.iam.v1.GetUserResponse\"%\xf2\x81\x19\x05\n" +
 	"\x03\x01\x02\x06\x82\xd3\xe4\x93\x02\x16b\x04user\x12\x0e/v1/users/{id}\x12n\n" +
 	"\tListUsers\x12!.kubedesk.iam.v1.ListUsersRequest\x1a\".kubedesk.iam.v1.ListUsersResponse\"\x1a\xf2\x81\x19\x05\n" +
-	"\x03\x01\x02\x06\x82\xd3\xe4\x93\x02\v\x12\t/v1/users\x12\x85\x01\n" +
+	"\x03\x01\x02\x06\x82\xd3\xe4\x93\x02\v\x12\t/v1/users\x12\x86\x01\n" +
 	"\n" +
-	"UpdateUser\x12\".kubedesk.iam.v1.UpdateUserRequest\x1a#.kubedesk.iam.v1.UpdateUserResponse\".\xf2\x81\x19\x03\n" +
-	"\x01\x01\x82\xd3\xe4\x93\x02!:\x04userb\x04user2\x13/v1/users/{user.id}\x12\x89\x01\n" +
+	"UpdateUser\x12\".kubedesk.iam.v1.UpdateUserRequest\x1a#.kubedesk.iam.v1.UpdateUserResponse\"/\xf2\x81\x19\x04\n" +
+	"\x02\x01\x06\x82\xd3\xe4\x93\x02!:\x04userb\x04user2\x13/v1/users/{user.id}\x12\x89\x01\n" +
 	"\fCreateApiKey\x12$.kubedesk.iam.v1.CreateApiKeyRequest\x1a%.kubedesk.iam.v1.CreateApiKeyResponse\",\xf2\x81\x19\x03\n" +
 	"\x01\x01\x82\xd3\xe4\x93\x02\x1f:\aapi_keyb\aapi_key\"\v/v1/apiKeys\x12t\n" +
 	"\vListApiKeys\x12#.kubedesk.iam.v1.ListApiKeysRequest\x1a$.kubedesk.iam.v1.ListApiKeysResponse\"\x1a\xf2\x81\x19\x03\n" +

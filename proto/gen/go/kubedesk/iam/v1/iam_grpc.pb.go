@@ -70,7 +70,9 @@ type IdentityServiceClient interface {
 	// UpdateUser changes the fields in update_mask: display_name, locale,
 	// time_zone, roles, groups, active, password. Deactivating a user or
 	// setting its password signs all its sessions out. A role change is
-	// audited.
+	// audited. kubedesk's own modules change groups only: the routing
+	// service keeps a user's groups in line with its routing groups'
+	// members.
 	UpdateUser(ctx context.Context, in *UpdateUserRequest, opts ...grpc.CallOption) (*UpdateUserResponse, error)
 	// CreateApiKey makes an API key for an integration. The response holds
 	// the secret, once: only its SHA-256 digest is stored.
@@ -260,7 +262,9 @@ type IdentityServiceServer interface {
 	// UpdateUser changes the fields in update_mask: display_name, locale,
 	// time_zone, roles, groups, active, password. Deactivating a user or
 	// setting its password signs all its sessions out. A role change is
-	// audited.
+	// audited. kubedesk's own modules change groups only: the routing
+	// service keeps a user's groups in line with its routing groups'
+	// members.
 	UpdateUser(context.Context, *UpdateUserRequest) (*UpdateUserResponse, error)
 	// CreateApiKey makes an API key for an integration. The response holds
 	// the secret, once: only its SHA-256 digest is stored.

@@ -2798,31 +2798,31 @@ const file_kubedesk_routing_v1_routing_proto_rawDesc = "" +
 	"\x10OUTCOME_ASSIGNED\x10\x01\x12\x12\n" +
 	"\x0eOUTCOME_QUEUED\x10\x02\x12\x13\n" +
 	"\x0fOUTCOME_OFFERED\x10\x03\x12\x14\n" +
-	"\x10OUTCOME_UNROUTED\x10\x042\xbb\x0e\n" +
-	"\x0eRoutingService\x12\x82\x01\n" +
-	"\vCreateGroup\x12'.kubedesk.routing.v1.CreateGroupRequest\x1a(.kubedesk.routing.v1.CreateGroupResponse\" \xf2\x81\x19\x03\n" +
-	"\x01\x01\x82\xd3\xe4\x93\x02\x13:\x05group\"\n" +
-	"/v1/groups\x12z\n" +
-	"\bGetGroup\x12$.kubedesk.routing.v1.GetGroupRequest\x1a%.kubedesk.routing.v1.GetGroupResponse\"!\xf2\x81\x19\x06\n" +
-	"\x04\x01\x02\x03\x05\x82\xd3\xe4\x93\x02\x11\x12\x0f/v1/groups/{id}\x12{\n" +
+	"\x10OUTCOME_UNROUTED\x10\x042\xe7\x0e\n" +
+	"\x0eRoutingService\x12\x89\x01\n" +
+	"\vCreateGroup\x12'.kubedesk.routing.v1.CreateGroupRequest\x1a(.kubedesk.routing.v1.CreateGroupResponse\"'\xf2\x81\x19\x03\n" +
+	"\x01\x01\x82\xd3\xe4\x93\x02\x1a:\x05groupb\x05group\"\n" +
+	"/v1/groups\x12\x81\x01\n" +
+	"\bGetGroup\x12$.kubedesk.routing.v1.GetGroupRequest\x1a%.kubedesk.routing.v1.GetGroupResponse\"(\xf2\x81\x19\x06\n" +
+	"\x04\x01\x02\x03\x05\x82\xd3\xe4\x93\x02\x18b\x05group\x12\x0f/v1/groups/{id}\x12{\n" +
 	"\n" +
 	"ListGroups\x12&.kubedesk.routing.v1.ListGroupsRequest\x1a'.kubedesk.routing.v1.ListGroupsResponse\"\x1c\xf2\x81\x19\x06\n" +
 	"\x04\x01\x02\x03\x05\x82\xd3\xe4\x93\x02\f\x12\n" +
-	"/v1/groups\x12\x8e\x01\n" +
-	"\vUpdateGroup\x12'.kubedesk.routing.v1.UpdateGroupRequest\x1a(.kubedesk.routing.v1.UpdateGroupResponse\",\xf2\x81\x19\x04\n" +
-	"\x02\x01\x02\x82\xd3\xe4\x93\x02\x1e:\x05group2\x15/v1/groups/{group.id}\x12\x80\x01\n" +
+	"/v1/groups\x12\x95\x01\n" +
+	"\vUpdateGroup\x12'.kubedesk.routing.v1.UpdateGroupRequest\x1a(.kubedesk.routing.v1.UpdateGroupResponse\"3\xf2\x81\x19\x04\n" +
+	"\x02\x01\x02\x82\xd3\xe4\x93\x02%:\x05groupb\x05group2\x15/v1/groups/{group.id}\x12\x80\x01\n" +
 	"\vDeleteGroup\x12'.kubedesk.routing.v1.DeleteGroupRequest\x1a(.kubedesk.routing.v1.DeleteGroupResponse\"\x1e\xf2\x81\x19\x03\n" +
-	"\x01\x01\x82\xd3\xe4\x93\x02\x11*\x0f/v1/groups/{id}\x12y\n" +
-	"\bGetAgent\x12$.kubedesk.routing.v1.GetAgentRequest\x1a%.kubedesk.routing.v1.GetAgentResponse\" \xf2\x81\x19\x05\n" +
-	"\x03\x01\x02\x03\x82\xd3\xe4\x93\x02\x11\x12\x0f/v1/agents/{id}\x12z\n" +
+	"\x01\x01\x82\xd3\xe4\x93\x02\x11*\x0f/v1/groups/{id}\x12\x80\x01\n" +
+	"\bGetAgent\x12$.kubedesk.routing.v1.GetAgentRequest\x1a%.kubedesk.routing.v1.GetAgentResponse\"'\xf2\x81\x19\x05\n" +
+	"\x03\x01\x02\x03\x82\xd3\xe4\x93\x02\x18b\x05agent\x12\x0f/v1/agents/{id}\x12z\n" +
 	"\n" +
 	"ListAgents\x12&.kubedesk.routing.v1.ListAgentsRequest\x1a'.kubedesk.routing.v1.ListAgentsResponse\"\x1b\xf2\x81\x19\x05\n" +
 	"\x03\x01\x02\x03\x82\xd3\xe4\x93\x02\f\x12\n" +
-	"/v1/agents\x12\x8e\x01\n" +
-	"\vUpdateAgent\x12'.kubedesk.routing.v1.UpdateAgentRequest\x1a(.kubedesk.routing.v1.UpdateAgentResponse\",\xf2\x81\x19\x04\n" +
-	"\x02\x01\x02\x82\xd3\xe4\x93\x02\x1e:\x05agent2\x15/v1/agents/{agent.id}\x12\x9d\x01\n" +
-	"\x10SetAgentPresence\x12,.kubedesk.routing.v1.SetAgentPresenceRequest\x1a-.kubedesk.routing.v1.SetAgentPresenceResponse\",\xf2\x81\x19\x05\n" +
-	"\x03\x01\x02\x03\x82\xd3\xe4\x93\x02\x1d:\x01*\x1a\x18/v1/agents/{id}/presence\x12\x93\x01\n" +
+	"/v1/agents\x12\x95\x01\n" +
+	"\vUpdateAgent\x12'.kubedesk.routing.v1.UpdateAgentRequest\x1a(.kubedesk.routing.v1.UpdateAgentResponse\"3\xf2\x81\x19\x04\n" +
+	"\x02\x01\x02\x82\xd3\xe4\x93\x02%:\x05agentb\x05agent2\x15/v1/agents/{agent.id}\x12\xa4\x01\n" +
+	"\x10SetAgentPresence\x12,.kubedesk.routing.v1.SetAgentPresenceRequest\x1a-.kubedesk.routing.v1.SetAgentPresenceResponse\"3\xf2\x81\x19\x05\n" +
+	"\x03\x01\x02\x03\x82\xd3\xe4\x93\x02$:\x01*b\x05agent\x1a\x18/v1/agents/{id}/presence\x12\x93\x01\n" +
 	"\x10ListRoutingRules\x12,.kubedesk.routing.v1.ListRoutingRulesRequest\x1a-.kubedesk.routing.v1.ListRoutingRulesResponse\"\"\xf2\x81\x19\x06\n" +
 	"\x04\x01\x02\x03\x05\x82\xd3\xe4\x93\x02\x12\x12\x10/v1/routingRules\x12\x8c\x01\n" +
 	"\vClaimTicket\x12'.kubedesk.routing.v1.ClaimTicketRequest\x1a(.kubedesk.routing.v1.ClaimTicketResponse\"*\xf2\x81\x19\x05\n" +

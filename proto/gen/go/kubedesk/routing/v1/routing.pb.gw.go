@@ -658,7 +658,7 @@ func RegisterRoutingServiceHandlerServer(ctx context.Context, mux *runtime.Serve
 			runtime.HTTPError(annotatedContext, mux, outboundMarshaler, w, req, err)
 			return
 		}
-		forward_RoutingService_CreateGroup_0(annotatedContext, mux, outboundMarshaler, w, req, resp, mux.GetForwardResponseOptions()...)
+		forward_RoutingService_CreateGroup_0(annotatedContext, mux, outboundMarshaler, w, req, response_RoutingService_CreateGroup_0{resp.(*CreateGroupResponse)}, mux.GetForwardResponseOptions()...)
 	})
 	mux.Handle(http.MethodGet, pattern_RoutingService_GetGroup_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
 		ctx, cancel := context.WithCancel(req.Context())
@@ -678,7 +678,7 @@ func RegisterRoutingServiceHandlerServer(ctx context.Context, mux *runtime.Serve
 			runtime.HTTPError(annotatedContext, mux, outboundMarshaler, w, req, err)
 			return
 		}
-		forward_RoutingService_GetGroup_0(annotatedContext, mux, outboundMarshaler, w, req, resp, mux.GetForwardResponseOptions()...)
+		forward_RoutingService_GetGroup_0(annotatedContext, mux, outboundMarshaler, w, req, response_RoutingService_GetGroup_0{resp.(*GetGroupResponse)}, mux.GetForwardResponseOptions()...)
 	})
 	mux.Handle(http.MethodGet, pattern_RoutingService_ListGroups_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
 		ctx, cancel := context.WithCancel(req.Context())
@@ -718,7 +718,7 @@ func RegisterRoutingServiceHandlerServer(ctx context.Context, mux *runtime.Serve
 			runtime.HTTPError(annotatedContext, mux, outboundMarshaler, w, req, err)
 			return
 		}
-		forward_RoutingService_UpdateGroup_0(annotatedContext, mux, outboundMarshaler, w, req, resp, mux.GetForwardResponseOptions()...)
+		forward_RoutingService_UpdateGroup_0(annotatedContext, mux, outboundMarshaler, w, req, response_RoutingService_UpdateGroup_0{resp.(*UpdateGroupResponse)}, mux.GetForwardResponseOptions()...)
 	})
 	mux.Handle(http.MethodDelete, pattern_RoutingService_DeleteGroup_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
 		ctx, cancel := context.WithCancel(req.Context())
@@ -758,7 +758,7 @@ func RegisterRoutingServiceHandlerServer(ctx context.Context, mux *runtime.Serve
 			runtime.HTTPError(annotatedContext, mux, outboundMarshaler, w, req, err)
 			return
 		}
-		forward_RoutingService_GetAgent_0(annotatedContext, mux, outboundMarshaler, w, req, resp, mux.GetForwardResponseOptions()...)
+		forward_RoutingService_GetAgent_0(annotatedContext, mux, outboundMarshaler, w, req, response_RoutingService_GetAgent_0{resp.(*GetAgentResponse)}, mux.GetForwardResponseOptions()...)
 	})
 	mux.Handle(http.MethodGet, pattern_RoutingService_ListAgents_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
 		ctx, cancel := context.WithCancel(req.Context())
@@ -798,7 +798,7 @@ func RegisterRoutingServiceHandlerServer(ctx context.Context, mux *runtime.Serve
 			runtime.HTTPError(annotatedContext, mux, outboundMarshaler, w, req, err)
 			return
 		}
-		forward_RoutingService_UpdateAgent_0(annotatedContext, mux, outboundMarshaler, w, req, resp, mux.GetForwardResponseOptions()...)
+		forward_RoutingService_UpdateAgent_0(annotatedContext, mux, outboundMarshaler, w, req, response_RoutingService_UpdateAgent_0{resp.(*UpdateAgentResponse)}, mux.GetForwardResponseOptions()...)
 	})
 	mux.Handle(http.MethodPut, pattern_RoutingService_SetAgentPresence_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
 		ctx, cancel := context.WithCancel(req.Context())
@@ -818,7 +818,7 @@ func RegisterRoutingServiceHandlerServer(ctx context.Context, mux *runtime.Serve
 			runtime.HTTPError(annotatedContext, mux, outboundMarshaler, w, req, err)
 			return
 		}
-		forward_RoutingService_SetAgentPresence_0(annotatedContext, mux, outboundMarshaler, w, req, resp, mux.GetForwardResponseOptions()...)
+		forward_RoutingService_SetAgentPresence_0(annotatedContext, mux, outboundMarshaler, w, req, response_RoutingService_SetAgentPresence_0{resp.(*SetAgentPresenceResponse)}, mux.GetForwardResponseOptions()...)
 	})
 	mux.Handle(http.MethodGet, pattern_RoutingService_ListRoutingRules_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
 		ctx, cancel := context.WithCancel(req.Context())
@@ -955,7 +955,7 @@ func RegisterRoutingServiceHandlerClient(ctx context.Context, mux *runtime.Serve
 			runtime.HTTPError(annotatedContext, mux, outboundMarshaler, w, req, err)
 			return
 		}
-		forward_RoutingService_CreateGroup_0(annotatedContext, mux, outboundMarshaler, w, req, resp, mux.GetForwardResponseOptions()...)
+		forward_RoutingService_CreateGroup_0(annotatedContext, mux, outboundMarshaler, w, req, response_RoutingService_CreateGroup_0{resp.(*CreateGroupResponse)}, mux.GetForwardResponseOptions()...)
 	})
 	mux.Handle(http.MethodGet, pattern_RoutingService_GetGroup_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
 		ctx, cancel := context.WithCancel(req.Context())
@@ -972,7 +972,7 @@ func RegisterRoutingServiceHandlerClient(ctx context.Context, mux *runtime.Serve
 			runtime.HTTPError(annotatedContext, mux, outboundMarshaler, w, req, err)
 			return
 		}
-		forward_RoutingService_GetGroup_0(annotatedContext, mux, outboundMarshaler, w, req, resp, mux.GetForwardResponseOptions()...)
+		forward_RoutingService_GetGroup_0(annotatedContext, mux, outboundMarshaler, w, req, response_RoutingService_GetGroup_0{resp.(*GetGroupResponse)}, mux.GetForwardResponseOptions()...)
 	})
 	mux.Handle(http.MethodGet, pattern_RoutingService_ListGroups_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
 		ctx, cancel := context.WithCancel(req.Context())
@@ -1006,7 +1006,7 @@ func RegisterRoutingServiceHandlerClient(ctx context.Context, mux *runtime.Serve
 			runtime.HTTPError(annotatedContext, mux, outboundMarshaler, w, req, err)
 			return
 		}
-		forward_RoutingService_UpdateGroup_0(annotatedContext, mux, outboundMarshaler, w, req, resp, mux.GetForwardResponseOptions()...)
+		forward_RoutingService_UpdateGroup_0(annotatedContext, mux, outboundMarshaler, w, req, response_RoutingService_UpdateGroup_0{resp.(*UpdateGroupResponse)}, mux.GetForwardResponseOptions()...)
 	})
 	mux.Handle(http.MethodDelete, pattern_RoutingService_DeleteGroup_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
 		ctx, cancel := context.WithCancel(req.Context())
@@ -1040,7 +1040,7 @@ func RegisterRoutingServiceHandlerClient(ctx context.Context, mux *runtime.Serve
 			runtime.HTTPError(annotatedContext, mux, outboundMarshaler, w, req, err)
 			return
 		}
-		forward_RoutingService_GetAgent_0(annotatedContext, mux, outboundMarshaler, w, req, resp, mux.GetForwardResponseOptions()...)
+		forward_RoutingService_GetAgent_0(annotatedContext, mux, outboundMarshaler, w, req, response_RoutingService_GetAgent_0{resp.(*GetAgentResponse)}, mux.GetForwardResponseOptions()...)
 	})
 	mux.Handle(http.MethodGet, pattern_RoutingService_ListAgents_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
 		ctx, cancel := context.WithCancel(req.Context())
@@ -1074,7 +1074,7 @@ func RegisterRoutingServiceHandlerClient(ctx context.Context, mux *runtime.Serve
 			runtime.HTTPError(annotatedContext, mux, outboundMarshaler, w, req, err)
 			return
 		}
-		forward_RoutingService_UpdateAgent_0(annotatedContext, mux, outboundMarshaler, w, req, resp, mux.GetForwardResponseOptions()...)
+		forward_RoutingService_UpdateAgent_0(annotatedContext, mux, outboundMarshaler, w, req, response_RoutingService_UpdateAgent_0{resp.(*UpdateAgentResponse)}, mux.GetForwardResponseOptions()...)
 	})
 	mux.Handle(http.MethodPut, pattern_RoutingService_SetAgentPresence_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
 		ctx, cancel := context.WithCancel(req.Context())
@@ -1091,7 +1091,7 @@ func RegisterRoutingServiceHandlerClient(ctx context.Context, mux *runtime.Serve
 			runtime.HTTPError(annotatedContext, mux, outboundMarshaler, w, req, err)
 			return
 		}
-		forward_RoutingService_SetAgentPresence_0(annotatedContext, mux, outboundMarshaler, w, req, resp, mux.GetForwardResponseOptions()...)
+		forward_RoutingService_SetAgentPresence_0(annotatedContext, mux, outboundMarshaler, w, req, response_RoutingService_SetAgentPresence_0{resp.(*SetAgentPresenceResponse)}, mux.GetForwardResponseOptions()...)
 	})
 	mux.Handle(http.MethodGet, pattern_RoutingService_ListRoutingRules_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
 		ctx, cancel := context.WithCancel(req.Context())
@@ -1162,6 +1162,60 @@ func RegisterRoutingServiceHandlerClient(ctx context.Context, mux *runtime.Serve
 		forward_RoutingService_ListRoutingDecisions_0(annotatedContext, mux, outboundMarshaler, w, req, resp, mux.GetForwardResponseOptions()...)
 	})
 	return nil
+}
+
+type response_RoutingService_CreateGroup_0 struct {
+	*CreateGroupResponse
+}
+
+func (m response_RoutingService_CreateGroup_0) XXX_ResponseBody() interface{} {
+	response := m.CreateGroupResponse
+	return response.Group
+}
+
+type response_RoutingService_GetGroup_0 struct {
+	*GetGroupResponse
+}
+
+func (m response_RoutingService_GetGroup_0) XXX_ResponseBody() interface{} {
+	response := m.GetGroupResponse
+	return response.Group
+}
+
+type response_RoutingService_UpdateGroup_0 struct {
+	*UpdateGroupResponse
+}
+
+func (m response_RoutingService_UpdateGroup_0) XXX_ResponseBody() interface{} {
+	response := m.UpdateGroupResponse
+	return response.Group
+}
+
+type response_RoutingService_GetAgent_0 struct {
+	*GetAgentResponse
+}
+
+func (m response_RoutingService_GetAgent_0) XXX_ResponseBody() interface{} {
+	response := m.GetAgentResponse
+	return response.Agent
+}
+
+type response_RoutingService_UpdateAgent_0 struct {
+	*UpdateAgentResponse
+}
+
+func (m response_RoutingService_UpdateAgent_0) XXX_ResponseBody() interface{} {
+	response := m.UpdateAgentResponse
+	return response.Agent
+}
+
+type response_RoutingService_SetAgentPresence_0 struct {
+	*SetAgentPresenceResponse
+}
+
+func (m response_RoutingService_SetAgentPresence_0) XXX_ResponseBody() interface{} {
+	response := m.SetAgentPresenceResponse
+	return response.Agent
 }
 
 var (
