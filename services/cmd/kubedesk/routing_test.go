@@ -408,3 +408,80 @@ func testRoutingBadInput(t *testing.T, srv *instance, f routingFixture) {
 		})
 	}
 }
+
+// TestRoutingRestart stops the routing process while tickets keep coming
+// and starts it again: every ticket is routed, none twice, and round robin
+// goes on where it stopped.
+func TestRoutingRestart(t *testing.T) {
+	for engine, args := range engines(t) {
+		t.Run(engine, func(t *testing.T) {
+			t.Parallel()
+			coreGRPC, routingGRPC := freeAddr(t), freeAddr(t)
+			core := startServe(t, append(args, "--target=gateway,ticket", "--grpc-addr="+coreGRPC, "--services=routing="+routingGRPC)...)
+			file := writeConfig(t, `apiVersion: kubedesk.io/v1alpha1
+kind: KubedeskConfig
+spec:
+  routing: {sweepInterval: 100ms}
+---
+apiVersion: kubedesk.io/v1alpha1
+kind: RoutingRule
+metadata: {name: everything}
+spec:
+  tenantRef: {name: default}
+  then: {group: desk}
+`)
+			dataDir := t.TempDir()
+			routingArgs := append(args, "--target=routing", "--grpc-addr="+routingGRPC, "--data-dir="+dataDir,
+				"--services=ticket="+core.grpc+",iam="+core.grpc, "--config="+file)
+			first := startServe(t, routingArgs...)
+			var agents []agentUser
+			for i := range 3 {
+				a := newAgent(t, core, fmt.Sprintf("agent%d@example.com", i), fmt.Sprintf("客服%d", i), "zh-CN")
+				core.mustCall(t, http.StatusOK, "PATCH", "/v1/agents/"+a.id, map[string]any{"capacity": map[string]int{"api": 100}})
+				core.mustCall(t, http.StatusOK, "PUT", "/v1/agents/me/presence", map[string]any{"presence": "PRESENCE_ONLINE"}, a.s.headers()...)
+				agents = append(agents, a)
+			}
+			core.mustCall(t, http.StatusOK, "POST", "/v1/groups?groupId=desk", map[string]any{"displayName": "Desk",
+				"members": []string{agents[0].id, agents[1].id, agents[2].id}})
+			waitRouted(t, "the rule to be in force", func() bool {
+				return len(asList(core.mustCall(t, http.StatusOK, "GET", "/v1/routingRules", nil).json["routingRules"])) == 1
+			})
+			var ids []string
+			for i := range 60 {
+				if i == 20 {
+					if err := first.stop(); err != nil {
+						t.Fatalf("stopping the routing process: %v", err)
+					}
+				}
+				ids = append(ids, core.create(t, map[string]any{"subject": fmt.Sprintf("第%d个问题", i)}).str("id"))
+			}
+			startServe(t, routingArgs...)
+			counts := map[string]int{}
+			for _, id := range ids {
+				counts[assigneeOf(t, core, id)]++
+			}
+			for _, id := range ids {
+				ds := decisionsOf(t, core, id)
+				if len(ds) != 1 || ds[0]["outcome"] != "OUTCOME_ASSIGNED" {
+					t.Errorf("ticket %s: decisions %v, want one assignment", id, ds)
+				}
+			}
+			lo, hi := 1<<30, 0
+			for _, n := range counts {
+				lo, hi = min(lo, n), max(hi, n)
+			}
+			if len(counts) != 3 || hi-lo > 1 {
+				t.Errorf("round robin across the restart: %v, want each within one of the others", counts)
+			}
+			total := 0
+			for _, a := range agents {
+				load := core.mustCall(t, http.StatusOK, "GET", "/v1/agents/"+a.id, nil).json["load"].(map[string]any)
+				n, _ := load["api"].(float64)
+				total += int(n)
+			}
+			if total != len(ids) {
+				t.Errorf("the agents hold %d tickets, want %d", total, len(ids))
+			}
+		})
+	}
+}
