@@ -74,10 +74,10 @@ namespace in a Role each (watchNamespaces).
 */}}
 {{- define "kubedesk-operator.managerRules" -}}
 - apiGroups: ["kubedesk.io"]
-  resources: ["helpdesktenants", "slapolicies"]
+  resources: ["helpdesktenants", "slapolicies", "routingrules"]
   verbs: ["get", "list", "watch"]
 - apiGroups: ["kubedesk.io"]
-  resources: ["helpdesktenants/status", "slapolicies/status"]
+  resources: ["helpdesktenants/status", "slapolicies/status", "routingrules/status"]
   verbs: ["patch"]
 - apiGroups: ["kubedesk.io"]
   resources: ["helpdesktenants/finalizers"]

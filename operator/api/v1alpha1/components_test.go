@@ -15,17 +15,17 @@ func TestComponentsEnabled(t *testing.T) {
 		spec v1alpha1.ComponentsSpec
 		want []v1alpha1.ComponentName
 	}{
-		{"defaults", v1alpha1.ComponentsSpec{}, []v1alpha1.ComponentName{"gateway", "ticket", "channel", "worker"}},
+		{"defaults", v1alpha1.ComponentsSpec{}, []v1alpha1.ComponentName{"gateway", "ticket", "channel", "routing", "worker"}},
 		{
 			"spec without enabled keeps the default",
-			v1alpha1.ComponentsSpec{Gateway: &v1alpha1.ComponentSpec{Replicas: ptr.To[int32](2)}, Channel: &v1alpha1.ComponentSpec{}},
-			[]v1alpha1.ComponentName{"gateway", "ticket", "channel", "worker"},
+			v1alpha1.ComponentsSpec{Gateway: &v1alpha1.ComponentSpec{Replicas: ptr.To[int32](2)}, Channel: &v1alpha1.ComponentSpec{}, Routing: &v1alpha1.ComponentSpec{}},
+			[]v1alpha1.ComponentName{"gateway", "ticket", "channel", "routing", "worker"},
 		},
 		{
 			"explicit enabled wins",
 			v1alpha1.ComponentsSpec{
 				Worker: &v1alpha1.ComponentSpec{Enabled: ptr.To(false)}, Channel: &v1alpha1.ComponentSpec{Enabled: ptr.To(false)},
-				Survey: &v1alpha1.ComponentSpec{Enabled: ptr.To(true)},
+				Routing: &v1alpha1.ComponentSpec{Enabled: ptr.To(false)}, Survey: &v1alpha1.ComponentSpec{Enabled: ptr.To(true)},
 			},
 			[]v1alpha1.ComponentName{"gateway", "ticket", "survey"},
 		},

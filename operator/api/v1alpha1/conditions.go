@@ -21,17 +21,18 @@ const (
 	// data claim) has no such condition.
 	ConditionAttachmentsShared = "AttachmentsShared"
 
-	// ConditionAccepted (SLAPolicy) is True when the policy compiles and
-	// names a tenant that exists.
+	// ConditionAccepted (SLAPolicy, RoutingRule) is True when the policy
+	// or rule is valid and names a tenant that exists.
 	ConditionAccepted = "Accepted"
-	// ConditionApplied (SLAPolicy) is True when the tenant's pods run a
-	// configuration that includes the policy's current generation.
+	// ConditionApplied (SLAPolicy, RoutingRule) is True when the tenant's
+	// pods run a configuration that includes the object's current
+	// generation.
 	ConditionApplied = "Applied"
 )
 
 // Condition reasons, in UpperCamelCase as metav1.Condition requires.
 const (
-	// ReasonAccepted: the policy is valid and its tenant exists.
+	// ReasonAccepted: the policy or rule is valid and its tenant exists.
 	ReasonAccepted = "Accepted"
 	// ReasonInvalid: the object passed the schema but does not compile
 	// (the message names the field, the value and what is accepted).
@@ -50,6 +51,10 @@ const (
 	// ReasonReplicasMissing: some replicas are not ready although the
 	// rollout is complete (crash loop, unschedulable pods, ...).
 	ReasonReplicasMissing = "ReplicasMissing"
+	// ReasonRoutingDisabled: the rule is valid, but its tenant does not
+	// run the routing component (spec.components.routing.enabled: false),
+	// so no configuration carries it.
+	ReasonRoutingDisabled = "RoutingDisabled"
 	// ReasonConfigError: the tenant's configuration cannot be rendered, e.g.
 	// a referenced Secret or key is missing.
 	ReasonConfigError = "ConfigError"

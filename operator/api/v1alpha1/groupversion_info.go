@@ -1,10 +1,10 @@
-// Package v1alpha1 holds kubedesk's Kubernetes API: HelpdeskTenant and
-// SLAPolicy in the kubedesk.io group. The same documents configure the
-// all-in-one binary (`kubedesk serve --config`), so these types are the one
-// definition both the operator and the binary read. The package is a module
-// of its own (github.com/kubedesk/kubedesk/operator/api) that depends on
-// k8s.io/apimachinery only, so the binary and the workflows import it
-// cheaply and without the operator.
+// Package v1alpha1 holds kubedesk's Kubernetes API: HelpdeskTenant,
+// SLAPolicy and RoutingRule in the kubedesk.io group. The same documents
+// configure the all-in-one binary (`kubedesk serve --config`), so these
+// types are the one definition both the operator and the binary read. The
+// package is a module of its own (github.com/kubedesk/kubedesk/operator/api)
+// that depends on k8s.io/apimachinery only, so the binary and the workflows
+// import it cheaply and without the operator.
 //
 // +kubebuilder:object:generate=true
 // +groupName=kubedesk.io

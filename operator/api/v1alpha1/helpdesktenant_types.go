@@ -140,16 +140,42 @@ type HelpdeskTenantSpec struct {
 	Attachments *AttachmentsSpec `json:"attachments,omitempty"`
 
 	// Components says which components run and how. gateway, ticket,
-	// channel and worker run unless disabled; routing, knowledge, survey
+	// channel, routing and worker run unless disabled; knowledge, survey
 	// and reporting are not available in this release and must stay
 	// disabled.
 	// +optional
 	Components ComponentsSpec `json:"components,omitempty"`
 
+	// Routing tunes the routing component (who works on what); its rules
+	// are the tenant's RoutingRules.
+	// +optional
+	Routing *RoutingSpec `json:"routing,omitempty"`
+
 	// Ingress exposes the gateway (REST and OpenAPI) on a host name;
 	// without it the gateway is reachable only inside the cluster.
 	// +optional
 	Ingress *IngressSpec `json:"ingress,omitempty"`
+}
+
+// DefaultRoutingOfflineGrace is spec.routing.offlineGrace when unset.
+const DefaultRoutingOfflineGrace = 10 * time.Minute
+
+// RoutingSpec tunes a tenant's routing component. The operator renders
+// it into the routing section of the tenant's KubedeskConfig document
+// (routing.offlineGrace), where `kubedesk serve --config` reads it; the
+// binary ignores it in a HelpdeskTenant document, as it ignores
+// components.
+type RoutingSpec struct {
+	// OfflineGrace is how long the tickets an agent has not answered yet
+	// stay theirs after they go offline, before they return to their
+	// group's queue (answered ones stay): a Go duration from 0s (at once)
+	// to 24h. Unset: 10m.
+	// +kubebuilder:validation:Type=string
+	// +kubebuilder:validation:MaxLength=32
+	// +kubebuilder:validation:Pattern=`^([0-9]+([.][0-9]+)?(ns|us|ms|s|m|h))+$`
+	// +kubebuilder:validation:XValidation:rule="!self.matches('^([0-9]+([.][0-9]+)?(ns|us|ms|s|m|h))+$') || duration(self) <= duration('24h')",message="offlineGrace must be from 0s to 24h"
+	// +optional
+	OfflineGrace *metav1.Duration `json:"offlineGrace,omitempty"`
 }
 
 // ChannelsSpec configures the ways customers reach the tenant.
@@ -600,11 +626,11 @@ func AllComponents() []ComponentName {
 }
 
 // DefaultEnabled reports whether name runs when its spec does not say:
-// gateway, ticket, channel and worker do (the components of --target=all);
-// the components not built yet do not.
+// gateway, ticket, channel, routing and worker do (the components of
+// --target=all); the components not built yet do not.
 func DefaultEnabled(name ComponentName) bool {
 	switch name {
-	case ComponentGateway, ComponentTicket, ComponentChannel, ComponentWorker:
+	case ComponentGateway, ComponentTicket, ComponentChannel, ComponentRouting, ComponentWorker:
 		return true
 	}
 	return false
@@ -612,7 +638,6 @@ func DefaultEnabled(name ComponentName) bool {
 
 // ComponentsSpec holds one optional spec per component.
 //
-// +kubebuilder:validation:XValidation:rule="!has(self.routing) || !has(self.routing.enabled) || !self.routing.enabled",message="routing is not available in kubedesk v1alpha1 yet; set enabled: false or leave it out",fieldPath=".routing.enabled",reason=FieldValueForbidden
 // +kubebuilder:validation:XValidation:rule="!has(self.knowledge) || !has(self.knowledge.enabled) || !self.knowledge.enabled",message="knowledge is not available in kubedesk v1alpha1 yet; set enabled: false or leave it out",fieldPath=".knowledge.enabled",reason=FieldValueForbidden
 // +kubebuilder:validation:XValidation:rule="!has(self.survey) || !has(self.survey.enabled) || !self.survey.enabled",message="survey is not available in kubedesk v1alpha1 yet; set enabled: false or leave it out",fieldPath=".survey.enabled",reason=FieldValueForbidden
 // +kubebuilder:validation:XValidation:rule="!has(self.reporting) || !has(self.reporting.enabled) || !self.reporting.enabled",message="reporting is not available in kubedesk v1alpha1 yet; set enabled: false or leave it out",fieldPath=".reporting.enabled",reason=FieldValueForbidden
@@ -628,8 +653,11 @@ type ComponentsSpec struct {
 	// spec.channels.email.relaySecretRef; enabled by default.
 	// +optional
 	Channel *ComponentSpec `json:"channel,omitempty"`
-	// Routing (assignment rules, queues) is not available yet; disabled by
-	// default.
+	// Routing assigns tickets to groups and agents by the tenant's
+	// RoutingRules, the groups' strategies and the agents' skills,
+	// capacity and presence; enabled by default. The gateway serves its
+	// REST routes (/v1/groups, /v1/agents, /v1/routingRules, claims and
+	// transfers).
 	// +optional
 	Routing *ComponentSpec `json:"routing,omitempty"`
 	// Knowledge (articles, search) is not available yet; disabled by
@@ -787,9 +815,9 @@ type HelpdeskTenantStatus struct {
 	// +optional
 	GatewayURL string `json:"gatewayURL,omitempty"`
 
-	// ConfigHash is the hash of the rendered configuration (tenant and SLA
-	// policies) the tenant's pods run; pods carry it in an annotation, so a
-	// change rolls them.
+	// ConfigHash is the hash of the rendered configuration (tenant, SLA
+	// policies and routing rules) the tenant's pods run; pods carry it in
+	// an annotation, so a change rolls them.
 	// +kubebuilder:validation:MaxLength=128
 	// +optional
 	ConfigHash string `json:"configHash,omitempty"`
@@ -811,6 +839,15 @@ type HelpdeskTenantStatus struct {
 	// +listMapKey=name
 	// +optional
 	AppliedPolicies []AppliedPolicy `json:"appliedPolicies,omitempty"`
+
+	// AppliedRoutingRules lists the routing rules, at the generation each
+	// had, in the configuration of ConfigHash: the rules the tenant's
+	// pods run. A RoutingRule is Applied when it is listed here at its
+	// current generation.
+	// +listType=map
+	// +listMapKey=name
+	// +optional
+	AppliedRoutingRules []AppliedRoutingRule `json:"appliedRoutingRules,omitempty"`
 
 	// Conditions: Ready (every enabled component available with the
 	// current configuration), Progressing (a rollout is under way),
@@ -844,6 +881,15 @@ type AppliedPolicy struct {
 	// Name of the SLAPolicy, in the tenant's namespace.
 	Name string `json:"name"`
 	// Generation of the SLAPolicy that the configuration holds.
+	Generation int64 `json:"generation"`
+}
+
+// AppliedRoutingRule is one routing rule in the configuration the
+// tenant's pods run.
+type AppliedRoutingRule struct {
+	// Name of the RoutingRule, in the tenant's namespace.
+	Name string `json:"name"`
+	// Generation of the RoutingRule that the configuration holds.
 	Generation int64 `json:"generation"`
 }
 

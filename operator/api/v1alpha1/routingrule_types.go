@@ -38,7 +38,17 @@ type RoutingRuleSpec struct {
 	Then RoutingActions `json:"then"`
 }
 
+// DefaultRoutingRuleOrder is the order of a rule that sets none.
+const DefaultRoutingRuleOrder int32 = 100
+
+// CustomFieldKeyPattern is what a custom field's name looks like: the
+// ticket API's pattern for the keys of custom_fields, which the CRD's
+// rules on customFields and setCustomFields repeat.
+const CustomFieldKeyPattern = `^[A-Za-z][A-Za-z0-9_.-]{0,62}$`
+
 // RoutingConditions are the tests of a rule; each one given must hold.
+//
+// +kubebuilder:validation:XValidation:rule="has(self.businessHours) || !has(self.calendar) || (!has(self.calendar.workingHours) && !has(self.calendar.holidays) && !has(self.calendar.extraWorkingDays))",message="calendar is read only by businessHours; set businessHours: true or false, or leave calendar out",fieldPath=".calendar"
 type RoutingConditions struct {
 	// Channels the ticket came in on.
 	// +listType=set
@@ -48,12 +58,14 @@ type RoutingConditions struct {
 	// CustomerTiers: the requester's contact's tier (or its
 	// organisation's), e.g. VIP; compared case-insensitively.
 	// +kubebuilder:validation:MaxItems=20
+	// +kubebuilder:validation:items:MinLength=1
 	// +kubebuilder:validation:items:MaxLength=64
 	// +optional
 	CustomerTiers []string `json:"customerTiers,omitempty"`
 	// Organizations: the requester's organisation, by ID or by name
 	// (names compared case-insensitively).
 	// +kubebuilder:validation:MaxItems=100
+	// +kubebuilder:validation:items:MinLength=1
 	// +kubebuilder:validation:items:MaxLength=200
 	// +optional
 	Organizations []string `json:"organizations,omitempty"`
@@ -64,6 +76,7 @@ type RoutingConditions struct {
 	Priorities []Priority `json:"priorities,omitempty"`
 	// Tags: the ticket has at least one of them (compared exactly).
 	// +kubebuilder:validation:MaxItems=50
+	// +kubebuilder:validation:items:MinLength=1
 	// +kubebuilder:validation:items:MaxLength=100
 	// +optional
 	Tags []string `json:"tags,omitempty"`
@@ -71,6 +84,7 @@ type RoutingConditions struct {
 	// those listed, compared exactly ("" for a field the ticket does not
 	// have).
 	// +kubebuilder:validation:MaxProperties=20
+	// +kubebuilder:validation:XValidation:rule="self.all(k, k.matches('^[A-Za-z][A-Za-z0-9_.-]{0,62}$'))",messageExpression="'custom field name ' + self.filter(k, !k.matches('^[A-Za-z][A-Za-z0-9_.-]{0,62}$'))[0] + ' is not accepted; a name is a letter, then up to 62 letters, digits, _ . or -'"
 	// +optional
 	CustomFields map[string][]string `json:"customFields,omitempty"`
 	// Requesters: the requester's e-mail address (ignoring case),
@@ -78,6 +92,7 @@ type RoutingConditions struct {
 	// such as "wechat:oAbc..." (compared exactly), or "contact:<ID>" for
 	// a contact of the channel service.
 	// +kubebuilder:validation:MaxItems=200
+	// +kubebuilder:validation:items:MinLength=1
 	// +kubebuilder:validation:items:MaxLength=254
 	// +optional
 	Requesters []string `json:"requesters,omitempty"`
@@ -96,6 +111,7 @@ type RoutingConditions struct {
 	// InboundAddresses: the address the customer wrote to (the mailbox of
 	// an e-mail ticket), compared case-insensitively.
 	// +kubebuilder:validation:MaxItems=50
+	// +kubebuilder:validation:items:MinLength=1
 	// +kubebuilder:validation:items:MaxLength=254
 	// +optional
 	InboundAddresses []string `json:"inboundAddresses,omitempty"`
@@ -114,17 +130,23 @@ type RoutingConditions struct {
 }
 
 // RoutingActions are what a matching rule does.
+//
+// +kubebuilder:validation:XValidation:rule="has(self.group) || (has(self.requireSkills) && size(self.requireSkills) > 0) || (has(self.addTags) && size(self.addTags) > 0) || has(self.priorityAtLeast) || (has(self.setCustomFields) && size(self.setCustomFields) > 0)",message="set at least one action: group, requireSkills, addTags, priorityAtLeast or setCustomFields"
 type RoutingActions struct {
-	// Group moves the ticket to this routing group (its ID), which then
-	// picks the agent by its strategy. The group must exist in the
-	// routing service when the rules are loaded.
+	// Group moves the ticket to this routing group (its ID, a DNS label
+	// such as billing), which then picks the agent by its strategy. The
+	// group must exist in the routing service when the rules are loaded.
 	// +kubebuilder:validation:MaxLength=63
+	// +kubebuilder:validation:Pattern=`^[a-z0-9]([-a-z0-9]*[a-z0-9])?$`
 	// +optional
 	Group string `json:"group,omitempty"`
 	// RequireSkills: only agents with each of these skills, at least at
-	// the level given, may take the ticket. Each must be a skill some
-	// agent of the tenant has when the rules are loaded; when several
-	// matching rules require one skill, the highest level counts.
+	// the level given, may take the ticket; each skill once. Each must
+	// be a skill some agent of the tenant has when the rules are loaded;
+	// when several matching rules require one skill, the highest level
+	// counts.
+	// +listType=map
+	// +listMapKey=name
 	// +kubebuilder:validation:MaxItems=10
 	// +optional
 	RequireSkills []SkillRequirement `json:"requireSkills,omitempty"`
@@ -140,6 +162,8 @@ type RoutingActions struct {
 	PriorityAtLeast Priority `json:"priorityAtLeast,omitempty"`
 	// SetCustomFields sets these custom fields on the ticket.
 	// +kubebuilder:validation:MaxProperties=20
+	// +kubebuilder:validation:XValidation:rule="self.all(k, k.matches('^[A-Za-z][A-Za-z0-9_.-]{0,62}$'))",messageExpression="'custom field name ' + self.filter(k, !k.matches('^[A-Za-z][A-Za-z0-9_.-]{0,62}$'))[0] + ' is not accepted; a name is a letter, then up to 62 letters, digits, _ . or -'"
+	// +kubebuilder:validation:XValidation:rule="self.all(k, size(self[k]) <= 4096)",message="a custom field's value is at most 4096 characters"
 	// +optional
 	SetCustomFields map[string]string `json:"setCustomFields,omitempty"`
 }
@@ -162,7 +186,8 @@ type RoutingRuleStatus struct {
 	// +optional
 	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
 	// Conditions: Accepted (the spec is valid and names an existing
-	// tenant) and Applied (rendered into the tenant's configuration).
+	// tenant) and Applied (the tenant's pods run a configuration that
+	// holds the rule's current generation).
 	// +listType=map
 	// +listMapKey=type
 	// +optional
@@ -176,6 +201,8 @@ type RoutingRuleStatus struct {
 // +kubebuilder:printcolumn:name="Order",type=integer,JSONPath=`.spec.order`
 // +kubebuilder:printcolumn:name="Group",type=string,JSONPath=`.spec.then.group`
 // +kubebuilder:printcolumn:name="Accepted",type=string,JSONPath=`.status.conditions[?(@.type=="Accepted")].status`
+// +kubebuilder:printcolumn:name="Applied",type=string,JSONPath=`.status.conditions[?(@.type=="Applied")].status`
+// +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
 
 // RoutingRule is one rule that routes a tenant's tickets to a group.
 type RoutingRule struct {

@@ -1,7 +1,8 @@
 // Command kubedesk-operator runs kubedesk's Kubernetes operator: it
 // reconciles HelpdeskTenants into the ConfigMaps, Deployments, Services
 // and Ingresses that run each tenant's help desk, and reports on
-// SLAPolicies. The Helm chart charts/kubedesk-operator deploys it.
+// SLAPolicies and RoutingRules. The Helm chart charts/kubedesk-operator
+// deploys it.
 package main
 
 import (
@@ -82,7 +83,7 @@ func parse(args []string, stderr io.Writer) (options, error) {
 	fs.StringVar(&o.probeAddr, "health-probe-bind-address", ":8081",
 		`address of the /healthz and /readyz listener; "0" disables it`)
 	fs.StringVar(&namespaces, "namespaces", "",
-		"comma-separated namespaces whose HelpdeskTenants and SLAPolicies to reconcile; empty: every namespace")
+		"comma-separated namespaces whose HelpdeskTenants, SLAPolicies and RoutingRules to reconcile; empty: every namespace")
 	fs.BoolVar(&o.printVersion, "version", false, "print the version and exit")
 	o.zap.BindFlags(fs)
 	config.RegisterFlags(fs)

@@ -583,7 +583,7 @@ func TestTenantTemplate(t *testing.T) {
 			if field(s, "database", "embedded", "storageSize") != "1Gi" || field(s, "temporal", "embedded") == nil {
 				t.Errorf("want embedded database and Temporal, got database %v, temporal %v", s["database"], s["temporal"])
 			}
-			for _, c := range []string{"gateway", "ticket", "channel", "worker"} {
+			for _, c := range []string{"gateway", "ticket", "channel", "routing", "worker"} {
 				if n := field(s, "components", c, "replicas"); fmt.Sprint(n) != "1" {
 					t.Errorf("components.%s.replicas = %v, want 1", c, n)
 				}
@@ -661,6 +661,66 @@ func TestTenantTemplate(t *testing.T) {
 				t.Errorf("%d SLAPolicies, want none", n)
 			}
 		},
+	}, {
+		name:    "routing rules and the offline grace",
+		release: "acme",
+		values: []string{
+			"--set", "tenant.spec.routing.offlineGrace=15m",
+			"--set-json", `routingRules=[{"name":"vip","spec":{"order":10,"continue":true,"when":{"customerTiers":["VIP"]},"then":{"addTags":["vip"],"priorityAtLeast":"P2"}}},` +
+				`{"name":"billing-zh","labels":{"team":"billing"},"spec":{"when":{"keywords":["发票","退款"]},"then":{"group":"billing","requireSkills":[{"name":"zh","minLevel":3}]}}}]`,
+		},
+		check: func(t *testing.T, objs objects, r release) {
+			if grace := field(spec(objs.one(t, "HelpdeskTenant", r.namespace, "acme")), "routing", "offlineGrace"); grace != "15m" {
+				t.Errorf("routing.offlineGrace = %v, want 15m", grace)
+			}
+			if n := len(objs.ofKind("RoutingRule")); n != 2 {
+				t.Errorf("%d RoutingRules, want 2", n)
+			}
+			zh := objs.one(t, "RoutingRule", r.namespace, "billing-zh")
+			if ref := field(spec(zh), "tenantRef", "name"); ref != "acme" {
+				t.Errorf("RoutingRule tenantRef.name = %v, want acme", ref)
+			}
+			if kw := strs(field(spec(zh), "when", "keywords")); !slices.Equal(kw, []string{"发票", "退款"}) {
+				t.Errorf("RoutingRule keywords = %q", kw)
+			}
+			if l := zh.GetLabels(); l["team"] != "billing" || l["kubedesk.io/tenant"] != "acme" {
+				t.Errorf("RoutingRule labels %v", l)
+			}
+		},
+	}, {
+		name:    "no routing rules by default",
+		release: "acme",
+		check: func(t *testing.T, objs objects, r release) {
+			if n := len(objs.ofKind("RoutingRule")); n != 0 {
+				t.Errorf("%d RoutingRules, want none", n)
+			}
+		},
+	}, {
+		name:    "schema: rule without an action",
+		release: "acme",
+		values:  []string{"--set-json", `routingRules=[{"name":"nothing","spec":{"when":{"tags":["spam"]},"then":{}}}]`},
+		errs:    []string{"/routingRules/0/spec/then", "anyOf"},
+	}, {
+		name:    "schema: rule group not an ID",
+		release: "acme",
+		values:  []string{"--set-json", `routingRules=[{"name":"billing","spec":{"then":{"group":"Billing Team"}}}]`},
+		errs:    []string{"/routingRules/0/spec/then/group", "Billing Team"},
+	}, {
+		name:    "schema: rule tenantRef is the chart's",
+		release: "acme",
+		values:  []string{"--set-json", `routingRules=[{"name":"billing","spec":{"tenantRef":{"name":"other"},"then":{"group":"billing"}}}]`},
+		errs:    []string{"/routingRules/0/spec", "tenantRef"},
+	}, {
+		name:    "schema: offline grace not a duration",
+		release: "acme",
+		values:  []string{"--set", "tenant.spec.routing.offlineGrace=ten minutes"},
+		errs:    []string{"/tenant/spec/routing/offlineGrace", "ten minutes"},
+	}, {
+		name:    "duplicate rule names",
+		release: "acme",
+		values: []string{"--set-json", `routingRules=[{"name":"billing","spec":{"then":{"group":"billing"}}},` +
+			`{"name":"billing","spec":{"then":{"group":"support"}}}]`},
+		errs: []string{`routingRules[1].name: "billing"`},
 	}, {
 		name:    "schema: tenant name",
 		release: "acme",
@@ -810,6 +870,9 @@ func TestApply(t *testing.T) {
 		"--set", "tenant.spec.ingress.host=help.globex.example,tenant.spec.ingress.className=nginx,tenant.spec.ingress.tlsSecretName=globex-tls",
 		"--set", "tenant.spec.identity.oidc.issuerURL=https://login.globex.example/realms/globex,tenant.spec.identity.oidc.audience=kubedesk",
 		"--set", "tenant.spec.attachments.s3.urlSecretRef.name=globex-blobs,tenant.spec.attachments.s3.urlSecretRef.key=url",
+		"--set", "tenant.spec.routing.offlineGrace=15m,tenant.spec.components.routing.replicas=2",
+		"--set-json", `routingRules=[{"name":"vip","spec":{"order":10,"continue":true,"when":{"customerTiers":["VIP"]},"then":{"addTags":["vip"],"priorityAtLeast":"P2"}}},` +
+			`{"name":"billing-zh","spec":{"when":{"keywords":["发票","退款"],"businessHours":true},"then":{"group":"billing","requireSkills":[{"name":"zh","minLevel":3}]}}}]`,
 	}}
 	for _, ns := range []string{operatorNamespace, "scoped-system", "team-a", "team-b", "elsewhere"} {
 		nsObj := &unstructured.Unstructured{Object: map[string]any{
@@ -868,6 +931,15 @@ func TestApply(t *testing.T) {
 		if holidays := field(tenant.Object, "spec", "calendar", "holidays"); len(maps(holidays)) != 7 {
 			t.Errorf("HelpdeskTenant team-a/acme holidays %v, want the 7 of 2026", holidays)
 		}
+		rule := &unstructured.Unstructured{}
+		rule.SetAPIVersion("kubedesk.io/v1alpha1")
+		rule.SetKind("RoutingRule")
+		if err := c.Get(ctx, client.ObjectKey{Namespace: "team-b", Name: "billing-zh"}, rule); err != nil {
+			t.Fatal(err)
+		}
+		if ref, order := field(rule.Object, "spec", "tenantRef", "name"), field(rule.Object, "spec", "order"); ref != "globex" || fmt.Sprint(order) != "100" {
+			t.Errorf("RoutingRule team-b/billing-zh tenantRef.name = %v, order %v; want globex and the default 100", ref, order)
+		}
 	})
 
 	// What the manager's ServiceAccount may do, as the API server's RBAC
@@ -880,6 +952,8 @@ func TestApply(t *testing.T) {
 		return []access{
 			{"list", "kubedesk.io", "helpdesktenants", "", ns, allowed},
 			{"watch", "kubedesk.io", "slapolicies", "", ns, allowed},
+			{"watch", "kubedesk.io", "routingrules", "", ns, allowed},
+			{"patch", "kubedesk.io", "routingrules", "status", ns, allowed},
 			{"patch", "kubedesk.io", "helpdesktenants", "status", ns, allowed},
 			{"update", "kubedesk.io", "helpdesktenants", "finalizers", ns, allowed},
 			{"create", "apps", "deployments", "", ns, allowed},
@@ -896,6 +970,7 @@ func TestApply(t *testing.T) {
 			{"delete", "", "secrets", "", ns, false},
 			{"create", "kubedesk.io", "helpdesktenants", "", ns, false},
 			{"delete", "kubedesk.io", "slapolicies", "", ns, false},
+			{"update", "kubedesk.io", "routingrules", "", ns, false},
 			{"create", "coordination.k8s.io", "leases", "", ns, false},
 			{"create", "", "pods", "", ns, false},
 			{"delete", "", "persistentvolumeclaims", "", ns, false}, // a tenant's data is deleted by hand

@@ -21,6 +21,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/kubedesk/kubedesk/operator/api/v1alpha1"
+	"github.com/kubedesk/kubedesk/operator/internal/controller/routingrule"
 	"github.com/kubedesk/kubedesk/operator/internal/controller/slapolicy"
 	"github.com/kubedesk/kubedesk/operator/internal/controller/tenant"
 )
@@ -94,7 +95,8 @@ func keepOwnManagedFields(in any) (any, error) {
 // Options tunes the reconcilers.
 type Options struct {
 	// TenantConcurrency and PolicyConcurrency bound the parallel
-	// reconciles of each controller; 0 means the defaults.
+	// reconciles of each controller (PolicyConcurrency: the SLAPolicy and
+	// RoutingRule controllers each); 0 means the defaults.
 	TenantConcurrency, PolicyConcurrency int
 }
 
@@ -104,9 +106,13 @@ const (
 	defaultPolicyConcurrency = 2
 )
 
-// Setup registers the field indexes and both reconcilers with mgr.
+// Setup registers the field indexes and the three reconcilers
+// (HelpdeskTenant, SLAPolicy, RoutingRule) with mgr.
 func Setup(ctx context.Context, mgr ctrl.Manager, o Options) error {
 	if err := slapolicy.AddIndexes(ctx, mgr); err != nil {
+		return err
+	}
+	if err := routingrule.AddIndexes(ctx, mgr); err != nil {
 		return err
 	}
 	if err := tenant.AddIndexes(ctx, mgr); err != nil {
@@ -128,6 +134,14 @@ func Setup(ctx context.Context, mgr ctrl.Manager, o Options) error {
 	}
 	if err := pr.SetupWithManager(mgr); err != nil {
 		return fmt.Errorf("set up the SLAPolicy controller: %w", err)
+	}
+	rr := &routingrule.Reconciler{
+		Client:                  mgr.GetClient(),
+		FieldOwner:              FieldOwner,
+		MaxConcurrentReconciles: cmp.Or(o.PolicyConcurrency, defaultPolicyConcurrency),
+	}
+	if err := rr.SetupWithManager(mgr); err != nil {
+		return fmt.Errorf("set up the RoutingRule controller: %w", err)
 	}
 	return nil
 }

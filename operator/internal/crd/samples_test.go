@@ -99,6 +99,8 @@ func TestSamplesDecodeStrictly(t *testing.T) {
 			obj = &v1alpha1.HelpdeskTenant{}
 		case "SLAPolicy":
 			obj = &v1alpha1.SLAPolicy{}
+		case "RoutingRule":
+			obj = &v1alpha1.RoutingRule{}
 		default:
 			t.Errorf("%s: document %d: kind %q is not a kubedesk.io/v1alpha1 kind", d.file, d.index, d.kind)
 			continue
@@ -107,7 +109,7 @@ func TestSamplesDecodeStrictly(t *testing.T) {
 			t.Errorf("%s: document %d: %v", d.file, d.index, err)
 		}
 	}
-	for _, k := range []string{"HelpdeskTenant", "SLAPolicy"} {
+	for _, k := range []string{"HelpdeskTenant", "SLAPolicy", "RoutingRule"} {
 		if kinds[k] == 0 {
 			t.Errorf("config/samples has no %s", k)
 		}
@@ -185,6 +187,10 @@ func TestCommentedSamplesAccepted(t *testing.T) {
 				wechat = wechat || ht.Spec.Channels.WeChat != nil
 			case "SLAPolicy":
 				if err := yaml.UnmarshalStrict(doc, &v1alpha1.SLAPolicy{}); err != nil {
+					t.Fatalf("uncommented: %v\n%s", err, doc)
+				}
+			case "RoutingRule":
+				if err := yaml.UnmarshalStrict(doc, &v1alpha1.RoutingRule{}); err != nil {
 					t.Fatalf("uncommented: %v\n%s", err, doc)
 				}
 			}

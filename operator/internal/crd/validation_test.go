@@ -103,6 +103,20 @@ func TestDefaults(t *testing.T) {
 		t.Fatalf("create: %v", describe(err))
 	}
 	t.Cleanup(func() { _ = env.Client.Delete(context.Background(), policy) })
+	rule := &v1alpha1.RoutingRule{
+		ObjectMeta: metav1.ObjectMeta{Name: "defaults", Namespace: "default"},
+		Spec: v1alpha1.RoutingRuleSpec{
+			TenantRef: v1alpha1.LocalObjectReference{Name: "defaults"},
+			Then:      v1alpha1.RoutingActions{Group: "support"},
+		},
+	}
+	if err := env.Client.Create(ctx, rule, client.DryRunAll); err != nil {
+		t.Fatalf("create: %v", describe(err))
+	}
+	if rule.Spec.Order != v1alpha1.DefaultRoutingRuleOrder {
+		t.Errorf("RoutingRule spec.order = %d, want the default %d", rule.Spec.Order, v1alpha1.DefaultRoutingRuleOrder)
+	}
+
 	p := policy.Spec
 	for _, c := range []struct {
 		field     string
@@ -191,6 +205,13 @@ targets:
 - priority: P1
   firstResponse: 15m
 `
+	baseRule = `
+tenantRef: {name: acme}
+when:
+  keywords: [invoice, 发票]
+then:
+  group: billing
+`
 )
 
 // wechatBase is a valid spec.channels.wechat: its secrets are keys of
@@ -216,6 +237,30 @@ func TestWeChatAccepted(t *testing.T) {
 	}
 }
 
+// TestRoutingAccepted: the routing component runs when asked to (its
+// refusal is gone), with an offline grace from 0s to 24h, and a rule that
+// only stacks a tag is a rule.
+func TestRoutingAccepted(t *testing.T) {
+	for _, tc := range []struct{ name, kind, base, spec string }{
+		{"routing enabled", "HelpdeskTenant", baseTenant, `{components: {routing: {enabled: true, replicas: 2}}, routing: {offlineGrace: 30m}}`},
+		{"offline grace 0s", "HelpdeskTenant", baseTenant, `{routing: {offlineGrace: 0s}}`},
+		{"offline grace 24h", "HelpdeskTenant", baseTenant, `{routing: {offlineGrace: 24h}}`},
+		{"tag only, continue", "RoutingRule", baseRule, `{continue: true, then: {group: null, addTags: [vip]}}`},
+		{"every condition", "RoutingRule", baseRule, `{order: 5, when: {channels: [email, wechat], customerTiers: [VIP], organizations: [极客科技], ` +
+			`priorities: [P1, P2], tags: [urgent], customFields: {product: [router, ""], "x.y_z-1": [a]}, requesters: ["*@acme.example", "wechat:oAbc"], ` +
+			`inboundAddresses: [billing@acme.example], businessHours: false, ` +
+			`calendar: {timeZone: Asia/Shanghai, workingHours: [{days: [Mon, Tue], start: "09:00", end: "18:00"}], holidays: [{name: 国庆节, from: "2026-10-01", to: "2026-10-07"}]}}, ` +
+			`then: {group: billing, requireSkills: [{name: zh, minLevel: 3}, {name: billing}], addTags: [billing], priorityAtLeast: P2, setCustomFields: {queue: billing}}}`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			u := object(t, tc.kind, "ok", tc.base, tc.spec)
+			if err := env.Client.Create(t.Context(), u, client.DryRunAll); err != nil {
+				t.Fatalf("refused: %v", describe(err))
+			}
+		})
+	}
+}
+
 // cause is one field error the API server must report.
 type cause struct {
 	field string // e.g. spec.database
@@ -225,7 +270,7 @@ type cause struct {
 func TestRejected(t *testing.T) {
 	for _, tc := range []struct {
 		name string
-		kind string // HelpdeskTenant or SLAPolicy
+		kind string // HelpdeskTenant, SLAPolicy or RoutingRule
 		meta string // metadata.name, when it matters
 		spec string // merge patch onto the base spec
 		// wechat, when set, is a merge patch onto a valid
@@ -268,6 +313,16 @@ func TestRejected(t *testing.T) {
 			name: "temporal address without port", kind: "HelpdeskTenant",
 			spec: `{temporal: {address: temporal-frontend.temporal}}`,
 			want: []cause{{"spec.temporal.address", "should match"}},
+		},
+		{
+			name: "offline grace over a day", kind: "HelpdeskTenant",
+			spec: `{routing: {offlineGrace: 25h}}`,
+			want: []cause{{"spec.routing.offlineGrace", "offlineGrace must be from 0s to 24h"}},
+		},
+		{
+			name: "offline grace not a duration", kind: "HelpdeskTenant",
+			spec: `{routing: {offlineGrace: "ten minutes"}}`,
+			want: []cause{{"spec.routing.offlineGrace", "should match"}},
 		},
 		{
 			name: "reporting enabled", kind: "HelpdeskTenant",
@@ -572,9 +627,101 @@ func TestRejected(t *testing.T) {
 			spec: `{tenantRef: {name: Acme}}`,
 			want: []cause{{"spec.tenantRef.name", "should match"}},
 		},
+
+		// RoutingRule
+		{
+			name: "rule without an action", kind: "RoutingRule",
+			spec: `{then: {group: null}}`,
+			want: []cause{{"spec.then", "set at least one action: group, requireSkills, addTags, priorityAtLeast or setCustomFields"}},
+		},
+		{
+			name: "rule whose actions are empty lists", kind: "RoutingRule",
+			spec: `{then: {group: null, addTags: [], requireSkills: [], setCustomFields: {}}}`,
+			want: []cause{{"spec.then", "set at least one action: group, requireSkills, addTags, priorityAtLeast or setCustomFields"}},
+		},
+		{
+			name: "group not an ID", kind: "RoutingRule",
+			spec: `{then: {group: Billing_Team}}`,
+			want: []cause{{"spec.then.group", "should match '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$'"}},
+		},
+		{
+			name: "custom field condition name", kind: "RoutingRule",
+			spec: `{when: {customFields: {"1st-line": [router]}}}`,
+			want: []cause{{"spec.when.customFields", "custom field name 1st-line is not accepted; a name is a letter, then up to 62 letters, digits, _ . or -"}},
+		},
+		{
+			name: "custom field action name", kind: "RoutingRule",
+			spec: `{then: {setCustomFields: {"product line": hardware}}}`,
+			want: []cause{{"spec.then.setCustomFields", "custom field name product line is not accepted; a name is a letter, then up to 62 letters, digits, _ . or -"}},
+		},
+		{
+			name: "custom field value too long", kind: "RoutingRule",
+			spec: `{then: {setCustomFields: {note: "` + strings.Repeat("长", 4097) + `"}}}`,
+			want: []cause{{"spec.then.setCustomFields", "a custom field's value is at most 4096 characters"}},
+		},
+		{
+			name: "skill twice", kind: "RoutingRule",
+			spec: `{then: {requireSkills: [{name: zh}, {name: zh, minLevel: 3}]}}`,
+			want: []cause{{"spec.then.requireSkills[1]", `Duplicate value: {"name":"zh"}`}},
+		},
+		{
+			name: "skill name", kind: "RoutingRule",
+			spec: `{then: {requireSkills: [{name: Billing}]}}`,
+			want: []cause{{"spec.then.requireSkills[0].name", "should match '^[a-z][a-z0-9_-]{0,39}$'"}},
+		},
+		{
+			name: "skill level 6", kind: "RoutingRule",
+			spec: `{then: {requireSkills: [{name: zh, minLevel: 6}]}}`,
+			want: []cause{{"spec.then.requireSkills[0].minLevel", "should be less than or equal to 5"}},
+		},
+		{
+			name: "order 0", kind: "RoutingRule",
+			spec: `{order: 0}`,
+			want: []cause{{"spec.order", "should be greater than or equal to 1"}},
+		},
+		{
+			name: "calendar without businessHours", kind: "RoutingRule",
+			spec: `{when: {calendar: {timeZone: Asia/Shanghai, workingHours: [{days: [Mon], start: "09:00", end: "18:00"}]}}}`,
+			want: []cause{{"spec.when.calendar", "calendar is read only by businessHours; set businessHours: true or false, or leave calendar out"}},
+		},
+		{
+			name: "rule calendar end before start", kind: "RoutingRule",
+			spec: `{when: {businessHours: true, calendar: {workingHours: [{days: [Mon], start: "18:00", end: "09:00"}]}}}`,
+			want: []cause{{"spec.when.calendar.workingHours[0].end", "end must be after start"}},
+		},
+		{
+			name: "rule on an unknown channel", kind: "RoutingRule",
+			spec: `{when: {channels: [fax]}}`,
+			want: []cause{{"spec.when.channels[0]", `Unsupported value: "fax"`}},
+		},
+		{
+			name: "priority floor P0", kind: "RoutingRule",
+			spec: `{then: {priorityAtLeast: P0}}`,
+			want: []cause{{"spec.then.priorityAtLeast", `Unsupported value: "P0"`}},
+		},
+		{
+			name: "empty keyword", kind: "RoutingRule",
+			spec: `{when: {keywords: [""]}}`,
+			want: []cause{{"spec.when.keywords[0]", "should be at least 1 chars long"}},
+		},
+		{
+			name: "empty tag condition", kind: "RoutingRule",
+			spec: `{when: {tags: [""]}}`,
+			want: []cause{{"spec.when.tags[0]", "should be at least 1 chars long"}},
+		},
+		{
+			name: "rule without tenant", kind: "RoutingRule",
+			spec: `{tenantRef: null}`,
+			want: []cause{{"spec.tenantRef", "Required value"}},
+		},
+		{
+			name: "rule without then", kind: "RoutingRule",
+			spec: `{then: null}`,
+			want: []cause{{"spec.then", "Required value"}},
+		},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			base := map[string]string{"HelpdeskTenant": baseTenant, "SLAPolicy": basePolicy}[tc.kind]
+			base := map[string]string{"HelpdeskTenant": baseTenant, "SLAPolicy": basePolicy, "RoutingRule": baseRule}[tc.kind]
 			u := object(t, tc.kind, cmpOr(tc.meta, "bad"), base, tc.spec)
 			if tc.wechat != "" {
 				var w, p map[string]any

@@ -50,10 +50,16 @@ func Resolve(p *v1alpha1.SLAPolicy, tenant *v1alpha1.HelpdeskTenant) (*v1alpha1.
 // field relative to the object, e.g. `spec.calendar.timeZone: "Mars/Base"
 // is not an IANA time zone`.
 func ValidateCalendar(c *v1alpha1.BusinessCalendar) error {
+	return ValidateCalendarAt(c, "spec.calendar")
+}
+
+// ValidateCalendarAt is ValidateCalendar for a calendar at another field,
+// such as a RoutingRule's spec.when.calendar.
+func ValidateCalendarAt(c *v1alpha1.BusinessCalendar, field string) error {
 	if c == nil {
 		return nil
 	}
-	if err := policy.CheckCalendar(*c, "spec.calendar"); err != nil {
+	if err := policy.CheckCalendar(*c, field); err != nil {
 		return errors.New(problems(err))
 	}
 	return nil

@@ -1,11 +1,11 @@
 // Package tenant reconciles HelpdeskTenants into what runs a tenant's help
-// desk: a ConfigMap with the rendered configuration (the tenant's settings
-// and its accepted SLA policies), and per enabled component a Deployment
-// and a Service, a PersistentVolumeClaim for the components that keep
-// embedded data, and an Ingress to the gateway. Everything is server-side
-// applied with FieldOwner, so the reconcile is level-based: it writes the
-// whole desired state each time, takes back fields someone changed by hand
-// and deletes what the spec no longer asks for.
+// desk: a ConfigMap with the rendered configuration (the tenant's settings,
+// its accepted SLA policies and routing rules), and per enabled component
+// a Deployment and a Service, a PersistentVolumeClaim for the components
+// that keep embedded data, and an Ingress to the gateway. Everything is
+// server-side applied with FieldOwner, so the reconcile is level-based: it
+// writes the whole desired state each time, takes back fields someone
+// changed by hand and deletes what the spec no longer asks for.
 package tenant
 
 import (
@@ -35,6 +35,7 @@ import (
 
 	"github.com/kubedesk/kubedesk/operator/api/mailtemplate"
 	"github.com/kubedesk/kubedesk/operator/api/v1alpha1"
+	"github.com/kubedesk/kubedesk/operator/internal/controller/routingrule"
 	"github.com/kubedesk/kubedesk/operator/internal/controller/slapolicy"
 )
 
@@ -115,6 +116,7 @@ type Reconciler struct {
 // +kubebuilder:rbac:groups=kubedesk.io,resources=helpdesktenants/status,verbs=patch
 // +kubebuilder:rbac:groups=kubedesk.io,resources=helpdesktenants/finalizers,verbs=update
 // +kubebuilder:rbac:groups=kubedesk.io,resources=slapolicies,verbs=get;list;watch
+// +kubebuilder:rbac:groups=kubedesk.io,resources=routingrules,verbs=get;list;watch
 // +kubebuilder:rbac:groups="",resources=configmaps;services,verbs=get;list;watch;create;patch;delete
 // +kubebuilder:rbac:groups=apps,resources=deployments,verbs=get;list;watch;create;patch;delete
 // +kubebuilder:rbac:groups=networking.k8s.io,resources=ingresses,verbs=get;list;watch;create;patch;delete
@@ -124,9 +126,9 @@ type Reconciler struct {
 
 // SetupWithManager watches tenants (spec changes), the objects they own
 // (any change, so drift is put back and Deployment status reaches the
-// tenant's), their data claims, their SLA policies and the Secrets they
-// name or own (metadata only). AddIndexes and slapolicy.AddIndexes must
-// have run.
+// tenant's), their data claims, their SLA policies and routing rules and
+// the Secrets they name or own (metadata only). AddIndexes,
+// slapolicy.AddIndexes and routingrule.AddIndexes must have run.
 func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 	return ctrl.NewControllerManagedBy(mgr).
 		Named("helpdesktenant").
@@ -137,6 +139,8 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 		Owns(&networkingv1.Ingress{}).
 		Watches(&corev1.PersistentVolumeClaim{}, handler.EnqueueRequestsFromMapFunc(tenantOfClaim)).
 		Watches(&v1alpha1.SLAPolicy{}, handler.EnqueueRequestsFromMapFunc(tenantOfPolicy),
+			builder.WithPredicates(predicate.GenerationChangedPredicate{})).
+		Watches(&v1alpha1.RoutingRule{}, handler.EnqueueRequestsFromMapFunc(tenantOfRule),
 			builder.WithPredicates(predicate.GenerationChangedPredicate{})).
 		WatchesMetadata(&corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(r.tenantsOfSecret)).
 		WithOptions(controller.Options{MaxConcurrentReconciles: max(r.MaxConcurrentReconciles, 1)}).
@@ -149,6 +153,13 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 func tenantOfPolicy(_ context.Context, o client.Object) []reconcile.Request {
 	p := o.(*v1alpha1.SLAPolicy)
 	return []reconcile.Request{{NamespacedName: client.ObjectKey{Namespace: p.Namespace, Name: p.Spec.TenantRef.Name}}}
+}
+
+// tenantOfRule maps a routing rule to its tenant; like tenantOfPolicy,
+// a rule moved to another tenant leaves the first one's configuration.
+func tenantOfRule(_ context.Context, o client.Object) []reconcile.Request {
+	r := o.(*v1alpha1.RoutingRule)
+	return []reconcile.Request{{NamespacedName: client.ObjectKey{Namespace: r.Namespace, Name: r.Spec.TenantRef.Name}}}
 }
 
 // tenantOfClaim maps a data claim the operator made to its tenant (claims
@@ -263,14 +274,18 @@ func (r *Reconciler) reconcile(ctx context.Context, t *v1alpha1.HelpdeskTenant) 
 	if err != nil {
 		return err
 	}
-	cfg, err := render(t, policies)
+	rules, err := r.acceptedRules(ctx, t)
+	if err != nil {
+		return err
+	}
+	cfg, err := render(t, policies, rules)
 	if err != nil {
 		return err
 	}
 	if size := len(ConfigFile) + len(cfg.data[ConfigFile]); size > maxConfigBytes {
 		setConfigError(t, append(problems, fmt.Sprintf(
-			"the configuration with %d SLA policies is %d bytes, more than a ConfigMap holds (%d); the pods stay on the last one that fit: use fewer or smaller SLAPolicies (their calendars are most of it)",
-			len(cfg.policies), size, maxConfigBytes)))
+			"the configuration with %d SLA policies and %d routing rules is %d bytes, more than a ConfigMap holds (%d); the pods stay on the last one that fit: use fewer or smaller SLAPolicies and RoutingRules (calendars are most of them)",
+			len(cfg.policies), len(cfg.rules), size, maxConfigBytes)))
 		return nil
 	}
 	if err := r.applyConfigMap(ctx, t, cfg); err != nil {
@@ -443,6 +458,33 @@ func (r *Reconciler) acceptedPolicies(ctx context.Context, t *v1alpha1.HelpdeskT
 	return out, nil
 }
 
+// acceptedRules returns the tenant's routing rules that routingrule.Resolve
+// accepts, resolved; none when the tenant does not run the routing
+// component, so that its pods do not roll for rules nothing reads. The
+// RoutingRule controller reports the others.
+func (r *Reconciler) acceptedRules(ctx context.Context, t *v1alpha1.HelpdeskTenant) ([]rule, error) {
+	if !t.Spec.Components.IsEnabled(v1alpha1.ComponentRouting) {
+		return nil, nil
+	}
+	var list v1alpha1.RoutingRuleList
+	if err := r.Client.List(ctx, &list, client.InNamespace(t.Namespace), client.MatchingFields{routingrule.TenantRefIndex: t.Name}); err != nil {
+		return nil, fmt.Errorf("list the routing rules of HelpdeskTenant %s/%s: %w", t.Namespace, t.Name, err)
+	}
+	var out []rule
+	for i := range list.Items {
+		rr := &list.Items[i]
+		if !rr.DeletionTimestamp.IsZero() {
+			continue
+		}
+		doc, err := routingrule.Resolve(rr, t)
+		if err != nil {
+			continue
+		}
+		out = append(out, rule{doc: doc, generation: rr.Generation})
+	}
+	return out, nil
+}
+
 // applyConfigMap writes the rendered configuration and records a change.
 func (r *Reconciler) applyConfigMap(ctx context.Context, t *v1alpha1.HelpdeskTenant, cfg rendered) error {
 	key := client.ObjectKey{Namespace: t.Namespace, Name: configMapName(t)}
@@ -456,7 +498,7 @@ func (r *Reconciler) applyConfigMap(ctx context.Context, t *v1alpha1.HelpdeskTen
 	}
 	if res == updated && hashData(previous.Data) != cfg.hash {
 		r.event(t, corev1.EventTypeNormal, "ConfigChanged", "Render",
-			"configuration %s changed to %s (SLA policies: %d); the pods roll to it", short(hashData(previous.Data)), short(cfg.hash), len(cfg.policies))
+			"configuration %s changed to %s (SLA policies: %d, routing rules: %d); the pods roll to it", short(hashData(previous.Data)), short(cfg.hash), len(cfg.policies), len(cfg.rules))
 	}
 	return nil
 }

@@ -39,9 +39,10 @@ var (
 
 func TestMain(m *testing.M) { os.Exit(run(m)) }
 
-// run starts the API server and, in this process, a manager with both
-// reconcilers, as the kubedesk-operator binary sets them up. The manager
-// logs to stderr with KUBEDESK_TEST_LOG=1.
+// run starts the API server and, in this process, a manager with every
+// reconciler (HelpdeskTenant, SLAPolicy, RoutingRule), as the
+// kubedesk-operator binary sets them up. The manager logs to stderr with
+// KUBEDESK_TEST_LOG=1.
 func run(m *testing.M) int {
 	// The logger can be set once.
 	logger := logr.Discard()

@@ -117,13 +117,13 @@ func claimName(t *v1alpha1.HelpdeskTenant, c v1alpha1.ComponentName) string {
 }
 
 // keepsData reports whether a component keeps files in /data that must
-// outlive its pods, on a PersistentVolumeClaim: the ticket and channel
-// services their SQLite databases (database.embedded), the worker its
-// SQLite relay cursors (database.embedded) and the embedded Temporal
+// outlive its pods, on a PersistentVolumeClaim: the ticket, channel and
+// routing services their SQLite databases (database.embedded), the worker
+// its SQLite relay cursors (database.embedded) and the embedded Temporal
 // server's store (temporal.embedded, whatever the database).
 func keepsData(t *v1alpha1.HelpdeskTenant, c v1alpha1.ComponentName) bool {
 	switch c {
-	case v1alpha1.ComponentTicket, v1alpha1.ComponentChannel:
+	case v1alpha1.ComponentTicket, v1alpha1.ComponentChannel, v1alpha1.ComponentRouting:
 		return t.Spec.Database.Embedded != nil
 	case v1alpha1.ComponentWorker:
 		return t.Spec.Database.Embedded != nil || t.Spec.Temporal.Embedded != nil

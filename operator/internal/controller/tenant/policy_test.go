@@ -198,7 +198,7 @@ func inConfig(ns, tenantName string, names ...string) error {
 		return err
 	}
 	var got []string
-	for _, doc := range strings.Split(cfg, "\n---\n")[2:] {
+	for _, doc := range documents(cfg, "SLAPolicy") {
 		var p v1alpha1.SLAPolicy
 		if err := yaml.UnmarshalStrict([]byte(doc), &p); err != nil {
 			return err
@@ -211,13 +211,27 @@ func inConfig(ns, tenantName string, names ...string) error {
 	return nil
 }
 
+// documents returns the documents of a kind in a configuration file.
+func documents(cfg, kind string) []string {
+	var out []string
+	for _, doc := range strings.Split(cfg, "\n---\n") {
+		var head struct {
+			Kind string `json:"kind"`
+		}
+		if err := yaml.Unmarshal([]byte(doc), &head); err == nil && head.Kind == kind {
+			out = append(out, doc)
+		}
+	}
+	return out
+}
+
 // policyDoc returns a policy's document in the tenant's configuration.
 func policyDoc(ns, tenantName, name string) (*v1alpha1.SLAPolicy, error) {
 	cfg, err := configOf(ns, tenantName)
 	if err != nil {
 		return nil, err
 	}
-	for _, doc := range strings.Split(cfg, "\n---\n")[2:] {
+	for _, doc := range documents(cfg, "SLAPolicy") {
 		var p v1alpha1.SLAPolicy
 		if err := yaml.UnmarshalStrict([]byte(doc), &p); err != nil {
 			return nil, err

@@ -9,6 +9,7 @@ import (
 	"slices"
 	"sort"
 
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/yaml"
 
 	"github.com/kubedesk/kubedesk/operator/api/v1alpha1"
@@ -32,12 +33,21 @@ type rendered struct {
 	hash string
 	// policies are the SLA policies in data, at the generation rendered.
 	policies []v1alpha1.AppliedPolicy
+	// rules are the routing rules in data, at the generation rendered.
+	rules []v1alpha1.AppliedRoutingRule
 }
 
 // policy is an accepted SLA policy: its document as Resolve returned it and
 // the generation of the object it came from.
 type policy struct {
 	doc        *v1alpha1.SLAPolicy
+	generation int64
+}
+
+// rule is an accepted routing rule: its document as routingrule.Resolve
+// returned it and the generation of the object it came from.
+type rule struct {
+	doc        *v1alpha1.RoutingRule
 	generation int64
 }
 
@@ -61,6 +71,16 @@ type kubedeskConfigSpec struct {
 	Services map[string]string `json:"services"`
 	Worker   workerSection     `json:"worker"`
 	IAM      *iamSection       `json:"iam,omitempty"`
+	Routing  *routingSection   `json:"routing,omitempty"`
+}
+
+// routingSection is the routing module's section of KubedeskConfig, from
+// the tenant's spec.routing; nil when the tenant does not run the routing
+// component.
+type routingSection struct {
+	// OfflineGrace is a Go duration ("10m0s"): how long an offline
+	// agent's unanswered tickets stay theirs.
+	OfflineGrace metav1.Duration `json:"offlineGrace"`
 }
 
 // iamSection is the identity module's section of KubedeskConfig: the
@@ -123,6 +143,15 @@ type policyDocument struct {
 	Spec       v1alpha1.SLAPolicySpec `json:"spec"`
 }
 
+// ruleDocument is a RoutingRule as the configuration file carries it,
+// like policyDocument: no status and no server-set metadata.
+type ruleDocument struct {
+	APIVersion string                   `json:"apiVersion"`
+	Kind       string                   `json:"kind"`
+	Metadata   policyMetadata           `json:"metadata"`
+	Spec       v1alpha1.RoutingRuleSpec `json:"spec"`
+}
+
 type policyMetadata struct {
 	Name      string `json:"name"`
 	Namespace string `json:"namespace"`
@@ -131,16 +160,21 @@ type policyMetadata struct {
 // render writes the tenant's configuration: one KubedeskConfig document,
 // the tenant's HelpdeskTenant document, then the accepted policies in
 // precedence order (lower first, then by name), the order in which the
-// binary matches them.
-func render(t *v1alpha1.HelpdeskTenant, policies []policy) (rendered, error) {
+// binary matches them, then the accepted routing rules in the order the
+// binary tries them (spec.order, then name).
+func render(t *v1alpha1.HelpdeskTenant, policies []policy, rules []rule) (rendered, error) {
 	policies = slices.Clone(policies)
 	slices.SortFunc(policies, func(a, b policy) int {
 		return cmp.Or(cmp.Compare(precedence(a.doc), precedence(b.doc)), cmp.Compare(a.doc.Name, b.doc.Name))
 	})
+	rules = slices.Clone(rules)
+	slices.SortFunc(rules, func(a, b rule) int {
+		return cmp.Or(cmp.Compare(order(a.doc), order(b.doc)), cmp.Compare(a.doc.Name, b.doc.Name))
+	})
 
 	var buf bytes.Buffer
 	fmt.Fprintf(&buf, "# The configuration of HelpdeskTenant %s/%s, written by %s from the tenant\n", t.Namespace, t.Name, FieldOwner)
-	fmt.Fprintf(&buf, "# and its accepted SLAPolicies. Edits here are put back: change those instead.\n")
+	fmt.Fprintf(&buf, "# and its accepted SLAPolicies and RoutingRules. Edits here are put back: change those instead.\n")
 	doc, err := yaml.Marshal(kubedeskConfig{
 		APIVersion: v1alpha1.GroupVersion.String(),
 		Kind:       "KubedeskConfig",
@@ -153,7 +187,8 @@ func render(t *v1alpha1.HelpdeskTenant, policies []policy) (rendered, error) {
 				Address:   t.Spec.Temporal.Address,
 				Namespace: t.Spec.Temporal.Namespace,
 			}},
-			IAM: iam(t),
+			IAM:     iam(t),
+			Routing: routing(t),
 		},
 	})
 	if err != nil {
@@ -193,6 +228,21 @@ func render(t *v1alpha1.HelpdeskTenant, policies []policy) (rendered, error) {
 		buf.Write(doc)
 		out.policies = append(out.policies, v1alpha1.AppliedPolicy{Name: p.doc.Name, Generation: p.generation})
 	}
+	out.rules = make([]v1alpha1.AppliedRoutingRule, 0, len(rules))
+	for _, r := range rules {
+		doc, err := yaml.Marshal(ruleDocument{
+			APIVersion: v1alpha1.GroupVersion.String(),
+			Kind:       "RoutingRule",
+			Metadata:   policyMetadata{Name: r.doc.Name, Namespace: r.doc.Namespace},
+			Spec:       r.doc.Spec,
+		})
+		if err != nil {
+			return rendered{}, fmt.Errorf("render RoutingRule %s: %w", r.doc.Name, err)
+		}
+		buf.WriteString("---\n")
+		buf.Write(doc)
+		out.rules = append(out.rules, v1alpha1.AppliedRoutingRule{Name: r.doc.Name, Generation: r.generation})
+	}
 	out.data = map[string]string{ConfigFile: buf.String()}
 	out.hash = hashData(out.data)
 	return out, nil
@@ -209,6 +259,19 @@ func iam(t *v1alpha1.HelpdeskTenant) *iamSection {
 		IssuerURL: o.IssuerURL, Audience: o.Audience, Tenant: t.Name,
 		TenantClaim: o.TenantClaim, RolesClaim: o.RolesClaim, GroupsClaim: o.GroupsClaim,
 	}}
+}
+
+// routing is the routing section of t's configuration; nil when the
+// tenant does not run the routing component.
+func routing(t *v1alpha1.HelpdeskTenant) *routingSection {
+	if !t.Spec.Components.IsEnabled(v1alpha1.ComponentRouting) {
+		return nil
+	}
+	grace := v1alpha1.DefaultRoutingOfflineGrace
+	if r := t.Spec.Routing; r != nil && r.OfflineGrace != nil {
+		grace = r.OfflineGrace.Duration
+	}
+	return &routingSection{OfflineGrace: metav1.Duration{Duration: grace}}
 }
 
 // channels is the tenant's spec.channels as the binary reads it: without
@@ -250,6 +313,11 @@ func services(t *v1alpha1.HelpdeskTenant) map[string]string {
 // precedence is the policy's precedence, its default when unset.
 func precedence(p *v1alpha1.SLAPolicy) int32 {
 	return cmp.Or(p.Spec.Precedence, v1alpha1.DefaultPrecedence)
+}
+
+// order is the rule's order, its default when unset.
+func order(r *v1alpha1.RoutingRule) int32 {
+	return cmp.Or(r.Spec.Order, v1alpha1.DefaultRoutingRuleOrder)
 }
 
 // hashData is the hex SHA-256 of a ConfigMap's data: each key and value in

@@ -102,6 +102,10 @@ func setStatus(t *v1alpha1.HelpdeskTenant, cfg rendered, components []running, c
 		if len(cfg.policies) > 0 {
 			st.AppliedPolicies = cfg.policies
 		}
+		st.AppliedRoutingRules = nil
+		if len(cfg.rules) > 0 {
+			st.AppliedRoutingRules = cfg.rules
+		}
 	}
 
 	set := func(typ string, status metav1.ConditionStatus, reason, msg string) {

@@ -26,7 +26,8 @@ import (
 
 // TestSampleTenant runs the sample tenant (config/samples): PostgreSQL,
 // external Temporal, two gateway and ticket replicas with attachments in
-// S3, an Ingress with TLS, and the three sample SLA policies.
+// S3, routing with a 15m offline grace, an Ingress with TLS, and the three
+// sample SLA policies.
 func TestSampleTenant(t *testing.T) {
 	ctx := context.Background()
 	ns := newNamespace(t, "acme")
@@ -80,14 +81,16 @@ func TestSampleTenant(t *testing.T) {
 			"defaultTenant": "acme",
 			"logLevel":      "info",
 			"services": map[string]any{
-				"iam":    "acme-gateway." + ns + ".svc:9090", // the gateway's pods run it
-				"ticket": "acme-ticket." + ns + ".svc:9090",
-				"worker": "acme-worker." + ns + ".svc:9090",
+				"iam":     "acme-gateway." + ns + ".svc:9090", // the gateway's pods run it
+				"ticket":  "acme-ticket." + ns + ".svc:9090",
+				"routing": "acme-routing." + ns + ".svc:9090",
+				"worker":  "acme-worker." + ns + ".svc:9090",
 			},
 			"worker": map[string]any{"temporal": map[string]any{
 				"address":   "temporal-frontend.temporal.svc:7233",
 				"namespace": "acme",
 			}},
+			"routing": map[string]any{"offlineGrace": "15m0s"},
 		}
 		if head.APIVersion != "kubedesk.io/v1alpha1" || head.Kind != "KubedeskConfig" {
 			t.Errorf("first document is %s %s, want kubedesk.io/v1alpha1 KubedeskConfig", head.APIVersion, head.Kind)
@@ -127,6 +130,7 @@ func TestSampleTenant(t *testing.T) {
 				Requests: corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("250m"), corev1.ResourceMemory: resource.MustParse("256Mi")},
 				Limits:   corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("1"), corev1.ResourceMemory: resource.MustParse("512Mi")},
 			}},
+			{"routing", 1, true, corev1.ResourceRequirements{}},
 			{"worker", 1, true, corev1.ResourceRequirements{}},
 		} {
 			t.Run(tt.component, func(t *testing.T) {
@@ -164,7 +168,7 @@ func TestSampleTenant(t *testing.T) {
 	})
 
 	t.Run("Services", func(t *testing.T) {
-		for _, component := range []string{"gateway", "ticket", "worker"} {
+		for _, component := range []string{"gateway", "ticket", "routing", "worker"} {
 			var s corev1.Service
 			if err := k8s.Get(ctx, client.ObjectKey{Namespace: ns, Name: "acme-" + component}, &s); err != nil {
 				t.Fatal(err)
@@ -227,18 +231,19 @@ func TestSampleTenant(t *testing.T) {
 		policyCondition(t, ns, "acme-vip", v1alpha1.ConditionApplied, metav1.ConditionFalse, v1alpha1.ReasonPending, "waiting for HelpdeskTenant acme's pods")
 
 		kubelet(t, ns, "acme-gateway", 2, 2)
+		kubelet(t, ns, "acme-routing", 1, 1)
 		kubelet(t, ns, "acme-worker", 1, 1)
 		kubelet(t, ns, "acme-ticket", 1, 2)
 		got = tenantCondition(t, ns, "acme", v1alpha1.ConditionProgressing, metav1.ConditionTrue, v1alpha1.ReasonRolling, "ticket: 1 of 2 replicas updated")
 		if err := hasCondition(got.Status.Conditions, got.Generation, v1alpha1.ConditionReady, metav1.ConditionFalse, v1alpha1.ReasonRolling, "ticket: 1 of 2 replicas updated"); err != nil {
 			t.Error(err)
 		}
-		if got.Status.ComponentsReady != "2/3" || got.Status.ConfigHash != "" {
-			t.Errorf("componentsReady %q, configHash %q; want 2/3 and none while ticket rolls", got.Status.ComponentsReady, got.Status.ConfigHash)
+		if got.Status.ComponentsReady != "3/4" || got.Status.ConfigHash != "" {
+			t.Errorf("componentsReady %q, configHash %q; want 3/4 and none while ticket rolls", got.Status.ComponentsReady, got.Status.ConfigHash)
 		}
 
 		kubelet(t, ns, "acme-ticket", 2, 2)
-		got = tenantCondition(t, ns, "acme", v1alpha1.ConditionReady, metav1.ConditionTrue, v1alpha1.ReasonAvailable, "3 of 3 components")
+		got = tenantCondition(t, ns, "acme", v1alpha1.ConditionReady, metav1.ConditionTrue, v1alpha1.ReasonAvailable, "4 of 4 components")
 		for _, c := range []struct {
 			typ    string
 			status metav1.ConditionStatus
@@ -257,9 +262,10 @@ func TestSampleTenant(t *testing.T) {
 			Components: []v1alpha1.ComponentStatus{
 				{Name: "gateway", DesiredReplicas: 2, ReadyReplicas: 2, UpdatedReplicas: 2},
 				{Name: "ticket", DesiredReplicas: 2, ReadyReplicas: 2, UpdatedReplicas: 2},
+				{Name: "routing", DesiredReplicas: 1, ReadyReplicas: 1, UpdatedReplicas: 1},
 				{Name: "worker", DesiredReplicas: 1, ReadyReplicas: 1, UpdatedReplicas: 1},
 			},
-			ComponentsReady: "3/3",
+			ComponentsReady: "4/4",
 			GatewayURL:      "https://help.acme.example",
 			AdminKeySecret:  "acme-kubedesk-credentials",
 			ConfigHash:      hash,
@@ -282,8 +288,8 @@ func TestSampleTenant(t *testing.T) {
 		if err := hasCondition(got.Status.Conditions, got.Generation, v1alpha1.ConditionReady, metav1.ConditionFalse, v1alpha1.ReasonReplicasMissing, "gateway: 1 of 2 replicas ready"); err != nil {
 			t.Error(err)
 		}
-		if got.Status.ComponentsReady != "2/3" {
-			t.Errorf("componentsReady %q, want 2/3", got.Status.ComponentsReady)
+		if got.Status.ComponentsReady != "3/4" {
+			t.Errorf("componentsReady %q, want 3/4", got.Status.ComponentsReady)
 		}
 		kubelet(t, ns, "acme-gateway", 2, 2)
 		tenantCondition(t, ns, "acme", v1alpha1.ConditionDegraded, metav1.ConditionFalse, v1alpha1.ReasonAvailable, "")
@@ -392,9 +398,9 @@ func TestMissingSecret(t *testing.T) {
 }
 
 // TestEmbeddedTenant: SQLite and embedded Temporal keep their files on
-// claims the tenant does not own (ticket and channel their databases, the
-// worker its cursors and Temporal's store); disabling a component or removing the
-// ingress deletes its objects but never a claim.
+// claims the tenant does not own (ticket, channel and routing their
+// databases, the worker its cursors and Temporal's store); disabling a
+// component or removing the ingress deletes its objects but never a claim.
 func TestEmbeddedTenant(t *testing.T) {
 	ctx := context.Background()
 	ns := newNamespace(t, "initech")
@@ -414,7 +420,7 @@ func TestEmbeddedTenant(t *testing.T) {
 	}
 
 	t.Run("claims", func(t *testing.T) {
-		for _, c := range []string{"ticket", "channel", "worker"} {
+		for _, c := range []string{"ticket", "channel", "routing", "worker"} {
 			var pvc corev1.PersistentVolumeClaim
 			if err := k8s.Get(ctx, client.ObjectKey{Namespace: ns, Name: "initech-" + c + "-data"}, &pvc); err != nil {
 				t.Fatal(err)
@@ -487,7 +493,7 @@ func TestEmbeddedTenant(t *testing.T) {
 			t.Errorf("the worker's claim: %v; it must stay when the worker is disabled", err)
 		}
 		kubeletAll(t, ns, "initech")
-		got := tenantCondition(t, ns, "initech", v1alpha1.ConditionReady, metav1.ConditionTrue, v1alpha1.ReasonAvailable, "3 of 3 components")
+		got := tenantCondition(t, ns, "initech", v1alpha1.ConditionReady, metav1.ConditionTrue, v1alpha1.ReasonAvailable, "4 of 4 components")
 		if want := "http://initech-gateway." + ns + ".svc:8080"; got.Status.GatewayURL != want {
 			t.Errorf("status.gatewayURL %q, want %q", got.Status.GatewayURL, want)
 		}

@@ -45,7 +45,7 @@ const goldenWeChatConfig = "testdata/wechat.kubedesk.yaml"
 // spec.channels.wechat, and names no Secret.
 func TestRenderWeChat(t *testing.T) {
 	ht := wechatTenant()
-	cfg, err := render(ht, nil)
+	cfg, err := render(ht, nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -68,7 +68,7 @@ func TestRenderWeChat(t *testing.T) {
 
 	// Plain mode without a key renders no key.
 	ht.Spec.Channels.WeChat.Mode, ht.Spec.Channels.WeChat.EncodingAESKey = v1alpha1.WeChatModePlain, nil
-	cfg, err = render(ht, nil)
+	cfg, err = render(ht, nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -86,7 +86,7 @@ func TestRenderWeChatNeverCopiesAValue(t *testing.T) {
 	w.AppSecret = v1alpha1.SecretSource{Value: "s3cr3t-app-secret"}
 	w.Token = v1alpha1.SecretSource{Env: "MY_TOKEN"}
 	w.EncodingAESKey = &v1alpha1.SecretSource{Value: strings.Repeat("k", 43)}
-	cfg, err := render(ht, nil)
+	cfg, err := render(ht, nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
