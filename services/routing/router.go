@@ -71,6 +71,7 @@ type Router struct {
 
 	mu      sync.Mutex
 	tenants map[string]*sync.Mutex
+	applied map[string][]string // tenant -> decisions applied, not yet marked
 	cals    sync.Map // group key -> *calendarEntry
 	kicks   sync.Map // tenant -> chan struct{}
 }
@@ -198,29 +199,56 @@ func (r *Router) Handle(ctx context.Context, ev *ticketv1.Event) error {
 	return nil
 }
 
-// reconcile brings the load ledger in line with the ticket as the event
-// shows it: who holds it, on which channel, and whether it is done.
+// reconcile brings the load ledger in line with the ticket: who holds
+// it, on which channel, and whether it is done. An event shows the ticket
+// as it was then; where it disagrees with the ledger (an event that comes
+// again after a restart, say), the ticket as it is now decides.
 func (r *Router) reconcile(ctx context.Context, tenantID string, t *ticketv1.Ticket) error {
-	if !open(t) {
-		if _, _, err := r.Store.Unassign(ctx, tenantID, t.GetId()); err != nil {
-			return err
-		}
-		return r.Store.Dequeue(ctx, tenantID, t.GetId())
-	}
+	return r.reconcileWith(ctx, tenantID, t, false)
+}
+
+// reconcileWith is reconcile; current says t was just read.
+func (r *Router) reconcileWith(ctx context.Context, tenantID string, t *ticketv1.Ticket, current bool) error {
 	a, held, err := r.Store.Assignment(ctx, tenantID, t.GetId())
 	if err != nil {
 		return err
 	}
-	switch who := t.GetAssignee(); {
-	case who == "" && held:
+	who := t.GetAssignee()
+	if !open(t) {
+		if _, queued, err := r.Store.Queued(ctx, tenantID, t.GetId()); err != nil || (!held && !queued) {
+			return err
+		}
+	} else if (who == "" && !held) || (who != "" && held && a.Agent == who) {
+		return nil // in line
+	}
+	if !current {
+		now, err := r.Tickets.GetTicket(ctx, tenantID, t.GetId())
+		switch {
+		case status.Code(err) == codes.NotFound:
+			if _, _, err := r.Store.Unassign(ctx, tenantID, t.GetId()); err != nil {
+				return err
+			}
+			return r.Store.Dequeue(ctx, tenantID, t.GetId())
+		case err != nil:
+			return err
+		}
+		return r.reconcileWith(ctx, tenantID, now, true)
+	}
+	switch {
+	case !open(t):
+		if _, _, err := r.Store.Unassign(ctx, tenantID, t.GetId()); err != nil {
+			return err
+		}
+		return r.Store.Dequeue(ctx, tenantID, t.GetId())
+	case who == "":
 		_, _, err = r.Store.Unassign(ctx, tenantID, t.GetId())
-	case who != "" && (!held || a.Agent != who):
-		err = r.Store.SetAssignment(ctx, Assignment{
+		return err
+	default:
+		return r.Store.SetAssignment(ctx, Assignment{
 			Tenant: tenantID, TicketID: t.GetId(), Agent: who, Group: t.GetGroup(),
 			Channel: ChannelName(t.GetChannel()), AssignTime: r.now(),
 		})
 	}
-	return err
 }
 
 type routeOpts struct {
@@ -414,13 +442,13 @@ func (r *Router) apply(ctx context.Context, tenantID string, t *ticketv1.Ticket,
 func (r *Router) applyDecision(ctx context.Context, tenantID string, t *ticketv1.Ticket, d Decision, unassign bool) (overtaken bool, err error) {
 	if d.Outcome == Unrouted && d.Actions.IsZero() {
 		// Nothing changes on the ticket: no event for it.
-		return false, r.Store.MarkApplied(ctx, tenantID, d.ID)
+		return false, r.markApplied(ctx, tenantID, d.ID)
 	}
 	in := r.assignRequest(ctx, tenantID, t, d, unassign)
 	_, err = r.Tickets.AssignTicket(ctx, tenantID, in)
 	switch status.Code(err) {
 	case codes.OK:
-		return false, r.Store.MarkApplied(ctx, tenantID, d.ID)
+		return false, r.markApplied(ctx, tenantID, d.ID)
 	case codes.Aborted, codes.FailedPrecondition, codes.NotFound:
 		r.log().Info("routing decision overtaken by a change to the ticket", "tenant", tenantID, "ticket", t.GetId(), "decision", d.ID, "err", err)
 		if d.Outcome == Assigned {
@@ -434,12 +462,52 @@ func (r *Router) applyDecision(ctx context.Context, tenantID string, t *ticketv1
 			return true, err
 		}
 		if current, gerr := r.Tickets.GetTicket(ctx, tenantID, t.GetId()); gerr == nil {
-			return true, r.reconcile(ctx, tenantID, current)
+			return true, r.reconcileWith(ctx, tenantID, current, true)
 		}
 		return true, nil
 	default:
 		return false, fmt.Errorf("apply routing decision %s to ticket %s: %w", d.ID, t.GetId(), err)
 	}
+}
+
+// markApplied records that the ticket has decision id. The marks are
+// written in batches, at the next sweep or every 200 decisions: a decision
+// applied but not yet marked when the process stops is applied again
+// after the restart, which the ticket service recognises and skips.
+func (r *Router) markApplied(ctx context.Context, tenantID, id string) error {
+	r.mu.Lock()
+	if r.applied == nil {
+		r.applied = map[string][]string{}
+	}
+	r.applied[tenantID] = append(r.applied[tenantID], id)
+	full := len(r.applied[tenantID]) >= 200
+	r.mu.Unlock()
+	if full {
+		return r.flushApplied(ctx, tenantID)
+	}
+	return nil
+}
+
+// flushApplied writes the marks markApplied holds for a tenant.
+func (r *Router) flushApplied(ctx context.Context, tenantID string) error {
+	r.mu.Lock()
+	ids := r.applied[tenantID]
+	delete(r.applied, tenantID)
+	r.mu.Unlock()
+	for len(ids) > 0 {
+		n := min(len(ids), 200)
+		if err := r.Store.MarkApplied(ctx, tenantID, ids[:n]...); err != nil {
+			r.mu.Lock()
+			if r.applied == nil {
+				r.applied = map[string][]string{}
+			}
+			r.applied[tenantID] = append(r.applied[tenantID], ids...)
+			r.mu.Unlock()
+			return err
+		}
+		ids = ids[n:]
+	}
+	return nil
 }
 
 func (r *Router) assignRequest(ctx context.Context, tenantID string, t *ticketv1.Ticket, d Decision, unassign bool) *ticketv1.AssignTicketRequest {
@@ -517,6 +585,9 @@ func truncate(s string, n int) string {
 func (r *Router) Sweep(ctx context.Context, tenantID string) error {
 	ctx = tenant.With(ctx, tenantID)
 	now := r.now()
+	if err := r.flushApplied(ctx, tenantID); err != nil {
+		return err
+	}
 	if _, err := r.Store.LapsePresence(ctx, tenantID, now); err != nil {
 		return err
 	}
@@ -561,7 +632,7 @@ func (r *Router) returnFromOffline(ctx context.Context, tenantID string, now tim
 					return err
 				}
 				if t.GetAssignee() != a.ID || !open(t) {
-					if err := r.reconcile(ctx, tenantID, t); err != nil {
+					if err := r.reconcileWith(ctx, tenantID, t, true); err != nil {
 						return err
 					}
 					continue
@@ -608,7 +679,7 @@ func (r *Router) overflow(ctx context.Context, tenantID string, now time.Time) e
 			return err
 		}
 		if !open(t) || t.GetAssignee() != "" || t.GetGroup() != e.Group {
-			if err := r.reconcile(ctx, tenantID, t); err != nil {
+			if err := r.reconcileWith(ctx, tenantID, t, true); err != nil {
 				return err
 			}
 			if t.GetAssignee() != "" || !open(t) {

@@ -329,8 +329,8 @@ type Store interface {
 	// AddDecision stores a decision that neither assigns nor queues
 	// (unrouted, offered again); ErrDuplicate when d.Key is taken.
 	AddDecision(ctx context.Context, d Decision) error
-	// MarkApplied records that the ticket service has the decision.
-	MarkApplied(ctx context.Context, tenant, id string) error
+	// MarkApplied records that the ticket service has the decisions.
+	MarkApplied(ctx context.Context, tenant string, ids ...string) error
 	// DecisionByKey returns the decision stored under key; false if none.
 	DecisionByKey(ctx context.Context, tenant, key string) (Decision, bool, error)
 	// Decisions returns up to limit decisions of the ticket after the

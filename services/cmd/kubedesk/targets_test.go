@@ -104,7 +104,7 @@ func TestTargetErrors(t *testing.T) {
 		args []string
 		want string
 	}{
-		{[]string{"--target=ticket,billing"}, `target: "billing" is not a module; accepted: all, iam, ticket, worker, channel, gateway`},
+		{[]string{"--target=ticket,billing"}, `target: "billing" is not a module; accepted: all, iam, ticket, worker, channel, routing, gateway`},
 		{[]string{"--target=ticket", "--internal-token="}, "internalToken: is required with --target=ticket"},
 		{[]string{"--target=ticket"}, "services.iam: is required with --target=ticket (ticket calls iam)"},
 		{[]string{"--target=gateway"}, "services.ticket: is required with --target=gateway (gateway calls ticket)"},

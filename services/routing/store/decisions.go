@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/kubedesk/kubedesk/services/routing"
@@ -97,22 +98,31 @@ func (e *engine) AddDecision(ctx context.Context, d routing.Decision) error {
 }
 
 // MarkApplied implements routing.Store; marking a decision twice is no
-// error.
-func (e *engine) MarkApplied(ctx context.Context, tenant, id string) error {
-	if err := checkKey(tenant, id); err != nil {
-		return fmt.Errorf("mark applied: %w", err)
+// error. One decision that does not exist is ErrNotFound; of several,
+// those that do not exist are passed over.
+func (e *engine) MarkApplied(ctx context.Context, tenant string, ids ...string) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	args := []any{true, tenant}
+	for _, id := range ids {
+		if err := checkKey(tenant, id); err != nil {
+			return fmt.Errorf("mark applied: %w", err)
+		}
+		args = append(args, id)
 	}
 	var n int64
 	err := e.d.single(ctx, func(q queryer) error {
 		var err error
-		n, err = q.exec(ctx, `UPDATE routing_decisions SET applied = ? WHERE tenant = ? AND id = ?`, true, tenant, id)
+		n, err = q.exec(ctx, `UPDATE routing_decisions SET applied = ? WHERE tenant = ? AND id IN (?`+
+			strings.Repeat(", ?", len(ids)-1)+`)`, args...)
 		return err
 	})
 	switch {
 	case err != nil:
-		return fmt.Errorf("mark decision %s applied: %w", id, err)
-	case n == 0:
-		return fmt.Errorf("mark decision %s applied: %w", id, routing.ErrNotFound)
+		return fmt.Errorf("mark %d decisions applied: %w", len(ids), err)
+	case n == 0 && len(ids) == 1:
+		return fmt.Errorf("mark decision %s applied: %w", ids[0], routing.ErrNotFound)
 	}
 	return nil
 }
@@ -126,7 +136,7 @@ func (e *engine) DecisionByKey(ctx context.Context, tenant, key string) (routing
 		return routing.Decision{}, false, nil
 	}
 	d, err := scanDecision(e.d.read.queryRow(ctx, `SELECT `+decisionColumns+` FROM routing_decisions
-		WHERE tenant = ? AND dedup_key = ?`, tenant, key))
+		WHERE tenant = ? AND dedup_key = ? AND dedup_key <> ''`, tenant, key)) // the partial index's predicate
 	switch {
 	case e.d.noRows(err):
 		return routing.Decision{}, false, nil
