@@ -72,8 +72,8 @@ type Router struct {
 	mu      sync.Mutex
 	tenants map[string]*sync.Mutex
 	applied map[string][]string // tenant -> decisions applied, not yet marked
-	cals    sync.Map // group key -> *calendarEntry
-	kicks   sync.Map // tenant -> chan struct{}
+	cals    sync.Map            // group key -> *calendarEntry
+	kicks   sync.Map            // tenant -> chan struct{}
 }
 
 type calendarEntry struct {
@@ -151,12 +151,11 @@ func (r *Router) Handle(ctx context.Context, ev *ticketv1.Event) error {
 		}
 		return r.Store.MarkAnswered(ctx, tenantID, t.GetId())
 	case ticketv1.EventType_EVENT_TYPE_TICKET_CREATED:
-		if err := r.reconcile(ctx, tenantID, t); err != nil {
-			return err
-		}
 		if t.GetAssignee() != "" || !open(t) {
-			return nil
+			return r.reconcile(ctx, tenantID, t)
 		}
+		// A new ticket nobody holds: the ledger can only hold it by a
+		// decision of this event's, which route finds by its key.
 		return r.route(ctx, tenantID, t, routeOpts{trigger: TriggerCreated, key: "event:" + ev.GetCursor(), rules: true})
 	case ticketv1.EventType_EVENT_TYPE_TICKET_UPDATED:
 		if err := r.reconcile(ctx, tenantID, t); err != nil {
