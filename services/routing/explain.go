@@ -29,7 +29,7 @@ func LangOf(locale string) Lang {
 var sentences = map[string][2]string{
 	// Candidates (pick.go).
 	ReasonOffline:     {"{agent} is {presence}", "{agent}{presence}"},
-	ReasonExcluded:    {"{agent} is the agent the ticket returns from", "{agent}是工单退回前的处理人"},
+	ReasonExcluded:    {"{agent} is the agent the ticket moves away from", "{agent}是工单转出前的处理人"},
 	ReasonAtCapacity:  {"{agent} is at capacity: {load} of {limit} {channel} tickets", "{agent}已满负荷：{channel}工单 {load}/{limit}"},
 	ReasonLacksSkill:  {"{agent} lacks skill {skill} at level {need} (has {have})", "{agent}缺少技能 {skill}（需要 {need} 级，现有 {have} 级）"},
 	ReasonChosenTurn:  {"{agent} is next in turn", "轮到{agent}"},
@@ -130,6 +130,20 @@ func fill(tmpl string, lang Lang, names Names, arg func(string) (string, bool)) 
 // Explain is the decision as one paragraph in lang: what it did, the
 // rules that matched, the notes, and the reasons of each candidate.
 func Explain(d Decision, lang Lang, names Names) string {
+	if d.ActorID != "" && d.ActorDisplayName != "" {
+		// The actor may be no user (an API key): its name is on the
+		// decision.
+		inner := names
+		names = func(id string) string {
+			if id == d.ActorID {
+				return d.ActorDisplayName
+			}
+			if inner == nil {
+				return id
+			}
+			return inner(id)
+		}
+	}
 	var b strings.Builder
 	sep := " "
 	if lang == Chinese {

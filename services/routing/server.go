@@ -704,8 +704,12 @@ func (s *Server) TransferTicket(ctx context.Context, req *routingv1.TransferTick
 	if err != nil {
 		return nil, err
 	}
-	me, _ := s.Router.Users.User(ctx, tenantID, callerID(auth.From(ctx)))
-	me.ID = callerID(auth.From(ctx))
+	p := auth.From(ctx)
+	me, _ := s.Router.Users.User(ctx, tenantID, callerID(p))
+	me.ID = callerID(p)
+	if me.DisplayName == "" {
+		me.DisplayName = p.GetDisplayName() // an API key's name
+	}
 	d, err := s.Router.Transfer(ctx, tenantID, t, Transfer{Group: req.GetGroup(), Agent: req.GetAgent(), Note: req.GetNote(), By: me})
 	if err != nil {
 		return nil, err
