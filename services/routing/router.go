@@ -315,10 +315,10 @@ func (r *Router) decide(ctx context.Context, tenantID string, t *ticketv1.Ticket
 		if err != nil {
 			return nil, err
 		}
-		switch {
-		case d.Outcome == Assigned:
+		switch d.Outcome {
+		case Assigned:
 			err = r.Store.Assign(ctx, a, limit, d.Strategy == RoundRobin, d)
-		case d.Outcome == Unrouted:
+		case Unrouted:
 			err = r.Store.AddDecision(ctx, d)
 		default:
 			err = r.Store.Enqueue(ctx, entry, d)

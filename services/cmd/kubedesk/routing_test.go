@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -231,7 +232,7 @@ func testQueueAndCapacity(t *testing.T, srv *instance, f routingFixture) {
 	id := srv.create(t, map[string]any{"subject": "VPN 断线了", "impact": 3, "urgency": 3}).str("id")
 	waitRouted(t, "the VPN ticket to be queued", func() bool { return len(decisionsOf(t, srv, id)) == 1 })
 	d := decisionsOf(t, srv, id)[0]
-	if d["outcome"] != "OUTCOME_QUEUED" || !strings.Contains(string(fmt.Sprint(d["candidates"])), "agent.lacks_skill") {
+	if d["outcome"] != "OUTCOME_QUEUED" || !strings.Contains(fmt.Sprint(d["candidates"]), "agent.lacks_skill") {
 		t.Fatalf("decision %v: want queued, Li Lei lacking the skill", d)
 	}
 	if got := srv.mustCall(t, http.StatusOK, "GET", "/v1/tickets/"+id, nil); got.str("priority") != "PRIORITY_P2" {
@@ -431,7 +432,7 @@ spec:
   then: {group: desk}
 `)
 			dataDir := t.TempDir()
-			routingArgs := append(args, "--target=routing", "--grpc-addr="+routingGRPC, "--data-dir="+dataDir,
+			routingArgs := append(slices.Clone(args), "--target=routing", "--grpc-addr="+routingGRPC, "--data-dir="+dataDir,
 				"--services=ticket="+core.grpc+",iam="+core.grpc, "--config="+file)
 			first := startServe(t, routingArgs...)
 			var agents []agentUser

@@ -239,7 +239,7 @@ spec: {timeZone: Asia/Shanghai}`
 	if err != nil {
 		t.Fatal(err)
 	}
-	at := func(y int, m time.Month, d, h, min int) time.Time { return time.Date(y, m, d, h, min, 0, 0, shanghai) }
+	at := func(y int, m time.Month, d, h, mi int) time.Time { return time.Date(y, m, d, h, mi, 0, 0, shanghai) }
 	open := rule("open", `{order: 10, when: {businessHours: true}, then: {group: general}}`)
 	closed := rule("closed", `{order: 20, when: {businessHours: false}, then: {group: escalation}}`)
 	ownCalendar := rule("weekend", `
