@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"time"
 
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
@@ -39,6 +40,7 @@ func (r *Router) Claim(ctx context.Context, tenantID string, t *ticketv1.Ticket,
 		return Decision{}, status.Errorf(codes.PermissionDenied, "%s is in group %s, which you are not a member of; only its members claim its tickets", number, g.ID)
 	}
 	channel := ChannelName(t.GetChannel())
+	start := time.Now()
 	d, err := func() (Decision, error) {
 		unlock := r.lock(tenantID)
 		defer unlock()
@@ -70,6 +72,7 @@ func (r *Router) Claim(ctx context.Context, tenantID string, t *ticketv1.Ticket,
 		case err != nil:
 			return Decision{}, storeError(err, "claim")
 		}
+		r.observe(d, start)
 		return d, nil
 	}()
 	if errors.Is(err, errClaimedAlready) {
@@ -185,6 +188,7 @@ func (r *Router) Transfer(ctx context.Context, tenantID string, t *ticketv1.Tick
 		return Decision{}, status.Errorf(codes.InvalidArgument, "agent: %s is not a member of group %s; transfer to the group, or to one of its members", name, g.ID)
 	}
 	channel := ChannelName(t.GetChannel())
+	start := time.Now()
 	d, err := func() (Decision, error) {
 		unlock := r.lock(tenantID)
 		defer unlock()
@@ -224,6 +228,7 @@ func (r *Router) Transfer(ctx context.Context, tenantID string, t *ticketv1.Tick
 		case err != nil:
 			return Decision{}, storeError(err, "transfer")
 		}
+		r.observe(d, start)
 		return d, nil
 	}()
 	if err != nil {

@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
+	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 )
 
 func online(id string, skills ...Skill) Agent {
@@ -192,5 +194,36 @@ func TestSlug(t *testing.T) {
 		if got := slug(in); got != want {
 			t.Errorf("slug(%q) = %q, want %q", in, got, want)
 		}
+	}
+}
+
+func TestDecisionMetrics(t *testing.T) {
+	reader := sdkmetric.NewManualReader()
+	r := &Router{Meter: sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader)).Meter(MeterName)}
+	r.observe(Decision{Trigger: TriggerCreated, Outcome: Assigned}, time.Now().Add(-3*time.Millisecond))
+	r.observe(Decision{Trigger: TriggerClaim, Outcome: Assigned}, time.Now())
+	var rm metricdata.ResourceMetrics
+	if err := reader.Collect(t.Context(), &rm); err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]int64{}
+	for _, sm := range rm.ScopeMetrics {
+		for _, m := range sm.Metrics {
+			switch data := m.Data.(type) {
+			case metricdata.Sum[int64]:
+				for _, p := range data.DataPoints {
+					trigger, _ := p.Attributes.Value("trigger")
+					got[m.Name+"/"+trigger.AsString()] += p.Value
+				}
+			case metricdata.Histogram[float64]:
+				for _, p := range data.DataPoints {
+					got[m.Name] += int64(p.Count)
+				}
+			}
+		}
+	}
+	want := map[string]int64{"kubedesk_routing_decisions/created": 1, "kubedesk_routing_decisions/claim": 1, "kubedesk_routing_decision_duration": 2}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("metrics (-want +got):\n%s", diff)
 	}
 }

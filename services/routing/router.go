@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"go.opentelemetry.io/otel/metric"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
@@ -68,12 +69,15 @@ type Router struct {
 	OfflineGrace time.Duration
 	Now          func() time.Time
 	Log          *slog.Logger
+	// Meter makes the decision metrics; nil: the global meter provider's.
+	Meter metric.Meter
 
 	mu      sync.Mutex
 	tenants map[string]*sync.Mutex
 	applied map[string][]string // tenant -> decisions applied, not yet marked
 	cals    sync.Map            // group key -> *calendarEntry
 	kicks   sync.Map            // tenant -> chan struct{}
+	metrics metrics
 }
 
 type calendarEntry struct {
@@ -275,6 +279,7 @@ func (r *Router) route(ctx context.Context, tenantID string, t *ticketv1.Ticket,
 // decide takes and stores the decision for t; a decision stored under
 // o.key already is returned as it was (nil result: nothing to add).
 func (r *Router) decide(ctx context.Context, tenantID string, t *ticketv1.Ticket, o routeOpts) (*Decision, error) {
+	start := time.Now()
 	unlock := r.lock(tenantID)
 	defer unlock()
 	if o.key != "" {
@@ -327,6 +332,7 @@ func (r *Router) decide(ctx context.Context, tenantID string, t *ticketv1.Ticket
 		var taken *TakenError
 		switch {
 		case err == nil:
+			r.observe(d, start)
 			return &d, nil
 		case errors.Is(err, ErrDuplicate):
 			return nil, nil
@@ -754,6 +760,7 @@ func (r *Router) Drain(ctx context.Context, tenantID string) error {
 // drainOne picks an agent for one queued ticket and records the
 // assignment; ok is false when nobody may take it.
 func (r *Router) drainOne(ctx context.Context, tenantID string, g Group, e QueueEntry) (Decision, bool, error) {
+	start := time.Now()
 	unlock := r.lock(tenantID)
 	defer unlock()
 	agents, err := r.Store.AgentsByID(ctx, tenantID, g.Members)
@@ -783,6 +790,9 @@ func (r *Router) drainOne(ctx context.Context, tenantID string, g Group, e Queue
 	var taken *TakenError
 	if errors.As(err, &capErr) || errors.As(err, &taken) {
 		return Decision{}, false, nil
+	}
+	if err == nil {
+		r.observe(d, start)
 	}
 	return d, err == nil, err
 }

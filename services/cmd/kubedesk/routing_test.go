@@ -55,6 +55,15 @@ spec:
   order: 30
   when: {keywords: [抢单]}
   then: {group: grab}
+---
+apiVersion: kubedesk.io/v1alpha1
+kind: RoutingRule
+metadata: {name: invoices-again}
+spec:
+  tenantRef: {name: default}
+  order: 40
+  when: {keywords: [发票]}
+  then: {group: billing}
 `
 
 // agentUser is an agent of the routing tests, signed in.
@@ -135,6 +144,7 @@ func TestRouting(t *testing.T) {
 			t.Run("claims", func(t *testing.T) { testClaims(t, srv, f) })
 			t.Run("transfers", func(t *testing.T) { testTransfers(t, srv, f) })
 			t.Run("offline agents", func(t *testing.T) { testOfflineAgents(t, srv, f) })
+			t.Run("overflow and heartbeats", func(t *testing.T) { testOverflowAndHeartbeats(t, srv, f) })
 			t.Run("bad input", func(t *testing.T) { testRoutingBadInput(t, srv, f) })
 		})
 	}
@@ -163,7 +173,7 @@ func newRoutingFixture(t *testing.T, srv *instance) routingFixture {
 	// they are in force once the groups are.
 	waitRouted(t, "the routing rules to be in force", func() bool {
 		r := srv.mustCall(t, http.StatusOK, "GET", "/v1/routingRules", nil)
-		return len(asList(r.json["routingRules"])) == 3
+		return len(asList(r.json["routingRules"])) == 4
 	})
 	for _, a := range []agentUser{f.wang, f.li, f.zhang} {
 		srv.mustCall(t, http.StatusOK, "PATCH", "/v1/agents/"+a.id, map[string]any{"capacity": map[string]int{"api": 50}})
@@ -205,6 +215,10 @@ func testRoutingRules(t *testing.T, srv *instance, f routingFixture) {
 	rules := srv.mustCall(t, http.StatusOK, "GET", "/v1/routingRules", nil)
 	if !strings.Contains(string(rules.body), "routing.yaml#") {
 		t.Errorf("routing rules %s: want each rule's source", rules.body)
+	}
+	// A rule an earlier one always takes first is accepted, with a warning.
+	if !strings.Contains(string(rules.body), `rule \"invoices-again\" is never reached: rule \"invoices\"`) {
+		t.Errorf("routing rules %s: want the warning that invoices-again is shadowed by invoices", rules.body)
 	}
 }
 
@@ -380,6 +394,29 @@ func testOfflineAgents(t *testing.T, srv *instance, f routingFixture) {
 	for _, a := range []agentUser{f.wang, f.zhang} {
 		srv.mustCall(t, http.StatusOK, "PUT", "/v1/agents/"+a.id+"/presence", map[string]any{"presence": "PRESENCE_ONLINE"})
 	}
+}
+
+func testOverflowAndHeartbeats(t *testing.T, srv *instance, f routingFixture) {
+	// chen's presence is a heartbeat that is not renewed: away after 5 s.
+	srv.mustCall(t, http.StatusOK, "PUT", "/v1/agents/me/presence", map[string]any{"presence": "PRESENCE_ONLINE", "ttl": "5s"}, f.chen.s.headers()...)
+	// A night group nobody is online in overflows to billing after a second.
+	srv.mustCall(t, http.StatusOK, "POST", "/v1/groups?groupId=night", map[string]any{"displayName": "Night shift",
+		"members": []string{f.chen.id}, "overflow": map[string]any{"group": "billing", "after": "1s"}})
+	id := srv.create(t, map[string]any{"subject": "开票信息有误"}).str("id")
+	assigneeOf(t, srv, id)
+	srv.mustCall(t, http.StatusOK, "PATCH", "/v1/agents/"+f.chen.id, map[string]any{"capacity": map[string]int{"api": 1}})
+	r := srv.mustCall(t, http.StatusOK, "POST", "/v1/tickets/"+id+":transfer", map[string]any{"group": "night", "note": "夜班处理"})
+	if d := r.json["decision"].(map[string]any); d["outcome"] != "OUTCOME_QUEUED" {
+		t.Fatalf("transfer to the night group: %v, want queued (chen is at capacity)", d)
+	}
+	waitRouted(t, "the overflow to billing", func() bool {
+		ds := decisionsOf(t, srv, id)
+		last := ds[len(ds)-1]
+		return last["trigger"] == "TRIGGER_OVERFLOW" && last["group"] == "billing" && last["outcome"] == "OUTCOME_ASSIGNED"
+	})
+	waitRouted(t, "chen's heartbeat to lapse", func() bool {
+		return srv.mustCall(t, http.StatusOK, "GET", "/v1/agents/"+f.chen.id, nil).str("presence") == "PRESENCE_AWAY"
+	})
 }
 
 func testRoutingBadInput(t *testing.T, srv *instance, f routingFixture) {
