@@ -247,9 +247,15 @@ func (r *Router) route(ctx context.Context, tenantID string, t *ticketv1.Ticket,
 
 // decide takes and stores the decision for t; a decision stored under
 // o.key already is returned as it was (nil result: nothing to add).
+//
+// What depends on no other decision (the decision stored under the key,
+// the rules and the customer they read) is found before the tenant's
+// lock is taken: the lock serialises every decision of the tenant, and a
+// call to another module under it would hold them all up. Two decisions
+// under one key are not taken at once anyway (an event is handled by one
+// lane at a time, the sweeps by one goroutine), and the store refuses the
+// second (ErrDuplicate).
 func (r *Router) decide(ctx context.Context, tenantID string, t *ticketv1.Ticket, o routeOpts) (*Decision, error) {
-	unlock := r.lock(tenantID)
-	defer unlock()
 	if o.key != "" {
 		if d, found, err := r.Store.DecisionByKey(ctx, tenantID, o.key); err != nil || found {
 			if found && !d.Applied {
@@ -270,6 +276,8 @@ func (r *Router) decide(ctx context.Context, tenantID string, t *ticketv1.Ticket
 		}
 		res = r.Rules.Evaluate(tenantID, factsOf(t, cust), r.now())
 	}
+	unlock := r.lock(tenantID)
+	defer unlock()
 	if o.unassign {
 		// The current holder lets go, so the group may pick anyone.
 		if _, _, err := r.Store.Unassign(ctx, tenantID, t.GetId()); err != nil {
