@@ -150,7 +150,8 @@ func (r *Router) Handle(ctx context.Context, ev *ticketv1.Event) error {
 		}
 		return r.Store.MarkAnswered(ctx, tenantID, t.GetId())
 	case ticketv1.EventType_EVENT_TYPE_TICKET_CREATED:
-		if err := r.reconcile(ctx, tenantID, t); err != nil {
+		t, pending, err := r.reconcile(ctx, tenantID, t)
+		if err != nil || pending {
 			return err
 		}
 		if t.GetAssignee() != "" || !open(t) {
@@ -158,7 +159,8 @@ func (r *Router) Handle(ctx context.Context, ev *ticketv1.Event) error {
 		}
 		return r.route(ctx, tenantID, t, routeOpts{trigger: TriggerCreated, key: "event:" + ev.GetCursor(), rules: true})
 	case ticketv1.EventType_EVENT_TYPE_TICKET_UPDATED:
-		if err := r.reconcile(ctx, tenantID, t); err != nil {
+		t, pending, err := r.reconcile(ctx, tenantID, t)
+		if err != nil || pending {
 			return err
 		}
 		if ev.GetRouting() != nil {
@@ -198,29 +200,76 @@ func (r *Router) Handle(ctx context.Context, ev *ticketv1.Event) error {
 	return nil
 }
 
-// reconcile brings the load ledger in line with the ticket as the event
-// shows it: who holds it, on which channel, and whether it is done.
-func (r *Router) reconcile(ctx context.Context, tenantID string, t *ticketv1.Ticket) error {
+// reconcile brings the load ledger in line with the ticket: who holds
+// it, on which channel, and whether it is done. It returns the ticket to
+// act on, and pending when a decision is on its way to the ticket (there
+// is nothing to act on until its own event comes).
+//
+// The ticket an event carries may be older than the ledger: events come
+// in order for each ticket, but claims, transfers and the queues' drains
+// assign tickets outside that order, so an event that shows a ticket
+// unassigned may be handled after such an assignment (whose own event is
+// still to come), or again after a restart. Taken at its word, it would
+// take the ticket off its agent's load, and give the agent room for one
+// ticket more than its capacity. So when the event and the ledger
+// disagree, the ticket as it is now decides; and while the ticket's last
+// decision is not yet applied, the ledger, which has it already, stays as
+// it is (applying it either brings the ticket in line, or, overtaken,
+// undoes its hold and reconciles again).
+func (r *Router) reconcile(ctx context.Context, tenantID string, t *ticketv1.Ticket) (*ticketv1.Ticket, bool, error) {
 	if !open(t) {
-		if _, _, err := r.Store.Unassign(ctx, tenantID, t.GetId()); err != nil {
-			return err
-		}
-		return r.Store.Dequeue(ctx, tenantID, t.GetId())
+		return t, false, r.release(ctx, tenantID, t.GetId())
 	}
 	a, held, err := r.Store.Assignment(ctx, tenantID, t.GetId())
-	if err != nil {
-		return err
+	if err != nil || agrees(t, a, held) {
+		return t, false, err
 	}
-	switch who := t.GetAssignee(); {
-	case who == "" && held:
+	current, err := r.Tickets.GetTicket(ctx, tenantID, t.GetId())
+	switch {
+	case status.Code(err) == codes.NotFound:
+		return t, false, r.release(ctx, tenantID, t.GetId())
+	case err != nil:
+		return t, false, err
+	case !open(current):
+		return current, false, r.release(ctx, tenantID, t.GetId())
+	case agrees(current, a, held):
+		return current, false, nil // the event is older than the ledger
+	}
+	last, err := r.lastDecision(ctx, tenantID, t.GetId())
+	if err != nil {
+		return t, false, err
+	}
+	if last.ID != "" && !last.Applied {
+		return current, true, nil
+	}
+	switch who := current.GetAssignee(); {
+	case who == "":
 		_, _, err = r.Store.Unassign(ctx, tenantID, t.GetId())
-	case who != "" && (!held || a.Agent != who):
+	default:
 		err = r.Store.SetAssignment(ctx, Assignment{
-			Tenant: tenantID, TicketID: t.GetId(), Agent: who, Group: t.GetGroup(),
-			Channel: ChannelName(t.GetChannel()), AssignTime: r.now(),
+			Tenant: tenantID, TicketID: t.GetId(), Agent: who, Group: current.GetGroup(),
+			Channel: ChannelName(current.GetChannel()), AssignTime: r.now(),
 		})
 	}
-	return err
+	return current, false, err
+}
+
+// agrees reports whether the ledger's hold on t (held, by a.Agent) is
+// the ticket's assignee.
+func agrees(t *ticketv1.Ticket, a Assignment, held bool) bool {
+	if held {
+		return t.GetAssignee() == a.Agent
+	}
+	return t.GetAssignee() == ""
+}
+
+// release takes a ticket that is done (or gone) off the ledger and out of
+// its queue.
+func (r *Router) release(ctx context.Context, tenantID, ticketID string) error {
+	if _, _, err := r.Store.Unassign(ctx, tenantID, ticketID); err != nil {
+		return err
+	}
+	return r.Store.Dequeue(ctx, tenantID, ticketID)
 }
 
 type routeOpts struct {
@@ -442,7 +491,8 @@ func (r *Router) applyDecision(ctx context.Context, tenantID string, t *ticketv1
 			return true, err
 		}
 		if current, gerr := r.Tickets.GetTicket(ctx, tenantID, t.GetId()); gerr == nil {
-			return true, r.reconcile(ctx, tenantID, current)
+			_, _, err := r.reconcile(ctx, tenantID, current)
+			return true, err
 		}
 		return true, nil
 	default:
@@ -569,7 +619,7 @@ func (r *Router) returnFromOffline(ctx context.Context, tenantID string, now tim
 					return err
 				}
 				if t.GetAssignee() != a.ID || !open(t) {
-					if err := r.reconcile(ctx, tenantID, t); err != nil {
+					if _, _, err := r.reconcile(ctx, tenantID, t); err != nil {
 						return err
 					}
 					continue
@@ -616,7 +666,7 @@ func (r *Router) overflow(ctx context.Context, tenantID string, now time.Time) e
 			return err
 		}
 		if !open(t) || t.GetAssignee() != "" || t.GetGroup() != e.Group {
-			if err := r.reconcile(ctx, tenantID, t); err != nil {
+			if _, _, err := r.reconcile(ctx, tenantID, t); err != nil {
 				return err
 			}
 			if t.GetAssignee() != "" || !open(t) {
