@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"golang.org/x/sync/errgroup"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
@@ -410,15 +411,7 @@ func (r *Router) choose(ctx context.Context, tenantID string, t *ticketv1.Ticket
 		}})
 		return d, entry, Assignment{}, 0, nil
 	}
-	agents, err := r.Store.AgentsByID(ctx, tenantID, g.Members)
-	if err != nil {
-		return d, entry, Assignment{}, 0, err
-	}
-	loads, err := r.Store.Loads(ctx, tenantID, g.Members)
-	if err != nil {
-		return d, entry, Assignment{}, 0, err
-	}
-	last, err := r.Store.LastPicked(ctx, tenantID, group)
+	agents, loads, last, err := r.weigh(ctx, tenantID, g)
 	if err != nil {
 		return d, entry, Assignment{}, 0, err
 	}
@@ -436,6 +429,28 @@ func (r *Router) choose(ctx context.Context, tenantID string, t *ticketv1.Ticket
 	a := Assignment{Tenant: tenantID, TicketID: t.GetId(), Agent: p.Agent, Group: group, Channel: entry.Channel, AssignTime: now, DecisionID: d.ID}
 	prof := agents[p.Agent]
 	return d, entry, a, prof.CapacityFor(entry.Channel), nil
+}
+
+// weigh reads what a pick in group g weighs: its members' profiles and
+// loads, and the member round robin picked last. The three reads depend
+// on nothing but the group, so they run at once: they are made under the
+// tenant's lock, which every decision of the tenant waits for.
+func (r *Router) weigh(ctx context.Context, tenantID string, g Group) (agents map[string]Agent, loads map[string]map[string]int, last string, err error) {
+	reads, rctx := errgroup.WithContext(ctx)
+	reads.Go(func() (err error) {
+		agents, err = r.Store.AgentsByID(rctx, tenantID, g.Members)
+		return err
+	})
+	reads.Go(func() (err error) {
+		loads, err = r.Store.Loads(rctx, tenantID, g.Members)
+		return err
+	})
+	reads.Go(func() (err error) {
+		last, err = r.Store.LastPicked(rctx, tenantID, g.ID)
+		return err
+	})
+	err = reads.Wait()
+	return agents, loads, last, err
 }
 
 // calendar is the group's business calendar; nil when it works around
@@ -744,15 +759,7 @@ func (r *Router) Drain(ctx context.Context, tenantID string) error {
 func (r *Router) drainOne(ctx context.Context, tenantID string, g Group, e QueueEntry) (Decision, bool, error) {
 	unlock := r.lock(tenantID)
 	defer unlock()
-	agents, err := r.Store.AgentsByID(ctx, tenantID, g.Members)
-	if err != nil {
-		return Decision{}, false, err
-	}
-	loads, err := r.Store.Loads(ctx, tenantID, g.Members)
-	if err != nil {
-		return Decision{}, false, err
-	}
-	last, err := r.Store.LastPicked(ctx, tenantID, g.ID)
+	agents, loads, last, err := r.weigh(ctx, tenantID, g)
 	if err != nil {
 		return Decision{}, false, err
 	}
