@@ -299,12 +299,12 @@ func (r *Router) route(ctx context.Context, tenantID string, t *ticketv1.Ticket,
 // o.key already is returned as it was (nil result: nothing to add).
 //
 // What depends on no other decision (the decision stored under the key,
-// the rules and the customer they read) is found before the tenant's
-// lock is taken: the lock serialises every decision of the tenant, and a
-// call to another module under it would hold them all up. Two decisions
-// under one key are not taken at once anyway (an event is handled by one
-// lane at a time, the sweeps by one goroutine), and the store refuses the
-// second (ErrDuplicate).
+// the rules and the customer they read, the group) is read before the
+// tenant's lock is taken: the lock serialises every decision of the
+// tenant, and a call to another module under it would hold them all up.
+// Two decisions under one key are not taken at once anyway (an event is
+// handled by one lane at a time, the sweeps by one goroutine), and the
+// store refuses the second (ErrDuplicate).
 func (r *Router) decide(ctx context.Context, tenantID string, t *ticketv1.Ticket, o routeOpts) (*Decision, error) {
 	if o.key != "" {
 		if d, found, err := r.Store.DecisionByKey(ctx, tenantID, o.key); err != nil || found {
@@ -326,6 +326,19 @@ func (r *Router) decide(ctx context.Context, tenantID string, t *ticketv1.Ticket
 		}
 		res = r.Rules.Evaluate(tenantID, factsOf(t, cust), r.now())
 	}
+	group := o.group
+	if group == "" {
+		group = res.Group
+	}
+	if group == "" {
+		group = t.GetGroup()
+	}
+	// The group too: the lock does not keep it from changing (the API
+	// changes groups without it).
+	g, gerr := Group{}, ErrNotFound
+	if group != "" {
+		g, gerr = r.Store.GetGroup(ctx, tenantID, group)
+	}
 	unlock := r.lock(tenantID)
 	defer unlock()
 	if o.unassign {
@@ -334,15 +347,8 @@ func (r *Router) decide(ctx context.Context, tenantID string, t *ticketv1.Ticket
 			return nil, err
 		}
 	}
-	group := o.group
-	if group == "" {
-		group = res.Group
-	}
-	if group == "" {
-		group = t.GetGroup()
-	}
 	for attempt := 0; ; attempt++ {
-		d, entry, a, limit, err := r.choose(ctx, tenantID, t, group, res, o)
+		d, entry, a, limit, err := r.choose(ctx, tenantID, t, group, g, gerr, res, o)
 		if err != nil {
 			return nil, err
 		}
@@ -371,8 +377,9 @@ func (r *Router) decide(ctx context.Context, tenantID string, t *ticketv1.Ticket
 	}
 }
 
-// choose builds the decision for t in group from the current state.
-func (r *Router) choose(ctx context.Context, tenantID string, t *ticketv1.Ticket, group string, res RuleResult, o routeOpts) (Decision, QueueEntry, Assignment, int, error) {
+// choose builds the decision for t in group from the current state; g is
+// the group as GetGroup read it, with gerr.
+func (r *Router) choose(ctx context.Context, tenantID string, t *ticketv1.Ticket, group string, g Group, gerr error, res RuleResult, o routeOpts) (Decision, QueueEntry, Assignment, int, error) {
 	now := r.now()
 	d := Decision{
 		Tenant: tenantID, ID: uuid.Must(uuid.NewV7()).String(), TicketID: t.GetId(), Key: o.key,
@@ -388,16 +395,15 @@ func (r *Router) choose(ctx context.Context, tenantID string, t *ticketv1.Ticket
 		Tenant: tenantID, TicketID: t.GetId(), Group: group, Channel: ChannelName(t.GetChannel()),
 		Priority: prio, Skills: res.RequireSkills, TicketCreateTime: t.GetCreateTime().AsTime(), EnqueueTime: now,
 	}
-	g, err := r.Store.GetGroup(ctx, tenantID, group)
-	if errors.Is(err, ErrNotFound) || group == "" {
+	if errors.Is(gerr, ErrNotFound) {
 		if group != "" {
 			d.Notes = append(d.Notes, Reason{Code: "note.unknown_group", Args: map[string]string{"group": group}})
 		}
 		d.Outcome = Unrouted
 		return d, entry, Assignment{}, 0, nil
 	}
-	if err != nil {
-		return d, entry, Assignment{}, 0, err
+	if gerr != nil {
+		return d, entry, Assignment{}, 0, gerr
 	}
 	d.Strategy = g.Strategy
 	if g.Strategy == Pool {
