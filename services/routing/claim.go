@@ -48,6 +48,12 @@ func (r *Router) Claim(ctx context.Context, tenantID string, t *ticketv1.Ticket,
 			return Decision{}, storeError(err, "claim")
 		} else if ok && held.Agent == user.ID {
 			return Decision{}, errClaimedAlready // a retry of the caller's own claim
+		} else if ok {
+			// Lost the race: the ticket's event has not shown the winner
+			// yet, but the ledger does. Refused here, each loser of a race
+			// holds the tenant's lock for one read instead of a
+			// transaction that Assign would refuse the same way.
+			return Decision{}, r.takenBy(ctx, tenantID, number, held.Agent)
 		}
 		prof, err := r.Store.GetAgent(ctx, tenantID, user.ID)
 		if err != nil && !errors.Is(err, ErrNotFound) {

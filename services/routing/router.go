@@ -12,6 +12,7 @@ import (
 
 	"github.com/google/uuid"
 	"go.opentelemetry.io/otel/metric"
+	"golang.org/x/sync/errgroup"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
@@ -155,14 +156,17 @@ func (r *Router) Handle(ctx context.Context, ev *ticketv1.Event) error {
 		}
 		return r.Store.MarkAnswered(ctx, tenantID, t.GetId())
 	case ticketv1.EventType_EVENT_TYPE_TICKET_CREATED:
-		if t.GetAssignee() != "" || !open(t) {
-			return r.reconcile(ctx, tenantID, t)
+		t, pending, err := r.reconcile(ctx, tenantID, t)
+		if err != nil || pending {
+			return err
 		}
-		// A new ticket nobody holds: the ledger can only hold it by a
-		// decision of this event's, which route finds by its key.
+		if t.GetAssignee() != "" || !open(t) {
+			return nil
+		}
 		return r.route(ctx, tenantID, t, routeOpts{trigger: TriggerCreated, key: "event:" + ev.GetCursor(), rules: true})
 	case ticketv1.EventType_EVENT_TYPE_TICKET_UPDATED:
-		if err := r.reconcile(ctx, tenantID, t); err != nil {
+		t, pending, err := r.reconcile(ctx, tenantID, t)
+		if err != nil || pending {
 			return err
 		}
 		if ev.GetRouting() != nil {
@@ -203,55 +207,75 @@ func (r *Router) Handle(ctx context.Context, ev *ticketv1.Event) error {
 }
 
 // reconcile brings the load ledger in line with the ticket: who holds
-// it, on which channel, and whether it is done. An event shows the ticket
-// as it was then; where it disagrees with the ledger (an event that comes
-// again after a restart, say), the ticket as it is now decides.
-func (r *Router) reconcile(ctx context.Context, tenantID string, t *ticketv1.Ticket) error {
-	return r.reconcileWith(ctx, tenantID, t, false)
-}
-
-// reconcileWith is reconcile; current says t was just read.
-func (r *Router) reconcileWith(ctx context.Context, tenantID string, t *ticketv1.Ticket, current bool) error {
-	a, held, err := r.Store.Assignment(ctx, tenantID, t.GetId())
-	if err != nil {
-		return err
-	}
-	who := t.GetAssignee()
+// it, on which channel, and whether it is done. It returns the ticket to
+// act on, and pending when a decision is on its way to the ticket (there
+// is nothing to act on until its own event comes).
+//
+// The ticket an event carries may be older than the ledger: events come
+// in order for each ticket, but claims, transfers and the queues' drains
+// assign tickets outside that order, so an event that shows a ticket
+// unassigned may be handled after such an assignment (whose own event is
+// still to come), or again after a restart. Taken at its word, it would
+// take the ticket off its agent's load, and give the agent room for one
+// ticket more than its capacity. So when the event and the ledger
+// disagree, the ticket as it is now decides; and while the ticket's last
+// decision is not yet applied, the ledger, which has it already, stays as
+// it is (applying it either brings the ticket in line, or, overtaken,
+// undoes its hold and reconciles again).
+func (r *Router) reconcile(ctx context.Context, tenantID string, t *ticketv1.Ticket) (*ticketv1.Ticket, bool, error) {
 	if !open(t) {
-		if _, queued, err := r.Store.Queued(ctx, tenantID, t.GetId()); err != nil || (!held && !queued) {
-			return err
-		}
-	} else if (who == "" && !held) || (who != "" && held && a.Agent == who) {
-		return nil // in line
+		return t, false, r.release(ctx, tenantID, t.GetId())
 	}
-	if !current {
-		now, err := r.Tickets.GetTicket(ctx, tenantID, t.GetId())
-		switch {
-		case status.Code(err) == codes.NotFound:
-			if _, _, err := r.Store.Unassign(ctx, tenantID, t.GetId()); err != nil {
-				return err
-			}
-			return r.Store.Dequeue(ctx, tenantID, t.GetId())
-		case err != nil:
-			return err
-		}
-		return r.reconcileWith(ctx, tenantID, now, true)
+	a, held, err := r.Store.Assignment(ctx, tenantID, t.GetId())
+	if err != nil || agrees(t, a, held) {
+		return t, false, err
 	}
+	current, err := r.Tickets.GetTicket(ctx, tenantID, t.GetId())
 	switch {
-	case !open(t):
-		if _, _, err := r.Store.Unassign(ctx, tenantID, t.GetId()); err != nil {
-			return err
-		}
-		return r.Store.Dequeue(ctx, tenantID, t.GetId())
+	case status.Code(err) == codes.NotFound:
+		return t, false, r.release(ctx, tenantID, t.GetId())
+	case err != nil:
+		return t, false, err
+	case !open(current):
+		return current, false, r.release(ctx, tenantID, t.GetId())
+	case agrees(current, a, held):
+		return current, false, nil // the event is older than the ledger
+	}
+	last, err := r.lastDecision(ctx, tenantID, t.GetId())
+	if err != nil {
+		return t, false, err
+	}
+	if last.ID != "" && !last.Applied && !r.marked(tenantID, last.ID) {
+		return current, true, nil
+	}
+	switch who := current.GetAssignee(); {
 	case who == "":
 		_, _, err = r.Store.Unassign(ctx, tenantID, t.GetId())
-		return err
 	default:
-		return r.Store.SetAssignment(ctx, Assignment{
-			Tenant: tenantID, TicketID: t.GetId(), Agent: who, Group: t.GetGroup(),
-			Channel: ChannelName(t.GetChannel()), AssignTime: r.now(),
+		err = r.Store.SetAssignment(ctx, Assignment{
+			Tenant: tenantID, TicketID: t.GetId(), Agent: who, Group: current.GetGroup(),
+			Channel: ChannelName(current.GetChannel()), AssignTime: r.now(),
 		})
 	}
+	return current, false, err
+}
+
+// agrees reports whether the ledger's hold on t (held, by a.Agent) is
+// the ticket's assignee.
+func agrees(t *ticketv1.Ticket, a Assignment, held bool) bool {
+	if held {
+		return t.GetAssignee() == a.Agent
+	}
+	return t.GetAssignee() == ""
+}
+
+// release takes a ticket that is done (or gone) off the ledger and out of
+// its queue.
+func (r *Router) release(ctx context.Context, tenantID, ticketID string) error {
+	if _, _, err := r.Store.Unassign(ctx, tenantID, ticketID); err != nil {
+		return err
+	}
+	return r.Store.Dequeue(ctx, tenantID, ticketID)
 }
 
 type routeOpts struct {
@@ -278,10 +302,16 @@ func (r *Router) route(ctx context.Context, tenantID string, t *ticketv1.Ticket,
 
 // decide takes and stores the decision for t; a decision stored under
 // o.key already is returned as it was (nil result: nothing to add).
+//
+// What depends on no other decision (the decision stored under the key,
+// the rules and the customer they read, the group) is read before the
+// tenant's lock is taken: the lock serialises every decision of the
+// tenant, and a call to another module under it would hold them all up.
+// Two decisions under one key are not taken at once anyway (an event is
+// handled by one lane at a time, the sweeps by one goroutine), and the
+// store refuses the second (ErrDuplicate).
 func (r *Router) decide(ctx context.Context, tenantID string, t *ticketv1.Ticket, o routeOpts) (*Decision, error) {
 	start := time.Now()
-	unlock := r.lock(tenantID)
-	defer unlock()
 	if o.key != "" {
 		if d, found, err := r.Store.DecisionByKey(ctx, tenantID, o.key); err != nil || found {
 			if found && !d.Applied {
@@ -302,12 +332,6 @@ func (r *Router) decide(ctx context.Context, tenantID string, t *ticketv1.Ticket
 		}
 		res = r.Rules.Evaluate(tenantID, factsOf(t, cust), r.now())
 	}
-	if o.unassign {
-		// The current holder lets go, so the group may pick anyone.
-		if _, _, err := r.Store.Unassign(ctx, tenantID, t.GetId()); err != nil {
-			return nil, err
-		}
-	}
 	group := o.group
 	if group == "" {
 		group = res.Group
@@ -315,8 +339,22 @@ func (r *Router) decide(ctx context.Context, tenantID string, t *ticketv1.Ticket
 	if group == "" {
 		group = t.GetGroup()
 	}
+	// The group too: the lock does not keep it from changing (the API
+	// changes groups without it).
+	g, gerr := Group{}, ErrNotFound
+	if group != "" {
+		g, gerr = r.Store.GetGroup(ctx, tenantID, group)
+	}
+	unlock := r.lock(tenantID)
+	defer unlock()
+	if o.unassign {
+		// The current holder lets go, so the group may pick anyone.
+		if _, _, err := r.Store.Unassign(ctx, tenantID, t.GetId()); err != nil {
+			return nil, err
+		}
+	}
 	for attempt := 0; ; attempt++ {
-		d, entry, a, limit, err := r.choose(ctx, tenantID, t, group, res, o)
+		d, entry, a, limit, err := r.choose(ctx, tenantID, t, group, g, gerr, res, o)
 		if err != nil {
 			return nil, err
 		}
@@ -346,8 +384,9 @@ func (r *Router) decide(ctx context.Context, tenantID string, t *ticketv1.Ticket
 	}
 }
 
-// choose builds the decision for t in group from the current state.
-func (r *Router) choose(ctx context.Context, tenantID string, t *ticketv1.Ticket, group string, res RuleResult, o routeOpts) (Decision, QueueEntry, Assignment, int, error) {
+// choose builds the decision for t in group from the current state; g is
+// the group as GetGroup read it, with gerr.
+func (r *Router) choose(ctx context.Context, tenantID string, t *ticketv1.Ticket, group string, g Group, gerr error, res RuleResult, o routeOpts) (Decision, QueueEntry, Assignment, int, error) {
 	now := r.now()
 	d := Decision{
 		Tenant: tenantID, ID: uuid.Must(uuid.NewV7()).String(), TicketID: t.GetId(), Key: o.key,
@@ -363,16 +402,15 @@ func (r *Router) choose(ctx context.Context, tenantID string, t *ticketv1.Ticket
 		Tenant: tenantID, TicketID: t.GetId(), Group: group, Channel: ChannelName(t.GetChannel()),
 		Priority: prio, Skills: res.RequireSkills, TicketCreateTime: t.GetCreateTime().AsTime(), EnqueueTime: now,
 	}
-	g, err := r.Store.GetGroup(ctx, tenantID, group)
-	if errors.Is(err, ErrNotFound) || group == "" {
+	if errors.Is(gerr, ErrNotFound) {
 		if group != "" {
 			d.Notes = append(d.Notes, Reason{Code: "note.unknown_group", Args: map[string]string{"group": group}})
 		}
 		d.Outcome = Unrouted
 		return d, entry, Assignment{}, 0, nil
 	}
-	if err != nil {
-		return d, entry, Assignment{}, 0, err
+	if gerr != nil {
+		return d, entry, Assignment{}, 0, gerr
 	}
 	d.Strategy = g.Strategy
 	if g.Strategy == Pool {
@@ -386,15 +424,7 @@ func (r *Router) choose(ctx context.Context, tenantID string, t *ticketv1.Ticket
 		}})
 		return d, entry, Assignment{}, 0, nil
 	}
-	agents, err := r.Store.AgentsByID(ctx, tenantID, g.Members)
-	if err != nil {
-		return d, entry, Assignment{}, 0, err
-	}
-	loads, err := r.Store.Loads(ctx, tenantID, g.Members)
-	if err != nil {
-		return d, entry, Assignment{}, 0, err
-	}
-	last, err := r.Store.LastPicked(ctx, tenantID, group)
+	agents, loads, last, err := r.weigh(ctx, tenantID, g)
 	if err != nil {
 		return d, entry, Assignment{}, 0, err
 	}
@@ -412,6 +442,28 @@ func (r *Router) choose(ctx context.Context, tenantID string, t *ticketv1.Ticket
 	a := Assignment{Tenant: tenantID, TicketID: t.GetId(), Agent: p.Agent, Group: group, Channel: entry.Channel, AssignTime: now, DecisionID: d.ID}
 	prof := agents[p.Agent]
 	return d, entry, a, prof.CapacityFor(entry.Channel), nil
+}
+
+// weigh reads what a pick in group g weighs: its members' profiles and
+// loads, and the member round robin picked last. The three reads depend
+// on nothing but the group, so they run at once: they are made under the
+// tenant's lock, which every decision of the tenant waits for.
+func (r *Router) weigh(ctx context.Context, tenantID string, g Group) (agents map[string]Agent, loads map[string]map[string]int, last string, err error) {
+	reads, rctx := errgroup.WithContext(ctx)
+	reads.Go(func() (err error) {
+		agents, err = r.Store.AgentsByID(rctx, tenantID, g.Members)
+		return err
+	})
+	reads.Go(func() (err error) {
+		loads, err = r.Store.Loads(rctx, tenantID, g.Members)
+		return err
+	})
+	reads.Go(func() (err error) {
+		last, err = r.Store.LastPicked(rctx, tenantID, g.ID)
+		return err
+	})
+	err = reads.Wait()
+	return agents, loads, last, err
 }
 
 // calendar is the group's business calendar; nil when it works around
@@ -447,13 +499,13 @@ func (r *Router) apply(ctx context.Context, tenantID string, t *ticketv1.Ticket,
 func (r *Router) applyDecision(ctx context.Context, tenantID string, t *ticketv1.Ticket, d Decision, unassign bool) (overtaken bool, err error) {
 	if d.Outcome == Unrouted && d.Actions.IsZero() {
 		// Nothing changes on the ticket: no event for it.
-		return false, r.markApplied(ctx, tenantID, d.ID)
+		return false, r.markApplied(ctx, tenantID, d)
 	}
 	in := r.assignRequest(ctx, tenantID, t, d, unassign)
 	_, err = r.Tickets.AssignTicket(ctx, tenantID, in)
 	switch status.Code(err) {
 	case codes.OK:
-		return false, r.markApplied(ctx, tenantID, d.ID)
+		return false, r.markApplied(ctx, tenantID, d)
 	case codes.Aborted, codes.FailedPrecondition, codes.NotFound:
 		r.log().Info("routing decision overtaken by a change to the ticket", "tenant", tenantID, "ticket", t.GetId(), "decision", d.ID, "err", err)
 		if d.Outcome == Assigned {
@@ -467,7 +519,8 @@ func (r *Router) applyDecision(ctx context.Context, tenantID string, t *ticketv1
 			return true, err
 		}
 		if current, gerr := r.Tickets.GetTicket(ctx, tenantID, t.GetId()); gerr == nil {
-			return true, r.reconcileWith(ctx, tenantID, current, true)
+			_, _, err := r.reconcile(ctx, tenantID, current)
+			return true, err
 		}
 		return true, nil
 	default:
@@ -479,7 +532,14 @@ func (r *Router) applyDecision(ctx context.Context, tenantID string, t *ticketv1
 // written in batches, at the next sweep or every 200 decisions: a decision
 // applied but not yet marked when the process stops is applied again
 // after the restart, which the ticket service recognises and skips.
-func (r *Router) markApplied(ctx context.Context, tenantID, id string) error {
+//
+// Claims and transfers, which any replica serves, mark at once: only the
+// replica that holds the routing lease sweeps, and flushes.
+func (r *Router) markApplied(ctx context.Context, tenantID string, d Decision) error {
+	if d.Trigger == TriggerClaim || d.Trigger == TriggerTransfer {
+		return r.Store.MarkApplied(ctx, tenantID, d.ID)
+	}
+	id := d.ID
 	r.mu.Lock()
 	if r.applied == nil {
 		r.applied = map[string][]string{}
@@ -491,6 +551,13 @@ func (r *Router) markApplied(ctx context.Context, tenantID, id string) error {
 		return r.flushApplied(ctx, tenantID)
 	}
 	return nil
+}
+
+// marked reports whether decision id is applied and waits to be marked so.
+func (r *Router) marked(tenantID, id string) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return slices.Contains(r.applied[tenantID], id)
 }
 
 // flushApplied writes the marks markApplied holds for a tenant.
@@ -637,7 +704,7 @@ func (r *Router) returnFromOffline(ctx context.Context, tenantID string, now tim
 					return err
 				}
 				if t.GetAssignee() != a.ID || !open(t) {
-					if err := r.reconcileWith(ctx, tenantID, t, true); err != nil {
+					if _, _, err := r.reconcile(ctx, tenantID, t); err != nil {
 						return err
 					}
 					continue
@@ -684,7 +751,7 @@ func (r *Router) overflow(ctx context.Context, tenantID string, now time.Time) e
 			return err
 		}
 		if !open(t) || t.GetAssignee() != "" || t.GetGroup() != e.Group {
-			if err := r.reconcileWith(ctx, tenantID, t, true); err != nil {
+			if _, _, err := r.reconcile(ctx, tenantID, t); err != nil {
 				return err
 			}
 			if t.GetAssignee() != "" || !open(t) {
@@ -763,15 +830,7 @@ func (r *Router) drainOne(ctx context.Context, tenantID string, g Group, e Queue
 	start := time.Now()
 	unlock := r.lock(tenantID)
 	defer unlock()
-	agents, err := r.Store.AgentsByID(ctx, tenantID, g.Members)
-	if err != nil {
-		return Decision{}, false, err
-	}
-	loads, err := r.Store.Loads(ctx, tenantID, g.Members)
-	if err != nil {
-		return Decision{}, false, err
-	}
-	last, err := r.Store.LastPicked(ctx, tenantID, g.ID)
+	agents, loads, last, err := r.weigh(ctx, tenantID, g)
 	if err != nil {
 		return Decision{}, false, err
 	}

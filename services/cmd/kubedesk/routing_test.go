@@ -249,9 +249,10 @@ func testQueueAndCapacity(t *testing.T, srv *instance, f routingFixture) {
 	if d["outcome"] != "OUTCOME_QUEUED" || !strings.Contains(fmt.Sprint(d["candidates"]), "agent.lacks_skill") {
 		t.Fatalf("decision %v: want queued, Li Lei lacking the skill", d)
 	}
-	if got := srv.mustCall(t, http.StatusOK, "GET", "/v1/tickets/"+id, nil); got.str("priority") != "PRIORITY_P2" {
-		t.Errorf("priority %s, want raised to P2", got.str("priority"))
-	}
+	// The decision is listed once stored, a moment before it is applied.
+	waitRouted(t, "the priority to be raised to P2", func() bool {
+		return srv.mustCall(t, http.StatusOK, "GET", "/v1/tickets/"+id, nil).str("priority") == "PRIORITY_P2"
+	})
 	g := srv.mustCall(t, http.StatusOK, "GET", "/v1/groups/network", nil)
 	if g.json["queued"] != float64(1) {
 		t.Errorf("network group %s: want one queued", g.body)

@@ -30,19 +30,29 @@ func checkDecision(d routing.Decision) error {
 // when another decision of the tenant has its key (nothing written). A
 // decision ID stored already is an error.
 func (e *engine) insertDecision(ctx context.Context, q queryer, d routing.Decision) (bool, error) {
-	n, err := q.exec(ctx, `INSERT INTO routing_decisions (`+decisionColumns+`)
+	var n int64
+	err := e.decisionError(d, q.batch(ctx, e.decisionStmt(d, &n)))
+	return n == 1, err
+}
+
+// decisionStmt is the statement that inserts d, unless its key is taken:
+// it sets n to 1 if it did.
+func (e *engine) decisionStmt(d routing.Decision, n *int64) stmt {
+	return stmt{sql: `INSERT INTO routing_decisions (` + decisionColumns + `)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (tenant, dedup_key) WHERE dedup_key <> '' DO NOTHING`,
-		d.Tenant, d.ID, d.TicketID, d.Key, string(d.Trigger), string(d.Outcome), d.Group, d.Agent,
-		string(d.Strategy), toJSON(nonNil(d.Rules)), toJSON(nonNil(d.Candidates)), toJSON(nonNil(d.Notes)), toJSON(d.Actions),
-		d.ActorID, d.ActorDisplayName, e.ts(orNow(d.CreateTime)), d.Applied)
-	switch {
-	case err != nil && e.d.unique(err):
-		return false, fmt.Errorf("decision %s: %w", d.ID, routing.ErrExists)
-	case err != nil:
-		return false, err
+		args: []any{d.Tenant, d.ID, d.TicketID, d.Key, string(d.Trigger), string(d.Outcome), d.Group, d.Agent,
+			string(d.Strategy), toJSON(nonNil(d.Rules)), toJSON(nonNil(d.Candidates)), toJSON(nonNil(d.Notes)), toJSON(d.Actions),
+			d.ActorID, d.ActorDisplayName, e.ts(orNow(d.CreateTime)), d.Applied},
+		n: n}
+}
+
+// decisionError names a decision ID taken already (routing.ErrExists).
+func (e *engine) decisionError(d routing.Decision, err error) error {
+	if err != nil && e.d.unique(err) {
+		return fmt.Errorf("decision %s: %w", d.ID, routing.ErrExists)
 	}
-	return n == 1, nil
+	return err
 }
 
 // storeDecision is insertDecision with a taken key as ErrDuplicate.

@@ -16,6 +16,18 @@ type queryer interface {
 	exec(ctx context.Context, sql string, args ...any) (int64, error)
 	queryRow(ctx context.Context, sql string, args ...any) scanner
 	query(ctx context.Context, sql string, args ...any) (rows, error)
+	// batch runs the statements in order, stopping at the first that
+	// fails; on PostgreSQL they go in one round trip.
+	batch(ctx context.Context, stmts ...stmt) error
+}
+
+// stmt is a statement of a batch: with scan, a read of one row;
+// otherwise a write, whose count of rows affected goes to n if set.
+type stmt struct {
+	sql  string
+	args []any
+	scan func(scanner) error
+	n    *int64
 }
 
 type scanner interface{ Scan(dest ...any) error }
@@ -38,10 +50,10 @@ type dialect struct {
 	// transaction of its own: on PostgreSQL one round trip instead of
 	// tx's three (BEGIN, the statement, COMMIT).
 	single func(ctx context.Context, fn func(q queryer) error) error
-	// lock takes the named locks (agentLock, ticketLock) until the end of
-	// the transaction; nil where the engine runs one writer at a time
-	// anyway.
-	lock func(ctx context.Context, q queryer, names ...string) error
+	// lock is the statement that takes the named locks (agentLock,
+	// ticketLock) until the end of the transaction; nil where the engine
+	// runs one writer at a time anyway.
+	lock func(names ...string) stmt
 	// inJSON is the condition "col is one of the strings of the JSON
 	// array given as the argument".
 	inJSON func(col string) string
@@ -136,10 +148,16 @@ func list[T any](ctx context.Context, q queryer, scan func(scanner) (T, error), 
 
 // lock takes the named locks where the engine needs them.
 func (e *engine) lock(ctx context.Context, q queryer, names ...string) error {
+	return q.batch(ctx, e.locks(names...)...)
+}
+
+// locks are the statements that take the named locks where the engine
+// needs them: none or one.
+func (e *engine) locks(names ...string) []stmt {
 	if e.d.lock == nil || len(names) == 0 {
 		return nil
 	}
-	return e.d.lock(ctx, q, names...)
+	return []stmt{e.d.lock(names...)}
 }
 
 // notFound turns "no row" into routing.ErrNotFound.

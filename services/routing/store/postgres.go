@@ -60,14 +60,13 @@ func OpenPostgres(ctx context.Context, url string) (*Postgres, error) {
 // hash of its name: a collision only makes two writers wait for each
 // other. Only Assign takes two, an agent's then a ticket's, and no writer
 // takes an agent's lock after a ticket's, so the locks never deadlock.
-func lock(ctx context.Context, q queryer, names ...string) error {
+func lock(names ...string) stmt {
 	calls := make([]string, len(names))
 	args := make([]any, len(names))
 	for i, n := range names {
 		calls[i], args[i] = "pg_advisory_xact_lock(hashtextextended(?, 0))", n
 	}
-	_, err := q.exec(ctx, "SELECT "+strings.Join(calls, ", "), args...)
-	return err
+	return stmt{sql: "SELECT " + strings.Join(calls, ", "), args: args}
 }
 
 // pgRunner is what *pgxpool.Pool and pgx.Tx share.
@@ -75,6 +74,7 @@ type pgRunner interface {
 	Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)
 	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
 	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
+	SendBatch(ctx context.Context, b *pgx.Batch) pgx.BatchResults
 }
 
 var _ pgRunner = (*pgxpool.Pool)(nil)
@@ -91,6 +91,30 @@ func (q pgQueryer) exec(ctx context.Context, sql string, args ...any) (int64, er
 
 func (q pgQueryer) queryRow(ctx context.Context, sql string, args ...any) scanner {
 	return q.r.QueryRow(ctx, rebind(sql), args...)
+}
+
+// batch sends the statements in one round trip (pipelined, as pgx does a
+// batch): in a transaction, a statement that fails aborts the ones after
+// it.
+func (q pgQueryer) batch(ctx context.Context, stmts ...stmt) error {
+	if len(stmts) == 0 {
+		return nil
+	}
+	b := &pgx.Batch{}
+	for _, s := range stmts {
+		qq := b.Queue(rebind(s.sql), s.args...)
+		if s.scan != nil {
+			qq.QueryRow(func(row pgx.Row) error { return s.scan(row) })
+			continue
+		}
+		qq.Exec(func(tag pgconn.CommandTag) error {
+			if s.n != nil {
+				*s.n = tag.RowsAffected()
+			}
+			return nil
+		})
+	}
+	return q.r.SendBatch(ctx, b).Close()
 }
 
 func (q pgQueryer) query(ctx context.Context, sql string, args ...any) (rows, error) {

@@ -71,6 +71,27 @@ func (q sqlQueryer) queryRow(ctx context.Context, query string, args ...any) sca
 	return q.r.QueryRowContext(ctx, query, args...)
 }
 
+// batch runs the statements one after the other: SQLite is in-process,
+// a statement costs no round trip.
+func (q sqlQueryer) batch(ctx context.Context, stmts ...stmt) error {
+	for _, s := range stmts {
+		if s.scan != nil {
+			if err := s.scan(q.queryRow(ctx, s.sql, s.args...)); err != nil {
+				return err
+			}
+			continue
+		}
+		n, err := q.exec(ctx, s.sql, s.args...)
+		if err != nil {
+			return err
+		}
+		if s.n != nil {
+			*s.n = n
+		}
+	}
+	return nil
+}
+
 func (q sqlQueryer) query(ctx context.Context, query string, args ...any) (rows, error) {
 	rs, err := q.r.QueryContext(ctx, query, args...)
 	if err != nil {
