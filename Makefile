@@ -92,7 +92,7 @@ images: ## Build the kubedesk:dev and kubedesk-operator:dev images FROM scratch 
 	VERSION='$(VERSION)' LDFLAGS='$(OPERATOR_LDFLAGS)' IMAGE_PKG=./operator/cmd/kubedesk-operator hack/build-image.sh kubedesk-operator kubedesk-operator:dev
 
 .PHONY: bench
-bench: ## Benchmarks: REST create (SQLite, PostgreSQL with and without credentials, raw pgx), sign-in, start-up, RSS, 10k SLA breaches, 1,000 mails over SMTP, 2,000 WeChat messages, 10,000 webhook deliveries, 500 chat visitors, 10,000 tickets routed end to end, 1,000 claim races of 100 agents, calendar, Temporal start.
+bench: ## Benchmarks: REST create (SQLite, PostgreSQL with and without credentials, raw pgx), sign-in, start-up, RSS, 10k SLA breaches, 1,000 mails over SMTP, 2,000 WeChat messages, 10,000 webhook deliveries, 500 chat visitors, routing decisions (1,000 agents, 200 rules), 10,000 tickets routed end to end, 1,000 claim races of 100 agents, rule evaluation and the routing store, calendar, Temporal start.
 	hack/ensure-postgres.sh
 	$(GO) test -run '^$$' -bench 'Create' -benchtime 20000x -count 1 ./services/cmd/kubedesk
 	$(GO) test -run '^$$' -bench 'SignIn' -benchtime 200x -count 1 ./services/cmd/kubedesk
@@ -103,9 +103,11 @@ bench: ## Benchmarks: REST create (SQLite, PostgreSQL with and without credentia
 	$(GO) test -run '^$$' -bench 'WeChatIn' -benchtime 2000x -count 1 -timeout 30m ./services/cmd/kubedesk
 	$(GO) test -run '^$$' -bench 'Webhooks' -benchtime 10000x -count 1 -timeout 30m ./services/cmd/kubedesk
 	$(GO) test -run '^$$' -bench 'ChatVisitors' -benchtime 500x -count 1 -timeout 30m ./services/cmd/kubedesk
+	$(GO) test -run '^$$' -bench 'RoutingDecision' -benchtime 2000x -count 1 ./services/cmd/kubedesk
 	$(GO) test -run '^$$' -bench 'RoutingEndToEnd' -benchtime 10000x -count 1 -timeout 30m ./services/cmd/kubedesk
 	$(GO) test -run '^$$' -bench 'ClaimRace' -benchtime 1000x -count 1 -timeout 30m ./services/cmd/kubedesk
-	$(GO) test -run '^$$' -bench . -count 1 ./services/channel/mail ./services/platform/blob
+	$(GO) test -run '^$$' -bench . -count 1 ./services/channel/mail ./services/platform/blob ./services/routing/rules
+	$(GO) test -run '^$$' -bench . -benchtime 1000x -count 1 ./services/routing/store
 	$(GO) test -run '^$$' -bench . -count 1 ./workflows/calendar
 	$(GO) test -run '^$$' -bench Tenants -benchtime 1x -count 1 -timeout 30m ./operator/internal/controller/tenant
 	$(GO) test -run '^$$' -bench ManagerProcess -benchtime 1x -count 1 -timeout 30m ./operator/cmd/kubedesk-operator

@@ -248,10 +248,9 @@ func (r *Router) reconcile(ctx context.Context, tenantID string, t *ticketv1.Tic
 	if last.ID != "" && !last.Applied && !r.marked(tenantID, last.ID) {
 		return current, true, nil
 	}
-	switch who := current.GetAssignee(); {
-	case who == "":
+	if who := current.GetAssignee(); who == "" {
 		_, _, err = r.Store.Unassign(ctx, tenantID, t.GetId())
-	default:
+	} else {
 		err = r.Store.SetAssignment(ctx, Assignment{
 			Tenant: tenantID, TicketID: t.GetId(), Agent: who, Group: current.GetGroup(),
 			Channel: ChannelName(current.GetChannel()), AssignTime: r.now(),

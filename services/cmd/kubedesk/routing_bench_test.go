@@ -259,7 +259,7 @@ func followRouted(ctx context.Context, c *benchREST, on func(routedEvent)) (*rou
 		return nil, err
 	}
 	req.Header.Set("Authorization", c.bearer)
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := http.DefaultClient.Do(req) //nolint:bodyclose // the stream's reader closes it when the benchmark ends
 	if err != nil {
 		return nil, err
 	}
@@ -288,7 +288,7 @@ func followRouted(ctx context.Context, c *benchREST, on func(routedEvent)) (*rou
 				Error json.RawMessage `json:"error"`
 			}
 			if err := json.Unmarshal(sc.Bytes(), &line); err != nil || line.Error != nil {
-				s.err = fmt.Errorf("event stream line %s: %v", sc.Bytes(), err)
+				s.err = fmt.Errorf("event stream line %s: %w", sc.Bytes(), err)
 				return
 			}
 			if e := line.Result.Event; e != nil {
@@ -297,7 +297,7 @@ func followRouted(ctx context.Context, c *benchREST, on func(routedEvent)) (*rou
 			}
 		}
 		if ctx.Err() == nil {
-			s.err = fmt.Errorf("event stream ended: %v", sc.Err())
+			s.err = fmt.Errorf("event stream ended: %w", sc.Err())
 		}
 	}()
 	return s, nil
