@@ -799,7 +799,11 @@ func (r *Router) Drain(ctx context.Context, tenantID string) error {
 			full[e.Group] = true
 			continue
 		}
-		d, ok, err := r.drainOne(ctx, tenantID, g, e)
+		exclude, err := r.excluded(ctx, tenantID, e.TicketID)
+		if err != nil {
+			return err
+		}
+		d, ok, err := r.drainOne(ctx, tenantID, g, e, exclude)
 		if err != nil {
 			return err
 		}
@@ -823,9 +827,26 @@ func (r *Router) Drain(ctx context.Context, tenantID string) error {
 	return nil
 }
 
+// excluded is who the decision that queued a ticket left out (the agent
+// it was transferred or returned from): the queue does not give it back
+// to them.
+func (r *Router) excluded(ctx context.Context, tenantID, ticketID string) ([]string, error) {
+	last, err := r.lastDecision(ctx, tenantID, ticketID)
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for _, c := range last.Candidates {
+		if c.Reason.Code == ReasonExcluded {
+			out = append(out, c.Agent)
+		}
+	}
+	return out, nil
+}
+
 // drainOne picks an agent for one queued ticket and records the
 // assignment; ok is false when nobody may take it.
-func (r *Router) drainOne(ctx context.Context, tenantID string, g Group, e QueueEntry) (Decision, bool, error) {
+func (r *Router) drainOne(ctx context.Context, tenantID string, g Group, e QueueEntry, exclude []string) (Decision, bool, error) {
 	start := time.Now()
 	unlock := r.lock(tenantID)
 	defer unlock()
@@ -833,7 +854,7 @@ func (r *Router) drainOne(ctx context.Context, tenantID string, g Group, e Queue
 	if err != nil {
 		return Decision{}, false, err
 	}
-	p := Choose(Situation{Group: g, Channel: e.Channel, Skills: e.Skills, Agents: agents, Loads: loads, LastPicked: last})
+	p := Choose(Situation{Group: g, Channel: e.Channel, Skills: e.Skills, Agents: agents, Loads: loads, LastPicked: last, Exclude: exclude})
 	if p.Agent == "" {
 		return Decision{}, false, nil
 	}

@@ -351,6 +351,12 @@ func testTransfers(t *testing.T, srv *instance, f routingFixture) {
 		got := srv.mustCall(t, http.StatusOK, "GET", "/v1/tickets/"+id, nil)
 		return got.str("group") == "network" && got.str("assignee") != from
 	})
+	// The queue does not hand it back to the agent it was transferred
+	// away from, sweep after sweep.
+	time.Sleep(500 * time.Millisecond)
+	if got := srv.mustCall(t, http.StatusOK, "GET", "/v1/tickets/"+id, nil); got.str("assignee") == from {
+		t.Errorf("the transferred ticket went back to %s", from)
+	}
 	comments := srv.mustCall(t, http.StatusOK, "GET", "/v1/tickets/"+id+"/comments", nil)
 	if !strings.Contains(string(comments.body), "这是网络问题") || !strings.Contains(string(comments.body), "VISIBILITY_INTERNAL") {
 		t.Errorf("comments %s: want the transfer's internal note", comments.body)
