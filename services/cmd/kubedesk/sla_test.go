@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/kubedesk/kubedesk/services/platform/config"
+	"github.com/kubedesk/kubedesk/services/routing/rules"
 	"github.com/kubedesk/kubedesk/services/sla"
 )
 
@@ -157,8 +158,14 @@ func TestExamplesLoad(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if len(in.Current().Entries) == 0 && len(tenants) == 0 {
-				t.Errorf("%s holds no SLA policy and no tenant", f)
+			// Routing rules are checked without the groups and skills
+			// they name, which the API makes.
+			routingRules, err := rules.Load(f, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(in.Current().Entries) == 0 && len(tenants) == 0 && len(routingRules.All()) == 0 {
+				t.Errorf("%s holds no SLA policy, no tenant and no routing rule", f)
 			}
 			// A laptop's WeChat account reads its secrets from the
 			// environment the example names.
