@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"regexp"
 	"slices"
 	"strconv"
@@ -242,6 +243,19 @@ func (s *Server) setGroupFields(ctx context.Context, g *Group, in *routingv1.Gro
 	return nil
 }
 
+// AllGroups reads every group of a tenant, by ID.
+func AllGroups(ctx context.Context, st Store, tenantID string) ([]Group, error) {
+	var all []Group
+	for after := ""; ; {
+		gs, err := st.ListGroups(ctx, tenantID, after, 100)
+		if err != nil || len(gs) == 0 {
+			return all, err
+		}
+		all = append(all, gs...)
+		after = gs[len(gs)-1].ID
+	}
+}
+
 // groupNames lists the tenant's group IDs for an error message.
 func (s *Server) groupNames(ctx context.Context, tenantID string) string {
 	gs, err := s.store().ListGroups(ctx, tenantID, "", 20)
@@ -347,20 +361,14 @@ func (s *Server) DeleteGroup(ctx context.Context, req *routingv1.DeleteGroupRequ
 			}
 		}
 	}
-	for after := ""; ; {
-		gs, err := s.store().ListGroups(ctx, tenantID, after, 100)
-		if err != nil {
-			return nil, storeError(err, "groups")
+	groups, err := AllGroups(ctx, s.store(), tenantID)
+	if err != nil {
+		return nil, storeError(err, "groups")
+	}
+	for _, g := range groups {
+		if g.Overflow != nil && g.Overflow.Group == id {
+			return nil, status.Errorf(codes.FailedPrecondition, "group %q: group %q overflows to it; change that group's overflow first", id, g.ID)
 		}
-		if len(gs) == 0 {
-			break
-		}
-		for _, g := range gs {
-			if g.Overflow != nil && g.Overflow.Group == id {
-				return nil, status.Errorf(codes.FailedPrecondition, "group %q: group %q overflows to it; change that group's overflow first", id, g.ID)
-			}
-		}
-		after = gs[len(gs)-1].ID
 	}
 	if err := s.store().DeleteGroup(ctx, tenantID, id); err != nil {
 		return nil, storeError(err, "group "+strconv.Quote(id))
@@ -402,7 +410,7 @@ func (s *Server) GetAgent(ctx context.Context, req *routingv1.GetAgentRequest) (
 	if err != nil {
 		return nil, err
 	}
-	return &routingv1.GetAgentResponse{Agent: s.agentToProto(ctx, a, u)}, nil
+	return &routingv1.GetAgentResponse{Agent: s.agentToProto(ctx, a, u, nil)}, nil
 }
 
 // self reads "me" as the caller's user ID.
@@ -484,9 +492,13 @@ func (s *Server) ListAgents(ctx context.Context, req *routingv1.ListAgentsReques
 		agents = agents[:size]
 		resp.NextPageToken = paging.EncodeToken(agentsToken, query, agents[size-1].ID)
 	}
+	groups, err := AllGroups(ctx, s.store(), tenantID)
+	if err != nil {
+		return nil, storeError(err, "groups")
+	}
 	for _, a := range agents {
 		u, _ := s.Router.Users.User(ctx, tenantID, a.ID)
-		resp.Agents = append(resp.Agents, s.agentToProto(ctx, a, u))
+		resp.Agents = append(resp.Agents, s.agentToProto(ctx, a, u, groups))
 	}
 	return resp, nil
 }
@@ -530,7 +542,7 @@ func (s *Server) UpdateAgent(ctx context.Context, req *routingv1.UpdateAgentRequ
 			}
 		case "capacity":
 			a.Capacity = map[string]int{}
-			for _, ch := range slices.Sorted(mapKeys(in.GetCapacity())) {
+			for _, ch := range slices.Sorted(maps.Keys(in.GetCapacity())) {
 				n := in.GetCapacity()[ch]
 				switch {
 				case !slices.Contains(channels, ch):
@@ -553,17 +565,7 @@ func (s *Server) UpdateAgent(ctx context.Context, req *routingv1.UpdateAgentRequ
 		s.Rules.Reload() // a rule may need a skill that exists now
 	}
 	s.Router.Kick(tenantID) // more room, or new skills, may move a queue
-	return &routingv1.UpdateAgentResponse{Agent: s.agentToProto(ctx, out, u)}, nil
-}
-
-func mapKeys[K comparable, V any](m map[K]V) func(func(K) bool) {
-	return func(yield func(K) bool) {
-		for k := range m {
-			if !yield(k) {
-				return
-			}
-		}
-	}
+	return &routingv1.UpdateAgentResponse{Agent: s.agentToProto(ctx, out, u, nil)}, nil
 }
 
 // SetAgentPresence implements routingv1.RoutingServiceServer.
@@ -591,10 +593,14 @@ func (s *Server) SetAgentPresence(ctx context.Context, req *routingv1.SetAgentPr
 	if presence == Online {
 		s.Router.Kick(tenantID)
 	}
-	return &routingv1.SetAgentPresenceResponse{Agent: s.agentToProto(ctx, a, u)}, nil
+	return &routingv1.SetAgentPresenceResponse{Agent: s.agentToProto(ctx, a, u, nil)}, nil
 }
 
-func (s *Server) agentToProto(ctx context.Context, a Agent, u User) *routingv1.Agent {
+// agentToProto renders an agent; groups are the tenant's (nil: read them).
+func (s *Server) agentToProto(ctx context.Context, a Agent, u User, groups []Group) *routingv1.Agent {
+	if groups == nil {
+		groups, _ = AllGroups(ctx, s.store(), a.Tenant)
+	}
 	pa := &routingv1.Agent{
 		Id: a.ID, DisplayName: u.DisplayName, Presence: presenceToProto(a.Presence),
 		Capacity: map[string]int32{}, Load: map[string]int32{}, Etag: etag.Format(max(a.Version, 0)),
@@ -619,17 +625,10 @@ func (s *Server) agentToProto(ctx context.Context, a Agent, u User) *routingv1.A
 			pa.Load[h.Channel]++
 		}
 	}
-	for after := ""; ; {
-		gs, err := s.store().ListGroups(ctx, a.Tenant, after, 100)
-		if err != nil || len(gs) == 0 {
-			break
+	for _, g := range groups {
+		if slices.Contains(g.Members, a.ID) {
+			pa.Groups = append(pa.Groups, g.ID)
 		}
-		for _, g := range gs {
-			if slices.Contains(g.Members, a.ID) {
-				pa.Groups = append(pa.Groups, g.ID)
-			}
-		}
-		after = gs[len(gs)-1].ID
 	}
 	return pa
 }

@@ -471,17 +471,12 @@ func specStruct(spec any) (*structpb.Struct, error) {
 type routingCatalogue struct{ store routing.Store }
 
 func (c routingCatalogue) Groups(tenantID string) []string {
-	var ids []string
-	for after := ""; ; {
-		gs, err := c.store.ListGroups(context.Background(), tenantID, after, 100)
-		if err != nil || len(gs) == 0 {
-			return ids
-		}
-		for _, g := range gs {
-			ids = append(ids, g.ID)
-		}
-		after = gs[len(gs)-1].ID
+	gs, _ := routing.AllGroups(context.Background(), c.store, tenantID)
+	ids := make([]string, len(gs))
+	for i, g := range gs {
+		ids[i] = g.ID
 	}
+	return ids
 }
 
 func (c routingCatalogue) Skills(tenantID string) []string {
